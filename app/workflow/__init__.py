@@ -1,0 +1,25 @@
+"""The engine core: the only package that imports SpiffWorkflow.
+
+It parses and validates diagrams, runs workflows with a restricted script
+environment and hands plain dataclasses back. It never touches the database.
+"""
+
+from __future__ import annotations
+
+from app.workflow.engine import Definition
+from app.workflow.engine import Runtime
+from app.workflow.engine import TaskView
+from app.workflow.engine import load_definition
+from app.workflow.errors import Problem
+from app.workflow.errors import WorkflowError
+from app.workflow.validate import validate_bpmn
+
+__all__ = [
+    "Definition",
+    "Problem",
+    "Runtime",
+    "TaskView",
+    "WorkflowError",
+    "load_definition",
+    "validate_bpmn",
+]

@@ -1,0 +1,305 @@
+"""Definitions and runtimes: the composition root of parser, serializer and scripts."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from datetime import timezone
+from functools import lru_cache
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from app.workflow.errors import Problem
+from app.workflow.errors import WorkflowError
+from app.workflow.scripts import RestrictedEnvironment
+from app.workflow.scripts import ServiceHandler
+from app.workflow.xmlsafe import parse_xml
+
+SERIALIZER_VERSION = "1.5"
+_SERIALIZER = BpmnWorkflowSerializer(
+    BpmnWorkflowSerializer.configure(dict(SPIFF_CONFIG), DefaultRegistry())
+)
+_TIMER_TYPES = {
+    "TimeDateEventDefinition",
+    "DurationTimerEventDefinition",
+    "CycleTimerEventDefinition",
+}
+
+
+@dataclass(frozen=True)
+class UserTaskSpec:
+    """What the diagram says about one user task."""
+
+    spec_id: str
+    title: str
+    lane: str | None
+    form_id: str
+    status: str | None
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A parsed, checked diagram. ``spec_json`` is stored once per version."""
+
+    process_id: str
+    name: str
+    spec_json: str
+    user_tasks: Mapping[str, UserTaskSpec] = field(default_factory=dict)
+
+    @property
+    def form_ids(self) -> set[str]:
+        return {t.form_id for t in self.user_tasks.values()}
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A ready user task as the services see it."""
+
+    id: str
+    spec_id: str
+    title: str
+    lane: str | None
+    form_id: str
+    status: str | None
+    data: Mapping[str, Any]
+
+
+def _user_task_spec(ts: Any) -> UserTaskSpec:
+    props = (getattr(ts, "extensions", None) or {}).get("properties", {}) or {}
+    return UserTaskSpec(
+        spec_id=ts.bpmn_id,
+        title=ts.bpmn_name or ts.bpmn_id,
+        lane=ts.lane,
+        form_id=props.get("form") or ts.bpmn_id,
+        status=props.get("status"),
+    )
+
+
+def parse_specs(xml: bytes | str, process_id: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """Parse a diagram safely and return (spec, subprocess specs)."""
+    root = parse_xml(xml)
+    parser = SpiffBpmnParser()
+    try:
+        parser.add_bpmn_xml(root.getroottree(), filename=f"{process_id or 'upload'}.bpmn")
+        ids = parser.get_process_ids()
+        pid = process_id or (ids[0] if ids else None)
+        if pid is None:
+            raise WorkflowError("流程图中没有可执行的流程")
+        spec = parser.get_spec(pid)
+        subs = parser.get_subprocess_specs(pid)
+    except SpiffWorkflowException as exc:
+        eid = getattr(exc, "id", "") or ""
+        raise WorkflowError(f"流程图无法解析：{exc}", [Problem(eid, str(exc))]) from exc
+    except KeyError as exc:
+        raise WorkflowError(f"流程图中没有流程 {process_id}") from exc
+    return spec, subs
+
+
+def load_definition(xml: bytes | str, process_id: str | None = None) -> Definition:
+    """Parse a diagram into a :class:`Definition` (no script checks: see validate)."""
+    spec, subs = parse_specs(xml, process_id)
+    user_tasks: dict[str, UserTaskSpec] = {}
+    for s in [spec, *subs.values()]:
+        for ts in s.task_specs.values():
+            if getattr(ts, "manual", False):
+                info = _user_task_spec(ts)
+                user_tasks[info.spec_id] = info
+    spec_dict = {
+        "spec": _SERIALIZER.to_dict(spec),
+        "subprocess_specs": {k: _SERIALIZER.to_dict(v) for k, v in subs.items()},
+    }
+    return Definition(
+        process_id=spec.name,
+        name=spec.description or spec.name,
+        spec_json=json.dumps(spec_dict, ensure_ascii=False),
+        user_tasks=user_tasks,
+    )
+
+
+@lru_cache(maxsize=64)
+def _restore_specs(spec_json: str) -> tuple[Any, dict[str, Any]]:
+    dct = json.loads(spec_json)
+    spec = _SERIALIZER.registry.restore(dct["spec"])
+    subs = {k: _SERIALIZER.registry.restore(v) for k, v in dct["subprocess_specs"].items()}
+    return spec, subs
+
+
+class _Engine(PythonScriptEngine):  # type: ignore[misc]
+    """Script engine that reports service errors correctly (3.2.0's has a NameError)."""
+
+    def call_service(self, task: Any, **kwargs: Any) -> Any:
+        try:
+            return self.environment.call_service(task.data, **kwargs)
+        except SpiffWorkflowException:
+            raise
+        except Exception as exc:
+            from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+
+            raise WorkflowTaskException(str(exc), task=task, exception=exc) from exc
+
+
+def _wrap(exc: Exception) -> WorkflowError:
+    cause = getattr(exc, "exception", None) or exc.__cause__
+    if isinstance(cause, WorkflowError):
+        return cause
+    return WorkflowError(f"流程执行出错：{exc}")
+
+
+class Runtime:
+    """One running workflow: start or restore, step, and dump it again."""
+
+    def __init__(self, definition: Definition, workflow: BpmnWorkflow) -> None:
+        self.definition = definition
+        self.workflow = workflow
+
+    @staticmethod
+    def _engine(functions: Mapping[str, Callable[..., Any]] | None,
+                services: ServiceHandler | None) -> _Engine:
+        return _Engine(environment=RestrictedEnvironment(functions, services))
+
+    @classmethod
+    def start(cls, definition: Definition, data: Mapping[str, Any] | None = None, *,
+              functions: Mapping[str, Callable[..., Any]] | None = None,
+              services: ServiceHandler | None = None) -> Runtime:
+        """Create a workflow, put ``data`` on its start and run to the first wait."""
+        spec, subs = _restore_specs(definition.spec_json)
+        wf = BpmnWorkflow(spec, subs, script_engine=cls._engine(functions, services))
+        if data:
+            start = wf.get_tasks(state=TaskState.READY)
+            for task in start:
+                task.set_data(**dict(data))
+        rt = cls(definition, wf)
+        rt.run()
+        return rt
+
+    @classmethod
+    def restore(cls, definition: Definition, state_json: str, *,
+                functions: Mapping[str, Callable[..., Any]] | None = None,
+                services: ServiceHandler | None = None) -> Runtime:
+        """Rebuild a workflow from a state this system wrote (format 1.5 only)."""
+        dct = json.loads(state_json)
+        if dct.get(BpmnWorkflowSerializer.VERSION_KEY) != SERIALIZER_VERSION:
+            raise WorkflowError("流程状态的格式版本不受支持")
+        dct.update(json.loads(definition.spec_json))
+        _SERIALIZER.migrate(dct)
+        wf = _SERIALIZER.from_dict(dct)
+        wf.script_engine = cls._engine(functions, services)
+        return cls(definition, wf)
+
+    def dump(self) -> str:
+        """The workflow state as JSON, without the spec (stored with the definition)."""
+        dct = _SERIALIZER.to_dict(self.workflow)
+        dct.pop("spec", None)
+        dct.pop("subprocess_specs", None)
+        dct[BpmnWorkflowSerializer.VERSION_KEY] = SERIALIZER_VERSION
+        return json.dumps(dct, ensure_ascii=False, cls=_SERIALIZER._encoder_cls)
+
+    def run(self) -> None:
+        """Run engine steps until the workflow waits for people or timers."""
+        try:
+            self.workflow.do_engine_steps()
+        except WorkflowError:
+            raise
+        except (SpiffWorkflowException, Exception) as exc:
+            raise _wrap(exc) from exc
+
+    def fire_timers(self) -> None:
+        """Fire due timers: ``refresh_timers()`` then ``do_engine_steps()``."""
+        try:
+            self.workflow.refresh_timers()
+        except (SpiffWorkflowException, Exception) as exc:
+            raise _wrap(exc) from exc
+        self.run()
+
+    @property
+    def completed(self) -> bool:
+        return bool(self.workflow.is_completed())
+
+    def ready_tasks(self) -> list[TaskView]:
+        """The ready user tasks, in a stable order."""
+        out = []
+        for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
+            info = _user_task_spec(task.task_spec)
+            out.append(TaskView(str(task.id), info.spec_id, info.title, info.lane,
+                                info.form_id, info.status, dict(task.data)))
+        return sorted(out, key=lambda t: (t.spec_id, t.id))
+
+    def complete(self, task_id: str, data: Mapping[str, Any]) -> TaskView:
+        """Complete a READY user task with validated form data and run on."""
+        try:
+            task = self.workflow.get_task_from_id(uuid.UUID(task_id))
+        except (ValueError, SpiffWorkflowException) as exc:
+            raise WorkflowError("该任务已被处理") from exc
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise WorkflowError("该任务已被处理")
+        info = _user_task_spec(task.task_spec)
+        view = TaskView(task_id, info.spec_id, info.title, info.lane, info.form_id,
+                        info.status, dict(data))
+        task.set_data(**dict(data))
+        try:
+            task.run()
+        except (SpiffWorkflowException, Exception) as exc:
+            raise _wrap(exc) from exc
+        self.run()
+        return view
+
+    def waiting_messages(self) -> set[str]:
+        """Names of the messages some waiting task would catch now."""
+        names = set()
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            ev = getattr(task.task_spec, "event_definition", None)
+            if isinstance(ev, MessageEventDefinition):
+                names.add(ev.name)
+        return names
+
+    def send_message(self, name: str, payload: Mapping[str, Any] | None = None) -> None:
+        """Deliver a message (e.g. ``withdraw``) to the task that waits for it."""
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            ev = getattr(task.task_spec, "event_definition", None)
+            if isinstance(ev, MessageEventDefinition) and ev.name == name:
+                try:
+                    self.workflow.send_event(BpmnEvent(ev, payload=dict(payload or {})))
+                except WorkflowException as exc:
+                    raise _wrap(exc) from exc
+                self.run()
+                return
+        raise WorkflowError("当前状态不能执行此操作")
+
+    def next_timer_at(self) -> datetime | None:
+        """The earliest due time of the timers the workflow waits on (UTC)."""
+        due: list[datetime] = []
+        for ev in self.workflow.waiting_events():
+            if ev.event_type not in _TIMER_TYPES or ev.value is None:
+                continue
+            try:
+                value = TimerEventDefinition.parse_time_or_duration(str(ev.value))
+            except Exception:  # noqa: S112 - an unparsable value never fires; skip it
+                continue
+            if isinstance(value, datetime):
+                due.append(value.astimezone(timezone.utc))
+        return min(due) if due else None
+
+    def latest_data(self) -> dict[str, Any]:
+        """Business data of the workflow: its end data, or that of the newest task."""
+        if self.completed and self.workflow.data:
+            return dict(self.workflow.data)
+        tasks = self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        best = tasks[-1] if tasks else self.workflow.last_task
+        return dict(best.data) if best is not None else {}

@@ -1,0 +1,249 @@
+"""The restricted script environment.
+
+Diagram text that the engine evaluates (script tasks, pre/post scripts, gateway
+conditions, timer expressions, service-task parameters) passes two gates:
+
+1. an allow-list of Python syntax (:func:`check_source`): no imports, loops,
+   comprehensions, functions, classes, dunder or private names, attribute access
+   beyond a few harmless methods, no ``.format`` or ``%`` templates, no large
+   powers or repetitions, and (at upload) no name that is neither a known
+   variable nor an allow-listed function;
+2. RestrictedPython's compiler and guarded globals when it runs.
+
+Only plain functions are exposed, never modules.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+import operator
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from RestrictedPython import compile_restricted_eval
+from RestrictedPython import compile_restricted_exec
+from RestrictedPython.Eval import default_guarded_getitem
+from RestrictedPython.Guards import guarded_iter_unpack_sequence
+from RestrictedPython.Guards import guarded_unpack_sequence
+from RestrictedPython.Guards import safer_getattr
+from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment
+
+from app.workflow.errors import Problem
+from app.workflow.errors import WorkflowError
+
+ServiceHandler = Callable[[str, dict[str, Any], dict[str, Any]], Any]
+
+SAFE_BUILTIN_NAMES = frozenset(
+    "len str int float bool min max sum any all abs round sorted list dict tuple".split()
+)
+SAFE_METHODS = frozenset(
+    "get keys values items strip lower upper startswith endswith".split()
+)
+_ALLOWED_NODES: tuple[type[ast.AST], ...] = (
+    ast.Module, ast.Expression, ast.Expr, ast.Assign, ast.AugAssign, ast.If, ast.Pass,
+    ast.Name, ast.Load, ast.Store, ast.Constant, ast.Dict, ast.List, ast.Tuple, ast.Set,
+    ast.Subscript, ast.Slice, ast.Compare, ast.BoolOp, ast.UnaryOp, ast.BinOp, ast.IfExp,
+    ast.Call, ast.keyword, ast.Attribute, ast.JoinedStr, ast.FormattedValue,
+    ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is,
+    ast.IsNot, ast.And, ast.Or, ast.Not, ast.USub, ast.UAdd,
+    ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow,
+)
+_NODE_NAMES = {
+    ast.Import: "import", ast.ImportFrom: "import", ast.For: "循环", ast.While: "循环",
+    ast.ListComp: "推导式", ast.SetComp: "推导式", ast.DictComp: "推导式",
+    ast.GeneratorExp: "生成器", ast.Lambda: "lambda", ast.FunctionDef: "函数定义",
+    ast.ClassDef: "类定义", ast.Try: "try", ast.With: "with", ast.Global: "global",
+    ast.Delete: "del", ast.Yield: "yield", ast.Await: "await",
+}
+MAX_POWER = 4
+MAX_REPEAT = 1000
+
+
+def _reject(msg: str, node: ast.AST | None = None) -> WorkflowError:
+    line = getattr(node, "lineno", None)
+    where = f"第 {line} 行：" if line else ""
+    return WorkflowError(where + msg)
+
+
+def _is_str_or_seq_const(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) or isinstance(
+        node, (ast.List, ast.Tuple, ast.JoinedStr)
+    )
+
+
+def _small_int(node: ast.AST, limit: int) -> bool:
+    return (
+        isinstance(node, ast.Constant)
+        and type(node.value) is int
+        and 0 <= node.value <= limit
+    )
+
+
+def _check_node(node: ast.AST, known: frozenset[str] | None) -> None:
+    if not isinstance(node, _ALLOWED_NODES):
+        label = _NODE_NAMES.get(type(node), type(node).__name__)
+        raise _reject(f"不允许使用 {label}", node)
+    if isinstance(node, ast.Name):
+        if node.id.startswith("_"):
+            raise _reject(f"不允许以下划线开头的名称 {node.id}", node)
+        if known is not None and isinstance(node.ctx, ast.Load) and node.id not in known:
+            raise _reject(f"未知的名称 {node.id}：既不是流程变量也不是允许的函数", node)
+    elif isinstance(node, ast.Attribute):
+        raise _reject(f"不允许访问属性 .{node.attr}", node)
+    elif isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            if func.attr not in SAFE_METHODS:
+                raise _reject(f"不允许调用方法 .{func.attr}()", node)
+            _check_tree(func.value, known)
+        elif not isinstance(func, ast.Name):
+            raise _reject("只允许直接调用具名函数", node)
+        for child in [*node.args, *node.keywords]:
+            _check_tree(child, known)
+        if isinstance(func, ast.Name):
+            _check_node(func, known)
+        return
+    elif isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.Pow) and not _small_int(node.right, MAX_POWER):
+            raise _reject(f"乘方的指数只能是不大于 {MAX_POWER} 的整数常量", node)
+        if isinstance(node.op, ast.Mult) and (
+            _is_str_or_seq_const(node.left) or _is_str_or_seq_const(node.right)
+        ):
+            other = node.right if _is_str_or_seq_const(node.left) else node.left
+            if not _small_int(other, MAX_REPEAT):
+                raise _reject("不允许大量重复字符串或列表", node)
+        if isinstance(node.op, ast.Mod) and _is_str_or_seq_const(node.left):
+            raise _reject("不允许使用 % 格式化字符串", node)
+    elif isinstance(node, (ast.Assign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        for target in targets:
+            if not isinstance(target, (ast.Name, ast.Subscript, ast.Tuple)):
+                raise _reject("只能给变量赋值", node)
+    for child in ast.iter_child_nodes(node):
+        _check_tree(child, known)
+
+
+def _check_tree(node: ast.AST, known: frozenset[str] | None) -> None:
+    _check_node(node, known)
+
+
+def assigned_names(source: str) -> set[str]:
+    """The variable names a script assigns (used to learn known variables)."""
+    try:
+        tree = ast.parse(source, mode="exec")
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def check_source(source: str, mode: str, known: Iterable[str] | None = None) -> None:
+    """Refuse ``source`` unless it keeps to the allowed syntax.
+
+    :param mode: ``"exec"`` for scripts, ``"eval"`` for expressions.
+    :param known: when given, every name read must be one of these.
+    :raise WorkflowError: with a Chinese message naming the line.
+    """
+    try:
+        tree = ast.parse(source, mode=mode)
+    except SyntaxError as exc:
+        raise WorkflowError(f"第 {exc.lineno} 行：语法错误 {exc.msg}") from exc
+    _check_tree(tree, frozenset(known) if known is not None else None)
+    compiled = (compile_restricted_exec if mode == "exec" else compile_restricted_eval)(source)
+    if compiled.errors:
+        raise WorkflowError("；".join(compiled.errors))
+
+
+@lru_cache(maxsize=2048)
+def _compile(source: str, mode: str) -> Any:
+    check_source(source, mode)
+    compiled = (compile_restricted_exec if mode == "exec" else compile_restricted_eval)(source)
+    return compiled.code
+
+
+def _inplace(op: str, x: Any, y: Any) -> Any:
+    ops = {"+=": operator.iadd, "-=": operator.isub}
+    if op not in ops:
+        raise WorkflowError(f"不允许的运算 {op}")
+    return ops[op](x, y)
+
+
+def _base_globals() -> dict[str, Any]:
+    allowed = {name: getattr(builtins, name) for name in SAFE_BUILTIN_NAMES}
+    allowed.update({"True": True, "False": False, "None": None})
+    return {
+        "__builtins__": allowed,
+        "_getattr_": _safe_method_getattr,
+        "_getitem_": default_guarded_getitem,
+        "_getiter_": iter,
+        "_write_": lambda obj: obj,
+        "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+        "_unpack_sequence_": guarded_unpack_sequence,
+        "_inplacevar_": _inplace,
+    }
+
+
+def _safe_method_getattr(obj: Any, name: str, default: Any = None) -> Any:
+    if name not in SAFE_METHODS:
+        raise WorkflowError(f"不允许访问属性 .{name}")
+    return safer_getattr(obj, name, default)
+
+
+class RestrictedEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
+    """Script environment that runs only checked, RestrictedPython-compiled code."""
+
+    def __init__(
+        self,
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+        services: ServiceHandler | None = None,
+    ) -> None:
+        super().__init__({})
+        self.functions = dict(functions or {})
+        self.services = services
+        self._base = _base_globals()
+
+    def _namespace(self, context: dict[str, Any], external: dict[str, Any] | None) -> dict[str, Any]:
+        clash = set(self.functions) & set(context)
+        if clash:
+            raise WorkflowError(f"流程数据与函数同名：{', '.join(sorted(clash))}")
+        return {**context, **(external or {}), **self.functions, **self._base}
+
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
+        code = _compile(expression.strip(), "eval")
+        return eval(code, self._namespace(context, external_context))  # noqa: S307
+
+    def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
+        code = _compile(script, "exec")
+        ns = self._namespace(context, external_context)
+        exec(code, ns)  # noqa: S102
+        reserved = set(self._base) | set(self.functions) | set(external_context or {})
+        for key, value in ns.items():
+            if key in reserved or key.startswith("_") or callable(value):
+                continue
+            context[key] = value
+        return True
+
+    def call_service(self, context: dict[str, Any], operation_name: str = "",
+                     operation_params: dict[str, Any] | None = None, **_: Any) -> str:
+        if self.services is None:
+            raise WorkflowError(f"服务操作 {operation_name} 不可用")
+        params = {k: v.get("value") for k, v in (operation_params or {}).items()}
+        result = self.services(operation_name, params, context)
+        return json.dumps(result, ensure_ascii=False, default=str)
+
+
+def problems_for(element_id: str, source: str, mode: str, known: Iterable[str]) -> list[Problem]:
+    """Check one piece of diagram text and return the problems found (none if safe)."""
+    try:
+        check_source(source, mode, known)
+    except WorkflowError as exc:
+        return [Problem(element_id, exc.message)]
+    return []

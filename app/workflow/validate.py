@@ -1,0 +1,120 @@
+"""Checks an uploaded or baseline diagram as an upload would be checked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
+
+from app.workflow.engine import Definition
+from app.workflow.engine import load_definition
+from app.workflow.engine import parse_specs
+from app.workflow.errors import Problem
+from app.workflow.errors import WorkflowError
+from app.workflow.scripts import SAFE_BUILTIN_NAMES
+from app.workflow.scripts import assigned_names
+from app.workflow.scripts import problems_for
+from app.workflow.xmlsafe import parse_xml
+
+
+def _texts(ts: Any) -> list[tuple[str, str, str]]:
+    """(what, source, mode) of every piece of text the engine would evaluate."""
+    out: list[tuple[str, str, str]] = []
+    for attr, what in (("prescript", "前置脚本"), ("postscript", "后置脚本")):
+        if getattr(ts, attr, None):
+            out.append((what, str(getattr(ts, attr)), "exec"))
+    if getattr(ts, "script", None):
+        out.append(("脚本", ts.script, "exec"))
+    for cond, _target in getattr(ts, "cond_task_specs", None) or []:
+        expr = cond.args[0] if hasattr(cond, "args") and cond.args else cond
+        if expr:
+            out.append(("条件", str(expr), "eval"))
+    for param in (getattr(ts, "operation_params", None) or {}).values():
+        out.append(("服务参数", str(param.get("value", "")), "eval"))
+    ev = getattr(ts, "event_definition", None)
+    if ev is not None:
+        if isinstance(ev, TimerEventDefinition):
+            out.append(("定时器表达式", ev.expression, "eval"))
+        elif isinstance(ev, ConditionalEventDefinition):
+            out.append(("条件事件", ev.expression, "eval"))
+        elif getattr(ev, "expression", None):
+            out.append(("消息表达式", ev.expression, "eval"))
+    return out
+
+
+def validate_bpmn(
+    xml: bytes | str,
+    *,
+    forms: dict[str, dict[str, Any]] | None = None,
+    operations: Iterable[str] = (),
+    functions: Iterable[str] = (),
+    lanes: Iterable[str] = (),
+    process_id: str | None = None,
+) -> tuple[Definition | None, list[Problem]]:
+    """Validate a diagram; return its definition (if acceptable) and every problem found.
+
+    :param forms: known forms (form id -> JSON schema); user tasks must name one.
+    :param operations: the names service tasks may call.
+    :param functions: the names scripts may call.
+    :param lanes: allowed lane names (the roles).
+    """
+    try:
+        root = parse_xml(xml)
+        VALIDATOR.validate(root.getroottree(), filename="upload.bpmn")
+    except WorkflowError as exc:
+        return None, exc.problems or [Problem("", exc.message)]
+    except Exception as exc:  # the XSD validator raises its own ValidationException
+        return None, [Problem(getattr(exc, "id", "") or "", f"不符合 BPMN 规范：{exc}")]
+    try:
+        spec, subs = parse_specs(xml, process_id)
+        definition = load_definition(xml, process_id)
+    except WorkflowError as exc:
+        return None, exc.problems or [Problem("", exc.message)]
+
+    forms = forms or {}
+    ops, fns, allowed_lanes = set(operations), set(functions), set(lanes)
+    known = set(SAFE_BUILTIN_NAMES) | fns | {"True", "False", "None"}
+    for form in forms.values():
+        known |= set((form.get("properties") or {}).keys())
+    specs = [spec, *subs.values()]
+    for s in specs:
+        for ts in s.task_specs.values():
+            for _what, src, mode in _texts(ts):
+                if mode == "exec":
+                    known |= assigned_names(src)
+            if getattr(ts, "result_variable", None):
+                known.add(ts.result_variable)
+            ev = getattr(ts, "event_definition", None)
+            for var in ("message_var", "variable"):
+                if ev is not None and getattr(ev, var, None):
+                    known.add(getattr(ev, var))
+
+    problems: list[Problem] = []
+    for s in specs:
+        for ts in s.task_specs.values():
+            eid = getattr(ts, "bpmn_id", None)
+            if eid is None:
+                continue
+            if isinstance(ts, LoopTask) or type(ts).__name__.endswith("MultiInstanceTask"):
+                problems.append(Problem(eid, "不支持循环或多实例任务"))
+            if type(ts).__name__ == "BusinessRuleTask":
+                problems.append(Problem(eid, "不支持决策表任务"))
+            if allowed_lanes and ts.lane is not None and ts.lane not in allowed_lanes:
+                problems.append(Problem(eid, f"泳道 {ts.lane} 不是已知角色"))
+            if getattr(ts, "manual", False):
+                form_id = definition.user_tasks[eid].form_id
+                if allowed_lanes and ts.lane is None:
+                    problems.append(Problem(eid, "用户任务必须位于某个角色泳道中"))
+                if form_id not in forms:
+                    problems.append(Problem(eid, f"表单 {form_id} 不存在"))
+            op = getattr(ts, "operation_name", None)
+            if op is not None and op not in ops:
+                problems.append(Problem(eid, f"服务操作 {op} 未注册"))
+            for what, src, mode in _texts(ts):
+                for p in problems_for(eid, src, mode, known):
+                    problems.append(Problem(p.element_id, f"{what}不安全：{p.message}"))
+    return (definition if not problems else None), problems
