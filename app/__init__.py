@@ -1,0 +1,53 @@
+"""医师电子化注册信息系统: the Flask application factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: config -> extensions -> blueprints -> cli -> error handlers."""
+    app = Flask(__name__, instance_relative_config=True)
+    from app import config as config_module
+
+    app.config.from_object(config_module.DefaultConfig)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "app.db")
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_mapping(config_module.from_environment())
+    else:
+        app.config.from_mapping(test_config)
+    if not app.config["MEDREG_UPLOAD_DIR"]:
+        app.config["MEDREG_UPLOAD_DIR"] = os.path.join(app.instance_path, "uploads")
+
+    from app import cli
+    from app import errors
+    from app.extensions import babel
+    from app.extensions import csrf
+    from app.extensions import db
+    from app.extensions import login_manager
+    from app.extensions import migrate
+    from app.services import database
+    from app.web import register_blueprints
+
+    db.init_app(app)
+    with app.app_context():
+        database.configure_engine(db.engine)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=lambda: "zh_CN")
+    login_manager.init_app(app)
+    register_blueprints(app)
+    errors.init_app(app)
+    cli.init_app(app)
+
+    if app.config["MEDREG_SCHEDULER"] and not app.config.get("TESTING_NO_SCHEDULER"):
+        from app.services import scheduler
+
+        scheduler.start(app)
+    return app

@@ -1,0 +1,95 @@
+"""Thin ``flask`` commands that call services."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask import current_app
+
+from app.services import audit
+from app.services import definitions
+from app.services import seed as seed_service
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(bpmn)
+    app.cli.add_command(seed)
+    app.cli.add_command(scheduler)
+    app.cli.add_command(audit_group)
+
+
+@click.group()
+def bpmn() -> None:
+    """流程图：加载与校验。"""
+
+
+@bpmn.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def bpmn_validate(files: tuple[Path, ...]) -> None:
+    """Check diagrams as an upload is checked; exit 1 if any is refused."""
+    problems = definitions.check_files(list(files))
+    for p in problems:
+        click.echo(str(p))
+    if problems:
+        click.echo(f"{len(problems)} 个问题，流程图被拒绝", err=True)
+        sys.exit(1)
+    click.echo(f"{len(files)} 个流程图全部通过校验")
+
+
+@bpmn.command("load")
+def bpmn_load() -> None:
+    """Load bpmn/ and forms/ as version 1 of each definition (idempotent)."""
+    loaded = definitions.load_baseline()
+    click.echo("已加载：" + (", ".join(loaded) if loaded else "无（均已存在）"))
+
+
+@click.command("seed")
+@click.option("--demo/--no-demo", default=True, help="也生成演示数据")
+def seed(demo: bool) -> None:
+    """Reference data (catalogues, calendar, diagrams) and the demo world; idempotent."""
+    seed_service.seed_reference()
+    if not demo:
+        return
+    world = seed_service.seed_demo(current_app.config["MEDREG_UPLOAD_DIR"])
+    click.echo("演示数据" + ("已生成" if world.created else "已存在"))
+    click.echo("演示账户（用户名 / 密码 / 角色 / 说明）：")
+    for username, password, role, note in world.accounts:
+        click.echo(f"  {username:<10} {password:<12} {role:<8} {note}")
+
+
+@click.group()
+def scheduler() -> None:
+    """定时器调度。"""
+
+
+@scheduler.command("run")
+def scheduler_run() -> None:
+    """Run the timer sweeper in this process until interrupted."""
+    from app.services import scheduler as sched
+
+    sched.start(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo("定时器调度已启动（Ctrl+C 退出）")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        sched.stop(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """审计日志。"""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exit 1 when it was tampered with."""
+    bad = audit.verify()
+    if bad:
+        click.echo("审计日志被篡改，异常记录：" + ", ".join(map(str, bad)))
+        sys.exit(1)
+    click.echo("审计日志完整")

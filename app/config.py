@@ -1,0 +1,39 @@
+"""Default configuration; ``instance/config.py`` and ``MEDREG_*`` variables override it."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+class DefaultConfig:
+    SQLALCHEMY_DATABASE_URI = ""  # set in create_app: instance/app.db
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
+    SECRET_KEY = "dev-only-change-me"
+    WTF_CSRF_TIME_LIMIT = None
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    MEDREG_SCHEDULER = True  # run the timer sweeper inside this process
+    MEDREG_SWEEP_SECONDS = 1.0
+    MEDREG_MAIL_BACKEND = "log"  # log / smtp
+    MEDREG_SMTP_HOST = "127.0.0.1"
+    MEDREG_SMTP_PORT = 25
+    MEDREG_MAIL_FROM = "noreply@medreg.local"
+    MEDREG_UPLOAD_DIR = ""  # default: instance/uploads
+
+
+def from_environment() -> dict[str, Any]:
+    """``MEDREG_*`` (and ``SECRET_KEY``/``DATABASE_URL``) settings from the environment."""
+    out: dict[str, Any] = {}
+    for key, value in os.environ.items():
+        if key.startswith("MEDREG_"):
+            out[key] = {"true": True, "false": False, "on": True, "off": False}.get(
+                value.lower(), value)
+    if os.environ.get("DATABASE_URL"):
+        out["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if os.environ.get("SECRET_KEY"):
+        out["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    return out

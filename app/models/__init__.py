@@ -1,0 +1,28 @@
+"""SQLAlchemy models, one aggregate per module."""
+
+from __future__ import annotations
+
+from app.models.audit import AuditEvent
+from app.models.calendar import CalendarDay
+from app.models.calendar import CalendarYear
+from app.models.catalogue import CatalogueItem
+from app.models.files import Attachment
+from app.models.organisation import Authority
+from app.models.organisation import Department
+from app.models.organisation import Institution
+from app.models.outbox import OutboxMessage
+from app.models.physician import Assessment
+from app.models.physician import MultiFiling
+from app.models.physician import Qualification
+from app.models.physician import Registration
+from app.models.process import HumanTask
+from app.models.process import ProcessDefinition
+from app.models.process import ProcessInstance
+from app.models.user import Role
+from app.models.user import User
+
+__all__ = [
+    "Assessment", "Attachment", "AuditEvent", "Authority", "CalendarDay", "CalendarYear",
+    "CatalogueItem", "Department", "HumanTask", "Institution", "MultiFiling", "OutboxMessage",
+    "ProcessDefinition", "ProcessInstance", "Qualification", "Registration", "Role", "User",
+]

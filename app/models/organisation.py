@@ -1,0 +1,75 @@
+"""Health-commission authorities, institutions and their departments."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from app.extensions import db
+
+
+class Authority(db.Model):  # type: ignore[name-defined]
+    """A health commission (卫生健康委) with the region it governs."""
+
+    __tablename__ = "authority"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    level: Mapped[str] = mapped_column(String(10))  # province / city / county
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("authority.id"))
+
+    def __repr__(self) -> str:
+        return f"<Authority {self.region_code} {self.name}>"
+
+
+class Institution(db.Model):  # type: ignore[name-defined]
+    """A medical institution; its authority is the one that approved it."""
+
+    __tablename__ = "institution"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    reg_no: Mapped[str] = mapped_column(String(40), unique=True)
+    credit_code: Mapped[str | None] = mapped_column(String(18))
+    kind: Mapped[str] = mapped_column(String(40))
+    grade: Mapped[str] = mapped_column(String(20), default="未定级")
+    region_code: Mapped[str] = mapped_column(String(6))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), index=True)
+    subject_codes: Mapped[str] = mapped_column(String(400), default="")  # 诊疗科目, comma separated
+
+    authority: Mapped[Authority] = relationship()
+    departments: Mapped[list[Department]] = relationship(
+        back_populates="institution", order_by="Department.code"
+    )
+
+    @property
+    def is_grassroots(self) -> bool:
+        """County-level-or-below primary care (乡镇卫生院, 社区卫生服务机构)."""
+        return self.kind in {"乡镇卫生院", "社区卫生服务中心", "社区卫生服务站", "村卫生室"}
+
+    def __repr__(self) -> str:
+        return f"<Institution {self.reg_no} {self.name}>"
+
+
+class Department(db.Model):  # type: ignore[name-defined]
+    """A department (科室) of an institution, mapped to a 诊疗科目."""
+
+    __tablename__ = "department"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(60))
+    subject_code: Mapped[str] = mapped_column(String(8))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    institution: Mapped[Institution] = relationship(back_populates="departments")
+
+    def __repr__(self) -> str:
+        return f"<Department {self.code} {self.name}>"

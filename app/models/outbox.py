@@ -1,0 +1,33 @@
+"""The transactional outbox of SMS, e-mail and in-app messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from app.extensions import db
+from app.models.base import UTCDateTime
+from app.models.base import utcnow
+
+
+class OutboxMessage(db.Model):  # type: ignore[name-defined]
+    """A message written in a step's transaction and sent after commit."""
+
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    channel: Mapped[str] = mapped_column(String(10))  # sms / email / inbox
+    recipient: Mapped[str] = mapped_column(String(120))
+    recipient_user_id: Mapped[int | None] = mapped_column(index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))

@@ -1,0 +1,114 @@
+"""Process definitions (versioned), instances and the human-task read model."""
+
+from __future__ import annotations
+
+from datetime import date
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Date
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from app.extensions import db
+from app.models.base import JSONType
+from app.models.base import UTCDateTime
+from app.models.base import utcnow
+
+
+class ProcessDefinition(db.Model):  # type: ignore[name-defined]
+    """One version of a diagram with the forms it uses and its parsed spec (stored once)."""
+
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("process_id", "version", name="uq_process_definition_pv"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(60), index=True)
+    version: Mapped[int] = mapped_column()
+    name: Mapped[str] = mapped_column(String(100))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    forms: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    spec_json: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    author: Mapped[str] = mapped_column(String(60), default="system")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<ProcessDefinition {self.process_id} v{self.version}>"
+
+
+class ProcessInstance(db.Model):  # type: ignore[name-defined]
+    """A running or finished application (业务申请) and its serialized workflow."""
+
+    __tablename__ = "process_instance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(60), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    subject_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    qualification_id: Mapped[int | None] = mapped_column(ForeignKey("qualification.id"))
+    registration_id: Mapped[int | None] = mapped_column(ForeignKey("registration.id"))
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
+    target_institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"))
+    authority_id: Mapped[int | None] = mapped_column(ForeignKey("authority.id"), index=True)
+    business_status: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    application: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    workflow_json: Mapped[str] = mapped_column(Text)
+    serializer_version: Mapped[str] = mapped_column(String(10))
+    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    clock_paused: Mapped[bool] = mapped_column(default=False)
+    overdue: Mapped[bool] = mapped_column(default=False)
+    error: Mapped[str | None] = mapped_column(String(500))
+    lock_version: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    definition: Mapped[ProcessDefinition] = relationship()
+    tasks: Mapped[list[HumanTask]] = relationship(back_populates="instance",
+                                                  order_by="HumanTask.id")
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+    def __repr__(self) -> str:
+        return f"<ProcessInstance {self.id} {self.process_id} {self.business_status}>"
+
+
+class HumanTask(db.Model):  # type: ignore[name-defined]
+    """The read model of a user task: what inboxes, counts and histories query."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_human_task_scope_open", "scope_kind", "scope_id", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_guid: Mapped[str] = mapped_column(String(36), unique=True)
+    task_spec_id: Mapped[str] = mapped_column(String(60))
+    title: Mapped[str] = mapped_column(String(100))
+    lane: Mapped[str | None] = mapped_column(String(30))
+    form_id: Mapped[str] = mapped_column(String(60))
+    scope_kind: Mapped[str] = mapped_column(String(20))  # user / institution / authority / admin
+    scope_id: Mapped[int | None] = mapped_column()
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open/completed/cancelled
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    instance: Mapped[ProcessInstance] = relationship(back_populates="tasks")
+
+    def __repr__(self) -> str:
+        return f"<HumanTask {self.task_spec_id} {self.status}>"

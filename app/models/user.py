@@ -1,0 +1,71 @@
+"""Accounts of the four roles."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Enum
+from sqlalchemy import ForeignKey
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from app.extensions import db
+from app.models.base import UTCDateTime
+from app.models.base import utcnow
+from app.models.organisation import Authority
+from app.models.organisation import Institution
+from app.models.physician import Qualification
+
+
+class Role(str, enum.Enum):
+    """A user's role; lane names in diagrams resolve to these."""
+
+    PHYSICIAN = "physician"
+    INSTITUTION = "institution"
+    COMMISSION = "commission"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return {"physician": "医师", "institution": "医疗机构", "commission": "卫生健康委",
+                "admin": "系统管理员"}[self.value]
+
+
+class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+    """A person who signs in. Institution and commission staff belong to one organisation."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(Enum(Role, name="role", native_enum=False,
+                                            values_callable=lambda e: [r.value for r in e]))
+    display_name: Mapped[str] = mapped_column(String(60))
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
+    authority_id: Mapped[int | None] = mapped_column(ForeignKey("authority.id"), index=True)
+    qualification_id: Mapped[int | None] = mapped_column(ForeignKey("qualification.id"))
+    id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
+    mobile: Mapped[str | None] = mapped_column(String(11))
+    email: Mapped[str | None] = mapped_column(String(120))
+    mobile_verified: Mapped[bool] = mapped_column(default=False)
+    email_verified: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    institution: Mapped[Institution | None] = relationship()
+    authority: Mapped[Authority | None] = relationship()
+    qualification: Mapped[Qualification | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role.value}>"

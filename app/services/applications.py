@@ -1,0 +1,174 @@
+"""What a physician may apply for, the choices a form offers, and preparing its data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from app.errors import DomainError
+from app.errors import Forbidden
+from app.extensions import db
+from app.models import CatalogueItem
+from app.models import Department
+from app.models import Institution
+from app.models import ProcessInstance
+from app.models import Qualification
+from app.models import Registration
+from app.models import User
+from app.services import forms
+from app.services.forms import Option
+
+BUSINESS_TYPES = {"registration": "注册"}
+OPEN_BLOCKING = {"SUSPENDED": "您的执业注册处于暂停执业期间，不能申请注册",
+                 "REVOKED": "您的医师执业证书已被吊销，不能申请注册"}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    data: dict[str, Any]
+    institution_id: int | None
+    authority_id: int | None
+
+
+def _qualification(actor: User) -> Qualification:
+    qual = actor.qualification
+    if qual is None:
+        raise Forbidden("您的账户未关联医师资格信息，不能提交业务申请")
+    return qual
+
+
+def open_application(actor: User, process_id: str) -> ProcessInstance | None:
+    return db.session.scalar(select(ProcessInstance).where(
+        ProcessInstance.subject_user_id == actor.id, ProcessInstance.process_id == process_id,
+        ProcessInstance.completed_at.is_(None)).limit(1))
+
+
+def registration_refusal(actor: User, institution: Institution | None = None) -> str | None:
+    """Why this physician may not apply for 注册 now (DOMAIN §4.1 type 1), or None."""
+    qual = actor.qualification
+    if qual is None:
+        return "未查询到您的医师资格信息，不能申请注册"
+    if open_application(actor, "registration") is not None:
+        return "您已有正在办理的注册申请，请在业务查询中查看进度"
+    for reg in qual.registrations:
+        if reg.status in OPEN_BLOCKING:
+            return OPEN_BLOCKING[reg.status]
+        if reg.status in ("ACTIVE", "PENDING_CHANGE"):
+            if qual.level == "执业助理医师":
+                return "执业助理医师只能注册一个执业地点，您已有有效的执业注册"
+            if institution is not None and reg.place_region[:2] == institution.region_code[:2]:
+                return "您在该执业地点已有有效的执业注册，请申请变更或多执业机构备案"
+    return None
+
+
+def available_types(actor: User) -> list[tuple[str, str, str | None]]:
+    """(process id, name, reason it is not available or None) for the 业务申请 page."""
+    return [("registration", BUSINESS_TYPES["registration"], registration_refusal(actor))]
+
+
+def form_options(actor: User | None, institution_id: int | None = None,
+                 qualification: Qualification | None = None) -> dict[str, list[Option]]:
+    """The choices of the application form (institutions, departments, scopes...)."""
+    qual = qualification or (actor.qualification if actor else None)
+    institutions = db.session.scalars(select(Institution).order_by(Institution.region_code,
+                                                                   Institution.id))
+    depts = select(Department).where(Department.active.is_(True)).order_by(
+        Department.institution_id, Department.code)
+    if institution_id is not None:
+        depts = depts.where(Department.institution_id == institution_id)
+    cats = db.session.scalars(select(CatalogueItem).where(
+        CatalogueItem.kind == "practice_category").order_by(CatalogueItem.sort_order))
+    scopes = select(CatalogueItem).where(CatalogueItem.kind == "practice_scope",
+                                         CatalogueItem.active.is_(True))
+    if qual is not None:
+        scopes = scopes.where(CatalogueItem.parent_code == qual.category)
+    return {
+        "institutions": [(str(i.id), i.name) for i in institutions],
+        "departments": [(str(d.id), d.name) for d in db.session.scalars(depts)],
+        "practice_categories": [(c.code, c.name) for c in cats],
+        "practice_scopes": [(s.code, s.name) for s in db.session.scalars(
+            scopes.order_by(CatalogueItem.sort_order))],
+    }
+
+
+def department_institutions() -> dict[str, str]:
+    """Department id -> institution id (lets the page filter departments by institution)."""
+    rows = db.session.execute(select(Department.id, Department.institution_id)
+                              .where(Department.active.is_(True)))
+    return {str(d): str(i) for d, i in rows}
+
+
+def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[str, Any],
+            instance: ProcessInstance | None = None,
+            errors: dict[str, str] | None = None) -> Prepared:
+    """Check eligibility and validate an application (new or corrected)."""
+    if process_id not in BUSINESS_TYPES:
+        raise DomainError("不支持的业务类型")
+    qual = _qualification(actor)
+    data = dict(payload)
+    data["practice_category"] = qual.category
+    if instance is not None:
+        data["institution_id"] = instance.institution_id
+    inst_id = data.get("institution_id")
+    institution = db.session.get(Institution, inst_id) if isinstance(inst_id, int) else None
+    if instance is None:
+        reason = registration_refusal(actor, institution)
+        if reason:
+            raise DomainError(reason)
+    extra: dict[str, str] = dict(errors or {})
+    dept_id = data.get("department_id")
+    if institution is not None and isinstance(dept_id, int):
+        dept = db.session.get(Department, dept_id)
+        if dept is None or dept.institution_id != institution.id or not dept.active:
+            extra["department_id"] = "请选择拟执业机构中的科室"
+    scopes = data.get("practice_scopes") or []
+    if isinstance(scopes, list) and len(scopes) > 1 and institution is not None and not (
+            institution.is_grassroots and qual.category == "1"):
+        extra["practice_scopes"] = ("只能选择 1 个执业范围；县级及以下医疗机构的临床医师"
+                                    "经批准方可选择至多 3 个")
+    options = form_options(actor, institution.id if institution else None, qual)
+    clean = forms.validate(schema, data, options, extra)
+    return Prepared(clean, institution.id if institution else None,
+                    institution.authority_id if institution else None)
+
+
+@dataclass(frozen=True)
+class FormPage:
+    """Everything the application form page shows."""
+
+    process_id: str
+    title: str
+    fields: list[forms.FieldView]
+    department_institutions: dict[str, str]
+    refusal: str | None
+    notes: list[str]
+
+
+def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None,
+              errors: dict[str, str] | None = None, instance: ProcessInstance | None = None,
+              notes: list[str] | None = None) -> FormPage:
+    """The application form with the physician's choices, values and messages."""
+    from app.services import definitions
+
+    if process_id not in BUSINESS_TYPES:
+        raise DomainError("不支持的业务类型")
+    qual = _qualification(actor)
+    row = definitions.published(process_id) if instance is None else instance.definition
+    defn = definitions.definition_of(row)
+    schema = row.forms[defn.user_tasks[definitions.START_TASK].form_id]
+    vals = dict(values or {})
+    vals["practice_category"] = qual.category
+    if instance is not None:
+        vals["institution_id"] = instance.institution_id
+    if "contact_mobile" not in vals and actor.mobile:
+        vals["contact_mobile"] = actor.mobile
+    refusal = registration_refusal(actor) if instance is None else None
+    fields = forms.field_views(schema, vals, errors, form_options(actor, None, qual))
+    if instance is not None:
+        for f in fields:
+            if f.name == "institution_id":
+                f.widget = "readonly"
+    return FormPage(process_id, BUSINESS_TYPES[process_id], fields, department_institutions(),
+                    refusal, notes or [])

@@ -1,0 +1,159 @@
+"""The registry of named service operations that diagrams may call.
+
+A service task names an operation (``spiffworkflow:serviceTaskOperator id``); only
+the names registered here exist. Each runs inside the step's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Institution
+from app.models import Qualification
+from app.models import Registration
+from app.models import Role
+from app.models import User
+from app.services import audit
+from app.services import outbox
+from app.services.clock import today_cst
+from app.services.context import StepContext
+from app.services.database import advisory_lock
+
+Operation = Callable[..., Any]
+_REGISTRY: dict[str, Operation] = {}
+
+OUTCOMES = {
+    "approved": "已批准",
+    "refused": "已不予批准",
+    "withdrawn": "已撤回",
+    "inst_refused": "机构不予确认",
+    "not_accepted": "不予受理",
+}
+
+
+def operation(name: str) -> Callable[[Operation], Operation]:
+    def register(fn: Operation) -> Operation:
+        _REGISTRY[name] = fn
+        return fn
+    return register
+
+
+def names() -> set[str]:
+    return set(_REGISTRY)
+
+
+def call(ctx: StepContext, name: str, params: dict[str, Any], data: dict[str, Any]) -> Any:
+    """Run a registered operation; unknown names are refused."""
+    fn = _REGISTRY.get(name)
+    if fn is None:
+        raise LookupError(f"服务操作 {name} 未注册")
+    return fn(ctx, data, **params)
+
+
+def staff_of(role: Role, *, institution_id: int | None = None,
+             authority_id: int | None = None) -> list[User]:
+    q = select(User).where(User.role == role, User.active.is_(True))
+    if institution_id is not None:
+        q = q.where(User.institution_id == institution_id)
+    if authority_id is not None:
+        q = q.where(User.authority_id == authority_id)
+    return list(db.session.scalars(q))
+
+
+@operation("close_application")
+def close_application(ctx: StepContext, data: dict[str, Any], outcome: str) -> dict[str, Any]:
+    """End an application with an outcome; tell the physician and the institution."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"未知的办理结果 {outcome}")
+    inst = ctx.instance
+    inst.outcome = outcome
+    label = OUTCOMES[outcome]
+    reason = str(data.get("note") or "").strip()
+    body = f"您的{_process_name(inst.process_id)}申请（编号 {inst.id}）办理结果：{label}。"
+    if outcome in ("refused", "not_accepted", "inst_refused") and reason:
+        body += f"理由：{reason}"
+    if outcome == "refused":
+        body += "如不服本决定，可以依法申请行政复议或者提起行政诉讼。"
+    subject = f"业务办理结果：{label}"
+    key = f"close:{inst.id}"
+    physician = db.session.get(User, inst.subject_user_id)
+    if physician is not None:
+        outbox.notify_user(physician, subject, body, key)
+    if outcome != "withdrawn" or inst.institution_id:
+        for staff in staff_of(Role.INSTITUTION, institution_id=inst.institution_id):
+            outbox.notify_user(staff, subject, f"医师 {physician.display_name if physician else ''} "
+                               + body.replace("您的", ""), key)
+    audit.record(ctx.actor, f"application.{outcome}", "process_instance", inst.id,
+                 {"reason": reason})
+    return {"outcome": outcome}
+
+
+def _process_name(process_id: str) -> str:
+    return {"registration": "执业注册"}.get(process_id, process_id)
+
+
+def _new_cert_no(level: str, category: str, region: str) -> str:
+    prefix = ("1" if level == "执业医师" else "2") + f"{int(category):02d}" + region
+    advisory_lock(int(prefix[:9]))
+    last = db.session.scalar(select(func.max(Registration.cert_no))
+                             .where(Registration.cert_no.like(prefix + "%")))
+    serial = int(last[-6:]) + 1 if last else 1
+    return f"{prefix}{serial:06d}"
+
+
+@operation("apply_registration")
+def apply_registration(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
+    """Create the ACTIVE registration with a new 15-digit 执业证书编码."""
+    inst = ctx.instance
+    qual = db.session.get(Qualification, inst.qualification_id)
+    institution = db.session.get(Institution, inst.institution_id)
+    if qual is None or institution is None:
+        raise ValueError("申请缺少资格或机构信息")
+    authority = institution.authority
+    place = institution.region_code if qual.level == "执业助理医师" else (
+        institution.region_code[:2] + "0000")
+    today: date = today_cst()
+    reg = Registration(
+        qualification_id=qual.id, level=qual.level, category=qual.category,
+        scopes=list(data.get("practice_scopes") or []), place_region=place,
+        institution_id=institution.id, department_id=data.get("department_id"),
+        authority_id=authority.id, approved_on=today, issued_on=today, status="ACTIVE",
+        process_instance_id=inst.id,
+        cert_no=_new_cert_no(qual.level, qual.category, authority.region_code))
+    db.session.add(reg)
+    db.session.flush()
+    inst.registration_id = reg.id
+    audit.record(ctx.actor, "registration.create", "registration", reg.id,
+                 {"cert_no": reg.cert_no, "instance": inst.id})
+    return {"registration_id": reg.id, "cert_no": reg.cert_no}
+
+
+@operation("statutory_reminder")
+def statutory_reminder(ctx: StepContext, data: dict[str, Any], due: str) -> dict[str, Any]:
+    """Remind the commission that the statutory time limit is near (once per due time)."""
+    inst = ctx.instance
+    for officer in staff_of(Role.COMMISSION, authority_id=inst.authority_id):
+        outbox.enqueue("inbox", officer.username, "办理时限提醒",
+                       f"申请（编号 {inst.id}）已到第15个工作日，请于 {inst.due_on} 前作出决定。",
+                       user_id=officer.id, dedupe_key=f"remind:{inst.id}:{due}:{officer.id}")
+    audit.record(None, "clock.reminder", "process_instance", inst.id, {"due": due})
+    return {"reminded": due}
+
+
+@operation("statutory_overdue")
+def statutory_overdue(ctx: StepContext, data: dict[str, Any], due: str) -> dict[str, Any]:
+    """Mark the application overdue and tell the commission."""
+    inst = ctx.instance
+    inst.overdue = True
+    for officer in staff_of(Role.COMMISSION, authority_id=inst.authority_id):
+        outbox.enqueue("inbox", officer.username, "办理已超期",
+                       f"申请（编号 {inst.id}）已超过法定办理时限（20个工作日）。",
+                       user_id=officer.id, dedupe_key=f"overdue:{inst.id}:{due}:{officer.id}")
+    audit.record(None, "clock.overdue", "process_instance", inst.id, {"due": due})
+    return {"overdue": due}

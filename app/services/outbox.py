@@ -1,0 +1,88 @@
+"""The transactional outbox: messages are written in the step and sent after commit."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import OutboxMessage
+from app.models import User
+from app.models.base import utcnow
+
+log = logging.getLogger("medreg.outbox")
+MAX_ATTEMPTS = 10
+
+
+def enqueue(channel: str, recipient: str, subject: str, body: str, *,
+            user_id: int | None = None, dedupe_key: str | None = None) -> OutboxMessage | None:
+    """Write a message (flushes). With ``dedupe_key``, a second message with the key is dropped."""
+    if dedupe_key and db.session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+    ):
+        return None
+    msg = OutboxMessage(channel=channel, recipient=recipient, subject=subject, body=body,
+                        recipient_user_id=user_id, dedupe_key=dedupe_key)
+    db.session.add(msg)
+    db.session.flush()
+    return msg
+
+
+def notify_user(user: User, subject: str, body: str, key: str | None = None) -> None:
+    """Tell a user in the app, and by SMS/e-mail where they have verified contacts."""
+    enqueue("inbox", user.username, subject, body, user_id=user.id,
+            dedupe_key=f"{key}:inbox:{user.id}" if key else None)
+    if user.mobile:
+        enqueue("sms", user.mobile, subject, body, user_id=user.id,
+                dedupe_key=f"{key}:sms:{user.id}" if key else None)
+    if user.email:
+        enqueue("email", user.email, subject, body, user_id=user.id,
+                dedupe_key=f"{key}:email:{user.id}" if key else None)
+
+
+def _send(msg: OutboxMessage, config: dict[str, Any]) -> None:
+    backend = config.get("MEDREG_MAIL_BACKEND", "log")
+    if msg.channel == "email" and backend == "smtp":
+        em = EmailMessage()
+        em["From"] = config["MEDREG_MAIL_FROM"]
+        em["To"] = msg.recipient
+        em["Subject"] = msg.subject
+        em.set_content(msg.body)
+        with smtplib.SMTP(config["MEDREG_SMTP_HOST"], int(config["MEDREG_SMTP_PORT"]),
+                          timeout=10) as smtp:
+            smtp.send_message(em)
+    else:
+        log.info("[%s] to %s: %s", msg.channel, msg.recipient, msg.subject)
+
+
+def dispatch_pending(config: dict[str, Any], limit: int = 100) -> int:
+    """Send pending messages; failures are retried later. Returns how many were sent."""
+    sent = 0
+    rows = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == "pending")
+        .order_by(OutboxMessage.id).limit(limit)
+    ).all()
+    for msg in rows:
+        try:
+            _send(msg, config)
+        except Exception as exc:  # noqa: BLE001 - any transport failure is retried
+            msg.attempts += 1
+            msg.last_error = str(exc)[:300]
+            if msg.attempts >= MAX_ATTEMPTS:
+                msg.status = "failed"
+        else:
+            msg.status = "sent"
+            msg.sent_at = utcnow()
+            sent += 1
+    db.session.commit()
+    return sent
+
+
+def recent(limit: int = 200) -> list[OutboxMessage]:
+    """The newest messages (the development outbox page)."""
+    return list(db.session.scalars(
+        select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)))

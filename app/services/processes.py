@@ -1,0 +1,293 @@
+"""Applications as running processes: start, complete a task, withdraw, fire timers.
+
+Every public function here is one transaction: load (and lock) the instance, check,
+step the engine, apply the effects, save the workflow and its human tasks, write
+the audit event and the outbox, commit. Any failure rolls everything back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.errors import Conflict
+from app.errors import DomainError
+from app.errors import Forbidden
+from app.errors import NotFound
+from app.extensions import db
+from app.models import HumanTask
+from app.models import ProcessInstance
+from app.models import Role
+from app.models import User
+from app.models.base import utcnow
+from app.services import applications
+from app.services import audit
+from app.services import calendar
+from app.services import definitions
+from app.services import forms
+from app.services import operations
+from app.services import outbox
+from app.services import policies
+from app.services.assignment import scope_of_lane
+from app.services.clock import script_functions
+from app.services.context import StepContext
+from app.services.definitions import START_TASK
+from app.workflow import Runtime
+from app.workflow import WorkflowError
+from app.workflow.engine import SERIALIZER_VERSION
+
+ALREADY_HANDLED = "该任务已被处理"
+
+
+def _runtime_args(ctx: StepContext) -> dict[str, Any]:
+    def services(name: str, params: dict[str, Any], data: dict[str, Any]) -> Any:
+        return operations.call(ctx, name, params, data)
+
+    return {"functions": script_functions(calendar.current()), "services": services}
+
+
+def _due_at(clock: dict[str, Any] | None) -> datetime | None:
+    if not clock or not clock.get("overdue_at") or clock.get("paused_on"):
+        return None
+    return datetime.fromisoformat(clock["overdue_at"])
+
+
+def _save(ctx: StepContext, rt: Runtime, completed_guid: str | None = None) -> None:
+    """Store the workflow, derive status and timers, and sync the human-task read model."""
+    inst = ctx.instance
+    inst.workflow_json = rt.dump()
+    inst.serializer_version = SERIALIZER_VERSION
+    data = rt.latest_data()
+    clock = data.get("clock") if isinstance(data.get("clock"), dict) else None
+    if clock:
+        inst.due_on = datetime.fromisoformat(clock["due_on"]).date()
+        inst.clock_paused = bool(clock.get("paused_on"))
+    ready = rt.ready_tasks()
+    if rt.completed:
+        inst.business_status = operations.OUTCOMES.get(inst.outcome or "", "已办结")
+        inst.completed_at = ctx.now
+        inst.next_timer_at = None
+    else:
+        inst.next_timer_at = rt.next_timer_at()
+        inst.business_status = (ready[0].status or ready[0].title) if ready else "处理中"
+    inst.updated_at = ctx.now
+
+    open_rows = {t.task_guid: t for t in db.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == inst.id, HumanTask.status == "open"))}
+    ready_ids = {t.id for t in ready}
+    for guid, row in open_rows.items():
+        if guid not in ready_ids and guid != completed_guid:
+            row.status = "cancelled"
+            row.completed_at = ctx.now
+    for task in ready:
+        if task.id in open_rows:
+            continue
+        kind, scope_id = scope_of_lane(task.lane, inst)
+        db.session.add(HumanTask(
+            instance_id=inst.id, task_guid=task.id, task_spec_id=task.spec_id, title=task.title,
+            lane=task.lane, form_id=task.form_id, scope_kind=kind, scope_id=scope_id,
+            due_at=_due_at(clock) if task.lane == "commission" else None, created_at=ctx.now))
+        if task.lane == "physician":
+            physician = db.session.get(User, inst.subject_user_id)
+            if physician is not None:
+                outbox.notify_user(physician, f"您的申请需要处理：{task.title}",
+                                   f"您的申请（编号 {inst.id}）{task.status or task.title}，"
+                                   "请登录系统查看意见并处理。", f"task:{task.id}")
+    db.session.flush()
+
+
+def _fail(exc: WorkflowError) -> DomainError:
+    if exc.message == ALREADY_HANDLED:
+        return Conflict(ALREADY_HANDLED)
+    return DomainError(f"办理失败，申请未作任何更改。{exc.message}")
+
+
+@dataclass(frozen=True)
+class StartResult:
+    instance_id: int
+
+
+def start_application(actor: User, process_id: str,
+                      submission: forms.Submission | dict[str, Any],
+                      upload_dir: str = "") -> StartResult:
+    """Submit a new application: validate, start the process and run it to its first wait."""
+    if actor.role is not Role.PHYSICIAN:
+        raise Forbidden("只有医师可以提交业务申请")
+    row = definitions.published(process_id)
+    defn = definitions.definition_of(row)
+    form_id = defn.user_tasks[START_TASK].form_id
+    schema = row.forms[form_id]
+    payload, file_errors = forms.read_submission(schema, submission, upload_dir, actor.id)
+    try:
+        prepared = applications.prepare(actor, process_id, schema, payload, None, file_errors)
+    except DomainError:
+        db.session.rollback()
+        raise
+    now = utcnow()
+    inst = ProcessInstance(
+        process_id=process_id, definition_id=row.id, subject_user_id=actor.id,
+        qualification_id=actor.qualification_id, institution_id=prepared.institution_id,
+        authority_id=prepared.authority_id, business_status="已提交",
+        application=prepared.data, workflow_json="{}", serializer_version=SERIALIZER_VERSION,
+        created_at=now, updated_at=now)
+    db.session.add(inst)
+    db.session.flush()
+    ctx = StepContext(inst, actor, now, upload_dir)
+    try:
+        rt = Runtime.start(defn, prepared.data, **_runtime_args(ctx))
+        db.session.add(HumanTask(
+            instance_id=inst.id, task_guid=f"submit-{inst.id}", task_spec_id="submit",
+            title="提交申请", lane="physician", form_id=form_id, scope_kind="user",
+            scope_id=actor.id, status="completed", data=prepared.data, created_at=now,
+            completed_by_id=actor.id, completed_at=now))
+        _save(ctx, rt)
+    except WorkflowError as exc:
+        db.session.rollback()
+        raise _fail(exc) from exc
+    audit.record(actor, "application.submit", "process_instance", inst.id,
+                 {"process": process_id, "version": row.version})
+    db.session.commit()
+    return StartResult(inst.id)
+
+
+def _lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance]:
+    task = db.session.get(HumanTask, task_id)
+    if task is None:
+        raise NotFound("任务不存在")
+    inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == task.instance_id)
+                             .with_for_update().execution_options(populate_existing=True))
+    if inst is None:
+        raise NotFound("申请不存在")
+    task = db.session.scalar(select(HumanTask).where(HumanTask.id == task_id)
+                             .execution_options(populate_existing=True))
+    assert task is not None
+    return task, inst
+
+
+def complete_task(actor: User, task_id: int, submission: forms.Submission | dict[str, Any],
+                  upload_dir: str = "") -> int:
+    """Complete a user task with form data; exactly one of concurrent attempts wins.
+
+    :raise Conflict: the task was already handled ("该任务已被处理").
+    :raise InvalidInput: the form data was refused (messages by field).
+    """
+    try:
+        task, inst = _lock_task(task_id)
+        if task.status != "open":
+            raise Conflict(ALREADY_HANDLED)
+        if not policies.can_complete(actor, task):
+            raise Forbidden("您无权办理此任务")
+        row = db.session.get(definitions.ProcessDefinition, inst.definition_id)
+        assert row is not None
+        defn = definitions.definition_of(row)
+        schema = row.forms[task.form_id]
+        payload, file_errors = forms.read_submission(schema, submission, upload_dir, actor.id)
+        if task.lane == "physician":
+            data = applications.prepare(actor, inst.process_id, schema, payload, inst,
+                                        file_errors).data
+        else:
+            data = forms.validate(schema, payload, None, file_errors)
+        now = utcnow()
+        ctx = StepContext(inst, actor, now, upload_dir)
+        rt = Runtime.restore(defn, inst.workflow_json, **_runtime_args(ctx))
+        rt.complete(task.task_guid, data)
+        task.status = "completed"
+        task.completed_by_id = actor.id
+        task.completed_at = now
+        task.data = data
+        if task.lane == "physician":
+            inst.application = {**inst.application, **data}
+        _save(ctx, rt, completed_guid=task.task_guid)
+        audit.record(actor, f"task.{task.task_spec_id}", "process_instance", inst.id,
+                     {"task": task.id, "decision": data.get("decision"),
+                      "note": data.get("note")})
+        db.session.commit()
+        return inst.id
+    except WorkflowError as exc:
+        db.session.rollback()
+        raise _fail(exc) from exc
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise Conflict(ALREADY_HANDLED) from exc
+    except DomainError:
+        db.session.rollback()
+        raise
+
+
+def withdraw(actor: User, instance_id: int) -> None:
+    """The physician withdraws an application the institution has not confirmed yet."""
+    try:
+        inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
+                                 .with_for_update().execution_options(populate_existing=True))
+        if inst is None or inst.subject_user_id != actor.id:
+            raise NotFound("申请不存在")
+        row = db.session.get(definitions.ProcessDefinition, inst.definition_id)
+        assert row is not None
+        ctx = StepContext(inst, actor, utcnow())
+        rt = Runtime.restore(definitions.definition_of(row), inst.workflow_json,
+                             **_runtime_args(ctx))
+        if "withdraw" not in rt.waiting_messages():
+            raise Conflict("医疗机构已确认，申请不能再撤回")
+        rt.send_message("withdraw", {"by": actor.id})
+        _save(ctx, rt)
+        audit.record(actor, "application.withdraw", "process_instance", inst.id)
+        db.session.commit()
+    except WorkflowError as exc:
+        db.session.rollback()
+        raise _fail(exc) from exc
+    except DomainError:
+        db.session.rollback()
+        raise
+
+
+def can_withdraw(instance: ProcessInstance) -> bool:
+    """Whether a withdrawal is possible now (read from the task read model)."""
+    return instance.completed_at is None and any(
+        t.status == "open" and t.task_spec_id in ("institution_confirm", START_TASK)
+        for t in instance.tasks)
+
+
+def due_instance_ids(now: datetime, limit: int = 100) -> list[int]:
+    """Instances whose earliest timer is due (skipping rows another worker holds)."""
+    q = (select(ProcessInstance.id).where(ProcessInstance.next_timer_at <= now)
+         .order_by(ProcessInstance.next_timer_at).limit(limit))
+    return list(db.session.scalars(q))
+
+
+def fire_timers(instance_id: int) -> bool:
+    """Fire the due timers of one instance in its own transaction. Returns True if it ran."""
+    try:
+        q = select(ProcessInstance).where(ProcessInstance.id == instance_id)
+        if db.engine.dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        inst = db.session.scalar(q.execution_options(populate_existing=True))
+        now = utcnow()
+        if inst is None or inst.next_timer_at is None or inst.next_timer_at > now:
+            db.session.rollback()
+            return False
+        row = db.session.get(definitions.ProcessDefinition, inst.definition_id)
+        assert row is not None
+        ctx = StepContext(inst, None, now)
+        rt = Runtime.restore(definitions.definition_of(row), inst.workflow_json,
+                             **_runtime_args(ctx))
+        rt.fire_timers()
+        _save(ctx, rt)
+        db.session.commit()
+        return True
+    except WorkflowError as exc:
+        db.session.rollback()
+        _mark_error(instance_id, exc.message)
+        return False
+
+
+def _mark_error(instance_id: int, message: str) -> None:
+    inst = db.session.get(ProcessInstance, instance_id)
+    if inst is not None:
+        inst.error = message[:500]
+        inst.next_timer_at = None
+        db.session.commit()
+

@@ -1,0 +1,76 @@
+"""What a physician sees of their own national records (资格信息, 执业信息, 考核信息)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from app.errors import Forbidden
+from app.extensions import db
+from app.models import Assessment
+from app.models import CatalogueItem
+from app.models import Qualification
+from app.models import Registration
+from app.models import Role
+from app.models import User
+
+PROVINCES = {"14": "山西省", "53": "云南省", "11": "北京市", "44": "广东省"}
+
+
+@dataclass(frozen=True)
+class RegistrationView:
+    place: str
+    status: str
+    institution: str
+    department: str
+    level: str
+    category: str
+    scopes: str
+    authority: str
+    approved_on: date | None
+    cert_no: str
+
+
+def _names(kind: str) -> dict[str, str]:
+    return {c.code: c.name for c in db.session.scalars(
+        select(CatalogueItem).where(CatalogueItem.kind == kind))}
+
+
+def _physician(actor: User) -> Qualification | None:
+    if actor.role is not Role.PHYSICIAN:
+        raise Forbidden("只有医师可以查看")
+    return actor.qualification
+
+
+def qualification(actor: User) -> tuple[Qualification | None, str]:
+    """The qualification record and its category name."""
+    qual = _physician(actor)
+    cats = _names("practice_category")
+    return qual, cats.get(qual.category, "") if qual else ""
+
+
+def registrations(actor: User) -> list[RegistrationView]:
+    """Every registration of the physician, active ones first."""
+    qual = _physician(actor)
+    if qual is None:
+        return []
+    cats, scopes = _names("practice_category"), _names("practice_scope")
+    rows = db.session.scalars(select(Registration).where(
+        Registration.qualification_id == qual.id).order_by(Registration.id.desc()))
+    out = [RegistrationView(
+        place=PROVINCES.get(r.place_region[:2], r.place_region), status=r.status_label,
+        institution=r.institution.name, department=r.department.name if r.department else "",
+        level=r.level, category=cats.get(r.category, r.category),
+        scopes="、".join(scopes.get(s, s) for s in r.scopes), authority=r.authority.name,
+        approved_on=r.approved_on, cert_no=r.cert_no or "") for r in rows]
+    return sorted(out, key=lambda v: v.status != "有效")
+
+
+def assessments(actor: User) -> list[Assessment]:
+    qual = _physician(actor)
+    if qual is None:
+        return []
+    return list(db.session.scalars(select(Assessment).where(
+        Assessment.qualification_id == qual.id).order_by(Assessment.cycle.desc())))

@@ -1,0 +1,275 @@
+"""The read side: inboxes, counts, task pages and application histories.
+
+Everything here reads the human-task read model; nothing deserializes a workflow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_
+from sqlalchemy import func
+from sqlalchemy import select
+
+from app.errors import Conflict
+from app.errors import Forbidden
+from app.errors import NotFound
+from app.extensions import db
+from app.models import HumanTask
+from app.models import Institution
+from app.models import ProcessDefinition
+from app.models import ProcessInstance
+from app.models import Role
+from app.models import User
+from app.models.base import utcnow
+from app.services import applications
+from app.services import audit
+from app.services import calendar
+from app.services import forms
+from app.services import policies
+from app.services.assignment import scope_of_user
+from app.services.clock import today_cst
+from app.services.validators import mask_id
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    task_id: int
+    instance_id: int
+    title: str
+    business_type: str
+    physician_name: str
+    institution_name: str
+    status: str
+    created_at: datetime
+    due_at: datetime | None
+    claimed_by: str | None
+    claimed_by_me: bool
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class InboxCounts:
+    open: int
+    mine: int
+    unclaimed: int
+    due_soon: int
+    overdue: int
+
+
+def _scope_filter(actor: User) -> Any:
+    scope = scope_of_user(actor)
+    if scope is None or actor.role in (Role.PHYSICIAN, Role.ADMIN):
+        raise Forbidden("您没有待办任务箱")
+    kind, sid = scope
+    return and_(HumanTask.scope_kind == kind, HumanTask.scope_id == sid,
+                HumanTask.status == "open")
+
+
+def inbox(actor: User, limit: int = 200) -> list[InboxRow]:
+    """Open tasks in the actor's scope, soonest due first."""
+    claimer = db.aliased(User)
+    q = (select(HumanTask, ProcessInstance, User.display_name, Institution.name,
+                claimer.display_name)
+         .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+         .join(User, User.id == ProcessInstance.subject_user_id)
+         .outerjoin(Institution, Institution.id == ProcessInstance.institution_id)
+         .outerjoin(claimer, claimer.id == HumanTask.claimed_by_id)
+         .where(_scope_filter(actor))
+         .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at,
+                   HumanTask.id)
+         .limit(limit))
+    now = utcnow()
+    return [InboxRow(t.id, p.id, t.title, applications.BUSINESS_TYPES.get(p.process_id,
+                                                                           p.process_id),
+                     name, inst_name or "", p.business_status, t.created_at, t.due_at,
+                     claimed, t.claimed_by_id == actor.id,
+                     bool(p.overdue or (t.due_at is not None and t.due_at < now)))
+            for t, p, name, inst_name, claimed in db.session.execute(q)]
+
+
+def inbox_counts(actor: User) -> InboxCounts:
+    """Counts for the inbox header, computed in the database."""
+    now = utcnow()
+    base = select(func.count()).select_from(HumanTask).where(_scope_filter(actor))
+    return InboxCounts(
+        open=db.session.scalar(base) or 0,
+        mine=db.session.scalar(base.where(HumanTask.claimed_by_id == actor.id)) or 0,
+        unclaimed=db.session.scalar(base.where(HumanTask.claimed_by_id.is_(None))) or 0,
+        due_soon=db.session.scalar(base.where(HumanTask.due_at >= now,
+                                              HumanTask.due_at < now + timedelta(days=7))) or 0,
+        overdue=db.session.scalar(base.where(HumanTask.due_at < now)) or 0,
+    )
+
+
+def _task_for(actor: User, task_id: int, lock: bool = False) -> HumanTask:
+    task = db.session.get(HumanTask, task_id)
+    if task is None or not policies.in_scope(actor, task):
+        raise NotFound("任务不存在")
+    return task
+
+
+def claim(actor: User, task_id: int) -> None:
+    """Take a task so colleagues see it is being handled."""
+    task = _task_for(actor, task_id)
+    if task.status != "open":
+        raise Conflict("该任务已被处理")
+    if task.claimed_by_id not in (None, actor.id):
+        raise Conflict("该任务已被其他人认领")
+    task.claimed_by_id = actor.id
+    audit.record(actor, "task.claim", "human_task", task.id)
+    db.session.commit()
+
+
+def unclaim(actor: User, task_id: int) -> None:
+    """Give a claimed task back to the team."""
+    task = _task_for(actor, task_id)
+    if task.claimed_by_id != actor.id:
+        raise Conflict("您没有认领此任务")
+    task.claimed_by_id = None
+    audit.record(actor, "task.unclaim", "human_task", task.id)
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    title: str
+    who: str
+    decision: str
+    note: str
+
+
+@dataclass(frozen=True)
+class ApplicationView:
+    instance: ProcessInstance
+    business_type: str
+    physician_name: str
+    physician_id_masked: str
+    institution_name: str
+    fields: list[forms.FieldView]
+    history: list[HistoryEntry]
+    open_tasks: list[HumanTask]
+    days_left: int | None
+
+
+def _labels(row: ProcessDefinition, form_id: str, value: Any) -> str:
+    prop = row.forms.get(form_id, {}).get("properties", {}).get("decision", {})
+    return str(prop.get("x-labels", {}).get(value, value or ""))
+
+
+def _history(inst: ProcessInstance, row: ProcessDefinition) -> list[HistoryEntry]:
+    names = dict(db.session.execute(select(User.id, User.display_name).where(
+        User.id.in_([t.completed_by_id for t in inst.tasks if t.completed_by_id]))).all())
+    out = []
+    for t in inst.tasks:
+        if t.status == "completed" and t.completed_at is not None:
+            data = t.data or {}
+            out.append(HistoryEntry(t.completed_at, t.title, names.get(t.completed_by_id, ""),
+                                    _labels(row, t.form_id, data.get("decision")),
+                                    str(data.get("note") or "")))
+        elif t.status == "cancelled" and t.completed_at is not None:
+            out.append(HistoryEntry(t.completed_at, t.title, "", "已取消", ""))
+    if inst.completed_at is not None:
+        out.append(HistoryEntry(inst.completed_at, "办结", "", inst.business_status, ""))
+    return sorted(out, key=lambda h: h.at)
+
+
+def application_view(actor: User, instance_id: int) -> ApplicationView:
+    """The whole application as the actor may see it: data, history, open steps."""
+    inst = db.session.get(ProcessInstance, instance_id)
+    if inst is None or not policies.can_view_instance(actor, inst):
+        raise NotFound("申请不存在")
+    row = inst.definition
+    physician = db.session.get(User, inst.subject_user_id)
+    institution = db.session.get(Institution, inst.institution_id) if inst.institution_id else None
+    start_form = row.forms.get("registration_apply", {})
+    qual = physician.qualification if physician else None
+    options = applications.form_options(None, inst.institution_id, qual)
+    fields = [f for f in forms.field_views(start_form, inst.application, None, options)]
+    days_left = None
+    if inst.due_on and inst.completed_at is None:
+        today: date = today_cst()
+        cal = calendar.current()
+        days_left = (cal.working_days_between(today, inst.due_on) if today <= inst.due_on
+                     else -cal.working_days_between(inst.due_on, today))
+    own = physician is not None and physician.id == actor.id
+    return ApplicationView(
+        inst, applications.BUSINESS_TYPES.get(inst.process_id, inst.process_id),
+        physician.display_name if physician else "",
+        (physician.id_number or "") if own else mask_id(physician.id_number if physician else ""),
+        institution.name if institution else "", fields, _history(inst, row),
+        [t for t in inst.tasks if t.status == "open"], days_left)
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    task: HumanTask
+    application: ApplicationView
+    schema: dict[str, Any]
+    can_complete: bool
+
+
+def task_page(actor: User, task_id: int) -> TaskPage:
+    """A task with the application under review above its decision form."""
+    task = db.session.get(HumanTask, task_id)
+    if task is None or not policies.in_scope(actor, task):
+        raise NotFound("任务不存在")
+    view = application_view(actor, task.instance_id)
+    return TaskPage(task, view, view.instance.definition.forms[task.form_id],
+                    policies.can_complete(actor, task))
+
+
+def my_applications(actor: User) -> list[ProcessInstance]:
+    """The physician's applications, newest first (业务查询)."""
+    if actor.role is not Role.PHYSICIAN:
+        raise Forbidden("只有医师可以查看自己的业务申请")
+    return list(db.session.scalars(select(ProcessInstance).where(
+        ProcessInstance.subject_user_id == actor.id).order_by(ProcessInstance.id.desc())))
+
+
+def my_open_tasks(actor: User) -> list[HumanTask]:
+    """Tasks waiting for the physician (e.g. a returned application)."""
+    return list(db.session.scalars(select(HumanTask).where(
+        HumanTask.scope_kind == "user", HumanTask.scope_id == actor.id,
+        HumanTask.status == "open").order_by(HumanTask.id)))
+
+
+def physician_task_form(actor: User, task_id: int, values: dict[str, Any] | None = None,
+                        errors: dict[str, str] | None = None) -> tuple[HumanTask,
+                                                                       applications.FormPage]:
+    """A task waiting for the physician (correction), with the approvers' notes."""
+    task = db.session.get(HumanTask, task_id)
+    if task is None or task.scope_kind != "user" or task.scope_id != actor.id:
+        raise NotFound("任务不存在")
+    inst = task.instance
+    notes = [f"{t.title}：{(t.data or {}).get('note')}" for t in inst.tasks
+             if t.status == "completed" and (t.data or {}).get("note")
+             and t.lane != "physician"]
+    page = applications.form_page(actor, inst.process_id,
+                                  values if values is not None else inst.application, errors,
+                                  inst, notes[-1:])
+    return task, page
+
+
+@dataclass(frozen=True)
+class FileRef:
+    sha256: str
+    name: str
+    mime: str
+
+
+def attachment_of(actor: User, instance_id: int, field_name: str) -> FileRef:
+    """An attachment of an application the actor may see."""
+    inst = db.session.get(ProcessInstance, instance_id)
+    if inst is None or not policies.can_view_instance(actor, inst):
+        raise NotFound("附件不存在")
+    ref = (inst.application or {}).get(field_name)
+    if not isinstance(ref, dict) or "sha256" not in ref:
+        raise NotFound("附件不存在")
+    return FileRef(str(ref["sha256"]), str(ref.get("name", "附件")),
+                   str(ref.get("mime", "application/octet-stream")))

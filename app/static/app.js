@@ -1,0 +1,30 @@
+// Progressive enhancement only: every form works without JavaScript.
+(function () {
+  // Ask before irreversible actions.
+  document.querySelectorAll("[data-confirm]").forEach(function (el) {
+    var form = el.form || el.closest("form");
+    if (!form) return;
+    form.addEventListener("submit", function (ev) {
+      if (ev.submitter && ev.submitter !== el) return;
+      if (!window.confirm(el.getAttribute("data-confirm"))) ev.preventDefault();
+    });
+  });
+  // Show only the departments of the chosen institution.
+  document.querySelectorAll("form[data-departments]").forEach(function (form) {
+    var map = JSON.parse(form.getAttribute("data-departments") || "{}");
+    var dept = form.querySelector("select[data-depends-on]");
+    if (!dept) return;
+    var inst = form.querySelector("[name='" + dept.getAttribute("data-depends-on") + "']");
+    if (!inst || inst.tagName !== "SELECT") return;
+    function refresh() {
+      Array.prototype.forEach.call(dept.options, function (o) {
+        if (!o.value) return;
+        var ok = map[o.value] === inst.value;
+        o.hidden = !ok; o.disabled = !ok;
+        if (!ok && o.selected) dept.value = "";
+      });
+    }
+    inst.addEventListener("change", refresh);
+    refresh();
+  });
+})();

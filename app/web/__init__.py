@@ -1,0 +1,71 @@
+"""Blueprints, one package per audience."""
+
+from __future__ import annotations
+
+from datetime import date
+from datetime import datetime
+from typing import Any
+
+from flask import Flask
+from flask import redirect
+from flask import url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from app.extensions import login_manager
+from app.services import accounts
+from app.services.clock import CST
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.web.admin import bp as admin_bp
+    from app.web.auth import bp as auth_bp
+    from app.web.dev import bp as dev_bp
+    from app.web.inbox import bp as inbox_bp
+    from app.web.physician import bp as physician_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(physician_bp, url_prefix="/physician")
+    app.register_blueprint(inbox_bp, url_prefix="/inbox")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(dev_bp, url_prefix="/dev")
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录"
+    login_manager.user_loader(accounts.load_user)
+
+    @app.route("/")
+    def index() -> ResponseReturnValue:
+        from app.web.common import home_of
+
+        if current_user.is_authenticated:
+            return redirect(home_of(current_user))
+        return redirect(url_for("auth.login"))
+
+    @app.after_request
+    def security_headers(resp: Any) -> Any:
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; frame-ancestors 'none'")
+        return resp
+
+    @app.context_processor
+    def layout() -> dict[str, Any]:
+        from app.services.applications import BUSINESS_TYPES
+        from app.web.common import menu_for
+        from app.web.common import sign_kept
+
+        return {"menu": menu_for(current_user) if current_user.is_authenticated else [],
+                "business_types": BUSINESS_TYPES, "sign_kept": sign_kept}
+
+    @app.template_filter("cst")
+    def cst(value: datetime | None) -> str:
+        return value.astimezone(CST).strftime("%Y-%m-%d %H:%M") if value else ""
+
+    @app.template_filter("cn_date")
+    def cn_date(value: date | None) -> str:
+        return f"{value.year}年{value.month:02d}月{value.day:02d}日" if value else ""

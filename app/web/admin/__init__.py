@@ -1,0 +1,9 @@
+"""The administrator's pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__)
+
+from app.web.admin import routes  # noqa: E402,F401

@@ -1,0 +1,9 @@
+"""Sign-in and sign-out."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from app.web.auth import routes  # noqa: E402,F401

@@ -1,0 +1,99 @@
+"""Helpers shared by the blueprints: role checks, menus, reading posted forms."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from typing import TypeVar
+
+from flask import abort
+from flask import current_app
+from flask import request
+from flask import url_for
+from flask_login import current_user
+from flask_login import login_required
+from itsdangerous import BadSignature
+from itsdangerous import URLSafeSerializer
+
+from app.models import Role
+from app.models import User
+from app.services.attachments import Upload
+from app.services.forms import Submission
+
+F = TypeVar("F", bound=Callable[..., Any])
+KEEP_SUFFIX = "__keep"
+
+
+def role_required(*roles: Role) -> Callable[[F], F]:
+    """Sign-in plus a coarse role check (the service checks scope again)."""
+
+    def deco(fn: F) -> F:
+        @wraps(fn)
+        @login_required
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if current_user.role not in roles:
+                abort(403)
+            return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return deco
+
+
+def home_of(user: User) -> str:
+    return {
+        Role.PHYSICIAN: url_for("physician.home"),
+        Role.INSTITUTION: url_for("inbox.index"),
+        Role.COMMISSION: url_for("inbox.index"),
+        Role.ADMIN: url_for("admin.home"),
+    }[user.role]
+
+
+def menu_for(user: User) -> list[tuple[str, str | None]]:
+    """The left menu (label, url or None when not yet open)."""
+    if user.role is Role.PHYSICIAN:
+        return [("资格信息", url_for("physician.qualification")),
+                ("执业信息", url_for("physician.practice")),
+                ("考核信息", url_for("physician.assessment")),
+                ("信息维护", None),
+                ("业务申请", url_for("physician.apply_list")),
+                ("业务查询", url_for("physician.applications")),
+                ("证书补办", None),
+                ("安全设置", None)]
+    if user.role in (Role.INSTITUTION, Role.COMMISSION):
+        return [("待办任务", url_for("inbox.index"))]
+    return [("管理首页", url_for("admin.home")), ("工作日历", url_for("admin.calendar"))]
+
+
+def _signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="kept-attachment")
+
+
+def sign_kept(ref: dict[str, Any]) -> str:
+    """A token that lets this user re-submit a file they uploaded in a failed attempt."""
+    return _signer().dumps({"u": current_user.id, "r": ref})
+
+
+def submission() -> Submission:
+    """The posted form as a service :class:`Submission`."""
+    fields = {k: v for k, v in request.form.lists() if k != "csrf_token"
+              and not k.endswith(KEEP_SUFFIX)}
+    files = {}
+    for name, storage in request.files.items():
+        if storage and storage.filename:
+            files[name] = Upload(storage.filename, storage.read())
+    kept = {}
+    for key, token in request.form.items():
+        if key.endswith(KEEP_SUFFIX) and token:
+            try:
+                value = _signer().loads(token)
+            except BadSignature:
+                continue
+            if value.get("u") == current_user.id:
+                kept[key[: -len(KEEP_SUFFIX)]] = value["r"]
+    return Submission(fields, files, kept)
+
+
+def upload_dir() -> str:
+    return str(current_app.config["MEDREG_UPLOAD_DIR"])

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from app.errors import Conflict
+from app.errors import InvalidInput
+from app.models import Role
+from app.services import forms
+from app.services import processes
+from app.services import tasks
+from app.web.common import role_required
+from app.web.common import submission
+from app.web.common import upload_dir
+from app.web.files import send_attachment
+from app.web.inbox import bp
+
+staff_only = role_required(Role.INSTITUTION, Role.COMMISSION)
+
+
+@bp.route("/")
+@staff_only
+def index() -> ResponseReturnValue:
+    return render_template("inbox/index.html", rows=tasks.inbox(current_user),
+                           counts=tasks.inbox_counts(current_user))
+
+
+def _render_task(task_id: int, values: dict[str, object] | None = None,
+                 errors: dict[str, str] | None = None, status: int = 200) -> ResponseReturnValue:
+    page = tasks.task_page(current_user, task_id)
+    fields = forms.field_views(page.schema, values, errors)
+    instance_id = page.application.instance.id
+    return render_template(
+        "inbox/task.html", page=page, fields=fields, errors=errors,
+        file_url=lambda name: url_for("inbox.file", instance_id=instance_id, field=name),
+    ), status
+
+
+@bp.route("/tasks/<int:task_id>")
+@staff_only
+def show_task(task_id: int) -> ResponseReturnValue:
+    return _render_task(task_id)
+
+
+@bp.route("/tasks/<int:task_id>/complete", methods=["POST"])
+@staff_only
+def complete_task(task_id: int) -> ResponseReturnValue:
+    try:
+        processes.complete_task(current_user, task_id, submission(), upload_dir())
+    except InvalidInput as exc:
+        return _render_task(task_id, exc.values, exc.errors, 422)
+    except Conflict as exc:
+        flash(exc.message, "warning")
+        return redirect(url_for("inbox.index"))
+    flash("已办理完成。", "success")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
+@staff_only
+def claim(task_id: int) -> ResponseReturnValue:
+    tasks.claim(current_user, task_id)
+    flash("已认领该任务。", "success")
+    return redirect(url_for("inbox.show_task", task_id=task_id))
+
+
+@bp.route("/tasks/<int:task_id>/unclaim", methods=["POST"])
+@staff_only
+def unclaim(task_id: int) -> ResponseReturnValue:
+    tasks.unclaim(current_user, task_id)
+    flash("已取消认领。", "success")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.route("/applications/<int:instance_id>/files/<field>")
+@staff_only
+def file(instance_id: int, field: str) -> ResponseReturnValue:
+    return send_attachment(instance_id, field)

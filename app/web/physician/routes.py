@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from app.errors import InvalidInput
+from app.models import Role
+from app.services import applications
+from app.services import processes
+from app.services import profile
+from app.services import tasks
+from app.web.common import role_required
+from app.web.common import submission
+from app.web.common import upload_dir
+from app.web.files import send_attachment
+from app.web.physician import bp
+
+physician_only = role_required(Role.PHYSICIAN)
+
+
+@bp.route("/")
+@physician_only
+def home() -> ResponseReturnValue:
+    return render_template("physician/home.html", open_tasks=tasks.my_open_tasks(current_user))
+
+
+@bp.route("/qualification")
+@physician_only
+def qualification() -> ResponseReturnValue:
+    qual, category = profile.qualification(current_user)
+    return render_template("physician/qualification.html", qual=qual, category=category)
+
+
+@bp.route("/practice")
+@physician_only
+def practice() -> ResponseReturnValue:
+    return render_template("physician/practice.html",
+                           registrations=profile.registrations(current_user))
+
+
+@bp.route("/assessment")
+@physician_only
+def assessment() -> ResponseReturnValue:
+    return render_template("physician/assessment.html",
+                           assessments=profile.assessments(current_user))
+
+
+@bp.route("/apply")
+@physician_only
+def apply_list() -> ResponseReturnValue:
+    return render_template("physician/apply_list.html",
+                           types=applications.available_types(current_user))
+
+
+@bp.route("/apply/<process_id>", methods=["GET", "POST"])
+@physician_only
+def apply(process_id: str) -> ResponseReturnValue:
+    if process_id not in applications.BUSINESS_TYPES:
+        return render_template("error.html", code=404, title="页面不存在",
+                               message="不支持的业务类型。"), 404
+    values, errors, status = None, None, 200
+    if request.method == "POST":
+        sub = submission()
+        try:
+            result = processes.start_application(current_user, process_id, sub, upload_dir())
+        except InvalidInput as exc:
+            values, errors, status = exc.values, exc.errors, 422
+        else:
+            flash("申请已提交，请等待医疗机构确认。", "success")
+            return redirect(url_for("physician.application", instance_id=result.instance_id))
+    page = applications.form_page(current_user, process_id, values, errors)
+    return render_template("physician/apply.html", page=page, errors=errors), status
+
+
+@bp.route("/applications", endpoint="applications")
+@physician_only
+def applications_list() -> ResponseReturnValue:
+    return render_template("physician/applications.html",
+                           items=tasks.my_applications(current_user))
+
+
+
+@bp.route("/applications/<int:instance_id>")
+@physician_only
+def application(instance_id: int) -> ResponseReturnValue:
+    view = tasks.application_view(current_user, instance_id)
+    return render_template(
+        "physician/application.html", view=view,
+        can_withdraw=processes.can_withdraw(view.instance),
+        file_url=lambda name: url_for("physician.file", instance_id=instance_id, field=name))
+
+
+@bp.route("/applications/<int:instance_id>/withdraw", methods=["POST"])
+@physician_only
+def withdraw(instance_id: int) -> ResponseReturnValue:
+    processes.withdraw(current_user, instance_id)
+    flash("申请已撤回。", "success")
+    return redirect(url_for("physician.application", instance_id=instance_id))
+
+
+@bp.route("/applications/<int:instance_id>/files/<field>")
+@physician_only
+def file(instance_id: int, field: str) -> ResponseReturnValue:
+    return send_attachment(instance_id, field)
+
+
+@bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
+@physician_only
+def task(task_id: int) -> ResponseReturnValue:
+    values, errors, status = None, None, 200
+    if request.method == "POST":
+        sub = submission()
+        try:
+            instance_id = processes.complete_task(current_user, task_id, sub, upload_dir())
+        except InvalidInput as exc:
+            values, errors, status = exc.values, exc.errors, 422
+        else:
+            flash("补正材料已提交。", "success")
+            return redirect(url_for("physician.application", instance_id=instance_id))
+    task, page = tasks.physician_task_form(current_user, task_id, values, errors)
+    return render_template("physician/task.html", task=task, page=page, errors=errors), status
