@@ -1,0 +1,50 @@
+# 医师电子化注册信息系统 — `make run` serves on SQLite; `make test` runs every test.
+VENV    := .venv
+PYTHON  ?= python3
+FLASK   := MEDREG_SCHEDULER=off $(VENV)/bin/flask --app app
+INSTALLED := $(VENV)/.installed
+VENDOR  := app/static/vendor/.built
+
+.PHONY: run test install assets db lint browser bench clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+$(VENDOR): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p app/static/vendor/bpmn-js
+	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js app/static/vendor/bpmn-js/
+	cp -r node_modules/bpmn-js/dist/assets/. app/static/vendor/bpmn-js/assets/
+	touch $@
+
+assets: $(VENDOR)
+
+db: install
+	$(FLASK) db upgrade
+	$(FLASK) seed
+
+run: install assets db
+	MEDREG_SCHEDULER=on $(VENV)/bin/flask --app app run --host 127.0.0.1 --port 5000
+
+# Chromium from the OS packages drives the browser tests.
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+lint: install
+	$(VENV)/bin/ruff check app tests workflows_tests bench
+	$(VENV)/bin/lint-imports
+
+test: install assets browser lint
+	$(VENV)/bin/flask --app app bpmn validate bpmn/*.bpmn
+	$(VENV)/bin/pytest
+
+bench: install
+	$(VENV)/bin/python bench/engine_step.py
+
+clean:
+	rm -rf $(VENV) node_modules app/static/vendor
