@@ -16,7 +16,8 @@ class DefaultConfig:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
-    MEDREG_SCHEDULER = True  # run the timer sweeper inside this process
+    MEDREG_SCHEDULER = False  # `make run` turns the in-process timer sweeper on
+    MEDREG_FAST_HASH = False  # tests only: cheap argon2 parameters
     MEDREG_SWEEP_SECONDS = 1.0
     MEDREG_MAIL_BACKEND = "log"  # log / smtp
     MEDREG_SMTP_HOST = "127.0.0.1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from argon2 import PasswordHasher
+from flask import current_app
 from argon2.exceptions import InvalidHashError
 from argon2.exceptions import VerificationError
 from sqlalchemy import or_
@@ -17,18 +18,23 @@ from app.models.base import utcnow
 from app.services import audit
 
 _HASHER = PasswordHasher()
+_FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
 BAD_LOGIN = "用户名或密码错误"
 
 
+def _hasher() -> PasswordHasher:
+    return _FAST if current_app and current_app.config.get("MEDREG_FAST_HASH") else _HASHER
+
+
 def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
+    return _hasher().hash(password)
 
 
 def _check(hashed: str, password: str) -> bool:
     try:
-        return _HASHER.verify(hashed, password)
+        return _hasher().verify(hashed, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -41,7 +47,7 @@ def authenticate(login: str, password: str) -> User:
         (User.mobile == login) & User.mobile_verified.is_(True))).limit(1))
     now = utcnow()
     if user is None:
-        _HASHER.hash("timing-equaliser")
+        _hasher().hash("timing-equaliser")
         raise DomainError(BAD_LOGIN)
     if user.locked_until is not None and user.locked_until > now:
         raise DomainError("登录失败次数过多，账户已锁定15分钟，请稍后再试")

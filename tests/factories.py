@@ -1,0 +1,115 @@
+"""Plain factories of a small world (Indico style): rows made explicitly, no magic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from app.extensions import db
+from app.models import Authority
+from app.models import Department
+from app.models import Institution
+from app.models import Qualification
+from app.models import Role
+from app.models import User
+from app.services import accounts
+from app.services import attachments
+from app.services.seed import make_resident_id
+
+PASSWORD = "Passw0rd1"
+
+
+@dataclass
+class World:
+    """Ids (not ORM objects, so they cross app contexts) of the test world."""
+
+    authority_id: int
+    other_authority_id: int
+    hospital_id: int
+    other_hospital_id: int
+    department_id: int
+    other_department_id: int
+    doctor_id: int
+    doctor2_id: int
+    staff_id: int
+    other_staff_id: int
+    officer_id: int
+    other_officer_id: int
+    admin_id: int
+    upload_dir: str
+
+
+def make_qualification(name: str, seq: int, region: str = "140105",
+                       level: str = "执业医师", category: str = "1") -> Qualification:
+    rid = make_resident_id(region, date(1988, 5, 1 + seq % 27), 100 + seq * 2 + 1)
+    q = Qualification(cert_no=f"2012{region[:2]}1{int(category):02d}{rid}", name=name, sex="男",
+                      id_number=rid, birth_date=date(1988, 5, 1 + seq % 27), level=level,
+                      category=category, year=2012, issued_on=date(2012, 12, 1),
+                      issuer="山西省卫生健康委员会", major="临床医学", education="大学本科",
+                      school="山西医科大学", title="医师")
+    db.session.add(q)
+    db.session.flush()
+    return q
+
+
+def make_user(username: str, role: Role, display: str, **kw: Any) -> User:
+    u = User(username=username, password_hash=accounts.hash_password(PASSWORD), role=role,
+             display_name=display, **kw)
+    db.session.add(u)
+    db.session.flush()
+    return u
+
+
+def make_world(upload_dir: str) -> World:
+    a1 = Authority(name="太原市卫生健康委员会", region_code="140100", level="city")
+    a2 = Authority(name="昆明市卫生健康委员会", region_code="530100", level="city")
+    db.session.add_all([a1, a2])
+    db.session.flush()
+    h1 = Institution(name="山西大学医院", reg_no="R-140-1", kind="综合医院", region_code="140105",
+                     authority_id=a1.id)
+    h2 = Institution(name="昆明市第一人民医院", reg_no="R-530-1", kind="综合医院",
+                     region_code="530102", authority_id=a2.id)
+    db.session.add_all([h1, h2])
+    db.session.flush()
+    d1 = Department(institution_id=h1.id, code="01", name="内科", subject_code="0300")
+    d2 = Department(institution_id=h2.id, code="01", name="外科", subject_code="0400")
+    db.session.add_all([d1, d2])
+    db.session.flush()
+    q1 = make_qualification("宋宏强", 1)
+    q2 = make_qualification("李明华", 2)
+    doctor = make_user("doctor01", Role.PHYSICIAN, "宋宏强", qualification_id=q1.id,
+                       id_number=q1.id_number, mobile="15175070658", mobile_verified=True)
+    doctor2 = make_user("doctor02", Role.PHYSICIAN, "李明华", qualification_id=q2.id,
+                        id_number=q2.id_number, mobile="15175070659", mobile_verified=True)
+    staff = make_user("jigou01", Role.INSTITUTION, "山西大学医院医务科", institution_id=h1.id)
+    other_staff = make_user("jigou02", Role.INSTITUTION, "昆明一院医务科", institution_id=h2.id)
+    officer = make_user("weijian01", Role.COMMISSION, "太原市卫健委", authority_id=a1.id)
+    other_officer = make_user("weijian02", Role.COMMISSION, "昆明市卫健委", authority_id=a2.id)
+    admin = make_user("admin01", Role.ADMIN, "管理员")
+    db.session.commit()
+    return World(a1.id, a2.id, h1.id, h2.id, d1.id, d2.id, doctor.id, doctor2.id, staff.id,
+                 other_staff.id, officer.id, other_officer.id, admin.id, upload_dir)
+
+
+PDF = b"%PDF-1.4\n% test\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def application_payload(w: World, user_id: int, **overrides: Any) -> dict[str, Any]:
+    """A complete, valid 注册 application of the test world's hospital."""
+    form = attachments.store(w.upload_dir, attachments.Upload("申请审核表.pdf", PDF), user_id)
+    proof = attachments.store(w.upload_dir, attachments.Upload("聘用证明.pdf", PDF + b"1"),
+                              user_id)
+    data: dict[str, Any] = {
+        "institution_id": w.hospital_id, "department_id": w.department_id,
+        "practice_scopes": ["11"], "contact_mobile": "15175070658",
+        "declare_health": True, "declare_no_bar": True,
+        "application_form": form, "employment_proof": proof}
+    data.update(overrides)
+    return data
+
+
+def user(user_id: int) -> User:
+    u = db.session.get(User, user_id)
+    assert u is not None
+    return u

@@ -1,0 +1,132 @@
+"""注册 through the service layer on a real database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.errors import Conflict
+from app.errors import DomainError
+from app.errors import Forbidden
+from app.errors import InvalidInput
+from app.extensions import db
+from app.models import HumanTask
+from app.models import OutboxMessage
+from app.models import ProcessInstance
+from app.models import Registration
+from app.services import audit
+from app.services import processes
+from app.services import tasks
+from tests.factories import World
+from tests.factories import application_payload
+from tests.factories import user
+
+
+def _open_task(instance_id: int) -> HumanTask:
+    t = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                  HumanTask.status == "open"))
+    assert t is not None
+    return t
+
+
+def _submit(world: World) -> int:
+    doctor = user(world.doctor_id)
+    return processes.start_application(doctor, "registration",
+                                       application_payload(world, doctor.id)).instance_id
+
+
+def test_registration_happy_path_creates_active_registration(world: World) -> None:
+    iid = _submit(world)
+    inst = db.session.get(ProcessInstance, iid)
+    assert inst.business_status == "待机构确认"
+    task = _open_task(iid)
+    assert (task.scope_kind, task.scope_id) == ("institution", world.hospital_id)
+
+    processes.complete_task(user(world.staff_id), task.id, {"decision": "confirm"})
+    task = _open_task(iid)
+    assert task.task_spec_id == "commission_accept"
+    assert (task.scope_kind, task.scope_id) == ("authority", world.authority_id)
+    assert task.due_at is not None
+    processes.complete_task(user(world.officer_id), task.id, {"decision": "accept"})
+    task = _open_task(iid)
+    processes.complete_task(user(world.officer_id), task.id, {"decision": "approve"})
+
+    db.session.expire_all()
+    inst = db.session.get(ProcessInstance, iid)
+    assert inst.business_status == "已批准" and inst.completed_at is not None
+    reg = db.session.scalar(select(Registration).where(Registration.id == inst.registration_id))
+    assert reg.status == "ACTIVE" and reg.cert_no and len(reg.cert_no) == 15
+    assert reg.cert_no.isdigit()
+    assert reg.institution_id == world.hospital_id
+    to = {m.recipient_user_id for m in db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.subject.like("%已批准%")))}
+    assert {world.doctor_id, world.staff_id} <= to
+    assert audit.verify() == []
+
+
+def test_refusal_leaves_records_unchanged_and_keeps_reasons(world: World) -> None:
+    iid = _submit(world)
+    processes.complete_task(user(world.staff_id), _open_task(iid).id, {"decision": "confirm"})
+    processes.complete_task(user(world.officer_id), _open_task(iid).id, {"decision": "accept"})
+    with pytest.raises(InvalidInput) as err:
+        processes.complete_task(user(world.officer_id), _open_task(iid).id,
+                                {"decision": "refuse"})
+    assert "note" in err.value.errors
+    processes.complete_task(user(world.officer_id), _open_task(iid).id,
+                            {"decision": "refuse", "note": "聘用证明与拟执业机构不符"})
+    assert db.session.scalar(select(Registration.id)) is None
+    inst = db.session.get(ProcessInstance, iid)
+    assert inst.business_status == "已不予批准"
+    body = db.session.scalar(select(OutboxMessage.body).where(
+        OutboxMessage.recipient_user_id == world.doctor_id,
+        OutboxMessage.subject.like("%不予批准%")))
+    assert "聘用证明与拟执业机构不符" in body and "行政复议" in body
+
+
+def test_second_completion_is_told_already_handled(world: World) -> None:
+    iid = _submit(world)
+    task_id = _open_task(iid).id
+    processes.complete_task(user(world.staff_id), task_id, {"decision": "confirm"})
+    with pytest.raises(Conflict, match="该任务已被处理"):
+        processes.complete_task(user(world.staff_id), task_id, {"decision": "refuse",
+                                                                 "note": "再次提交"})
+
+
+def test_other_institution_may_not_complete(world: World) -> None:
+    iid = _submit(world)
+    with pytest.raises(Forbidden):
+        processes.complete_task(user(world.other_staff_id), _open_task(iid).id,
+                                {"decision": "confirm"})
+    assert tasks.inbox(user(world.other_staff_id)) == []
+    assert [r.instance_id for r in tasks.inbox(user(world.staff_id))] == [iid]
+
+
+def test_withdraw_until_institution_confirms(world: World) -> None:
+    iid = _submit(world)
+    processes.withdraw(user(world.doctor_id), iid)
+    inst = db.session.get(ProcessInstance, iid)
+    assert inst.business_status == "已撤回"
+    assert db.session.scalar(select(HumanTask).where(HumanTask.instance_id == iid,
+                                                     HumanTask.status == "open")) is None
+    iid2 = _submit(world)
+    processes.complete_task(user(world.staff_id), _open_task(iid2).id, {"decision": "confirm"})
+    with pytest.raises(Conflict, match="不能再撤回"):
+        processes.withdraw(user(world.doctor_id), iid2)
+
+
+def test_one_open_application_at_a_time(world: World) -> None:
+    _submit(world)
+    with pytest.raises(DomainError, match="正在办理"):
+        _submit(world)
+
+
+def test_invalid_application_stores_nothing(world: World) -> None:
+    doctor = user(world.doctor_id)
+    data = application_payload(world, doctor.id, contact_mobile="12345", declare_health=False)
+    del data["employment_proof"]
+    with pytest.raises(InvalidInput) as err:
+        processes.start_application(doctor, "registration", data)
+    assert err.value.errors == {"contact_mobile": "请输入11位有效的手机号码",
+                                "declare_health": "请阅读并勾选此项",
+                                "employment_proof": "请上传聘用证明"}
+    assert db.session.scalar(select(ProcessInstance.id)) is None
