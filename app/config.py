@@ -9,7 +9,7 @@ from typing import Any
 class DefaultConfig:
     SQLALCHEMY_DATABASE_URI = ""  # set in create_app: instance/app.db
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
-    SECRET_KEY = "dev-only-change-me"
+    SECRET_KEY = "dev-only-change-me"  # noqa: S105 - instance/config.py sets the real one
     WTF_CSRF_TIME_LIMIT = None
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

@@ -21,7 +21,7 @@ from app.models.organisation import Institution
 from app.models.physician import Qualification
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     """A user's role; lane names in diagrams resolve to these."""
 
     PHYSICIAN = "physician"

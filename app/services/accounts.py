@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from argon2 import PasswordHasher
-from flask import current_app
 from argon2.exceptions import InvalidHashError
 from argon2.exceptions import VerificationError
+from flask import current_app
 from sqlalchemy import or_
 from sqlalchemy import select
 

@@ -15,7 +15,6 @@ from app.models import Department
 from app.models import Institution
 from app.models import ProcessInstance
 from app.models import Qualification
-from app.models import Registration
 from app.models import User
 from app.services import forms
 from app.services.forms import Option

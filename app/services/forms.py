@@ -86,21 +86,28 @@ def _title(schema: Mapping[str, Any], name: str) -> str:
     return str(schema.get("properties", {}).get(name, {}).get("title", name))
 
 
+def _missing(schema: Mapping[str, Any], name: str) -> str:
+    prop = schema.get("properties", {}).get(name, {})
+    if prop.get("x-attachment") or prop.get("type") == "object":
+        return f"请上传{_title(schema, name)}"
+    if prop.get("type") == "boolean":
+        return "请阅读并勾选此项"
+    if prop.get("type") in ("integer", "array") or prop.get("enum"):
+        return f"请选择{_title(schema, name)}"
+    return f"请填写{_title(schema, name)}"
+
+
+def _messages(err: ValidationError, schema: Mapping[str, Any]) -> list[tuple[str, str]]:
+    if err.validator == "required":
+        return [(p, _missing(schema, p)) for p in err.validator_value
+                if p not in (err.instance or {})]
+    return [_message(err, schema)]
+
+
 def _message(err: ValidationError, schema: Mapping[str, Any]) -> tuple[str, str]:
     path = [p for p in err.absolute_path if isinstance(p, str)]
     name = path[0] if path else ""
     v = err.validator
-    if v == "required":
-        missing = [p for p in err.validator_value if p not in (err.instance or {})]
-        name = missing[0] if missing else name
-        prop = schema.get("properties", {}).get(name, {})
-        if prop.get("x-attachment") or prop.get("type") == "object":
-            return name, f"请上传{_title(schema, name)}"
-        if prop.get("type") == "boolean":
-            return name, "请阅读并勾选此项"
-        if prop.get("type") in ("integer", "array") or prop.get("enum"):
-            return name, f"请选择{_title(schema, name)}"
-        return name, f"请填写{_title(schema, name)}"
     if v == "const":
         return name, "请阅读并勾选此项"
     if v == "enum":
@@ -132,8 +139,8 @@ def errors_of(schema: Mapping[str, Any], data: Mapping[str, Any],
     out: dict[str, str] = {}
     errs = list(validator.iter_errors(dict(data)))
     for err in _flatten(errs):
-        name, msg = _message(err, schema)
-        out.setdefault(name, msg)
+        for name, msg in _messages(err, schema):
+            out.setdefault(name, msg)
     return out
 
 

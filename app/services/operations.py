@@ -85,10 +85,9 @@ def close_application(ctx: StepContext, data: dict[str, Any], outcome: str) -> d
     physician = db.session.get(User, inst.subject_user_id)
     if physician is not None:
         outbox.notify_user(physician, subject, body, key)
-    if outcome != "withdrawn" or inst.institution_id:
-        for staff in staff_of(Role.INSTITUTION, institution_id=inst.institution_id):
-            outbox.notify_user(staff, subject, f"医师 {physician.display_name if physician else ''} "
-                               + body.replace("您的", ""), key)
+    who = physician.display_name if physician else ""
+    for staff in staff_of(Role.INSTITUTION, institution_id=inst.institution_id):
+        outbox.notify_user(staff, subject, f"医师 {who} " + body.replace("您的", ""), key)
     audit.record(ctx.actor, f"application.{outcome}", "process_instance", inst.id,
                  {"reason": reason})
     return {"outcome": outcome}

@@ -32,7 +32,8 @@ DEMO_ACCOUNTS = [
     # username, password, role, display name, note
     ("doctor01", "Doctor2026", Role.PHYSICIAN, "宋宏强", "医师：已有资格、尚未注册，可申请注册"),
     ("jigou01", "Jigou2026", Role.INSTITUTION, "山西大学医院医务科", "医疗机构：山西大学医院"),
-    ("weijian01", "Weijian2026", Role.COMMISSION, "太原市卫健委审批员", "卫健委：太原市卫生健康委员会"),
+    ("weijian01", "Weijian2026", Role.COMMISSION, "太原市卫健委审批员",
+     "卫健委：太原市卫生健康委员会"),
     ("admin01", "Admin2026", Role.ADMIN, "系统管理员", "系统管理员"),
     ("doctor02", "Doctor2026", Role.PHYSICIAN, "李明华", "医师：注册申请待机构确认"),
     ("doctor03", "Doctor2026", Role.PHYSICIAN, "王晓燕", "医师：注册申请待卫健委受理"),
@@ -99,7 +100,8 @@ def _institutions(auth: dict[str, Authority]) -> list[Institution]:
          [("01", "心血管内科", "0304"), ("02", "普通外科", "0401"), ("03", "急诊科", "2000"),
           ("04", "口腔科", "1200")]),
         ("昆明市五华区妇幼保健院", "53010245543011111G1004", "妇幼保健院", "二级甲等", "530102",
-         "530100", [("01", "妇产科", "0500"), ("02", "儿科", "0700"), ("03", "儿童保健科", "0900")]),
+         "530100",
+         [("01", "妇产科", "0500"), ("02", "儿科", "0700"), ("03", "儿童保健科", "0900")]),
     ]
     out = []
     for name, reg_no, kind, grade, region, auth_code, depts in specs:

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import UTC
 from datetime import datetime
-from datetime import timezone
 from functools import lru_cache
 from typing import Any
 
@@ -293,7 +293,7 @@ class Runtime:
             except Exception:  # noqa: S112 - an unparsable value never fires; skip it
                 continue
             if isinstance(value, datetime):
-                due.append(value.astimezone(timezone.utc))
+                due.append(value.astimezone(UTC))
         return min(due) if due else None
 
     def latest_data(self) -> dict[str, Any]:

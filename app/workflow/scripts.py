@@ -210,13 +210,15 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[
         self.services = services
         self._base = _base_globals()
 
-    def _namespace(self, context: dict[str, Any], external: dict[str, Any] | None) -> dict[str, Any]:
+    def _namespace(self, context: dict[str, Any],
+                   external: dict[str, Any] | None) -> dict[str, Any]:
         clash = set(self.functions) & set(context)
         if clash:
             raise WorkflowError(f"流程数据与函数同名：{', '.join(sorted(clash))}")
         return {**context, **(external or {}), **self.functions, **self._base}
 
-    def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
+    def evaluate(self, expression: str, context: dict[str, Any],
+                 external_context: Any = None) -> Any:
         code = _compile(expression.strip(), "eval")
         return eval(code, self._namespace(context, external_context))  # noqa: S307
 
