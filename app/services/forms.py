@@ -160,9 +160,7 @@ def validate(schema: Mapping[str, Any], data: Mapping[str, Any],
     """Keep only the schema's keys, validate, and raise :class:`InvalidInput` on any error."""
     props = schema.get("properties", {})
     clean = {k: v for k, v in data.items() if k in props}
-    errors = errors_of(schema, clean, options)
-    for k, v in (extra_errors or {}).items():
-        errors.setdefault(k, v)
+    errors = {**errors_of(schema, clean, options), **(extra_errors or {})}
     if errors:
         raise InvalidInput("请按提示修改后重新提交", errors, clean)
     return clean

@@ -34,6 +34,7 @@ from app.services import policies
 from app.services.assignment import scope_of_user
 from app.services.clock import today_cst
 from app.services.validators import mask_id
+from app.services.validators import mask_mobile
 
 
 @dataclass(frozen=True)
@@ -190,14 +191,19 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
     start_form = row.forms.get("registration_apply", {})
     qual = physician.qualification if physician else None
     options = applications.form_options(None, inst.institution_id, qual)
-    fields = [f for f in forms.field_views(start_form, inst.application, None, options)]
+    own = physician is not None and physician.id == actor.id
+    fields = forms.field_views(start_form, inst.application, None, options)
+    if not own:
+        props = start_form.get("properties", {})
+        for f in fields:
+            if props.get(f.name, {}).get("format") == "mobile":
+                f.display = mask_mobile(str(f.value or ""))
     days_left = None
     if inst.due_on and inst.completed_at is None:
         today: date = today_cst()
         cal = calendar.current()
         days_left = (cal.working_days_between(today, inst.due_on) if today <= inst.due_on
                      else -cal.working_days_between(inst.due_on, today))
-    own = physician is not None and physician.id == actor.id
     return ApplicationView(
         inst, applications.BUSINESS_TYPES.get(inst.process_id, inst.process_id),
         physician.display_name if physician else "",
