@@ -1,0 +1,165 @@
+"""Benchmark: completing one user task through the service layer vs. the durable floor.
+
+The floor is what any correct implementation must pay at least: bare SpiffWorkflow
+(deserialize the same stored state, complete the task, run engine steps, serialize)
+plus one commit of the same JSON to the same database. The service layer adds
+locking, form validation, the restricted script environment, the human-task sync,
+the audit chain and the outbox. Both are measured in one run, interleaved, and
+reported as a ratio (these machines are shared and noisy).
+
+    .venv/bin/python bench/engine_step.py [--n 200] [--database-url URL] [--smoke]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine  # noqa: E402
+from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment  # noqa: E402
+from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry  # noqa: E402
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer  # noqa: E402
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.models import HumanTask  # noqa: E402
+from app.models import ProcessInstance  # noqa: E402
+from app.models import User  # noqa: E402
+
+
+def _world(n: int, upload_dir: str) -> list[int]:
+    """n physicians, each with a 注册 application waiting for the institution."""
+    from app.models import Institution
+    from app.models import Role
+    from app.services import processes
+    from app.services.seed import seed_demo
+    from tests.factories import make_qualification
+    from tests.factories import make_user
+
+    seed_demo(upload_dir)
+    hospital = db.session.scalar(select(Institution).order_by(Institution.id))
+    assert hospital is not None
+    ids = []
+    for i in range(n):
+        q = make_qualification(f"测试{i}", 200 + i)
+        doctor = make_user(f"bench{i:05d}", Role.PHYSICIAN, f"测试{i}", qualification_id=q.id,
+                           id_number=q.id_number, mobile="15175070658", mobile_verified=True)
+        db.session.commit()
+        from app.services.seed import demo_payload
+
+        started = processes.start_application(doctor, "registration",
+                                              demo_payload(hospital, upload_dir, doctor),
+                                              upload_dir)
+        ids.append(started.instance_id)
+    return ids
+
+
+def _floor_engine() -> tuple[BpmnWorkflowSerializer, PythonScriptEngine]:
+    from app.services.clock import script_functions
+    from app.services.workdays import chinesecalendar_calendar
+
+    serializer = BpmnWorkflowSerializer(
+        BpmnWorkflowSerializer.configure(dict(SPIFF_CONFIG), DefaultRegistry()))
+    env = TaskDataEnvironment(script_functions(chinesecalendar_calendar()))
+    return serializer, PythonScriptEngine(environment=env)
+
+
+def run(n: int, url: str | None, smoke: bool) -> dict[str, Any]:
+    tmp = tempfile.mkdtemp(prefix="medreg-bench-")
+    config = {"TESTING": True, "SECRET_KEY": "bench", "MEDREG_SCHEDULER": False,
+              "MEDREG_FAST_HASH": True, "MEDREG_UPLOAD_DIR": f"{tmp}/uploads",
+              "SQLALCHEMY_DATABASE_URI": url or f"sqlite:///{tmp}/bench.db"}
+    app = create_app(config)
+    from flask_migrate import upgrade
+
+    from app.services import processes
+    from app.services import seed
+
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade()
+        seed.seed_reference()
+        ids = _world(n, config["MEDREG_UPLOAD_DIR"])
+        db.session.remove()
+        with db.engine.begin() as conn:
+            conn.execute(text("CREATE TABLE floor_state (id INTEGER PRIMARY KEY, body TEXT)"))
+            conn.execute(text("INSERT INTO floor_state (id, body) VALUES (1, '')"))
+        serializer, engine = _floor_engine()
+        staff_id = db.session.scalar(select(User.id).where(User.username == "jigou01"))
+        assert staff_id is not None
+        db.session.remove()
+        service_ms, floor_ms, sizes = [], [], []
+        for iid in ids:
+            inst = db.session.get(ProcessInstance, iid)
+            assert inst is not None
+            state = json.loads(inst.workflow_json)
+            state.update(json.loads(inst.definition.spec_json))
+            full = json.dumps(state)
+            task_id = db.session.scalar(select(HumanTask.id).where(
+                HumanTask.instance_id == iid, HumanTask.status == "open"))
+            db.session.remove()
+
+            t0 = time.perf_counter()
+            wf = serializer.deserialize_json(full)
+            wf.script_engine = engine
+            task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
+            task.set_data(decision="confirm", note="")
+            task.run()
+            wf.do_engine_steps()
+            body = serializer.serialize_json(wf)
+            with db.engine.begin() as conn:
+                conn.execute(text("UPDATE floor_state SET body = :b WHERE id = 1"), {"b": body})
+            floor_ms.append((time.perf_counter() - t0) * 1000)
+
+            t0 = time.perf_counter()
+            actor = db.session.get(User, staff_id)
+            assert actor is not None
+            processes.complete_task(actor, task_id, {"decision": "confirm", "note": ""})
+            service_ms.append((time.perf_counter() - t0) * 1000)
+            sizes.append(len(db.session.get(ProcessInstance, iid).workflow_json))
+            db.session.remove()
+        dialect = db.engine.dialect.name
+    skip = 0 if smoke else min(10, n // 10)  # warm-up
+    s, f = service_ms[skip:], floor_ms[skip:]
+    result = {
+        "database": dialect, "n": len(s),
+        "service_p50_ms": round(statistics.median(s), 2),
+        "service_p95_ms": round(sorted(s)[int(len(s) * 0.95) - 1], 2),
+        "floor_p50_ms": round(statistics.median(f), 2),
+        "floor_p95_ms": round(sorted(f)[int(len(f) * 0.95) - 1], 2),
+        "ratio_p50": round(statistics.median(s) / statistics.median(f), 2),
+        "stored_state_bytes_p50": int(statistics.median(sizes)),
+        "machine": f"{platform.machine()} {platform.processor() or ''} "
+                   f"python {platform.python_version()}",
+    }
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--database-url", default=None)
+    ap.add_argument("--smoke", action="store_true", help="a few iterations, for `make test`")
+    args = ap.parse_args()
+    result = run(3 if args.smoke else args.n, args.database_url, args.smoke)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
