@@ -33,7 +33,7 @@ run: install assets db
 
 # Chromium from the OS packages drives the browser tests.
 browser:
-	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@(test -x /usr/bin/chromium && dpkg -s fonts-wqy-microhei >/dev/null 2>&1) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null)
 
 lint: install
 	$(VENV)/bin/ruff check app tests workflows_tests bench

@@ -16,6 +16,7 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -33,8 +34,37 @@ from app.workflow.scripts import ServiceHandler
 from app.workflow.xmlsafe import parse_xml
 
 SERIALIZER_VERSION = "1.5"
+_PINNED = "__pinned_specs__"
+
+
+class _PinnedSpecConverter(BpmnWorkflowConverter):  # type: ignore[misc]
+    """Stores workflows without their spec and restores them onto the definition's
+    already-built spec objects (a spec is stored once per definition version)."""
+
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct: dict[str, Any]) -> BpmnWorkflow:
+        spec, subs = dct.pop(_PINNED)
+        workflow = self.target_class(spec, subs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], uuid.UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(uuid.UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
 _SERIALIZER = BpmnWorkflowSerializer(
     BpmnWorkflowSerializer.configure(dict(SPIFF_CONFIG), DefaultRegistry())
+)
+_STATE_CONFIG = dict(SPIFF_CONFIG)
+_STATE_CONFIG[BpmnWorkflow] = _PinnedSpecConverter
+_STATE_SERIALIZER = BpmnWorkflowSerializer(
+    BpmnWorkflowSerializer.configure(_STATE_CONFIG, DefaultRegistry())
 )
 _TIMER_TYPES = {
     "TimeDateEventDefinition",
@@ -195,21 +225,18 @@ class Runtime:
                 services: ServiceHandler | None = None) -> Runtime:
         """Rebuild a workflow from a state this system wrote (format 1.5 only)."""
         dct = json.loads(state_json)
-        if dct.get(BpmnWorkflowSerializer.VERSION_KEY) != SERIALIZER_VERSION:
+        if dct.pop(BpmnWorkflowSerializer.VERSION_KEY, None) != SERIALIZER_VERSION:
             raise WorkflowError("流程状态的格式版本不受支持")
-        dct.update(json.loads(definition.spec_json))
-        _SERIALIZER.migrate(dct)
-        wf = _SERIALIZER.from_dict(dct)
+        dct[_PINNED] = _restore_specs(definition.spec_json)
+        wf = _STATE_SERIALIZER.from_dict(dct)
         wf.script_engine = cls._engine(functions, services)
         return cls(definition, wf)
 
     def dump(self) -> str:
         """The workflow state as JSON, without the spec (stored with the definition)."""
-        dct = _SERIALIZER.to_dict(self.workflow)
-        dct.pop("spec", None)
-        dct.pop("subprocess_specs", None)
+        dct = _STATE_SERIALIZER.to_dict(self.workflow)
         dct[BpmnWorkflowSerializer.VERSION_KEY] = SERIALIZER_VERSION
-        return json.dumps(dct, ensure_ascii=False, cls=_SERIALIZER._encoder_cls)
+        return json.dumps(dct, ensure_ascii=False, cls=_STATE_SERIALIZER._encoder_cls)
 
     def run(self) -> None:
         """Run engine steps until the workflow waits for people or timers."""

@@ -33,8 +33,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture()
-def live_server(app: Flask) -> Iterator[str]:
-    """The session app on http://127.0.0.1:<free port>, for the duration of one test."""
+def live_server(app: Flask, clean_db: None) -> Iterator[str]:
+    """The session app on http://127.0.0.1:<free port>, for the duration of one test.
+
+    Depends on ``clean_db`` so the server is stopped before the database is emptied."""
     port = _free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)

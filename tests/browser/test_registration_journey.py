@@ -73,7 +73,7 @@ def _decide(page: Page, row_title: str, decision: str, shot: Path | None = None)
     expect(page.locator("h1")).to_contain_text(row_title)
     if shot is not None:
         page.screenshot(path=str(shot), full_page=True)
-    page.get_by_role("radio", name=decision).check()
+    page.get_by_role("radio", name=decision, exact=True).check()
     page.get_by_role("button", name="提交", exact=True).click()
     expect(page).to_have_url(re.compile(r"/inbox/$"))
     expect(page.locator(".flash.success")).to_have_text("已办理完成。")
@@ -99,9 +99,10 @@ def test_registration_journey(web_world: World, new_page: NewPage, tmp_path: Pat
     expect(row).to_contain_text("山西大学医院")
     row.get_by_role("link", name="办理").click()
     content = staff.locator("dl.readonly")
-    for text in ("山西大学医院", "内科", "内科专业", "15175070658", "申请审核表.pdf",
+    for text in ("山西大学医院", "内科", "内科专业", "151****0658", "申请审核表.pdf",
                  "聘用证明.pdf"):
         expect(content).to_contain_text(text)
+    expect(content).not_to_contain_text("15175070658")  # approvers see the mobile masked
     expect(staff.locator("dl.readonly input, dl.readonly select")).to_have_count(0)
     staff.screenshot(path=str(tmp_path / "inbox_task.png"), full_page=True)
     staff.get_by_role("radio", name="确认", exact=True).check()

@@ -1,0 +1,1 @@
+"""Engine-level scenario tests of the BPMN processes (no database, no web)."""
