@@ -1,0 +1,105 @@
+"""Inbox: counts, ordering, claim/unclaim, and the physician's correction page."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import HumanTask
+from app.models import Role
+from app.models import User
+from app.services import processes
+from tests.conftest import WebClient
+from tests.factories import World
+from tests.factories import application_payload
+from tests.factories import make_qualification
+from tests.factories import make_user
+
+
+def _submit(app: Flask, world: World, username: str) -> int:
+    with app.app_context():
+        doctor = db.session.scalar(select(User).where(User.username == username))
+        assert doctor is not None
+        iid = processes.start_application(doctor, "registration",
+                                          application_payload(world, doctor.id)).instance_id
+        task_id = db.session.scalar(select(HumanTask.id).where(
+            HumanTask.instance_id == iid, HumanTask.status == "open"))
+        db.session.remove()
+        assert task_id is not None
+        return task_id
+
+
+def test_claim_blocks_colleagues_until_unclaimed(app: Flask, web_world: World) -> None:
+    task_id = _submit(app, web_world, "doctor01")
+    with app.app_context():
+        make_user("jigou03", Role.INSTITUTION, "同事",
+                  institution_id=web_world.hospital_id)
+        db.session.commit()
+    me, colleague = WebClient(app.test_client()), WebClient(app.test_client())
+    me.login("jigou01")
+    colleague.login("jigou03")
+    me.get(f"/inbox/tasks/{task_id}")
+    resp = me.post(f"/inbox/tasks/{task_id}/claim", follow_redirects=True)
+    assert "已认领该任务" in resp.get_data(as_text=True)
+    listing = colleague.get("/inbox/").get_data(as_text=True)
+    assert "山西大学医院医务科" in listing  # who holds it
+    page = colleague.get(f"/inbox/tasks/{task_id}").get_data(as_text=True)
+    assert "已由其他同事认领" in page
+    resp = colleague.post(f"/inbox/tasks/{task_id}/complete", {"decision": "confirm"})
+    assert resp.status_code == 403
+    me.post(f"/inbox/tasks/{task_id}/unclaim")
+    resp = colleague.post(f"/inbox/tasks/{task_id}/complete", {"decision": "confirm"})
+    assert resp.status_code == 302
+
+
+def test_counts_and_due_ordering_for_the_commission(app: Flask, web_world: World) -> None:
+    with app.app_context():
+        q = make_qualification("赵敏", 9)
+        make_user("doctor09", Role.PHYSICIAN, "赵敏",
+                  qualification_id=q.id, id_number=q.id_number)
+        db.session.commit()
+    staff = WebClient(app.test_client())
+    staff.login("jigou01")
+    for username in ("doctor01", "doctor09"):
+        task_id = _submit(app, web_world, username)
+        staff.get(f"/inbox/tasks/{task_id}")
+        assert staff.post(f"/inbox/tasks/{task_id}/complete",
+                          {"decision": "confirm"}).status_code == 302
+    officer = WebClient(app.test_client())
+    officer.login("weijian01")
+    text = officer.get("/inbox/").get_data(as_text=True)
+    assert 'id="count-open">2<' in text
+    assert text.index("宋宏强") < text.index("赵敏")  # the earlier due date first
+    other = WebClient(app.test_client())
+    other.login("weijian02")
+    assert 'id="count-open">0<' in other.get("/inbox/").get_data(as_text=True)
+
+
+def test_returned_application_shows_the_note_and_can_be_resubmitted(
+        app: Flask, web_world: World) -> None:
+    task_id = _submit(app, web_world, "doctor01")
+    staff = WebClient(app.test_client())
+    staff.login("jigou01")
+    staff.get(f"/inbox/tasks/{task_id}")
+    staff.post(f"/inbox/tasks/{task_id}/complete",
+               {"decision": "return", "note": "聘用证明缺少公章"})
+    doctor = WebClient(app.test_client())
+    doctor.login("doctor01")
+    home = doctor.get("/physician/").get_data(as_text=True)
+    assert "修改并重新提交注册申请" in home
+    with app.app_context():
+        mine = db.session.scalar(select(HumanTask).where(HumanTask.status == "open"))
+        assert mine is not None and mine.scope_kind == "user"
+        mine_id = mine.id
+    page = doctor.get(f"/physician/tasks/{mine_id}").get_data(as_text=True)
+    assert "聘用证明缺少公章" in page and "已上传：聘用证明.pdf" in page
+    form = {"department_id": str(web_world.department_id), "practice_scopes": ["11"],
+            "contact_mobile": "15175070658", "declare_health": "on", "declare_no_bar": "on"}
+    for name in ("application_form", "employment_proof"):
+        token = page.split(f'name="{name}__keep" value="')[1].split('"')[0]
+        form[f"{name}__keep"] = token
+    resp = doctor.post(f"/physician/tasks/{mine_id}", form)
+    assert resp.status_code == 302
+    detail = doctor.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "待机构确认" in detail and "退回补正" in detail
