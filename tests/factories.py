@@ -42,9 +42,10 @@ class World:
 
 def make_qualification(name: str, seq: int, region: str = "140105",
                        level: str = "执业医师", category: str = "1") -> Qualification:
-    rid = make_resident_id(region, date(1988, 5, 1 + seq % 27), 100 + seq * 2 + 1)
+    born = date(1960 + seq // 324 % 40, 1 + seq % 12, 1 + seq // 12 % 27)
+    rid = make_resident_id(region, born, 101 + 2 * (seq % 449))
     q = Qualification(cert_no=f"2012{region[:2]}1{int(category):02d}{rid}", name=name, sex="男",
-                      id_number=rid, birth_date=date(1988, 5, 1 + seq % 27), level=level,
+                      id_number=rid, birth_date=born, level=level,
                       category=category, year=2012, issued_on=date(2012, 12, 1),
                       issuer="山西省卫生健康委员会", major="临床医学", education="大学本科",
                       school="山西医科大学", title="医师")
