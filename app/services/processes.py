@@ -7,6 +7,7 @@ the audit event and the outbox, commit. Any failure rolls everything back.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,6 +42,7 @@ from app.workflow import WorkflowError
 from app.workflow.engine import SERIALIZER_VERSION
 
 ALREADY_HANDLED = "该任务已被处理"
+log = logging.getLogger("medreg.processes")
 
 
 def _runtime_args(ctx: StepContext) -> dict[str, Any]:
@@ -100,10 +102,25 @@ def _save(ctx: StepContext, rt: Runtime, completed_guid: str | None = None) -> N
     db.session.flush()
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        cur = todo.pop()
+        if cur is None or any(cur is s for s in seen):
+            continue
+        seen.append(cur)
+        todo += [getattr(cur, "exception", None), cur.__cause__, cur.__context__]
+    return seen
+
+
 def _fail(exc: WorkflowError) -> DomainError:
-    if exc.message == ALREADY_HANDLED:
+    """What a person is told when a step fails; internal details go to the log only."""
+    causes = _causes(exc)
+    if exc.message == ALREADY_HANDLED or any(isinstance(c, StaleDataError) for c in causes):
         return Conflict(ALREADY_HANDLED)
-    return DomainError(f"办理失败，申请未作任何更改。{exc.message}")
+    log.error("workflow step failed: %s", exc.message, exc_info=exc)
+    return DomainError("办理失败，申请未作任何更改。请稍后重试，如仍有问题请联系系统管理员。")
 
 
 @dataclass(frozen=True)
@@ -252,7 +269,7 @@ def can_withdraw(instance: ProcessInstance) -> bool:
 
 
 def due_instance_ids(now: datetime, limit: int = 100) -> list[int]:
-    """Instances whose earliest timer is due (skipping rows another worker holds)."""
+    """Instances whose earliest timer is due (``fire_timers`` skips rows another worker holds)."""
     q = (select(ProcessInstance.id).where(ProcessInstance.next_timer_at <= now)
          .order_by(ProcessInstance.next_timer_at).limit(limit))
     return list(db.session.scalars(q))

@@ -130,3 +130,33 @@ def test_invalid_application_stores_nothing(world: World) -> None:
                                 "declare_health": "请阅读并勾选此项",
                                 "employment_proof": "请上传聘用证明"}
     assert db.session.scalar(select(ProcessInstance.id)) is None
+
+
+def test_failure_in_the_middle_of_a_step_leaves_nothing_half_written(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from app.services import operations
+
+    iid = _submit(world)
+    processes.complete_task(user(world.staff_id), _open_task(iid).id, {"decision": "confirm"})
+    processes.complete_task(user(world.officer_id), _open_task(iid).id, {"decision": "accept"})
+    real = operations._REGISTRY["apply_registration"]
+
+    def broken(ctx, data):  # type: ignore[no-untyped-def]
+        real(ctx, data)  # the registration row is flushed ...
+        raise OperationalError("INSERT ...", {}, Exception("disk I/O error"))  # ... then it fails
+
+    monkeypatch.setitem(operations._REGISTRY, "apply_registration", broken)
+    task_id = _open_task(iid).id
+    with pytest.raises(DomainError) as err:
+        processes.complete_task(user(world.officer_id), task_id, {"decision": "approve"})
+    assert "申请未作任何更改" in err.value.message and "INSERT" not in err.value.message
+    db.session.expire_all()
+    assert db.session.scalar(select(Registration.id)) is None
+    inst = db.session.get(ProcessInstance, iid)
+    assert inst.business_status == "审查中" and inst.completed_at is None
+    assert _open_task(iid).id == task_id
+    monkeypatch.setitem(operations._REGISTRY, "apply_registration", real)
+    processes.complete_task(user(world.officer_id), task_id, {"decision": "approve"})
+    assert db.session.scalar(select(Registration.status)) == "ACTIVE"
