@@ -94,7 +94,9 @@ def close_application(ctx: StepContext, data: dict[str, Any], outcome: str) -> d
 
 
 def _process_name(process_id: str) -> str:
-    return {"registration": "执业注册"}.get(process_id, process_id)
+    from app.services.applications import BUSINESS_TYPES
+
+    return BUSINESS_TYPES.get(process_id, process_id)
 
 
 def _new_cert_no(level: str, category: str, region: str) -> str:

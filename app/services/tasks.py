@@ -29,10 +29,12 @@ from app.models.base import utcnow
 from app.services import applications
 from app.services import audit
 from app.services import calendar
+from app.services import definitions
 from app.services import forms
 from app.services import policies
 from app.services.assignment import scope_of_user
 from app.services.clock import today_cst
+from app.services.definitions import START_TASK
 from app.services.validators import mask_id
 from app.services.validators import mask_mobile
 
@@ -107,7 +109,7 @@ def inbox_counts(actor: User) -> InboxCounts:
     )
 
 
-def _task_for(actor: User, task_id: int, lock: bool = False) -> HumanTask:
+def _task_for(actor: User, task_id: int) -> HumanTask:
     task = db.session.get(HumanTask, task_id)
     if task is None or not policies.in_scope(actor, task):
         raise NotFound("任务不存在")
@@ -188,7 +190,7 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
     row = inst.definition
     physician = db.session.get(User, inst.subject_user_id)
     institution = db.session.get(Institution, inst.institution_id) if inst.institution_id else None
-    start_form = row.forms.get("registration_apply", {})
+    start_form = row.forms[definitions.definition_of(row).user_tasks[START_TASK].form_id]
     qual = physician.qualification if physician else None
     options = applications.form_options(None, inst.institution_id, qual)
     own = physician is not None and physician.id == actor.id

@@ -8,6 +8,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.errors import InvalidInput
@@ -48,16 +49,17 @@ def calendar_page() -> ResponseReturnValue:
         work, bad_work = _dates(form.get("makeup_days", ""))
         year = form.get("year", "")
         if bad_off or bad_work:
-            errors["days"] = "日期格式应为 2027-01-01，无法识别：" + "、".join(bad_off + bad_work)
+            errors["days"] = _("日期格式应为 2027-01-01，无法识别：%(bad)s",
+                               bad="、".join(bad_off + bad_work))
         elif not year.isdigit():
-            errors["year"] = "请填写年份"
+            errors["year"] = _("请填写年份")
         else:
             try:
                 calendar.enter_year(current_user, int(year), off, work)
             except InvalidInput as exc:
                 errors = exc.errors
             else:
-                flash(f"{year} 年工作日历已保存。", "success")
+                flash(_("%(year)s 年工作日历已保存。", year=year), "success")
                 return redirect(url_for("admin.calendar"))
     years, missing = calendar.year_statuses(current_user)
     return render_template("admin/calendar.html", years=years, missing=missing, errors=errors,

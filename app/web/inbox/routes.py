@@ -5,6 +5,7 @@ from flask import redirect
 from flask import render_template
 from flask import url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.errors import Conflict
@@ -56,7 +57,7 @@ def complete_task(task_id: int) -> ResponseReturnValue:
     except Conflict as exc:
         flash(exc.message, "warning")
         return redirect(url_for("inbox.index"))
-    flash("已办理完成。", "success")
+    flash(_("已办理完成。"), "success")
     return redirect(url_for("inbox.index"))
 
 
@@ -64,7 +65,7 @@ def complete_task(task_id: int) -> ResponseReturnValue:
 @staff_only
 def claim(task_id: int) -> ResponseReturnValue:
     tasks.claim(current_user, task_id)
-    flash("已认领该任务。", "success")
+    flash(_("已认领该任务。"), "success")
     return redirect(url_for("inbox.show_task", task_id=task_id))
 
 
@@ -72,7 +73,7 @@ def claim(task_id: int) -> ResponseReturnValue:
 @staff_only
 def unclaim(task_id: int) -> ResponseReturnValue:
     tasks.unclaim(current_user, task_id)
-    flash("已取消认领。", "success")
+    flash(_("已取消认领。"), "success")
     return redirect(url_for("inbox.index"))
 
 

@@ -6,6 +6,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.errors import InvalidInput
@@ -71,7 +72,7 @@ def apply(process_id: str) -> ResponseReturnValue:
         except InvalidInput as exc:
             values, errors, status = exc.values, exc.errors, 422
         else:
-            flash("申请已提交，请等待医疗机构确认。", "success")
+            flash(_("申请已提交，请等待医疗机构确认。"), "success")
             return redirect(url_for("physician.application", instance_id=result.instance_id))
     page = applications.form_page(current_user, process_id, values, errors)
     return render_template("physician/apply.html", page=page, errors=errors), status
@@ -99,7 +100,7 @@ def application(instance_id: int) -> ResponseReturnValue:
 @physician_only
 def withdraw(instance_id: int) -> ResponseReturnValue:
     processes.withdraw(current_user, instance_id)
-    flash("申请已撤回。", "success")
+    flash(_("申请已撤回。"), "success")
     return redirect(url_for("physician.application", instance_id=instance_id))
 
 
@@ -120,7 +121,7 @@ def task(task_id: int) -> ResponseReturnValue:
         except InvalidInput as exc:
             values, errors, status = exc.values, exc.errors, 422
         else:
-            flash("补正材料已提交。", "success")
+            flash(_("补正材料已提交。"), "success")
             return redirect(url_for("physician.application", instance_id=instance_id))
     task, page = tasks.physician_task_form(current_user, task_id, values, errors)
     return render_template("physician/task.html", task=task, page=page, errors=errors), status
