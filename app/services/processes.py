@@ -8,6 +8,8 @@ the audit event and the outbox, commit. Any failure rolls everything back.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +23,7 @@ from app.errors import Forbidden
 from app.errors import NotFound
 from app.extensions import db
 from app.models import HumanTask
+from app.models import ProcessDefinition
 from app.models import ProcessInstance
 from app.models import Role
 from app.models import User
@@ -123,6 +126,31 @@ def _fail(exc: WorkflowError) -> DomainError:
     return DomainError("办理失败，申请未作任何更改。请稍后重试，如仍有问题请联系系统管理员。")
 
 
+@contextmanager
+def _step() -> Iterator[None]:
+    """One transaction: any failure rolls all of it back and becomes a clear DomainError."""
+    try:
+        yield
+    except WorkflowError as exc:
+        db.session.rollback()
+        raise _fail(exc) from exc
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise Conflict(ALREADY_HANDLED) from exc
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _restore(ctx: StepContext) -> tuple[ProcessDefinition, Runtime]:
+    """The instance's definition version and its workflow, ready to step."""
+    row = db.session.get(ProcessDefinition, ctx.instance.definition_id)
+    assert row is not None
+    rt = Runtime.restore(definitions.definition_of(row), ctx.instance.workflow_json,
+                         **_runtime_args(ctx))
+    return row, rt
+
+
 @dataclass(frozen=True)
 class StartResult:
     instance_id: int
@@ -138,23 +166,19 @@ def start_application(actor: User, process_id: str,
     defn = definitions.definition_of(row)
     form_id = defn.user_tasks[START_TASK].form_id
     schema = row.forms[form_id]
-    payload, file_errors = forms.read_submission(schema, submission, upload_dir, actor.id)
-    try:
+    with _step():
+        payload, file_errors = forms.read_submission(schema, submission, upload_dir, actor.id)
         prepared = applications.prepare(actor, process_id, schema, payload, None, file_errors)
-    except DomainError:
-        db.session.rollback()
-        raise
-    now = utcnow()
-    inst = ProcessInstance(
-        process_id=process_id, definition_id=row.id, subject_user_id=actor.id,
-        qualification_id=actor.qualification_id, institution_id=prepared.institution_id,
-        authority_id=prepared.authority_id, business_status="已提交",
-        application=prepared.data, workflow_json="{}", serializer_version=SERIALIZER_VERSION,
-        created_at=now, updated_at=now)
-    db.session.add(inst)
-    db.session.flush()
-    ctx = StepContext(inst, actor, now, upload_dir)
-    try:
+        now = utcnow()
+        inst = ProcessInstance(
+            process_id=process_id, definition_id=row.id, subject_user_id=actor.id,
+            qualification_id=actor.qualification_id, institution_id=prepared.institution_id,
+            authority_id=prepared.authority_id, business_status="已提交",
+            application=prepared.data, workflow_json="{}", serializer_version=SERIALIZER_VERSION,
+            created_at=now, updated_at=now)
+        db.session.add(inst)
+        db.session.flush()
+        ctx = StepContext(inst, actor, now, upload_dir)
         rt = Runtime.start(defn, prepared.data, **_runtime_args(ctx))
         db.session.add(HumanTask(
             instance_id=inst.id, task_guid=f"submit-{inst.id}", task_spec_id="submit",
@@ -162,12 +186,9 @@ def start_application(actor: User, process_id: str,
             scope_id=actor.id, status="completed", data=prepared.data, created_at=now,
             completed_by_id=actor.id, completed_at=now))
         _save(ctx, rt)
-    except WorkflowError as exc:
-        db.session.rollback()
-        raise _fail(exc) from exc
-    audit.record(actor, "application.submit", "process_instance", inst.id,
-                 {"process": process_id, "version": row.version})
-    db.session.commit()
+        audit.record(actor, "application.submit", "process_instance", inst.id,
+                     {"process": process_id, "version": row.version})
+        db.session.commit()
     return StartResult(inst.id)
 
 
@@ -192,15 +213,14 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
     :raise Conflict: the task was already handled ("该任务已被处理").
     :raise InvalidInput: the form data was refused (messages by field).
     """
-    try:
+    with _step():
         task, inst = _lock_task(task_id)
         if task.status != "open":
             raise Conflict(ALREADY_HANDLED)
         if not policies.can_complete(actor, task):
             raise Forbidden("您无权办理此任务")
-        row = db.session.get(definitions.ProcessDefinition, inst.definition_id)
-        assert row is not None
-        defn = definitions.definition_of(row)
+        ctx = StepContext(inst, actor, utcnow(), upload_dir)
+        row, rt = _restore(ctx)
         schema = row.forms[task.form_id]
         payload, file_errors = forms.read_submission(schema, submission, upload_dir, actor.id)
         if task.lane == "physician":
@@ -208,13 +228,10 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
                                         file_errors).data
         else:
             data = forms.validate(schema, payload, None, file_errors)
-        now = utcnow()
-        ctx = StepContext(inst, actor, now, upload_dir)
-        rt = Runtime.restore(defn, inst.workflow_json, **_runtime_args(ctx))
         rt.complete(task.task_guid, data)
         task.status = "completed"
         task.completed_by_id = actor.id
-        task.completed_at = now
+        task.completed_at = ctx.now
         task.data = data
         if task.lane == "physician":
             inst.application = {**inst.application, **data}
@@ -223,42 +240,24 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
                      {"task": task.id, "decision": data.get("decision"),
                       "note": data.get("note")})
         db.session.commit()
-        return inst.id
-    except WorkflowError as exc:
-        db.session.rollback()
-        raise _fail(exc) from exc
-    except StaleDataError as exc:
-        db.session.rollback()
-        raise Conflict(ALREADY_HANDLED) from exc
-    except DomainError:
-        db.session.rollback()
-        raise
+    return inst.id
 
 
 def withdraw(actor: User, instance_id: int) -> None:
     """The physician withdraws an application the institution has not confirmed yet."""
-    try:
+    with _step():
         inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
                                  .with_for_update().execution_options(populate_existing=True))
         if inst is None or inst.subject_user_id != actor.id:
             raise NotFound("申请不存在")
-        row = db.session.get(definitions.ProcessDefinition, inst.definition_id)
-        assert row is not None
         ctx = StepContext(inst, actor, utcnow())
-        rt = Runtime.restore(definitions.definition_of(row), inst.workflow_json,
-                             **_runtime_args(ctx))
+        _row, rt = _restore(ctx)
         if "withdraw" not in rt.waiting_messages():
             raise Conflict("医疗机构已确认，申请不能再撤回")
         rt.send_message("withdraw", {"by": actor.id})
         _save(ctx, rt)
         audit.record(actor, "application.withdraw", "process_instance", inst.id)
         db.session.commit()
-    except WorkflowError as exc:
-        db.session.rollback()
-        raise _fail(exc) from exc
-    except DomainError:
-        db.session.rollback()
-        raise
 
 
 def can_withdraw(instance: ProcessInstance) -> bool:
@@ -286,11 +285,8 @@ def fire_timers(instance_id: int) -> bool:
         if inst is None or inst.next_timer_at is None or inst.next_timer_at > now:
             db.session.rollback()
             return False
-        row = db.session.get(definitions.ProcessDefinition, inst.definition_id)
-        assert row is not None
         ctx = StepContext(inst, None, now)
-        rt = Runtime.restore(definitions.definition_of(row), inst.workflow_json,
-                             **_runtime_args(ctx))
+        _row, rt = _restore(ctx)
         rt.fire_timers()
         _save(ctx, rt)
         db.session.commit()
