@@ -52,3 +52,15 @@ def test_options_become_enums() -> None:
     assert errors["practice_scopes"] == "请选择有效的选项"
     assert errors["department_id"] == "请选择科室"
     assert errors["application_form"] == "请上传申请审核表（签字盖章后的扫描件）"
+
+
+@pytest.mark.parametrize(("fmt", "good", "bad", "message"), [
+    ("resident-id", "11010519491231002x", "110105194912310021", "身份证号格式不正确"),
+    ("mobile", "15175070658", "1517507065", "请输入11位有效的手机号码"),
+    ("qualification-cert", "20161411011010519491231002X", "2016141101", "资格证书编码"),
+    ("practice-cert", "110430122000123", "11043012200012A", "执业证书编码应为15位数字"),
+])
+def test_domain_formats(fmt: str, good: str, bad: str, message: str) -> None:
+    schema = {"type": "object", "properties": {"v": {"type": "string", "format": fmt}}}
+    assert forms.errors_of(schema, {"v": good}) == {}
+    assert message in forms.errors_of(schema, {"v": bad})["v"]
