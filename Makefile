@@ -5,7 +5,7 @@ FLASK   := MEDREG_SCHEDULER=off $(VENV)/bin/flask --app app
 INSTALLED := $(VENV)/.installed
 VENDOR  := app/static/vendor/.built
 
-.PHONY: run test install assets db lint browser bench clean
+.PHONY: run test install assets db lint browser bench clean messages
 
 $(INSTALLED): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -48,3 +48,7 @@ bench: install
 
 clean:
 	rm -rf $(VENV) node_modules app/static/vendor
+
+# Extract every translatable text (templates, flash messages, service errors) for translators.
+messages: install
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k gettext -k lazy_gettext -o app/translations/messages.pot .

@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError
 from argon2.exceptions import VerificationError
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import or_
 from sqlalchemy import select
 
@@ -50,7 +51,7 @@ def authenticate(login: str, password: str) -> User:
         _hasher().hash("timing-equaliser")
         raise DomainError(BAD_LOGIN)
     if user.locked_until is not None and user.locked_until > now:
-        raise DomainError("登录失败次数过多，账户已锁定15分钟，请稍后再试")
+        raise DomainError(_("登录失败次数过多，账户已锁定15分钟，请稍后再试"))
     if not user.active or not _check(user.password_hash, password or ""):
         user.failed_logins += 1
         if user.failed_logins >= MAX_FAILURES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.errors import DomainError
@@ -34,7 +35,7 @@ class Prepared:
 def _qualification(actor: User) -> Qualification:
     qual = actor.qualification
     if qual is None:
-        raise Forbidden("您的账户未关联医师资格信息，不能提交业务申请")
+        raise Forbidden(_("您的账户未关联医师资格信息，不能提交业务申请"))
     return qual
 
 
@@ -104,7 +105,7 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
             errors: dict[str, str] | None = None) -> Prepared:
     """Check eligibility and validate an application (new or corrected)."""
     if process_id not in BUSINESS_TYPES:
-        raise DomainError("不支持的业务类型")
+        raise DomainError(_("不支持的业务类型"))
     qual = _qualification(actor)
     data = dict(payload)
     data["practice_category"] = qual.category
@@ -152,7 +153,7 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
     from app.services import definitions
 
     if process_id not in BUSINESS_TYPES:
-        raise DomainError("不支持的业务类型")
+        raise DomainError(_("不支持的业务类型"))
     qual = _qualification(actor)
     row = definitions.published(process_id) if instance is None else instance.definition
     defn = definitions.definition_of(row)

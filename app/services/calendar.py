@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.errors import Forbidden
@@ -102,7 +103,7 @@ def enter_year(actor: User, year: int, days_off: list[date], makeup_days: list[d
     if set(days_off) & set(makeup_days):
         errors["days"] = "同一天不能既是休息日又是调休工作日"
     if errors:
-        raise InvalidInput("日历信息有误", errors)
+        raise InvalidInput(_("日历信息有误"), errors)
     for old in db.session.scalars(select(CalendarDay).where(
             CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))):
         db.session.delete(old)
@@ -127,4 +128,4 @@ def enter_year(actor: User, year: int, days_off: list[date], makeup_days: list[d
 
 def _require_admin(actor: User) -> None:
     if actor.role is not Role.ADMIN:
-        raise Forbidden("只有系统管理员可以维护工作日历")
+        raise Forbidden(_("只有系统管理员可以维护工作日历"))

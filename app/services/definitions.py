@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlalchemy import select
 
@@ -107,7 +108,7 @@ def published(process_id: str) -> ProcessDefinition:
                ProcessDefinition.published_at.is_not(None))
         .order_by(ProcessDefinition.version.desc()).limit(1))
     if row is None:
-        raise NotFound("该业务流程尚未发布")
+        raise NotFound(_("该业务流程尚未发布"))
     return row
 
 

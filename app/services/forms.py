@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from flask_babel import gettext as _
 from jsonschema import Draft202012Validator
 from jsonschema import FormatChecker
 from jsonschema.exceptions import ValidationError
@@ -162,7 +163,7 @@ def validate(schema: Mapping[str, Any], data: Mapping[str, Any],
     clean = {k: v for k, v in data.items() if k in props}
     errors = {**errors_of(schema, clean, options), **(extra_errors or {})}
     if errors:
-        raise InvalidInput("请按提示修改后重新提交", errors, clean)
+        raise InvalidInput(_("请按提示修改后重新提交"), errors, clean)
     return clean
 
 

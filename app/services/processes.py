@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -123,7 +124,7 @@ def _fail(exc: WorkflowError) -> DomainError:
     if exc.message == ALREADY_HANDLED or any(isinstance(c, StaleDataError) for c in causes):
         return Conflict(ALREADY_HANDLED)
     log.error("workflow step failed: %s", exc.message, exc_info=exc)
-    return DomainError("办理失败，申请未作任何更改。请稍后重试，如仍有问题请联系系统管理员。")
+    return DomainError(_("办理失败，申请未作任何更改。请稍后重试，如仍有问题请联系系统管理员。"))
 
 
 @contextmanager
@@ -161,7 +162,7 @@ def start_application(actor: User, process_id: str,
                       upload_dir: str = "") -> StartResult:
     """Submit a new application: validate, start the process and run it to its first wait."""
     if actor.role is not Role.PHYSICIAN:
-        raise Forbidden("只有医师可以提交业务申请")
+        raise Forbidden(_("只有医师可以提交业务申请"))
     row = definitions.published(process_id)
     defn = definitions.definition_of(row)
     form_id = defn.user_tasks[START_TASK].form_id
@@ -195,11 +196,11 @@ def start_application(actor: User, process_id: str,
 def _lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance]:
     task = db.session.get(HumanTask, task_id)
     if task is None:
-        raise NotFound("任务不存在")
+        raise NotFound(_("任务不存在"))
     inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == task.instance_id)
                              .with_for_update().execution_options(populate_existing=True))
     if inst is None:
-        raise NotFound("申请不存在")
+        raise NotFound(_("申请不存在"))
     task = db.session.scalar(select(HumanTask).where(HumanTask.id == task_id)
                              .execution_options(populate_existing=True))
     assert task is not None
@@ -218,7 +219,7 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
         if task.status != "open":
             raise Conflict(ALREADY_HANDLED)
         if not policies.can_complete(actor, task):
-            raise Forbidden("您无权办理此任务")
+            raise Forbidden(_("您无权办理此任务"))
         ctx = StepContext(inst, actor, utcnow(), upload_dir)
         row, rt = _restore(ctx)
         schema = row.forms[task.form_id]
@@ -249,11 +250,11 @@ def withdraw(actor: User, instance_id: int) -> None:
         inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
                                  .with_for_update().execution_options(populate_existing=True))
         if inst is None or inst.subject_user_id != actor.id:
-            raise NotFound("申请不存在")
+            raise NotFound(_("申请不存在"))
         ctx = StepContext(inst, actor, utcnow())
         _row, rt = _restore(ctx)
         if "withdraw" not in rt.waiting_messages():
-            raise Conflict("医疗机构已确认，申请不能再撤回")
+            raise Conflict(_("医疗机构已确认，申请不能再撤回"))
         rt.send_message("withdraw", {"by": actor.id})
         _save(ctx, rt)
         audit.record(actor, "application.withdraw", "process_instance", inst.id)

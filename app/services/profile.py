@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.errors import Forbidden
@@ -40,7 +41,7 @@ def _names(kind: str) -> dict[str, str]:
 
 def _physician(actor: User) -> Qualification | None:
     if actor.role is not Role.PHYSICIAN:
-        raise Forbidden("只有医师可以查看")
+        raise Forbidden(_("只有医师可以查看"))
     return actor.qualification
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import and_
 from sqlalchemy import func
 from sqlalchemy import select
@@ -67,7 +68,7 @@ class InboxCounts:
 def _scope_filter(actor: User) -> Any:
     scope = scope_of_user(actor)
     if scope is None or actor.role in (Role.PHYSICIAN, Role.ADMIN):
-        raise Forbidden("您没有待办任务箱")
+        raise Forbidden(_("您没有待办任务箱"))
     kind, sid = scope
     return and_(HumanTask.scope_kind == kind, HumanTask.scope_id == sid,
                 HumanTask.status == "open")
@@ -112,7 +113,7 @@ def inbox_counts(actor: User) -> InboxCounts:
 def _task_for(actor: User, task_id: int) -> HumanTask:
     task = db.session.get(HumanTask, task_id)
     if task is None or not policies.in_scope(actor, task):
-        raise NotFound("任务不存在")
+        raise NotFound(_("任务不存在"))
     return task
 
 
@@ -120,9 +121,9 @@ def claim(actor: User, task_id: int) -> None:
     """Take a task so colleagues see it is being handled."""
     task = _task_for(actor, task_id)
     if task.status != "open":
-        raise Conflict("该任务已被处理")
+        raise Conflict(_("该任务已被处理"))
     if task.claimed_by_id not in (None, actor.id):
-        raise Conflict("该任务已被其他人认领")
+        raise Conflict(_("该任务已被其他人认领"))
     task.claimed_by_id = actor.id
     audit.record(actor, "task.claim", "human_task", task.id)
     db.session.commit()
@@ -132,7 +133,7 @@ def unclaim(actor: User, task_id: int) -> None:
     """Give a claimed task back to the team."""
     task = _task_for(actor, task_id)
     if task.claimed_by_id != actor.id:
-        raise Conflict("您没有认领此任务")
+        raise Conflict(_("您没有认领此任务"))
     task.claimed_by_id = None
     audit.record(actor, "task.unclaim", "human_task", task.id)
     db.session.commit()
@@ -186,7 +187,7 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
     """The whole application as the actor may see it: data, history, open steps."""
     inst = db.session.get(ProcessInstance, instance_id)
     if inst is None or not policies.can_view_instance(actor, inst):
-        raise NotFound("申请不存在")
+        raise NotFound(_("申请不存在"))
     row = inst.definition
     physician = db.session.get(User, inst.subject_user_id)
     institution = db.session.get(Institution, inst.institution_id) if inst.institution_id else None
@@ -226,7 +227,7 @@ def task_page(actor: User, task_id: int) -> TaskPage:
     """A task with the application under review above its decision form."""
     task = db.session.get(HumanTask, task_id)
     if task is None or not policies.in_scope(actor, task):
-        raise NotFound("任务不存在")
+        raise NotFound(_("任务不存在"))
     view = application_view(actor, task.instance_id)
     return TaskPage(task, view, view.instance.definition.forms[task.form_id],
                     policies.can_complete(actor, task))
@@ -235,7 +236,7 @@ def task_page(actor: User, task_id: int) -> TaskPage:
 def my_applications(actor: User) -> list[ProcessInstance]:
     """The physician's applications, newest first (业务查询)."""
     if actor.role is not Role.PHYSICIAN:
-        raise Forbidden("只有医师可以查看自己的业务申请")
+        raise Forbidden(_("只有医师可以查看自己的业务申请"))
     return list(db.session.scalars(select(ProcessInstance).where(
         ProcessInstance.subject_user_id == actor.id).order_by(ProcessInstance.id.desc())))
 
@@ -253,7 +254,7 @@ def physician_task_form(actor: User, task_id: int, values: dict[str, Any] | None
     """A task waiting for the physician (correction), with the approvers' notes."""
     task = db.session.get(HumanTask, task_id)
     if task is None or task.scope_kind != "user" or task.scope_id != actor.id:
-        raise NotFound("任务不存在")
+        raise NotFound(_("任务不存在"))
     inst = task.instance
     notes = [f"{t.title}：{(t.data or {}).get('note')}" for t in inst.tasks
              if t.status == "completed" and (t.data or {}).get("note")
@@ -275,9 +276,9 @@ def attachment_of(actor: User, instance_id: int, field_name: str) -> FileRef:
     """An attachment of an application the actor may see."""
     inst = db.session.get(ProcessInstance, instance_id)
     if inst is None or not policies.can_view_instance(actor, inst):
-        raise NotFound("附件不存在")
+        raise NotFound(_("附件不存在"))
     ref = (inst.application or {}).get(field_name)
     if not isinstance(ref, dict) or "sha256" not in ref:
-        raise NotFound("附件不存在")
+        raise NotFound(_("附件不存在"))
     return FileRef(str(ref["sha256"]), str(ref.get("name", "附件")),
                    str(ref.get("mime", "application/octet-stream")))
