@@ -51,4 +51,5 @@ clean:
 
 # Extract every translatable text (templates, flash messages, service errors) for translators.
 messages: install
+	mkdir -p app/translations
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k gettext -k lazy_gettext -o app/translations/messages.pot .
