@@ -22,6 +22,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config_module.from_environment())
     else:
         app.config.from_mapping(test_config)
+    config_module.check_production(app.config)
     if not app.config["MEDREG_UPLOAD_DIR"]:
         app.config["MEDREG_UPLOAD_DIR"] = os.path.join(app.instance_path, "uploads")
 
@@ -30,6 +31,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from app.extensions import babel
     from app.extensions import csrf
     from app.extensions import db
+    from app.extensions import limiter
     from app.extensions import login_manager
     from app.extensions import migrate
     from app.services import database
@@ -40,6 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         database.configure_engine(db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     csrf.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=lambda: "zh_CN")
     login_manager.init_app(app)
     register_blueprints(app)

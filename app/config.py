@@ -24,6 +24,24 @@ class DefaultConfig:
     MEDREG_SMTP_PORT = 25
     MEDREG_MAIL_FROM = "noreply@medreg.local"
     MEDREG_UPLOAD_DIR = ""  # default: instance/uploads
+    MEDREG_ENV = "development"  # "production" refuses unsafe settings at start-up
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"  # production: a shared store, e.g. redis://
+
+
+def captcha_required() -> bool:
+    """The image captcha is on unless MEDREG_CAPTCHA=off (automated tests only)."""
+    return os.environ.get("MEDREG_CAPTCHA", "on").lower() != "off"
+
+
+def check_production(config: dict[str, Any]) -> None:
+    """Refuse to start a production app with settings meant for tests or development."""
+    if config.get("MEDREG_ENV") != "production":
+        return
+    if not captcha_required():
+        raise RuntimeError("MEDREG_CAPTCHA=off is for automated tests only; production refuses it")
+    if config.get("SECRET_KEY") in ("", DefaultConfig.SECRET_KEY):
+        raise RuntimeError("set SECRET_KEY in instance/config.py for production")
 
 
 def from_environment() -> dict[str, Any]:

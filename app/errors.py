@@ -75,6 +75,10 @@ def init_app(app: Flask) -> None:
     def too_large(_: Any) -> Any:
         return page(413, "文件过大", "上传的文件过大，请压缩后重试。")
 
+    @app.errorhandler(429)
+    def too_many(_: Any) -> Any:
+        return page(429, "操作过于频繁", "您的操作过于频繁，请稍后再试。")
+
     @app.errorhandler(400)
     def bad_request(err: Any) -> Any:
         desc = getattr(err, "description", "") or ""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -29,4 +31,5 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+limiter = Limiter(get_remote_address, storage_uri="memory://", headers_enabled=True)
 scheduler_holder: dict[str, BackgroundScheduler] = {}

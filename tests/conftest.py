@@ -21,6 +21,9 @@ from app.services import calendar
 from tests.factories import World
 from tests.factories import make_world
 
+# The image captcha is switched off for automated tests only (tests of it switch it back on).
+os.environ["MEDREG_CAPTCHA"] = "off"
+
 REFERENCE_TABLES = {"catalogue_item", "calendar_day", "calendar_year", "process_definition",
                     "alembic_version"}
 
@@ -41,6 +44,7 @@ def test_config(tmp: Path, url: str) -> dict[str, Any]:
         "MEDREG_FAST_HASH": True,
         "MEDREG_UPLOAD_DIR": str(tmp / "uploads"),
         "MEDREG_MAIL_BACKEND": "log",
+        "RATELIMIT_ENABLED": False,
     }
 
 

@@ -6,6 +6,8 @@ from app.models.audit import AuditEvent
 from app.models.calendar import CalendarDay
 from app.models.calendar import CalendarYear
 from app.models.catalogue import CatalogueItem
+from app.models.codes import ActivationCode
+from app.models.codes import VerificationCode
 from app.models.files import Attachment
 from app.models.organisation import Authority
 from app.models.organisation import Department
@@ -22,7 +24,8 @@ from app.models.user import Role
 from app.models.user import User
 
 __all__ = [
-    "Assessment", "Attachment", "AuditEvent", "Authority", "CalendarDay", "CalendarYear",
+    "ActivationCode", "Assessment", "Attachment", "AuditEvent", "Authority", "CalendarDay", "CalendarYear",
     "CatalogueItem", "Department", "HumanTask", "Institution", "MultiFiling", "OutboxMessage",
     "ProcessDefinition", "ProcessInstance", "Qualification", "Registration", "Role", "User",
+    "VerificationCode",
 ]

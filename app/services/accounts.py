@@ -14,6 +14,8 @@ from sqlalchemy import select
 
 from app.errors import DomainError
 from app.extensions import db
+from app.models import Qualification
+from app.models import Role
 from app.models import User
 from app.models.base import utcnow
 from app.services import audit
@@ -33,6 +35,11 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
+def verify_secret(hashed: str, secret: str) -> bool:
+    """Check a secret (password, activation code) against its argon2 hash."""
+    return _check(hashed, secret)
+
+
 def _check(hashed: str, password: str) -> bool:
     try:
         return _hasher().verify(hashed, password)
@@ -41,11 +48,17 @@ def _check(hashed: str, password: str) -> bool:
 
 
 def authenticate(login: str, password: str) -> User:
-    """The user for a username (or verified mobile) and password; locks after 5 failures."""
+    """The user for a 用户名, verified 手机号 or 资格证书编码 and password.
+
+    Five failures lock the account for 15 minutes.
+    """
     login = (login or "").strip()
+    cert_owner = select(Qualification.id).where(Qualification.cert_no == login.upper())
     user = db.session.scalar(select(User).where(or_(
         User.username == login,
-        (User.mobile == login) & User.mobile_verified.is_(True))).limit(1))
+        (User.mobile == login) & User.mobile_verified.is_(True),
+        User.qualification_id.in_(cert_owner) & (User.role == Role.PHYSICIAN),
+    )).order_by(User.id).limit(1))
     now = utcnow()
     if user is None:
         _hasher().hash("timing-equaliser")

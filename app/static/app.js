@@ -28,3 +28,13 @@
     refresh();
   });
 })();
+(function () {
+  // 换一张: load a new captcha image.
+  document.querySelectorAll(".captcha-refresh").forEach(function (a) {
+    a.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      var img = a.parentNode.querySelector(".captcha-img");
+      img.src = img.src.split("?")[0] + "?" + Date.now();
+    });
+  });
+})();

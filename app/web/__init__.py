@@ -18,15 +18,19 @@ from app.services.clock import CST
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.web.account import bp as account_bp
     from app.web.admin import bp as admin_bp
     from app.web.auth import bp as auth_bp
     from app.web.dev import bp as dev_bp
     from app.web.inbox import bp as inbox_bp
+    from app.web.institution import bp as institution_bp
     from app.web.physician import bp as physician_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(physician_bp, url_prefix="/physician")
     app.register_blueprint(inbox_bp, url_prefix="/inbox")
+    app.register_blueprint(account_bp, url_prefix="/account")
+    app.register_blueprint(institution_bp, url_prefix="/institution")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(dev_bp, url_prefix="/dev")
 
@@ -55,16 +59,25 @@ def register_blueprints(app: Flask) -> None:
 
     @app.context_processor
     def layout() -> dict[str, Any]:
+        from app.config import captcha_required
         from app.services.applications import BUSINESS_TYPES
         from app.web.common import menu_for
         from app.web.common import sign_kept
 
         return {"menu": menu_for(current_user) if current_user.is_authenticated else [],
-                "business_types": BUSINESS_TYPES, "sign_kept": sign_kept}
+                "business_types": BUSINESS_TYPES, "sign_kept": sign_kept,
+                "captcha_on": captcha_required()}
 
     @app.template_filter("cst")
     def cst(value: datetime | None) -> str:
         return value.astimezone(CST).strftime("%Y-%m-%d %H:%M") if value else ""
+
+    @app.template_filter("mask_recipient")
+    def mask_recipient(value: str) -> str:
+        from app.services.validators import is_mobile
+        from app.services.validators import mask_mobile
+
+        return mask_mobile(value) if is_mobile(value) else value
 
     @app.template_filter("cn_date")
     def cn_date(value: date | None) -> str:

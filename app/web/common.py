@@ -9,15 +9,19 @@ from typing import TypeVar
 
 from flask import abort
 from flask import current_app
+from flask import redirect
 from flask import request
+from flask import session
 from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
 from itsdangerous import BadSignature
 from itsdangerous import URLSafeSerializer
 
+from app.config import captcha_required
 from app.models import Role
 from app.models import User
+from app.services import captcha
 from app.services.attachments import Upload
 from app.services.forms import Submission
 
@@ -41,7 +45,31 @@ def role_required(*roles: Role) -> Callable[[F], F]:
     return deco
 
 
+def activated_physician(fn: F) -> F:
+    """A physician whose account is activated (others go to 医师账户激活 first)."""
+
+    @wraps(fn)
+    @login_required
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_user.role is not Role.PHYSICIAN:
+            abort(403)
+        if not current_user.activated:
+            return redirect(url_for("account.activate"))
+        return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def captcha_ok() -> bool:
+    """The posted 验证码 matches the image shown (each image is good for one try)."""
+    if not captcha_required():
+        return True
+    return captcha.matches(session.pop("captcha", None), request.form.get("captcha"))
+
+
 def home_of(user: User) -> str:
+    if user.role is Role.PHYSICIAN and not user.activated:
+        return url_for("account.activate")
     return {
         Role.PHYSICIAN: url_for("physician.home"),
         Role.INSTITUTION: url_for("inbox.index"),
@@ -52,6 +80,8 @@ def home_of(user: User) -> str:
 
 def menu_for(user: User) -> list[tuple[str, str | None]]:
     """The left menu (label, url or None when not yet open)."""
+    if user.role is Role.PHYSICIAN and not user.activated:
+        return [("医师账户激活", url_for("account.activate")), ("安全设置", url_for("account.security"))]
     if user.role is Role.PHYSICIAN:
         return [("资格信息", url_for("physician.qualification")),
                 ("执业信息", url_for("physician.practice")),
@@ -60,8 +90,11 @@ def menu_for(user: User) -> list[tuple[str, str | None]]:
                 ("业务申请", url_for("physician.apply_list")),
                 ("业务查询", url_for("physician.applications")),
                 ("证书补办", None),
-                ("安全设置", None)]
-    if user.role in (Role.INSTITUTION, Role.COMMISSION):
+                ("安全设置", url_for("account.security"))]
+    if user.role is Role.INSTITUTION:
+        return [("待办任务", url_for("inbox.index")),
+                ("激活码", url_for("institution.activation_codes"))]
+    if user.role is Role.COMMISSION:
         return [("待办任务", url_for("inbox.index"))]
     return [("管理首页", url_for("admin.home")), ("工作日历", url_for("admin.calendar"))]
 

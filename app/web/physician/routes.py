@@ -10,18 +10,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.errors import InvalidInput
-from app.models import Role
 from app.services import applications
 from app.services import processes
 from app.services import profile
 from app.services import tasks
-from app.web.common import role_required
+from app.web.common import activated_physician
 from app.web.common import submission
 from app.web.common import upload_dir
 from app.web.files import send_attachment
 from app.web.physician import bp
 
-physician_only = role_required(Role.PHYSICIAN)
+physician_only = activated_physician
 
 
 @bp.route("/")
