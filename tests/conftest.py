@@ -139,7 +139,10 @@ class WebClient:
 
     def login(self, username: str, password: str = "Passw0rd1") -> Any:
         self.get("/login")
-        return self.post("/login", {"username": username, "password": password})
+        resp = self.post("/login", {"username": username, "password": password})
+        if resp.status_code == 302:  # the session (and its CSRF token) is new after sign-in
+            self.get(resp.headers["Location"], follow_redirects=True)
+        return resp
 
 
 @pytest.fixture()

@@ -1,0 +1,233 @@
+"""个人用户注册 and 医师账户激活: every rule of every field, through the pages."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import OutboxMessage
+from app.models import Registration
+from app.models import User
+from app.services.seed import make_resident_id
+from tests.conftest import WebClient
+from tests.factories import World
+from tests.factories import make_qualification
+
+GOOD_ID = "11010519491231002X"
+
+
+def _step1(web: WebClient, name: str, id_number: str):  # type: ignore[no-untyped-def]
+    web.get("/account/register")
+    return web.post("/account/register", {"name": name, "id_number": id_number})
+
+
+def _step2(web: WebClient, **over: str):  # type: ignore[no-untyped-def]
+    data = {"mobile": "13912345678", "email": "zhang@example.cn", "username": "zhangsan01",
+            "password": "Abc12345", "confirm": "Abc12345"}
+    data.update(over)
+    web.get("/account/register/account")
+    return web.post("/account/register/account", data)
+
+
+def _field_error(text: str, field: str) -> str:
+    m = re.search(rf'id="field-{field}".*?<div class="error" role="alert">([^<]+)</div>', text, re.S)
+    assert m, f"no message next to {field}"
+    return m.group(1)
+
+
+def test_step1_shows_the_guide_notes(web: WebClient) -> None:
+    text = web.get("/account/register").get_data(as_text=True)
+    for words in ("您的姓名", "身份证号", "确定，继续", "姓名不是登录用户名", "带有星号的为必填项",
+                  "到所在机构获取激活码"):
+        assert words in text
+
+
+@pytest.mark.parametrize(("name", "id_number", "field", "message"), [
+    ("", GOOD_ID, "name", "请填写您的姓名"),
+    ("zhang3", GOOD_ID, "name", "不要输入字母及数字"),
+    ("张", GOOD_ID, "name", "2至30个汉字"),
+    ("张三", "", "id_number", "请填写身份证号"),
+    ("张三", "110105194912310021", "id_number", "校验位不正确"),
+    ("张三", "110105194902300025", "id_number", "出生日期无效"),
+    ("张三", "990105194912310021", "id_number", "省级行政区划代码"),
+    ("张三", "11010519491231", "id_number", "18位"),
+])
+def test_step1_each_invalid_case(web: WebClient, name: str, id_number: str, field: str,
+                                 message: str) -> None:
+    resp = _step1(web, name, id_number)
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert message in _field_error(text, field)
+    assert f'value="{name}"' in text and f'value="{id_number}"' in text  # input kept
+
+
+@pytest.mark.parametrize("id_number", [GOOD_ID, "11010519491231002x", "110105491231002",
+                                       "110199198001010016", "440524188001010014"])
+def test_step1_valid_cases(web: WebClient, id_number: str) -> None:
+    resp = _step1(web, "阿依古丽·买买提", id_number)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/account/register/account")
+
+
+def test_one_account_per_id_number(web: WebClient, web_world: World, app: Flask) -> None:
+    with app.app_context():
+        taken = db.session.get(User, web_world.doctor_id).id_number
+    resp = _step1(web, "宋宏强", taken.lower())
+    assert "已注册账户" in _field_error(resp.get_data(as_text=True), "id_number")
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("mobile", "12912345678", "11位手机号码"),
+    ("mobile", "1391234567", "11位手机号码"),
+    ("email", "zhang@", "有效的电子邮箱"),
+    ("username", "1zhangsan", "以字母开头"),
+    ("username", "zhang", "6至12位"),
+    ("username", "zhangsan123456", "6至12位"),
+    ("username", "zhang_san", "数字和字母组合"),
+    ("password", "Ab123", "6至16位"),
+    ("password", "Abcdefgh", "同时包含字母和数字"),
+    ("password", "12345678", "同时包含字母和数字"),
+    ("password", "Abc12345Abc123456", "6至16位"),
+    ("password", "Abc 12345", "6至16位"),
+    ("confirm", "Abc12346", "两次输入的密码不一致"),
+])
+def test_step2_each_invalid_case(web: WebClient, field: str, value: str, message: str) -> None:
+    _step1(web, "张三", GOOD_ID)
+    resp = _step2(web, **{field: value})
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert message in _field_error(text, field)
+    for kept, default in (("mobile", "13912345678"), ("email", "zhang@example.cn"),
+                          ("username", "zhangsan01")):
+        assert f'value="{value if kept == field else default}"' in text
+    assert 'value="Abc12345"' not in text  # passwords are never sent back
+
+
+def test_step2_username_must_be_unique_case_insensitively(web: WebClient,
+                                                          web_world: World) -> None:
+    _step1(web, "张三", GOOD_ID)
+    resp = _step2(web, username="DOCTOR01")
+    assert "已被使用" in _field_error(resp.get_data(as_text=True), "username")
+
+
+def test_no_match_shows_guidance_and_identity_can_be_corrected(web: WebClient, app: Flask,
+                                                               clean_db: None) -> None:
+    with app.app_context():
+        q = make_qualification("李四", 5)
+        db.session.commit()
+        real_id = q.id_number
+    _step1(web, "李四", GOOD_ID)
+    resp = _step2(web)
+    assert resp.headers["Location"].endswith("/account/activate")
+    text = web.get("/account/activate").get_data(as_text=True)
+    assert "未查询到医师资格信息！未查询到医师执业注册信息！" in text
+    for words in ("老人老办法", "新人新办法", "军队离休及复转退人员", "检查和更新我的身份信息"):
+        assert words in text
+    assert web.get("/account/guide/military").status_code == 200
+    assert web.get("/physician/").status_code == 302  # not activated: no physician pages
+    web.get("/account/activate/identity")
+    resp = web.post("/account/activate/identity", {"name": "李四", "id_number": real_id})
+    assert resp.status_code == 302
+    assert "恭喜，您已经通过医师资格信息校验！" in web.get("/account/activate").get_data(as_text=True)
+
+
+def _verify_phone(web: WebClient, app: Flask, mobile: str = "13912345678") -> None:
+    web.get("/account/security/mobile")
+    web.post("/account/security/mobile", {"action": "send", "target": mobile})
+    with app.app_context():
+        body = db.session.scalar(select(OutboxMessage.body).where(
+            OutboxMessage.recipient == mobile).order_by(OutboxMessage.id.desc()))
+    code = re.search(r"\d{6}", body or "").group(0)
+    resp = web.post("/account/security/mobile", {"action": "confirm", "target": mobile,
+                                                 "code": code})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+
+
+def test_path_b_activates_with_the_qualification_code(web: WebClient, app: Flask,
+                                                      clean_db: None) -> None:
+    with app.app_context():
+        q = make_qualification("王五", 6)
+        db.session.commit()
+        rid, cert = q.id_number, q.cert_no
+    _step1(web, "王五", rid)
+    _step2(web, username="wangwu01")
+    text = web.get("/account/activate").get_data(as_text=True)
+    assert "点击此处验证手机" in text
+    resp = web.post("/account/activate", {"path": "B", "cert_no": cert}, follow_redirects=True)
+    assert "请先验证您的手机号" in resp.get_data(as_text=True)
+    _verify_phone(web, app)
+    text = web.get("/account/activate").get_data(as_text=True)
+    assert "输入资格证书编码激活账户" in text
+    resp = web.post("/account/activate", {"path": "B", "cert_no": cert[:-1] + "0"})
+    assert "资格证书编码与您的资格信息不符" in resp.get_data(as_text=True)
+    resp = web.post("/account/activate", {"path": "B", "cert_no": cert.lower()})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/physician/")
+    home = web.get("/physician/", follow_redirects=True).get_data(as_text=True)
+    assert "恭喜，您的账户已激活！" in home and "业务申请" in home
+    web.post("/logout")
+    resp = web.login(cert, "Abc12345")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/physician/")
+    web.post("/logout")
+    resp = web.login("13912345678", "Abc12345")
+    assert resp.status_code == 302  # the verified phone signs in too
+
+
+@pytest.mark.parametrize("status", ["CHANGED_OUT", "FILED", "CANCELLED", "RESIDENCY"])
+def test_invalid_registrations_take_path_b(web: WebClient, web_world: World, app: Flask,
+                                           status: str) -> None:
+    with app.app_context():
+        q = make_qualification("赵六", 7)
+        db.session.add(Registration(qualification_id=q.id, level="执业医师", category="1",
+                                    scopes=["11"], place_region="140000",
+                                    institution_id=web_world.hospital_id,
+                                    authority_id=web_world.authority_id, status=status,
+                                    cert_no="110140100999001"))
+        db.session.commit()
+        rid = q.id_number
+    _step1(web, "赵六", rid)
+    _step2(web, username="zhaoliu01")
+    _verify_phone(web, app)
+    assert "输入资格证书编码激活账户" in web.get("/account/activate").get_data(as_text=True)
+
+
+def test_path_a_needs_the_institution_code(web: WebClient, web_world: World, app: Flask) -> None:
+    with app.app_context():
+        q = make_qualification("孙七", 8)
+        reg = Registration(qualification_id=q.id, level="执业医师", category="1", scopes=["11"],
+                           place_region="140000", institution_id=web_world.hospital_id,
+                           authority_id=web_world.authority_id, status="ACTIVE",
+                           cert_no="110140100999002")
+        db.session.add(reg)
+        db.session.commit()
+        rid, reg_id = q.id_number, reg.id
+    _step1(web, "孙七", rid)
+    _step2(web, username="sunqi001")
+    _verify_phone(web, app)
+    text = web.get("/account/activate").get_data(as_text=True)
+    assert "输入激活码激活账户" in text and "山西大学医院" in text
+    staff = WebClient(app.test_client())
+    staff.login("jigou01")
+    roster = staff.get("/institution/activation-codes").get_data(as_text=True)
+    assert "孙七" in roster and "待激活" in roster and rid not in roster
+    page = staff.post(f"/institution/activation-codes/{reg_id}").get_data(as_text=True)
+    code = re.search(r'id="activation-code">([A-Z0-9]{8})<', page).group(1)
+    assert "已发送至医师已验证的手机" in page
+    with app.app_context():
+        assert db.session.scalar(select(OutboxMessage.id).where(
+            OutboxMessage.recipient == "13912345678", OutboxMessage.body.contains(code)))
+    resp = web.post("/account/activate", {"path": "A", "code": code.lower()})
+    assert resp.status_code == 302
+    assert "有效" in web.get("/physician/practice").get_data(as_text=True)
+    other = WebClient(app.test_client())
+    other.login("jigou02")
+    assert other.post(f"/institution/activation-codes/{reg_id}").status_code == 404
+
+
+def test_birth_date_is_checked_in_the_15_digit_form(web: WebClient) -> None:
+    rid15 = make_resident_id("110105", date(1949, 12, 31), 2)[:6] + "491331002"
+    resp = _step1(web, "张三", rid15)
+    assert "出生日期无效" in _field_error(resp.get_data(as_text=True), "id_number")
