@@ -45,11 +45,14 @@ def _physician(actor: User) -> Qualification | None:
     return actor.qualification
 
 
-def qualification(actor: User) -> tuple[Qualification | None, str]:
-    """The qualification record and its category name."""
+def qualification(actor: User) -> tuple[Qualification | None, str, str]:
+    """The qualification record, its category name and the current 执业证书编码."""
     qual = _physician(actor)
+    if qual is None:
+        return None, "", ""
     cats = _names("practice_category")
-    return qual, cats.get(qual.category, "") if qual else ""
+    current = [r for r in qual.registrations if r.status == "ACTIVE" and r.cert_no]
+    return qual, cats.get(qual.category, ""), current[-1].cert_no if current else ""
 
 
 def registrations(actor: User) -> list[RegistrationView]:

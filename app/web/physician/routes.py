@@ -32,8 +32,9 @@ def home() -> ResponseReturnValue:
 @bp.route("/qualification")
 @physician_only
 def qualification() -> ResponseReturnValue:
-    qual, category = profile.qualification(current_user)
-    return render_template("physician/qualification.html", qual=qual, category=category)
+    qual, category, cert_no = profile.qualification(current_user)
+    return render_template("physician/qualification.html", qual=qual, category=category,
+                           practice_cert_no=cert_no)
 
 
 @bp.route("/practice")
