@@ -59,6 +59,9 @@ def seed(demo: bool) -> None:
     click.echo("演示账户（用户名 / 密码 / 角色 / 说明）：")
     for username, password, role, note in world.accounts:
         click.echo(f"  {username:<10} {password:<12} {role:<8} {note}")
+    click.echo("可用来试用“个人用户注册”的医师（姓名 / 身份证号 / 资格证书编码 / 激活方式）：")
+    for name, id_number, cert_no, how in world.identities:
+        click.echo(f"  {name} {id_number} {cert_no} {how}")
 
 
 @click.group()

@@ -70,6 +70,24 @@ def seed_reference() -> None:
 class DemoWorld:
     created: bool
     accounts: list[tuple[str, str, str, str]]
+    identities: list[tuple[str, str, str, str]]  # name, ID number, 资格证书编码, how to activate
+
+
+def demo_identities() -> list[tuple[str, str, str, str]]:
+    """Seeded physicians without an account, to try 个人用户注册 with (one per path)."""
+    have = select(User.id_number).where(User.id_number.is_not(None))
+    quals = list(db.session.scalars(select(Qualification).where(
+        Qualification.id_number.not_in(have)).order_by(Qualification.id)))
+    out = []
+    for q in quals:
+        statuses = {r.status for r in q.registrations}
+        if "ACTIVE" in statuses and q.id_number.startswith("14") and len(out) == 0:
+            out.append((q.name, q.id_number, q.cert_no, "A：在册医师，需山西大学医院（jigou01）生成激活码"))
+    for q in quals:
+        if not q.registrations:
+            out.append((q.name, q.id_number, q.cert_no, "B：有资格未注册，用资格证书编码自行激活"))
+            break
+    return out
 
 
 def _authorities() -> dict[str, Authority]:
@@ -142,7 +160,7 @@ def seed_demo(upload_dir: str) -> DemoWorld:
     """Two provinces, four institutions, ~40 physicians, one account per role, open tasks."""
     listing = [(u, p, r.label, n) for u, p, r, _d, n in DEMO_ACCOUNTS]
     if db.session.scalar(select(User.id).where(User.username == "admin01")):
-        return DemoWorld(False, listing)
+        return DemoWorld(False, listing, demo_identities())
     rng = random.Random(2026)
     auth = _authorities()
     insts = _institutions(auth)
@@ -196,7 +214,7 @@ def seed_demo(upload_dir: str) -> DemoWorld:
                         role=Role.COMMISSION, authority_id=auth["530100"].id))
     db.session.commit()
     _demo_applications(people, insts[0], upload_dir)
-    return DemoWorld(True, listing)
+    return DemoWorld(True, listing, demo_identities())
 
 
 def demo_payload(institution: Institution, upload_dir: str, user: User) -> dict[str, object]:
