@@ -70,3 +70,10 @@ def test_session_is_renewed_at_login(web: WebClient, web_world: World) -> None:
     web.login("doctor01")
     after = web.client.get_cookie("session")
     assert before is not None and after is not None and before.value != after.value
+
+
+def test_dev_outbox_only_with_the_log_backend(web: WebClient, app: object,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    assert web.get("/dev/outbox").status_code == 200
+    monkeypatch.setitem(app.config, "MEDREG_MAIL_BACKEND", "smtp")  # type: ignore[attr-defined]
+    assert web.get("/dev/outbox").status_code == 404
