@@ -49,7 +49,10 @@ def send_code(channel: str, target: str) -> str:
     target = _target(channel, target)
     user = _owner(channel, target)
     if user is not None:
-        codes.send(PURPOSE, channel, target, user.id)
+        try:
+            codes.send(PURPOSE, channel, target, user.id)
+        except DomainError:
+            pass  # asked again within 60 s: the same answer, so nothing is revealed
         db.session.commit()
     return _("如果该手机号已通过验证，校验码已发送，请查收。") if channel == "sms" else _(
         "如果该邮箱已通过验证，校验码已发送，请查收。")
