@@ -42,6 +42,9 @@ def check_production(config: dict[str, Any]) -> None:
         raise RuntimeError("MEDREG_CAPTCHA=off is for automated tests only; production refuses it")
     if config.get("SECRET_KEY") in ("", DefaultConfig.SECRET_KEY):
         raise RuntimeError("set SECRET_KEY in instance/config.py for production")
+    if config.get("MEDREG_MAIL_BACKEND", "log") == "log":
+        raise RuntimeError("MEDREG_MAIL_BACKEND=log keeps messages on a public page; "
+                           "production needs smtp")
 
 
 def from_environment() -> dict[str, Any]:

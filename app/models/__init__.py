@@ -7,6 +7,7 @@ from app.models.calendar import CalendarDay
 from app.models.calendar import CalendarYear
 from app.models.catalogue import CatalogueItem
 from app.models.codes import ActivationCode
+from app.models.codes import CaptchaChallenge
 from app.models.codes import VerificationCode
 from app.models.files import Attachment
 from app.models.organisation import Authority
@@ -24,7 +25,8 @@ from app.models.user import Role
 from app.models.user import User
 
 __all__ = [
-    "ActivationCode", "Assessment", "Attachment", "AuditEvent", "Authority", "CalendarDay", "CalendarYear",
+    "ActivationCode", "Assessment", "Attachment",
+    "CaptchaChallenge", "AuditEvent", "Authority", "CalendarDay", "CalendarYear",
     "CatalogueItem", "Department", "HumanTask", "Institution", "MultiFiling", "OutboxMessage",
     "ProcessDefinition", "ProcessInstance", "Qualification", "Registration", "Role", "User",
     "VerificationCode",

@@ -27,6 +27,7 @@ class OutboxMessage(db.Model):  # type: ignore[name-defined]
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    secret: Mapped[bool] = mapped_column(default=False)  # holds a code: body cleared once sent
     status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -102,10 +102,10 @@ def issue(actor: User, registration_id: int) -> IssuedCode:
     text = _("您的医师电子化注册系统账户激活码为 %(code)s，%(days)s天内有效，仅可使用一次。"
              "请登录系统在“激活我的账户”中输入。", code=code, days=VALID_DAYS)
     if user is not None and user.mobile and user.mobile_verified:
-        outbox.enqueue("sms", user.mobile, _("账户激活码"), text, user_id=user.id)
+        outbox.enqueue("sms", user.mobile, _("账户激活码"), text, user_id=user.id, secret=True)
         sent.append(_("手机"))
     if user is not None and user.email and user.email_verified:
-        outbox.enqueue("email", user.email, _("账户激活码"), text, user_id=user.id)
+        outbox.enqueue("email", user.email, _("账户激活码"), text, user_id=user.id, secret=True)
         sent.append(_("邮箱"))
     audit.record(actor, "activation_code.issue", "registration", reg.id,
                  {"code_id": row.id, "sent": len(sent)})

@@ -1,23 +1,48 @@
-"""Image captchas (the ``captcha`` package) for registration, sign-in and recovery."""
+"""Image captchas (the ``captcha`` package) for registration, sign-in and recovery.
+
+Each challenge is a server-side row used at most once, so replaying an old session
+cookie cannot reuse an answer.
+"""
 
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from captcha.image import ImageCaptcha
+from sqlalchemy import delete
+
+from app.extensions import db
+from app.models import CaptchaChallenge
+from app.models.base import utcnow
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+VALID_MINUTES = 10
 _IMAGE = ImageCaptcha(width=120, height=44, font_sizes=(34, 38))
 
 
-def new_challenge() -> tuple[str, bytes]:
-    """A random 4-character answer and its PNG image."""
+def issue() -> tuple[str, bytes]:
+    """A new challenge: its id (for the session) and its PNG image."""
+    now = utcnow()
+    db.session.execute(delete(CaptchaChallenge).where(
+        CaptchaChallenge.created_at < now - timedelta(hours=1)))
     answer = "".join(secrets.choice(ALPHABET) for _ in range(4))
-    return answer, _IMAGE.generate(answer, format="png").getvalue()
+    challenge = CaptchaChallenge(id=secrets.token_hex(16), answer=answer, created_at=now)
+    db.session.add(challenge)
+    db.session.commit()
+    return challenge.id, _IMAGE.generate(answer, format="png").getvalue()
 
 
-def matches(expected: str | None, given: str | None) -> bool:
-    """Case-insensitive comparison; a missing challenge never matches."""
-    if not expected or not given:
+def verify(challenge_id: str | None, given: str | None) -> bool:
+    """One try per image: the challenge is used up whether the answer matches or not."""
+    if not challenge_id:
         return False
-    return secrets.compare_digest(expected.upper(), given.strip().upper())
+    row = db.session.get(CaptchaChallenge, challenge_id)
+    if row is None or row.used_at is not None:
+        return False
+    now = utcnow()
+    row.used_at = now
+    db.session.commit()
+    if row.created_at < now - timedelta(minutes=VALID_MINUTES) or not given:
+        return False
+    return secrets.compare_digest(row.answer, given.strip().upper())

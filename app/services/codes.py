@@ -55,7 +55,8 @@ def send(purpose: str, channel: str, target: str, user_id: int | None) -> None:
                                     expires_at=now + timedelta(minutes=VALID_MINUTES)))
     text = _("您的校验码是 %(code)s，%(m)s分钟内有效。请勿将校验码告诉他人。", code=code,
              m=VALID_MINUTES)
-    outbox.enqueue(channel, target, _("医师电子化注册信息系统校验码"), text, user_id=user_id)
+    outbox.enqueue(channel, target, _("医师电子化注册信息系统校验码"), text, user_id=user_id,
+                   secret=True)
     db.session.flush()
 
 

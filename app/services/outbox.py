@@ -16,17 +16,19 @@ from app.models.base import utcnow
 
 log = logging.getLogger("medreg.outbox")
 MAX_ATTEMPTS = 10
+REDACTED_BODY = "（内容含校验码或激活码，发送后已清除）"
 
 
 def enqueue(channel: str, recipient: str, subject: str, body: str, *,
-            user_id: int | None = None, dedupe_key: str | None = None) -> OutboxMessage | None:
+            user_id: int | None = None, dedupe_key: str | None = None,
+            secret: bool = False) -> OutboxMessage | None:
     """Write a message (flushes). With ``dedupe_key``, a second message with the key is dropped."""
     if dedupe_key and db.session.scalar(
         select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
     ):
         return None
     msg = OutboxMessage(channel=channel, recipient=recipient, subject=subject, body=body,
-                        recipient_user_id=user_id, dedupe_key=dedupe_key)
+                        recipient_user_id=user_id, dedupe_key=dedupe_key, secret=secret)
     db.session.add(msg)
     db.session.flush()
     return msg
@@ -77,6 +79,8 @@ def dispatch_pending(config: dict[str, Any], limit: int = 100) -> int:
         else:
             msg.status = "sent"
             msg.sent_at = utcnow()
+            if msg.secret and config.get("MEDREG_MAIL_BACKEND", "log") != "log":
+                msg.body = REDACTED_BODY  # the code has left; do not keep it readable
             sent += 1
     db.session.commit()
     return sent

@@ -64,7 +64,7 @@ def captcha_ok() -> bool:
     """The posted 验证码 matches the image shown (each image is good for one try)."""
     if not captcha_required():
         return True
-    return captcha.matches(session.pop("captcha", None), request.form.get("captcha"))
+    return captcha.verify(session.pop("captcha_id", None), request.form.get("captcha"))
 
 
 def home_of(user: User) -> str:

@@ -40,8 +40,8 @@ send_limit = limiter.limit("5 per minute", methods=["POST"])
 
 @bp.route("/captcha.png")
 def captcha_image() -> ResponseReturnValue:
-    answer, png = captcha.new_challenge()
-    session["captcha"] = answer
+    challenge_id, png = captcha.issue()
+    session["captcha_id"] = challenge_id
     resp = make_response(png)
     resp.headers["Content-Type"] = "image/png"
     resp.headers["Cache-Control"] = "no-store"

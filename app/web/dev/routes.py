@@ -11,6 +11,7 @@ from app.web.dev import bp
 
 @bp.route("/outbox")
 def outbox_page() -> ResponseReturnValue:
-    if current_app.config.get("MEDREG_MAIL_BACKEND") != "log":
+    if (current_app.config.get("MEDREG_MAIL_BACKEND") != "log"
+            or current_app.config.get("MEDREG_ENV") == "production"):
         abort(404)
     return render_template("dev/outbox.html", messages=outbox.recent())
