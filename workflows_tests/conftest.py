@@ -92,6 +92,7 @@ class Driver:
 
     def __init__(self, process_id: str = "registration",
                  start_form: str = "registration_apply") -> None:
+        self.process_id = process_id
         self.definition = definition(process_id)
         self.start_form = start_form
         self.functions = script_functions(chinesecalendar_calendar())

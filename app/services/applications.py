@@ -16,11 +16,14 @@ from app.models import Department
 from app.models import Institution
 from app.models import ProcessInstance
 from app.models import Qualification
+from app.models import Registration
 from app.models import User
 from app.services import forms
+from app.services.clock import today_cst
 from app.services.forms import Option
 
-BUSINESS_TYPES = {"registration": "注册"}
+BUSINESS_TYPES = {"registration": "注册", "cancellation": "注销", "filing": "多执业机构备案"}
+CANCELLABLE = ("ACTIVE", "SUSPENDED", "FILED")
 OPEN_BLOCKING = {"SUSPENDED": "您的执业注册处于暂停执业期间，不能申请注册",
                  "REVOKED": "您的医师执业证书已被吊销，不能申请注册"}
 
@@ -30,6 +33,8 @@ class Prepared:
     data: dict[str, Any]
     institution_id: int | None
     authority_id: int | None
+    registration_id: int | None = None
+    target_institution_id: int | None = None
 
 
 def _qualification(actor: User) -> Qualification:
@@ -63,15 +68,60 @@ def registration_refusal(actor: User, institution: Institution | None = None) ->
     return None
 
 
+def _registrations(actor: User, statuses: tuple[str, ...]) -> list[Registration]:
+    qual = actor.qualification
+    return [r for r in (qual.registrations if qual else []) if r.status in statuses]
+
+
+def cancellation_refusal(actor: User) -> str | None:
+    """Why 注销 cannot be applied for now (DOMAIN §4.1 type 6), or None."""
+    if actor.qualification is None:
+        return _("未查询到您的医师资格信息")
+    if not _registrations(actor, CANCELLABLE):
+        return _("您当前没有可以注销的执业注册（有效、暂停执业或备案状态）")
+    if open_application(actor, "cancellation") is not None:
+        return _("您已有正在办理的注销申请，请在业务查询中查看进度")
+    return None
+
+
+def filing_refusal(actor: User) -> str | None:
+    """Why 多执业机构备案 cannot be applied for now (DOMAIN §4.1 type 7), or None."""
+    if actor.qualification is None:
+        return _("未查询到您的医师资格信息")
+    if not _registrations(actor, ("ACTIVE",)):
+        return _("您当前没有有效的执业注册，不能申请多执业机构备案")
+    if open_application(actor, "filing") is not None:
+        return _("您已有正在办理的多执业机构备案申请，请在业务查询中查看进度")
+    return None
+
+
+def refusal(actor: User, process_id: str) -> str | None:
+    """Why ``actor`` may not apply for ``process_id`` now (None: they may)."""
+    checks = {"registration": registration_refusal, "cancellation": cancellation_refusal,
+              "filing": filing_refusal}
+    return checks[process_id](actor)
+
+
 def available_types(actor: User) -> list[tuple[str, str, str | None]]:
     """(process id, name, reason it is not available or None) for the 业务申请 page."""
-    return [("registration", BUSINESS_TYPES["registration"], registration_refusal(actor))]
+    return [(pid, name, refusal(actor, pid)) for pid, name in BUSINESS_TYPES.items()]
+
+
+def _registration_label(reg: Registration) -> str:
+    from app.services.profile import PROVINCES
+
+    return (f"{PROVINCES.get(reg.place_region[:2], reg.place_region)} · {reg.institution.name} · "
+            f"{reg.cert_no or ''}（{reg.status_label}）")
 
 
 def form_options(actor: User | None, institution_id: int | None = None,
                  qualification: Qualification | None = None) -> dict[str, list[Option]]:
-    """The choices of the application form (institutions, departments, scopes...)."""
+    """The choices of the application forms (institutions, departments, scopes...).
+
+    :param actor: the physician whose registrations are offered (the applicant).
+    """
     qual = qualification or (actor.qualification if actor else None)
+    regs = list(qual.registrations) if qual else []
     institutions = db.session.scalars(select(Institution).order_by(Institution.region_code,
                                                                    Institution.id))
     depts = select(Department).where(Department.active.is_(True)).order_by(
@@ -90,6 +140,10 @@ def form_options(actor: User | None, institution_id: int | None = None,
         "practice_categories": [(c.code, c.name) for c in cats],
         "practice_scopes": [(s.code, s.name) for s in db.session.scalars(
             scopes.order_by(CatalogueItem.sort_order))],
+        "registrations_cancellable": [(str(r.id), _registration_label(r)) for r in regs
+                                      if r.status in CANCELLABLE],
+        "registrations_active": [(str(r.id), _registration_label(r)) for r in regs
+                                 if r.status == "ACTIVE"],
     }
 
 
@@ -106,6 +160,81 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
     """Check eligibility and validate an application (new or corrected)."""
     if process_id not in BUSINESS_TYPES:
         raise DomainError(_("不支持的业务类型"))
+    if process_id == "registration":
+        return _prepare_registration(actor, schema, payload, instance, errors)
+    _qualification(actor)
+    if instance is None and (reason := refusal(actor, process_id)):
+        raise DomainError(reason)
+    if process_id == "cancellation":
+        return _prepare_cancellation(actor, schema, payload, instance, errors)
+    return _prepare_filing(actor, schema, payload, instance, errors)
+
+
+def _own_registration(actor: User, value: Any, statuses: tuple[str, ...]) -> Registration | None:
+    if not isinstance(value, int):
+        return None
+    reg = db.session.get(Registration, value)
+    qual = actor.qualification
+    if reg is None or qual is None or reg.qualification_id != qual.id or reg.status not in statuses:
+        return None
+    return reg
+
+
+def _prepare_cancellation(actor: User, schema: dict[str, Any], payload: dict[str, Any],
+                          instance: ProcessInstance | None,
+                          errors: dict[str, str] | None) -> Prepared:
+    data = dict(payload)
+    if instance is not None:
+        data["registration_id"] = instance.registration_id
+    extra = dict(errors or {})
+    reg = _own_registration(actor, data.get("registration_id"), CANCELLABLE)
+    if data.get("registration_id") is not None and reg is None:
+        extra["registration_id"] = _("请选择您本人可以注销的执业注册")
+    event = data.get("event_date")
+    if isinstance(event, str) and len(event) == 10 and event > today_cst().isoformat():
+        extra["event_date"] = _("事由发生日期不能晚于今天")
+    clean = forms.validate(schema, data, form_options(actor), extra)
+    assert reg is not None
+    return Prepared(clean, reg.institution_id, reg.authority_id, reg.id)
+
+
+def _prepare_filing(actor: User, schema: dict[str, Any], payload: dict[str, Any],
+                    instance: ProcessInstance | None, errors: dict[str, str] | None) -> Prepared:
+    data = dict(payload)
+    if instance is not None:
+        data["registration_id"] = instance.registration_id
+        data["institution_id"] = instance.target_institution_id
+    extra = dict(errors or {})
+    reg = _own_registration(actor, data.get("registration_id"), ("ACTIVE",))
+    if data.get("registration_id") is not None and reg is None:
+        extra["registration_id"] = _("请选择您本人有效的执业注册")
+    target_id = data.get("institution_id")
+    target = db.session.get(Institution, target_id) if isinstance(target_id, int) else None
+    if reg is not None and target is not None:
+        if target.id == reg.institution_id:
+            extra["institution_id"] = _("拟执业机构不能是您的主要执业机构")
+        elif target.region_code[:2] != reg.place_region[:2]:
+            extra["institution_id"] = _("只能在同一执业地点（省）内备案；跨省执业请先在该省申请注册")
+        elif reg.level == "执业助理医师" and target.region_code != reg.institution.region_code:
+            extra["institution_id"] = _("执业助理医师只能在同一县级行政区域内备案")
+        elif any(f.institution_id == target.id and f.status == "ACTIVE" for f in reg.filings):
+            extra["institution_id"] = _("您已在该机构备案")
+    scopes = data.get("practice_scopes")
+    if reg is not None and isinstance(scopes, list) and not set(scopes) <= set(reg.scopes):
+        extra["practice_scopes"] = _("执业范围须在已注册的执业范围之内")
+    start, end = data.get("valid_from"), data.get("valid_to")
+    if isinstance(start, str) and len(start) == 10 and start < today_cst().isoformat():
+        extra["valid_from"] = _("有效期开始不能早于今天")
+    if isinstance(start, str) and isinstance(end, str) and end <= start:
+        extra["valid_to"] = _("有效期结束须晚于有效期开始")
+    clean = forms.validate(schema, data, form_options(actor), extra)
+    assert reg is not None and target is not None
+    return Prepared(clean, reg.institution_id, target.authority_id, reg.id, target.id)
+
+
+def _prepare_registration(actor: User, schema: dict[str, Any], payload: dict[str, Any],
+                          instance: ProcessInstance | None,
+                          errors: dict[str, str] | None) -> Prepared:
     qual = _qualification(actor)
     data = dict(payload)
     data["practice_category"] = qual.category
@@ -159,16 +288,19 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
     defn = definitions.definition_of(row)
     schema = row.forms[defn.user_tasks[definitions.START_TASK].form_id]
     vals = dict(values or {})
-    vals["practice_category"] = qual.category
-    if instance is not None:
+    if "practice_category" in schema.get("properties", {}):
+        vals["practice_category"] = qual.category
+    if instance is not None and process_id == "registration":
         vals["institution_id"] = instance.institution_id
     if "contact_mobile" not in vals and actor.mobile:
         vals["contact_mobile"] = actor.mobile
-    refusal = registration_refusal(actor) if instance is None else None
+    why = refusal(actor, process_id) if instance is None else None
     fields = forms.field_views(schema, vals, errors, form_options(actor, None, qual))
     if instance is not None:
+        locked = {"registration": {"institution_id"}, "cancellation": {"registration_id"},
+                  "filing": {"registration_id", "institution_id"}}[process_id]
         for f in fields:
-            if f.name == "institution_id":
+            if f.name in locked:
                 f.widget = "readonly"
     return FormPage(process_id, BUSINESS_TYPES[process_id], fields, department_institutions(),
-                    refusal, notes or [])
+                    why, notes or [])

@@ -9,6 +9,7 @@ import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
@@ -23,6 +24,7 @@ Option = tuple[str, str]
 
 FORMAT_CHECKER = FormatChecker(formats=())
 FORMAT_MESSAGES = {
+    "date": "请按 2026-01-31 的格式填写有效日期",
     "resident-id": "身份证号格式不正确",
     "mobile": "请输入11位有效的手机号码",
     "qualification-cert": "资格证书编码应为24位或27位（最后一位可以是X）",
@@ -33,6 +35,17 @@ FORMAT_MESSAGES = {
 @FORMAT_CHECKER.checks("resident-id")
 def _resident_id(value: object) -> bool:
     return not isinstance(value, str) or validators.resident_id_error(value) is None
+
+
+@FORMAT_CHECKER.checks("date")
+def _date(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
 
 
 @FORMAT_CHECKER.checks("mobile")

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Institution
+from app.models import MultiFiling
 from app.models import Qualification
 from app.models import Registration
 from app.models import Role
@@ -133,6 +134,41 @@ def apply_registration(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]
     audit.record(ctx.actor, "registration.create", "registration", reg.id,
                  {"cert_no": reg.cert_no, "instance": inst.id})
     return {"registration_id": reg.id, "cert_no": reg.cert_no}
+
+
+@operation("cancel_registration")
+def cancel_registration(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
+    """注销: the registration becomes CANCELLED and its certificate is annulled."""
+    reg = db.session.get(Registration, ctx.instance.registration_id)
+    if reg is None or reg.status not in ("ACTIVE", "SUSPENDED", "FILED"):
+        raise ValueError("该执业注册已不能注销")
+    reg.status = "CANCELLED"
+    for filing in reg.filings:
+        if filing.status == "ACTIVE":
+            filing.status = "CANCELLED"
+    audit.record(ctx.actor, "registration.cancel", "registration", reg.id,
+                 {"reason": data.get("reason"), "instance": ctx.instance.id})
+    return {"registration_id": reg.id, "cert_no": reg.cert_no}
+
+
+@operation("add_filing")
+def add_filing(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
+    """多执业机构备案: a filing row is added to the registration."""
+    inst = ctx.instance
+    reg = db.session.get(Registration, inst.registration_id)
+    target = db.session.get(Institution, inst.target_institution_id)
+    if reg is None or reg.status != "ACTIVE" or target is None:
+        raise ValueError("执业注册已无效，不能备案")
+    filing = MultiFiling(registration_id=reg.id, institution_id=target.id,
+                         scopes=list(data.get("practice_scopes") or []),
+                         valid_from=date.fromisoformat(data["valid_from"]),
+                         valid_to=date.fromisoformat(data["valid_to"]),
+                         authority_id=target.authority_id, filed_on=today_cst(), status="ACTIVE")
+    db.session.add(filing)
+    db.session.flush()
+    audit.record(ctx.actor, "filing.create", "registration", reg.id,
+                 {"filing": filing.id, "institution": target.id, "instance": inst.id})
+    return {"filing_id": filing.id}
 
 
 @operation("statutory_reminder")

@@ -174,7 +174,8 @@ def start_application(actor: User, process_id: str,
         inst = ProcessInstance(
             process_id=process_id, definition_id=row.id, subject_user_id=actor.id,
             qualification_id=actor.qualification_id, institution_id=prepared.institution_id,
-            authority_id=prepared.authority_id, business_status="已提交",
+            authority_id=prepared.authority_id, registration_id=prepared.registration_id,
+            target_institution_id=prepared.target_institution_id, business_status="已提交",
             application=prepared.data, workflow_json="{}", serializer_version=SERIALIZER_VERSION,
             created_at=now, updated_at=now)
         db.session.add(inst)

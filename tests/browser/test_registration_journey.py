@@ -115,7 +115,7 @@ def test_registration_journey(web_world: World, new_page: NewPage, tmp_path: Pat
     officer = new_page()
     _login(officer, "weijian01")
     _decide(officer, "卫健委受理", "受理", shot=tmp_path / "commission_task.png")
-    _decide(officer, "审查决定", "准予注册")
+    _decide(officer, "审查决定", "准予")
     expect(officer.get_by_text("暂无待办任务。")).to_be_visible()
 
     # 4. The physician sees the outcome and the new registration.

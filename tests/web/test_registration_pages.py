@@ -138,3 +138,13 @@ def test_admin_is_warned_about_a_year_without_calendar(web: WebClient,
                                         "makeup_days": ""}, follow_redirects=True)
     text = resp.get_data(as_text=True)
     assert "2027 年工作日历已保存" in text and "管理员录入" in text
+
+
+def test_apply_list_explains_what_cannot_be_applied_for(web: WebClient, web_world: World) -> None:
+    web.login("doctor01")
+    text = web.get("/physician/apply").get_data(as_text=True)
+    assert "您当前没有有效的执业注册，不能申请多执业机构备案" in text
+    assert "您当前没有可以注销的执业注册" in text
+    assert 'href="/physician/apply/registration"' in text
+    page = web.get("/physician/apply/filing").get_data(as_text=True)
+    assert "您当前没有有效的执业注册，不能申请多执业机构备案" in page and "提交申请" not in page
