@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import CatalogueItem
 from app.models import Department
 from app.models import Institution
+from app.models import MultiFiling
 from app.models import ProcessInstance
 from app.models import Qualification
 from app.models import Registration
@@ -22,7 +23,12 @@ from app.services import forms
 from app.services.clock import today_cst
 from app.services.forms import Option
 
-BUSINESS_TYPES = {"registration": "注册", "cancellation": "注销", "filing": "多执业机构备案"}
+BUSINESS_TYPES = {
+    "registration": "注册", "upgrade": "助理医师升执业医师", "military_in": "军队变更入",
+    "to_military": "变更到军队", "change": "变更", "cancellation": "注销",
+    "filing": "多执业机构备案", "filing_cancel": "多执业机构取消备案",
+    "legacy_cancel": "申请取消“多地点执业”",
+}
 CANCELLABLE = ("ACTIVE", "SUSPENDED", "FILED")
 OPEN_BLOCKING = {"SUSPENDED": "您的执业注册处于暂停执业期间，不能申请注册",
                  "REVOKED": "您的医师执业证书已被吊销，不能申请注册"}
@@ -50,13 +56,14 @@ def open_application(actor: User, process_id: str) -> ProcessInstance | None:
         ProcessInstance.completed_at.is_(None)).limit(1))
 
 
-def registration_refusal(actor: User, institution: Institution | None = None) -> str | None:
-    """Why this physician may not apply for 注册 now (DOMAIN §4.1 type 1), or None."""
+def registration_refusal(actor: User, institution: Institution | None = None,
+                         process_id: str = "registration") -> str | None:
+    """Why this physician may not apply for 注册 (or 军队变更入) now (DOMAIN §4.1), or None."""
     qual = actor.qualification
     if qual is None:
         return "未查询到您的医师资格信息，不能申请注册"
-    if open_application(actor, "registration") is not None:
-        return "您已有正在办理的注册申请，请在业务查询中查看进度"
+    if open_application(actor, process_id) is not None:
+        return "您已有正在办理的同类申请，请在业务查询中查看进度"
     for reg in qual.registrations:
         if reg.status in OPEN_BLOCKING:
             return OPEN_BLOCKING[reg.status]
@@ -95,11 +102,71 @@ def filing_refusal(actor: User) -> str | None:
     return None
 
 
+def _open_refusal(actor: User, process_id: str) -> str | None:
+    if open_application(actor, process_id) is not None:
+        return _("您已有正在办理的同类申请，请在业务查询中查看进度")
+    return None
+
+
+def upgrade_refusal(actor: User) -> str | None:
+    """助理医师升执业医师 needs an ACTIVE assistant registration and a 执业医师 qualification."""
+    regs = [r for r in _registrations(actor, ("ACTIVE",)) if r.level == "执业助理医师"]
+    if not regs:
+        return _("您当前没有有效的执业助理医师执业注册，不能申请升级")
+    if physician_qualification(actor) is None:
+        return _("未查询到您同类别的执业医师资格信息，不能申请升级")
+    return _open_refusal(actor, "upgrade")
+
+
+def active_refusal(actor: User, process_id: str, what: str) -> str | None:
+    if not _registrations(actor, ("ACTIVE",)):
+        return _("您当前没有有效的执业注册，不能申请%(what)s", what=what)
+    return _open_refusal(actor, process_id)
+
+
+def filing_cancel_refusal(actor: User) -> str | None:
+    if not active_filings(actor):
+        return _("您当前没有有效的多执业机构备案，不能申请取消备案")
+    return _open_refusal(actor, "filing_cancel")
+
+
+def legacy_refusal(actor: User) -> str | None:
+    if not [r for r in _registrations(actor, ("ACTIVE", "SUSPENDED")) if r.legacy_sites]:
+        return _("您的执业注册中没有“多地点执业”记录，无需申请取消")
+    return _open_refusal(actor, "legacy_cancel")
+
+
+def physician_qualification(actor: User) -> Qualification | None:
+    """A 执业医师 qualification of the same person and category as the actor's assistant one."""
+    qual = actor.qualification
+    if qual is None:
+        return None
+    return db.session.scalar(select(Qualification).where(
+        Qualification.id_number == qual.id_number, Qualification.level == "执业医师",
+        Qualification.category == qual.category).limit(1))
+
+
+def active_filings(actor: User) -> list[MultiFiling]:
+    return [f for r in _registrations(actor, ("ACTIVE",)) for f in r.filings
+            if f.status == "ACTIVE"]
+
+
 def refusal(actor: User, process_id: str) -> str | None:
     """Why ``actor`` may not apply for ``process_id`` now (None: they may)."""
-    checks = {"registration": registration_refusal, "cancellation": cancellation_refusal,
-              "filing": filing_refusal}
-    return checks[process_id](actor)
+    if actor.qualification is None:
+        return _("未查询到您的医师资格信息")
+    checks = {
+        "registration": lambda: registration_refusal(actor),
+        "military_in": lambda: registration_refusal(actor, None, "military_in"),
+        "upgrade": lambda: upgrade_refusal(actor),
+        "to_military": lambda: active_refusal(actor, "to_military", _("变更到军队")),
+        "change": lambda: active_refusal(actor, "change", _("变更")),
+        "cancellation": lambda: cancellation_refusal(actor),
+        "filing": lambda: filing_refusal(actor),
+        "filing_cancel": lambda: filing_cancel_refusal(actor),
+        "legacy_cancel": lambda: legacy_refusal(actor),
+    }
+    return checks[process_id]()
 
 
 def available_types(actor: User) -> list[tuple[str, str, str | None]]:
@@ -144,6 +211,13 @@ def form_options(actor: User | None, institution_id: int | None = None,
                                       if r.status in CANCELLABLE],
         "registrations_active": [(str(r.id), _registration_label(r)) for r in regs
                                  if r.status == "ACTIVE"],
+        "registrations_assistant": [(str(r.id), _registration_label(r)) for r in regs
+                                    if r.status == "ACTIVE" and r.level == "执业助理医师"],
+        "registrations_legacy": [(str(r.id), _registration_label(r)) for r in regs
+                                 if r.legacy_sites],
+        "legacy_sites": [(str(site), str(site)) for r in regs for site in (r.legacy_sites or [])],
+        "filings_active": [(str(f.id), f"{f.institution.name}（{f.valid_from}至{f.valid_to}）")
+                           for r in regs for f in r.filings if f.status == "ACTIVE"],
     }
 
 
@@ -160,14 +234,81 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
     """Check eligibility and validate an application (new or corrected)."""
     if process_id not in BUSINESS_TYPES:
         raise DomainError(_("不支持的业务类型"))
-    if process_id == "registration":
-        return _prepare_registration(actor, schema, payload, instance, errors)
+    if process_id in ("registration", "military_in"):
+        return _prepare_registration(actor, schema, payload, instance, errors, process_id)
     _qualification(actor)
     if instance is None and (reason := refusal(actor, process_id)):
         raise DomainError(reason)
-    if process_id == "cancellation":
-        return _prepare_cancellation(actor, schema, payload, instance, errors)
-    return _prepare_filing(actor, schema, payload, instance, errors)
+    preparers = {"cancellation": _prepare_cancellation, "filing": _prepare_filing,
+                 "change": _prepare_change, "upgrade": _prepare_simple,
+                 "to_military": _prepare_simple, "legacy_cancel": _prepare_simple,
+                 "filing_cancel": _prepare_filing_cancel}
+    return preparers[process_id](actor, schema, payload, instance, errors)
+
+
+def _prepare_simple(actor: User, schema: dict[str, Any], payload: dict[str, Any],
+                    instance: ProcessInstance | None, errors: dict[str, str] | None) -> Prepared:
+    """Types whose form names one of the physician's registrations and nothing else to check
+    beyond the form (助理医师升执业医师, 变更到军队, 申请取消“多地点执业”)."""
+    data = dict(payload)
+    if instance is not None:
+        data["registration_id"] = instance.registration_id
+    extra = dict(errors or {})
+    reg = _own_registration(actor, data.get("registration_id"), ("ACTIVE", "SUSPENDED"))
+    if data.get("registration_id") is not None and reg is None:
+        extra["registration_id"] = _("请选择您本人有效的执业注册")
+    site = data.get("site")
+    if reg is not None and site is not None and site not in (reg.legacy_sites or []):
+        extra["site"] = _("请选择该执业注册中的执业地点")
+    clean = forms.validate(schema, data, form_options(actor), extra)
+    assert reg is not None
+    return Prepared(clean, reg.institution_id, reg.authority_id, reg.id)
+
+
+def _prepare_filing_cancel(actor: User, schema: dict[str, Any], payload: dict[str, Any],
+                           instance: ProcessInstance | None,
+                           errors: dict[str, str] | None) -> Prepared:
+    data = dict(payload)
+    extra = dict(errors or {})
+    filing = next((f for f in active_filings(actor) if f.id == data.get("filing_id")), None)
+    if data.get("filing_id") is not None and filing is None:
+        extra["filing_id"] = _("请选择您本人有效的备案")
+    clean = forms.validate(schema, data, form_options(actor), extra)
+    assert filing is not None
+    reg = filing.registration
+    return Prepared(clean, reg.institution_id, filing.authority_id, reg.id)
+
+
+def _prepare_change(actor: User, schema: dict[str, Any], payload: dict[str, Any],
+                    instance: ProcessInstance | None, errors: dict[str, str] | None) -> Prepared:
+    data = dict(payload)
+    if instance is not None:
+        data["registration_id"] = instance.registration_id
+        data["institution_id"] = instance.target_institution_id
+    extra = dict(errors or {})
+    reg = _own_registration(actor, data.get("registration_id"), ("ACTIVE",))
+    if data.get("registration_id") is not None and reg is None:
+        extra["registration_id"] = _("请选择您本人有效的执业注册")
+    target_id = data.get("institution_id")
+    target = db.session.get(Institution, target_id) if isinstance(target_id, int) else None
+    dept_id = data.get("department_id")
+    if target is not None and isinstance(dept_id, int):
+        dept = db.session.get(Department, dept_id)
+        if dept is None or dept.institution_id != target.id or not dept.active:
+            extra["department_id"] = _("请选择新的主要执业机构中的科室")
+    scopes = data.get("practice_scopes")
+    if reg is not None and isinstance(scopes, list) and len(scopes) > 1 and target is not None \
+            and not (target.is_grassroots and reg.category == "1"):
+        extra["practice_scopes"] = _("只能选择 1 个执业范围；县级及以下医疗机构的临床医师"
+                                     "经批准方可选择至多 3 个")
+    if (reg is not None and target is not None and target.id == reg.institution_id
+            and isinstance(scopes, list) and set(scopes) == set(reg.scopes)
+            and dept_id == reg.department_id):
+        extra["institution_id"] = _("您没有变更任何执业注册事项")
+    options = form_options(actor, target.id if target else None)
+    clean = forms.validate(schema, data, options, extra)
+    assert reg is not None and target is not None
+    return Prepared(clean, reg.institution_id, target.authority_id, reg.id, target.id)
 
 
 def _own_registration(actor: User, value: Any, statuses: tuple[str, ...]) -> Registration | None:
@@ -233,8 +374,8 @@ def _prepare_filing(actor: User, schema: dict[str, Any], payload: dict[str, Any]
 
 
 def _prepare_registration(actor: User, schema: dict[str, Any], payload: dict[str, Any],
-                          instance: ProcessInstance | None,
-                          errors: dict[str, str] | None) -> Prepared:
+                          instance: ProcessInstance | None, errors: dict[str, str] | None,
+                          process_id: str = "registration") -> Prepared:
     qual = _qualification(actor)
     data = dict(payload)
     data["practice_category"] = qual.category
@@ -243,7 +384,7 @@ def _prepare_registration(actor: User, schema: dict[str, Any], payload: dict[str
     inst_id = data.get("institution_id")
     institution = db.session.get(Institution, inst_id) if isinstance(inst_id, int) else None
     if instance is None:
-        reason = registration_refusal(actor, institution)
+        reason = registration_refusal(actor, institution, process_id)
         if reason:
             raise DomainError(reason)
     extra: dict[str, str] = dict(errors or {})
@@ -290,15 +431,16 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
     vals = dict(values or {})
     if "practice_category" in schema.get("properties", {}):
         vals["practice_category"] = qual.category
-    if instance is not None and process_id == "registration":
+    if instance is not None and process_id in ("registration", "military_in"):
         vals["institution_id"] = instance.institution_id
     if "contact_mobile" not in vals and actor.mobile:
         vals["contact_mobile"] = actor.mobile
     why = refusal(actor, process_id) if instance is None else None
     fields = forms.field_views(schema, vals, errors, form_options(actor, None, qual))
     if instance is not None:
-        locked = {"registration": {"institution_id"}, "cancellation": {"registration_id"},
-                  "filing": {"registration_id", "institution_id"}}[process_id]
+        locked = {"registration_id", "filing_id"} | (
+            {"institution_id"} if process_id in ("registration", "military_in", "filing",
+                                                 "change") else set())
         for f in fields:
             if f.name in locked:
                 f.widget = "readonly"

@@ -117,19 +117,7 @@ def apply_registration(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]
     institution = db.session.get(Institution, inst.institution_id)
     if qual is None or institution is None:
         raise ValueError("申请缺少资格或机构信息")
-    authority = institution.authority
-    place = institution.region_code if qual.level == "执业助理医师" else (
-        institution.region_code[:2] + "0000")
-    today: date = today_cst()
-    reg = Registration(
-        qualification_id=qual.id, level=qual.level, category=qual.category,
-        scopes=list(data.get("practice_scopes") or []), place_region=place,
-        institution_id=institution.id, department_id=data.get("department_id"),
-        authority_id=authority.id, approved_on=today, issued_on=today, status="ACTIVE",
-        process_instance_id=inst.id,
-        cert_no=_new_cert_no(qual.level, qual.category, authority.region_code))
-    db.session.add(reg)
-    db.session.flush()
+    reg = _new_registration(ctx, qual, institution, data, list(data.get("practice_scopes") or []))
     inst.registration_id = reg.id
     audit.record(ctx.actor, "registration.create", "registration", reg.id,
                  {"cert_no": reg.cert_no, "instance": inst.id})
@@ -169,6 +157,107 @@ def add_filing(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     audit.record(ctx.actor, "filing.create", "registration", reg.id,
                  {"filing": filing.id, "institution": target.id, "instance": inst.id})
     return {"filing_id": filing.id}
+
+
+def _registration_of(ctx: StepContext, statuses: tuple[str, ...] = ("ACTIVE",)) -> Registration:
+    reg = db.session.get(Registration, ctx.instance.registration_id)
+    if reg is None or reg.status not in statuses:
+        raise ValueError("该执业注册的状态已改变，不能办理")
+    return reg
+
+
+def _new_registration(ctx: StepContext, qual: Qualification, institution: Institution,
+                      data: dict[str, Any], scopes: list[str]) -> Registration:
+    place = institution.region_code if qual.level == "执业助理医师" else (
+        institution.region_code[:2] + "0000")
+    today = today_cst()
+    reg = Registration(
+        qualification_id=qual.id, level=qual.level, category=qual.category, scopes=scopes,
+        place_region=place, institution_id=institution.id,
+        department_id=data.get("department_id"), authority_id=institution.authority_id,
+        approved_on=today, issued_on=today, status="ACTIVE", process_instance_id=ctx.instance.id,
+        cert_no=_new_cert_no(qual.level, qual.category, institution.authority.region_code))
+    db.session.add(reg)
+    db.session.flush()
+    return reg
+
+
+@operation("upgrade_level")
+def upgrade_level(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
+    """助理医师升执业医师: a new 执业医师 registration (new certificate); the old one is withdrawn."""
+    old = _registration_of(ctx)
+    assistant = db.session.get(Qualification, old.qualification_id)
+    assert assistant is not None
+    qual = db.session.scalar(select(Qualification).where(
+        Qualification.id_number == assistant.id_number, Qualification.level == "执业医师",
+        Qualification.category == assistant.category).limit(1))
+    if qual is None:
+        raise ValueError("未找到执业医师资格")
+    new = _new_registration(ctx, qual, old.institution, data,
+                            list(data.get("practice_scopes") or old.scopes))
+    old.status = "CHANGED_OUT"
+    audit.record(ctx.actor, "registration.upgrade", "registration", new.id,
+                 {"from": old.id, "cert_no": new.cert_no})
+    return {"registration_id": new.id, "cert_no": new.cert_no}
+
+
+@operation("change_to_military")
+def change_to_military(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
+    """变更到军队: the local registration becomes 变更出."""
+    reg = _registration_of(ctx)
+    reg.status = "CHANGED_OUT"
+    audit.record(ctx.actor, "registration.to_military", "registration", reg.id,
+                 {"unit": data.get("military_unit")})
+    return {"registration_id": reg.id}
+
+
+@operation("apply_change")
+def apply_change(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
+    """变更: same place → updated in place; another province → old 变更出, new row ACTIVE."""
+    reg = _registration_of(ctx)
+    target = db.session.get(Institution, ctx.instance.target_institution_id)
+    assert target is not None
+    scopes = list(data.get("practice_scopes") or reg.scopes)
+    if target.region_code[:2] != reg.place_region[:2]:
+        qual = db.session.get(Qualification, reg.qualification_id)
+        assert qual is not None
+        new = _new_registration(ctx, qual, target, data, scopes)
+        reg.status = "CHANGED_OUT"
+        result = {"registration_id": new.id, "cert_no": new.cert_no}
+    else:
+        before = {"institution": reg.institution_id, "scopes": reg.scopes,
+                  "department": reg.department_id}
+        reg.institution_id, reg.authority_id = target.id, target.authority_id
+        reg.department_id, reg.scopes = data.get("department_id"), scopes
+        reg.approved_on = today_cst()
+        result = {"registration_id": reg.id, "cert_no": reg.cert_no, "before": before}
+    audit.record(ctx.actor, "registration.change", "registration", reg.id,
+                 {k: v for k, v in result.items() if k != "cert_no"})
+    return result
+
+
+@operation("cancel_filing")
+def cancel_filing(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
+    """多执业机构取消备案: the filing is closed on the requested date."""
+    filing = db.session.get(MultiFiling, data.get("filing_id"))
+    if filing is None or filing.status != "ACTIVE":
+        raise ValueError("该备案已不存在")
+    filing.status = "CANCELLED"
+    filing.valid_to = min(filing.valid_to, date.fromisoformat(data["end_date"]))
+    audit.record(ctx.actor, "filing.cancel", "registration", filing.registration_id,
+                 {"filing": filing.id})
+    return {"filing_id": filing.id}
+
+
+@operation("remove_legacy_site")
+def remove_legacy_site(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
+    """申请取消“多地点执业”: the legacy site is removed from the record."""
+    reg = _registration_of(ctx, ("ACTIVE", "SUSPENDED"))
+    site = data.get("site")
+    reg.legacy_sites = [s for s in (reg.legacy_sites or []) if s != site]
+    audit.record(ctx.actor, "registration.legacy_site_removed", "registration", reg.id,
+                 {"site": site})
+    return {"registration_id": reg.id}
 
 
 @operation("statutory_reminder")

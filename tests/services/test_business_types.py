@@ -1,0 +1,180 @@
+"""Every business type end to end through the service layer, with its effect on the records,
+and each type's precondition refusal in Chinese."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from app.errors import DomainError
+from app.extensions import db
+from app.models import HumanTask
+from app.models import Institution
+from app.models import MultiFiling
+from app.models import Qualification
+from app.models import Registration
+from app.models import Role
+from app.services import applications
+from app.services import attachments
+from app.services import processes
+from app.services.clock import today_cst
+from tests.factories import PDF
+from tests.factories import World
+from tests.factories import application_payload
+from tests.factories import make_user
+from tests.factories import user
+
+
+def _att(world: World, name: str) -> dict[str, Any]:
+    return attachments.store(world.upload_dir, attachments.Upload(name, PDF + name.encode()),
+                             world.doctor_id)
+
+
+def _reg(world: World, **kw: Any) -> Registration:
+    doctor = user(world.doctor_id)
+    fields: dict[str, Any] = dict(
+        qualification_id=doctor.qualification_id, level="执业医师", category="1", scopes=["11"],
+        place_region="140000", institution_id=world.hospital_id, department_id=world.department_id,
+        authority_id=world.authority_id, status="ACTIVE", cert_no="110140100000888")
+    fields.update(kw)
+    reg = Registration(**fields)
+    db.session.add(reg)
+    db.session.flush()
+    return reg
+
+
+def _second_hospital(world: World) -> tuple[Institution, int]:
+    second = Institution(name="太原市中心医院", reg_no="R-140-2", kind="综合医院",
+                         region_code="140106", authority_id=world.authority_id)
+    db.session.add(second)
+    db.session.flush()
+    from app.models import Department
+
+    dept = Department(institution_id=second.id, code="01", name="内科", subject_code="0300")
+    db.session.add(dept)
+    staff = make_user("jigou07", Role.INSTITUTION, "中心医院医务科", institution_id=second.id)
+    db.session.flush()
+    return second, staff.id
+
+
+def _run(world: World, pid: str, data: dict[str, Any], target_staff: int | None = None) -> int:
+    iid = processes.start_application(user(world.doctor_id), pid, data).instance_id
+    steps = [(world.staff_id, {"decision": "confirm"})]
+    if target_staff:
+        steps.append((target_staff, {"decision": "confirm"}))
+    steps += [(world.officer_id, {"decision": "accept"}), (world.officer_id, {"decision": "approve"})]
+    for actor, decision in steps:
+        task = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == iid,
+                                                         HumanTask.status == "open"))
+        assert task is not None
+        processes.complete_task(user(actor), task.id, decision)
+    return iid
+
+
+def test_upgrade_issues_a_physician_registration(world: World) -> None:
+    doctor = user(world.doctor_id)
+    assistant = doctor.qualification
+    assistant.level = "执业助理医师"
+    db.session.add(Qualification(
+        cert_no="2016141" + assistant.cert_no[7:], name=assistant.name, sex=assistant.sex,
+        id_number=assistant.id_number, birth_date=assistant.birth_date, level="执业医师",
+        category="1", year=2016, issued_on=assistant.issued_on, issuer=assistant.issuer))
+    old = _reg(world, level="执业助理医师", cert_no="211140100000001", place_region="140105")
+    db.session.commit()
+    _run(world, "upgrade", {"registration_id": old.id, "practice_scopes": ["11"],
+                            "application_form": _att(world, "表.pdf"),
+                            "old_certificate": _att(world, "证.pdf"), "declare_true": True})
+    db.session.expire_all()
+    assert db.session.get(Registration, old.id).status == "CHANGED_OUT"
+    new = db.session.scalar(select(Registration).where(Registration.status == "ACTIVE"))
+    assert new.level == "执业医师" and new.place_region == "140000" and new.cert_no != old.cert_no
+
+
+def test_change_of_main_institution_in_the_same_province(world: World) -> None:
+    reg = _reg(world)
+    second, staff2 = _second_hospital(world)
+    db.session.commit()
+    dept = second.departments[0].id if second.departments else None
+    _run(world, "change", {"registration_id": reg.id, "institution_id": second.id,
+                           "department_id": dept, "practice_scopes": ["11"], "reason": "工作调动",
+                           "application_form": _att(world, "表.pdf"),
+                           "employment_proof": _att(world, "聘.pdf"), "declare_true": True},
+         target_staff=staff2)
+    db.session.expire_all()
+    reg = db.session.get(Registration, reg.id)
+    assert reg.institution_id == second.id and reg.status == "ACTIVE"
+
+
+def test_military_in_creates_a_registration(world: World) -> None:
+    data = application_payload(world, world.doctor_id, military_unit="某部队医院",
+                               placement_proof=_att(world, "安置证明.pdf"))
+    _run(world, "military_in", data)
+    reg = db.session.scalar(select(Registration))
+    assert reg is not None and reg.status == "ACTIVE" and len(reg.cert_no or "") == 15
+
+
+def test_to_military_changes_out(world: World) -> None:
+    reg = _reg(world)
+    db.session.commit()
+    _run(world, "to_military", {"registration_id": reg.id, "military_unit": "某部队医院",
+                                "effective_date": today_cst().isoformat(),
+                                "application_form": _att(world, "表.pdf"),
+                                "transfer_order": _att(world, "调令.pdf"), "declare_true": True})
+    db.session.expire_all()
+    assert db.session.get(Registration, reg.id).status == "CHANGED_OUT"
+
+
+def test_filing_cancel_closes_the_filing(world: World) -> None:
+    reg = _reg(world)
+    second, _staff2 = _second_hospital(world)
+    filing = MultiFiling(registration_id=reg.id, institution_id=second.id, scopes=["11"],
+                         valid_from=today_cst(), valid_to=today_cst() + timedelta(days=300),
+                         authority_id=world.authority_id, filed_on=today_cst())
+    db.session.add(filing)
+    db.session.commit()
+    end = today_cst() + timedelta(days=10)
+    _run(world, "filing_cancel", {"filing_id": filing.id, "end_date": end.isoformat(),
+                                  "reason": "协议到期", "declare_true": True})
+    db.session.expire_all()
+    filing = db.session.get(MultiFiling, filing.id)
+    assert filing.status == "CANCELLED" and filing.valid_to == end
+
+
+def test_legacy_site_is_removed(world: World) -> None:
+    reg = _reg(world, legacy_sites=["太原市第二人民医院", "太原市第三人民医院"])
+    db.session.commit()
+    _run(world, "legacy_cancel", {"registration_id": reg.id, "site": "太原市第二人民医院",
+                                  "reason": "不再在该地点执业", "declare_true": True})
+    db.session.expire_all()
+    assert db.session.get(Registration, reg.id).legacy_sites == ["太原市第三人民医院"]
+
+
+REFUSALS = {
+    "upgrade": "您当前没有有效的执业助理医师执业注册，不能申请升级",
+    "to_military": "您当前没有有效的执业注册，不能申请变更到军队",
+    "change": "您当前没有有效的执业注册，不能申请变更",
+    "cancellation": "您当前没有可以注销的执业注册（有效、暂停执业或备案状态）",
+    "filing": "您当前没有有效的执业注册，不能申请多执业机构备案",
+    "filing_cancel": "您当前没有有效的多执业机构备案，不能申请取消备案",
+    "legacy_cancel": "您的执业注册中没有“多地点执业”记录，无需申请取消",
+}
+
+
+@pytest.mark.parametrize("pid", sorted(REFUSALS))
+def test_each_type_explains_why_it_cannot_be_applied_for(world: World, pid: str) -> None:
+    doctor = user(world.doctor_id)  # qualification only: no registration yet
+    assert applications.refusal(doctor, pid) == REFUSALS[pid]
+    with pytest.raises(DomainError, match=REFUSALS[pid][:6]):
+        processes.start_application(doctor, pid, {})
+
+
+@pytest.mark.parametrize("pid", ["registration", "military_in"])
+def test_one_open_application_per_type(world: World, pid: str) -> None:
+    data = application_payload(world, world.doctor_id)
+    if pid == "military_in":
+        data.update(military_unit="某部队医院", placement_proof=_att(world, "安置证明.pdf"))
+    processes.start_application(user(world.doctor_id), pid, data)
+    assert "正在办理的同类申请" in (applications.refusal(user(world.doctor_id), pid) or "")
