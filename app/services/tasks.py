@@ -216,6 +216,40 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
 
 
 @dataclass(frozen=True)
+class DiagramView:
+    """A diagram with the steps done and the steps waiting now (from the read model)."""
+
+    xml: str
+    done: list[str]
+    current: list[str]
+
+
+def diagram_of(actor: User, instance_id: int) -> DiagramView:
+    """The version of the diagram this application runs on, for the bpmn-js viewer."""
+    inst = db.session.get(ProcessInstance, instance_id)
+    if inst is None or not policies.can_view_instance(actor, inst):
+        raise NotFound(_("申请不存在"))
+    done = ["start"] + [t.task_spec_id for t in inst.tasks if t.status == "completed"]
+    current = [t.task_spec_id for t in inst.tasks if t.status == "open"]
+    return DiagramView(inst.definition.bpmn_xml, sorted(set(done) - {"submit"}), current)
+
+
+def holder(view: ApplicationView) -> str:
+    """With whom the application is now, in plain words."""
+    inst = view.instance
+    if inst.completed_at is not None:
+        return _("已办结")
+    kinds = {t.scope_kind for t in view.open_tasks}
+    if "user" in kinds:
+        return _("您本人（请按意见修改后重新提交）")
+    if "authority" in kinds:
+        return _("卫生健康行政部门")
+    if "institution" in kinds:
+        return _("医疗机构")
+    return _("处理中")
+
+
+@dataclass(frozen=True)
 class TaskPage:
     task: HumanTask
     application: ApplicationView

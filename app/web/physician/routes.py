@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import flash
+from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -91,9 +92,16 @@ def applications_list() -> ResponseReturnValue:
 def application(instance_id: int) -> ResponseReturnValue:
     view = tasks.application_view(current_user, instance_id)
     return render_template(
-        "physician/application.html", view=view,
+        "physician/application.html", view=view, holder=tasks.holder(view),
         can_withdraw=processes.can_withdraw(view.instance),
         file_url=lambda name: url_for("physician.file", instance_id=instance_id, field=name))
+
+
+@bp.route("/applications/<int:instance_id>/diagram")
+@physician_only
+def diagram(instance_id: int) -> ResponseReturnValue:
+    view = tasks.diagram_of(current_user, instance_id)
+    return jsonify({"xml": view.xml, "done": view.done, "current": view.current})
 
 
 @bp.route("/applications/<int:instance_id>/withdraw", methods=["POST"])
