@@ -5,7 +5,7 @@ FLASK   := MEDREG_SCHEDULER=off $(VENV)/bin/flask --app app
 INSTALLED := $(VENV)/.installed
 VENDOR  := app/static/vendor/.built
 
-.PHONY: run test install assets db lint browser bench clean messages
+.PHONY: run test install assets db lint browser bench clean messages bpmn-coverage
 
 $(INSTALLED): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ lint: install
 test: install assets browser lint
 	$(VENV)/bin/flask --app app bpmn validate bpmn/*.bpmn
 	$(VENV)/bin/pytest
+
+bpmn-coverage: install
+	$(VENV)/bin/python -m workflows_tests.coverage
 
 bench: install
 	$(VENV)/bin/python bench/engine_step.py
