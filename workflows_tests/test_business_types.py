@@ -56,6 +56,9 @@ CASES = {
         "application_form": ATTACHMENT, "transfer_order": ATTACHMENT, "declare_true": True}),
     "filing_cancel": ("filing_cancel_apply", "cancel_filing", {
         "filing_id": 1, "end_date": "2026-03-20", "reason": "协议到期", "declare_true": True}),
+    "reissue": ("reissue_apply", "reissue_certificate", {
+        "registration_id": 1, "cause": "lost", "application_form": ATTACHMENT,
+        "loss_notice": ATTACHMENT, "declare_true": True}),
     "legacy_cancel": ("legacy_cancel_apply", "remove_legacy_site", {
         "registration_id": 1, "site": "某医院", "reason": "不再在该地点执业",
         "declare_true": True}),

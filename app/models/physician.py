@@ -84,6 +84,8 @@ class Registration(db.Model):  # type: ignore[name-defined]
     issued_on: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), index=True)
     legacy_sites: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    reissued_on: Mapped[date | None] = mapped_column(Date)  # 补发: same 执业证书编码
+    reissue_count: Mapped[int] = mapped_column(default=0)
     process_instance_id: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

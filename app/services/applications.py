@@ -27,7 +27,7 @@ BUSINESS_TYPES = {
     "registration": "注册", "upgrade": "助理医师升执业医师", "military_in": "军队变更入",
     "to_military": "变更到军队", "change": "变更", "cancellation": "注销",
     "filing": "多执业机构备案", "filing_cancel": "多执业机构取消备案",
-    "legacy_cancel": "申请取消“多地点执业”",
+    "legacy_cancel": "申请取消“多地点执业”", "reissue": "证书补办",
 }
 CANCELLABLE = ("ACTIVE", "SUSPENDED", "FILED")
 OPEN_BLOCKING = {"SUSPENDED": "您的执业注册处于暂停执业期间，不能申请注册",
@@ -165,6 +165,7 @@ def refusal(actor: User, process_id: str) -> str | None:
         "filing": lambda: filing_refusal(actor),
         "filing_cancel": lambda: filing_cancel_refusal(actor),
         "legacy_cancel": lambda: legacy_refusal(actor),
+        "reissue": lambda: active_refusal(actor, "reissue", _("证书补办")),
     }
     return checks[process_id]()
 
@@ -242,6 +243,7 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
     preparers = {"cancellation": _prepare_cancellation, "filing": _prepare_filing,
                  "change": _prepare_change, "upgrade": _prepare_simple,
                  "to_military": _prepare_simple, "legacy_cancel": _prepare_simple,
+                 "reissue": _prepare_simple,
                  "filing_cancel": _prepare_filing_cancel}
     return preparers[process_id](actor, schema, payload, instance, errors)
 
@@ -249,7 +251,7 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
 def _prepare_simple(actor: User, schema: dict[str, Any], payload: dict[str, Any],
                     instance: ProcessInstance | None, errors: dict[str, str] | None) -> Prepared:
     """Types whose form names one of the physician's registrations and nothing else to check
-    beyond the form (助理医师升执业医师, 变更到军队, 申请取消“多地点执业”)."""
+    beyond the form (助理医师升执业医师, 变更到军队, 申请取消“多地点执业”, 证书补办)."""
     data = dict(payload)
     if instance is not None:
         data["registration_id"] = instance.registration_id

@@ -260,6 +260,17 @@ def remove_legacy_site(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]
     return {"registration_id": reg.id}
 
 
+@operation("reissue_certificate")
+def reissue_certificate(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
+    """证书补办: the certificate is reissued with the same 执业证书编码, marked 补发."""
+    reg = _registration_of(ctx, ("ACTIVE", "SUSPENDED"))
+    reg.reissued_on = today_cst()
+    reg.reissue_count = (reg.reissue_count or 0) + 1
+    audit.record(ctx.actor, "registration.reissue", "registration", reg.id,
+                 {"cause": data.get("cause"), "cert_no": reg.cert_no})
+    return {"registration_id": reg.id, "cert_no": reg.cert_no}
+
+
 @operation("statutory_reminder")
 def statutory_reminder(ctx: StepContext, data: dict[str, Any], due: str) -> dict[str, Any]:
     """Remind the commission that the statutory time limit is near (once per due time)."""

@@ -152,7 +152,20 @@ def test_legacy_site_is_removed(world: World) -> None:
     assert db.session.get(Registration, reg.id).legacy_sites == ["太原市第三人民医院"]
 
 
+def test_reissue_keeps_the_number_and_is_marked(world: World) -> None:
+    reg = _reg(world)
+    db.session.commit()
+    _run(world, "reissue", {"registration_id": reg.id, "cause": "lost",
+                            "application_form": _att(world, "表.pdf"),
+                            "loss_notice": _att(world, "遗失声明.pdf"), "declare_true": True})
+    db.session.expire_all()
+    reg = db.session.get(Registration, reg.id)
+    assert reg.cert_no == "110140100000888" and reg.reissued_on == today_cst()
+    assert reg.reissue_count == 1 and reg.status == "ACTIVE"
+
+
 REFUSALS = {
+    "reissue": "您当前没有有效的执业注册，不能申请证书补办",
     "upgrade": "您当前没有有效的执业助理医师执业注册，不能申请升级",
     "to_military": "您当前没有有效的执业注册，不能申请变更到军队",
     "change": "您当前没有有效的执业注册，不能申请变更",
