@@ -21,6 +21,7 @@ from app.models.physician import Registration
 from app.models.process import HumanTask
 from app.models.process import ProcessDefinition
 from app.models.process import ProcessInstance
+from app.models.profile import PhysicianProfile
 from app.models.user import Role
 from app.models.user import User
 
@@ -28,6 +29,6 @@ __all__ = [
     "ActivationCode", "Assessment", "Attachment",
     "CaptchaChallenge", "AuditEvent", "Authority", "CalendarDay", "CalendarYear",
     "CatalogueItem", "Department", "HumanTask", "Institution", "MultiFiling", "OutboxMessage",
-    "ProcessDefinition", "ProcessInstance", "Qualification", "Registration", "Role", "User",
+    "PhysicianProfile", "ProcessDefinition", "ProcessInstance", "Qualification", "Registration", "Role", "User",
     "VerificationCode",
 ]

@@ -29,6 +29,12 @@ BUSINESS_TYPES = {
     "filing": "多执业机构备案", "filing_cancel": "多执业机构取消备案",
     "legacy_cancel": "申请取消“多地点执业”", "reissue": "证书补办",
 }
+MAINTENANCE = {"photo": "照片更新", "info_change": "信息修改"}
+
+
+def type_name(process_id: str) -> str:
+    """The Chinese name of a business type or maintenance process."""
+    return BUSINESS_TYPES.get(process_id) or MAINTENANCE.get(process_id) or process_id
 CANCELLABLE = ("ACTIVE", "SUSPENDED", "FILED")
 OPEN_BLOCKING = {"SUSPENDED": "您的执业注册处于暂停执业期间，不能申请注册",
                  "REVOKED": "您的医师执业证书已被吊销，不能申请注册"}
@@ -233,6 +239,8 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
             instance: ProcessInstance | None = None,
             errors: dict[str, str] | None = None) -> Prepared:
     """Check eligibility and validate an application (new or corrected)."""
+    if process_id in MAINTENANCE:
+        return _prepare_maintenance(actor, process_id, schema, payload, errors)
     if process_id not in BUSINESS_TYPES:
         raise DomainError(_("不支持的业务类型"))
     if process_id in ("registration", "military_in"):
@@ -246,6 +254,19 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
                  "reissue": _prepare_simple,
                  "filing_cancel": _prepare_filing_cancel}
     return preparers[process_id](actor, schema, payload, instance, errors)
+
+
+def _prepare_maintenance(actor: User, process_id: str, schema: dict[str, Any],
+                         payload: dict[str, Any], errors: dict[str, str] | None) -> Prepared:
+    """信息修改 and 照片更新 are reviewed by the main institution of the active registration."""
+    regs = _registrations(actor, ("ACTIVE",))
+    if not regs:
+        raise DomainError(_("您当前没有有效的执业注册，修改的内容需执业所在医疗机构审核，暂不能提交"))
+    if process_id == "info_change" and open_application(actor, process_id) is not None:
+        raise DomainError(_("您已有待审核的信息修改，请等待医疗机构审核"))
+    clean = forms.validate(schema, payload, None, errors)
+    reg = regs[-1]
+    return Prepared(clean, reg.institution_id, reg.authority_id, reg.id)
 
 
 def _prepare_simple(actor: User, schema: dict[str, Any], payload: dict[str, Any],
@@ -429,7 +450,7 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
     qual = _qualification(actor)
     row = definitions.published(process_id) if instance is None else instance.definition
     defn = definitions.definition_of(row)
-    schema = row.forms[defn.user_tasks[definitions.START_TASK].form_id]
+    schema = row.forms[definitions.start_form_id(defn)]
     vals = dict(values or {})
     if "practice_category" in schema.get("properties", {}):
         vals["practice_category"] = qual.category

@@ -90,7 +90,8 @@ def load_baseline(author: str = "system") -> list[str]:
         if db.session.scalar(select(func.count()).select_from(ProcessDefinition)
                              .where(ProcessDefinition.process_id == defn.process_id)):
             continue
-        used = {fid: forms[fid] for fid in sorted(defn.form_ids)}
+        used = {fid: forms[fid] for fid in sorted(defn.form_ids | {start_form_id(defn)})
+                if fid in forms}
         db.session.add(ProcessDefinition(
             process_id=defn.process_id, version=1, name=defn.name, bpmn_xml=xml, forms=used,
             spec_json=defn.spec_json, sha256=hashlib.sha256(xml.encode()).hexdigest(),
@@ -126,6 +127,12 @@ def definition_of(row: ProcessDefinition) -> Definition:
     with _lock:
         _defs[key] = defn
     return defn
+
+
+def start_form_id(defn: Definition) -> str:
+    """The form a process starts with: that of ``physician_apply``, else ``<process>_apply``."""
+    task = defn.user_tasks.get(START_TASK)
+    return task.form_id if task is not None else f"{defn.process_id}_apply"
 
 
 def lane_role(lane: str | None) -> Role | None:

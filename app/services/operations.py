@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Institution
 from app.models import MultiFiling
+from app.models import PhysicianProfile
 from app.models import Qualification
 from app.models import Registration
 from app.models import Role
@@ -96,8 +97,9 @@ def close_application(ctx: StepContext, data: dict[str, Any], outcome: str) -> d
 
 def _process_name(process_id: str) -> str:
     from app.services.applications import BUSINESS_TYPES
+    from app.services.applications import MAINTENANCE
 
-    return BUSINESS_TYPES.get(process_id, process_id)
+    return {**BUSINESS_TYPES, **MAINTENANCE}.get(process_id, process_id)
 
 
 def _new_cert_no(level: str, category: str, region: str) -> str:
@@ -269,6 +271,39 @@ def reissue_certificate(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any
     audit.record(ctx.actor, "registration.reissue", "registration", reg.id,
                  {"cause": data.get("cause"), "cert_no": reg.cert_no})
     return {"registration_id": reg.id, "cert_no": reg.cert_no}
+
+
+def _profile(ctx: StepContext) -> PhysicianProfile:
+    qual_id = ctx.instance.qualification_id
+    prof = db.session.get(PhysicianProfile, qual_id)
+    if prof is None:
+        prof = PhysicianProfile(qualification_id=qual_id)
+        db.session.add(prof)
+    prof.updated_at = ctx.now
+    return prof
+
+
+@operation("approve_photo")
+def approve_photo(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
+    """照片更新: the reviewed photo becomes the one in use."""
+    prof = _profile(ctx)
+    prof.photo_sha256 = str(data["photo"]["sha256"])
+    audit.record(ctx.actor, "profile.photo", "qualification", prof.qualification_id,
+                 {"sha256": prof.photo_sha256})
+    return {"photo": prof.photo_sha256}
+
+
+@operation("apply_info_change")
+def apply_info_change(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
+    """信息修改: the practice-side copy changes; the qualification record never does."""
+    prof = _profile(ctx)
+    changed = {}
+    for key in ("education", "school", "major", "title"):
+        if key in data:
+            changed[key] = data[key]
+            setattr(prof, key, data[key])
+    audit.record(ctx.actor, "profile.change", "qualification", prof.qualification_id, changed)
+    return {"changed": sorted(changed)}
 
 
 @operation("statutory_reminder")

@@ -165,7 +165,7 @@ def start_application(actor: User, process_id: str,
         raise Forbidden(_("只有医师可以提交业务申请"))
     row = definitions.published(process_id)
     defn = definitions.definition_of(row)
-    form_id = defn.user_tasks[START_TASK].form_id
+    form_id = definitions.start_form_id(defn)
     schema = row.forms[form_id]
     with _step():
         payload, file_errors = forms.read_submission(schema, submission, upload_dir, actor.id)

@@ -35,7 +35,6 @@ from app.services import forms
 from app.services import policies
 from app.services.assignment import scope_of_user
 from app.services.clock import today_cst
-from app.services.definitions import START_TASK
 from app.services.validators import mask_id
 from app.services.validators import mask_mobile
 
@@ -88,8 +87,7 @@ def inbox(actor: User, limit: int = 200) -> list[InboxRow]:
                    HumanTask.id)
          .limit(limit))
     now = utcnow()
-    return [InboxRow(t.id, p.id, t.title, applications.BUSINESS_TYPES.get(p.process_id,
-                                                                           p.process_id),
+    return [InboxRow(t.id, p.id, t.title, applications.type_name(p.process_id),
                      name, inst_name or "", p.business_status, t.created_at, t.due_at,
                      claimed, t.claimed_by_id == actor.id,
                      bool(p.overdue or (t.due_at is not None and t.due_at < now)))
@@ -191,7 +189,7 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
     row = inst.definition
     physician = db.session.get(User, inst.subject_user_id)
     institution = db.session.get(Institution, inst.institution_id) if inst.institution_id else None
-    start_form = row.forms[definitions.definition_of(row).user_tasks[START_TASK].form_id]
+    start_form = row.forms[definitions.start_form_id(definitions.definition_of(row))]
     qual = physician.qualification if physician else None
     options = applications.form_options(None, inst.institution_id, qual)
     own = physician is not None and physician.id == actor.id
@@ -208,7 +206,7 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
         days_left = (cal.working_days_between(today, inst.due_on) if today <= inst.due_on
                      else -cal.working_days_between(inst.due_on, today))
     return ApplicationView(
-        inst, applications.BUSINESS_TYPES.get(inst.process_id, inst.process_id),
+        inst, applications.type_name(inst.process_id),
         physician.display_name if physician else "",
         (physician.id_number or "") if own else mask_id(physician.id_number if physician else ""),
         institution.name if institution else "", fields, _history(inst, row),

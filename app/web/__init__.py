@@ -61,11 +61,12 @@ def register_blueprints(app: Flask) -> None:
     def layout() -> dict[str, Any]:
         from app.config import captcha_required
         from app.services.applications import BUSINESS_TYPES
+        from app.services.applications import MAINTENANCE
         from app.web.common import menu_for
         from app.web.common import sign_kept
 
         return {"menu": menu_for(current_user) if current_user.is_authenticated else [],
-                "business_types": BUSINESS_TYPES, "sign_kept": sign_kept,
+                "business_types": {**BUSINESS_TYPES, **MAINTENANCE}, "sign_kept": sign_kept,
                 "captcha_on": captcha_required()}
 
     @app.template_filter("cst")

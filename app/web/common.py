@@ -86,7 +86,7 @@ def menu_for(user: User) -> list[tuple[str, str | None]]:
         return [("资格信息", url_for("physician.qualification")),
                 ("执业信息", url_for("physician.practice")),
                 ("考核信息", url_for("physician.assessment")),
-                ("信息维护", None),
+                ("信息维护", url_for("physician.profile")),
                 ("业务申请", url_for("physician.apply_list")),
                 ("业务查询", url_for("physician.applications")),
                 ("证书补办", None),

@@ -5,13 +5,17 @@ from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import send_file
 from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.errors import DomainError
 from app.errors import InvalidInput
 from app.services import applications
+from app.services import attachments
+from app.services import maintenance
 from app.services import processes
 from app.services import profile
 from app.services import tasks
@@ -50,6 +54,45 @@ def practice() -> ResponseReturnValue:
 def assessment() -> ResponseReturnValue:
     return render_template("physician/assessment.html",
                            assessments=profile.assessments(current_user))
+
+
+@bp.route("/profile", methods=["GET", "POST"], endpoint="profile")
+@physician_only
+def profile_page() -> ResponseReturnValue:
+    errors: dict[str, str] = {}
+    values: dict[str, object] = {}
+    status = 200
+    if request.method == "POST":
+        action = request.form.get("action")
+        try:
+            if action == "photo":
+                sub = submission()
+                maintenance.submit_photo(current_user, sub.files.get("photo"), upload_dir())
+                flash(_("相片已上传，须等待您所在医疗机构审核。"), "success")
+            elif action == "department":
+                dept = request.form.get("department_id", "")
+                maintenance.set_department(current_user, int(dept) if dept.isdigit() else None)
+                flash(_("科室已保存。"), "success")
+            else:
+                processes.start_application(current_user, "info_change", submission(), upload_dir())
+                flash(_("修改已提交，须经您执业所在医疗机构审核通过后方可生效。"), "success")
+            return redirect(url_for("physician.profile"))
+        except InvalidInput as exc:
+            errors, values, status = exc.errors, exc.values, 422
+        except DomainError as exc:
+            flash(exc.message, "warning")
+    page = maintenance.view(current_user)
+    return render_template("physician/profile.html", page=page, errors=errors,
+                           info_fields=maintenance.info_fields(current_user, values, errors)), status
+
+
+@bp.route("/profile/photo/<sha256>")
+@physician_only
+def photo(sha256: str) -> ResponseReturnValue:
+    ref = maintenance.photo_of(current_user, sha256)
+    path = attachments.path_of(upload_dir(), ref)
+    return send_file(path, mimetype="image/jpeg" if path.read_bytes()[:3] == b"\xff\xd8\xff"
+                     else "image/png")
 
 
 @bp.route("/apply")
