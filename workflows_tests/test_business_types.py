@@ -26,10 +26,10 @@ from workflows_tests.conftest import sequence_flows
 
 MONDAY = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 CONFIRM = {"decision": "confirm"}
-RETURN = {"decision": "return", "note": "请补充材料"}
+RETURN = {"decision": "return", "note": "请补充材料", "fields": ["declare_true"]}
 REFUSE_INST = {"decision": "refuse", "note": "不同意"}
 ACCEPT = {"decision": "accept"}
-CORRECT = {"decision": "correct", "note": "请一次性补正申请审核表"}
+CORRECT = {"decision": "correct", "note": "请一次性补正申请审核表", "fields": ["declare_true"]}
 REJECT = {"decision": "reject", "note": "不属于本机关受理范围"}
 APPROVE = {"decision": "approve"}
 REFUSE = {"decision": "refuse", "note": "不符合条件"}

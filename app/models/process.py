@@ -104,6 +104,7 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(12), default="open")  # open/completed/cancelled
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # resubmission: old → new
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -232,6 +232,7 @@ class FieldView:
     placeholder: str = ""
     depends_on: str = ""
     display: str = ""
+    flag: str = ""  # the approver asked for this field to be corrected
 
     def selected(self, option_value: str) -> bool:
         if isinstance(self.value, list):
@@ -290,6 +291,24 @@ def _default_widget(prop: Mapping[str, Any]) -> str:
     if prop.get("type") == "array":
         return "checkboxes"
     return "text"
+
+
+def field_titles(schema: Mapping[str, Any]) -> list[Option]:
+    """(name, title) of a form's fields in order: what an approver may ask to correct."""
+    props = schema.get("properties", {})
+    order = schema.get("x-ui", {}).get("order") or list(props)
+    return [(n, str(props[n].get("title", n))) for n in order if n in props]
+
+
+def _comparable(value: Any) -> Any:
+    return value.get("sha256") if isinstance(value, dict) and "sha256" in value else value
+
+
+def changes(schema: Mapping[str, Any], old: Mapping[str, Any],
+            new: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """The fields whose value differs between two submissions: name -> [old, new]."""
+    return {n: [old.get(n), new.get(n)] for n, _t in field_titles(schema)
+            if _comparable(old.get(n)) != _comparable(new.get(n))}
 
 
 def attachment_limits(schema: Mapping[str, Any]) -> dict[str, tuple[set[str], int]]:

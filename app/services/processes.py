@@ -225,11 +225,14 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
         row, rt = _restore(ctx)
         schema = row.forms[task.form_id]
         payload, file_errors = forms.read_submission(schema, submission, upload_dir, actor.id)
+        start_schema = row.forms[definitions.start_form_id(rt.definition)]
         if task.lane == "physician":
             data = applications.prepare(actor, inst.process_id, schema, payload, inst,
                                         file_errors).data
+            task.changes = forms.changes(start_schema, inst.application, data)
         else:
-            data = forms.validate(schema, payload, None, file_errors)
+            options = {"application_fields": forms.field_titles(start_schema)}
+            data = forms.validate(schema, payload, options, file_errors)
         rt.complete(task.task_guid, data)
         task.status = "completed"
         task.completed_by_id = actor.id

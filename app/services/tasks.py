@@ -248,11 +248,20 @@ def holder(view: ApplicationView) -> str:
 
 
 @dataclass(frozen=True)
+class Change:
+    title: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
 class TaskPage:
     task: HumanTask
     application: ApplicationView
     schema: dict[str, Any]
     can_complete: bool
+    options: dict[str, list[forms.Option]]
+    changes: list[Change]
 
 
 def task_page(actor: User, task_id: int) -> TaskPage:
@@ -261,8 +270,37 @@ def task_page(actor: User, task_id: int) -> TaskPage:
     if task is None or not policies.in_scope(actor, task):
         raise NotFound(_("任务不存在"))
     view = application_view(actor, task.instance_id)
-    return TaskPage(task, view, view.instance.definition.forms[task.form_id],
-                    policies.can_complete(actor, task))
+    row = view.instance.definition
+    start_schema = row.forms[definitions.start_form_id(definitions.definition_of(row))]
+    return TaskPage(task, view, row.forms[task.form_id], policies.can_complete(actor, task),
+                    {"application_fields": forms.field_titles(start_schema)},
+                    _latest_changes(view, start_schema))
+
+
+def _latest_changes(view: ApplicationView, schema: dict[str, Any]) -> list[Change]:
+    """What the physician changed in the latest resubmission (empty if none)."""
+    redone = [t for t in view.instance.tasks if t.status == "completed" and t.changes is not None
+              and t.lane == "physician"]
+    if not redone:
+        return []
+    shown = {f.name: f for f in view.fields}
+    out = []
+    for name, (old, new) in redone[-1].changes.items():
+        field = shown.get(name)
+        title = field.title if field else name
+        before = forms.field_views(schema, {name: old}, None, _options_of(view))
+        after = forms.field_views(schema, {name: new}, None, _options_of(view))
+        show = {f.name: f.display for f in before}, {f.name: f.display for f in after}
+        old_s, new_s = show[0].get(name) or "—", show[1].get(name) or "—"
+        if schema.get("properties", {}).get(name, {}).get("format") == "mobile":
+            old_s, new_s = mask_mobile(str(old or "")) or "—", mask_mobile(str(new or "")) or "—"
+        out.append(Change(title, old_s, new_s))
+    return out
+
+
+def _options_of(view: ApplicationView) -> dict[str, list[forms.Option]]:
+    physician = db.session.get(User, view.instance.subject_user_id)
+    return applications.form_options(physician, view.instance.institution_id)
 
 
 def my_applications(actor: User) -> list[ProcessInstance]:
@@ -288,12 +326,16 @@ def physician_task_form(actor: User, task_id: int, values: dict[str, Any] | None
     if task is None or task.scope_kind != "user" or task.scope_id != actor.id:
         raise NotFound(_("任务不存在"))
     inst = task.instance
-    notes = [f"{t.title}：{(t.data or {}).get('note')}" for t in inst.tasks
-             if t.status == "completed" and (t.data or {}).get("note")
-             and t.lane != "physician"]
+    asked = [t for t in inst.tasks if t.status == "completed" and t.lane != "physician"
+             and (t.data or {}).get("decision") in ("return", "correct")]
+    last = asked[-1].data if asked else {}
+    notes = [f"{asked[-1].title}：{last.get('note')}"] if asked and last.get("note") else []
     page = applications.form_page(actor, inst.process_id,
                                   values if values is not None else inst.application, errors,
-                                  inst, notes[-1:])
+                                  inst, notes)
+    for f in page.fields:
+        if f.name in (last.get("fields") or []):
+            f.flag = _("审核意见要求补正此项")
     return task, page
 
 

@@ -147,7 +147,7 @@ def test_twenty_staff_confirm_or_return_at_once_state_follows_winner(app: Flask,
     def submission(i: int) -> dict[str, Any]:
         if i % 2 == 0:
             return {"decision": "confirm"}
-        return {"decision": "return", "note": f"请补充聘用证明（{i}）"}
+        return {"decision": "return", "note": f"请补充聘用证明（{i}）", "fields": ["employment_proof"]}
 
     outcomes = _race(app, world.staff_id, task_id, submission)
     winner = _check_one_winner(outcomes, iid)

@@ -232,7 +232,8 @@ def test_clock_paused_while_with_physician(world: World) -> None:
     paused_on = date(2026, 4, 29)
     with time_machine.travel(datetime(2026, 4, 29, 9, 30, tzinfo=CST), tick=False):
         processes.complete_task(user(world.officer_id), _open_task(iid).id,
-                                {"decision": "correct", "note": "请补充完整的聘用证明"})
+                                {"decision": "correct", "note": "请补充完整的聘用证明",
+                                 "fields": ["employment_proof"]})
     inst = _instance(iid)
     task = _open_task(iid)
     assert task.task_spec_id == "physician_supplement"

@@ -22,7 +22,7 @@ def test_decision_needs_a_reason_when_returning() -> None:
     assert forms.validate(schema, {"decision": "confirm"}) == {"decision": "confirm"}
     with pytest.raises(InvalidInput) as err:
         forms.validate(schema, {"decision": "return"})
-    assert err.value.errors == {"note": "请填写意见说明"}
+    assert err.value.errors == {"note": "请填写意见说明", "fields": "请选择需要补正的项目"}
     with pytest.raises(InvalidInput) as err:
         forms.validate(schema, {"decision": "maybe"})
     assert err.value.errors == {"decision": "请选择有效的选项"}

@@ -83,7 +83,7 @@ def test_returned_application_shows_the_note_and_can_be_resubmitted(
     staff.login("jigou01")
     staff.get(f"/inbox/tasks/{task_id}")
     staff.post(f"/inbox/tasks/{task_id}/complete",
-               {"decision": "return", "note": "聘用证明缺少公章"})
+               {"decision": "return", "note": "聘用证明缺少公章", "fields": ["employment_proof"]})
     doctor = WebClient(app.test_client())
     doctor.login("doctor01")
     home = doctor.get("/physician/").get_data(as_text=True)
@@ -103,3 +103,35 @@ def test_returned_application_shows_the_note_and_can_be_resubmitted(
     assert resp.status_code == 302
     detail = doctor.get(resp.headers["Location"]).get_data(as_text=True)
     assert "待机构确认" in detail and "退回补正" in detail
+
+
+def test_return_by_field_shows_the_approver_exactly_what_changed(app: Flask,
+                                                                  web_world: World) -> None:
+    task_id = _submit(app, web_world, "doctor01")
+    staff = WebClient(app.test_client())
+    staff.login("jigou01")
+    page = staff.get(f"/inbox/tasks/{task_id}").get_data(as_text=True)
+    assert "需要补正的项目" in page and 'value="contact_mobile"' in page
+    resp = staff.post(f"/inbox/tasks/{task_id}/complete", {"decision": "return", "note": "请核对"})
+    assert "请选择需要补正的项目" in resp.get_data(as_text=True)
+    staff.post(f"/inbox/tasks/{task_id}/complete",
+               {"decision": "return", "note": "联系电话有误", "fields": ["contact_mobile"]})
+    doctor = WebClient(app.test_client())
+    doctor.login("doctor01")
+    with app.app_context():
+        mine = db.session.scalar(select(HumanTask.id).where(HumanTask.status == "open"))
+    form_page = doctor.get(f"/physician/tasks/{mine}").get_data(as_text=True)
+    flagged = form_page.split('id="field-contact_mobile"')[1].split('id="field-')[0]
+    assert "审核意见要求补正此项" in flagged and form_page.count("审核意见要求补正此项") == 1
+    form = {"department_id": str(web_world.department_id), "practice_scopes": ["11"],
+            "contact_mobile": "13912345678", "declare_health": "on", "declare_no_bar": "on"}
+    for name in ("application_form", "employment_proof"):
+        form[f"{name}__keep"] = form_page.split(f'name="{name}__keep" value="')[1].split('"')[0]
+    assert doctor.post(f"/physician/tasks/{mine}", form).status_code == 302
+    with app.app_context():
+        again = db.session.scalar(select(HumanTask.id).where(HumanTask.status == "open"))
+    text = staff.get(f"/inbox/tasks/{again}").get_data(as_text=True)
+    section = text.split("本次补正修改的内容")[1].split("申请内容")[0]
+    assert section.count("<tr>") == 2  # the header and exactly one changed field
+    assert "联系电话" in section and "151****0658" in section and "139****5678" in section
+    assert "13912345678" not in text  # still masked for the approver

@@ -33,7 +33,7 @@ def index() -> ResponseReturnValue:
 def _render_task(task_id: int, values: dict[str, object] | None = None,
                  errors: dict[str, str] | None = None, status: int = 200) -> ResponseReturnValue:
     page = tasks.task_page(current_user, task_id)
-    fields = forms.field_views(page.schema, values, errors)
+    fields = forms.field_views(page.schema, values, errors, page.options)
     instance_id = page.application.instance.id
     return render_template(
         "inbox/task.html", page=page, fields=fields, errors=errors,
