@@ -17,6 +17,7 @@ from app.extensions import scheduler_holder
 from app.models.base import utcnow
 from app.services import outbox
 from app.services import processes
+from app.services import rules
 
 log = logging.getLogger("medreg.scheduler")
 
@@ -30,6 +31,7 @@ def sweep(app: Flask) -> int:
                 db.session.rollback()
                 if processes.fire_timers(instance_id):
                     fired += 1
+            rules.expire_filings()
             outbox.dispatch_pending(app.config)
         except Exception:  # noqa: BLE001 - the sweeper must survive and retry
             db.session.rollback()

@@ -124,3 +124,21 @@ def test_filing_rules_are_checked_field_by_field(world: World) -> None:
             "valid_to": (today_cst() + timedelta(days=9)).isoformat(),
             "agreement": _file(world, "协议.pdf"), "declare_true": True})
     assert err.value.errors == {"institution_id": "拟执业机构不能是您的主要执业机构"}
+
+
+def test_a_filing_ends_on_its_end_date(world: World) -> None:
+    from app.services import rules
+
+    reg = _registration(world)
+    second = Institution(name="太原市中心医院", reg_no="R-140-9", kind="综合医院",
+                         region_code="140106", authority_id=world.authority_id)
+    db.session.add(second)
+    db.session.flush()
+    end = today_cst()
+    db.session.add(MultiFiling(registration_id=reg.id, institution_id=second.id, scopes=["11"],
+                               valid_from=end - timedelta(days=30), valid_to=end,
+                               authority_id=world.authority_id, filed_on=end))
+    db.session.commit()
+    assert rules.expire_filings(end) == 0  # still valid on its last day
+    assert rules.expire_filings(end + timedelta(days=1)) == 1
+    assert db.session.scalar(select(MultiFiling.status)) == "EXPIRED"
