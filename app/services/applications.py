@@ -14,30 +14,21 @@ from app.extensions import db
 from app.models import CatalogueItem
 from app.models import Department
 from app.models import Institution
-from app.models import MultiFiling
 from app.models import ProcessInstance
 from app.models import Qualification
 from app.models import Registration
 from app.models import User
+from app.services import eligibility
 from app.services import forms
 from app.services.clock import today_cst
+from app.services.eligibility import BUSINESS_TYPES
+from app.services.eligibility import CANCELLABLE
+from app.services.eligibility import MAINTENANCE
+from app.services.eligibility import active_filings
+from app.services.eligibility import open_application
+from app.services.eligibility import refusal
+from app.services.eligibility import registration_refusal
 from app.services.forms import Option
-
-BUSINESS_TYPES = {
-    "registration": "注册", "upgrade": "助理医师升执业医师", "military_in": "军队变更入",
-    "to_military": "变更到军队", "change": "变更", "cancellation": "注销",
-    "filing": "多执业机构备案", "filing_cancel": "多执业机构取消备案",
-    "legacy_cancel": "申请取消“多地点执业”", "reissue": "证书补办",
-}
-MAINTENANCE = {"photo": "照片更新", "info_change": "信息修改"}
-
-
-def type_name(process_id: str) -> str:
-    """The Chinese name of a business type or maintenance process."""
-    return BUSINESS_TYPES.get(process_id) or MAINTENANCE.get(process_id) or process_id
-CANCELLABLE = ("ACTIVE", "SUSPENDED", "FILED")
-OPEN_BLOCKING = {"SUSPENDED": "您的执业注册处于暂停执业期间，不能申请注册",
-                 "REVOKED": "您的医师执业证书已被吊销，不能申请注册"}
 
 
 @dataclass(frozen=True)
@@ -54,131 +45,6 @@ def _qualification(actor: User) -> Qualification:
     if qual is None:
         raise Forbidden(_("您的账户未关联医师资格信息，不能提交业务申请"))
     return qual
-
-
-def open_application(actor: User, process_id: str) -> ProcessInstance | None:
-    return db.session.scalar(select(ProcessInstance).where(
-        ProcessInstance.subject_user_id == actor.id, ProcessInstance.process_id == process_id,
-        ProcessInstance.completed_at.is_(None)).limit(1))
-
-
-def registration_refusal(actor: User, institution: Institution | None = None,
-                         process_id: str = "registration") -> str | None:
-    """Why this physician may not apply for 注册 (or 军队变更入) now (DOMAIN §4.1), or None."""
-    qual = actor.qualification
-    if qual is None:
-        return "未查询到您的医师资格信息，不能申请注册"
-    if open_application(actor, process_id) is not None:
-        return "您已有正在办理的同类申请，请在业务查询中查看进度"
-    for reg in qual.registrations:
-        if reg.status in OPEN_BLOCKING:
-            return OPEN_BLOCKING[reg.status]
-        if reg.status in ("ACTIVE", "PENDING_CHANGE"):
-            if qual.level == "执业助理医师":
-                return "执业助理医师只能注册一个执业地点，您已有有效的执业注册"
-            if institution is not None and reg.place_region[:2] == institution.region_code[:2]:
-                return "您在该执业地点已有有效的执业注册，请申请变更或多执业机构备案"
-    return None
-
-
-def _registrations(actor: User, statuses: tuple[str, ...]) -> list[Registration]:
-    qual = actor.qualification
-    return [r for r in (qual.registrations if qual else []) if r.status in statuses]
-
-
-def cancellation_refusal(actor: User) -> str | None:
-    """Why 注销 cannot be applied for now (DOMAIN §4.1 type 6), or None."""
-    if actor.qualification is None:
-        return _("未查询到您的医师资格信息")
-    if not _registrations(actor, CANCELLABLE):
-        return _("您当前没有可以注销的执业注册（有效、暂停执业或备案状态）")
-    if open_application(actor, "cancellation") is not None:
-        return _("您已有正在办理的注销申请，请在业务查询中查看进度")
-    return None
-
-
-def filing_refusal(actor: User) -> str | None:
-    """Why 多执业机构备案 cannot be applied for now (DOMAIN §4.1 type 7), or None."""
-    if actor.qualification is None:
-        return _("未查询到您的医师资格信息")
-    if not _registrations(actor, ("ACTIVE",)):
-        return _("您当前没有有效的执业注册，不能申请多执业机构备案")
-    if open_application(actor, "filing") is not None:
-        return _("您已有正在办理的多执业机构备案申请，请在业务查询中查看进度")
-    return None
-
-
-def _open_refusal(actor: User, process_id: str) -> str | None:
-    if open_application(actor, process_id) is not None:
-        return _("您已有正在办理的同类申请，请在业务查询中查看进度")
-    return None
-
-
-def upgrade_refusal(actor: User) -> str | None:
-    """助理医师升执业医师 needs an ACTIVE assistant registration and a 执业医师 qualification."""
-    regs = [r for r in _registrations(actor, ("ACTIVE",)) if r.level == "执业助理医师"]
-    if not regs:
-        return _("您当前没有有效的执业助理医师执业注册，不能申请升级")
-    if physician_qualification(actor) is None:
-        return _("未查询到您同类别的执业医师资格信息，不能申请升级")
-    return _open_refusal(actor, "upgrade")
-
-
-def active_refusal(actor: User, process_id: str, what: str) -> str | None:
-    if not _registrations(actor, ("ACTIVE",)):
-        return _("您当前没有有效的执业注册，不能申请%(what)s", what=what)
-    return _open_refusal(actor, process_id)
-
-
-def filing_cancel_refusal(actor: User) -> str | None:
-    if not active_filings(actor):
-        return _("您当前没有有效的多执业机构备案，不能申请取消备案")
-    return _open_refusal(actor, "filing_cancel")
-
-
-def legacy_refusal(actor: User) -> str | None:
-    if not [r for r in _registrations(actor, ("ACTIVE", "SUSPENDED")) if r.legacy_sites]:
-        return _("您的执业注册中没有“多地点执业”记录，无需申请取消")
-    return _open_refusal(actor, "legacy_cancel")
-
-
-def physician_qualification(actor: User) -> Qualification | None:
-    """A 执业医师 qualification of the same person and category as the actor's assistant one."""
-    qual = actor.qualification
-    if qual is None:
-        return None
-    return db.session.scalar(select(Qualification).where(
-        Qualification.id_number == qual.id_number, Qualification.level == "执业医师",
-        Qualification.category == qual.category).limit(1))
-
-
-def active_filings(actor: User) -> list[MultiFiling]:
-    return [f for r in _registrations(actor, ("ACTIVE",)) for f in r.filings
-            if f.status == "ACTIVE"]
-
-
-def refusal(actor: User, process_id: str) -> str | None:
-    """Why ``actor`` may not apply for ``process_id`` now (None: they may)."""
-    if actor.qualification is None:
-        return _("未查询到您的医师资格信息")
-    checks = {
-        "registration": lambda: registration_refusal(actor),
-        "military_in": lambda: registration_refusal(actor, None, "military_in"),
-        "upgrade": lambda: upgrade_refusal(actor),
-        "to_military": lambda: active_refusal(actor, "to_military", _("变更到军队")),
-        "change": lambda: active_refusal(actor, "change", _("变更")),
-        "cancellation": lambda: cancellation_refusal(actor),
-        "filing": lambda: filing_refusal(actor),
-        "filing_cancel": lambda: filing_cancel_refusal(actor),
-        "legacy_cancel": lambda: legacy_refusal(actor),
-        "reissue": lambda: active_refusal(actor, "reissue", _("证书补办")),
-    }
-    return checks[process_id]()
-
-
-def available_types(actor: User) -> list[tuple[str, str, str | None]]:
-    """(process id, name, reason it is not available or None) for the 业务申请 page."""
-    return [(pid, name, refusal(actor, pid)) for pid, name in BUSINESS_TYPES.items()]
 
 
 def _registration_label(reg: Registration) -> str:
@@ -259,7 +125,7 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
 def _prepare_maintenance(actor: User, process_id: str, schema: dict[str, Any],
                          payload: dict[str, Any], errors: dict[str, str] | None) -> Prepared:
     """信息修改 and 照片更新 are reviewed by the main institution of the active registration."""
-    regs = _registrations(actor, ("ACTIVE",))
+    regs = eligibility.registrations_in(actor, ("ACTIVE",))
     if not regs:
         raise DomainError(_("您当前没有有效的执业注册，修改的内容需执业所在医疗机构审核，暂不能提交"))
     if process_id == "info_change" and open_application(actor, process_id) is not None:
@@ -288,6 +154,40 @@ def _prepare_simple(actor: User, schema: dict[str, Any], payload: dict[str, Any]
     return Prepared(clean, reg.institution_id, reg.authority_id, reg.id)
 
 
+def _registration_and_target(actor: User, data: dict[str, Any], instance: ProcessInstance | None,
+                             extra: dict[str, str]) -> tuple[Registration | None,
+                                                              Institution | None]:
+    """The applicant's ACTIVE registration and the institution named in the form (locked to
+    the instance's on a correction)."""
+    if instance is not None:
+        data["registration_id"] = instance.registration_id
+        data["institution_id"] = instance.target_institution_id
+    reg = _own_registration(actor, data.get("registration_id"), ("ACTIVE",))
+    if data.get("registration_id") is not None and reg is None:
+        extra["registration_id"] = _("请选择您本人有效的执业注册")
+    target_id = data.get("institution_id")
+    target = db.session.get(Institution, target_id) if isinstance(target_id, int) else None
+    return reg, target
+
+
+def _placement_errors(institution: Institution | None, data: dict[str, Any],
+                      category: str) -> dict[str, str]:
+    """科室 must belong to the institution; more than one 执业范围 only at county level or below
+    for clinicians (执业范围暂行规定)."""
+    errors: dict[str, str] = {}
+    dept_id = data.get("department_id")
+    if institution is not None and isinstance(dept_id, int):
+        dept = db.session.get(Department, dept_id)
+        if dept is None or dept.institution_id != institution.id or not dept.active:
+            errors["department_id"] = _("请选择拟执业机构中的科室")
+    scopes = data.get("practice_scopes")
+    if isinstance(scopes, list) and len(scopes) > 1 and institution is not None and not (
+            institution.is_grassroots and category == "1"):
+        errors["practice_scopes"] = _("只能选择 1 个执业范围；县级及以下医疗机构的临床医师"
+                                      "经批准方可选择至多 3 个")
+    return errors
+
+
 def _prepare_filing_cancel(actor: User, schema: dict[str, Any], payload: dict[str, Any],
                            instance: ProcessInstance | None,
                            errors: dict[str, str] | None) -> Prepared:
@@ -305,28 +205,14 @@ def _prepare_filing_cancel(actor: User, schema: dict[str, Any], payload: dict[st
 def _prepare_change(actor: User, schema: dict[str, Any], payload: dict[str, Any],
                     instance: ProcessInstance | None, errors: dict[str, str] | None) -> Prepared:
     data = dict(payload)
-    if instance is not None:
-        data["registration_id"] = instance.registration_id
-        data["institution_id"] = instance.target_institution_id
     extra = dict(errors or {})
-    reg = _own_registration(actor, data.get("registration_id"), ("ACTIVE",))
-    if data.get("registration_id") is not None and reg is None:
-        extra["registration_id"] = _("请选择您本人有效的执业注册")
-    target_id = data.get("institution_id")
-    target = db.session.get(Institution, target_id) if isinstance(target_id, int) else None
-    dept_id = data.get("department_id")
-    if target is not None and isinstance(dept_id, int):
-        dept = db.session.get(Department, dept_id)
-        if dept is None or dept.institution_id != target.id or not dept.active:
-            extra["department_id"] = _("请选择新的主要执业机构中的科室")
+    reg, target = _registration_and_target(actor, data, instance, extra)
+    if reg is not None:
+        extra.update(_placement_errors(target, data, reg.category))
     scopes = data.get("practice_scopes")
-    if reg is not None and isinstance(scopes, list) and len(scopes) > 1 and target is not None \
-            and not (target.is_grassroots and reg.category == "1"):
-        extra["practice_scopes"] = _("只能选择 1 个执业范围；县级及以下医疗机构的临床医师"
-                                     "经批准方可选择至多 3 个")
     if (reg is not None and target is not None and target.id == reg.institution_id
             and isinstance(scopes, list) and set(scopes) == set(reg.scopes)
-            and dept_id == reg.department_id):
+            and data.get("department_id") == reg.department_id):
         extra["institution_id"] = _("您没有变更任何执业注册事项")
     options = form_options(actor, target.id if target else None)
     clean = forms.validate(schema, data, options, extra)
@@ -365,15 +251,8 @@ def _prepare_cancellation(actor: User, schema: dict[str, Any], payload: dict[str
 def _prepare_filing(actor: User, schema: dict[str, Any], payload: dict[str, Any],
                     instance: ProcessInstance | None, errors: dict[str, str] | None) -> Prepared:
     data = dict(payload)
-    if instance is not None:
-        data["registration_id"] = instance.registration_id
-        data["institution_id"] = instance.target_institution_id
     extra = dict(errors or {})
-    reg = _own_registration(actor, data.get("registration_id"), ("ACTIVE",))
-    if data.get("registration_id") is not None and reg is None:
-        extra["registration_id"] = _("请选择您本人有效的执业注册")
-    target_id = data.get("institution_id")
-    target = db.session.get(Institution, target_id) if isinstance(target_id, int) else None
+    reg, target = _registration_and_target(actor, data, instance, extra)
     if reg is not None and target is not None:
         if target.id == reg.institution_id:
             extra["institution_id"] = _("拟执业机构不能是您的主要执业机构")
@@ -410,17 +289,7 @@ def _prepare_registration(actor: User, schema: dict[str, Any], payload: dict[str
         reason = registration_refusal(actor, institution, process_id)
         if reason:
             raise DomainError(reason)
-    extra: dict[str, str] = dict(errors or {})
-    dept_id = data.get("department_id")
-    if institution is not None and isinstance(dept_id, int):
-        dept = db.session.get(Department, dept_id)
-        if dept is None or dept.institution_id != institution.id or not dept.active:
-            extra["department_id"] = "请选择拟执业机构中的科室"
-    scopes = data.get("practice_scopes") or []
-    if isinstance(scopes, list) and len(scopes) > 1 and institution is not None and not (
-            institution.is_grassroots and qual.category == "1"):
-        extra["practice_scopes"] = ("只能选择 1 个执业范围；县级及以下医疗机构的临床医师"
-                                    "经批准方可选择至多 3 个")
+    extra = {**(errors or {}), **_placement_errors(institution, data, qual.category)}
     options = form_options(actor, institution.id if institution else None, qual)
     clean = forms.validate(schema, data, options, extra)
     return Prepared(clean, institution.id if institution else None,

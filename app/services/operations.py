@@ -96,10 +96,9 @@ def close_application(ctx: StepContext, data: dict[str, Any], outcome: str) -> d
 
 
 def _process_name(process_id: str) -> str:
-    from app.services.applications import BUSINESS_TYPES
-    from app.services.applications import MAINTENANCE
+    from app.services.eligibility import type_name
 
-    return {**BUSINESS_TYPES, **MAINTENANCE}.get(process_id, process_id)
+    return type_name(process_id)
 
 
 def _new_cert_no(level: str, category: str, region: str) -> str:

@@ -31,6 +31,7 @@ from app.services import applications
 from app.services import audit
 from app.services import calendar
 from app.services import definitions
+from app.services import eligibility
 from app.services import forms
 from app.services import policies
 from app.services.assignment import scope_of_user
@@ -87,7 +88,7 @@ def inbox(actor: User, limit: int = 200) -> list[InboxRow]:
                    HumanTask.id)
          .limit(limit))
     now = utcnow()
-    return [InboxRow(t.id, p.id, t.title, applications.type_name(p.process_id),
+    return [InboxRow(t.id, p.id, t.title, eligibility.type_name(p.process_id),
                      name, inst_name or "", p.business_status, t.created_at, t.due_at,
                      claimed, t.claimed_by_id == actor.id,
                      bool(p.overdue or (t.due_at is not None and t.due_at < now)))
@@ -206,7 +207,7 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
         days_left = (cal.working_days_between(today, inst.due_on) if today <= inst.due_on
                      else -cal.working_days_between(inst.due_on, today))
     return ApplicationView(
-        inst, applications.type_name(inst.process_id),
+        inst, eligibility.type_name(inst.process_id),
         physician.display_name if physician else "",
         (physician.id_number or "") if own else mask_id(physician.id_number if physician else ""),
         institution.name if institution else "", fields, _history(inst, row),

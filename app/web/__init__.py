@@ -60,8 +60,8 @@ def register_blueprints(app: Flask) -> None:
     @app.context_processor
     def layout() -> dict[str, Any]:
         from app.config import captcha_required
-        from app.services.applications import BUSINESS_TYPES
-        from app.services.applications import MAINTENANCE
+        from app.services.eligibility import BUSINESS_TYPES
+        from app.services.eligibility import MAINTENANCE
         from app.web.common import menu_for
         from app.web.common import sign_kept
 

@@ -17,8 +17,8 @@ from app.models import MultiFiling
 from app.models import Qualification
 from app.models import Registration
 from app.models import Role
-from app.services import applications
 from app.services import attachments
+from app.services import eligibility
 from app.services import processes
 from app.services.clock import today_cst
 from tests.factories import PDF
@@ -179,7 +179,7 @@ REFUSALS = {
 @pytest.mark.parametrize("pid", sorted(REFUSALS))
 def test_each_type_explains_why_it_cannot_be_applied_for(world: World, pid: str) -> None:
     doctor = user(world.doctor_id)  # qualification only: no registration yet
-    assert applications.refusal(doctor, pid) == REFUSALS[pid]
+    assert eligibility.refusal(doctor, pid) == REFUSALS[pid]
     with pytest.raises(DomainError, match=REFUSALS[pid][:6]):
         processes.start_application(doctor, pid, {})
 
@@ -190,4 +190,4 @@ def test_one_open_application_per_type(world: World, pid: str) -> None:
     if pid == "military_in":
         data.update(military_unit="某部队医院", placement_proof=_att(world, "安置证明.pdf"))
     processes.start_application(user(world.doctor_id), pid, data)
-    assert "正在办理的同类申请" in (applications.refusal(user(world.doctor_id), pid) or "")
+    assert "正在办理的同类申请" in (eligibility.refusal(user(world.doctor_id), pid) or "")

@@ -16,8 +16,8 @@ from app.models import MultiFiling
 from app.models import ProcessInstance
 from app.models import Registration
 from app.models import Role
-from app.services import applications
 from app.services import attachments
+from app.services import eligibility
 from app.services import processes
 from app.services import tasks
 from app.services.clock import today_cst
@@ -97,7 +97,7 @@ def test_filing_is_signed_by_both_institutions(world: World) -> None:
 ])
 def test_preconditions_are_explained(world: World, process_id: str, message: str) -> None:
     doctor = user(world.doctor_id)
-    reasons = {pid: why for pid, _name, why in applications.available_types(doctor)}
+    reasons = {pid: why for pid, _name, why in eligibility.available_types(doctor)}
     assert message in (reasons[process_id] or "")
     assert reasons["registration"] is None
     with pytest.raises(DomainError, match=message[:8]):

@@ -15,6 +15,7 @@ from app.errors import DomainError
 from app.errors import InvalidInput
 from app.services import applications
 from app.services import attachments
+from app.services import eligibility
 from app.services import maintenance
 from app.services import processes
 from app.services import profile
@@ -99,13 +100,13 @@ def photo(sha256: str) -> ResponseReturnValue:
 @physician_only
 def apply_list() -> ResponseReturnValue:
     return render_template("physician/apply_list.html",
-                           types=applications.available_types(current_user))
+                           types=eligibility.available_types(current_user))
 
 
 @bp.route("/apply/<process_id>", methods=["GET", "POST"])
 @physician_only
 def apply(process_id: str) -> ResponseReturnValue:
-    if process_id not in applications.BUSINESS_TYPES:
+    if process_id not in eligibility.BUSINESS_TYPES:
         return render_template("error.html", code=404, title="页面不存在",
                                message="不支持的业务类型。"), 404
     values, errors, status = None, None, 200
