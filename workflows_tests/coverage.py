@@ -15,6 +15,7 @@ import time_machine
 
 from workflows_tests import test_business_types as business
 from workflows_tests import test_registration as registration
+from workflows_tests import test_report_processes as reports
 from workflows_tests import test_review_processes as review
 from workflows_tests.conftest import Driver
 from workflows_tests.conftest import flow_node_ids
@@ -38,6 +39,8 @@ def measure(process_id: str) -> Row:
     taken: set[tuple[str, str]] = set()
     if process_id == "registration":
         runs = [(Driver(), fn, kw) for fn, kw in registration.SCENARIOS]
+    elif process_id in reports.SCENARIOS:
+        runs = [(reports.new(process_id), fn, kw) for fn, kw in reports.runs(process_id)]
     elif process_id in review.CASES:
         runs = [(review.new(process_id), fn, kw) for fn, kw in review.runs(process_id)]
     else:

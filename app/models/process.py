@@ -52,7 +52,9 @@ class ProcessInstance(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[str] = mapped_column(String(60), index=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
-    subject_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # the physician's account; None when an institution or commission starts a case for a
+    # physician who has none
+    subject_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     qualification_id: Mapped[int | None] = mapped_column(ForeignKey("qualification.id"))
     registration_id: Mapped[int | None] = mapped_column(ForeignKey("registration.id"))
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)

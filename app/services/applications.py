@@ -17,6 +17,7 @@ from app.models import Institution
 from app.models import ProcessInstance
 from app.models import Qualification
 from app.models import Registration
+from app.models import Role
 from app.models import User
 from app.services import eligibility
 from app.services import forms
@@ -62,6 +63,7 @@ def form_options(actor: User | None, institution_id: int | None = None,
     """
     qual = qualification or (actor.qualification if actor else None)
     regs = list(qual.registrations) if qual else []
+    reportable = reportable_registrations(actor) if actor is not None else []
     institutions = db.session.scalars(select(Institution).order_by(Institution.region_code,
                                                                    Institution.id))
     depts = select(Department).where(Department.active.is_(True)).order_by(
@@ -89,9 +91,67 @@ def form_options(actor: User | None, institution_id: int | None = None,
         "registrations_legacy": [(str(r.id), _registration_label(r)) for r in regs
                                  if r.legacy_sites],
         "legacy_sites": [(str(site), str(site)) for r in regs for site in (r.legacy_sites or [])],
+        "registrations_reportable": [
+            (str(r.id), f"{r.qualification.name} · {r.cert_no or ''}（{r.status_label}）")
+            for r in reportable],
         "filings_active": [(str(f.id), f"{f.institution.name}（{f.valid_from}至{f.valid_to}）")
                            for r in regs for f in r.filings if f.status == "ACTIVE"],
     }
+
+
+REPORTERS = {"cancellation_report": Role.INSTITUTION, "cancellation_ex_officio": Role.COMMISSION}
+
+
+def reportable_registrations(actor: User) -> list[Registration]:
+    """Registrations an institution (its own physicians) or a commission (its jurisdiction)
+    may report or cancel ex officio."""
+    q = select(Registration).where(Registration.status.in_(CANCELLABLE))
+    if actor.role is Role.INSTITUTION and actor.institution_id:
+        q = q.where(Registration.institution_id == actor.institution_id)
+    elif actor.role is Role.COMMISSION and actor.authority_id:
+        q = q.where(Registration.authority_id == actor.authority_id)
+    else:
+        return []
+    return list(db.session.scalars(q.order_by(Registration.id)))
+
+
+def prepare_report(actor: User, process_id: str, schema: dict[str, Any], payload: dict[str, Any],
+                   instance: ProcessInstance | None = None,
+                   errors: dict[str, str] | None = None) -> Prepared:
+    """注销 reported by the institution (30-day duty) or decided ex officio by the commission."""
+    if REPORTERS.get(process_id) is not actor.role:
+        raise Forbidden(_("您无权发起此项业务"))
+    data = dict(payload)
+    if instance is not None:
+        data["registration_id"] = instance.registration_id
+    extra = dict(errors or {})
+    reg = next((r for r in reportable_registrations(actor)
+                if r.id == data.get("registration_id")), None)
+    if data.get("registration_id") is not None and reg is None:
+        extra["registration_id"] = _("请选择本机构（本辖区）可以注销的执业注册")
+    if instance is None and reg is not None and db.session.scalar(select(ProcessInstance.id).where(
+            ProcessInstance.registration_id == reg.id, ProcessInstance.completed_at.is_(None),
+            ProcessInstance.process_id.in_(("cancellation", *REPORTERS))).limit(1)):
+        extra["registration_id"] = _("该执业注册已有正在办理的注销")
+    event = data.get("event_date")
+    if isinstance(event, str) and len(event) == 10 and event > today_cst().isoformat():
+        extra["event_date"] = _("事由发生日期不能晚于今天")
+    clean = forms.validate(schema, data, form_options(actor), extra)
+    assert reg is not None
+    return Prepared(clean, reg.institution_id, reg.authority_id, reg.id)
+
+
+def report_form(actor: User, values: dict[str, Any] | None = None,
+                errors: dict[str, str] | None = None) -> tuple[str, str, list[forms.FieldView]]:
+    """The 注销 form an institution (报告注销) or a commission (依职权注销) fills in."""
+    from app.services import definitions
+
+    process_id = next((p for p, role in REPORTERS.items() if role is actor.role), None)
+    if process_id is None:
+        raise Forbidden(_("您无权发起此项业务"))
+    row = definitions.published(process_id)
+    schema = row.forms[definitions.start_form_id(definitions.definition_of(row))]
+    return process_id, row.name, forms.field_views(schema, values, errors, form_options(actor))
 
 
 def department_institutions() -> dict[str, str]:

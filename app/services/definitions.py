@@ -130,9 +130,13 @@ def definition_of(row: ProcessDefinition) -> Definition:
 
 
 def start_form_id(defn: Definition) -> str:
-    """The form a process starts with: that of ``physician_apply``, else ``<process>_apply``."""
-    task = defn.user_tasks.get(START_TASK)
-    return task.form_id if task is not None else f"{defn.process_id}_apply"
+    """The form a process starts with: that of the applicant's correction task
+    (``physician_apply`` / ``institution_supplement``), else ``<process>_apply``."""
+    for spec_id in (START_TASK, "institution_supplement"):
+        task = defn.user_tasks.get(spec_id)
+        if task is not None:
+            return task.form_id
+    return f"{defn.process_id}_apply"
 
 
 def lane_role(lane: str | None) -> Role | None:

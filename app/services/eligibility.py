@@ -20,6 +20,7 @@ BUSINESS_TYPES = {
     "legacy_cancel": "申请取消“多地点执业”", "reissue": "证书补办",
 }
 MAINTENANCE = {"photo": "照片更新", "info_change": "信息修改"}
+CASES = {"cancellation_report": "机构报告注销", "cancellation_ex_officio": "依职权注销"}
 CANCELLABLE = ("ACTIVE", "SUSPENDED", "FILED")
 OPEN_BLOCKING = {"SUSPENDED": "您的执业注册处于暂停执业期间，不能申请注册",
                  "REVOKED": "您的医师执业证书已被吊销，不能申请注册"}
@@ -153,4 +154,5 @@ def available_types(actor: User) -> list[tuple[str, str, str | None]]:
 
 def type_name(process_id: str) -> str:
     """The Chinese name of a business type or maintenance process."""
-    return BUSINESS_TYPES.get(process_id) or MAINTENANCE.get(process_id) or process_id
+    return (BUSINESS_TYPES.get(process_id) or MAINTENANCE.get(process_id)
+            or CASES.get(process_id) or process_id)

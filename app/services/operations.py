@@ -84,7 +84,7 @@ def close_application(ctx: StepContext, data: dict[str, Any], outcome: str) -> d
         body += "如不服本决定，可以依法申请行政复议或者提起行政诉讼。"
     subject = f"业务办理结果：{label}"
     key = f"close:{inst.id}"
-    physician = db.session.get(User, inst.subject_user_id)
+    physician = (db.session.get(User, inst.subject_user_id) if inst.subject_user_id else None)
     if physician is not None:
         outbox.notify_user(physician, subject, body, key)
     who = physician.display_name if physician else ""

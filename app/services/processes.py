@@ -26,6 +26,7 @@ from app.extensions import db
 from app.models import HumanTask
 from app.models import ProcessDefinition
 from app.models import ProcessInstance
+from app.models import Registration
 from app.models import Role
 from app.models import User
 from app.models.base import utcnow
@@ -98,7 +99,7 @@ def _save(ctx: StepContext, rt: Runtime, completed_guid: str | None = None) -> N
             lane=task.lane, form_id=task.form_id, scope_kind=kind, scope_id=scope_id,
             due_at=_due_at(clock) if task.lane == "commission" else None, created_at=ctx.now))
         if task.lane == "physician":
-            physician = db.session.get(User, inst.subject_user_id)
+            physician = (db.session.get(User, inst.subject_user_id) if inst.subject_user_id else None)
             if physician is not None:
                 outbox.notify_user(physician, f"您的申请需要处理：{task.title}",
                                    f"您的申请（编号 {inst.id}）{task.status or task.title}，"
@@ -194,6 +195,48 @@ def start_application(actor: User, process_id: str,
     return StartResult(inst.id)
 
 
+def start_case(actor: User, process_id: str, submission: forms.Submission | dict[str, Any],
+               upload_dir: str = "") -> StartResult:
+    """An institution reports a 注销 (its 30-day duty) or a commission starts one ex officio."""
+    row = definitions.published(process_id)
+    defn = definitions.definition_of(row)
+    form_id = definitions.start_form_id(defn)
+    schema = row.forms[form_id]
+    with _step():
+        payload, file_errors = forms.read_submission(schema, submission, upload_dir, actor.id)
+        prepared = applications.prepare_report(actor, process_id, schema, payload, None,
+                                               file_errors)
+        reg = db.session.get(Registration, prepared.registration_id)
+        assert reg is not None
+        physician = db.session.scalar(select(User).where(
+            User.id_number == reg.qualification.id_number, User.role == Role.PHYSICIAN).limit(1))
+        now = utcnow()
+        inst = ProcessInstance(
+            process_id=process_id, definition_id=row.id,
+            subject_user_id=physician.id if physician else None,
+            qualification_id=reg.qualification_id, institution_id=prepared.institution_id,
+            authority_id=prepared.authority_id, registration_id=reg.id,
+            business_status="已提交", application=prepared.data, workflow_json="{}",
+            serializer_version=SERIALIZER_VERSION, created_at=now, updated_at=now)
+        db.session.add(inst)
+        db.session.flush()
+        ctx = StepContext(inst, actor, now, upload_dir)
+        rt = Runtime.start(defn, prepared.data, **_runtime_args(ctx))
+        lane = "institution" if actor.role is Role.INSTITUTION else "commission"
+        kind, scope = ("institution", actor.institution_id) if lane == "institution" else (
+            "authority", actor.authority_id)
+        db.session.add(HumanTask(
+            instance_id=inst.id, task_guid=f"submit-{inst.id}", task_spec_id="submit",
+            title="报告注销" if lane == "institution" else "依职权注销", lane=lane, form_id=form_id,
+            scope_kind=kind, scope_id=scope, status="completed", data=prepared.data,
+            created_at=now, completed_by_id=actor.id, completed_at=now))
+        _save(ctx, rt)
+        audit.record(actor, "case.start", "process_instance", inst.id,
+                     {"process": process_id, "registration": reg.id})
+        db.session.commit()
+    return StartResult(inst.id)
+
+
 def _lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance]:
     task = db.session.get(HumanTask, task_id)
     if task is None:
@@ -230,6 +273,10 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
             data = applications.prepare(actor, inst.process_id, schema, payload, inst,
                                         file_errors).data
             task.changes = forms.changes(start_schema, inst.application, data)
+        elif task.task_spec_id == "institution_supplement":
+            data = applications.prepare_report(actor, inst.process_id, schema, payload, inst,
+                                               file_errors).data
+            task.changes = forms.changes(start_schema, inst.application, data)
         else:
             options = {"application_fields": forms.field_titles(start_schema)}
             data = forms.validate(schema, payload, options, file_errors)
@@ -238,7 +285,7 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
         task.completed_by_id = actor.id
         task.completed_at = ctx.now
         task.data = data
-        if task.lane == "physician":
+        if task.changes is not None:
             inst.application = {**inst.application, **data}
         _save(ctx, rt, completed_guid=task.task_guid)
         audit.record(actor, f"task.{task.task_spec_id}", "process_instance", inst.id,

@@ -24,6 +24,8 @@ from app.models import HumanTask
 from app.models import Institution
 from app.models import ProcessDefinition
 from app.models import ProcessInstance
+from app.models import Qualification
+from app.models import Registration
 from app.models import Role
 from app.models import User
 from app.models.base import utcnow
@@ -77,10 +79,10 @@ def _scope_filter(actor: User) -> Any:
 def inbox(actor: User, limit: int = 200) -> list[InboxRow]:
     """Open tasks in the actor's scope, soonest due first."""
     claimer = db.aliased(User)
-    q = (select(HumanTask, ProcessInstance, User.display_name, Institution.name,
+    q = (select(HumanTask, ProcessInstance, Qualification.name, Institution.name,
                 claimer.display_name)
          .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-         .join(User, User.id == ProcessInstance.subject_user_id)
+         .outerjoin(Qualification, Qualification.id == ProcessInstance.qualification_id)
          .outerjoin(Institution, Institution.id == ProcessInstance.institution_id)
          .outerjoin(claimer, claimer.id == HumanTask.claimed_by_id)
          .where(_scope_filter(actor))
@@ -188,11 +190,16 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
     if inst is None or not policies.can_view_instance(actor, inst):
         raise NotFound(_("申请不存在"))
     row = inst.definition
-    physician = db.session.get(User, inst.subject_user_id)
+    physician = (db.session.get(User, inst.subject_user_id) if inst.subject_user_id else None)
     institution = db.session.get(Institution, inst.institution_id) if inst.institution_id else None
     start_form = row.forms[definitions.start_form_id(definitions.definition_of(row))]
-    qual = physician.qualification if physician else None
+    qual = db.session.get(Qualification, inst.qualification_id) if inst.qualification_id else None
     options = applications.form_options(None, inst.institution_id, qual)
+    if inst.registration_id:
+        reg = db.session.get(Registration, inst.registration_id)
+        if reg is not None:
+            options["registrations_reportable"] = [
+                (str(reg.id), f"{reg.qualification.name} · {reg.cert_no or ''}")]
     own = physician is not None and physician.id == actor.id
     fields = forms.field_views(start_form, inst.application, None, options)
     if not own:
@@ -208,8 +215,8 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
                      else -cal.working_days_between(inst.due_on, today))
     return ApplicationView(
         inst, eligibility.type_name(inst.process_id),
-        physician.display_name if physician else "",
-        (physician.id_number or "") if own else mask_id(physician.id_number if physician else ""),
+        physician.display_name if physician else (qual.name if qual else ""),
+        (physician.id_number or "") if own else mask_id(qual.id_number if qual else ""),
         institution.name if institution else "", fields, _history(inst, row),
         [t for t in inst.tasks if t.status == "open"], days_left)
 
@@ -300,7 +307,8 @@ def _latest_changes(view: ApplicationView, schema: dict[str, Any]) -> list[Chang
 
 
 def _options_of(view: ApplicationView) -> dict[str, list[forms.Option]]:
-    physician = db.session.get(User, view.instance.subject_user_id)
+    physician = (db.session.get(User, view.instance.subject_user_id)
+                 if view.instance.subject_user_id else None)
     return applications.form_options(physician, view.instance.institution_id)
 
 

@@ -93,9 +93,11 @@ def menu_for(user: User) -> list[tuple[str, str | None]]:
                 ("安全设置", url_for("account.security"))]
     if user.role is Role.INSTITUTION:
         return [("待办任务", url_for("inbox.index")),
-                ("激活码", url_for("institution.activation_codes"))]
+                ("激活码", url_for("institution.activation_codes")),
+                ("报告注销", url_for("inbox.report_cancellation"))]
     if user.role is Role.COMMISSION:
-        return [("待办任务", url_for("inbox.index"))]
+        return [("待办任务", url_for("inbox.index")),
+                ("依职权注销", url_for("inbox.report_cancellation"))]
     return [("管理首页", url_for("admin.home")), ("工作日历", url_for("admin.calendar"))]
 
 

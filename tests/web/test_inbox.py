@@ -135,3 +135,30 @@ def test_return_by_field_shows_the_approver_exactly_what_changed(app: Flask,
     assert section.count("<tr>") == 2  # the header and exactly one changed field
     assert "联系电话" in section and "151****0658" in section and "139****5678" in section
     assert "13912345678" not in text  # still masked for the approver
+
+
+def test_institution_reports_a_cancellation_through_the_page(app: Flask, web_world: World) -> None:
+    from app.models import Registration
+
+    with app.app_context():
+        q = make_qualification("吴九", 41)
+        db.session.add(Registration(qualification_id=q.id, level="执业医师", category="1",
+                                    scopes=["11"], place_region="140000",
+                                    institution_id=web_world.hospital_id,
+                                    authority_id=web_world.authority_id, status="ACTIVE",
+                                    cert_no="110140100005555"))
+        db.session.commit()
+        reg_id = db.session.scalar(select(Registration.id))
+    staff = WebClient(app.test_client())
+    staff.login("jigou01")
+    page = staff.get("/inbox/cancel").get_data(as_text=True)
+    assert "机构报告注销" in page and "吴九" in page and "三十日内报告" in page
+    resp = staff.post("/inbox/cancel", {"registration_id": str(reg_id), "reason": "left"})
+    assert resp.status_code == 422 and "请填写事由发生日期" in resp.get_data(as_text=True)
+    resp = staff.post("/inbox/cancel", {"registration_id": str(reg_id), "reason": "left",
+                                        "event_date": "2026-01-05"})
+    assert resp.status_code == 302
+    officer = WebClient(app.test_client())
+    officer.login("weijian01")
+    text = officer.get("/inbox/").get_data(as_text=True)
+    assert "机构报告注销" in text and "吴九" in text

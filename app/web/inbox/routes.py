@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import flash
 from flask import redirect
 from flask import render_template
+from flask import request
 from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -11,6 +12,7 @@ from flask_login import current_user
 from app.errors import Conflict
 from app.errors import InvalidInput
 from app.models import Role
+from app.services import applications
 from app.services import forms
 from app.services import processes
 from app.services import tasks
@@ -59,6 +61,23 @@ def complete_task(task_id: int) -> ResponseReturnValue:
         return redirect(url_for("inbox.index"))
     flash(_("已办理完成。"), "success")
     return redirect(url_for("inbox.index"))
+
+
+@bp.route("/cancel", methods=["GET", "POST"])
+@staff_only
+def report_cancellation() -> ResponseReturnValue:
+    values, errors, status = None, None, 200
+    if request.method == "POST":
+        pid = applications.report_form(current_user)[0]
+        try:
+            processes.start_case(current_user, pid, submission(), upload_dir())
+        except InvalidInput as exc:
+            values, errors, status = exc.values, exc.errors, 422
+        else:
+            flash(_("已提交，请在待办任务中跟踪办理进度。"), "success")
+            return redirect(url_for("inbox.index"))
+    _pid, title, fields = applications.report_form(current_user, values, errors)
+    return render_template("inbox/cancel.html", title=title, fields=fields, errors=errors), status
 
 
 @bp.route("/tasks/<int:task_id>/claim", methods=["POST"])

@@ -1,0 +1,79 @@
+"""注销 started by the institution (报告注销) and by the commission ex officio."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.errors import Forbidden
+from app.errors import InvalidInput
+from app.extensions import db
+from app.models import HumanTask
+from app.models import ProcessInstance
+from app.models import Registration
+from app.services import processes
+from app.services import tasks
+from app.services.clock import today_cst
+from tests.factories import World
+from tests.factories import make_qualification
+from tests.factories import user
+
+
+def _registration(world: World, with_account: bool = False) -> Registration:
+    qual = user(world.doctor_id).qualification if with_account else make_qualification("周八", 40)
+    reg = Registration(qualification_id=qual.id, level="执业医师", category="1", scopes=["11"],
+                       place_region="140000", institution_id=world.hospital_id,
+                       authority_id=world.authority_id, status="ACTIVE", cert_no="110140100004444")
+    db.session.add(reg)
+    db.session.commit()
+    return reg
+
+
+def _report(reg_id: int) -> dict[str, object]:
+    return {"registration_id": reg_id, "reason": "death", "event_date": today_cst().isoformat()}
+
+
+def _open(iid: int) -> HumanTask:
+    task = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == iid,
+                                                     HumanTask.status == "open"))
+    assert task is not None
+    return task
+
+
+def test_institution_reports_a_physician_without_an_account(world: World) -> None:
+    reg = _registration(world)
+    iid = processes.start_case(user(world.staff_id), "cancellation_report",
+                               _report(reg.id)).instance_id
+    inst = db.session.get(ProcessInstance, iid)
+    assert inst.subject_user_id is None and inst.business_status == "待卫健委受理"
+    rows = tasks.inbox(user(world.officer_id))
+    assert [r.physician_name for r in rows] == ["周八"]
+    processes.complete_task(user(world.officer_id), _open(iid).id, {"decision": "accept"})
+    processes.complete_task(user(world.officer_id), _open(iid).id, {"decision": "approve"})
+    db.session.expire_all()
+    assert db.session.get(Registration, reg.id).status == "CANCELLED"
+
+
+def test_commission_cancels_ex_officio_and_the_physician_is_told(world: World) -> None:
+    reg = _registration(world, with_account=True)
+    iid = processes.start_case(user(world.officer_id), "cancellation_ex_officio",
+                               _report(reg.id)).instance_id
+    assert db.session.get(ProcessInstance, iid).subject_user_id == world.doctor_id
+    processes.complete_task(user(world.officer_id), _open(iid).id, {"decision": "approve"})
+    db.session.expire_all()
+    assert db.session.get(Registration, reg.id).status == "CANCELLED"
+    mine = tasks.my_applications(user(world.doctor_id))
+    assert [i.id for i in mine] == [iid]
+
+
+def test_scope_and_roles(world: World) -> None:
+    reg = _registration(world)
+    with pytest.raises(InvalidInput) as err:
+        processes.start_case(user(world.other_staff_id), "cancellation_report", _report(reg.id))
+    assert "本机构" in err.value.errors["registration_id"]
+    with pytest.raises(Forbidden):
+        processes.start_case(user(world.staff_id), "cancellation_ex_officio", _report(reg.id))
+    processes.start_case(user(world.staff_id), "cancellation_report", _report(reg.id))
+    with pytest.raises(InvalidInput) as err:
+        processes.start_case(user(world.officer_id), "cancellation_ex_officio", _report(reg.id))
+    assert err.value.errors["registration_id"] == "该执业注册已有正在办理的注销"
