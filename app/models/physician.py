@@ -85,6 +85,7 @@ class Registration(db.Model):  # type: ignore[name-defined]
     status: Mapped[str] = mapped_column(String(20), index=True)
     legacy_sites: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     reissued_on: Mapped[date | None] = mapped_column(Date)  # 补发: same 执业证书编码
+    status_changed_on: Mapped[date | None] = mapped_column(Date)  # e.g. since when 备案
     reissue_count: Mapped[int] = mapped_column(default=0)
     process_instance_id: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -115,18 +115,25 @@ def reportable_registrations(actor: User) -> list[Registration]:
     return list(db.session.scalars(q.order_by(Registration.id)))
 
 
-def prepare_report(actor: User, process_id: str, schema: dict[str, Any], payload: dict[str, Any],
-                   instance: ProcessInstance | None = None,
+def prepare_report(actor: User | None, process_id: str, schema: dict[str, Any],
+                   payload: dict[str, Any], instance: ProcessInstance | None = None,
                    errors: dict[str, str] | None = None) -> Prepared:
-    """注销 reported by the institution (30-day duty) or decided ex officio by the commission."""
-    if REPORTERS.get(process_id) is not actor.role:
+    """注销 reported by the institution (30-day duty) or decided ex officio by the commission;
+    ``actor`` None is the system (a scheduled rule) raising an ex officio case."""
+    system = actor is None and process_id == "cancellation_ex_officio"
+    if not system and (actor is None or REPORTERS.get(process_id) is not actor.role):
         raise Forbidden(_("您无权发起此项业务"))
     data = dict(payload)
     if instance is not None:
         data["registration_id"] = instance.registration_id
     extra = dict(errors or {})
-    reg = next((r for r in reportable_registrations(actor)
-                if r.id == data.get("registration_id")), None)
+    if system:
+        found = db.session.get(Registration, data.get("registration_id"))
+        candidates = [found] if found is not None and found.status in CANCELLABLE else []
+    else:
+        assert actor is not None
+        candidates = reportable_registrations(actor)
+    reg = next((r for r in candidates if r.id == data.get("registration_id")), None)
     if data.get("registration_id") is not None and reg is None:
         extra["registration_id"] = _("请选择本机构（本辖区）可以注销的执业注册")
     if instance is None and reg is not None and db.session.scalar(select(ProcessInstance.id).where(
@@ -136,7 +143,9 @@ def prepare_report(actor: User, process_id: str, schema: dict[str, Any], payload
     event = data.get("event_date")
     if isinstance(event, str) and len(event) == 10 and event > today_cst().isoformat():
         extra["event_date"] = _("事由发生日期不能晚于今天")
-    clean = forms.validate(schema, data, form_options(actor), extra)
+    options = form_options(actor) if actor is not None else {
+        "registrations_reportable": [(str(r.id), r.cert_no or "") for r in candidates]}
+    clean = forms.validate(schema, data, options, extra)
     assert reg is not None
     return Prepared(clean, reg.institution_id, reg.authority_id, reg.id)
 

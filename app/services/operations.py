@@ -131,7 +131,7 @@ def cancel_registration(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any
     reg = db.session.get(Registration, ctx.instance.registration_id)
     if reg is None or reg.status not in ("ACTIVE", "SUSPENDED", "FILED"):
         raise ValueError("该执业注册已不能注销")
-    reg.status = "CANCELLED"
+    set_status(reg, "CANCELLED")
     for filing in reg.filings:
         if filing.status == "ACTIVE":
             filing.status = "CANCELLED"
@@ -158,6 +158,12 @@ def add_filing(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     audit.record(ctx.actor, "filing.create", "registration", reg.id,
                  {"filing": filing.id, "institution": target.id, "instance": inst.id})
     return {"filing_id": filing.id}
+
+
+def set_status(reg: Registration, status: str) -> None:
+    """Change a registration's status and remember since when."""
+    reg.status = status
+    reg.status_changed_on = today_cst()
 
 
 def _registration_of(ctx: StepContext, statuses: tuple[str, ...] = ("ACTIVE",)) -> Registration:
@@ -196,7 +202,7 @@ def upgrade_level(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
         raise ValueError("未找到执业医师资格")
     new = _new_registration(ctx, qual, old.institution, data,
                             list(data.get("practice_scopes") or old.scopes))
-    old.status = "CHANGED_OUT"
+    set_status(old, "CHANGED_OUT")
     audit.record(ctx.actor, "registration.upgrade", "registration", new.id,
                  {"from": old.id, "cert_no": new.cert_no})
     return {"registration_id": new.id, "cert_no": new.cert_no}
@@ -206,7 +212,7 @@ def upgrade_level(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
 def change_to_military(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     """变更到军队: the local registration becomes 变更出."""
     reg = _registration_of(ctx)
-    reg.status = "CHANGED_OUT"
+    set_status(reg, "CHANGED_OUT")
     audit.record(ctx.actor, "registration.to_military", "registration", reg.id,
                  {"unit": data.get("military_unit")})
     return {"registration_id": reg.id}
@@ -223,7 +229,7 @@ def apply_change(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
         qual = db.session.get(Qualification, reg.qualification_id)
         assert qual is not None
         new = _new_registration(ctx, qual, target, data, scopes)
-        reg.status = "CHANGED_OUT"
+        set_status(reg, "CHANGED_OUT")
         result = {"registration_id": new.id, "cert_no": new.cert_no}
     else:
         before = {"institution": reg.institution_id, "scopes": reg.scopes,

@@ -195,15 +195,17 @@ def start_application(actor: User, process_id: str,
     return StartResult(inst.id)
 
 
-def start_case(actor: User, process_id: str, submission: forms.Submission | dict[str, Any],
-               upload_dir: str = "") -> StartResult:
-    """An institution reports a 注销 (its 30-day duty) or a commission starts one ex officio."""
+def start_case(actor: User | None, process_id: str,
+               submission: forms.Submission | dict[str, Any], upload_dir: str = "") -> StartResult:
+    """An institution reports a 注销 (its 30-day duty) or a commission starts one ex officio
+    (``actor`` None: raised by a scheduled rule)."""
     row = definitions.published(process_id)
     defn = definitions.definition_of(row)
     form_id = definitions.start_form_id(defn)
     schema = row.forms[form_id]
     with _step():
-        payload, file_errors = forms.read_submission(schema, submission, upload_dir, actor.id)
+        payload, file_errors = forms.read_submission(schema, submission, upload_dir,
+                                                     actor.id if actor else None)
         prepared = applications.prepare_report(actor, process_id, schema, payload, None,
                                                file_errors)
         reg = db.session.get(Registration, prepared.registration_id)
@@ -222,14 +224,14 @@ def start_case(actor: User, process_id: str, submission: forms.Submission | dict
         db.session.flush()
         ctx = StepContext(inst, actor, now, upload_dir)
         rt = Runtime.start(defn, prepared.data, **_runtime_args(ctx))
-        lane = "institution" if actor.role is Role.INSTITUTION else "commission"
-        kind, scope = ("institution", actor.institution_id) if lane == "institution" else (
-            "authority", actor.authority_id)
+        lane = "institution" if actor and actor.role is Role.INSTITUTION else "commission"
+        kind, scope = ("institution", prepared.institution_id) if lane == "institution" else (
+            "authority", prepared.authority_id)
         db.session.add(HumanTask(
             instance_id=inst.id, task_guid=f"submit-{inst.id}", task_spec_id="submit",
             title="报告注销" if lane == "institution" else "依职权注销", lane=lane, form_id=form_id,
             scope_kind=kind, scope_id=scope, status="completed", data=prepared.data,
-            created_at=now, completed_by_id=actor.id, completed_at=now))
+            created_at=now, completed_by_id=actor.id if actor else None, completed_at=now))
         _save(ctx, rt)
         audit.record(actor, "case.start", "process_instance", inst.id,
                      {"process": process_id, "registration": reg.id})

@@ -32,6 +32,7 @@ def sweep(app: Flask) -> int:
                 if processes.fire_timers(instance_id):
                     fired += 1
             rules.expire_filings()
+            rules.raise_long_filed()
             outbox.dispatch_pending(app.config)
         except Exception:  # noqa: BLE001 - the sweeper must survive and retry
             db.session.rollback()

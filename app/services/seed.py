@@ -183,6 +183,7 @@ def seed_demo(upload_dir: str) -> DemoWorld:
                 place_region=region[:2] + "0000", institution_id=inst.id,
                 authority_id=inst.authority_id, approved_on=date(2018, 3, 17),
                 issued_on=date(2018, 3, 20), status=status,
+                status_changed_on=date(2023, 9, 1) if status == "FILED" else date(2018, 3, 17),
                 cert_no=f"{'1' if level == '执业医师' else '2'}{int(category):02d}"
                         f"{auth['140100' if region.startswith('14') else '530100'].region_code}"
                         f"{900000 + idx:06d}"))

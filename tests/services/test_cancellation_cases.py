@@ -77,3 +77,26 @@ def test_scope_and_roles(world: World) -> None:
     with pytest.raises(InvalidInput) as err:
         processes.start_case(user(world.officer_id), "cancellation_ex_officio", _report(reg.id))
     assert err.value.errors["registration_id"] == "该执业注册已有正在办理的注销"
+
+
+def test_two_years_in_filing_raise_a_case_for_the_commission(world: World) -> None:
+    from datetime import timedelta
+
+    from app.services import rules
+
+    reg = _registration(world)
+    today = today_cst()
+    reg.status = "FILED"
+    reg.status_changed_on = rules.two_years_before(today) + timedelta(days=1)
+    db.session.commit()
+    assert rules.raise_long_filed(today) == 0  # one day short of two years
+    assert rules.raise_long_filed(today + timedelta(days=1)) == 1
+    assert rules.raise_long_filed(today + timedelta(days=2)) == 0  # already under way
+    rows = tasks.inbox(user(world.officer_id))
+    assert [(r.business_type, r.title) for r in rows] == [("依职权注销", "审查决定")]
+    inst = db.session.get(ProcessInstance, rows[0].instance_id)
+    assert inst.application["reason"] == "filed_two_years"
+    processes.complete_task(user(world.officer_id), rows[0].task_id, {"decision": "approve"})
+    db.session.expire_all()
+    reg = db.session.get(Registration, reg.id)
+    assert reg.status == "CANCELLED" and reg.status_changed_on == today
