@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 from argon2.exceptions import InvalidHashError
 from argon2.exceptions import VerificationError
@@ -19,6 +20,7 @@ from app.errors import Forbidden
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import ActivationCode
+from app.models import AuditEvent
 from app.models import Institution
 from app.models import Qualification
 from app.models import Role
@@ -207,10 +209,19 @@ def activate_with_qualification(user: User, cert_no: str) -> None:
     if not given:
         raise InvalidInput(_("请输入您的医师资格证书编码"),
                            {"cert_no": _("请输入您的医师资格证书编码")})
+    since = utcnow() - timedelta(hours=24)
+    failures = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "account.activate_failed", AuditEvent.actor_id == user.id,
+        AuditEvent.at >= since)) or 0
+    if failures >= MAX_CODE_TRIES:
+        raise InvalidInput(_("错误次数过多"), {"cert_no": _(
+            "资格证书编码错误次数过多，请24小时后再试，或到所在医疗机构核实您的资格信息")},
+            {"cert_no": given})
     if given != qual.cert_no.upper():
         audit.record(user, "account.activate_failed", "user", user.id, {"path": "B"})
         db.session.commit()
-        raise InvalidInput(_("资格证书编码不正确"), {"cert_no": _("资格证书编码与您的资格信息不符")})
+        raise InvalidInput(_("资格证书编码不正确"), {"cert_no": _("资格证书编码与您的资格信息不符")},
+                           {"cert_no": given})
     user.activated, user.activation_path = True, "B"
     audit.record(user, "account.activate", "user", user.id, {"path": "B"})
     db.session.commit()

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 from flask import Flask
+from sqlalchemy import func
 from sqlalchemy import select
 
 from app.extensions import db
@@ -213,7 +214,8 @@ def test_path_a_needs_the_institution_code(web: WebClient, web_world: World, app
     staff.login("jigou01")
     roster = staff.get("/institution/activation-codes").get_data(as_text=True)
     assert "孙七" in roster and "待激活" in roster and rid not in roster
-    page = staff.post(f"/institution/activation-codes/{reg_id}").get_data(as_text=True)
+    page = staff.post(f"/institution/activation-codes/{reg_id}",
+                      follow_redirects=True).get_data(as_text=True)
     code = re.search(r'id="activation-code">([A-Z0-9]{8})<', page).group(1)
     assert "已发送至医师已验证的手机" in page
     with app.app_context():
@@ -231,3 +233,46 @@ def test_birth_date_is_checked_in_the_15_digit_form(web: WebClient) -> None:
     rid15 = make_resident_id("110105", date(1949, 12, 31), 2)[:6] + "491331002"
     resp = _step1(web, "张三", rid15)
     assert "出生日期无效" in _field_error(resp.get_data(as_text=True), "id_number")
+
+
+def test_path_b_stops_after_five_wrong_certificate_numbers(web: WebClient, app: Flask,
+                                                           clean_db: None) -> None:
+    with app.app_context():
+        q = make_qualification("钱十", 9)
+        db.session.commit()
+        rid, cert = q.id_number, q.cert_no
+    _step1(web, "钱十", rid)
+    _step2(web, username="qianshi01")
+    _verify_phone(web, app)
+    wrong = cert[:-1] + ("1" if cert[-1] != "1" else "2")
+    for _ in range(5):
+        resp = web.post("/account/activate", {"path": "B", "cert_no": wrong})
+        assert f'value="{wrong}"' in resp.get_data(as_text=True)  # what was typed stays
+    resp = web.post("/account/activate", {"path": "B", "cert_no": cert})
+    assert resp.status_code == 422 and "错误次数过多" in resp.get_data(as_text=True)
+
+
+def test_reloading_the_issued_code_page_issues_nothing_new(web: WebClient, web_world: World,
+                                                            app: Flask) -> None:
+    with app.app_context():
+        q = make_qualification("郑十一", 10)
+        reg = Registration(qualification_id=q.id, level="执业医师", category="1", scopes=["11"],
+                           place_region="140000", institution_id=web_world.hospital_id,
+                           authority_id=web_world.authority_id, status="ACTIVE",
+                           cert_no="110140100999003")
+        db.session.add(reg)
+        db.session.commit()
+        reg_id = reg.id
+    staff = WebClient(app.test_client())
+    staff.login("jigou01")
+    staff.get("/institution/activation-codes")
+    resp = staff.post(f"/institution/activation-codes/{reg_id}")
+    assert resp.status_code == 302
+    page = staff.get(resp.headers["Location"]).get_data(as_text=True)
+    assert re.search(r'id="activation-code">[A-Z0-9]{8}<', page)
+    again = staff.get(resp.headers["Location"])
+    assert again.status_code == 302 and again.headers["Location"].endswith("/activation-codes")
+    with app.app_context():
+        from app.models import ActivationCode
+
+        assert db.session.scalar(select(func.count()).select_from(ActivationCode)) == 1

@@ -112,6 +112,7 @@ def register_account() -> ResponseReturnValue:
 def activate() -> ResponseReturnValue:
     user = physician_account()
     errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
     if request.method == "POST":
         try:
             if request.form.get("path") == "A":
@@ -119,7 +120,7 @@ def activate() -> ResponseReturnValue:
             else:
                 signup.activate_with_qualification(user, request.form.get("cert_no", ""))
         except InvalidInput as exc:
-            errors = exc.errors
+            errors, values = exc.errors, exc.values
         except DomainError as exc:
             flash(exc.message, "warning")
         else:
@@ -128,7 +129,8 @@ def activate() -> ResponseReturnValue:
     st = signup.status(user)
     if st.activated:
         return redirect(url_for("physician.home"))
-    return render_template("account/activate.html", st=st, errors=errors), (422 if errors else 200)
+    return render_template("account/activate.html", st=st, errors=errors, values=values), (
+        422 if errors else 200)
 
 
 @bp.route("/activate/identity", methods=["GET", "POST"])

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from datetime import datetime
+
+from flask import redirect
 from flask import render_template
+from flask import session
+from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -22,5 +27,20 @@ def activation_codes() -> ResponseReturnValue:
 @staff_only
 def issue_code(registration_id: int) -> ResponseReturnValue:
     issued = activation.issue(current_user, registration_id)
+    # shown once, on the page the browser is sent to: reloading it issues nothing new
+    session["issued_code"] = {"code": issued.code, "name": issued.name,
+                              "expires_at": issued.expires_at.isoformat(),
+                              "sent_to": issued.sent_to}
+    return redirect(url_for("institution.issued_code"))
+
+
+@bp.route("/activation-codes/issued")
+@staff_only
+def issued_code() -> ResponseReturnValue:
+    shown = session.pop("issued_code", None)
+    if shown is None:
+        return redirect(url_for("institution.activation_codes"))
+    issued = activation.IssuedCode(shown["code"], shown["name"],
+                                   datetime.fromisoformat(shown["expires_at"]), shown["sent_to"])
     resp = render_template("institution/code_issued.html", issued=issued)
     return resp, 200, {"Cache-Control": "no-store"}
