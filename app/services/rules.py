@@ -1,5 +1,6 @@
 """Scheduled rules run by the sweeper: a multi-institution filing ends on its end date;
-a registration in 备案 for two years raises an ex officio cancellation for the commission."""
+a registration in 备案 for two years raises an ex officio cancellation for the commission;
+physicians are reminded when their periodic assessment (定期考核) is due."""
 
 from __future__ import annotations
 
@@ -62,3 +63,43 @@ def _two_years_after(day: date) -> date:
         return day.replace(year=day.year + 2)
     except ValueError:  # 29 February
         return day.replace(year=day.year + 2, day=28)
+
+
+CYCLE_YEARS = 3  # 医师法 Art 42: assessment every three years
+FIRST_CYCLE = 2022  # the first three-year cycle under the Physician Law (2022–2024)
+REMIND_DAYS = 180
+
+
+def assessment_cycle(day: date) -> tuple[int, int]:
+    """The three-year assessment cycle (first year, last year) that ``day`` falls in."""
+    start = FIRST_CYCLE + (day.year - FIRST_CYCLE) // CYCLE_YEARS * CYCLE_YEARS
+    return start, start + CYCLE_YEARS - 1
+
+
+def remind_assessments(today: date | None = None) -> int:
+    """Remind each physician with an ACTIVE registration and no assessment in the current
+    cycle, once per cycle, when fewer than 180 days of the cycle are left."""
+    from app.models import Assessment
+    from app.models import User
+    from app.services import outbox
+
+    day = today or today_cst()
+    first, last = assessment_cycle(day)
+    if (date(last, 12, 31) - day).days >= REMIND_DAYS:
+        return 0
+    cycle = f"{first}-{last}"
+    assessed = select(Assessment.qualification_id).where(Assessment.cycle == cycle)
+    rows = db.session.execute(
+        select(User, Registration).join(
+            Registration, Registration.qualification_id == User.qualification_id)
+        .where(Registration.status == "ACTIVE", User.activated.is_(True),
+               User.qualification_id.not_in(assessed))).all()
+    sent = 0
+    for user, _reg in rows:
+        msg = outbox.enqueue(
+            "inbox", user.username, "定期考核提醒",
+            f"您本周期（{cycle}年）的医师定期考核尚未完成，请于{last}年12月31日前参加考核。",
+            user_id=user.id, dedupe_key=f"assessment:{user.qualification_id}:{cycle}")
+        sent += msg is not None
+    db.session.commit()
+    return sent

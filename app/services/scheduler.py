@@ -33,6 +33,7 @@ def sweep(app: Flask) -> int:
                     fired += 1
             rules.expire_filings()
             rules.raise_long_filed()
+            rules.remind_assessments()
             outbox.dispatch_pending(app.config)
         except Exception:  # noqa: BLE001 - the sweeper must survive and retry
             db.session.rollback()

@@ -100,3 +100,24 @@ def test_two_years_in_filing_raise_a_case_for_the_commission(world: World) -> No
     db.session.expire_all()
     reg = db.session.get(Registration, reg.id)
     assert reg.status == "CANCELLED" and reg.status_changed_on == today
+
+
+def test_assessment_due_reminder_once_per_cycle(world: World) -> None:
+    from datetime import date
+
+    from app.models import Assessment
+    from app.models import OutboxMessage
+    from app.services import rules
+
+    _registration(world, with_account=True)
+    assert rules.assessment_cycle(date(2026, 11, 25)) == (2025, 2027)
+    assert rules.remind_assessments(date(2027, 3, 1)) == 0  # more than 180 days left
+    assert rules.remind_assessments(date(2027, 8, 1)) == 1
+    assert rules.remind_assessments(date(2027, 9, 1)) == 0  # once per cycle
+    body = db.session.scalar(select(OutboxMessage.body).where(
+        OutboxMessage.subject == "定期考核提醒"))
+    assert "2025-2027" in body
+    db.session.add(Assessment(qualification_id=user(world.doctor_id).qualification_id,
+                              cycle="2028-2030", body="太原市卫生健康委员会", result="合格"))
+    db.session.commit()
+    assert rules.remind_assessments(date(2030, 9, 1)) == 0  # assessed in that cycle

@@ -19,3 +19,55 @@ def test_refusal_is_shown_and_enforced(web: WebClient, web_world: World, pid: st
     assert REFUSALS[pid] in page and "提交申请" not in page
     resp = web.post(f"/physician/apply/{pid}", {"registration_id": "1", "declare_true": "on"})
     assert resp.status_code == 400 and REFUSALS[pid][:10] in resp.get_data(as_text=True)
+
+
+def _with_registration(app: object, world: World, **kw: object) -> None:
+    from app.extensions import db
+    from app.models import Registration
+    from tests.factories import user
+
+    with app.app_context():  # type: ignore[attr-defined]
+        doctor = user(world.doctor_id)
+        if kw.pop("assistant", False):
+            doctor.qualification.level = "执业助理医师"
+        fields = dict(qualification_id=doctor.qualification_id, level=doctor.qualification.level,
+                      category="1", scopes=["11"], place_region="140000",
+                      institution_id=world.hospital_id, authority_id=world.authority_id,
+                      status="ACTIVE", cert_no="110140100000666")
+        fields.update(kw)
+        db.session.add(Registration(**fields))
+        db.session.commit()
+
+
+@pytest.mark.parametrize(("pid", "setup", "message"), [
+    ("registration", {"status": "SUSPENDED"}, "您的执业注册处于暂停执业期间，不能申请注册"),
+    ("registration", {"status": "REVOKED"}, "您的医师执业证书已被吊销，不能申请注册"),
+    ("military_in", {"status": "SUSPENDED"}, "您的执业注册处于暂停执业期间，不能申请注册"),
+    ("registration", {"assistant": True}, "执业助理医师只能注册一个执业地点"),
+    ("upgrade", {"assistant": True}, "未查询到您同类别的执业医师资格信息，不能申请升级"),
+])
+def test_status_based_refusals(web: WebClient, web_world: World, app: object, pid: str,
+                               setup: dict[str, object], message: str) -> None:
+    _with_registration(app, web_world, **setup)
+    web.login("doctor01")
+    assert message in web.get("/physician/apply").get_data(as_text=True)
+    page = web.get(f"/physician/apply/{pid}").get_data(as_text=True)
+    assert message in page and "提交申请" not in page
+
+
+def test_registration_in_a_province_already_registered(web: WebClient, web_world: World,
+                                                       app: object) -> None:
+    import io
+
+    from tests.factories import PDF
+
+    _with_registration(app, web_world)
+    web.login("doctor01")
+    web.get("/physician/apply/registration")
+    resp = web.post("/physician/apply/registration", {
+        "institution_id": str(web_world.hospital_id), "department_id": str(web_world.department_id),
+        "practice_scopes": ["11"], "contact_mobile": "15175070658", "declare_health": "on",
+        "declare_no_bar": "on", "application_form": (io.BytesIO(PDF), "a.pdf"),
+        "employment_proof": (io.BytesIO(PDF + b"1"), "b.pdf")}, content_type="multipart/form-data")
+    assert resp.status_code == 400
+    assert "您在该执业地点已有有效的执业注册，请申请变更或多执业机构备案" in resp.get_data(as_text=True)
