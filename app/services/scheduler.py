@@ -8,6 +8,7 @@ PostgreSQL (rows are taken with ``FOR UPDATE SKIP LOCKED``).
 from __future__ import annotations
 
 import logging
+import time
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
@@ -22,6 +23,19 @@ from app.services import rules
 log = logging.getLogger("medreg.scheduler")
 
 
+RULES_EVERY_SECONDS = 3600.0
+_last_rules: list[float] = []
+
+
+def _rules_due() -> bool:
+    """The day-granular rules run at start-up and then hourly, not on every sweep."""
+    now = time.monotonic()
+    if _last_rules and now - _last_rules[0] < RULES_EVERY_SECONDS:
+        return False
+    _last_rules[:] = [now]
+    return True
+
+
 def sweep(app: Flask) -> int:
     """Fire every due timer and dispatch pending messages; returns instances fired."""
     fired = 0
@@ -31,9 +45,10 @@ def sweep(app: Flask) -> int:
                 db.session.rollback()
                 if processes.fire_timers(instance_id):
                     fired += 1
-            rules.expire_filings()
-            rules.raise_long_filed()
-            rules.remind_assessments()
+            if _rules_due():
+                rules.expire_filings()
+                rules.raise_long_filed()
+                rules.remind_assessments()
             outbox.dispatch_pending(app.config)
         except Exception:  # noqa: BLE001 - the sweeper must survive and retry
             db.session.rollback()
