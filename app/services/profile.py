@@ -33,6 +33,7 @@ class RegistrationView:
     approved_on: date | None
     cert_no: str
     reissued_on: date | None = None
+    registration_id: int | None = None
 
 
 def _names(kind: str) -> dict[str, str]:
@@ -69,7 +70,8 @@ def registrations(actor: User) -> list[RegistrationView]:
         institution=r.institution.name, department=r.department.name if r.department else "",
         level=r.level, category=cats.get(r.category, r.category),
         scopes="、".join(scopes.get(s, s) for s in r.scopes), authority=r.authority.name,
-        approved_on=r.approved_on, cert_no=r.cert_no or "", reissued_on=r.reissued_on)
+        approved_on=r.approved_on, cert_no=r.cert_no or "", reissued_on=r.reissued_on,
+        registration_id=r.id)
         for r in rows]
     return sorted(out, key=lambda v: v.status != "有效")
 

@@ -25,6 +25,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web.inbox import bp as inbox_bp
     from app.web.institution import bp as institution_bp
     from app.web.physician import bp as physician_bp
+    from app.web.public import bp as public_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(physician_bp, url_prefix="/physician")
@@ -33,6 +34,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(institution_bp, url_prefix="/institution")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(dev_bp, url_prefix="/dev")
+    app.register_blueprint(public_bp, url_prefix="/public")
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"

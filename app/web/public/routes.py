@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from flask import current_app
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+
+from app.errors import InvalidInput
+from app.extensions import limiter
+from app.services import public_register
+from app.web.common import activated_physician
+from app.web.common import captcha_ok
+from app.web.public import bp
+
+
+def _secret() -> str:
+    return str(current_app.config["SECRET_KEY"])
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+def search() -> ResponseReturnValue:
+    results = None
+    errors: dict[str, str] = {}
+    form = request.form
+    if request.method == "POST":
+        if not captcha_ok():
+            errors["captcha"] = _("验证码不正确，请重新输入")
+        else:
+            inst = form.get("institution_id", "")
+            try:
+                results = public_register.search(form.get("name", ""), form.get("province", ""),
+                                                 int(inst) if inst.isdigit() else None,
+                                                 form.get("cert_no", ""))
+            except InvalidInput as exc:
+                errors = exc.errors
+    return render_template("public/search.html", results=results, errors=errors, form=form,
+                           provinces=public_register.provinces(),
+                           institutions=public_register.institutions()), (422 if errors else 200)
+
+
+@bp.route("/certificates/<int:registration_id>")
+@activated_physician
+def certificate(registration_id: int) -> ResponseReturnValue:
+    entry, token = public_register.certificate(current_user, registration_id, _secret())
+    url = url_for("public.verify", token=token, _external=True)
+    return render_template("public/certificate.html", entry=entry, url=url,
+                           qr=Markup(public_register.qr_svg(url)))  # noqa: S704 - our own SVG
+
+
+@bp.route("/verify/<token>")
+@limiter.limit("60 per minute")
+def verify(token: str) -> ResponseReturnValue:
+    entry = public_register.verify(token, _secret())
+    return render_template("public/verify.html", entry=entry), (200 if entry else 404)
