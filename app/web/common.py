@@ -93,6 +93,7 @@ def menu_for(user: User) -> list[tuple[str, str | None]]:
                 ("安全设置", url_for("account.security"))]
     if user.role is Role.INSTITUTION:
         return [("待办任务", url_for("inbox.index")),
+                ("医师名册", url_for("institution.roster", kind="main")),
                 ("激活码", url_for("institution.activation_codes")),
                 ("报告注销", url_for("inbox.report_cancellation"))]
     if user.role is Role.COMMISSION:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import quote
 
+from flask import Response
 from flask import redirect
 from flask import render_template
 from flask import session
@@ -11,10 +13,29 @@ from flask_login import current_user
 
 from app.models import Role
 from app.services import activation
+from app.services import rosters
 from app.web.common import role_required
 from app.web.institution import bp
 
 staff_only = role_required(Role.INSTITUTION)
+
+
+@bp.route("/rosters/<kind>")
+@staff_only
+def roster(kind: str) -> ResponseReturnValue:
+    lines = rosters.roster(current_user, kind)
+    return render_template("institution/roster.html", kind=kind, kinds=rosters.KINDS,
+                           lines=lines)
+
+
+@bp.route("/rosters/<kind>.csv")
+@staff_only
+def roster_csv(kind: str) -> ResponseReturnValue:
+    body = rosters.roster_csv(current_user, kind)
+    name = quote(f"{rosters.KINDS.get(kind, kind)}.csv")
+    return Response(body, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}",
+                             "Cache-Control": "no-store"})
 
 
 @bp.route("/activation-codes")

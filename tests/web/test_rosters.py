@@ -1,0 +1,70 @@
+"""医师名册: the three lists of the institution, masked, with a CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from flask import Flask
+
+from app.extensions import db
+from app.models import Institution
+from app.models import MultiFiling
+from app.models import Registration
+from app.services.clock import today_cst
+from tests.conftest import WebClient
+from tests.factories import World
+from tests.factories import make_qualification
+
+
+def _data(app: Flask, world: World) -> str:
+    with app.app_context():
+        ours = make_qualification("陈本院", 51)
+        theirs = make_qualification("林外院", 52)
+        second = Institution(name="太原市中心医院", reg_no="R-140-8", kind="综合医院",
+                             region_code="140106", authority_id=world.authority_id)
+        db.session.add(second)
+        db.session.flush()
+        r1 = Registration(qualification_id=ours.id, level="执业医师", category="1", scopes=["11"],
+                          place_region="140000", institution_id=world.hospital_id,
+                          authority_id=world.authority_id, status="ACTIVE",
+                          cert_no="110140100001111")
+        r2 = Registration(qualification_id=theirs.id, level="执业医师", category="1",
+                          scopes=["11"], place_region="140000", institution_id=second.id,
+                          authority_id=world.authority_id, status="ACTIVE",
+                          cert_no="110140100002222")
+        db.session.add_all([r1, r2])
+        db.session.flush()
+        today = today_cst()
+        db.session.add_all([
+            MultiFiling(registration_id=r1.id, institution_id=second.id, scopes=["11"],
+                        valid_from=today, valid_to=today + timedelta(days=90),
+                        authority_id=world.authority_id, filed_on=today),
+            MultiFiling(registration_id=r2.id, institution_id=world.hospital_id, scopes=["11"],
+                        valid_from=today, valid_to=today + timedelta(days=90),
+                        authority_id=world.authority_id, filed_on=today)])
+        db.session.commit()
+        return ours.id_number
+
+
+def test_three_lists_and_the_csv(web: WebClient, web_world: World, app: Flask) -> None:
+    id_number = _data(app, web_world)
+    web.login("jigou01")
+    main = web.get("/institution/rosters/main").get_data(as_text=True)
+    assert "陈本院" in main and "林外院" not in main and id_number not in main
+    out = web.get("/institution/rosters/filed_out").get_data(as_text=True)
+    assert "陈本院" in out and "太原市中心医院" in out
+    into = web.get("/institution/rosters/filed_in").get_data(as_text=True)
+    assert "林外院" in into and "陈本院" not in into
+    resp = web.get("/institution/rosters/main.csv")
+    assert resp.mimetype == "text/csv" and "attachment" in resp.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][:3] == ["姓名", "身份证号", "执业证书编码"]
+    assert [r[0] for r in rows[1:]] == ["陈本院"] and rows[1][1] != id_number
+    other = WebClient(app.test_client())
+    other.login("jigou02")
+    assert "陈本院" not in other.get("/institution/rosters/main").get_data(as_text=True)
+    doctor = WebClient(app.test_client())
+    doctor.login("doctor01")
+    assert doctor.get("/institution/rosters/main.csv").status_code == 403
