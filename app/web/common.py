@@ -98,6 +98,7 @@ def menu_for(user: User) -> list[tuple[str, str | None]]:
                 ("报告注销", url_for("inbox.report_cancellation"))]
     if user.role is Role.COMMISSION:
         return [("待办任务", url_for("inbox.index")),
+                ("办理统计", url_for("inbox.dashboard")),
                 ("依职权注销", url_for("inbox.report_cancellation"))]
     return [("管理首页", url_for("admin.home")), ("工作日历", url_for("admin.calendar"))]
 

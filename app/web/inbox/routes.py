@@ -13,6 +13,7 @@ from app.errors import Conflict
 from app.errors import InvalidInput
 from app.models import Role
 from app.services import applications
+from app.services import dashboard as dashboard_service
 from app.services import forms
 from app.services import processes
 from app.services import tasks
@@ -61,6 +62,14 @@ def complete_task(task_id: int) -> ResponseReturnValue:
         return redirect(url_for("inbox.index"))
     flash(_("已办理完成。"), "success")
     return redirect(url_for("inbox.index"))
+
+
+@bp.route("/dashboard")
+@role_required(Role.COMMISSION)
+def dashboard() -> ResponseReturnValue:
+    rows = dashboard_service.commission_counts(current_user)
+    top = max([r.open for r in rows] + [1])
+    return render_template("inbox/dashboard.html", rows=rows, top=top)
 
 
 @bp.route("/cancel", methods=["GET", "POST"])
