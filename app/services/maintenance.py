@@ -11,7 +11,9 @@ from sqlalchemy import select
 from app.errors import DomainError
 from app.errors import Forbidden
 from app.errors import InvalidInput
+from app.errors import NotFound
 from app.extensions import db
+from app.models import Attachment
 from app.models import Department
 from app.models import PhysicianProfile
 from app.models import ProcessInstance
@@ -94,17 +96,18 @@ def info_fields(actor: User, values: dict[str, Any] | None = None,
     return forms.field_views(schema, vals, errors)
 
 
-def photo_of(actor: User, sha256: str) -> str:
-    """The actor's own photo (approved or pending) by hash."""
+def photo_of(actor: User, sha256: str) -> tuple[str, str]:
+    """The actor's own photo (approved or pending) by hash, with its MIME type."""
     _physician(actor)
     prof = profile_of(actor.qualification_id or 0)
     pending = db.session.scalars(select(ProcessInstance).where(
         ProcessInstance.subject_user_id == actor.id, ProcessInstance.process_id == "photo"))
     mine = {prof.photo_sha256} if prof and prof.photo_sha256 else set()
     mine |= {str((p.application or {}).get("photo", {}).get("sha256")) for p in pending}
-    if sha256 not in mine:
-        raise DomainError(_("相片不存在"))
-    return sha256
+    row = db.session.scalar(select(Attachment).where(Attachment.sha256 == sha256).limit(1))
+    if sha256 not in mine or row is None:
+        raise NotFound(_("相片不存在"))
+    return sha256, row.mime
 
 
 def submit_photo(actor: User, upload: Upload | None, upload_dir: str) -> int:

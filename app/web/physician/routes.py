@@ -90,10 +90,8 @@ def profile_page() -> ResponseReturnValue:
 @bp.route("/profile/photo/<sha256>")
 @physician_only
 def photo(sha256: str) -> ResponseReturnValue:
-    ref = maintenance.photo_of(current_user, sha256)
-    path = attachments.path_of(upload_dir(), ref)
-    return send_file(path, mimetype="image/jpeg" if path.read_bytes()[:3] == b"\xff\xd8\xff"
-                     else "image/png")
+    sha, mime = maintenance.photo_of(current_user, sha256)
+    return send_file(attachments.path_of(upload_dir(), sha), mimetype=mime)
 
 
 @bp.route("/apply")
