@@ -15,11 +15,14 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED)
 
-$(VENDOR): package.json package-lock.json
+$(VENDOR): package.json package-lock.json $(wildcard app/static/src/*)
 	npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p app/static/vendor/bpmn-js
+	mkdir -p app/static/vendor/bpmn-js app/static/vendor/modeler
 	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js app/static/vendor/bpmn-js/
 	cp -r node_modules/bpmn-js/dist/assets/. app/static/vendor/bpmn-js/assets/
+	cp node_modules/@bpmn-io/properties-panel/dist/assets/properties-panel.css app/static/vendor/modeler/
+	node_modules/.bin/esbuild app/static/src/modeler.js --bundle --minify --format=iife \
+	  --target=es2020 --log-level=warning --outfile=app/static/vendor/modeler/modeler.js
 	touch $@
 
 assets: $(VENDOR)

@@ -5,8 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask import jsonify
 from flask import render_template
 from flask import request
+
+
+def wants_json() -> bool:
+    """The editor's and the import page's scripts ask for JSON answers, errors included."""
+    return request.is_json or request.accept_mimetypes.best == "application/json"
 
 
 class DomainError(Exception):
@@ -57,6 +63,8 @@ def init_app(app: Flask) -> None:
         from app.extensions import db
 
         db.session.rollback()
+        if wants_json():
+            return jsonify({"message": err.message, "errors": err.errors}), err.status_code
         return page(err.status_code, "无法完成操作", err.message)
 
     @app.errorhandler(403)

@@ -10,6 +10,7 @@ state survives a round trip.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,8 +31,10 @@ from app.workflow import load_definition
 from app.workflow.xmlsafe import parse_xml
 
 ROOT = Path(__file__).resolve().parents[1]
-BPMN_DIR = ROOT / "bpmn"
-FORMS_DIR = ROOT / "forms"
+# The process editor runs these scenarios against a draft copied into MEDREG_SCENARIO_DIR.
+SOURCE = Path(os.environ.get("MEDREG_SCENARIO_DIR") or ROOT)
+BPMN_DIR = SOURCE / "bpmn"
+FORMS_DIR = SOURCE / "forms"
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 FLOW_NODE_TAGS = ("startEvent", "endEvent", "userTask", "serviceTask", "scriptTask",
                   "exclusiveGateway", "boundaryEvent")

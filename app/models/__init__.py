@@ -10,6 +10,7 @@ from app.models.codes import ActivationCode
 from app.models.codes import CaptchaChallenge
 from app.models.codes import VerificationCode
 from app.models.files import Attachment
+from app.models.imports import ImportJob
 from app.models.organisation import Authority
 from app.models.organisation import Department
 from app.models.organisation import Institution
@@ -20,7 +21,9 @@ from app.models.physician import Qualification
 from app.models.physician import Registration
 from app.models.process import HumanTask
 from app.models.process import ProcessDefinition
+from app.models.process import ProcessDraft
 from app.models.process import ProcessInstance
+from app.models.process import TaskComment
 from app.models.profile import PhysicianProfile
 from app.models.user import Role
 from app.models.user import User
@@ -28,7 +31,8 @@ from app.models.user import User
 __all__ = [
     "ActivationCode", "Assessment", "Attachment",
     "CaptchaChallenge", "AuditEvent", "Authority", "CalendarDay", "CalendarYear",
-    "CatalogueItem", "Department", "HumanTask", "Institution", "MultiFiling", "OutboxMessage",
-    "PhysicianProfile", "ProcessDefinition", "ProcessInstance", "Qualification", "Registration", "Role", "User",
+    "CatalogueItem", "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage",
+    "PhysicianProfile", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Qualification",
+    "Registration", "Role", "TaskComment", "User",
     "VerificationCode",
 ]

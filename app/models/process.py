@@ -38,10 +38,27 @@ class ProcessDefinition(db.Model):  # type: ignore[name-defined]
     sha256: Mapped[str] = mapped_column(String(64))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     author: Mapped[str] = mapped_column(String(60), default="system")
+    note: Mapped[str | None] = mapped_column(String(200))  # what changed, e.g. 回滚至版本 1
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:
         return f"<ProcessDefinition {self.process_id} v{self.version}>"
+
+
+class ProcessDraft(db.Model):  # type: ignore[name-defined]
+    """The administrator's work in progress on a process: saved on every edit, one per process."""
+
+    __tablename__ = "process_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(60), unique=True)
+    base_version: Mapped[int] = mapped_column()
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    forms: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    revision: Mapped[int] = mapped_column(default=1)  # a save names the revision it edited
+    scenarios_passed_sha: Mapped[str | None] = mapped_column(String(64))  # content that passed
+    updated_by: Mapped[str] = mapped_column(String(60))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ProcessInstance(db.Model):  # type: ignore[name-defined]
@@ -69,6 +86,7 @@ class ProcessInstance(db.Model):  # type: ignore[name-defined]
     due_on: Mapped[date | None] = mapped_column(Date)
     clock_paused: Mapped[bool] = mapped_column(default=False)
     overdue: Mapped[bool] = mapped_column(default=False)
+    suspended: Mapped[bool] = mapped_column(default=False)  # by an administrator
     error: Mapped[str | None] = mapped_column(String(500))
     lock_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -115,3 +133,19 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
 
     def __repr__(self) -> str:
         return f"<HumanTask {self.task_spec_id} {self.status}>"
+
+
+class TaskComment(db.Model):  # type: ignore[name-defined]
+    """A note staff leave on an application while working it (not shown to the physician)."""
+
+    __tablename__ = "task_comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("human_task.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    author_name: Mapped[str] = mapped_column(String(60))
+    scope_kind: Mapped[str] = mapped_column(String(20))  # who may read: institution / authority
+    scope_id: Mapped[int | None] = mapped_column()
+    body: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -55,6 +55,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     mobile_verified: Mapped[bool] = mapped_column(default=False)
     email_verified: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    org_admin: Mapped[bool] = mapped_column(default=False)  # manages its organisation's staff
     activated: Mapped[bool] = mapped_column(default=True)  # physicians: after 激活我的账户
     activation_path: Mapped[str | None] = mapped_column(String(1))  # A: code / B: 资格证书编码
     failed_logins: Mapped[int] = mapped_column(default=0)

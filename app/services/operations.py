@@ -14,6 +14,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from app.extensions import db
+from app.models import HumanTask
 from app.models import Institution
 from app.models import MultiFiling
 from app.models import PhysicianProfile
@@ -334,3 +335,27 @@ def statutory_overdue(ctx: StepContext, data: dict[str, Any], due: str) -> dict[
                        user_id=officer.id, dedupe_key=f"overdue:{inst.id}:{due}:{officer.id}")
     audit.record(None, "clock.overdue", "process_instance", inst.id, {"due": due})
     return {"overdue": due}
+
+
+@operation("remind_holders")
+def remind_holders(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
+    """Remind whoever holds the application's open tasks (a reminder timer the administrator
+    can attach to any waiting task; once per task and person)."""
+    inst = ctx.instance
+    roles = {"institution": ("institution_id", Role.INSTITUTION),
+             "authority": ("authority_id", Role.COMMISSION)}
+    sent = 0
+    open_tasks = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == inst.id,
+                                                            HumanTask.status == "open"))
+    for task in open_tasks:
+        if task.scope_kind not in roles or task.scope_id is None:
+            continue
+        key, role = roles[task.scope_kind]
+        for person in staff_of(role, **{key: task.scope_id}):
+            outbox.enqueue("inbox", person.username, "待办提醒",
+                           f"{_process_name(inst.process_id)}申请（编号 {inst.id}）的“{task.title}”"
+                           f"仍在等待办理，请尽快处理。",
+                           user_id=person.id, dedupe_key=f"holders:{inst.id}:{task.id}:{person.id}")
+            sent += 1
+    audit.record(None, "task.reminder", "process_instance", inst.id, {"recipients": sent})
+    return {"reminded": sent}

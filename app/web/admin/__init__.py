@@ -6,4 +6,5 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
+from app.web.admin import processes  # noqa: E402,F401
 from app.web.admin import routes  # noqa: E402,F401

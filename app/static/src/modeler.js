@@ -1,0 +1,277 @@
+// The administrator's process editor: bpmn-js modeler with its properties panel, the
+// SpiffWorkflow extensions (form, status, operation, scripts), forms as JSON with a live
+// preview, autosaved drafts (server + a local copy), validation on the diagram, scenarios,
+// difference to the published version. Bundled by esbuild (make assets).
+import BpmnModeler from "bpmn-js/lib/Modeler";
+import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from "bpmn-js-properties-panel";
+import spiffModdle from "./spiffworkflow.json";
+import SpiffPropertiesProvider from "./spiff-props.js";
+import ZH from "./zh.js";
+
+function translate(template, replacements) {
+  const text = ZH[template] || template;
+  return text.replace(/{([^}]+)}/g, (_, key) => {
+    const value = (replacements || {})[key];
+    return ZH[value] || value || "{" + key + "}";
+  });
+}
+
+const root = document.getElementById("editor");
+if (root) start(root);
+
+function start(root) {
+  const url = (name) => root.getAttribute("data-" + name + "-url");
+  const csrf = root.getAttribute("data-csrf");
+  const status = document.getElementById("save-status");
+  const storeKey = "medreg-draft:" + root.getAttribute("data-process");
+  const publishButton = document.getElementById("btn-publish");
+  let revision = 0;
+  let forms = {};
+  let dirty = false;
+  let formTextBroken = false;
+  let timer = null;
+  let saving = null;
+  let overlays = [];
+
+  function setStatus(text, kind) {
+    status.textContent = text;
+    status.className = "save-status " + (kind || "");
+    if (publishButton) publishButton.disabled = dirty || formTextBroken;
+  }
+
+  async function post(u, body) {
+    const r = await fetch(u, { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(body || {}) });
+    let data = {};
+    try { data = await r.json(); } catch (e) { data = { message: "服务器返回了无法识别的结果（" + r.status + "）" }; }
+    return { ok: r.ok, status: r.status, data };
+  }
+
+  const modeler = new BpmnModeler({
+    container: "#canvas",
+    propertiesPanel: { parent: "#props" },
+    additionalModules: [
+      BpmnPropertiesPanelModule, BpmnPropertiesProviderModule,
+      { __init__: ["spiffPropertiesProvider"], spiffPropertiesProvider: ["type", SpiffPropertiesProvider] },
+      { translate: ["value", translate] },
+    ],
+    moddleExtensions: { spiffworkflow: spiffModdle },
+    spiff: { forms: JSON.parse(root.getAttribute("data-form-ids") || "[]"),
+      operations: JSON.parse(root.getAttribute("data-operations") || "[]") },
+  });
+  window.medregModeler = modeler;  // for the browser tests and the console
+
+  async function currentXml() {
+    const { xml } = await modeler.saveXML({ format: true });
+    return xml;
+  }
+
+  async function keepLocal() {
+    try {
+      localStorage.setItem(storeKey, JSON.stringify({ revision, xml: await currentXml(), forms }));
+    } catch (e) { /* storage full or disabled: the server copy still saves */ }
+  }
+
+  function changed() {
+    dirty = true;
+    setStatus("有未保存的修改…", "pending");
+    keepLocal();
+    clearTimeout(timer);
+    timer = setTimeout(save, 800);
+  }
+
+  async function save() {
+    clearTimeout(timer);
+    if (saving) return saving;
+    if (!dirty) return true;
+    saving = (async () => {
+      setStatus("正在保存草稿…", "pending");
+      const res = await post(url("save"), { xml: await currentXml(), forms, revision });
+      if (res.ok) {
+        revision = res.data.revision;
+        dirty = false;
+        localStorage.removeItem(storeKey);
+        setStatus("草稿已保存（" + res.data.saved_at + "）", "ok");
+        return true;
+      }
+      setStatus(res.data.message || "草稿保存失败，修改已保留在本机，请稍后重试", "error");
+      return false;
+    })();
+    try { return await saving; } finally { saving = null; }
+  }
+
+  window.addEventListener("beforeunload", (ev) => {
+    if (dirty || formTextBroken) { ev.preventDefault(); ev.returnValue = ""; }
+  });
+
+  // -- validation markers ---------------------------------------------------------------
+  function clearProblems() {
+    const canvas = modeler.get("canvas");
+    overlays.forEach((o) => { modeler.get("overlays").remove(o.overlay); canvas.removeMarker(o.id, "has-problem"); });
+    overlays = [];
+  }
+
+  function showProblems(problems) {
+    clearProblems();
+    const list = document.getElementById("problems");
+    list.innerHTML = "";
+    const registry = modeler.get("elementRegistry");
+    if (!problems.length) {
+      list.innerHTML = '<li class="ok">校验通过：流程图、泳道、表单、服务操作和脚本均无问题。</li>';
+      return;
+    }
+    problems.forEach((p) => {
+      const li = document.createElement("li");
+      li.className = "problem";
+      li.textContent = (p.element_id ? p.element_id + "：" : "") + p.message;
+      list.appendChild(li);
+      const el = p.element_id && registry.get(p.element_id);
+      if (el) {
+        li.addEventListener("click", () => { modeler.get("selection").select(el); modeler.get("canvas").scrollToElement(el); });
+        modeler.get("canvas").addMarker(p.element_id, "has-problem");
+        const badge = document.createElement("div");
+        badge.className = "problem-badge";
+        badge.title = p.message;
+        badge.textContent = "!";
+        overlays.push({ id: p.element_id, overlay: modeler.get("overlays").add(p.element_id, { position: { top: -10, right: 10 }, html: badge }) });
+      }
+    });
+  }
+
+  async function validate() {
+    if (!(await save())) return;
+    const res = await post(url("validate"));
+    showProblems(res.data.problems || [{ element_id: "", message: res.data.message || "校验失败" }]);
+  }
+
+  async function scenarios() {
+    if (!(await save())) return;
+    const box = document.getElementById("scenario-result");
+    box.textContent = "正在运行场景测试…";
+    box.className = "pending";
+    const res = await post(url("scenarios"));
+    const d = res.data;
+    box.innerHTML = "";
+    box.className = d.ok ? "ok" : "error";
+    const head = document.createElement("p");
+    head.textContent = d.message;
+    box.appendChild(head);
+    (d.failures || []).forEach((f) => {
+      const pre = document.createElement("pre");
+      pre.textContent = f.name + "\n" + f.detail;
+      box.appendChild(pre);
+    });
+    if ((d.uncovered || []).length) {
+      const p = document.createElement("p");
+      p.className = "warn";
+      p.textContent = "以下元素没有任何场景经过（请补充场景测试）：" + d.uncovered.join("、");
+      box.appendChild(p);
+    }
+  }
+
+  async function diff() {
+    if (!(await save())) return;
+    const r = await fetch(url("diff"), { credentials: "same-origin", headers: { "Accept": "application/json" } });
+    const d = await r.json();
+    const pre = document.getElementById("diff");
+    pre.innerHTML = "";
+    if (!d.lines.length) { pre.textContent = "草稿与已发布版本相同。"; return; }
+    d.lines.forEach((line) => {
+      const span = document.createElement("span");
+      span.className = line[0] === "+" ? "add" : line[0] === "-" ? "del" : line[0] === "@" ? "hunk" : "";
+      span.textContent = line + "\n";
+      pre.appendChild(span);
+    });
+  }
+
+  // -- forms -------------------------------------------------------------------------------
+  const picker = document.getElementById("form-pick");
+  const editor = document.getElementById("form-json");
+  const formError = document.getElementById("form-json-error");
+  const preview = document.getElementById("form-preview");
+  let previewTimer = null;
+
+  function fillPicker() {
+    const chosen = picker.value;
+    picker.innerHTML = "";
+    Object.keys(forms).sort().forEach((id) => {
+      const o = document.createElement("option");
+      o.value = id; o.textContent = id;
+      picker.appendChild(o);
+    });
+    if (chosen && forms[chosen]) picker.value = chosen;
+  }
+
+  async function renderPreview() {
+    const res = await post(url("preview"), { schema: forms[picker.value] });
+    if (res.ok) preview.innerHTML = res.data.html;
+    else preview.textContent = res.data.message || "无法预览";
+  }
+
+  function showForm() {
+    editor.value = JSON.stringify(forms[picker.value] || {}, null, 2);
+    formError.textContent = "";
+    formTextBroken = false;
+    renderPreview();
+  }
+
+  editor.addEventListener("input", () => {
+    try {
+      const parsed = JSON.parse(editor.value);
+      if (typeof parsed !== "object" || Array.isArray(parsed) || parsed === null) throw new Error("表单必须是一个 JSON 对象");
+      forms[picker.value] = parsed;
+      formError.textContent = "";
+      formTextBroken = false;
+      changed();
+      clearTimeout(previewTimer);
+      previewTimer = setTimeout(renderPreview, 400);
+    } catch (e) {
+      formTextBroken = true;
+      formError.textContent = "JSON 格式错误，修正前不会保存：" + e.message;
+      setStatus("表单 JSON 有错误，尚未保存", "error");
+    }
+  });
+  picker.addEventListener("change", showForm);
+
+  // -- tabs and buttons ----------------------------------------------------------------------
+  document.querySelectorAll("[data-tab]").forEach((btn) => btn.addEventListener("click", () => {
+    document.querySelectorAll("[data-tab]").forEach((b) => b.setAttribute("aria-selected", String(b === btn)));
+    document.querySelectorAll(".tab-pane").forEach((p) => { p.hidden = p.id !== btn.getAttribute("data-tab"); });
+  }));
+  document.getElementById("btn-save").addEventListener("click", () => { dirty = true; save(); });
+  document.getElementById("btn-validate").addEventListener("click", validate);
+  document.getElementById("btn-scenarios").addEventListener("click", scenarios);
+  document.getElementById("btn-diff").addEventListener("click", diff);
+  const publishForm = document.getElementById("publish-form");
+  if (publishForm) {
+    publishForm.addEventListener("submit", (ev) => {
+      if (dirty || formTextBroken) { ev.preventDefault(); setStatus("请先保存草稿再发布", "error"); return; }
+      if (!window.confirm("发布后，新的申请将使用新版本；已开始的申请继续按原版本办理。确定发布吗？")) ev.preventDefault();
+    });
+  }
+
+  // -- load ------------------------------------------------------------------------------------
+  (async () => {
+    const r = await fetch(url("draft"), { credentials: "same-origin", headers: { "Accept": "application/json" } });
+    const d = await r.json();
+    revision = d.revision;
+    forms = d.forms;
+    let xml = d.xml;
+    let restored = false;
+    try {
+      const local = JSON.parse(localStorage.getItem(storeKey) || "null");
+      if (local && local.revision === d.revision && (local.xml !== d.xml || JSON.stringify(local.forms) !== JSON.stringify(d.forms))) {
+        xml = local.xml; forms = local.forms; restored = true;
+      }
+    } catch (e) { /* ignore a broken local copy */ }
+    await modeler.importXML(xml);
+    modeler.get("canvas").zoom("fit-viewport");
+    modeler.on("commandStack.changed", changed);
+    fillPicker();
+    showForm();
+    if (restored) { changed(); setStatus("已恢复本机上次未保存的修改，正在保存…", "pending"); }
+    else setStatus("草稿已载入（基于已发布版本 " + d.base_version + "）", "ok");
+    root.setAttribute("data-ready", "true");
+  })().catch((e) => { setStatus("编辑器无法载入：" + e.message, "error"); });
+}

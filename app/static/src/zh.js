@@ -1,0 +1,25 @@
+// Chinese labels for the modeler and its properties panel.
+export default {
+  "General": "常规", "Name": "名称", "ID": "编号", "Documentation": "说明",
+  "Element documentation": "元素说明", "Process documentation": "流程说明",
+  "Timer": "定时器", "Type": "类型", "Value": "值", "Date": "日期", "Duration": "持续时间",
+  "Cycle": "周期", "<none>": "（无）", "Message": "消息", "Signal": "信号", "Error": "错误",
+  "Escalation": "升级", "Link": "链接", "Multi-instance": "多实例", "Compensation": "补偿",
+  "Activate hand tool": "抓手工具", "Activate lasso tool": "套索工具",
+  "Activate create/remove space tool": "空间工具", "Activate global connect tool": "连接工具",
+  "Create start event": "开始事件", "Create end event": "结束事件", "Create task": "任务",
+  "Create gateway": "网关", "Create intermediate/boundary event": "中间/边界事件",
+  "Create pool/participant": "泳池", "Create expanded sub-process": "子流程",
+  "Create data object reference": "数据对象", "Create data store reference": "数据存储",
+  "Create group": "分组", "Change element": "更改类型", "Delete": "删除",
+  "Connect to other element": "连接", "Connect using sequence/message flow or association": "连接",
+  "Append task": "追加任务", "Append end event": "追加结束事件", "Append gateway": "追加网关",
+  "Append intermediate/boundary event": "追加中间事件", "Add text annotation": "添加注释",
+  "User task": "用户任务", "Service task": "服务任务", "Script task": "脚本任务", "Task": "任务",
+  "Timer boundary event": "定时边界事件",
+  "Timer boundary event (non-interrupting)": "定时边界事件（不中断）",
+  "A specific point in time defined as ISO 8601 combined date and time representation.":
+    "表达式的值为时间点，如 clock[\"remind_at\"]。",
+  "A time duration defined as ISO 8601 durations format.": "表达式的值为 ISO 8601 时长，如 \"P3D\"（3天）。",
+  "Learn more.": "",
+};

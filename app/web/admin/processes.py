@@ -1,0 +1,115 @@
+"""The process editor: list, editor page, draft JSON API, publish and rollback."""
+
+from __future__ import annotations
+
+import json
+
+from flask import flash
+from flask import jsonify
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.errors import DomainError
+from app.models import Role
+from app.services import editor
+from app.web.admin import bp
+from app.web.common import role_required
+
+admin_only = role_required(Role.ADMIN)
+
+
+def _body() -> dict[str, object]:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
+
+
+@bp.route("/processes")
+@admin_only
+def processes() -> ResponseReturnValue:
+    return render_template("admin/processes.html", rows=editor.overview())
+
+
+@bp.route("/processes/<process_id>")
+@admin_only
+def process_editor(process_id: str) -> ResponseReturnValue:
+    draft = editor.open_draft(current_user, process_id)
+    form_ids, operations = editor.editor_choices(draft)
+    return render_template("admin/editor.html", draft=draft, versions=editor.versions(process_id),
+                           form_ids=json.dumps(form_ids), operations=json.dumps(operations))
+
+
+@bp.route("/processes/<process_id>/draft.json")
+@admin_only
+def draft_json(process_id: str) -> ResponseReturnValue:
+    d = editor.open_draft(current_user, process_id)
+    return jsonify(xml=d.xml, forms=d.forms, revision=d.revision, base_version=d.base_version)
+
+
+@bp.route("/processes/<process_id>/draft", methods=["POST"])
+@admin_only
+def save_draft(process_id: str) -> ResponseReturnValue:
+    body = _body()
+    d = editor.save_draft(current_user, process_id, body.get("xml"), body.get("forms"),
+                          body.get("revision"))
+    return jsonify(revision=d.revision, saved_at=d.updated_at.astimezone().strftime("%H:%M:%S"))
+
+
+@bp.route("/processes/<process_id>/check", methods=["POST"])
+@admin_only
+def check_draft(process_id: str) -> ResponseReturnValue:
+    problems = editor.check_draft(process_id)
+    return jsonify(problems=[{"element_id": p.element_id, "message": p.message} for p in problems])
+
+
+@bp.route("/processes/<process_id>/scenarios", methods=["POST"])
+@admin_only
+def run_scenarios(process_id: str) -> ResponseReturnValue:
+    r = editor.run_scenarios(current_user, process_id)
+    return jsonify(ok=r.ok, passed=r.passed, failures=r.failures, uncovered=r.uncovered,
+                   message=r.message)
+
+
+@bp.route("/processes/<process_id>/diff.json")
+@admin_only
+def draft_diff(process_id: str) -> ResponseReturnValue:
+    return jsonify(lines=editor.diff(process_id))
+
+
+@bp.route("/form-preview", methods=["POST"])
+@admin_only
+def form_preview() -> ResponseReturnValue:
+    fields = editor.form_preview(_body().get("schema"))
+    return jsonify(html=render_template("admin/form_preview.html", fields=fields))
+
+
+@bp.route("/processes/<process_id>/publish", methods=["POST"])
+@admin_only
+def publish(process_id: str) -> ResponseReturnValue:
+    try:
+        version = editor.publish(current_user, process_id, request.form.get("note", ""))
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin.process_editor", process_id=process_id))
+    flash(_("已发布版本 %(v)s：新的申请将使用该版本，已开始的申请继续按原版本办理。", v=version), "success")
+    return redirect(url_for("admin.process_editor", process_id=process_id))
+
+
+@bp.route("/processes/<process_id>/rollback/<int:version>", methods=["POST"])
+@admin_only
+def rollback(process_id: str, version: int) -> ResponseReturnValue:
+    new = editor.rollback(current_user, process_id, version)
+    flash(_("已回滚：版本 %(n)s 与版本 %(v)s 内容相同，新的申请将使用它。", n=new, v=version), "success")
+    return redirect(url_for("admin.process_editor", process_id=process_id))
+
+
+@bp.route("/processes/<process_id>/discard", methods=["POST"])
+@admin_only
+def discard(process_id: str) -> ResponseReturnValue:
+    editor.discard_draft(current_user, process_id)
+    flash(_("草稿已放弃。"), "success")
+    return redirect(url_for("admin.processes"))
