@@ -40,7 +40,8 @@ def parse_xml(data: bytes | str) -> etree._Element:
     try:
         root = etree.fromstring(raw, parser=_parser())
     except etree.XMLSyntaxError as exc:
-        raise WorkflowError("流程图不是格式正确的 XML", [Problem("", str(exc))]) from exc
+        raise WorkflowError("流程图不是格式正确的 XML",
+                            [Problem("", f"流程图不是格式正确的 XML：{exc}")]) from exc
     if root.getroottree().docinfo.doctype:
         raise WorkflowError("流程图含有 DOCTYPE 声明，已拒绝", [Problem("", "不允许 DOCTYPE")])
     return root
