@@ -37,6 +37,7 @@ OUTCOMES = {
     "withdrawn": "已撤回",
     "inst_refused": "机构不予确认",
     "not_accepted": "不予受理",
+    "terminated": "已终止",
 }
 
 
@@ -79,7 +80,7 @@ def close_application(ctx: StepContext, data: dict[str, Any], outcome: str) -> d
     label = OUTCOMES[outcome]
     reason = str(data.get("note") or "").strip()
     body = f"您的{_process_name(inst.process_id)}申请（编号 {inst.id}）办理结果：{label}。"
-    if outcome in ("refused", "not_accepted", "inst_refused") and reason:
+    if outcome in ("refused", "not_accepted", "inst_refused", "terminated") and reason:
         body += f"理由：{reason}"
     if outcome == "refused":
         body += "如不服本决定，可以依法申请行政复议或者提起行政诉讼。"

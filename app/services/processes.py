@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.errors import Conflict
 from app.errors import DomainError
 from app.errors import Forbidden
+from app.errors import InvalidInput
 from app.errors import NotFound
 from app.extensions import db
 from app.models import HumanTask
@@ -264,6 +265,7 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
         task, inst = _lock_task(task_id)
         if task.status != "open":
             raise Conflict(ALREADY_HANDLED)
+        _refuse_if_suspended(inst)
         if not policies.can_complete(actor, task):
             raise Forbidden(_("您无权办理此任务"))
         ctx = StepContext(inst, actor, utcnow(), upload_dir)
@@ -304,6 +306,7 @@ def withdraw(actor: User, instance_id: int) -> None:
                                  .with_for_update().execution_options(populate_existing=True))
         if inst is None or inst.subject_user_id != actor.id:
             raise NotFound(_("申请不存在"))
+        _refuse_if_suspended(inst)
         ctx = StepContext(inst, actor, utcnow())
         _row, rt = _restore(ctx)
         if "withdraw" not in rt.waiting_messages():
@@ -323,7 +326,8 @@ def can_withdraw(instance: ProcessInstance) -> bool:
 
 def due_instance_ids(now: datetime, limit: int = 100) -> list[int]:
     """Instances whose earliest timer is due (``fire_timers`` skips rows another worker holds)."""
-    q = (select(ProcessInstance.id).where(ProcessInstance.next_timer_at <= now)
+    q = (select(ProcessInstance.id).where(ProcessInstance.next_timer_at <= now,
+                                          ProcessInstance.suspended.is_(False))
          .order_by(ProcessInstance.next_timer_at).limit(limit))
     return list(db.session.scalars(q))
 
@@ -336,7 +340,7 @@ def fire_timers(instance_id: int) -> bool:
             q = q.with_for_update(skip_locked=True)
         inst = db.session.scalar(q.execution_options(populate_existing=True))
         now = utcnow()
-        if inst is None or inst.next_timer_at is None or inst.next_timer_at > now:
+        if inst is None or inst.next_timer_at is None or inst.next_timer_at > now or inst.suspended:
             db.session.rollback()
             return False
         ctx = StepContext(inst, None, now)
@@ -358,3 +362,80 @@ def _mark_error(instance_id: int, message: str) -> None:
         inst.next_timer_at = None
         db.session.commit()
 
+
+
+# -- administration: suspend, resume, terminate, retry ----------------------------------------
+
+def _refuse_if_suspended(inst: ProcessInstance) -> None:
+    if inst.suspended:
+        raise Conflict(_("该申请已被系统管理员暂停办理，请稍后再试或联系系统管理员"))
+
+
+def _lock_instance(instance_id: int) -> ProcessInstance:
+    inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
+                             .with_for_update().execution_options(populate_existing=True))
+    if inst is None:
+        raise NotFound(_("申请不存在"))
+    if inst.completed_at is not None:
+        raise Conflict(_("该申请已办结"))
+    return inst
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("请填写原因"), {"reason": _("请填写原因")})
+    return reason[:500]
+
+
+def set_suspended(actor: User, instance_id: int, suspended: bool, reason: str = "") -> None:
+    """Suspend (nobody can complete its tasks, its timers wait) or resume an application;
+    timers that came due while suspended fire at the next sweep."""
+    with _step():
+        why = _reason(reason) if suspended else (reason or "").strip()[:500]
+        inst = _lock_instance(instance_id)
+        if inst.suspended == suspended:
+            raise Conflict(_("该申请已处于暂停状态") if suspended else _("该申请未被暂停"))
+        inst.suspended = suspended
+        inst.updated_at = utcnow()
+        audit.record(actor, "instance.suspended" if suspended else "instance.resumed",
+                     "process_instance", inst.id, {"reason": why})
+        db.session.commit()
+
+
+def terminate(actor: User, instance_id: int, reason: str) -> None:
+    """End an application where it stands: open tasks cancelled, timers stopped, the
+    physician and the institution told why."""
+    with _step():
+        why = _reason(reason)
+        inst = _lock_instance(instance_id)
+        ctx = StepContext(inst, actor, utcnow())
+        _row, rt = _restore(ctx)
+        rt.cancel()
+        inst.workflow_json = rt.dump()
+        inst.outcome = "terminated"
+        inst.business_status = operations.OUTCOMES["terminated"]
+        inst.completed_at = inst.updated_at = ctx.now
+        inst.next_timer_at = None
+        inst.suspended = False
+        for task in db.session.scalars(select(HumanTask).where(
+                HumanTask.instance_id == inst.id, HumanTask.status == "open")):
+            task.status, task.completed_at = "cancelled", ctx.now
+        operations.close_application(ctx, {"note": why}, "terminated")  # tells them why
+        db.session.commit()
+
+
+def retry(actor: User, instance_id: int) -> None:
+    """Run a failed timer step again (after the cause was fixed); on success the error clears."""
+    with _step():
+        inst = _lock_instance(instance_id)
+        if not inst.error:
+            raise Conflict(_("该申请没有失败的步骤"))
+        ctx = StepContext(inst, actor, utcnow())
+        _row, rt = _restore(ctx)
+        rt.fire_timers()
+        _save(ctx, rt)
+        audit.record(actor, "instance.retried", "process_instance", inst.id,
+                     {"error": inst.error})
+        inst.error = None
+        db.session.commit()

@@ -259,6 +259,13 @@ class Runtime:
     def completed(self) -> bool:
         return bool(self.workflow.is_completed())
 
+    def cancel(self) -> None:
+        """Cancel every unfinished task (an administrator terminates the instance)."""
+        try:
+            self.workflow.cancel()
+        except (SpiffWorkflowException, Exception) as exc:
+            raise _wrap(exc) from exc
+
     def ready_tasks(self) -> list[TaskView]:
         """The ready user tasks, in a stable order."""
         out = []
