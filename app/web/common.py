@@ -101,7 +101,8 @@ def menu_for(user: User) -> list[tuple[str, str | None]]:
                 ("办理统计", url_for("inbox.dashboard")),
                 ("依职权注销", url_for("inbox.report_cancellation"))]
     return [("管理首页", url_for("admin.home")), ("流程管理", url_for("admin.processes")),
-            ("流程实例", url_for("admin.instance_list")), ("工作日历", url_for("admin.calendar"))]
+            ("流程实例", url_for("admin.instance_list")), ("数据导入", url_for("admin.import_list")),
+            ("工作日历", url_for("admin.calendar"))]
 
 
 def _signer() -> URLSafeSerializer:

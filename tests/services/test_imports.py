@@ -1,0 +1,156 @@
+"""CSV import: good rows are imported, each bad row is reported by line and column and changes
+nothing, batches continue where they stopped, and a corrected file updates in place."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func
+from sqlalchemy import select
+
+from app.errors import InvalidInput
+from app.extensions import db
+from app.models import ImportJob
+from app.models import Institution
+from app.models import Qualification
+from app.models import Registration
+from app.services import imports
+from app.services.seed import make_resident_id
+from tests.factories import World
+from tests.factories import user
+
+INSTITUTIONS = """登记号,机构名称,统一社会信用代码,机构类别,机构等级,所在地区划代码,地址,登记机关区划代码,诊疗科目
+PDY-001,太原市第二人民医院,12140100405731726X,综合医院,三级甲等,140105,太原市小店区,140100,0300；0400
+PDY-002,太原市某诊所,,诊所,,140106,,999999,0300
+PDY-003,,,综合医院,,140105,,140100,0300
+PDY-004,太原市妇幼保健院,,妇幼保健院,,140107,,140100,0500、9999
+PDY-005,晋源区社区卫生服务中心,,社区卫生服务中心,,140110,,140100,0200
+"""
+
+
+def _run(world: World, kind: str, text: str, batch: int = imports.BATCH, encoding: str = "utf-8") -> ImportJob:
+    job_id = imports.create(user(world.admin_id), kind, f"{kind}.csv", text.encode(encoding))
+    job = imports.get(job_id)
+    while job.status != "done":
+        job = imports.step(user(world.admin_id), job_id, batch)
+    return job
+
+
+def test_good_institution_rows_are_imported_and_bad_ones_reported(world: World) -> None:
+    job = _run(world, "institutions", INSTITUTIONS)
+    assert (job.total, job.imported, job.failed) == (5, 2, 3)
+    assert [tuple(e) for e in job.errors] == [
+        (3, "登记机关区划代码", "没有区划代码为 999999 的卫生健康行政部门"),
+        (4, "机构名称", "机构名称不能为空"),
+        (5, "诊疗科目", "诊疗科目代码不存在：9999"),
+    ]
+    names = db.session.scalars(select(Institution.reg_no).where(Institution.reg_no.like("PDY-%"))
+                               .order_by(Institution.reg_no))
+    assert list(names) == ["PDY-001", "PDY-005"]
+    first = db.session.scalar(select(Institution).where(Institution.reg_no == "PDY-001"))
+    assert first.subject_codes == "0300,0400" and first.authority_id == world.authority_id
+
+
+def test_batches_continue_where_they_stopped(world: World) -> None:
+    job_id = imports.create(user(world.admin_id), "institutions", "a.csv", INSTITUTIONS.encode())
+    first = imports.step(user(world.admin_id), job_id, batch=2)
+    assert (first.processed, first.imported, first.failed, first.status) == (2, 1, 1, "running")
+    second = imports.step(user(world.admin_id), job_id, batch=2)
+    assert (second.processed, second.imported, second.failed) == (4, 1 + 0, 1 + 2)
+    last = imports.step(user(world.admin_id), job_id, batch=2)
+    assert (last.processed, last.imported, last.failed, last.status) == (5, 2, 3, "done")
+    assert imports.step(user(world.admin_id), job_id, batch=2).processed == 5  # done stays done
+
+
+def _qual_rows() -> tuple[str, str, str]:
+    good = make_resident_id("140105", date(1985, 6, 1), 123)
+    other = make_resident_id("140105", date(1990, 2, 3), 124)
+    bad_check = good[:17] + ("0" if good[17] != "0" else "1")
+    text = (
+        "资格证书编码,姓名,性别,身份证件号码,出生日期,民族,医师级别,执业类别,取得方式,取得年份,发证日期,发证机关\n"
+        f"201014101{good},王一,,{good},,汉族,执业医师,临床,考试,2010,2010-12-01,山西省卫生厅\n"
+        f"201014101{bad_check},王二,,{bad_check},,,执业医师,1,考试,2010,2010-12-01,山西省卫生厅\n"
+        f"201114101{other},王三,男,{other},1990-02-03,,主任医师,临床,考试,2011,2011/12/01,山西省卫生厅\n"
+        f"201214102{other},王四,,{other},,,执业助理医师,口腔,考试,2012,2012-12-01,山西省卫生厅\n")
+    return text, good, other
+
+
+def test_qualification_rows_are_checked_against_the_id_number(world: World) -> None:
+    text, good, other = _qual_rows()
+    job = _run(world, "qualifications", text)
+    assert (job.imported, job.failed) == (2, 2)
+    by_line = {(e[0], e[1]) for e in job.errors}
+    assert (3, "身份证件号码") in by_line
+    assert (4, "医师级别") in by_line and (4, "性别") in by_line  # every problem of the row
+    q = db.session.scalar(select(Qualification).where(Qualification.id_number == good))
+    assert (q.birth_date, q.category, q.sex) == (date(1985, 6, 1), "1", "男")  # from the ID number
+    assert db.session.scalar(select(Qualification.category).where(Qualification.name == "王四")) == "2"
+
+
+def test_registrations_refer_to_imported_records_and_never_half_apply(world: World) -> None:
+    text, good, _other = _qual_rows()
+    _run(world, "qualifications", text)
+    _run(world, "institutions", INSTITUTIONS)
+    job = _run(world, "registrations", (
+        "执业证书编码,资格证书编码,执业范围,执业地点区划代码,主要执业机构登记号,注册机关区划代码,批准日期,发证日期,状态\n"
+        f"110140100000701,201014101{good},11,140000,PDY-001,140100,2011-03-01,2011-03-05,有效\n"
+        f"110140100000702,201014101{good},31,140000,PDY-001,140100,,,有效\n"
+        f"110140100000703,999999999{good},11,140000,NO-SUCH,140100,,,有效\n"
+        f"1101401000007,201014101{good},11,140000,PDY-001,140100,,,作废\n"))
+    assert (job.imported, job.failed) == (1, 3)
+    messages = {(e[0], e[1]): e[2] for e in job.errors}
+    assert messages[(3, "执业范围")] == "执业范围与医师资格的执业类别不一致"
+    assert "请先导入医师资格" in messages[(4, "资格证书编码")]
+    assert "请先导入医疗机构" in messages[(4, "主要执业机构登记号")]
+    assert messages[(5, "执业证书编码")] == "执业证书编码应为 15 位数字" and (5, "状态") in messages
+    reg = db.session.scalar(select(Registration).where(Registration.cert_no == "110140100000701"))
+    assert reg.status == "ACTIVE" and reg.scopes == ["11"] and reg.approved_on == date(2011, 3, 1)
+
+    # a certificate number that belongs to someone else changes nothing at all
+    someone = db.session.scalar(select(Qualification.cert_no).where(Qualification.name == "王四"))
+    again = _run(world, "registrations", (
+        "执业证书编码,资格证书编码,执业范围,执业地点区划代码,主要执业机构登记号,注册机关区划代码,状态\n"
+        f"110140100000701,{someone},31,530000,PDY-005,140100,注销\n"))
+    assert (again.imported, again.failed) == (0, 1)
+    assert again.errors == [[2, "执业证书编码", "该执业证书编码已属于另一位医师"]]
+    db.session.expire_all()
+    reg = db.session.scalar(select(Registration).where(Registration.cert_no == "110140100000701"))
+    assert (reg.status, reg.scopes, reg.place_region) == ("ACTIVE", ["11"], "140000")
+
+
+def test_a_corrected_file_updates_in_place(world: World) -> None:
+    _run(world, "institutions", INSTITUTIONS)
+    fixed = INSTITUTIONS.replace(",999999,", ",140100,").replace("PDY-001,太原市第二人民医院", "PDY-001,太原市第二医院")
+    job = _run(world, "institutions", fixed)
+    assert job.imported == 3
+    assert db.session.scalar(select(func.count()).select_from(Institution)
+                             .where(Institution.reg_no.like("PDY-%"))) == 3
+    assert db.session.scalar(select(Institution.name).where(Institution.reg_no == "PDY-001")) == "太原市第二医院"
+
+
+def test_files_from_excel_in_gbk_are_read(world: World) -> None:
+    job = _run(world, "institutions", INSTITUTIONS, encoding="gb18030")
+    assert job.imported == 2 and "太原" in db.session.scalar(
+        select(Institution.name).where(Institution.reg_no == "PDY-001"))
+
+
+@pytest.mark.parametrize(("kind", "content", "message"), [
+    ("", b"x", "请选择导入类型"),
+    ("institutions", b"", "请选择要导入的 CSV 文件"),
+    ("institutions", "登记号,机构名称\nA,B\n".encode(), "文件缺少必需的列：机构类别、所在地区划代码、登记机关区划代码"),
+    ("institutions", INSTITUTIONS.splitlines()[0].encode() + b"\n\n", "文件中没有数据行"),
+    ("institutions", b"\xff\xfe\x00\x00\xff", "无法识别文件编码"),
+])
+def test_unusable_files_are_refused_before_anything_is_stored(world: World, kind: str, content: bytes,
+                                                              message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        imports.create(user(world.admin_id), kind, "x.csv", content)
+    assert db.session.scalar(select(func.count()).select_from(ImportJob)) == 0
+
+
+def test_error_report_is_a_csv_for_excel(world: World) -> None:
+    job = _run(world, "institutions", INSTITUTIONS)
+    report = imports.error_report(job.id)
+    assert report.startswith("\ufeff行号,列,问题")
+    assert "4,机构名称,机构名称不能为空" in report

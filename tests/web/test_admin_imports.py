@@ -1,0 +1,34 @@
+"""数据导入 through the pages: upload, batches as JSON for the progress bar, the error report."""
+
+from __future__ import annotations
+
+import io
+
+from tests.conftest import WebClient
+from tests.factories import World
+from tests.services.test_imports import INSTITUTIONS
+
+
+def test_upload_progress_and_error_report(web: WebClient, web_world: World) -> None:
+    web.login("admin01")
+    web.get("/admin/imports")
+    refused = web.post("/admin/imports", {"kind": "institutions",
+                                          "file": (io.BytesIO("登记号\nA\n".encode()), "x.csv")},
+                       content_type="multipart/form-data")
+    assert refused.status_code == 422 and "文件缺少必需的列" in refused.get_data(as_text=True)
+    resp = web.post("/admin/imports", {"kind": "institutions",
+                                       "file": (io.BytesIO(INSTITUTIONS.encode("gb18030")), "机构.csv")},
+                    content_type="multipart/form-data")
+    assert resp.status_code == 302
+    job_url = resp.headers["Location"]
+    page = web.get(job_url).get_data(as_text=True)
+    assert "继续导入" in page and "0 / 5 行" in " ".join(page.split())
+    step = web.client.post(job_url + "/step", headers={"Accept": "application/json",
+                                                       "X-CSRFToken": web.token})
+    assert step.get_json() == {"processed": 5, "total": 5, "imported": 2, "failed": 3, "status": "done"}
+    done = web.get(job_url).get_data(as_text=True)
+    assert "机构名称不能为空" in done and "下载错误报告" in done
+    report = web.client.get(job_url + "/errors.csv")
+    assert report.mimetype == "text/csv" and "没有区划代码为 999999" in report.get_data(as_text=True)
+    template = web.client.get("/admin/imports/template/registrations.csv").get_data(as_text=True)
+    assert template.startswith("\ufeff执业证书编码,资格证书编码")
