@@ -255,7 +255,7 @@ def _lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance]:
 
 
 def complete_task(actor: User, task_id: int, submission: forms.Submission | dict[str, Any],
-                  upload_dir: str = "") -> int:
+                  upload_dir: str = "", via: str | None = None) -> int:
     """Complete a user task with form data; exactly one of concurrent attempts wins.
 
     :raise Conflict: the task was already handled ("该任务已被处理").
@@ -263,6 +263,8 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
     """
     with _step():
         task, inst = _lock_task(task_id)
+        if not policies.in_scope(actor, task):
+            raise Forbidden(_("您无权办理此任务"))
         if task.status != "open":
             raise Conflict(ALREADY_HANDLED)
         _refuse_if_suspended(inst)
@@ -294,7 +296,7 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
         _save(ctx, rt, completed_guid=task.task_guid)
         audit.record(actor, f"task.{task.task_spec_id}", "process_instance", inst.id,
                      {"task": task.id, "decision": data.get("decision"),
-                      "note": data.get("note")})
+                      "note": data.get("note"), **({"via": via} if via else {})})
         db.session.commit()
     return inst.id
 

@@ -41,6 +41,8 @@ from app.services.clock import today_cst
 from app.services.validators import mask_id
 from app.services.validators import mask_mobile
 
+BULK_STEPS = frozenset({"institution_confirm"})
+
 
 @dataclass(frozen=True)
 class InboxRow:
@@ -56,6 +58,7 @@ class InboxRow:
     claimed_by: str | None
     claimed_by_me: bool
     overdue: bool
+    bulk: bool = False  # a routine confirmation that may be done with others at once
 
 
 @dataclass(frozen=True)
@@ -76,8 +79,31 @@ def _scope_filter(actor: User) -> Any:
                 HumanTask.status == "open")
 
 
-def inbox(actor: User, limit: int = 200) -> list[InboxRow]:
-    """Open tasks in the actor's scope, soonest due first."""
+@dataclass(frozen=True)
+class InboxFilter:
+    """What the inbox shows: business type, step, due state, claim, physician name; the order."""
+
+    process_id: str = ""
+    step: str = ""  # task_spec_id, e.g. institution_confirm
+    due: str = ""  # overdue / week
+    claim: str = ""  # mine / unclaimed
+    name: str = ""
+    sort: str = "due"  # due / arrived / name
+
+    @classmethod
+    def from_args(cls, args: Any) -> InboxFilter:
+        sort = args.get("sort", "due")
+        return cls(args.get("process_id", "")[:60], args.get("step", "")[:60],
+                   args.get("due", "")[:10], args.get("claim", "")[:10],
+                   args.get("name", "").strip()[:30], sort if sort in SORTS else "due")
+
+
+SORTS = {"due": "办理期限", "arrived": "到达时间", "name": "医师姓名"}
+
+
+def inbox(actor: User, filters: InboxFilter | None = None, limit: int = 200) -> list[InboxRow]:
+    """Open tasks in the actor's scope, filtered and sorted (soonest due first by default)."""
+    f = filters or InboxFilter()
     claimer = db.aliased(User)
     q = (select(HumanTask, ProcessInstance, Qualification.name, Institution.name,
                 claimer.display_name)
@@ -85,16 +111,43 @@ def inbox(actor: User, limit: int = 200) -> list[InboxRow]:
          .outerjoin(Qualification, Qualification.id == ProcessInstance.qualification_id)
          .outerjoin(Institution, Institution.id == ProcessInstance.institution_id)
          .outerjoin(claimer, claimer.id == HumanTask.claimed_by_id)
-         .where(_scope_filter(actor))
-         .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at,
-                   HumanTask.id)
-         .limit(limit))
+         .where(_scope_filter(actor)))
     now = utcnow()
+    if f.process_id:
+        q = q.where(ProcessInstance.process_id == f.process_id)
+    if f.step:
+        q = q.where(HumanTask.task_spec_id == f.step)
+    if f.due == "overdue":
+        q = q.where(HumanTask.due_at < now)
+    elif f.due == "week":
+        q = q.where(HumanTask.due_at >= now, HumanTask.due_at < now + timedelta(days=7))
+    if f.claim == "mine":
+        q = q.where(HumanTask.claimed_by_id == actor.id)
+    elif f.claim == "unclaimed":
+        q = q.where(HumanTask.claimed_by_id.is_(None))
+    if f.name:
+        q = q.where(Qualification.name.contains(f.name, autoescape=True))
+    order = {"arrived": (HumanTask.created_at, HumanTask.id),
+             "name": (Qualification.name, HumanTask.id)}.get(
+        f.sort, (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id))
+    q = q.order_by(*order).limit(limit)
     return [InboxRow(t.id, p.id, t.title, eligibility.type_name(p.process_id),
                      name, inst_name or "", p.business_status, t.created_at, t.due_at,
                      claimed, t.claimed_by_id == actor.id,
-                     bool(p.overdue or (t.due_at is not None and t.due_at < now)))
+                     bool(p.overdue or (t.due_at is not None and t.due_at < now)),
+                     t.task_spec_id in BULK_STEPS)
             for t, p, name, inst_name, claimed in db.session.execute(q)]
+
+
+def inbox_choices(actor: User) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(business types, steps) present in the actor's open tasks, for the filters."""
+    rows = db.session.execute(
+        select(ProcessInstance.process_id, HumanTask.task_spec_id, HumanTask.title)
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .where(_scope_filter(actor)).distinct()).all()
+    types = sorted({(pid, eligibility.type_name(pid)) for pid, _s, _t in rows})
+    steps = sorted({(spec, title) for _p, spec, title in rows})
+    return types, steps
 
 
 def inbox_counts(actor: User) -> InboxCounts:

@@ -13,6 +13,8 @@ from app.errors import Conflict
 from app.errors import InvalidInput
 from app.models import Role
 from app.services import applications
+from app.services import bulk
+from app.services import comments
 from app.services import dashboard as dashboard_service
 from app.services import forms
 from app.services import processes
@@ -29,8 +31,39 @@ staff_only = role_required(Role.INSTITUTION, Role.COMMISSION)
 @bp.route("/")
 @staff_only
 def index() -> ResponseReturnValue:
-    return render_template("inbox/index.html", rows=tasks.inbox(current_user),
-                           counts=tasks.inbox_counts(current_user))
+    filters = tasks.InboxFilter.from_args(request.args)
+    types, steps = tasks.inbox_choices(current_user)
+    return render_template("inbox/index.html", rows=tasks.inbox(current_user, filters),
+                           counts=tasks.inbox_counts(current_user), f=filters, types=types,
+                           steps=steps, sorts=tasks.SORTS)
+
+
+@bp.route("/bulk-confirm", methods=["POST"])
+@role_required(Role.INSTITUTION)
+def bulk_confirm() -> ResponseReturnValue:
+    ids = [int(v) for v in request.form.getlist("task_id") if v.isdigit()]
+    result = bulk.confirm(current_user, ids)
+    if result.confirmed:
+        flash(_("已确认 %(n)s 项：申请编号 %(ids)s。", n=len(result.confirmed),
+                ids="、".join(map(str, result.confirmed))), "success")
+    for task_id, why in result.refused:
+        flash(_("任务 %(t)s 未能确认：%(why)s", t=task_id, why=why), "warning")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.route("/applications/<int:instance_id>/comments", methods=["POST"])
+@staff_only
+def add_comment(instance_id: int) -> ResponseReturnValue:
+    task_id = request.form.get("task_id", "")
+    try:
+        comments.add(current_user, instance_id, request.form.get("comment", ""),
+                     int(task_id) if task_id.isdigit() else None)
+    except InvalidInput as exc:
+        flash(exc.message, "warning")
+    else:
+        flash(_("备注已保存。"), "success")
+    back = url_for("inbox.show_task", task_id=int(task_id)) if task_id.isdigit() else url_for("inbox.index")
+    return redirect(back + "#comments")
 
 
 def _render_task(task_id: int, values: dict[str, object] | None = None,
@@ -40,6 +73,7 @@ def _render_task(task_id: int, values: dict[str, object] | None = None,
     instance_id = page.application.instance.id
     return render_template(
         "inbox/task.html", page=page, fields=fields, errors=errors,
+        comments=comments.for_instance(current_user, instance_id),
         file_url=lambda name: url_for("inbox.file", instance_id=instance_id, field=name),
     ), status
 
