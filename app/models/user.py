@@ -70,5 +70,10 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     def is_active(self) -> bool:  # Flask-Login
         return self.active
 
+    @property
+    def is_locked(self) -> bool:
+        """Locked after failed sign-ins, until ``locked_until``."""
+        return self.locked_until is not None and self.locked_until > utcnow()
+
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role.value}>"

@@ -31,7 +31,7 @@ from app.services.validators import sex_of
 DEMO_ACCOUNTS = [
     # username, password, role, display name, note
     ("doctor01", "Doctor2026", Role.PHYSICIAN, "宋宏强", "医师：已有资格、尚未注册，可申请注册"),
-    ("jigou01", "Jigou2026", Role.INSTITUTION, "山西大学医院医务科", "医疗机构：山西大学医院"),
+    ("jigou01", "Jigou2026", Role.INSTITUTION, "山西大学医院医务科", "医疗机构：山西大学医院（机构管理员）"),
     ("weijian01", "Weijian2026", Role.COMMISSION, "太原市卫健委审批员",
      "卫健委：太原市卫生健康委员会"),
     ("admin01", "Admin2026", Role.ADMIN, "系统管理员", "系统管理员"),
@@ -202,6 +202,7 @@ def seed_demo(upload_dir: str) -> DemoWorld:
             user.mobile_verified = True
         elif role is Role.INSTITUTION:
             user.institution_id = insts[0].id
+            user.org_admin = True  # manages the hospital's staff accounts
         elif role is Role.COMMISSION:
             user.authority_id = auth["140100"].id
         db.session.add(user)

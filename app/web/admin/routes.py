@@ -14,6 +14,7 @@ from flask_login import current_user
 from app.errors import InvalidInput
 from app.models import Role
 from app.services import calendar
+from app.web import staff_pages
 from app.web.admin import bp
 from app.web.common import role_required
 
@@ -65,3 +66,22 @@ def calendar_page() -> ResponseReturnValue:
     return render_template("admin/calendar.html", years=years, missing=missing, errors=errors,
                            form=form), (422 if errors else 200)
 
+
+
+@bp.route("/users", methods=["GET", "POST"], endpoint="users_list")
+@admin_only
+def users() -> ResponseReturnValue:
+    return staff_pages.listing("admin.users")
+
+
+@bp.route("/users/<int:user_id>/<any(" + ", ".join(staff_pages.ACTIONS) + "):name>", methods=["POST"],
+          endpoint="users_action")
+@admin_only
+def user_action(user_id: int, name: str) -> ResponseReturnValue:
+    return staff_pages.action("admin.users", user_id, name)
+
+
+@bp.route("/users/issued", endpoint="users_issued")
+@admin_only
+def user_issued() -> ResponseReturnValue:
+    return staff_pages.issued("admin.users")

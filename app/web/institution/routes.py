@@ -14,6 +14,7 @@ from flask_login import current_user
 from app.models import Role
 from app.services import activation
 from app.services import rosters
+from app.web import staff_pages
 from app.web.common import role_required
 from app.web.institution import bp
 
@@ -65,3 +66,22 @@ def issued_code() -> ResponseReturnValue:
                                    datetime.fromisoformat(shown["expires_at"]), shown["sent_to"])
     resp = render_template("institution/code_issued.html", issued=issued)
     return resp, 200, {"Cache-Control": "no-store"}
+
+
+@bp.route("/staff", methods=["GET", "POST"], endpoint="staff_list")
+@staff_only
+def staff_accounts() -> ResponseReturnValue:
+    return staff_pages.listing("institution.staff")
+
+
+@bp.route("/staff/<int:user_id>/<any(disable, enable, reset, unlock):name>", methods=["POST"],
+          endpoint="staff_action")
+@staff_only
+def staff_action(user_id: int, name: str) -> ResponseReturnValue:
+    return staff_pages.action("institution.staff", user_id, name)
+
+
+@bp.route("/staff/issued", endpoint="staff_issued")
+@staff_only
+def staff_issued() -> ResponseReturnValue:
+    return staff_pages.issued("institution.staff")
