@@ -95,6 +95,7 @@ def menu_for(user: User) -> list[tuple[str, str | None]]:
         menu = [("待办任务", url_for("inbox.index")),
                 ("医师名册", url_for("institution.roster", kind="main")),
                 ("激活码", url_for("institution.activation_codes")),
+                ("科室维护", url_for("institution.departments_page")),
                 ("报告注销", url_for("inbox.report_cancellation"))]
         if user.org_admin:
             menu.append(("工作人员账户", url_for("institution.staff_list")))

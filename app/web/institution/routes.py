@@ -4,15 +4,20 @@ from datetime import datetime
 from urllib.parse import quote
 
 from flask import Response
+from flask import flash
 from flask import redirect
 from flask import render_template
+from flask import request
 from flask import session
 from flask import url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.errors import InvalidInput
 from app.models import Role
 from app.services import activation
+from app.services import departments
 from app.services import rosters
 from app.web import staff_pages
 from app.web.common import role_required
@@ -85,3 +90,31 @@ def staff_action(user_id: int, name: str) -> ResponseReturnValue:
 @staff_only
 def staff_issued() -> ResponseReturnValue:
     return staff_pages.issued("institution.staff")
+
+
+@bp.route("/departments", methods=["GET", "POST"])
+@staff_only
+def departments_page() -> ResponseReturnValue:
+    errors: dict[str, str] = {}
+    values: dict[str, str] = {}
+    if request.method == "POST":
+        form = request.form
+        dept_id = form.get("department_id", "")
+        try:
+            departments.save(current_user, form.get("code", ""), form.get("name", ""),
+                             form.get("subject_code", ""), int(dept_id) if dept_id.isdigit() else None)
+        except InvalidInput as exc:
+            errors, values = exc.errors, {**exc.values, "department_id": dept_id}
+        else:
+            flash(_("科室已保存。"), "success")
+            return redirect(url_for("institution.departments_page"))
+    return render_template("institution/departments.html", page=departments.page(current_user),
+                           errors=errors, values=values), (422 if errors else 200)
+
+
+@bp.route("/departments/<int:department_id>/<any(disable, enable):name>", methods=["POST"])
+@staff_only
+def department_active(department_id: int, name: str) -> ResponseReturnValue:
+    dept = departments.set_active(current_user, department_id, name == "enable")
+    flash(_("科室 %(n)s 已%(a)s。", n=dept.name, a=_("启用") if name == "enable" else _("停用")), "success")
+    return redirect(url_for("institution.departments_page"))
