@@ -22,4 +22,12 @@ export default {
     "表达式的值为时间点，如 clock[\"remind_at\"]。",
   "A time duration defined as ISO 8601 durations format.": "表达式的值为 ISO 8601 时长，如 \"P3D\"（3天）。",
   "Learn more.": "",
+  "User Task": "用户任务", "Service Task": "服务任务", "Script Task": "脚本任务",
+  "Exclusive Gateway": "排他网关", "Start Event": "开始事件", "End Event": "结束事件",
+  "Sequence Flow": "顺序流", "Conditional Flow": "条件流", "Default Flow": "默认流",
+  "Message Boundary Event": "消息边界事件", "Timer Boundary Event": "定时边界事件",
+  "Timer Boundary Event (Non Interrupting)": "定时边界事件（不中断）",
+  "Message Boundary Event (Non Interrupting)": "消息边界事件（不中断）",
+  "Participant": "泳池", "Lane": "泳道", "Process": "流程", "Collaboration": "协作",
+  "Intermediate Catch Event": "中间捕获事件", "Intermediate Throw Event": "中间抛出事件",
 };
