@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -34,6 +35,8 @@ from app.workflow.scripts import ServiceHandler
 from app.workflow.xmlsafe import parse_xml
 
 SERIALIZER_VERSION = "1.5"
+MAX_STEP_TASKS = 1000
+MAX_STEP_SECONDS = 10.0
 _PINNED = "__pinned_specs__"
 
 
@@ -239,9 +242,20 @@ class Runtime:
         return json.dumps(dct, ensure_ascii=False, cls=_STATE_SERIALIZER._encoder_cls)
 
     def run(self) -> None:
-        """Run engine steps until the workflow waits for people or timers."""
+        """Run engine steps until the workflow waits for people or timers, within
+        ``MAX_STEP_TASKS`` automatic tasks and ``MAX_STEP_SECONDS`` (a diagram that loops
+        without waiting stops with a clear error and nothing is saved)."""
+        started, done = time.monotonic(), 0
+
+        def guard(_task: Any) -> None:
+            nonlocal done
+            done += 1
+            if done > MAX_STEP_TASKS or time.monotonic() - started > MAX_STEP_SECONDS:
+                raise WorkflowError(f"流程步骤超过限制（{MAX_STEP_TASKS} 个自动环节或 {MAX_STEP_SECONDS} 秒），"
+                                    "可能存在无限循环，已停止")
+
         try:
-            self.workflow.do_engine_steps()
+            self.workflow.do_engine_steps(did_complete_task=guard)
         except WorkflowError:
             raise
         except (SpiffWorkflowException, Exception) as exc:

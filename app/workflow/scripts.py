@@ -5,10 +5,13 @@ conditions, timer expressions, service-task parameters) passes two gates:
 
 1. an allow-list of Python syntax (:func:`check_source`): no imports, loops,
    comprehensions, functions, classes, dunder or private names, attribute access
-   beyond a few harmless methods, no ``.format`` or ``%`` templates, no large
-   powers or repetitions, and (at upload) no name that is neither a known
+   beyond a few harmless methods, no ``.format`` or ``%`` templates or format specs,
+   no large powers or repetitions, and (at upload) no name that is neither a known
    variable nor an allow-listed function;
-2. RestrictedPython's compiler and guarded globals when it runs.
+2. RestrictedPython's compiler and guarded globals when it runs, with every ``*``, ``**``
+   and ``+`` (and ``+=``) routed through :func:`_binop` so no value a script builds can grow
+   past ``MAX_LENGTH`` items or ``MAX_INT_BITS`` bits (memory bombs built step by step
+   from allowed pieces, like ``a = a ** 4`` repeated, stop with a clear error).
 
 Only plain functions are exposed, never modules.
 """
@@ -19,6 +22,9 @@ import ast
 import builtins
 import json
 import operator
+from datetime import date
+from datetime import datetime
+from decimal import Decimal
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -31,6 +37,7 @@ from RestrictedPython.Eval import default_guarded_getitem
 from RestrictedPython.Guards import guarded_iter_unpack_sequence
 from RestrictedPython.Guards import guarded_unpack_sequence
 from RestrictedPython.Guards import safer_getattr
+from RestrictedPython.transformer import RestrictingNodeTransformer
 from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment
 
 from app.workflow.errors import Problem
@@ -62,6 +69,10 @@ _NODE_NAMES = {
 }
 MAX_POWER = 4
 MAX_REPEAT = 1000
+MAX_LENGTH = 100_000  # items of a string, list or tuple a script may build
+MAX_INT_BITS = 64_000  # about 19,000 decimal digits
+_SIZED = (str, bytes, list, tuple)
+_GUARDED_OPS = {ast.Mult: "*", ast.Pow: "**", ast.Add: "+"}
 
 
 def _reject(msg: str, node: ast.AST | None = None) -> WorkflowError:
@@ -119,6 +130,8 @@ def _check_node(node: ast.AST, known: frozenset[str] | None) -> None:
                 raise _reject("不允许大量重复字符串或列表", node)
         if isinstance(node.op, ast.Mod) and _is_str_or_seq_const(node.left):
             raise _reject("不允许使用 % 格式化字符串", node)
+    elif isinstance(node, ast.FormattedValue) and node.format_spec is not None:
+        raise _reject("不允许在 f-string 中使用格式说明", node)
     elif isinstance(node, (ast.Assign, ast.AugAssign)):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         for target in targets:
@@ -157,27 +170,92 @@ def check_source(source: str, mode: str, known: Iterable[str] | None = None) -> 
     except SyntaxError as exc:
         raise WorkflowError(f"第 {exc.lineno} 行：语法错误 {exc.msg}") from exc
     _check_tree(tree, frozenset(known) if known is not None else None)
-    compiled = (compile_restricted_exec if mode == "exec" else compile_restricted_eval)(source)
+    compiled = _restricted(source, mode)
     if compiled.errors:
         raise WorkflowError("；".join(compiled.errors))
+
+
+class _SizeGuardPolicy(RestrictingNodeTransformer):  # type: ignore[misc]
+    """RestrictedPython's policy, plus: ``a * b``, ``a ** b`` and ``a + b`` become
+    ``_binop_("*", a, b)`` so their results are size-checked before they are built."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        node = self.node_contents_visit(node)
+        symbol = _GUARDED_OPS.get(type(node.op))
+        if symbol is None:
+            return node
+        call = ast.Call(func=ast.Name("_binop_", ast.Load()),
+                        args=[ast.Constant(symbol), node.left, node.right], keywords=[])
+        return ast.fix_missing_locations(ast.copy_location(call, node))
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
+        node = self.node_contents_visit(node)
+        node.value = ast.fix_missing_locations(ast.copy_location(
+            ast.Call(func=ast.Name("_text_", ast.Load()), args=[node.value], keywords=[]), node.value))
+        return node
+
+
+def _too_big(message: str) -> WorkflowError:
+    return WorkflowError(f"脚本运算结果过大（{message}），已停止执行")
+
+
+def _binop(symbol: str, a: Any, b: Any) -> Any:
+    """``a <symbol> b`` after checking the size of what it would build."""
+    if symbol == "*":
+        for seq, n in ((a, b), (b, a)):
+            if isinstance(seq, _SIZED) and isinstance(n, int) and len(seq) * max(n, 0) > MAX_LENGTH:
+                raise _too_big(f"长度超过 {MAX_LENGTH}")
+        if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > MAX_INT_BITS:
+            raise _too_big("整数过大")
+        return a * b
+    if symbol == "**":
+        if isinstance(a, int) and isinstance(b, int) and b > 0 and a.bit_length() * b > MAX_INT_BITS:
+            raise _too_big("整数过大")
+        return a**b
+    if isinstance(a, _SIZED) and isinstance(b, _SIZED) and len(a) + len(b) > MAX_LENGTH:
+        raise _too_big(f"长度超过 {MAX_LENGTH}")
+    return a + b
+
+
+_SCALARS = (str, int, float, bool, type(None), date, datetime, Decimal)
+
+
+def _text(value: Any = "") -> str:
+    """``str()`` and f-string values: scalars only (the text of a list of large strings
+    would be a memory bomb), and never longer than ``MAX_LENGTH``."""
+    if not isinstance(value, _SCALARS):
+        raise WorkflowError("脚本中不允许把列表或字典转换为文本")
+    text = builtins.str(value)
+    if len(text) > MAX_LENGTH:
+        raise _too_big(f"长度超过 {MAX_LENGTH}")
+    return text
+
+
+def _restricted(source: str, mode: str) -> Any:
+    fn = compile_restricted_exec if mode == "exec" else compile_restricted_eval
+    return fn(source, policy=_SizeGuardPolicy)
 
 
 @lru_cache(maxsize=2048)
 def _compile(source: str, mode: str) -> Any:
     check_source(source, mode)
-    compiled = (compile_restricted_exec if mode == "exec" else compile_restricted_eval)(source)
+    compiled = _restricted(source, mode)
+    if compiled.errors:
+        raise WorkflowError("；".join(compiled.errors))
     return compiled.code
 
 
 def _inplace(op: str, x: Any, y: Any) -> Any:
-    ops = {"+=": operator.iadd, "-=": operator.isub}
-    if op not in ops:
-        raise WorkflowError(f"不允许的运算 {op}")
-    return ops[op](x, y)
+    if op == "+=":
+        return _binop("+", x, y)
+    if op == "-=":
+        return operator.isub(x, y)
+    raise WorkflowError(f"不允许的运算 {op}")
 
 
 def _base_globals() -> dict[str, Any]:
     allowed = {name: getattr(builtins, name) for name in SAFE_BUILTIN_NAMES}
+    allowed["str"] = _text
     allowed.update({"True": True, "False": False, "None": None})
     return {
         "__builtins__": allowed,
@@ -188,6 +266,8 @@ def _base_globals() -> dict[str, Any]:
         "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
         "_unpack_sequence_": guarded_unpack_sequence,
         "_inplacevar_": _inplace,
+        "_binop_": _binop,
+        "_text_": _text,
     }
 
 

@@ -46,6 +46,44 @@ def _texts(ts: Any) -> list[tuple[str, str, str]]:
     return out
 
 
+BPMN_NS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+_WAITING = {"userTask", "manualTask", "receiveTask", "intermediateCatchEvent"}
+
+
+def _automatic_cycle(root: Any) -> list[str]:
+    """Flow nodes on a loop that passes no user task or catching event (it would run forever)."""
+    kinds: dict[str, str] = {}
+    edges: dict[str, list[str]] = {}
+    for process in root.iter(f"{BPMN_NS}process"):
+        for el in process.iter():
+            if not isinstance(el.tag, str) or not el.tag.startswith(BPMN_NS) or el.get("id") is None:
+                continue
+            tag = el.tag[len(BPMN_NS):]
+            if tag == "sequenceFlow":
+                edges.setdefault(el.get("sourceRef", ""), []).append(el.get("targetRef", ""))
+            else:
+                kinds[el.get("id", "")] = tag
+    moving = {n for n, k in kinds.items() if k not in _WAITING}
+    state: dict[str, int] = {}  # 1: on the current path, 2: finished
+    for start in sorted(moving):
+        if start in state:
+            continue
+        path, stack = [start], [iter(edges.get(start, []))]
+        state[start] = 1
+        while stack:  # iterative depth-first search (diagrams may be long)
+            nxt = next((n for n in stack[-1] if n in moving and state.get(n) != 2), None)
+            if nxt is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                return path[path.index(nxt):]
+            else:
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(edges.get(nxt, [])))
+    return []
+
+
 def validate_bpmn(
     xml: bytes | str,
     *,
@@ -94,6 +132,10 @@ def validate_bpmn(
                     known.add(getattr(ev, var))
 
     problems: list[Problem] = []
+    cycle = _automatic_cycle(parse_xml(xml))
+    if cycle:
+        problems.append(Problem(cycle[0], "流程中存在不经过人工任务或等待事件的循环（"
+                                + " → ".join(cycle) + "），会无限执行"))
     for s in specs:
         for ts in s.task_specs.values():
             eid = getattr(ts, "bpmn_id", None)

@@ -30,7 +30,7 @@ def parse_xml(data: bytes | str) -> etree._Element:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if len(raw) > MAX_BPMN_BYTES:
         raise WorkflowError(
-            "流程图文件过大", [Problem("", f"文件超过 {MAX_BPMN_BYTES // 1024} KB 上限")]
+            "流程图文件过大", [Problem("", f"流程图文件过大：超过 {MAX_BPMN_BYTES // 1024} KB 上限")]
         )
     if _FORBIDDEN.search(raw):
         raise WorkflowError(
