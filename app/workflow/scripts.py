@@ -22,12 +22,12 @@ import ast
 import builtins
 import json
 import operator
-from datetime import date
-from datetime import datetime
-from decimal import Decimal
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
+from datetime import date
+from datetime import datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
