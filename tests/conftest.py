@@ -18,6 +18,7 @@ from sqlalchemy import text
 from app import create_app
 from app.extensions import db
 from app.services import calendar
+from app.services import definitions
 from tests.factories import World
 from tests.factories import make_world
 
@@ -93,6 +94,7 @@ def _clean(app: Flask) -> None:
             conn.execute(text("DELETE FROM calendar_year WHERE source = 'admin'"))
             conn.execute(text("DELETE FROM process_definition WHERE version > 1"))
         calendar.invalidate()
+        definitions.forget_versions()
 
 
 @pytest.fixture()

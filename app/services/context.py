@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 
+from app.models import HumanTask
 from app.models import ProcessInstance
 from app.models import User
 
@@ -19,3 +20,4 @@ class StepContext:
     now: datetime
     upload_dir: str = ""
     notes: list[str] = field(default_factory=list)
+    open_tasks: list[HumanTask] | None = None  # read with the instance lock (saves a query)

@@ -129,6 +129,43 @@ def definition_of(row: ProcessDefinition) -> Definition:
     return defn
 
 
+@dataclass(frozen=True)
+class Version:
+    """What a step needs of an instance's definition version (immutable, cached)."""
+
+    id: int
+    process_id: str
+    version: int
+    forms: dict[str, Any]
+    definition: Definition
+
+
+_versions: dict[int, Version] = {}
+
+
+def version_by_id(definition_id: int) -> Version:
+    """The cached version of a definition row: a step reads nothing of the diagram, forms or
+    spec (versions are immutable and never deleted; see :func:`forget_versions`)."""
+    with _lock:
+        hit = _versions.get(definition_id)
+    if hit is not None:
+        return hit
+    row = db.session.get(ProcessDefinition, definition_id)
+    if row is None:
+        raise NotFound(_("该业务流程版本不存在"))
+    version = Version(row.id, row.process_id, row.version, dict(row.forms), definition_of(row))
+    with _lock:
+        _versions[definition_id] = version
+    return version
+
+
+def forget_versions() -> None:
+    """Empty the caches (for tests that delete definition rows, whose ids SQLite may reuse)."""
+    with _lock:
+        _versions.clear()
+        _defs.clear()
+
+
 def start_form_id(defn: Definition) -> str:
     """The form a process starts with: that of the applicant's correction task
     (``physician_apply`` / ``institution_supplement``), else ``<process>_apply``."""

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -25,7 +26,6 @@ from app.errors import InvalidInput
 from app.errors import NotFound
 from app.extensions import db
 from app.models import HumanTask
-from app.models import ProcessDefinition
 from app.models import ProcessInstance
 from app.models import Registration
 from app.models import Role
@@ -84,8 +84,9 @@ def _save(ctx: StepContext, rt: Runtime, completed_guid: str | None = None) -> N
         inst.business_status = (ready[0].status or ready[0].title) if ready else "处理中"
     inst.updated_at = ctx.now
 
-    open_rows = {t.task_guid: t for t in db.session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == inst.id, HumanTask.status == "open"))}
+    known = ctx.open_tasks if ctx.open_tasks is not None else db.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == inst.id, HumanTask.status == "open"))
+    open_rows = {t.task_guid: t for t in known if t.status == "open"}
     ready_ids = {t.id for t in ready}
     for guid, row in open_rows.items():
         if guid not in ready_ids and guid != completed_guid:
@@ -145,13 +146,11 @@ def _step() -> Iterator[None]:
         raise
 
 
-def _restore(ctx: StepContext) -> tuple[ProcessDefinition, Runtime]:
+def _restore(ctx: StepContext) -> tuple[definitions.Version, Runtime]:
     """The instance's definition version and its workflow, ready to step."""
-    row = db.session.get(ProcessDefinition, ctx.instance.definition_id)
-    assert row is not None
-    rt = Runtime.restore(definitions.definition_of(row), ctx.instance.workflow_json,
-                         **_runtime_args(ctx))
-    return row, rt
+    version = definitions.version_by_id(ctx.instance.definition_id)
+    rt = Runtime.restore(version.definition, ctx.instance.workflow_json, **_runtime_args(ctx))
+    return version, rt
 
 
 @dataclass(frozen=True)
@@ -192,8 +191,9 @@ def start_application(actor: User, process_id: str,
         _save(ctx, rt)
         audit.record(actor, "application.submit", "process_instance", inst.id,
                      {"process": process_id, "version": row.version})
+        started = StartResult(inst.id)
         db.session.commit()
-    return StartResult(inst.id)
+    return started
 
 
 def start_case(actor: User | None, process_id: str,
@@ -236,22 +236,26 @@ def start_case(actor: User | None, process_id: str,
         _save(ctx, rt)
         audit.record(actor, "case.start", "process_instance", inst.id,
                      {"process": process_id, "registration": reg.id})
+        started = StartResult(inst.id)
         db.session.commit()
-    return StartResult(inst.id)
+    return started
 
 
-def _lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance]:
-    task = db.session.get(HumanTask, task_id)
+def _lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance, list[HumanTask]]:
+    """The task, its instance (row locked) and the instance's open tasks, read fresh in one
+    round trip."""
+    instance_of = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
+    rows = db.session.execute(
+        select(HumanTask, ProcessInstance)
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .where(HumanTask.instance_id == instance_of,
+               or_(HumanTask.status == "open", HumanTask.id == task_id))
+        .with_for_update(of=ProcessInstance)
+        .execution_options(populate_existing=True)).all()
+    task = next((t for t, _i in rows if t.id == task_id), None)
     if task is None:
         raise NotFound(_("任务不存在"))
-    inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == task.instance_id)
-                             .with_for_update().execution_options(populate_existing=True))
-    if inst is None:
-        raise NotFound(_("申请不存在"))
-    task = db.session.scalar(select(HumanTask).where(HumanTask.id == task_id)
-                             .execution_options(populate_existing=True))
-    assert task is not None
-    return task, inst
+    return task, rows[0][1], [t for t, _i in rows]
 
 
 def complete_task(actor: User, task_id: int, submission: forms.Submission | dict[str, Any],
@@ -262,7 +266,7 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
     :raise InvalidInput: the form data was refused (messages by field).
     """
     with _step():
-        task, inst = _lock_task(task_id)
+        task, inst, open_tasks = _lock_task(task_id)
         if not policies.in_scope(actor, task):
             raise Forbidden(_("您无权办理此任务"))
         if task.status != "open":
@@ -270,7 +274,7 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
         _refuse_if_suspended(inst)
         if not policies.can_complete(actor, task):
             raise Forbidden(_("您无权办理此任务"))
-        ctx = StepContext(inst, actor, utcnow(), upload_dir)
+        ctx = StepContext(inst, actor, utcnow(), upload_dir, open_tasks=open_tasks)
         row, rt = _restore(ctx)
         schema = row.forms[task.form_id]
         payload, file_errors = forms.read_submission(schema, submission, upload_dir, actor.id)
@@ -294,11 +298,12 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
         if task.changes is not None:
             inst.application = {**inst.application, **data}
         _save(ctx, rt, completed_guid=task.task_guid)
-        audit.record(actor, f"task.{task.task_spec_id}", "process_instance", inst.id,
+        instance_id = inst.id
+        audit.record(actor, f"task.{task.task_spec_id}", "process_instance", instance_id,
                      {"task": task.id, "decision": data.get("decision"),
                       "note": data.get("note"), **({"via": via} if via else {})})
         db.session.commit()
-    return inst.id
+    return instance_id
 
 
 def withdraw(actor: User, instance_id: int) -> None:
