@@ -108,7 +108,9 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "human_task"
     __table_args__ = (
-        Index("ix_human_task_scope_open", "scope_kind", "scope_id", "status", "due_at"),
+        # the inbox pages by keyset on these (soonest due first, or by arrival)
+        Index("ix_human_task_scope_due", "scope_kind", "scope_id", "status", "due_at", "id"),
+        Index("ix_human_task_scope_arrived", "scope_kind", "scope_id", "status", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,6 +6,7 @@ Everything here reads the human-task read model; nothing deserializes a workflow
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
@@ -14,7 +15,9 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import and_
 from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import tuple_
 
 from app.errors import Conflict
 from app.errors import Forbidden
@@ -38,6 +41,7 @@ from app.services import forms
 from app.services import policies
 from app.services.assignment import scope_of_user
 from app.services.clock import today_cst
+from app.services.database import is_postgres
 from app.services.validators import mask_id
 from app.services.validators import mask_mobile
 
@@ -89,20 +93,47 @@ class InboxFilter:
     claim: str = ""  # mine / unclaimed
     name: str = ""
     sort: str = "due"  # due / arrived / name
+    after: str = ""  # keyset cursor: the last row of the previous page
 
     @classmethod
     def from_args(cls, args: Any) -> InboxFilter:
         sort = args.get("sort", "due")
         return cls(args.get("process_id", "")[:60], args.get("step", "")[:60],
                    args.get("due", "")[:10], args.get("claim", "")[:10],
-                   args.get("name", "").strip()[:30], sort if sort in SORTS else "due")
+                   args.get("name", "").strip()[:30], sort if sort in SORTS else "due",
+                   args.get("after", "")[:80])
+
+    def args(self, **changes: str) -> dict[str, str]:
+        """Query arguments for a link (e.g. the next page)."""
+        out = {k: v for k, v in self.__dict__.items() if v}
+        out.update(changes)
+        return out
 
 
 SORTS = {"due": "办理期限", "arrived": "到达时间", "name": "医师姓名"}
+PAGE_SIZE = 50
+COUNT_CAP = 1000  # counts stop here ("1000+"): no count over a whole large inbox
+_FAR = datetime(9999, 12, 31, tzinfo=UTC)
 
 
-def inbox(actor: User, filters: InboxFilter | None = None, limit: int = 200) -> list[InboxRow]:
-    """Open tasks in the actor's scope, filtered and sorted (soonest due first by default)."""
+def cursor_of(row: InboxRow, sort: str) -> str:
+    """The keyset cursor after ``row`` (due: due time and id; arrived: arrival and id)."""
+    moment = row.created_at if sort == "arrived" else (row.due_at or _FAR)
+    return f"{moment.astimezone(UTC).isoformat()}|{row.task_id}"
+
+
+def _after(cursor: str) -> tuple[datetime, int] | None:
+    try:
+        moment, task_id = cursor.split("|")
+        return datetime.fromisoformat(moment), int(task_id)
+    except ValueError:
+        return None
+
+
+def inbox(actor: User, filters: InboxFilter | None = None, limit: int = PAGE_SIZE) -> list[InboxRow]:
+    """One page of open tasks in the actor's scope, filtered and sorted (soonest due first by
+    default). Pages continue by keyset (``filters.after``) on the index
+    (scope, status, due_at, id), so the cost does not grow with the size of the inbox."""
     f = filters or InboxFilter()
     claimer = db.aliased(User)
     q = (select(HumanTask, ProcessInstance, Qualification.name, Institution.name,
@@ -127,10 +158,22 @@ def inbox(actor: User, filters: InboxFilter | None = None, limit: int = 200) -> 
         q = q.where(HumanTask.claimed_by_id.is_(None))
     if f.name:
         q = q.where(Qualification.name.contains(f.name, autoescape=True))
-    order = {"arrived": (HumanTask.created_at, HumanTask.id),
-             "name": (Qualification.name, HumanTask.id)}.get(
-        f.sort, (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id))
-    q = q.order_by(*order).limit(limit)
+    after = _after(f.after) if f.after else None
+    if f.sort == "arrived":
+        if after:
+            q = q.where(tuple_(HumanTask.created_at, HumanTask.id) > after)
+        q = q.order_by(HumanTask.created_at, HumanTask.id)
+    elif f.sort == "name":
+        q = q.order_by(Qualification.name, HumanTask.id)
+    else:
+        due = func.coalesce(HumanTask.due_at, _FAR) if not is_postgres() else HumanTask.due_at
+        if after:
+            moment, task_id = after
+            q = q.where(or_(HumanTask.due_at > moment, HumanTask.due_at.is_(None),
+                            and_(HumanTask.due_at == moment, HumanTask.id > task_id)) if moment < _FAR
+                        else and_(HumanTask.due_at.is_(None), HumanTask.id > task_id))
+        q = q.order_by(due.asc().nulls_last() if is_postgres() else due, HumanTask.id)
+    q = q.limit(limit)
     return [InboxRow(t.id, p.id, t.title, eligibility.type_name(p.process_id),
                      name, inst_name or "", p.business_status, t.created_at, t.due_at,
                      claimed, t.claimed_by_id == actor.id,
@@ -150,17 +193,23 @@ def inbox_choices(actor: User) -> tuple[list[tuple[str, str]], list[tuple[str, s
     return types, steps
 
 
+def _capped_count(*conditions: Any) -> int:
+    """How many open tasks match, counting at most ``COUNT_CAP`` (index-only, bounded)."""
+    limited = select(HumanTask.id).where(*conditions).limit(COUNT_CAP).subquery()
+    return db.session.scalar(select(func.count()).select_from(limited)) or 0
+
+
 def inbox_counts(actor: User) -> InboxCounts:
-    """Counts for the inbox header, computed in the database."""
+    """Counts for the inbox header, computed in the database and capped at ``COUNT_CAP``."""
     now = utcnow()
-    base = select(func.count()).select_from(HumanTask).where(_scope_filter(actor))
+    scope = _scope_filter(actor)
     return InboxCounts(
-        open=db.session.scalar(base) or 0,
-        mine=db.session.scalar(base.where(HumanTask.claimed_by_id == actor.id)) or 0,
-        unclaimed=db.session.scalar(base.where(HumanTask.claimed_by_id.is_(None))) or 0,
-        due_soon=db.session.scalar(base.where(HumanTask.due_at >= now,
-                                              HumanTask.due_at < now + timedelta(days=7))) or 0,
-        overdue=db.session.scalar(base.where(HumanTask.due_at < now)) or 0,
+        open=_capped_count(scope),
+        mine=_capped_count(scope, HumanTask.claimed_by_id == actor.id),
+        unclaimed=_capped_count(scope, HumanTask.claimed_by_id.is_(None)),
+        due_soon=_capped_count(scope, HumanTask.due_at >= now,
+                               HumanTask.due_at < now + timedelta(days=7)),
+        overdue=_capped_count(scope, HumanTask.due_at < now),
     )
 
 

@@ -33,9 +33,12 @@ staff_only = role_required(Role.INSTITUTION, Role.COMMISSION)
 def index() -> ResponseReturnValue:
     filters = tasks.InboxFilter.from_args(request.args)
     types, steps = tasks.inbox_choices(current_user)
-    return render_template("inbox/index.html", rows=tasks.inbox(current_user, filters),
-                           counts=tasks.inbox_counts(current_user), f=filters, types=types,
-                           steps=steps, sorts=tasks.SORTS)
+    rows = tasks.inbox(current_user, filters)
+    next_url = (url_for("inbox.index", **filters.args(after=tasks.cursor_of(rows[-1], filters.sort)))
+                if len(rows) == tasks.PAGE_SIZE and filters.sort != "name" else None)
+    return render_template("inbox/index.html", rows=rows, counts=tasks.inbox_counts(current_user),
+                           f=filters, types=types, steps=steps, sorts=tasks.SORTS, next_url=next_url,
+                           cap=tasks.COUNT_CAP)
 
 
 @bp.route("/bulk-confirm", methods=["POST"])
