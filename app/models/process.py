@@ -111,6 +111,7 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
         # the inbox pages by keyset on these (soonest due first, or by arrival)
         Index("ix_human_task_scope_due", "scope_kind", "scope_id", "status", "due_at", "id"),
         Index("ix_human_task_scope_arrived", "scope_kind", "scope_id", "status", "created_at", "id"),
+        Index("ix_human_task_scope_claim", "scope_kind", "scope_id", "status", "claimed_by_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,152 @@
+"""Benchmark: the inbox page's queries at 10k, 100k and 1M human-task rows (PostgreSQL).
+
+For each size the table is filled with SQL (generate_series): one instance per task, 80 %
+of tasks completed, the rest open, spread over 500 institutions' inboxes, and 5 % of all rows
+in the measured commission's inbox (at 1M: 50,000 rows, 10,000 of them open). Then the page a
+commission officer opens is timed through the service layer: ``tasks.inbox`` (first page and
+a keyset page further on) plus ``tasks.inbox_counts``, p50/p95 over ``--repeat`` runs.
+
+    .venv/bin/python bench/inbox.py --database-url postgresql+psycopg://…/medreg_bench [--sizes 10000,100000,1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.extensions import db  # noqa: E402
+
+FILL = """
+INSERT INTO process_instance (id, process_id, definition_id, business_status, application,
+    workflow_json, serializer_version, clock_paused, overdue, suspended, lock_version,
+    created_at, updated_at, authority_id, institution_id)
+SELECT g, 'registration', :definition, '待卫健委受理', '{}'::jsonb, '{}', '1.5', false, false, false, 0,
+       now() - (g % 1000) * interval '1 minute', now(), :authority, :institution
+FROM generate_series(:start, :stop) AS g;
+INSERT INTO human_task (id, instance_id, task_guid, task_spec_id, title, lane, form_id, scope_kind,
+    scope_id, status, due_at, created_at)
+SELECT g, g, 'bench-' || g, 'commission_accept', '卫健委受理', 'commission', 'commission_accept',
+       CASE WHEN g % 20 = 0 THEN 'authority' ELSE 'institution' END,
+       CASE WHEN g % 20 = 0 THEN :authority ELSE 1000 + g % 500 END,
+       CASE WHEN g % 100 < 20 THEN 'open' ELSE 'completed' END,
+       CASE WHEN g % 7 = 0 THEN NULL ELSE now() + (g % 40000) * interval '1 minute' END,
+       now() - (g % 1000) * interval '1 minute'
+FROM generate_series(:start, :stop) AS g;
+"""
+
+
+def _pct(values: list[float], p: float) -> float:
+    return round(sorted(values)[max(0, int(len(values) * p) - 1)], 2)
+
+
+def run(url: str, sizes: list[int], repeat: int) -> dict[str, Any]:
+    from flask_migrate import upgrade
+
+    from app.models import Authority
+    from app.models import Institution
+    from app.models import ProcessDefinition
+    from app.models import Role
+    from app.models import User
+    from app.services import seed
+    from app.services import tasks
+
+    tmp = tempfile.mkdtemp(prefix="medreg-bench-")
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "MEDREG_SCHEDULER": False,
+                      "MEDREG_FAST_HASH": True, "MEDREG_UPLOAD_DIR": f"{tmp}/uploads",
+                      "SQLALCHEMY_DATABASE_URI": url})
+    out: dict[str, Any] = {"database": "", "sizes": {}}
+    with app.app_context():
+        assert db.engine.dialect.name == "postgresql", "the inbox benchmark runs on PostgreSQL"
+        out["database"] = db.session.scalar(text("SHOW server_version"))
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade()
+        seed.seed_reference()
+        seed.seed_demo(f"{tmp}/uploads")
+        officer = db.session.scalar(select(User).where(User.username == "weijian01"))
+        assert officer is not None and officer.role is Role.COMMISSION
+        authority = db.session.get(Authority, officer.authority_id)
+        institution = db.session.scalar(select(Institution.id).order_by(Institution.id))
+        definition = db.session.scalar(select(ProcessDefinition.id).where(
+            ProcessDefinition.process_id == "registration"))
+        officer_id, authority_id = officer.id, authority.id
+        db.session.commit()
+        base = 1_000_000_000  # far above the demo rows' ids
+        filled = 0
+        for size in sizes:
+            t0 = time.perf_counter()
+            for stmt in FILL.strip().split(";\n"):
+                db.session.execute(text(stmt), {"start": base + filled + 1, "stop": base + size,
+                                                "definition": definition, "authority": authority_id,
+                                                "institution": institution})
+            db.session.commit()
+            filled = size
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE human_task"))
+                conn.execute(text("VACUUM ANALYZE process_instance"))
+            fill_s = time.perf_counter() - t0
+            rows = db.session.scalar(text("SELECT count(*) FROM human_task"))
+            in_scope = db.session.scalar(text(
+                "SELECT count(*) FROM human_task WHERE scope_kind = 'authority' AND scope_id = :a "
+                "AND status = 'open'"), {"a": authority_id})
+            first, deep, counts = [], [], []
+            cursor = ""
+            for i in range(repeat + 5):
+                db.session.remove()
+                actor = db.session.get(User, officer_id)
+                t = time.perf_counter()
+                page = tasks.inbox(actor, tasks.InboxFilter())
+                t1 = time.perf_counter()
+                c = tasks.inbox_counts(actor)
+                t2 = time.perf_counter()
+                later = tasks.inbox(actor, tasks.InboxFilter(after=cursor)) if cursor else page
+                t3 = time.perf_counter()
+                # walk on page by page (back to the first page at the end or every 20 pages)
+                cursor = tasks.cursor_of(later[-1], "due") if i % 20 and len(later) == tasks.PAGE_SIZE else ""
+                if i >= 5:  # warm-up
+                    first.append((t1 - t) * 1000)
+                    counts.append((t2 - t1) * 1000)
+                    deep.append((t3 - t2) * 1000)
+            assert len(page) == tasks.PAGE_SIZE and c.open == tasks.COUNT_CAP or c.open == in_scope
+            page_ms = [a + b for a, b in zip(first, counts, strict=True)]
+            out["sizes"][size] = {
+                "rows": rows, "open_in_inbox": in_scope, "fill_s": round(fill_s, 1),
+                "page_p50_ms": _pct(page_ms, 0.5), "page_p95_ms": _pct(page_ms, 0.95),
+                "list_p50_ms": _pct(first, 0.5), "counts_p50_ms": _pct(counts, 0.5),
+                "keyset_page_p50_ms": _pct(deep, 0.5), "keyset_page_p95_ms": _pct(deep, 0.95)}
+            print(json.dumps({size: out["sizes"][size]}, ensure_ascii=False), flush=True)
+        db.session.remove()
+    small, large = out["sizes"][sizes[0]], out["sizes"][sizes[-1]]
+    out["ratio_p95_largest_to_smallest"] = round(large["page_p95_ms"] / small["page_p95_ms"], 2)
+    out["median_of"] = repeat
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--repeat", type=int, default=200)
+    args = ap.parse_args()
+    if not args.database_url:
+        sys.exit("--database-url (or BENCH_DATABASE_URL) must name a PostgreSQL database")
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(json.dumps(run(args.database_url, sizes, args.repeat), ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
