@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -34,11 +32,13 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import HumanTask  # noqa: E402
 from app.models import ProcessInstance  # noqa: E402
 from app.models import User  # noqa: E402
+from bench.common import bench_app  # noqa: E402
+from bench.common import machine  # noqa: E402
+from bench.common import pct  # noqa: E402
 
 
 def _world(n: int, upload_dir: str) -> list[int]:
@@ -78,24 +78,12 @@ def _floor_engine() -> tuple[BpmnWorkflowSerializer, PythonScriptEngine]:
     return serializer, PythonScriptEngine(environment=env)
 
 
-def run(n: int, url: str | None, smoke: bool) -> dict[str, Any]:
-    tmp = tempfile.mkdtemp(prefix="medreg-bench-")
-    config = {"TESTING": True, "SECRET_KEY": "bench", "MEDREG_SCHEDULER": False,
-              "MEDREG_FAST_HASH": True, "MEDREG_UPLOAD_DIR": f"{tmp}/uploads",
-              "SQLALCHEMY_DATABASE_URI": url or f"sqlite:///{tmp}/bench.db"}
-    app = create_app(config)
-    from flask_migrate import upgrade
-
+def run(n: int, url: str | None, smoke: bool, schema: str = "public") -> dict[str, Any]:
+    app = bench_app(url, schema)
     from app.services import processes
-    from app.services import seed
 
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade()
-        seed.seed_reference()
-        ids = _world(n, config["MEDREG_UPLOAD_DIR"])
+        ids = _world(n, app.config["MEDREG_UPLOAD_DIR"])
         db.session.remove()
         with db.engine.begin() as conn:
             conn.execute(text("CREATE TABLE floor_state (id INTEGER PRIMARY KEY, body TEXT)"))
@@ -137,18 +125,14 @@ def run(n: int, url: str | None, smoke: bool) -> dict[str, Any]:
         dialect = db.engine.dialect.name
     skip = 0 if smoke else min(10, n // 10)  # warm-up
     s, f = service_ms[skip:], floor_ms[skip:]
-    result = {
+    return {
         "database": dialect, "n": len(s),
-        "service_p50_ms": round(statistics.median(s), 2),
-        "service_p95_ms": round(sorted(s)[int(len(s) * 0.95) - 1], 2),
-        "floor_p50_ms": round(statistics.median(f), 2),
-        "floor_p95_ms": round(sorted(f)[int(len(f) * 0.95) - 1], 2),
+        "service_p50_ms": pct(s, 0.5), "service_p95_ms": pct(s, 0.95),
+        "floor_p50_ms": pct(f, 0.5), "floor_p95_ms": pct(f, 0.95),
         "ratio_p50": round(statistics.median(s) / statistics.median(f), 2),
         "stored_state_bytes_p50": int(statistics.median(sizes)),
-        "machine": f"{platform.machine()} {platform.processor() or ''} "
-                   f"python {platform.python_version()}",
+        "machine": machine(),
     }
-    return result
 
 
 def main() -> None:
@@ -156,8 +140,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--database-url", default=None)
     ap.add_argument("--smoke", action="store_true", help="a few iterations, for `make test`")
+    ap.add_argument("--schema", default="public", help="PostgreSQL schema to (re)create and use")
     args = ap.parse_args()
-    result = run(3 if args.smoke else args.n, args.database_url, args.smoke)
+    result = run(3 if args.smoke else args.n, args.database_url, args.smoke, args.schema)
     print(json.dumps(result, ensure_ascii=False, indent=2))
 
 

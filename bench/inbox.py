@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -27,8 +25,10 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
+from bench.common import bench_app  # noqa: E402
+from bench.common import machine  # noqa: E402
+from bench.common import pct  # noqa: E402
 
 FILL = """
 INSERT INTO process_instance (id, process_id, definition_id, business_status, application,
@@ -49,13 +49,7 @@ FROM generate_series(:start, :stop) AS g;
 """
 
 
-def _pct(values: list[float], p: float) -> float:
-    return round(sorted(values)[max(0, int(len(values) * p) - 1)], 2)
-
-
-def run(url: str, sizes: list[int], repeat: int) -> dict[str, Any]:
-    from flask_migrate import upgrade
-
+def run(url: str, sizes: list[int], repeat: int, schema: str = "public") -> dict[str, Any]:
     from app.models import Authority
     from app.models import Institution
     from app.models import ProcessDefinition
@@ -64,19 +58,12 @@ def run(url: str, sizes: list[int], repeat: int) -> dict[str, Any]:
     from app.services import seed
     from app.services import tasks
 
-    tmp = tempfile.mkdtemp(prefix="medreg-bench-")
-    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "MEDREG_SCHEDULER": False,
-                      "MEDREG_FAST_HASH": True, "MEDREG_UPLOAD_DIR": f"{tmp}/uploads",
-                      "SQLALCHEMY_DATABASE_URI": url})
-    out: dict[str, Any] = {"database": "", "sizes": {}}
+    assert url.startswith("postgresql"), "the inbox benchmark runs on PostgreSQL"
+    app = bench_app(url, schema)
+    out: dict[str, Any] = {"database": "", "machine": machine(), "sizes": {}}
     with app.app_context():
-        assert db.engine.dialect.name == "postgresql", "the inbox benchmark runs on PostgreSQL"
-        out["database"] = db.session.scalar(text("SHOW server_version"))
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade()
-        seed.seed_reference()
-        seed.seed_demo(f"{tmp}/uploads")
+        out["database"] = "PostgreSQL " + str(db.session.scalar(text("SHOW server_version")))
+        seed.seed_demo(app.config["MEDREG_UPLOAD_DIR"])
         officer = db.session.scalar(select(User).where(User.username == "weijian01"))
         assert officer is not None and officer.role is Role.COMMISSION
         authority = db.session.get(Authority, officer.authority_id)
@@ -96,8 +83,7 @@ def run(url: str, sizes: list[int], repeat: int) -> dict[str, Any]:
             db.session.commit()
             filled = size
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("VACUUM ANALYZE human_task"))
-                conn.execute(text("VACUUM ANALYZE process_instance"))
+                conn.execute(text("VACUUM ANALYZE human_task, process_instance"))
             fill_s = time.perf_counter() - t0
             rows = db.session.scalar(text("SELECT count(*) FROM human_task"))
             in_scope = db.session.scalar(text(
@@ -125,9 +111,9 @@ def run(url: str, sizes: list[int], repeat: int) -> dict[str, Any]:
             page_ms = [a + b for a, b in zip(first, counts, strict=True)]
             out["sizes"][size] = {
                 "rows": rows, "open_in_inbox": in_scope, "fill_s": round(fill_s, 1),
-                "page_p50_ms": _pct(page_ms, 0.5), "page_p95_ms": _pct(page_ms, 0.95),
-                "list_p50_ms": _pct(first, 0.5), "counts_p50_ms": _pct(counts, 0.5),
-                "keyset_page_p50_ms": _pct(deep, 0.5), "keyset_page_p95_ms": _pct(deep, 0.95)}
+                "page_p50_ms": pct(page_ms, 0.5), "page_p95_ms": pct(page_ms, 0.95),
+                "list_p50_ms": pct(first, 0.5), "counts_p50_ms": pct(counts, 0.5),
+                "keyset_page_p50_ms": pct(deep, 0.5), "keyset_page_p95_ms": pct(deep, 0.95)}
             print(json.dumps({size: out["sizes"][size]}, ensure_ascii=False), flush=True)
         db.session.remove()
     small, large = out["sizes"][sizes[0]], out["sizes"][sizes[-1]]
@@ -141,11 +127,12 @@ def main() -> None:
     ap.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--repeat", type=int, default=200)
+    ap.add_argument("--schema", default="public", help="PostgreSQL schema to (re)create and use")
     args = ap.parse_args()
     if not args.database_url:
         sys.exit("--database-url (or BENCH_DATABASE_URL) must name a PostgreSQL database")
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(json.dumps(run(args.database_url, sizes, args.repeat), ensure_ascii=False, indent=2))
+    print(json.dumps(run(args.database_url, sizes, args.repeat, args.schema), ensure_ascii=False, indent=2))
 
 
 if __name__ == "__main__":
