@@ -32,48 +32,59 @@ from bench.common import pct  # noqa: E402
 DIAGRAM = Path(__file__).resolve().parent / "data" / "timer.bpmn"
 
 
-def run(n: int, window: float, url: str | None, schema: str) -> dict[str, Any]:
+def add_timer_instances(dues: list[Any]) -> dict[int, Any]:
+    """One waiting application per due time (UTC datetimes) on the timer diagram; returns
+    instance id -> due time. Runs in an app context; commits."""
     from app.models import Institution
     from app.models import ProcessDefinition
     from app.models import ProcessInstance
     from app.models.base import utcnow
     from app.services import definitions
-    from app.services import scheduler
-    from app.services import seed
     from app.services.clock import script_functions
     from app.services.workdays import chinesecalendar_calendar
     from app.workflow import Runtime
     from app.workflow import load_definition
     from app.workflow.engine import SERIALIZER_VERSION
 
-    app = bench_app(url, schema)
-    rng = random.Random(7)
-    with app.app_context():
-        seed.seed_demo(app.config["MEDREG_UPLOAD_DIR"])
-        xml = DIAGRAM.read_text("utf-8")
-        defn = load_definition(xml, "bench_timer")
+    xml = DIAGRAM.read_text("utf-8")
+    defn = load_definition(xml, "bench_timer")
+    row = db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.process_id == "bench_timer"))
+    if row is None:
         forms = definitions.all_forms()
         row = ProcessDefinition(process_id="bench_timer", version=1, name=defn.name, bpmn_xml=xml,
                                 forms={"institution_confirm": forms["institution_confirm"]},
                                 spec_json=defn.spec_json, sha256=hashlib.sha256(xml.encode()).hexdigest(),
                                 published_at=utcnow())
         db.session.add(row)
-        hospital = db.session.scalar(select(Institution.id).order_by(Institution.id))
         db.session.flush()
+    hospital = db.session.scalar(select(Institution.id).order_by(Institution.id))
+    functions = script_functions(chinesecalendar_calendar())
+    out: dict[int, Any] = {}
+    for due in dues:
+        rt = Runtime.start(defn, {"due": due.isoformat()}, functions=functions)
+        inst = ProcessInstance(process_id="bench_timer", definition_id=row.id, business_status="待机构确认",
+                               institution_id=hospital, application={}, workflow_json=rt.dump(),
+                               serializer_version=SERIALIZER_VERSION, next_timer_at=rt.next_timer_at())
+        db.session.add(inst)
+        db.session.flush()
+        out[inst.id] = due
+    db.session.commit()
+    return out
+
+
+def run(n: int, window: float, url: str | None, schema: str) -> dict[str, Any]:
+    from app.models import ProcessInstance
+    from app.models.base import utcnow
+    from app.services import scheduler
+    from app.services import seed
+
+    app = bench_app(url, schema)
+    rng = random.Random(7)
+    with app.app_context():
+        seed.seed_demo(app.config["MEDREG_UPLOAD_DIR"])
         lead = 5.0 + n / 400  # time to store them all before the first is due
         start = utcnow() + timedelta(seconds=lead)
-        functions = script_functions(chinesecalendar_calendar())
-        due_at: dict[int, Any] = {}
-        for _ in range(n):
-            due = start + timedelta(seconds=rng.uniform(0, window))
-            rt = Runtime.start(defn, {"due": due.isoformat()}, functions=functions)
-            inst = ProcessInstance(process_id="bench_timer", definition_id=row.id, business_status="待机构确认",
-                                   institution_id=hospital, application={}, workflow_json=rt.dump(),
-                                   serializer_version=SERIALIZER_VERSION, next_timer_at=rt.next_timer_at())
-            db.session.add(inst)
-            db.session.flush()
-            due_at[inst.id] = due
-        db.session.commit()
+        due_at = add_timer_instances([start + timedelta(seconds=rng.uniform(0, window)) for _ in range(n)])
         assert utcnow() < start, "storing the timers took longer than the lead time"
         db.session.remove()
     scheduler.start(app)

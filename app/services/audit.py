@@ -7,14 +7,13 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent
 from app.models import User
 from app.models.base import utcnow
-from app.services.database import is_postgres
+from app.services.database import advisory_lock
 
 GENESIS = "0" * 64
 _AUDIT_LOCK = 7_001
@@ -30,11 +29,11 @@ def _digest(prev: str, at: datetime, actor: str, action: str, otype: str, oid: s
 def record(actor: User | None, action: str, object_type: str, object_id: Any,
            detail: dict[str, Any] | None = None) -> AuditEvent:
     """Append an event (flushes; the caller's transaction commits it)."""
-    last = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1).scalar_subquery()
-    if is_postgres():  # serialise appenders and read the chain's head in one round trip
-        prev = db.session.execute(select(func.pg_advisory_xact_lock(_AUDIT_LOCK), last)).one()[1]
-    else:  # SQLite transactions are already serial (BEGIN IMMEDIATE)
-        prev = db.session.scalar(select(last))
+    # Serialise appenders, then read the chain's head. Two statements on purpose: in READ
+    # COMMITTED a statement reads the snapshot taken when it started, so a head read in the
+    # same statement as the lock could miss an event committed while it waited (a fork).
+    advisory_lock(_AUDIT_LOCK)
+    prev = db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
     at = utcnow().replace(microsecond=0)
     name = actor.username if actor is not None else "system"
     det = json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str))
