@@ -140,14 +140,15 @@ class Version:
     definition: Definition
 
 
-_versions: dict[int, Version] = {}
+_versions: dict[tuple[str, int], Version] = {}
 
 
 def version_by_id(definition_id: int) -> Version:
     """The cached version of a definition row: a step reads nothing of the diagram, forms or
     spec (versions are immutable and never deleted; see :func:`forget_versions`)."""
+    key = (db.engine.url.render_as_string(), definition_id)  # one process may serve two databases
     with _lock:
-        hit = _versions.get(definition_id)
+        hit = _versions.get(key)
     if hit is not None:
         return hit
     row = db.session.get(ProcessDefinition, definition_id)
@@ -155,7 +156,7 @@ def version_by_id(definition_id: int) -> Version:
         raise NotFound(_("该业务流程版本不存在"))
     version = Version(row.id, row.process_id, row.version, dict(row.forms), definition_of(row))
     with _lock:
-        _versions[definition_id] = version
+        _versions[key] = version
     return version
 
 
