@@ -54,6 +54,8 @@ def from_environment() -> dict[str, Any]:
         if key.startswith("MEDREG_"):
             out[key] = {"true": True, "false": False, "on": True, "off": False}.get(
                 value.lower(), value)
+    if "MEDREG_RATELIMIT" in out:  # off: e.g. a load generator that is one client address
+        out["RATELIMIT_ENABLED"] = bool(out.pop("MEDREG_RATELIMIT"))
     if os.environ.get("DATABASE_URL"):
         out["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
     if os.environ.get("SECRET_KEY"):

@@ -29,7 +29,7 @@ def bench_app(url: str | None, schema: str = "public", **config: Any) -> Flask:
         "SQLALCHEMY_DATABASE_URI": url or f"sqlite:///{tmp}/bench.db", **config}
     postgres = settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
     if postgres and schema != "public":
-        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"options": f"-csearch_path={schema}"}}
+        settings["SQLALCHEMY_DATABASE_URI"] = with_schema(settings["SQLALCHEMY_DATABASE_URI"], schema)
     app = create_app(settings)
     with app.app_context():
         if postgres:
@@ -39,6 +39,11 @@ def bench_app(url: str | None, schema: str = "public", **config: Any) -> Flask:
         seed.seed_reference()
         db.session.remove()
     return app
+
+
+def with_schema(url: str, schema: str) -> str:
+    """A PostgreSQL URL whose connections use ``schema`` (libpq ``options``)."""
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
 
 
 def pct(values: list[float], p: float) -> float:
