@@ -49,8 +49,21 @@ test: install assets browser lint
 bpmn-coverage: install
 	$(VENV)/bin/python -m workflows_tests.coverage
 
+# Every benchmark, full size (about 20 minutes); raw results in docs/bench/, figures in
+# docs/performance.md. PostgreSQL 15 of the machine (bench/pg.sh creates medreg_bench).
+BENCH_OUT := docs/bench
 bench: install
-	$(VENV)/bin/python bench/engine_step.py
+	mkdir -p $(BENCH_OUT)
+	PG=$$(bash bench/pg.sh) && \
+	$(VENV)/bin/python bench/engine_step.py --n 300 > $(BENCH_OUT)/engine_step-sqlite.json && \
+	$(VENV)/bin/python bench/engine_step.py --n 300 --database-url $$PG > $(BENCH_OUT)/engine_step-postgresql.json && \
+	$(VENV)/bin/python bench/inbox.py --database-url $$PG > $(BENCH_OUT)/inbox-postgresql.json && \
+	$(VENV)/bin/python bench/timers.py > $(BENCH_OUT)/timers-sqlite.json && \
+	$(VENV)/bin/python bench/timers.py --database-url $$PG > $(BENCH_OUT)/timers-postgresql.json && \
+	$(VENV)/bin/python bench/growth.py > $(BENCH_OUT)/growth-sqlite.json && \
+	$(VENV)/bin/python bench/growth.py --database-url $$PG > $(BENCH_OUT)/growth-postgresql.json && \
+	$(VENV)/bin/python bench/load.py --database-url $$PG --users 20 --seconds 300 --out $(BENCH_OUT) > $(BENCH_OUT)/load-postgresql.json && \
+	$(VENV)/bin/python bench/load.py --database-url $$PG --users 20 --seconds 180 --kill-at 90 --out $(BENCH_OUT)/kill > $(BENCH_OUT)/load-kill-postgresql.json
 
 clean:
 	rm -rf $(VENV) node_modules app/static/vendor

@@ -114,7 +114,7 @@ def run(url: str, sizes: list[int], repeat: int, schema: str = "public") -> dict
                 "page_p50_ms": pct(page_ms, 0.5), "page_p95_ms": pct(page_ms, 0.95),
                 "list_p50_ms": pct(first, 0.5), "counts_p50_ms": pct(counts, 0.5),
                 "keyset_page_p50_ms": pct(deep, 0.5), "keyset_page_p95_ms": pct(deep, 0.95)}
-            print(json.dumps({size: out["sizes"][size]}, ensure_ascii=False), flush=True)
+            print(json.dumps({size: out["sizes"][size]}, ensure_ascii=False), file=sys.stderr, flush=True)
         db.session.remove()
     small, large = out["sizes"][sizes[0]], out["sizes"][sizes[-1]]
     out["ratio_p95_largest_to_smallest"] = round(large["page_p95_ms"] / small["page_p95_ms"], 2)
