@@ -46,6 +46,7 @@ from app.services.definitions import START_TASK
 from app.workflow import Runtime
 from app.workflow import WorkflowError
 from app.workflow.engine import SERIALIZER_VERSION
+from app.workflow.engine import pack
 
 ALREADY_HANDLED = "该任务已被处理"
 log = logging.getLogger("medreg.processes")
@@ -67,7 +68,7 @@ def _due_at(clock: dict[str, Any] | None) -> datetime | None:
 def _save(ctx: StepContext, rt: Runtime, completed_guid: str | None = None) -> None:
     """Store the workflow, derive status and timers, and sync the human-task read model."""
     inst = ctx.instance
-    inst.workflow_json = rt.dump()
+    inst.workflow_json = pack(rt.dump()) if rt.completed else rt.dump()  # finished: compressed
     inst.serializer_version = SERIALIZER_VERSION
     data = rt.latest_data()
     clock = data.get("clock") if isinstance(data.get("clock"), dict) else None
@@ -419,7 +420,7 @@ def terminate(actor: User, instance_id: int, reason: str) -> None:
         ctx = StepContext(inst, actor, utcnow())
         _row, rt = _restore(ctx)
         rt.cancel()
-        inst.workflow_json = rt.dump()
+        inst.workflow_json = pack(rt.dump())
         inst.outcome = "terminated"
         inst.business_status = operations.OUTCOMES["terminated"]
         inst.completed_at = inst.updated_at = ctx.now
