@@ -10,8 +10,10 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from app.extensions import db
+from app.models import HumanTask
 from app.models import MultiFiling
 from app.models import Registration
 from app.services import processes
@@ -59,10 +61,6 @@ def rich(app: Flask, web_world: World) -> Rich:
         started = processes.start_application(
             doctor2, "registration", application_payload(web_world, doctor2.id, contact_mobile="15175070659"),
             web_world.upload_dir)
-        from sqlalchemy import select
-
-        from app.models import HumanTask
-
         task_id = db.session.scalar(select(HumanTask.id).where(
             HumanTask.instance_id == started.instance_id, HumanTask.status == "open"))
         assert task_id is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,11 @@ from flask import Flask
 from hypothesis import assume
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from app.extensions import db
+from app.models import HumanTask
+from app.models import ProcessInstance
 from app.models import Role
 from app.services.seed import make_resident_id
 from tests.conftest import WebClient
@@ -111,7 +115,7 @@ def test_signup_step1_fuzz(app: Flask, web: WebClient, web_world: World) -> None
 def test_signup_step2_fuzz(app: Flask, web: WebClient, web_world: World) -> None:
     def step1() -> None:
         web.get("/account/register")
-        rid = make_resident_id("140105", __import__("datetime").date(1980, 5, 6), 17)
+        rid = make_resident_id("140105", date(1980, 5, 6), 17)
         assert web.post("/account/register", {"name": "王建国", "id_number": rid}).status_code == 302
 
     step1()
@@ -495,11 +499,6 @@ def test_markup_in_a_valid_application_is_stored_but_shown_escaped(app: Flask, w
     inbox = staff.get("/inbox/")
     assert_sane(inbox, MARKUP)
     with app.app_context():
-        from sqlalchemy import select
-
-        from app.models import HumanTask
-        from app.models import ProcessInstance
-
         inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.process_id == "to_military"))
         assert inst is not None and MARKUP[0] in inst.application["military_unit"]
         task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == inst.id,
