@@ -6,7 +6,6 @@ import csv
 from typing import Any
 
 import sqlalchemy.exc
-
 from flask import Flask
 from flask import jsonify
 from flask import render_template
