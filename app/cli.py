@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask import current_app
+from flask.cli import with_appcontext
 
 from app.services import audit
 from app.services import definitions
@@ -89,6 +90,7 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@with_appcontext
 def audit_verify() -> None:
     """Check the audit log's hash chain; exit 1 when it was tampered with."""
     bad = audit.verify()

@@ -39,6 +39,7 @@ def clean(filename: str, data: bytes) -> tuple[bytes, str]:
                 probe.verify()
             img = Image.open(io.BytesIO(data))
             img.load()
+            img.info.clear()  # only the pixels: Pillow would carry a JPEG comment or PNG profile over
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
             Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _refuse(_("无法识别的图片文件，请上传 jpg 或 png 格式的相片")) from None

@@ -36,6 +36,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dev_bp, url_prefix="/dev")
     app.register_blueprint(public_bp, url_prefix="/public")
 
+    if app.config.get("MEDREG_ENV") == "production":
+        app.config["SESSION_COOKIE_SECURE"] = True  # DESIGN §5: Secure in production
+
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
     login_manager.user_loader(accounts.load_user)
