@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 import sqlalchemy.exc
@@ -96,21 +95,16 @@ def init_app(app: Flask) -> None:
             return page(400, "页面已过期", "页面已过期或表单无效，请刷新页面后重新提交。")
         return page(400, "请求无效", "请求无效，请返回后重试。")
 
-    # Input no view checked closely enough: a number the database cannot hold (OverflowError,
-    # DataError), a reference to a row that does not exist (IntegrityError), a digit int()
-    # refuses ("²".isdigit() is true; ValueError), a CSV field over the csv module's limit.
-    # The request is refused and rolled back, never a 500; the log keeps the cause.
+    # A safety net for values the database cannot hold (the views and forms check numbers and
+    # references first): refused and rolled back, never a 500; the log keeps the cause.
     @app.errorhandler(OverflowError)
-    @app.errorhandler(ValueError)
-    @app.errorhandler(csv.Error)
     @app.errorhandler(sqlalchemy.exc.DataError)
-    @app.errorhandler(sqlalchemy.exc.IntegrityError)
     def unusable_input(err: Exception) -> Any:
         from app.extensions import db
 
         db.session.rollback()
         app.logger.warning("refused unusable input on %s: %r", request.path, err, exc_info=err)
-        return page(400, "请求无效", "提交的内容无效或引用了不存在的数据，请返回后重试。")
+        return page(400, "请求无效", "提交的内容无效，请返回后重试。")
 
     @app.errorhandler(500)
     def server_error(_: Any) -> Any:

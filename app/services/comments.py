@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.errors import InvalidInput
 from app.errors import NotFound
 from app.extensions import db
+from app.models import HumanTask
 from app.models import ProcessInstance
 from app.models import Role
 from app.models import TaskComment
@@ -40,6 +41,9 @@ def for_instance(actor: User, instance_id: int) -> list[TaskComment]:
 def add(actor: User, instance_id: int, body: str, task_id: int | None = None) -> TaskComment:
     """Add a comment (1–1000 characters)."""
     kind, sid = _staff_scope(actor, instance_id)
+    task = db.session.get(HumanTask, task_id) if task_id is not None else None
+    if task is None or task.instance_id != instance_id:
+        task_id = None  # only a task of this application is recorded with the comment
     text = (body or "").strip()
     if not text:
         raise InvalidInput(_("请填写备注内容"), {"comment": _("请填写备注内容")}, {"comment": body})

@@ -209,10 +209,19 @@ def payload_from_post(schema: Mapping[str, Any], form: Mapping[str, list[str]],
         elif not values or values[0] == "":
             continue
         elif kind == "integer":
-            out[name] = int(values[0]) if values[0].lstrip("-").isdigit() else values[0]
+            out[name] = _as_int(values[0])
         else:
             out[name] = values[0]
     return out
+
+
+def _as_int(text: str) -> int | str:
+    """ASCII digits within the database's integer range become an int; anything else stays
+    text, which the schema then refuses with a message ("²" and 10**30 never reach a query)."""
+    digits = text[1:] if text.startswith("-") else text
+    if digits.isascii() and digits.isdigit() and len(digits) <= 10 and abs(int(text)) < 2**31:
+        return int(text)
+    return text
 
 
 @dataclass

@@ -286,12 +286,16 @@ def create(actor: User, kind: str, filename: str, raw: bytes) -> int:
         raise InvalidInput(_("文件过大（超过 20 MB），请分批导入"), {"file": _("文件过大")})
     text = _decode(raw)
     reader = csv.reader(io.StringIO(text))
-    header = [h.strip() for h in next(reader, [])]
-    missing = [c for c in spec.required if c not in header]
-    if missing:
-        raise InvalidInput(_("文件缺少必需的列：%(c)s", c="、".join(missing)),
-                           {"file": _("文件缺少必需的列：%(c)s", c="、".join(missing))})
-    total = sum(1 for r in reader if any(v.strip() for v in r))
+    try:  # the whole file is read once here, so a later batch never meets a malformed line
+        header = [h.strip() for h in next(reader, [])]
+        missing = [c for c in spec.required if c not in header]
+        if missing:
+            raise InvalidInput(_("文件缺少必需的列：%(c)s", c="、".join(missing)),
+                               {"file": _("文件缺少必需的列：%(c)s", c="、".join(missing))})
+        total = sum(1 for r in reader if any(v.strip() for v in r))
+    except csv.Error as exc:
+        message = _("CSV 文件格式错误（第 %(n)s 行）：%(e)s", n=reader.line_num, e=exc)
+        raise InvalidInput(message, {"file": message}) from None
     if total == 0:
         raise InvalidInput(_("文件中没有数据行"), {"file": _("文件中没有数据行")})
     if total > MAX_ROWS:

@@ -78,6 +78,17 @@ def home_of(user: User) -> str:
     }[user.role]
 
 
+MAX_ID = 2**31 - 1
+
+
+def int_arg(value: str | None) -> int | None:
+    """A whole number from a form field or query string (ASCII digits within the database's
+    integer range), else None — so "²" or 10**30 never reach int() or a query."""
+    if value and value.isascii() and value.isdigit() and len(value) <= 10 and int(value) <= MAX_ID:
+        return int(value)
+    return None
+
+
 def menu_for(user: User) -> list[tuple[str, str | None]]:
     """The left menu (label, url or None when not yet open)."""
     if user.role is Role.PHYSICIAN and not user.activated:

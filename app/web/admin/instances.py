@@ -18,6 +18,7 @@ from app.services import instances
 from app.services import processes
 from app.services import tasks
 from app.web.admin import bp
+from app.web.common import int_arg
 from app.web.common import role_required
 
 admin_only = role_required(Role.ADMIN)
@@ -29,7 +30,7 @@ def instance_list() -> ResponseReturnValue:
     args = request.args
     before = args.get("before", "")
     page = instances.search(args.get("process_id", ""), args.get("state", ""), args.get("q", ""),
-                            int(before) if before.isdigit() else None)
+                            int_arg(before))
     return render_template("admin/instances.html", page=page, args=args,
                            processes=instances.process_choices(), states=instances.STATES)
 

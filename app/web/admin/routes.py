@@ -16,6 +16,7 @@ from app.models import Role
 from app.services import calendar
 from app.web import staff_pages
 from app.web.admin import bp
+from app.web.common import int_arg
 from app.web.common import role_required
 
 admin_only = role_required(Role.ADMIN)
@@ -52,7 +53,7 @@ def calendar_page() -> ResponseReturnValue:
         if bad_off or bad_work:
             errors["days"] = _("日期格式应为 2027-01-01，无法识别：%(bad)s",
                                bad="、".join(bad_off + bad_work))
-        elif not year.isdigit():
+        elif int_arg(year) is None:
             errors["year"] = _("请填写年份")
         else:
             try:

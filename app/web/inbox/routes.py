@@ -19,6 +19,7 @@ from app.services import dashboard as dashboard_service
 from app.services import forms
 from app.services import processes
 from app.services import tasks
+from app.web.common import int_arg
 from app.web.common import role_required
 from app.web.common import submission
 from app.web.common import upload_dir
@@ -44,7 +45,7 @@ def index() -> ResponseReturnValue:
 @bp.route("/bulk-confirm", methods=["POST"])
 @role_required(Role.INSTITUTION)
 def bulk_confirm() -> ResponseReturnValue:
-    ids = [int(v) for v in request.form.getlist("task_id") if v.isdigit()]
+    ids = [n for n in map(int_arg, request.form.getlist("task_id")) if n is not None]
     result = bulk.confirm(current_user, ids)
     if result.confirmed:
         flash(_("已确认 %(n)s 项：申请编号 %(ids)s。", n=len(result.confirmed),
@@ -60,12 +61,13 @@ def add_comment(instance_id: int) -> ResponseReturnValue:
     task_id = request.form.get("task_id", "")
     try:
         comments.add(current_user, instance_id, request.form.get("comment", ""),
-                     int(task_id) if task_id.isdigit() else None)
+                     int_arg(task_id))
     except InvalidInput as exc:
         flash(exc.message, "warning")
     else:
         flash(_("备注已保存。"), "success")
-    back = url_for("inbox.show_task", task_id=int(task_id)) if task_id.isdigit() else url_for("inbox.index")
+    task_no = int_arg(task_id)
+    back = url_for("inbox.show_task", task_id=task_no) if task_no else url_for("inbox.index")
     return redirect(back + "#comments")
 
 

@@ -20,6 +20,7 @@ from app.services import activation
 from app.services import departments
 from app.services import rosters
 from app.web import staff_pages
+from app.web.common import int_arg
 from app.web.common import role_required
 from app.web.institution import bp
 
@@ -102,7 +103,7 @@ def departments_page() -> ResponseReturnValue:
         dept_id = form.get("department_id", "")
         try:
             departments.save(current_user, form.get("code", ""), form.get("name", ""),
-                             form.get("subject_code", ""), int(dept_id) if dept_id.isdigit() else None)
+                             form.get("subject_code", ""), int_arg(dept_id))
         except InvalidInput as exc:
             errors, values = exc.errors, {**exc.values, "department_id": dept_id}
         else:

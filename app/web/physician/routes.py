@@ -21,6 +21,7 @@ from app.services import processes
 from app.services import profile
 from app.services import tasks
 from app.web.common import activated_physician
+from app.web.common import int_arg
 from app.web.common import submission
 from app.web.common import upload_dir
 from app.web.files import send_attachment
@@ -72,7 +73,7 @@ def profile_page() -> ResponseReturnValue:
                 flash(_("相片已上传，须等待您所在医疗机构审核。"), "success")
             elif action == "department":
                 dept = request.form.get("department_id", "")
-                maintenance.set_department(current_user, int(dept) if dept.isdigit() else None)
+                maintenance.set_department(current_user, int_arg(dept))
                 flash(_("科室已保存。"), "success")
             else:
                 processes.start_application(current_user, "info_change", submission(), upload_dir())

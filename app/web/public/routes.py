@@ -14,6 +14,7 @@ from app.extensions import limiter
 from app.services import public_register
 from app.web.common import activated_physician
 from app.web.common import captcha_ok
+from app.web.common import int_arg
 from app.web.public import bp
 
 
@@ -34,7 +35,7 @@ def search() -> ResponseReturnValue:
             inst = form.get("institution_id", "")
             try:
                 results = public_register.search(form.get("name", ""), form.get("province", ""),
-                                                 int(inst) if inst.isdigit() else None,
+                                                 int_arg(inst),
                                                  form.get("cert_no", ""))
             except InvalidInput as exc:
                 errors = exc.errors
