@@ -168,6 +168,7 @@ class Driver:
 
     def _after_step(self) -> None:
         self._visit()
+        self.runtime.compact()  # as the services do before storing
         self._round_trip()
 
     def _visit(self) -> None:

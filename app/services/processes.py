@@ -68,6 +68,7 @@ def _due_at(clock: dict[str, Any] | None) -> datetime | None:
 def _save(ctx: StepContext, rt: Runtime, completed_guid: str | None = None) -> None:
     """Store the workflow, derive status and timers, and sync the human-task read model."""
     inst = ctx.instance
+    rt.compact()  # finished history lives in the read model and the audit log, not the tree
     inst.workflow_json = pack(rt.dump()) if rt.completed else rt.dump()  # finished: compressed
     inst.serializer_version = SERIALIZER_VERSION
     data = rt.latest_data()

@@ -288,6 +288,68 @@ class Runtime:
     def completed(self) -> bool:
         return bool(self.workflow.is_completed())
 
+    def compact(self) -> int:
+        """Splice finished history out of the task tree; returns the tasks removed.
+
+        SpiffWorkflow keeps every task it ever ran, so each round of a correction loop makes
+        the tree (and the stored state, and every later step) bigger. Our history lives in
+        the human-task read model and the audit log, so a finished task on the path to the
+        unfinished ones is dropped when its only live child is finished too: that child is
+        hung on the dropped task's parent, and the finished side branches go with it.
+        Unfinished tasks keep their ancestors up to the step they came from (joins, data
+        inheritance and the step history look there).
+        """
+        wf = self.workflow
+        if wf.subprocesses:
+            return 0
+        done = TaskState.FINISHED_MASK
+        live: dict[uuid.UUID, bool] = {}
+        order, stack = [], [wf.task_tree]
+        while stack:  # iterative: a tree of a long loop is deep
+            task = stack.pop()
+            order.append(task)
+            stack.extend(task.children)
+        protected: set[uuid.UUID] = set()
+        for task in reversed(order):
+            live[task.id] = not task.has_state(done) or any(live[c] for c in task._children)
+            if not task.has_state(done):  # keep its ancestors up to the step it came from
+                up = task.parent
+                while up is not None and up.id not in protected:
+                    protected.add(up.id)
+                    if getattr(up.task_spec, "bpmn_id", None) is not None:
+                        break
+                    up = up.parent
+        removed = 0
+        parent = wf.task_tree
+        while True:
+            live_children = [c for c in parent.children if live[c.id]]
+            if len(live_children) != 1:
+                if wf.last_task is not None and wf.last_task.id not in wf.tasks:
+                    wf.last_task = None
+                return removed
+            node = live_children[0]
+            nxt = [c for c in node.children if live[c.id]]
+            if not (node.state == TaskState.COMPLETED and len(nxt) == 1 and node.id not in protected
+                    and nxt[0].state == TaskState.COMPLETED):
+                parent = node
+                continue
+            child = nxt[0]
+            for dead in [c for c in node.children if c is not child]:
+                removed += self._drop(dead)
+            parent._children[parent._children.index(node.id)] = child.id
+            child._parent = parent.id
+            del wf.tasks[node.id]
+            removed += 1
+
+    def _drop(self, task: Any) -> int:
+        stack, n = [task], 0
+        while stack:
+            t = stack.pop()
+            stack.extend(t.children)
+            self.workflow.tasks.pop(t.id, None)
+            n += 1
+        return n
+
     def cancel(self) -> None:
         """Cancel every unfinished task (an administrator terminates the instance)."""
         try:
