@@ -62,6 +62,8 @@ bench: install
 	$(VENV)/bin/python bench/timers.py --database-url $$PG > $(BENCH_OUT)/timers-postgresql.json && \
 	$(VENV)/bin/python bench/growth.py > $(BENCH_OUT)/growth-sqlite.json && \
 	$(VENV)/bin/python bench/growth.py --database-url $$PG > $(BENCH_OUT)/growth-postgresql.json && \
+	$(VENV)/bin/python bench/storage.py > $(BENCH_OUT)/storage-sqlite.json && \
+	$(VENV)/bin/python bench/storage.py --database-url $$PG > $(BENCH_OUT)/storage-postgresql.json && \
 	$(VENV)/bin/python bench/load.py --database-url $$PG --users 20 --seconds 300 --out $(BENCH_OUT) > $(BENCH_OUT)/load-postgresql.json && \
 	$(VENV)/bin/python bench/load.py --database-url $$PG --users 20 --seconds 180 --kill-at 90 --out $(BENCH_OUT)/kill > $(BENCH_OUT)/load-kill-postgresql.json
 

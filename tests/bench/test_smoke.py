@@ -46,3 +46,8 @@ def test_growth() -> None:
 def test_inbox() -> None:
     r = _bench("inbox.py", "--sizes", "500,2000", "--repeat", "5")
     assert set(r["sizes"]) == {"500", "2000"} and r["ratio_p95_largest_to_smallest"] > 0
+
+
+def test_storage() -> None:
+    r = _bench("storage.py", "--n", "2")
+    assert r["completed_applications"] == 2 and 0 < r["workflow_state_kib"] < r["all_rows_kib"]
