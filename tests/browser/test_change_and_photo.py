@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from app.models import Department
 from app.models import Institution
 from app.models import Registration
 from app.models import Role
-from tests.factories import PASSWORD
+from tests.browser.helpers import sign_in as _login
 from tests.factories import World
 from tests.factories import make_user
 from tests.factories import user
@@ -25,14 +24,6 @@ from tests.services.test_maintenance import photo_bytes
 pytestmark = pytest.mark.browser
 NewPage = Callable[[], Page]
 PDF = b"%PDF-1.4\n% browser\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def _login(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
 
 
 def _active_registration(app: Flask, world: World) -> None:

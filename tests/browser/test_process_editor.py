@@ -4,7 +4,6 @@ version 1 and completes."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from app.models import ProcessInstance
 from app.models import Registration
 from app.services import attachments
 from app.services import processes
-from tests.factories import PASSWORD
+from tests.browser.helpers import sign_in as _login
 from tests.factories import PDF
 from tests.factories import World
 from tests.factories import user
@@ -42,14 +41,6 @@ BUILD = """() => {
   modeling.appendShape(svc, { type: 'bpmn:EndEvent' }, { x: svc.x + 200, y: svc.y + 40 });
   return [b.id, svc.id];
 }"""
-
-
-def _login(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
 
 
 def _select(page: Page, element_id: str) -> None:

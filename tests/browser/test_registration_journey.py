@@ -11,21 +11,13 @@ import pytest
 from playwright.sync_api import Page
 from playwright.sync_api import expect
 
-from tests.factories import PASSWORD
+from tests.browser.helpers import sign_in as _login
 from tests.factories import World
 
 pytestmark = pytest.mark.browser
 
 PDF = b"%PDF-1.4\n% browser test\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 NewPage = Callable[[], Page]
-
-
-def _login(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
 
 
 def _pdfs(tmp_path: Path) -> tuple[Path, Path]:
