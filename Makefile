@@ -1,7 +1,7 @@
 # 医师电子化注册信息系统 — `make run` serves on SQLite; `make test` runs every test.
 VENV    := .venv
 PYTHON  ?= python3
-FLASK   := MEDREG_SCHEDULER=off $(VENV)/bin/flask --app app
+FLASK   := MEDREG_ENV=development MEDREG_SCHEDULER=off $(VENV)/bin/flask --app app
 INSTALLED := $(VENV)/.installed
 VENDOR  := app/static/vendor/.built
 
@@ -32,7 +32,7 @@ db: install
 	$(FLASK) seed
 
 run: install assets db
-	MEDREG_SCHEDULER=on $(VENV)/bin/flask --app app run --host 127.0.0.1 --port 5000
+	MEDREG_ENV=development MEDREG_SCHEDULER=on $(VENV)/bin/flask --app app run --host 127.0.0.1 --port 5000
 
 # Chromium from the OS packages drives the browser tests.
 browser:
@@ -43,7 +43,7 @@ lint: install
 	$(VENV)/bin/lint-imports
 
 test: install assets browser lint
-	$(VENV)/bin/flask --app app bpmn validate bpmn/*.bpmn
+	MEDREG_ENV=development $(VENV)/bin/flask --app app bpmn validate bpmn/*.bpmn
 	$(VENV)/bin/pytest
 
 bpmn-coverage: install

@@ -22,7 +22,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config_module.from_environment())
     else:
         app.config.from_mapping(test_config)
+    config_module.apply_defaults(app.config)
     config_module.check_production(app.config)
+    if app.config["MEDREG_PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["MEDREG_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     if not app.config["MEDREG_UPLOAD_DIR"]:
         app.config["MEDREG_UPLOAD_DIR"] = os.path.join(app.instance_path, "uploads")
 

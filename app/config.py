@@ -1,15 +1,22 @@
-"""Default configuration; ``instance/config.py`` and ``MEDREG_*`` variables override it."""
+"""Default configuration; ``instance/config.py`` and ``MEDREG_*`` variables override it.
+
+Production is the default: development (the log mail backend and its /dev/outbox page, an
+in-process rate-limit store, a built-in SECRET_KEY) must be chosen with ``MEDREG_ENV=development``.
+"""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
+DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105 - development only; production refuses it
+DEV_AUDIT_KEY = "medreg-dev-audit-key"  # development only; production refuses it
+
 
 class DefaultConfig:
     SQLALCHEMY_DATABASE_URI = ""  # set in create_app: instance/app.db
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
-    SECRET_KEY = "dev-only-change-me"  # noqa: S105 - instance/config.py sets the real one
+    SECRET_KEY: str | None = None  # production: instance/config.py or the environment
     WTF_CSRF_TIME_LIMIT = None
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -19,14 +26,28 @@ class DefaultConfig:
     MEDREG_SCHEDULER = False  # `make run` turns the in-process timer sweeper on
     MEDREG_FAST_HASH = False  # tests only: cheap argon2 parameters
     MEDREG_SWEEP_SECONDS = 1.0
-    MEDREG_MAIL_BACKEND = "log"  # log / smtp
+    MEDREG_MAIL_BACKEND: str | None = None  # smtp; development defaults to log
     MEDREG_SMTP_HOST = "127.0.0.1"
     MEDREG_SMTP_PORT = 25
     MEDREG_MAIL_FROM = "noreply@medreg.local"
     MEDREG_UPLOAD_DIR = ""  # default: instance/uploads
-    MEDREG_ENV = "development"  # "production" refuses unsafe settings at start-up
+    MEDREG_ENV = "production"  # "development" must be chosen explicitly (make run, tests)
+    MEDREG_PROXY_HOPS = 0  # reverse proxies in front of the app whose X-Forwarded-* are trusted
+    MEDREG_AUDIT_KEY: str | None = None  # HMAC key of the audit chain; never in the database
+    MEDREG_SESSION_IDLE_MINUTES = 30
+    MEDREG_SESSION_MAX_HOURS = 12
     RATELIMIT_ENABLED = True
-    RATELIMIT_STORAGE_URI = "memory://"  # production: a shared store, e.g. redis://
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_STORAGE_URI: str | None = None  # production: redis://host:6379/0 (shared by workers)
+
+
+DEVELOPMENT_DEFAULTS: dict[str, Any] = {
+    "SECRET_KEY": DEV_SECRET_KEY,
+    "MEDREG_MAIL_BACKEND": "log",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "MEDREG_AUDIT_KEY": DEV_AUDIT_KEY,
+}
+PRODUCTION_DEFAULTS: dict[str, Any] = {"MEDREG_MAIL_BACKEND": "smtp"}
 
 
 def captcha_required() -> bool:
@@ -34,21 +55,50 @@ def captcha_required() -> bool:
     return os.environ.get("MEDREG_CAPTCHA", "on").lower() != "off"
 
 
+def is_development(config: Any) -> bool:
+    return bool(config.get("MEDREG_ENV") == "development")
+
+
+def apply_defaults(config: dict[str, Any]) -> None:
+    """Fill the settings left unset with the defaults of the chosen environment."""
+    env = config.get("MEDREG_ENV")
+    if env not in ("production", "development"):
+        raise RuntimeError(f"MEDREG_ENV must be production or development, not {env!r}")
+    defaults = DEVELOPMENT_DEFAULTS if env == "development" else PRODUCTION_DEFAULTS
+    for key, value in defaults.items():
+        if not config.get(key):
+            config[key] = value
+    try:
+        config["MEDREG_PROXY_HOPS"] = int(config.get("MEDREG_PROXY_HOPS") or 0)
+    except ValueError:
+        raise RuntimeError("MEDREG_PROXY_HOPS must be a whole number") from None
+
+
 def check_production(config: dict[str, Any]) -> None:
     """Refuse to start a production app with settings meant for tests or development."""
-    if config.get("MEDREG_ENV") != "production":
+    if is_development(config):
         return
     if not captcha_required():
         raise RuntimeError("MEDREG_CAPTCHA=off is for automated tests only; production refuses it")
-    if config.get("SECRET_KEY") in ("", DefaultConfig.SECRET_KEY):
-        raise RuntimeError("set SECRET_KEY in instance/config.py for production")
-    if config.get("MEDREG_MAIL_BACKEND", "log") == "log":
-        raise RuntimeError("MEDREG_MAIL_BACKEND=log keeps messages on a public page; "
+    if config.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY) or len(str(config["SECRET_KEY"])) < 16:
+        raise RuntimeError("set SECRET_KEY (16 characters or more) in instance/config.py or the "
+                           "environment; or choose MEDREG_ENV=development")
+    if config.get("MEDREG_AUDIT_KEY") in (None, "", DEV_AUDIT_KEY):
+        raise RuntimeError("set MEDREG_AUDIT_KEY (the audit chain's HMAC key) for production")
+    if config.get("MEDREG_MAIL_BACKEND") != "smtp":
+        raise RuntimeError("MEDREG_MAIL_BACKEND=log keeps messages on a development page; "
                            "production needs smtp")
+    if not config.get("RATELIMIT_ENABLED"):
+        raise RuntimeError("rate limits cannot be switched off in production")
+    storage = str(config.get("RATELIMIT_STORAGE_URI") or "")
+    if not storage or storage.startswith("memory://"):
+        raise RuntimeError("set RATELIMIT_STORAGE_URI to a store shared by every worker "
+                           "(redis://host:6379/0); memory:// counts per process")
 
 
 def from_environment() -> dict[str, Any]:
-    """``MEDREG_*`` (and ``SECRET_KEY``/``DATABASE_URL``) settings from the environment."""
+    """``MEDREG_*`` (and ``SECRET_KEY``/``DATABASE_URL``/``RATELIMIT_STORAGE_URI``) settings
+    from the environment."""
     out: dict[str, Any] = {}
     for key, value in os.environ.items():
         if key.startswith("MEDREG_"):
@@ -58,6 +108,7 @@ def from_environment() -> dict[str, Any]:
         out["RATELIMIT_ENABLED"] = bool(out.pop("MEDREG_RATELIMIT"))
     if os.environ.get("DATABASE_URL"):
         out["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
-    if os.environ.get("SECRET_KEY"):
-        out["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    for key in ("SECRET_KEY", "RATELIMIT_STORAGE_URI"):
+        if os.environ.get(key):
+            out[key] = os.environ[key]
     return out

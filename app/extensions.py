@@ -31,5 +31,6 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(get_remote_address, storage_uri="memory://", headers_enabled=True)
+# The store comes from RATELIMIT_STORAGE_URI (shared Redis in production), never fixed here.
+limiter = Limiter(get_remote_address)
 scheduler_holder: dict[str, BackgroundScheduler] = {}

@@ -24,7 +24,8 @@ def bench_app(url: str | None, schema: str = "public", **config: Any) -> Flask:
 
     tmp = tempfile.mkdtemp(prefix="medreg-bench-")
     settings: dict[str, Any] = {
-        "TESTING": True, "SECRET_KEY": "bench", "MEDREG_SCHEDULER": False, "MEDREG_FAST_HASH": True,
+        "TESTING": True, "MEDREG_ENV": "development",
+        "SECRET_KEY": "bench", "MEDREG_SCHEDULER": False, "MEDREG_FAST_HASH": True,
         "MEDREG_UPLOAD_DIR": f"{tmp}/uploads", "MEDREG_MAIL_BACKEND": "log",
         "SQLALCHEMY_DATABASE_URI": url or f"sqlite:///{tmp}/bench.db", **config}
     postgres = settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")

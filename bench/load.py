@@ -175,7 +175,8 @@ def run(url: str | None, schema: str, users: int, seconds: int, kill_at: float |
     if db_url.startswith("postgresql") and schema != "public" and "search_path" not in db_url:
         db_url = with_schema(db_url, schema)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDREG_")}
-    env.update({"DATABASE_URL": db_url, "SECRET_KEY": "load-test", "MEDREG_SCHEDULER": "off",
+    env.update({"MEDREG_ENV": "development", "DATABASE_URL": db_url,
+                "SECRET_KEY": "load-test", "MEDREG_SCHEDULER": "off",
                 "MEDREG_CAPTCHA": "off", "MEDREG_RATELIMIT": "off", "MEDREG_MAIL_BACKEND": "log",
                 "MEDREG_UPLOAD_DIR": app.config["MEDREG_UPLOAD_DIR"], "MEDREG_LOAD_SETUP": json.dumps(info)})
     port = _free_port()

@@ -39,6 +39,7 @@ def _database_url(tmp: Path) -> str:
 def test_config(tmp: Path, url: str) -> dict[str, Any]:
     return {
         "TESTING": True,
+        "MEDREG_ENV": "development",
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": url,
         "MEDREG_SCHEDULER": False,
@@ -95,6 +96,18 @@ def _clean(app: Flask) -> None:
             conn.execute(text("DELETE FROM process_definition WHERE version > 1"))
         calendar.invalidate()
         definitions.forget_versions()
+
+
+@pytest.fixture(autouse=True)
+def _limiter_restored() -> Iterator[None]:
+    """The limiter is one object per process and ``init_app`` rebinds it (store, on/off):
+    a test that builds another app (production, limits on) must not leave it behind."""
+    from app.extensions import limiter
+
+    saved = dict(limiter.__dict__)
+    yield
+    limiter.__dict__.clear()
+    limiter.__dict__.update(saved)
 
 
 @pytest.fixture()
@@ -163,3 +176,40 @@ def web_world(app: Flask, clean_db: None) -> World:
 
 def unique() -> str:
     return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis: ``TEST_REDIS_URL`` (CI starts one), else a redis-server of our own."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    import shutil
+    import socket
+    import subprocess
+
+    from tests.readiness import wait_for_port
+
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(workdir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port("127.0.0.1", port, what="redis-server", proc=proc)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def production_config(tmp: Path, redis: str, **over: Any) -> dict[str, Any]:
+    """A production app's settings (secrets set, shared rate-limit store, SMTP)."""
+    return {**test_config(tmp, f"sqlite:///{tmp / 'prod.db'}"), "TESTING": False,
+            "MEDREG_ENV": "production", "SECRET_KEY": "x" * 32, "MEDREG_AUDIT_KEY": "k" * 32,
+            "MEDREG_MAIL_BACKEND": "smtp", "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": redis, **over}

@@ -12,6 +12,7 @@ from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from app.config import is_development
 from app.extensions import login_manager
 from app.services import accounts
 from app.services.clock import CST
@@ -33,10 +34,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(institution_bp, url_prefix="/institution")
     app.register_blueprint(admin_bp, url_prefix="/admin")
-    app.register_blueprint(dev_bp, url_prefix="/dev")
+    if is_development(app.config) and app.config["MEDREG_MAIL_BACKEND"] == "log":
+        app.register_blueprint(dev_bp, url_prefix="/dev")
     app.register_blueprint(public_bp, url_prefix="/public")
 
-    if app.config.get("MEDREG_ENV") == "production":
+    production = not is_development(app.config)
+    if production:
         app.config["SESSION_COOKIE_SECURE"] = True  # DESIGN §5: Secure in production
 
     login_manager.login_view = "auth.login"
@@ -60,6 +63,8 @@ def register_blueprints(app: Flask) -> None:
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
             "script-src 'self'; frame-ancestors 'none'")
+        if production:
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return resp
 
     @app.context_processor

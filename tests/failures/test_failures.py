@@ -123,7 +123,8 @@ def test_the_person_sees_a_plain_error_page_and_nothing_changed(
 
 def _env(app: Flask, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDREG_", "DATABASE_URL"))}
-    env.update({"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "test-secret",
+    env.update({"MEDREG_ENV": "development",
+                "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "test-secret",
                 "MEDREG_SCHEDULER": "off", "MEDREG_MAIL_BACKEND": "log", "MEDREG_CAPTCHA": "off",
                 "MEDREG_FAST_HASH": "on", "MEDREG_UPLOAD_DIR": app.config["MEDREG_UPLOAD_DIR"], **extra})
     return env

@@ -246,11 +246,10 @@ def test_session_cookie_flags(app: Flask, web: WebClient, rich: Rich) -> None:
             assert "HttpOnly" in c and "SameSite=Lax" in c, c
 
 
-def test_production_session_cookie_is_secure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_session_cookie_is_secure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            redis_url: str) -> None:
     monkeypatch.setenv("MEDREG_CAPTCHA", "on")
-    prod = create_app({**conftest.test_config(tmp_path, f"sqlite:///{tmp_path / 'p.db'}"),
-                       "TESTING": False, "MEDREG_ENV": "production", "SECRET_KEY": "s" * 40,
-                       "MEDREG_MAIL_BACKEND": "smtp"})
+    prod = create_app(conftest.production_config(tmp_path, redis_url))
     with prod.app_context():
         db.create_all()
     resp = prod.test_client().get("/login")
@@ -309,6 +308,7 @@ def test_the_real_flask_command_reports_the_same(app: Flask, rich: Rich) -> None
     """``flask --app app audit verify`` as an operator runs it, on the test database."""
     _audited_actions(app, rich)
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "MEDREG_CAPTCHA": "off",
+           "MEDREG_ENV": "development",
            "MEDREG_UPLOAD_DIR": app.config["MEDREG_UPLOAD_DIR"]}
     flask = str(Path(sys.executable).with_name("flask"))
     ok = subprocess.run([flask, "--app", "app", "audit", "verify"], env=env, capture_output=True, text=True,

@@ -201,10 +201,8 @@ def test_the_captcha_field_and_its_message_are_shown(web: WebClient, captcha_on:
 
 # ---- c. production start-up ----------------------------------------------------------
 
-def _production(tmp_path: Path, **over: object) -> dict[str, object]:
-    url = f"sqlite:///{tmp_path / 'prod.db'}"
-    return {**conftest.test_config(tmp_path, url), "MEDREG_ENV": "production",
-            "SECRET_KEY": "x" * 32, "MEDREG_MAIL_BACKEND": "smtp", **over}
+def _production(tmp_path: Path, redis: str = "redis://127.0.0.1:1/0", **over: object) -> dict[str, object]:
+    return conftest.production_config(tmp_path, redis, **over)
 
 
 def test_production_refuses_to_start_with_the_captcha_off(tmp_path: Path) -> None:
@@ -212,8 +210,8 @@ def test_production_refuses_to_start_with_the_captcha_off(tmp_path: Path) -> Non
         create_app(_production(tmp_path))
 
 
-def test_production_starts_with_the_captcha_on(tmp_path: Path, captcha_on: None) -> None:
-    prod = create_app(_production(tmp_path))
+def test_production_starts_with_the_captcha_on(tmp_path: Path, captcha_on: None, redis_url: str) -> None:
+    prod = create_app(_production(tmp_path, redis_url))
     assert prod.config["MEDREG_ENV"] == "production"
     with prod.app_context():
         from flask_migrate import upgrade
@@ -227,9 +225,9 @@ def test_production_starts_with_the_captcha_on(tmp_path: Path, captcha_on: None)
         create_app(_production(tmp_path, SECRET_KEY=""))
 
 
-def test_production_does_not_publish_the_outbox(tmp_path: Path, captcha_on: None) -> None:
+def test_production_does_not_publish_the_outbox(tmp_path: Path, captcha_on: None, redis_url: str) -> None:
     try:
-        prod = create_app(_production(tmp_path, MEDREG_MAIL_BACKEND="log"))
+        prod = create_app(_production(tmp_path, redis_url, MEDREG_MAIL_BACKEND="log"))
     except RuntimeError:
         return  # refusing the log backend in production is a fix too
     assert prod.test_client().get("/dev/outbox").status_code == 404
