@@ -27,6 +27,7 @@ from app.models.process import TaskComment
 from app.models.profile import PhysicianProfile
 from app.models.user import Role
 from app.models.user import User
+from app.models.websession import WebSession
 
 __all__ = [
     "ActivationCode", "Assessment", "Attachment",
@@ -34,5 +35,5 @@ __all__ = [
     "CatalogueItem", "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage",
     "PhysicianProfile", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Qualification",
     "Registration", "Role", "TaskComment", "User",
-    "VerificationCode",
+    "VerificationCode", "WebSession",
 ]

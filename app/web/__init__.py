@@ -42,6 +42,9 @@ def register_blueprints(app: Flask) -> None:
     if production:
         app.config["SESSION_COOKIE_SECURE"] = True  # DESIGN §5: Secure in production
 
+    from app.web.sessions import ServerSessionInterface
+
+    app.session_interface = ServerSessionInterface()
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
     login_manager.user_loader(accounts.load_user)

@@ -87,6 +87,10 @@ def test_development_is_chosen_explicitly(tmp_path: Path) -> None:
     dev = create_app(conftest.test_config(tmp_path, f"sqlite:///{tmp_path / 'd.db'}"))
     assert dev.config["MEDREG_ENV"] == "development"
     assert dev.config["MEDREG_MAIL_BACKEND"] == "log"
+    with dev.app_context():
+        from app.extensions import db
+
+        db.create_all()
     assert "Strict-Transport-Security" not in dev.test_client().get("/login").headers
 
 

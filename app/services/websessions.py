@@ -1,0 +1,105 @@
+"""Server-side sessions: created, read, updated and ended here; ending every session of a
+user (password, phone or e-mail changed, account recovered, disabled or unlocked) is one
+statement, so a copied cookie stops working at once."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
+
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.websession import WebSession
+
+TOUCH_SECONDS = 60  # seen_at is written at most once a minute per session
+
+
+@dataclass(frozen=True)
+class Stored:
+    sid: str  # the hash of the cookie's token
+    data: str
+    user_id: int | None
+    touch: bool  # seen_at is old enough to be written again
+
+
+def sid_of(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _limits() -> tuple[timedelta, timedelta]:
+    cfg = current_app.config
+    return (timedelta(minutes=int(cfg["MEDREG_SESSION_IDLE_MINUTES"])),
+            timedelta(hours=int(cfg["MEDREG_SESSION_MAX_HOURS"])))
+
+
+def load(token: str) -> Stored | None:
+    """The live session of this cookie token (None when unknown, ended or expired)."""
+    if not token or len(token) > 100:
+        return None
+    row = db.session.get(WebSession, sid_of(token))
+    if row is None:
+        return None
+    now = utcnow()
+    idle, most = _limits()
+    if row.seen_at < now - idle or row.created_at < now - most:
+        return None
+    return Stored(row.id, row.data, row.user_id,
+                  (now - row.seen_at).total_seconds() > TOUCH_SECONDS)
+
+
+def create(data: str, user_id: int | None) -> str:
+    """A new session row; returns the cookie token (only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(WebSession(id=sid_of(token), user_id=user_id, data=data, created_at=now,
+                              seen_at=now))
+    if secrets.randbelow(200) == 0:
+        _sweep()
+    db.session.commit()
+    return token
+
+
+def save(sid: str, data: str, user_id: int | None) -> bool:
+    """Store the values of a live session; False when it was ended meanwhile (not revived)."""
+    done = db.session.execute(update(WebSession).where(WebSession.id == sid).values(
+        data=data, user_id=user_id, seen_at=utcnow()))
+    db.session.commit()
+    return bool(done.rowcount)
+
+
+def touch(sid: str) -> None:
+    db.session.execute(update(WebSession).where(WebSession.id == sid).values(seen_at=utcnow()))
+    db.session.commit()
+
+
+def end(sid: str) -> None:
+    """退出: this session only."""
+    db.session.execute(delete(WebSession).where(WebSession.id == sid))
+    db.session.commit()
+
+
+def end_all(user_id: int, keep: str | None = None) -> None:
+    """Every session of the user but ``keep`` (flushes; the caller's transaction commits)."""
+    stmt = delete(WebSession).where(WebSession.user_id == user_id)
+    if keep:
+        stmt = stmt.where(WebSession.id != keep)
+    db.session.execute(stmt)
+
+
+def count(user_id: int) -> int:
+    return len(db.session.scalars(select(WebSession.id).where(WebSession.user_id == user_id)).all())
+
+
+def _sweep() -> None:
+    now = utcnow()
+    idle, most = _limits()
+    db.session.execute(delete(WebSession).where(or_(
+        WebSession.seen_at < now - idle, WebSession.created_at < now - most)))

@@ -1,0 +1,88 @@
+"""A Flask session interface that keeps every value on the server (app.services.websessions).
+
+The cookie holds a random token only: nothing personal or secret can be read from it or
+replayed from an old copy, and ending a session on the server ends it everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask import Request
+from flask import Response
+from flask.json.tag import TaggedJSONSerializer
+from flask.sessions import SessionInterface
+from flask.sessions import SessionMixin
+from werkzeug.datastructures import CallbackDict
+
+from app.extensions import db
+from app.services import websessions
+
+_JSON = TaggedJSONSerializer()
+
+
+class ServerSession(CallbackDict[str, Any], SessionMixin):
+    """The values of one session; ``sid`` is None until the first value is stored."""
+
+    def __init__(self, initial: dict[str, Any] | None = None, sid: str | None = None,
+                 user_id: int | None = None, touch: bool = False) -> None:
+        def on_update(_: Any) -> None:
+            self.modified = True
+
+        super().__init__(initial or {}, on_update)
+        self.sid = sid
+        self.stored_user = user_id
+        self.touch = touch
+        self.modified = False
+        self.token: str | None = None
+
+
+def _user_of(session: ServerSession) -> int | None:
+    raw = session.get("_user_id")
+    return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+
+
+class ServerSessionInterface(SessionInterface):
+    """Sessions in the ``web_session`` table; a new token at sign-in and sign-out."""
+
+    def open_session(self, app: Flask, request: Request) -> ServerSession:
+        if request.path.startswith("/static/"):
+            return ServerSession()
+        token = request.cookies.get(self.get_cookie_name(app), "")
+        stored = websessions.load(token) if token else None
+        if stored is None:
+            return ServerSession()
+        try:
+            data = _JSON.loads(stored.data)
+        except ValueError:
+            data = {}
+        return ServerSession(data, stored.sid, stored.user_id, stored.touch)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        assert isinstance(session, ServerSession)
+        name = self.get_cookie_name(app)
+        domain, path = self.get_cookie_domain(app), self.get_cookie_path(app)
+        db.session.rollback()  # a view's work is committed by its service; nothing else is
+        user_id = _user_of(session)
+        if session.sid and (not session or user_id != session.stored_user):
+            # emptied (退出) or a different person signed in: this token is finished
+            websessions.end(session.sid)
+            session.sid = None
+            if not session:
+                response.delete_cookie(name, domain=domain, path=path)
+                return
+        if session.sid is None:
+            if not session:
+                return
+            token = websessions.create(_JSON.dumps(dict(session)), user_id)
+            response.set_cookie(name, token, httponly=self.get_cookie_httponly(app),
+                                secure=self.get_cookie_secure(app), samesite=self.get_cookie_samesite(app),
+                                domain=domain, path=path)
+            response.vary.add("Cookie")
+            return
+        if session.modified:
+            websessions.save(session.sid, _JSON.dumps(dict(session)), user_id)
+        elif session.touch:
+            websessions.touch(session.sid)
+        response.vary.add("Cookie")
