@@ -90,11 +90,66 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option("--anchor", "anchor_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="同时核对锚点文件（audit anchor 写下的每一行）")
 @with_appcontext
-def audit_verify() -> None:
-    """Check the audit log's hash chain; exit 1 when it was tampered with."""
+def audit_verify(anchor_file: Path | None) -> None:
+    """Check the audit log's hash chain (and its anchors); exit 1 when it was tampered with."""
     bad = audit.verify()
     if bad:
         click.echo("审计日志被篡改，异常记录：" + ", ".join(map(str, bad)))
+    problems = _anchor_problems(anchor_file) if anchor_file is not None else []
+    if problems:
+        click.echo("审计日志与锚点不符（被截断或改写）：")
+        for line in problems:
+            click.echo("  " + line)
+    if bad or problems:
         sys.exit(1)
-    click.echo("审计日志完整")
+    click.echo("审计日志完整" + ("，与锚点文件一致" if anchor_file is not None else ""))
+
+
+def _anchor_problems(path: Path) -> list[str]:
+    """One line of Chinese per anchor the log disagrees with (or that cannot be read)."""
+    out: list[str] = []
+    seen = 0
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        seen += 1
+        try:
+            anchor = audit.Anchor.from_json(line)
+        except ValueError:
+            out.append(f"锚点文件第 {number} 行无法识别")
+            continue
+        problem = audit.check_anchor(anchor)
+        if problem is not None:
+            out.append(f"第 {number} 行锚点（{anchor.at}，第 {anchor.event_id} 号事件）：" + _explain(problem))
+    if not seen:
+        out.append(f"锚点文件 {path} 中没有锚点")
+    return out
+
+
+def _explain(p: audit.AnchorProblem) -> str:
+    a = p.anchor
+    if p.kind == "truncated":
+        return f"该事件已不存在，最新记录只到第 {p.found} 号，其后的记录被删除"
+    if p.kind == "missing":
+        return "该事件已不存在，记录被删除"
+    if p.kind == "rewritten":
+        return "该事件的哈希与锚点不符，它或它之前的记录被改写"
+    return f"锚点时截至该事件共 {a.count} 条记录，现在是 {p.found} 条"
+
+
+@audit_group.command("anchor")
+@click.option("--file", "anchor_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="把锚点追加到此文件（默认输出到屏幕）")
+@with_appcontext
+def audit_anchor(anchor_file: Path | None) -> None:
+    """Write the chain's current head as one JSON line, to keep outside the database."""
+    anchor = audit.anchor()
+    if anchor_file is None:
+        click.echo(anchor.to_json())
+        return
+    with anchor_file.open("a", encoding="utf-8") as fh:
+        fh.write(anchor.to_json() + "\n")
+    click.echo(f"已追加锚点：第 {anchor.event_id} 号事件，共 {anchor.count} 条记录 → {anchor_file}")
