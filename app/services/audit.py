@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import func
 from sqlalchemy import select
 
+from app.config import DEV_AUDIT_KEY  # development and tests; production must set its own
 from app.extensions import db
 from app.models import AuditEvent
 from app.models import User
@@ -28,7 +29,6 @@ from app.services.database import advisory_lock
 
 GENESIS = "0" * 64
 _AUDIT_LOCK = 7_001
-DEV_AUDIT_KEY = "medreg-dev-audit-key"  # development and tests; production must set its own
 
 
 def chain_key() -> bytes:
