@@ -209,7 +209,7 @@ def test_the_real_flask_commands_read_the_key_from_the_environment(app: Flask, c
         ids = _record(4)
     anchors = tmp_path / "anchors.jsonl"
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "MEDREG_CAPTCHA": "off",
-           "MEDREG_UPLOAD_DIR": app.config["MEDREG_UPLOAD_DIR"], "MEDREG_AUDIT_KEY": KEY}
+           "MEDREG_ENV": "development", "MEDREG_UPLOAD_DIR": app.config["MEDREG_UPLOAD_DIR"], "MEDREG_AUDIT_KEY": KEY}
     flask = str(Path(sys.executable).with_name("flask"))
 
     def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
