@@ -16,6 +16,7 @@ from app.services import accounts
 from app.services import audit
 from app.services import codes
 from app.services import outbox
+from app.services import websessions
 from app.services.signup import EMAIL_RE
 from app.services.signup import MOBILE_RE
 from app.services.signup import password_errors
@@ -92,6 +93,7 @@ def reset_with_identity(name: str, id_number: str, cert_no: str, password: str,
 def _set_password(user: User, password: str, action: str) -> None:
     user.password_hash = accounts.hash_password(password)
     user.failed_logins, user.locked_until = 0, None
+    websessions.end_all(user.id)  # whoever held a session of this account is out
     audit.record(user, action, "user", user.id)
     outbox.notify_user(user, _("密码已重置"), _("您的登录密码已重置。如非本人操作，请立即联系所在医疗机构。"))
     db.session.commit()

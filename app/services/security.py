@@ -13,6 +13,7 @@ from app.services import accounts
 from app.services import audit
 from app.services import codes
 from app.services import outbox
+from app.services import websessions
 from app.services.signup import EMAIL_RE
 from app.services.signup import MOBILE_RE
 from app.services.signup import password_errors
@@ -46,8 +47,9 @@ def send_code(user: User, channel: str, new_value: str | None = None) -> None:
     db.session.commit()
 
 
-def confirm(user: User, channel: str, target: str, code: str) -> None:
-    """Check the code and make ``target`` the user's verified phone/e-mail."""
+def confirm(user: User, channel: str, target: str, code: str, keep_session: str | None = None) -> None:
+    """Check the code and make ``target`` the user's verified phone/e-mail; every other
+    session of the user ends."""
     field, flag = FIELDS[channel]
     target = _target(channel, target)
     codes.consume(f"verify_{channel}:{user.id}", target, code)
@@ -63,19 +65,22 @@ def confirm(user: User, channel: str, target: str, code: str) -> None:
     outbox.notify_user(user, _("账户安全提醒"), body)
     if changed and old:
         outbox.enqueue(channel, old, _("账户安全提醒"), body, user_id=user.id)
+    websessions.end_all(user.id, keep=keep_session)
     db.session.commit()
 
 
-def change_password(user: User, old: str, new: str, confirm_: str) -> None:
-    """修改密码: the old password is required."""
+def change_password(user: User, old: str, new: str, confirm_: str,
+                    keep_session: str | None = None) -> None:
+    """修改密码: the old password is required; every other session of the user ends."""
     errors = password_errors(new, confirm_)
-    if not accounts.verify_secret(user.password_hash, old or ""):
+    if not accounts.password_try(user, old or ""):  # counted like a failed sign-in
         errors["old"] = _("原密码不正确")
     elif old == new and not errors:
         errors["password"] = _("新密码不能与原密码相同")
     if errors:
         raise InvalidInput(_("请按提示修改"), errors)
     user.password_hash = accounts.hash_password(new)
+    websessions.end_all(user.id, keep=keep_session)
     audit.record(user, "account.password_change", "user", user.id)
     outbox.notify_user(user, _("账户安全提醒"), _("您的登录密码已修改。如非本人操作，请立即联系所在医疗机构。"))
     db.session.commit()

@@ -26,6 +26,7 @@ from app.models import Role
 from app.models import User
 from app.services import accounts
 from app.services import audit
+from app.services import websessions
 
 USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,29}$")
 PAGE = 50
@@ -133,6 +134,8 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
     if target.id == actor.id:
         raise InvalidInput(_("不能停用自己的账户"), {"user": _("不能停用自己的账户")})
     target.active = active
+    if not active:
+        websessions.end_all(target.id)
     audit.record(actor, "account.enabled" if active else "account.disabled", "user", target.id)
     db.session.commit()
     return target
@@ -144,6 +147,7 @@ def reset_password(actor: User, user_id: int) -> Issued:
     password = _new_password()
     target.password_hash = accounts.hash_password(password)
     target.failed_logins, target.locked_until = 0, None
+    websessions.end_all(target.id)
     audit.record(actor, "account.password_reset", "user", target.id)
     db.session.commit()
     return Issued(target.id, target.username, password)
@@ -153,6 +157,7 @@ def unlock(actor: User, user_id: int) -> User:
     """Lift a lockout after failed sign-ins."""
     target = _target(actor, user_id)
     target.failed_logins, target.locked_until = 0, None
+    websessions.end_all(target.id)  # the person who was guessing may have got in meanwhile
     audit.record(actor, "account.unlocked", "user", target.id)
     db.session.commit()
     return target

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from flask import abort
 from flask import current_app
@@ -65,6 +66,31 @@ def captcha_ok() -> bool:
     if not captcha_required():
         return True
     return captcha.verify(session.pop("captcha_id", None), request.form.get("captcha"))
+
+
+def safe_next(target: str | None) -> str | None:
+    """A ``next`` address only when it stays on this site."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def recent_password(fn: F) -> F:
+    """Security changes: the password entered within 5 minutes, else 确认密码 first."""
+
+    @wraps(fn)
+    @login_required
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from app.web.sessions import recently_authenticated
+
+        if not recently_authenticated():
+            return redirect(url_for("account.reauth", next=request.full_path.rstrip("?")))
+        return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def home_of(user: User) -> str:

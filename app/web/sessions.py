@@ -35,7 +35,7 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.stored_user = user_id
         self.touch = touch
         self.modified = False
-        self.token: str | None = None
+        self.renew = False  # a new token at the end of this request (the old one ends)
 
 
 def _user_of(session: ServerSession) -> int | None:
@@ -65,8 +65,9 @@ class ServerSessionInterface(SessionInterface):
         domain, path = self.get_cookie_domain(app), self.get_cookie_path(app)
         db.session.rollback()  # a view's work is committed by its service; nothing else is
         user_id = _user_of(session)
-        if session.sid and (not session or user_id != session.stored_user):
-            # emptied (退出) or a different person signed in: this token is finished
+        if session.sid and (not session or user_id != session.stored_user or session.renew):
+            # emptied (退出), a different person signed in, or a security change: this token
+            # is finished (and with it any copy of the cookie)
             websessions.end(session.sid)
             session.sid = None
             if not session:
@@ -86,3 +87,41 @@ class ServerSessionInterface(SessionInterface):
         elif session.touch:
             websessions.touch(session.sid)
         response.vary.add("Cookie")
+
+
+REAUTH_SECONDS = 300  # a security change needs the password entered within 5 minutes
+
+
+def current_sid() -> str | None:
+    """The server-side id of this request's session (None before anything was stored)."""
+    from flask import session
+
+    return getattr(session, "sid", None)
+
+
+def mark_authenticated() -> None:
+    """The password (or a code to a verified phone) was just checked in this session: it
+    gets a new token."""
+    import time
+
+    from flask import session
+
+    session["_auth_at"] = time.time()
+    renew()
+
+
+def renew() -> None:
+    """End this session's token and carry its values over to a new one."""
+    from flask import session
+
+    if isinstance(session._get_current_object(), ServerSession):  # type: ignore[attr-defined]
+        session.renew = True  # type: ignore[attr-defined]
+
+
+def recently_authenticated() -> bool:
+    import time
+
+    from flask import session
+
+    at = session.get("_auth_at")
+    return isinstance(at, int | float) and time.time() - at <= REAUTH_SECONDS

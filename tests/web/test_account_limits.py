@@ -397,17 +397,3 @@ def test_only_the_physicians_institution_issues_the_code(world: World) -> None:
     assert _code_rows() == []
 
 
-# ---- f. lockout ----------------------------------------------------------------------
-
-def test_lockout_lasts_fifteen_minutes(web: WebClient, web_world: World) -> None:
-    with time_machine.travel(T0, tick=False) as traveller:
-        for _ in range(5):
-            assert web.login("doctor01", "wrong1").status_code == 401
-        resp = web.login("doctor01")  # the right password no longer helps
-        assert resp.status_code == 401 and "锁定15分钟" in resp.get_data(as_text=True)
-        traveller.shift(timedelta(minutes=14, seconds=59))
-        resp = web.login("doctor01")
-        assert resp.status_code == 401 and "锁定15分钟" in resp.get_data(as_text=True)
-        traveller.shift(timedelta(seconds=2))
-        resp = web.login("doctor01")
-        assert resp.status_code == 302 and resp.headers["Location"].endswith("/physician/")

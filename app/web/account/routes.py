@@ -20,6 +20,7 @@ from app.errors import DomainError
 from app.errors import InvalidInput
 from app.extensions import limiter
 from app.models import Role
+from app.services import accounts
 from app.services import captcha
 from app.services import recovery
 from app.services import security
@@ -27,6 +28,11 @@ from app.services import signup
 from app.services.validators import mask_mobile
 from app.web.account import bp
 from app.web.common import captcha_ok
+from app.web.common import recent_password
+from app.web.common import safe_next
+from app.web.sessions import current_sid
+from app.web.sessions import mark_authenticated
+from app.web.sessions import renew
 
 GUIDES = {
     "old": "老人老办法医师资格信息修改及补录指南",
@@ -99,6 +105,7 @@ def register_account() -> ResponseReturnValue:
         else:
             session.clear()
             login_user(user)
+            mark_authenticated()
             return redirect(url_for("account.activate"))
     return render_template("account/register_account.html", pending=pending, values=values,
                            errors=errors), (422 if errors else 200)
@@ -168,8 +175,25 @@ def security_home() -> ResponseReturnValue:
 
 
 
-@bp.route("/security/<channel>", methods=["GET", "POST"])
+@bp.route("/security/reauth", methods=["GET", "POST"])
 @login_required
+@post_limit
+def reauth() -> ResponseReturnValue:
+    """确认密码: asked before a phone, e-mail or password change (every 5 minutes)."""
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            accounts.confirm_password(current_user, request.form.get("password", ""))
+        except InvalidInput as exc:
+            errors = exc.errors
+        else:
+            mark_authenticated()
+            return redirect(safe_next(request.args.get("next")) or url_for("account.security"))
+    return render_template("account/reauth.html", errors=errors), (422 if errors else 200)
+
+
+@bp.route("/security/<channel>", methods=["GET", "POST"])
+@recent_password
 @send_limit
 def contact(channel: str) -> ResponseReturnValue:
     if channel not in ("mobile", "email"):
@@ -189,7 +213,8 @@ def contact(channel: str) -> ResponseReturnValue:
                 sent = True
                 flash(_("校验码已发送，请查收（5分钟内有效）。"), "success")
             else:
-                security.confirm(user, kind, target, request.form.get("code", ""))
+                security.confirm(user, kind, target, request.form.get("code", ""), current_sid())
+                renew()
                 flash(_("验证成功！"), "success")
                 return redirect(url_for("account.activate" if not user.activated else "account.security"))
         except InvalidInput as exc:
@@ -212,7 +237,8 @@ def password() -> ResponseReturnValue:
         form = request.form
         try:
             security.change_password(user, form.get("old", ""), form.get("password", ""),
-                                     form.get("confirm", ""))
+                                     form.get("confirm", ""), current_sid())
+            renew()
         except InvalidInput as exc:
             errors = exc.errors
         else:

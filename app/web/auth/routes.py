@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
+from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -14,20 +13,14 @@ from flask_login import login_user
 from flask_login import logout_user
 
 from app.errors import DomainError
+from app.errors import InvalidInput
 from app.extensions import limiter
 from app.services import accounts
 from app.web.auth import bp
 from app.web.common import captcha_ok
 from app.web.common import home_of
-
-
-def _safe_next(target: str | None) -> str | None:
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
+from app.web.common import safe_next
+from app.web.sessions import mark_authenticated
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -45,11 +38,45 @@ def login() -> ResponseReturnValue:
         except DomainError as exc:
             error = exc.message
         else:
-            session.clear()
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or home_of(user))
+            return _start(user)
     return render_template("auth/login.html", error=error, username=username,
                            captcha_error=captcha_error), (401 if error or captcha_error else 200)
+
+
+def _start(user: object) -> ResponseReturnValue:
+    """A new session for the signed-in user (the token before sign-in is finished)."""
+    session.clear()
+    login_user(user)
+    mark_authenticated()
+    return redirect(safe_next(request.args.get("next")) or home_of(user))  # type: ignore[arg-type]
+
+
+@bp.route("/login/sms", methods=["GET", "POST"])
+@limiter.limit("5 per minute", methods=["POST"])
+def login_sms() -> ResponseReturnValue:
+    """手机校验码登录: always open to the owner of a verified phone."""
+    if current_user.is_authenticated:
+        return redirect(home_of(current_user))
+    form = request.form
+    target = form.get("target", "")
+    errors: dict[str, str] = {}
+    sent = request.method == "POST" and form.get("action") != "send"
+    if request.method == "POST":
+        if not captcha_ok():
+            errors["captcha"] = _("验证码不正确，请重新输入")
+        else:
+            try:
+                if form.get("action") == "send":
+                    flash(accounts.send_login_code(target), "success")
+                    sent = True
+                else:
+                    return _start(accounts.sign_in_with_code(target, form.get("code", "")))
+            except InvalidInput as exc:
+                errors = exc.errors
+            except DomainError as exc:
+                errors, sent = {"code": exc.message}, True
+    return render_template("auth/login_sms.html", target=target, errors=errors, sent=sent), (
+        422 if errors else 200)
 
 
 @bp.route("/logout", methods=["POST"])
