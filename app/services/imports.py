@@ -35,6 +35,7 @@ from app.models import User
 from app.models.base import utcnow
 from app.models.physician import REGISTRATION_STATUSES
 from app.services import audit
+from app.services.spreadsheets import csv_text
 from app.services.validators import birth_date_of
 from app.services.validators import is_practice_cert
 from app.services.validators import is_qualification_cert
@@ -269,10 +270,10 @@ def _decode(raw: bytes) -> str:
 
 
 def template(kind: str) -> str:
-    """An empty file with the header row of ``kind``."""
+    """An empty CSV file with the header row of ``kind``."""
     if kind not in KINDS:
         raise NotFound(_("没有这种导入类型"))
-    return ",".join(KINDS[kind].columns) + "\r\n"
+    return csv_text(KINDS[kind].columns, [])
 
 
 def create(actor: User, kind: str, filename: str, raw: bytes) -> int:
@@ -367,10 +368,5 @@ def recent(limit: int = 20) -> list[ImportJob]:
 
 
 def error_report(job_id: int) -> str:
-    """The per-row errors as CSV (行号, 列, 问题) for Excel (UTF-8 with BOM)."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(["行号", "列", "问题"])
-    writer.writerows(get(job_id).errors)
-    return out.getvalue()
+    """The per-row errors as CSV (行号, 列, 问题) for spreadsheet programs."""
+    return csv_text(["行号", "列", "问题"], get(job_id).errors)

@@ -19,6 +19,7 @@ from app.models import Qualification
 from app.models import User
 from app.services import eligibility
 from app.services import tasks
+from app.services.validators import whole_number
 
 STATES = {"running": "办理中", "suspended": "已暂停", "failed": "步骤失败", "completed": "已办结"}
 PAGE = 50
@@ -72,8 +73,9 @@ def search(process_id: str = "", state: str = "", q: str = "", before: int | Non
                           ProcessInstance.suspended.is_(False))
     q = q.strip()
     if q:
-        stmt = stmt.where(or_(ProcessInstance.id == int(q), Qualification.name == q)
-                          if q.isdigit() and len(q) < 10 else Qualification.name == q)
+        number = whole_number(q)
+        stmt = stmt.where(or_(ProcessInstance.id == number, Qualification.name == q)
+                          if number is not None else Qualification.name == q)
     if before:
         stmt = stmt.where(ProcessInstance.id < before)
     found = db.session.execute(stmt.order_by(ProcessInstance.id.desc()).limit(PAGE + 1)).all()

@@ -80,8 +80,14 @@ def institutions() -> list[tuple[int, str]]:
 
 
 def search(name: str, province: str, institution_id: int | None, cert_no: str) -> list[PublicEntry]:
-    """By 执业证书编码, or by name together with a province or an institution."""
-    name, cert_no = (name or "").strip(), (cert_no or "").strip()
+    """By 执业证书编码, or by name together with a province or an institution.
+
+    The province must be one of :func:`provinces`; every value is compared as plain text
+    (``%`` and ``_`` match only themselves).
+    """
+    name, cert_no, province = (name or "").strip(), (cert_no or "").strip(), (province or "").strip()
+    if province and province not in PROVINCES:
+        raise InvalidInput(_("请按提示修改"), {"province": _("请从列表中选择执业地点（省）")})
     q = (select(Registration).join(Qualification, Qualification.id == Registration.qualification_id)
          .where(Registration.status.in_(PUBLIC_STATUSES)))
     if cert_no:
@@ -91,7 +97,7 @@ def search(name: str, province: str, institution_id: int | None, cert_no: str) -
     elif name and (province or institution_id):
         q = q.where(Qualification.name == name)
         if province:
-            q = q.where(Registration.place_region.like(f"{province[:2]}%"))
+            q = q.where(Registration.place_region.startswith(province, autoescape=True))
         if institution_id:
             q = q.where(Registration.institution_id == institution_id)
     else:

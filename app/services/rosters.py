@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,6 +18,7 @@ from app.models import Registration
 from app.models import Role
 from app.models import User
 from app.services.profile import PROVINCES
+from app.services.spreadsheets import csv_text
 from app.services.validators import mask_id
 
 KINDS = {
@@ -87,11 +86,6 @@ def roster(actor: User, kind: str) -> list[RosterLine]:
 
 
 def roster_csv(actor: User, kind: str) -> str:
-    """The list as CSV (UTF-8 with BOM so that spreadsheet programs read the Chinese)."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(HEADER)
-    for item in roster(actor, kind):
-        writer.writerow(item.row())
-    return out.getvalue()
+    """The list as CSV for spreadsheet programs (see :mod:`app.services.spreadsheets`)."""
+    lines = roster(actor, kind)
+    return csv_text(HEADER, [item.row() for item in lines])

@@ -44,6 +44,7 @@ from app.services.clock import today_cst
 from app.services.database import is_postgres
 from app.services.validators import mask_id
 from app.services.validators import mask_mobile
+from app.services.validators import whole_number
 
 BULK_STEPS = frozenset({"institution_confirm"})
 
@@ -123,10 +124,16 @@ def cursor_of(row: InboxRow, sort: str) -> str:
 
 
 def _after(cursor: str) -> tuple[datetime, int] | None:
+    """The (moment, task id) of a cursor that :func:`cursor_of` wrote, else None (the first
+    page): a moment without its time zone, a task id in other digits or out of range."""
+    moment_text, _sep, task_text = cursor.partition("|")
+    task_id = whole_number(task_text)
     try:
-        moment, task_id = cursor.split("|")
-        return datetime.fromisoformat(moment), int(task_id)
-    except ValueError:
+        moment = datetime.fromisoformat(moment_text)
+        if task_id is None or moment.tzinfo is None:
+            return None
+        return moment.astimezone(UTC), task_id
+    except (ValueError, OverflowError):
         return None
 
 

@@ -15,6 +15,7 @@ PROVINCE_CODES = frozenset(
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 QUAL_CERT_RE = re.compile(r"^\d{9}(\d{15}|\d{17}[\dX])$")
 PRACTICE_CERT_RE = re.compile(r"^\d{15}$")
+MAX_ID = 2**31 - 1  # the database's integer range
 
 
 def id_check_char(first17: str) -> str:
@@ -73,6 +74,14 @@ def is_qualification_cert(value: str) -> bool:
 
 def is_practice_cert(value: str) -> bool:
     return bool(PRACTICE_CERT_RE.fullmatch(value or ""))
+
+
+def whole_number(value: str | None) -> int | None:
+    """A whole number written in ASCII digits within the database's integer range, else None
+    (so "²", "١٢", "-1" or 10**30 never reach ``int()`` or a query)."""
+    if value and value.isascii() and value.isdigit() and len(value) <= 10 and int(value) <= MAX_ID:
+        return int(value)
+    return None
 
 
 def mask_id(value: str | None) -> str:

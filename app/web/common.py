@@ -25,6 +25,7 @@ from app.models import User
 from app.services import captcha
 from app.services.attachments import Upload
 from app.services.forms import Submission
+from app.services.validators import whole_number
 
 F = TypeVar("F", bound=Callable[..., Any])
 KEEP_SUFFIX = "__keep"
@@ -104,15 +105,10 @@ def home_of(user: User) -> str:
     }[user.role]
 
 
-MAX_ID = 2**31 - 1
-
-
 def int_arg(value: str | None) -> int | None:
     """A whole number from a form field or query string (ASCII digits within the database's
     integer range), else None — so "²" or 10**30 never reach int() or a query."""
-    if value and value.isascii() and value.isdigit() and len(value) <= 10 and int(value) <= MAX_ID:
-        return int(value)
-    return None
+    return whole_number(value)
 
 
 def menu_for(user: User) -> list[tuple[str, str | None]]:

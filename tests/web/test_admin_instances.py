@@ -43,3 +43,14 @@ def test_admin_finds_suspends_resumes_and_terminates(app: Flask, web: WebClient,
         assert inst is not None and inst.outcome == "terminated"
     diagram = web.client.get(f"/admin/instances/{iid}/diagram").get_json()
     assert "institution_confirm" in diagram["xml"]
+
+
+def test_a_search_for_odd_numbers_finds_nothing_instead_of_failing(app: Flask, web: WebClient,
+                                                                     web_world: World) -> None:
+    iid = _application(app, web_world)
+    web.login("admin01")
+    assert f'/admin/instances/{iid}"' in web.get(f"/admin/instances?q={iid}").get_data(as_text=True)
+    for q in ["²", "١٢", "٣", "9" * 9, "9" * 10, "9" * 40, "-1", str(iid) + "²", "1 OR 1=1"]:
+        resp = web.client.get("/admin/instances", query_string={"q": q})
+        assert resp.status_code == 200, q
+        assert "没有符合条件的申请" in resp.get_data(as_text=True), q

@@ -108,3 +108,19 @@ def test_bulk_confirmation_audits_each_item_and_reports_failures(app: Flask, web
     officer = WebClient(app.test_client())
     officer.login("weijian01")
     assert officer.post("/inbox/bulk-confirm", {"task_id": [str(ta)]}).status_code == 403
+
+
+FORGED_CURSORS = ["2026-01-01T00:00:00|5", "2026-01-01T00:00:00+00:00|²", "2026-01-01T00:00:00+00:00|٣",
+                  "2026-01-01T00:00:00+00:00|" + "9" * 30, "2026-01-01T00:00:00+00:00|-1",
+                  "0001-01-01T00:00:00+01:00|1", "9999-12-31T23:59:59-01:00|1", "2026-02-30T00:00:00|1",
+                  "|", "||", "a|b|c", "\x00|1", "1|2026-01-01T00:00:00+00:00", "2026-01-01|5"]
+
+
+def test_a_forged_page_cursor_shows_the_first_page(app: Flask, web: WebClient, web_world: World) -> None:
+    a, b = _applications(app, web_world)
+    web.login("jigou01")
+    for sort in ("due", "arrived"):
+        for cursor in FORGED_CURSORS:
+            resp = web.client.get("/inbox/", query_string={"sort": sort, "after": cursor})
+            assert resp.status_code == 200, (sort, cursor)
+            assert sorted(_rows(resp.get_data(as_text=True))) == sorted([str(a), str(b)]), (sort, cursor)

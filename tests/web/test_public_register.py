@@ -75,3 +75,27 @@ def test_certificate_qr_link_verifies_online(web: WebClient, web_world: World, a
     other = WebClient(app.test_client())
     other.login("doctor02")
     assert other.get(f"/public/certificates/{reg_id}").status_code == 404
+
+
+@pytest.mark.parametrize("province", ["%", "_", "1%", "_4", "%%", "99", "1", "140000", "山西省"])
+def test_an_unknown_province_is_refused_next_to_the_field(web: WebClient, web_world: World, app: Flask,
+                                                            province: str) -> None:
+    name, _id, _m = _registered(app, web_world)
+    web.get("/public/register")
+    resp = web.post("/public/register", {"name": name, "province": province})
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    field = text[text.index('id="field-province"'):text.index('id="in-institution_id"')]
+    assert "请从列表中选择执业地点（省）" in field
+    assert "查询结果" not in text and CERT not in text
+
+
+@pytest.mark.parametrize("name", ["%", "_", "%%", "___", "宋%", "_宏强", "%宏%"])
+def test_percent_and_underscore_in_a_name_are_plain_characters(web: WebClient, web_world: World,
+                                                               app: Flask, name: str) -> None:
+    _registered(app, web_world)
+    web.get("/public/register")
+    for query in ({"name": name, "province": "14"},
+                  {"name": name, "institution_id": str(web_world.hospital_id)}):
+        text = web.post("/public/register", query).get_data(as_text=True)
+        assert "未查询到符合条件的医师执业注册信息" in text and CERT not in text

@@ -68,3 +68,45 @@ def test_three_lists_and_the_csv(web: WebClient, web_world: World, app: Flask) -
     doctor = WebClient(app.test_client())
     doctor.login("doctor01")
     assert doctor.get("/institution/rosters/main.csv").status_code == 403
+
+
+# What a spreadsheet program would run as a formula if a cell began with it (OWASP CSV injection)
+FORMULAS = ['=HYPERLINK("http://e.x","点")', "+1+cmd|' /C calc'!A0", "-2+3+cmd|'/C calc'!A0",
+            "@SUM(1+1)*cmd|'/C calc'!A0", "\t=1+2", "\r=1+2"]
+
+
+def test_the_csv_never_hands_a_spreadsheet_a_formula(web: WebClient, web_world: World,
+                                                      app: Flask) -> None:
+    with app.app_context():
+        evil_inst = Institution(name="=cmd|' /C calc'!A0", reg_no="R-140-9", kind="综合医院",
+                                region_code="140106", authority_id=web_world.authority_id)
+        db.session.add(evil_inst)
+        db.session.flush()
+        today = today_cst()
+        for seq, name in enumerate(["陈本院", *FORMULAS], start=60):
+            reg = Registration(qualification_id=make_qualification(name, seq).id, level="执业医师",
+                               category="1", scopes=["11"], place_region="140000",
+                               institution_id=web_world.hospital_id,
+                               authority_id=web_world.authority_id, status="ACTIVE",
+                               cert_no=f"1101401000{seq:05d}")
+            db.session.add(reg)
+            db.session.flush()
+            db.session.add(MultiFiling(registration_id=reg.id, institution_id=evil_inst.id,
+                                       scopes=["11"], valid_from=today,
+                                       valid_to=today + timedelta(days=90),
+                                       authority_id=web_world.authority_id, filed_on=today))
+        db.session.commit()
+    web.login("jigou01")
+    for kind in ("main", "filed_out"):
+        resp = web.get(f"/institution/rosters/{kind}.csv")
+        assert resp.status_code == 200
+        rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"), newline="")))
+        names = {r[0] for r in rows[1:]}
+        assert names == {"陈本院", *("'" + f for f in FORMULAS)}  # prefixed, otherwise unchanged
+        assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows for cell in r)
+        if kind == "filed_out":
+            assert {r[7] for r in rows[1:]} == {"'=cmd|' /C calc'!A0"}
+            assert {r[8] for r in rows[1:]} == {today.isoformat()}  # dates as they were
+    # the page itself shows the names as entered
+    assert FORMULAS[0] in web.get("/institution/rosters/main").get_data(as_text=True).replace(
+        "&#34;", '"')

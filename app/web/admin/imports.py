@@ -49,7 +49,7 @@ def import_list() -> ResponseReturnValue:
 @bp.route("/imports/template/<kind>.csv")
 @admin_only
 def import_template(kind: str) -> ResponseReturnValue:
-    return _csv("\ufeff" + imports.template(kind), f"{kind}.csv")
+    return _csv(imports.template(kind), f"{kind}.csv")
 
 
 @bp.route("/imports/<int:job_id>")
