@@ -7,6 +7,7 @@ from app.models.calendar import CalendarDay
 from app.models.calendar import CalendarYear
 from app.models.catalogue import CatalogueItem
 from app.models.codes import ActivationCode
+from app.models.codes import AttemptCounter
 from app.models.codes import CaptchaChallenge
 from app.models.codes import VerificationCode
 from app.models.files import Attachment
@@ -30,7 +31,7 @@ from app.models.user import User
 from app.models.websession import WebSession
 
 __all__ = [
-    "ActivationCode", "Assessment", "Attachment",
+    "ActivationCode", "Assessment", "AttemptCounter", "Attachment",
     "CaptchaChallenge", "AuditEvent", "Authority", "CalendarDay", "CalendarYear",
     "CatalogueItem", "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage",
     "PhysicianProfile", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Qualification",

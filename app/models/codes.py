@@ -62,3 +62,18 @@ class ActivationCode(db.Model):  # type: ignore[name-defined]
     attempts: Mapped[int] = mapped_column(default=0)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AttemptCounter(db.Model):  # type: ignore[name-defined]
+    """Wrong tries of one kind against one subject (an identity, an account) in a window.
+
+    ``key`` is the kind and a hash of the subject, so no ID number is kept here; a try is
+    reserved with one conditional UPDATE before the answer is checked (see
+    :mod:`app.services.attempts`), so concurrent tries cannot exceed the limit.
+    """
+
+    __tablename__ = "attempt_counter"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    count: Mapped[int] = mapped_column(default=0)

@@ -89,6 +89,9 @@ class Registration(db.Model):  # type: ignore[name-defined]
     reissue_count: Mapped[int] = mapped_column(default=0)
     process_instance_id: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # the physician's phone as the institution keeps it (checked in person when entered):
+    # the only address an activation code is sent to
+    roster_mobile: Mapped[str | None] = mapped_column(String(11))
 
     qualification: Mapped[Qualification] = relationship(back_populates="registrations")
     institution: Mapped[Institution] = relationship()

@@ -8,7 +8,9 @@ from datetime import datetime
 from flask_login import UserMixin
 from sqlalchemy import Enum
 from sqlalchemy import ForeignKey
+from sqlalchemy import Index
 from sqlalchemy import String
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -39,6 +41,10 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     """A person who signs in. Institution and commission staff belong to one organisation."""
 
     __tablename__ = "user_account"
+    __table_args__ = (
+        Index("uq_user_account_id_number_activated", "id_number", unique=True,
+              sqlite_where=text("activated"), postgresql_where=text("activated")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(40), unique=True)
@@ -49,7 +55,8 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
     authority_id: Mapped[int | None] = mapped_column(ForeignKey("authority.id"), index=True)
     qualification_id: Mapped[int | None] = mapped_column(ForeignKey("qualification.id"))
-    id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
+    # several unactivated accounts may name one ID number; only an activated one owns it
+    id_number: Mapped[str | None] = mapped_column(String(18), index=True)
     mobile: Mapped[str | None] = mapped_column(String(11))
     email: Mapped[str | None] = mapped_column(String(120))
     mobile_verified: Mapped[bool] = mapped_column(default=False)

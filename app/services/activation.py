@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.errors import Forbidden
+from app.errors import InvalidInput
 from app.errors import NotFound
 from app.extensions import db
 from app.models import ActivationCode
@@ -22,7 +23,9 @@ from app.models.base import utcnow
 from app.services import accounts
 from app.services import audit
 from app.services import outbox
+from app.services.accounts import MOBILE_RE
 from app.services.validators import mask_id
+from app.services.validators import mask_mobile
 
 VALID_DAYS = 30
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -37,6 +40,7 @@ class RosterRow:
     cert_no: str
     account: str  # 未注册账户 / 待激活 / 已激活
     code_expires_at: datetime | None
+    roster_mobile: str  # masked; "" when the institution keeps no phone
 
 
 def _staff(actor: User) -> int:
@@ -54,8 +58,10 @@ def roster(actor: User) -> list[RosterRow]:
         .where(Registration.institution_id == inst_id, Registration.status.in_(ISSUABLE))
         .order_by(Qualification.name)).all()
     ids = [q.id_number for _r, q in rows]
-    users = {u.id_number: u for u in db.session.scalars(
-        select(User).where(User.id_number.in_(ids)))}
+    users: dict[str | None, User] = {}
+    for u in db.session.scalars(select(User).where(User.id_number.in_(ids), User.active.is_(True))
+                                .order_by(User.activated)):
+        users[u.id_number] = u  # an activated account, else any open one
     codes: dict[str, datetime] = {}
     for c in db.session.scalars(select(ActivationCode).where(
             ActivationCode.id_number.in_(ids), ActivationCode.revoked_at.is_(None),
@@ -67,8 +73,26 @@ def roster(actor: User) -> list[RosterRow]:
         account = _("未注册账户") if user is None else (
             _("已激活") if user.activated else _("待激活"))
         out.append(RosterRow(reg.id, qual.name, mask_id(qual.id_number), reg.cert_no or "",
-                             account, codes.get(qual.id_number)))
+                             account, codes.get(qual.id_number),
+                             mask_mobile(reg.roster_mobile) if reg.roster_mobile else ""))
     return out
+
+
+def set_roster_mobile(actor: User, registration_id: int, mobile: str) -> str:
+    """Record the physician's phone as checked in person by the institution (the address an
+    activation code goes to); an empty value removes it."""
+    inst_id = _staff(actor)
+    reg = db.session.get(Registration, registration_id)
+    if reg is None or reg.institution_id != inst_id or reg.status not in ISSUABLE:
+        raise NotFound(_("未找到在本机构执业的该医师"))
+    mobile = (mobile or "").strip()
+    if mobile and not MOBILE_RE.fullmatch(mobile):
+        raise InvalidInput(_("请输入11位手机号码"), {"mobile": _("请输入11位手机号码")}, {"mobile": mobile})
+    reg.roster_mobile = mobile or None
+    audit.record(actor, "roster.mobile", "registration", reg.id,
+                 {"to": mask_mobile(mobile) if mobile else ""})
+    db.session.commit()
+    return reg.qualification.name
 
 
 @dataclass(frozen=True)
@@ -97,16 +121,15 @@ def issue(actor: User, registration_id: int) -> IssuedCode:
                          created_at=now, expires_at=now + timedelta(days=VALID_DAYS))
     db.session.add(row)
     db.session.flush()
+    # Only to the phone this institution keeps for the physician, never to the contact data
+    # an account declared itself (whoever signed up first with a name and ID would get it);
+    # without one, the staff member hands the code over in person (shown once).
     sent: list[str] = []
-    user = db.session.scalar(select(User).where(User.id_number == qual.id_number))
     text = _("您的医师电子化注册系统账户激活码为 %(code)s，%(days)s天内有效，仅可使用一次。"
              "请登录系统在“激活我的账户”中输入。", code=code, days=VALID_DAYS)
-    if user is not None and user.mobile and user.mobile_verified:
-        outbox.enqueue("sms", user.mobile, _("账户激活码"), text, user_id=user.id, secret=True)
-        sent.append(_("手机"))
-    if user is not None and user.email and user.email_verified:
-        outbox.enqueue("email", user.email, _("账户激活码"), text, user_id=user.id, secret=True)
-        sent.append(_("邮箱"))
+    if reg.roster_mobile:
+        outbox.enqueue("sms", reg.roster_mobile, _("账户激活码"), text, secret=True)
+        sent.append(_("本机构登记的手机 %(m)s", m=mask_mobile(reg.roster_mobile)))
     audit.record(actor, "activation_code.issue", "registration", reg.id,
                  {"code_id": row.id, "sent": len(sent)})
     db.session.commit()

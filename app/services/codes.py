@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy import update
 
 from app.errors import DomainError
 from app.extensions import db
@@ -62,20 +63,31 @@ def send(purpose: str, channel: str, target: str, user_id: int | None) -> None:
 
 def check(purpose: str, target: str, code: str) -> VerificationCode:
     """Use the newest code for ``target``; wrong tries are counted (the caller must commit
-    even when this raises, see :func:`consume`)."""
+    even when this raises, see :func:`consume`).
+
+    The try is reserved before comparing, with one conditional UPDATE (``attempts < 5``), so
+    30 simultaneous guesses get 5 comparisons, not more; a code is used at most once.
+    """
     row = latest(purpose, target)
     if row is None or row.used_at is not None:
         raise DomainError(_("校验码不正确或已失效，请重新获取"))
     if row.expires_at < utcnow():
         raise DomainError(_("校验码已过期，请重新获取"))
-    if row.attempts >= MAX_TRIES:
+    taken = db.session.execute(update(VerificationCode).where(
+        VerificationCode.id == row.id, VerificationCode.attempts < MAX_TRIES,
+        VerificationCode.used_at.is_(None)).values(attempts=VerificationCode.attempts + 1))
+    if not taken.rowcount:
         raise DomainError(_("校验码错误次数过多，请重新获取"))
+    db.session.refresh(row)
     if not hmac.compare_digest(row.code_hash, _hash(purpose, target, (code or "").strip())):
-        row.attempts += 1
         left = MAX_TRIES - row.attempts
         raise DomainError(_("校验码不正确，还可以再试 %(n)s 次", n=left) if left else
                           _("校验码错误次数过多，请重新获取"))
-    row.used_at = utcnow()
+    used = db.session.execute(update(VerificationCode).where(
+        VerificationCode.id == row.id, VerificationCode.used_at.is_(None)).values(used_at=utcnow()))
+    if not used.rowcount:
+        raise DomainError(_("校验码不正确或已失效，请重新获取"))
+    db.session.refresh(row)
     return row
 
 

@@ -5,6 +5,8 @@ Answers never reveal whether an account exists.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -13,6 +15,7 @@ from app.errors import InvalidInput
 from app.extensions import db
 from app.models import User
 from app.services import accounts
+from app.services import attempts
 from app.services import audit
 from app.services import codes
 from app.services import outbox
@@ -23,6 +26,7 @@ from app.services.signup import password_errors
 from app.services.validators import normalize_resident_id
 
 PURPOSE = "recover"
+IDENTITY_KIND = "recover_identity"
 
 
 
@@ -74,18 +78,44 @@ def reset_with_code(channel: str, target: str, code: str, password: str,
     return user.username
 
 
+IDENTITY_TRIES = 5
+IDENTITY_WINDOW = timedelta(hours=24)
+NO_MATCH = "您输入的信息与我们的记录不符，或该账户已绑定手机号/邮箱（请通过手机或邮箱找回），无法通过个人信息找回"
+
+
 def reset_with_identity(name: str, id_number: str, cert_no: str, password: str,
                         confirm: str) -> str:
-    """通过个人信息找回: name + ID number + 资格证书编码 must all match one account."""
+    """通过个人信息找回: name + ID number + 资格证书编码 of an activated account that has
+    neither a verified phone nor a verified e-mail (the guide offers this path only then).
+
+    Wrong tries are counted per ID number, whoever makes them: after 5 in 24 hours the path
+    is closed for that identity, the right answer too, and the owner is told. Every refusal
+    has the same words, whether or not an account exists.
+    """
     errors = password_errors(password, confirm)
     if errors:
         raise InvalidInput(_("请按提示修改"), errors, {"name": name, "id_number": id_number})
     number = normalize_resident_id(id_number)
-    user = db.session.scalar(select(User).where(User.id_number == number).limit(1))
+    if not number:
+        raise DomainError(_(NO_MATCH))
+    if not attempts.claim(IDENTITY_KIND, number, IDENTITY_TRIES, IDENTITY_WINDOW):
+        db.session.commit()
+        raise DomainError(_("通过个人信息找回的错误次数过多，该身份的此找回方式已关闭24小时。"
+                            "请到所在医疗机构核实身份后重置密码"))
+    user = db.session.scalar(select(User).where(User.id_number == number,
+                                                User.activated.is_(True)).limit(1))
     qual = user.qualification if user else None
-    if (user is None or qual is None or user.display_name != (name or "").strip()
+    if (user is None or qual is None or user.mobile_verified or user.email_verified
+            or not user.active or user.display_name != (name or "").strip()
             or qual.cert_no.upper() != (cert_no or "").strip().upper()):
-        raise DomainError(_("您输入的信息与我们的记录不符，无法找回账户"))
+        if user is not None and attempts.used(IDENTITY_KIND, number, IDENTITY_WINDOW) >= IDENTITY_TRIES:
+            audit.record(None, "account.recover_identity_closed", "user", user.id)
+            outbox.notify_user(user, _("账户安全提醒"), _(
+                "有人多次尝试通过个人信息找回您的账户，此找回方式已关闭24小时。"
+                "如非本人操作，请联系所在医疗机构。"))
+        db.session.commit()
+        raise DomainError(_(NO_MATCH))
+    attempts.give_back(IDENTITY_KIND, number)
     _set_password(user, password, "account.recover_identity")
     return user.username
 

@@ -14,20 +14,24 @@ from argon2.exceptions import VerificationError
 from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from app.errors import DomainError
 from app.errors import Forbidden
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import ActivationCode
-from app.models import AuditEvent
 from app.models import Institution
 from app.models import Qualification
 from app.models import Role
 from app.models import User
 from app.models.base import utcnow
 from app.services import accounts
+from app.services import attempts
 from app.services import audit
+from app.services import outbox
+from app.services import websessions
 from app.services.validators import normalize_resident_id
 from app.services.validators import resident_id_error
 
@@ -69,7 +73,12 @@ def password_errors(password: str, confirm: str, field: str = "password") -> dic
 
 
 def check_identity(name: str, id_number: str) -> Identity:
-    """Step 1 (您的姓名, 身份证号): valid, and no account holds this ID number yet."""
+    """Step 1 (您的姓名, 身份证号): a valid name and ID number.
+
+    Whether an account already names this ID is not told (the same answer either way): an
+    identity belongs to an account only once it is activated, so a second sign-up is
+    allowed, and the activated owner is told at activation time (:func:`_close_others`).
+    """
     name = (name or "").strip()
     errors: dict[str, str] = {}
     if msg := name_error(name):
@@ -79,8 +88,6 @@ def check_identity(name: str, id_number: str) -> Identity:
         errors["id_number"] = _("请填写身份证号")
     elif msg := resident_id_error(number):
         errors["id_number"] = msg
-    elif db.session.scalar(select(User.id).where(User.id_number == number)):
-        errors["id_number"] = _("该身份证号已注册账户，请直接登录；忘记密码请找回您的登录账户")
     if errors:
         raise InvalidInput(_("请按提示修改后继续"), errors,
                            {"name": name, "id_number": (id_number or "").strip()})
@@ -107,8 +114,6 @@ def create_account(identity: Identity, mobile: str, email: str, username: str,
     elif db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
         errors["username"] = _("该用户名已被使用，请换一个")
     errors.update(password_errors(password, confirm))
-    if db.session.scalar(select(User.id).where(User.id_number == identity.id_number)):
-        errors["form"] = _("该身份证号已注册账户，请直接登录")
     if errors:
         raise InvalidInput(_("请按提示修改后继续"), errors,
                            {"mobile": mobile, "email": email, "username": username})
@@ -165,11 +170,18 @@ def status(user: User) -> ActivationStatus:
     return ActivationStatus("B", True, bool(regs), "", contact, user.activated)
 
 
+IDENTITY_UPDATES = 5  # 检查和更新我的身份信息 per account in 24 hours
+DAY = timedelta(hours=24)
+
+
 def update_identity(user: User, name: str, id_number: str) -> None:
-    """检查和更新我的身份信息: correct name and ID number before activation."""
+    """检查和更新我的身份信息: correct name and ID number before activation (5 times a day)."""
     _physician(user)
     if user.activated:
         raise DomainError(_("账户已激活，身份信息不能再修改"))
+    if not attempts.claim("identity_update", str(user.id), IDENTITY_UPDATES, DAY):
+        db.session.commit()
+        raise DomainError(_("身份信息修改次数过多，请24小时后再试，或到所在医疗机构核实"))
     name = (name or "").strip()
     errors: dict[str, str] = {}
     if msg := name_error(name):
@@ -177,8 +189,6 @@ def update_identity(user: User, name: str, id_number: str) -> None:
     number = normalize_resident_id(id_number)
     if msg := resident_id_error(number):
         errors["id_number"] = msg
-    elif db.session.scalar(select(User.id).where(User.id_number == number, User.id != user.id)):
-        errors["id_number"] = _("该身份证号已注册账户")
     if errors:
         raise InvalidInput(_("请按提示修改后继续"), errors,
                            {"name": name, "id_number": (id_number or "").strip()})
@@ -193,6 +203,8 @@ def _ready(user: User, path: str) -> ActivationStatus:
     st = status(user)
     if user.activated:
         raise DomainError(_("您的账户已经激活"))
+    if accounts.expired_unactivated(user):
+        raise DomainError(_("该账户注册后%(d)s天内未激活，已失效，请重新注册", d=accounts.UNACTIVATED_DAYS))
     if not st.contact_verified:
         raise DomainError(_("请先验证您的手机号（或邮箱），再激活账户"))
     if st.path != path:
@@ -209,22 +221,19 @@ def activate_with_qualification(user: User, cert_no: str) -> None:
     if not given:
         raise InvalidInput(_("请输入您的医师资格证书编码"),
                            {"cert_no": _("请输入您的医师资格证书编码")})
-    since = utcnow() - timedelta(hours=24)
-    failures = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "account.activate_failed", AuditEvent.actor_id == user.id,
-        AuditEvent.at >= since)) or 0
-    if failures >= MAX_CODE_TRIES:
+    # counted per identity (ID number), across every account that names it
+    if not attempts.claim("activate_b", user.id_number or "", MAX_CODE_TRIES, DAY):
+        db.session.commit()
         raise InvalidInput(_("错误次数过多"), {"cert_no": _(
             "资格证书编码错误次数过多，请24小时后再试，或到所在医疗机构核实您的资格信息")},
             {"cert_no": given})
-    if given != qual.cert_no.upper():
+    if given != qual.cert_no.upper() or _owned_by_another(user):
         audit.record(user, "account.activate_failed", "user", user.id, {"path": "B"})
         db.session.commit()
         raise InvalidInput(_("资格证书编码不正确"), {"cert_no": _("资格证书编码与您的资格信息不符")},
                            {"cert_no": given})
-    user.activated, user.activation_path = True, "B"
-    audit.record(user, "account.activate", "user", user.id, {"path": "B"})
-    db.session.commit()
+    attempts.give_back("activate_b", user.id_number or "")
+    _activate(user, "B", {"path": "B"})
 
 
 def activate_with_code(user: User, code: str) -> None:
@@ -237,17 +246,56 @@ def activate_with_code(user: User, code: str) -> None:
         ActivationCode.id_number == user.id_number, ActivationCode.revoked_at.is_(None),
         ActivationCode.used_at.is_(None)).order_by(ActivationCode.id.desc()).limit(1))
     wrong = InvalidInput(_("激活码不正确"), {"code": _("激活码不正确或已失效，请向医疗机构重新申领")})
-    if row is None or row.expires_at < utcnow() or row.attempts >= MAX_CODE_TRIES:
+    if row is None or row.expires_at < utcnow():
+        raise wrong
+    # reserve the try first (one UPDATE), so simultaneous guesses cannot pass the limit
+    taken = db.session.execute(update(ActivationCode).where(
+        ActivationCode.id == row.id, ActivationCode.attempts < MAX_CODE_TRIES,
+        ActivationCode.used_at.is_(None)).values(attempts=ActivationCode.attempts + 1))
+    if not taken.rowcount:
+        db.session.commit()
         raise wrong
     try:
         ok = accounts.verify_secret(row.code_hash, given)
     except (VerificationError, InvalidHashError):
         ok = False
-    if not ok:
-        row.attempts += 1
+    if not ok or _owned_by_another(user):
         db.session.commit()
         raise wrong
-    row.used_at = utcnow()
-    user.activated, user.activation_path = True, "A"
-    audit.record(user, "account.activate", "user", user.id, {"path": "A", "code": row.id})
-    db.session.commit()
+    used = db.session.execute(update(ActivationCode).where(
+        ActivationCode.id == row.id, ActivationCode.used_at.is_(None)).values(used_at=utcnow()))
+    if not used.rowcount:
+        db.session.commit()
+        raise wrong
+    _activate(user, "A", {"path": "A", "code": row.id})
+
+
+def _owned_by_another(user: User) -> bool:
+    """Another, activated account already owns this ID number: its owner is told."""
+    owner = db.session.scalar(select(User).where(
+        User.id_number == user.id_number, User.activated.is_(True), User.id != user.id).limit(1))
+    if owner is None:
+        return False
+    audit.record(user, "account.activate_refused_owned", "user", owner.id)
+    outbox.notify_user(owner, _("账户安全提醒"), _(
+        "有人使用您的身份信息注册了另一个账户并尝试激活，已被拒绝。您的账户不受影响；"
+        "如有疑问，请联系所在医疗机构。"), key=f"owned:{user.id}")
+    return True
+
+
+def _activate(user: User, path: str, detail: dict[str, object]) -> None:
+    """The account owns its ID number now: every other unactivated account that names it is
+    closed (signed out, cannot sign in). The partial unique index keeps it to one."""
+    user.activated, user.activation_path = True, path
+    audit.record(user, "account.activate", "user", user.id, detail)
+    for other in db.session.scalars(select(User).where(
+            User.id_number == user.id_number, User.id != user.id, User.activated.is_(False),
+            User.active.is_(True))):
+        other.active = False
+        websessions.end_all(other.id)
+        audit.record(user, "account.closed_duplicate", "user", other.id)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise DomainError(_("该身份证号已有已激活的账户，本账户不能激活")) from None

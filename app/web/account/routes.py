@@ -142,15 +142,21 @@ def activate() -> ResponseReturnValue:
 
 @bp.route("/activate/identity", methods=["GET", "POST"])
 @login_required
+@post_limit
 def identity() -> ResponseReturnValue:
     user = physician_account()
     values = {"name": user.display_name, "id_number": user.id_number or ""}
     errors: dict[str, str] = {}
-    if request.method == "POST":
+    if request.method == "POST" and not captcha_ok():
+        errors["captcha"] = _(CAPTCHA_WRONG)
+        values = {"name": request.form.get("name", ""), "id_number": request.form.get("id_number", "")}
+    elif request.method == "POST":
         try:
             signup.update_identity(user, request.form.get("name", ""), request.form.get("id_number", ""))
         except InvalidInput as exc:
             errors, values = exc.errors, exc.values
+        except DomainError as exc:
+            errors = {"form": exc.message}
         else:
             flash(_("身份信息已更新，系统已重新校验。"), "success")
             return redirect(url_for("account.activate"))

@@ -62,6 +62,18 @@ def issue_code(registration_id: int) -> ResponseReturnValue:
     return redirect(url_for("institution.issued_code"))
 
 
+@bp.route("/activation-codes/<int:registration_id>/mobile", methods=["POST"])
+@staff_only
+def roster_mobile(registration_id: int) -> ResponseReturnValue:
+    try:
+        name = activation.set_roster_mobile(current_user, registration_id, request.form.get("mobile", ""))
+    except InvalidInput as exc:
+        flash(next(iter(exc.errors.values())), "warning")
+    else:
+        flash(_("已登记%(n)s的手机号。", n=name), "success")
+    return redirect(url_for("institution.activation_codes"))
+
+
 @bp.route("/activation-codes/issued")
 @staff_only
 def issued_code() -> ResponseReturnValue:
