@@ -18,7 +18,6 @@ import csv
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,8 @@ from app.extensions import db  # noqa: E402
 from bench.common import bench_app  # noqa: E402
 from bench.common import machine  # noqa: E402
 from bench.common import with_schema  # noqa: E402
+from tests.waiting import listening_socket  # noqa: E402
+from tests.waiting import wait_for_http  # noqa: E402
 
 PASSWORD = "Passw0rd1"
 
@@ -87,12 +88,6 @@ def _rss_kib(pid: int) -> int:
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
     return [int(p) for p in out.split()]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _check(app: Any) -> dict[str, Any]:
@@ -179,11 +174,14 @@ def run(url: str | None, schema: str, users: int, seconds: int, kill_at: float |
                 "SECRET_KEY": "load-test", "MEDREG_SCHEDULER": "off",
                 "MEDREG_CAPTCHA": "off", "MEDREG_RATELIMIT": "off", "MEDREG_MAIL_BACKEND": "log",
                 "MEDREG_UPLOAD_DIR": app.config["MEDREG_UPLOAD_DIR"], "MEDREG_LOAD_SETUP": json.dumps(info)})
-    port = _free_port()
-    master = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-                               "--timeout", "60", "app:create_app()"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=open(f"{tmp}/gunicorn.log", "w"))
-    time.sleep(3)
+    with listening_socket() as listener:  # gunicorn inherits it: no port to race for
+        port = listener.getsockname()[1]
+        master = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"fd://{listener.fileno()}",
+                                   "--timeout", "60", "app:create_app()"], cwd=ROOT, env=env,
+                                  pass_fds=(listener.fileno(),), stdout=subprocess.DEVNULL,
+                                  stderr=open(f"{tmp}/gunicorn.log", "w"))
+    wait_for_http(f"http://127.0.0.1:{port}/login", f"gunicorn serving the sign-in page (log: {tmp}/gunicorn.log)",
+                  processes=[master])
     prefix = f"{tmp}/load"
     locust = subprocess.Popen([sys.executable, "-m", "locust", "-f", "bench/locustfile.py", "--headless",
                                "-u", str(users), "-r", str(max(1, users // 5)), "-t", f"{seconds}s",

@@ -13,7 +13,6 @@ import hashlib
 import json
 import random
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from app.extensions import db  # noqa: E402
 from bench.common import bench_app  # noqa: E402
 from bench.common import machine  # noqa: E402
 from bench.common import pct  # noqa: E402
+from tests.waiting import wait_until  # noqa: E402
 
 DIAGRAM = Path(__file__).resolve().parent / "data" / "timer.bpmn"
 
@@ -88,16 +88,16 @@ def run(n: int, window: float, url: str | None, schema: str) -> dict[str, Any]:
         assert utcnow() < start, "storing the timers took longer than the lead time"
         db.session.remove()
     scheduler.start(app)
+
+    def all_fired() -> bool:
+        with app.app_context():
+            left = db.session.scalar(select(func.count()).select_from(ProcessInstance).where(
+                ProcessInstance.process_id == "bench_timer", ProcessInstance.next_timer_at.is_not(None)))
+            db.session.remove()
+        return not left
+
     try:
-        deadline = time.monotonic() + lead + window + 120
-        while time.monotonic() < deadline:
-            time.sleep(1)
-            with app.app_context():
-                left = db.session.scalar(select(func.count()).select_from(ProcessInstance).where(
-                    ProcessInstance.process_id == "bench_timer", ProcessInstance.next_timer_at.is_not(None)))
-                db.session.remove()
-            if not left:
-                break
+        wait_until(all_fired, f"the sweeper firing {n} timers", timeout=lead + window + 120, interval=1.0)
     finally:
         scheduler.stop(app)
     with app.app_context():

@@ -189,7 +189,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import socket
     import subprocess
 
-    from tests.readiness import wait_for_port
+    from tests.waiting import wait_until
 
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     with socket.socket() as s:
@@ -200,7 +200,8 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                              "--appendonly", "no", "--dir", str(workdir)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for_port("127.0.0.1", port, what="redis-server", proc=proc)
+        wait_until(lambda: socket.create_connection(("127.0.0.1", port), timeout=2).close() or True,
+                   "redis-server", processes=[proc])
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         proc.terminate()

@@ -1,4 +1,7 @@
-"""Uploaded files: checked by content, stored once under the instance folder by hash."""
+"""Uploaded files: checked by content, stored once under the instance folder by hash.
+
+A submission's files reach the store through :mod:`app.services.uploads` (only when it is
+accepted); :func:`store` writes at once, for trusted callers (seed data, tests)."""
 
 from __future__ import annotations
 
@@ -7,8 +10,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Attachment
@@ -69,26 +70,8 @@ def store(upload_dir: str, upload: Upload, user_id: int | None) -> dict[str, Any
     return {"sha256": digest, "name": name, "size": len(upload.data), "mime": mime}
 
 
-def register(upload_dir: str, ref: dict[str, Any], user_id: int | None) -> dict[str, Any] | None:
-    """Re-use a file kept from an earlier attempt (its signed reference was checked by the
-    caller); the file must be on disk. Records its row if the earlier attempt rolled back."""
-    try:
-        path = path_of(upload_dir, str(ref.get("sha256", "")))
-    except ValueError:
-        return None
-    if not path.exists():
-        return None
-    clean = {"sha256": ref["sha256"], "name": str(ref.get("name", ""))[:200],
-             "size": path.stat().st_size, "mime": (sniff(path.read_bytes()[:16]) or ("", ))[0]}
-    if not db.session.scalar(select(Attachment.id).where(
-            Attachment.sha256 == clean["sha256"], Attachment.uploaded_by_id == user_id)):
-        db.session.add(Attachment(sha256=clean["sha256"], filename=clean["name"],
-                                  mime=clean["mime"], size=clean["size"], uploaded_by_id=user_id))
-        db.session.flush()
-    return clean
-
-
 def path_of(upload_dir: str, sha256: str) -> Path:
+    """Where the store keeps this content; :class:`ValueError` for anything but a sha256."""
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
         raise ValueError("bad hash")
     return Path(upload_dir) / sha256[:2] / sha256

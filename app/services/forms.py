@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
+from typing import TYPE_CHECKING
 from typing import Any
 
 from flask_babel import gettext as _
@@ -19,6 +20,9 @@ from jsonschema.exceptions import ValidationError
 
 from app.errors import InvalidInput
 from app.services import validators
+
+if TYPE_CHECKING:
+    from app.services import uploads
 
 Option = tuple[str, str]
 
@@ -333,8 +337,9 @@ def attachment_limits(schema: Mapping[str, Any]) -> dict[str, tuple[set[str], in
 
 
 def read_submission(schema: Mapping[str, Any], sub: Submission | Mapping[str, Any],
-                    upload_dir: str, user_id: int | None) -> tuple[dict[str, Any], dict[str, str]]:
-    """The payload of a submission (files checked and stored) and the attachment errors.
+                    files: uploads.Batch) -> tuple[dict[str, Any], dict[str, str]]:
+    """The payload of a submission and the attachment errors. New files are checked and held
+    in ``files`` (the store gets them only if the submission is accepted).
 
     A plain mapping is taken as an already-built payload (CLI, seed, tests).
     """
@@ -342,18 +347,19 @@ def read_submission(schema: Mapping[str, Any], sub: Submission | Mapping[str, An
 
     if not isinstance(sub, Submission):
         return dict(sub), {}
+    if sub.files or sub.kept:
+        files.begin(list(sub.kept.values()))
     errors: dict[str, str] = {}
     refs: dict[str, dict[str, Any]] = {}
     for name, (exts, max_kb) in attachment_limits(schema).items():
         upload = sub.files.get(name)
+        got: dict[str, Any] | str | None = None
         if upload is not None:
-            msg = attachments.check(upload, exts, max_kb)
-            if msg:
-                errors[name] = msg
-            else:
-                refs[name] = attachments.store(upload_dir, upload, user_id)
+            got = attachments.check(upload, exts, max_kb) or files.add(upload)
         elif name in sub.kept:
-            ref = attachments.register(upload_dir, sub.kept[name], user_id)
-            if ref is not None:
-                refs[name] = ref
+            got = files.keep(sub.kept[name])
+        if isinstance(got, str):
+            errors[name] = got
+        elif got is not None:
+            refs[name] = got
     return payload_from_post(schema, sub.fields, refs), errors

@@ -20,11 +20,11 @@ from app.models import ProcessInstance
 from app.models import Registration
 from app.models import Role
 from app.models import User
-from app.services import attachments
 from app.services import audit
 from app.services import photos
 from app.services import processes
 from app.services.attachments import Upload
+from app.services.forms import Submission
 
 
 @dataclass(frozen=True)
@@ -121,8 +121,8 @@ def submit_photo(actor: User, upload: Upload | None, upload_dir: str) -> int:
         ProcessInstance.completed_at.is_(None)).limit(1))
     if pending is not None:
         processes.withdraw(actor, pending)
-    ref = attachments.store(upload_dir, Upload(f"相片{ext}", data), actor.id)
-    return processes.start_application(actor, "photo", {"photo": ref}, upload_dir).instance_id
+    photo = Submission(files={"photo": Upload(f"相片{ext}", data)})  # stored only if accepted
+    return processes.start_application(actor, "photo", photo, upload_dir).instance_id
 
 
 def set_department(actor: User, department_id: int | None) -> None:

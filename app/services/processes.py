@@ -39,6 +39,7 @@ from app.services import forms
 from app.services import operations
 from app.services import outbox
 from app.services import policies
+from app.services import uploads
 from app.services.assignment import scope_of_lane
 from app.services.clock import script_functions
 from app.services.context import StepContext
@@ -133,19 +134,36 @@ def _fail(exc: WorkflowError) -> DomainError:
 
 
 @contextmanager
-def _step() -> Iterator[None]:
-    """One transaction: any failure rolls all of it back and becomes a clear DomainError."""
+def _step(files: uploads.Batch | None = None) -> Iterator[None]:
+    """One transaction: any failure rolls all of it back and becomes a clear DomainError.
+
+    ``files`` are the submission's uploads: on failure they leave the store again, and stay
+    in the sender's temp area only when the form is shown again with its messages.
+    """
     try:
         yield
     except WorkflowError as exc:
         db.session.rollback()
+        if files is not None:
+            files.refused(shown_again=False)
         raise _fail(exc) from exc
     except StaleDataError as exc:
         db.session.rollback()
+        if files is not None:
+            files.refused(shown_again=False)
         raise Conflict(ALREADY_HANDLED) from exc
-    except BaseException:
+    except BaseException as exc:
         db.session.rollback()
+        if files is not None:
+            files.refused(shown_again=isinstance(exc, InvalidInput))
         raise
+
+
+def _commit(files: uploads.Batch) -> None:
+    """Commit an accepted submission: its files enter the store first, in the transaction."""
+    files.promote()
+    db.session.commit()
+    files.accepted()
 
 
 def _restore(ctx: StepContext) -> tuple[definitions.Version, Runtime]:
@@ -170,8 +188,9 @@ def start_application(actor: User, process_id: str,
     defn = definitions.definition_of(row)
     form_id = definitions.start_form_id(defn)
     schema = row.forms[form_id]
-    with _step():
-        payload, file_errors = forms.read_submission(schema, submission, upload_dir, actor.id)
+    files = uploads.Batch(upload_dir, actor.id)
+    with _step(files):
+        payload, file_errors = forms.read_submission(schema, submission, files)
         prepared = applications.prepare(actor, process_id, schema, payload, None, file_errors)
         now = utcnow()
         inst = ProcessInstance(
@@ -194,7 +213,7 @@ def start_application(actor: User, process_id: str,
         audit.record(actor, "application.submit", "process_instance", inst.id,
                      {"process": process_id, "version": row.version})
         started = StartResult(inst.id)
-        db.session.commit()
+        _commit(files)
     return started
 
 
@@ -206,9 +225,9 @@ def start_case(actor: User | None, process_id: str,
     defn = definitions.definition_of(row)
     form_id = definitions.start_form_id(defn)
     schema = row.forms[form_id]
-    with _step():
-        payload, file_errors = forms.read_submission(schema, submission, upload_dir,
-                                                     actor.id if actor else None)
+    files = uploads.Batch(upload_dir, actor.id if actor else None)
+    with _step(files):
+        payload, file_errors = forms.read_submission(schema, submission, files)
         prepared = applications.prepare_report(actor, process_id, schema, payload, None,
                                                file_errors)
         reg = db.session.get(Registration, prepared.registration_id)
@@ -239,7 +258,7 @@ def start_case(actor: User | None, process_id: str,
         audit.record(actor, "case.start", "process_instance", inst.id,
                      {"process": process_id, "registration": reg.id})
         started = StartResult(inst.id)
-        db.session.commit()
+        _commit(files)
     return started
 
 
@@ -267,7 +286,8 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
     :raise Conflict: the task was already handled ("该任务已被处理").
     :raise InvalidInput: the form data was refused (messages by field).
     """
-    with _step():
+    files = uploads.Batch(upload_dir, actor.id)
+    with _step(files):
         task, inst, open_tasks = _lock_task(task_id)
         if not policies.in_scope(actor, task):
             raise Forbidden(_("您无权办理此任务"))
@@ -279,7 +299,7 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
         ctx = StepContext(inst, actor, utcnow(), upload_dir, open_tasks=open_tasks)
         row, rt = _restore(ctx)
         schema = row.forms[task.form_id]
-        payload, file_errors = forms.read_submission(schema, submission, upload_dir, actor.id)
+        payload, file_errors = forms.read_submission(schema, submission, files)
         start_schema = row.forms[definitions.start_form_id(rt.definition)]
         if task.lane == "physician":
             data = applications.prepare(actor, inst.process_id, schema, payload, inst,
@@ -304,7 +324,7 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
         audit.record(actor, f"task.{task.task_spec_id}", "process_instance", instance_id,
                      {"task": task.id, "decision": data.get("decision"),
                       "note": data.get("note"), **({"via": via} if via else {})})
-        db.session.commit()
+        _commit(files)
     return instance_id
 
 

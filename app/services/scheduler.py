@@ -19,6 +19,7 @@ from app.models.base import utcnow
 from app.services import outbox
 from app.services import processes
 from app.services import rules
+from app.services import uploads
 
 log = logging.getLogger("medreg.scheduler")
 
@@ -37,7 +38,8 @@ def _rules_due() -> bool:
 
 
 def sweep(app: Flask) -> int:
-    """Fire every due timer and dispatch pending messages; returns instances fired."""
+    """Fire every due timer and dispatch pending messages (hourly: the day rules and the
+    sweep of old temp uploads); returns instances fired."""
     fired = 0
     with app.app_context():
         try:
@@ -49,6 +51,7 @@ def sweep(app: Flask) -> int:
                 rules.expire_filings()
                 rules.raise_long_filed()
                 rules.remind_assessments()
+                uploads.sweep(app.config["MEDREG_UPLOAD_DIR"])  # refused attempts' files
             outbox.dispatch_pending(app.config)
         except Exception:  # noqa: BLE001 - the sweeper must survive and retry
             db.session.rollback()

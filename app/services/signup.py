@@ -35,7 +35,12 @@ from app.services import websessions
 from app.services.validators import normalize_resident_id
 from app.services.validators import resident_id_error
 
-NAME_RE = re.compile(r"^[\u3400-\u9fff\u00b7\u30fb]{2,30}$")
+# DOMAIN §5 姓名: 2–30 characters, Chinese characters (生僻字 of CJK Ext-A to Ext-I and the
+# compatibility ideographs included; 〇), runs joined by one 间隔号 for ethnic-minority names:
+# "·" U+00B7 and the look-alikes people type for it (・ ･ • ‧ ∙ ⋅ ．).
+_HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U000323af"
+_DOT = "\u00b7\u30fb\uff65\u2022\u2027\u2219\u22c5\uff0e"
+NAME_RE = re.compile(rf"^(?=.{{2,30}}$)[{_HAN}]+(?:[{_DOT}][{_HAN}]+)*$")
 USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{5,11}$")
 PASSWORD_RE = re.compile(r"^[A-Za-z0-9]{6,16}$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")

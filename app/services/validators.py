@@ -5,13 +5,18 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from app.services.clock import today_cst
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 # GB/T 2260 province-level codes (first two digits); 71 台湾, 81 香港, 82 澳门 included.
+# 港澳台居民居住证 numbers have the same 18-digit form and check character, with the
+# address code 810000 (香港), 820000 (澳门) or 830000 (台湾): 83 is not a GB/T 2260 code.
 PROVINCE_CODES = frozenset(
     "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 "
-    "61 62 63 64 65 71 81 82".split()
+    "61 62 63 64 65 71 81 82 83".split()
 )
+ADULT_AGE = 18  # DOMAIN §5: the holder of an account is at least 18
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 QUAL_CERT_RE = re.compile(r"^\d{9}(\d{15}|\d{17}[\dX])$")
 PRACTICE_CERT_RE = re.compile(r"^\d{15}$")
@@ -33,10 +38,17 @@ def normalize_resident_id(value: str) -> str:
     return v
 
 
-def resident_id_error(value: str, today: date | None = None) -> str | None:
-    """Return a Chinese message if ``value`` is not a valid resident ID, else None.
+def age_on(born: date, today: date) -> int:
+    """Full years of age (周岁) on ``today``; someone born on 29 February turns a year
+    older on 1 March in a common year."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
-    Retired or unknown county codes are accepted: people keep the number they were given.
+
+def resident_id_error(value: str, today: date | None = None) -> str | None:
+    """Return a Chinese message if ``value`` is not a valid resident ID of an adult, else None.
+
+    Also accepts 港澳台居民居住证 numbers (81/82/83). Retired or unknown county codes are
+    accepted: people keep the number they were given. ``today`` defaults to today in Beijing.
     """
     v = normalize_resident_id(value)
     if not re.fullmatch(r"\d{17}[\dX]", v):
@@ -47,10 +59,13 @@ def resident_id_error(value: str, today: date | None = None) -> str | None:
         born = date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
     except ValueError:
         return "身份证号中的出生日期无效"
-    if born > (today or date.today()):
+    today = today or today_cst()
+    if born > today:
         return "身份证号中的出生日期无效"
     if id_check_char(v[:17]) != v[17]:
         return "身份证号校验位不正确，请核对后重新输入"
+    if age_on(born, today) < ADULT_AGE:
+        return f"按身份证号中的出生日期计算未满{ADULT_AGE}周岁（须年满{ADULT_AGE}周岁）"
     return None
 
 

@@ -1,4 +1,4 @@
-"""Browser fixtures: the session app served on a free local port, and headless Chromium.
+"""Browser fixtures: the session app served on a local port of its own, and headless Chromium.
 
 The server runs the very same ``app`` object as the other tests (same database), so rows
 made with the factories are visible to the browser."""
@@ -6,7 +6,6 @@ made with the factories are visible to the browser."""
 from __future__ import annotations
 
 import os
-import socket
 import threading
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -26,23 +25,18 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 TIMEOUT_MS = 15_000
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture()
 def live_server(app: Flask, clean_db: None) -> Iterator[str]:
-    """The session app on http://127.0.0.1:<free port>, for the duration of one test.
+    """The session app on http://127.0.0.1:<port>, for the duration of one test.
 
     Depends on ``clean_db`` so the server is stopped before the database is emptied."""
-    port = _free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    # Bound and listening on return (connections wait in the backlog until the thread serves
+    # them), on a port the system chose: nothing to wait for, no port to race for.
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{server.port}"
     finally:
         server.shutdown()
         server.server_close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -40,6 +39,9 @@ from tests.factories import application_payload
 from tests.factories import make_qualification
 from tests.factories import make_user
 from tests.factories import user
+from tests.waiting import listening_socket
+from tests.waiting import wait_for_http
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -152,14 +154,14 @@ def test_two_scheduler_processes_fire_every_due_timer_exactly_once(app: Flask, w
     procs = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "scheduler", "run"],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT) for log in logs]
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
+        def all_fired() -> bool:
             left = db.session.scalar(select(func.count()).select_from(ProcessInstance).where(
                 ProcessInstance.id.in_(dues), ProcessInstance.next_timer_at.is_not(None)))
             db.session.rollback()  # never keep a transaction open while they work (SQLite)
-            if not left:
-                break
-            time.sleep(0.3)
+            return not left
+
+        wait_until(all_fired, "the two schedulers fire every due timer", timeout=120,
+                   interval=0.3, processes=procs)
         time.sleep(1.0)  # more sweeps, which must find nothing left to fire
     finally:
         _stop(procs)
@@ -175,12 +177,6 @@ def test_two_scheduler_processes_fire_every_due_timer_exactly_once(app: Flask, w
     for iid in dues:
         _consistent(iid)
     assert audit.verify() == []
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _children(pid: int) -> list[int]:
@@ -200,18 +196,14 @@ def test_killing_a_worker_loses_no_acknowledged_submission(app: Flask, world: Wo
     tasks = dict(db.session.execute(select(HumanTask.instance_id, HumanTask.id).where(
         HumanTask.instance_id.in_(ids), HumanTask.status == "open")).all())
     db.session.remove()
-    port = _free_port()
-    master = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--timeout", "30",
-         "app:create_app()"], cwd=ROOT, env=_env(app), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    with listening_socket() as listener:  # gunicorn inherits it: no port to race for
+        base = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        master = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"fd://{listener.fileno()}",
+             "--timeout", "30", "app:create_app()"], cwd=ROOT, env=_env(app), pass_fds=(listener.fileno(),),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                requests.get(base + "/login", timeout=2)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.2)
+        wait_for_http(base + "/login", "gunicorn serving the sign-in page", processes=[master])
 
         def session() -> tuple[requests.Session, str]:
             s = requests.Session()
@@ -239,7 +231,11 @@ def test_killing_a_worker_loses_no_acknowledged_submission(app: Flask, world: Wo
             results = list(pool.map(confirm, enumerate(ids)))
     finally:
         master.send_signal(signal.SIGTERM)
-        master.wait(timeout=30)
+        try:
+            master.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            master.kill()
+            master.wait()
     acknowledged = [iid for iid, status in results if status == 302]
     assert len(acknowledged) >= len(ids) // 2, results  # most got through despite the kill
     for iid, _status in results:

@@ -28,6 +28,8 @@ from app.services import outbox
 from app.services import security
 from tests.factories import make_qualification
 from tests.factories import make_user
+from tests.waiting import DEADLINE_SECONDS
+from tests.waiting import wait_until
 
 ADDRESS = "song.hongqiang@example.com"
 SUBJECT = "医师电子化注册信息系统校验码"
@@ -50,17 +52,44 @@ class Collector:
         return "250 Message accepted for delivery"
 
 
+class _Controller(Controller):
+    """aiosmtpd's controller on a socket bound beforehand: port 0 on the first start (no
+    port to race for with a parallel run), the same port again after a stop. aiosmtpd 1.4
+    connects to its own port to check it is up, so the port must be known before it starts."""
+
+    def __init__(self, handler: Collector, sock: socket.socket) -> None:
+        super().__init__(handler, hostname="127.0.0.1", port=sock.getsockname()[1],
+                         ready_timeout=DEADLINE_SECONDS)
+        self.sock = sock
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(self._factory_invoker, sock=self.sock, ssl=self.ssl_context)
+
+
 class SmtpServer:
-    """aiosmtpd on 127.0.0.1 and a fixed free port; it can be stopped and started again."""
+    """aiosmtpd on 127.0.0.1 and a port of its own; it can be stopped and started again."""
 
     def __init__(self) -> None:
         self.handler = Collector()
-        self.port = _free_port()
+        self.port = 0
         self.controller: Controller | None = None
 
     def start(self) -> None:
         assert self.controller is None
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+        def bound() -> socket.socket:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", self.port))
+            except OSError:
+                sock.close()
+                raise
+            return sock
+
+        sock = wait_until(bound, f"the SMTP server binding 127.0.0.1:{self.port}")
+        self.port = sock.getsockname()[1]
+        self.controller = _Controller(self.handler, sock)
         self.controller.start()
 
     def stop(self) -> None:
@@ -72,14 +101,6 @@ class SmtpServer:
     def messages(self) -> list[EmailMessage]:
         with self.handler.lock:
             return list(self.handler.messages)
-
-
-def _free_port() -> int:
-    # aiosmtpd 1.4's Controller connects to its own port to check it is up, so port=0
-    # cannot be used: ask the OS for a free port first.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture()

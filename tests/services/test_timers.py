@@ -39,6 +39,7 @@ from tests import conftest
 from tests.factories import World
 from tests.factories import application_payload
 from tests.factories import user
+from tests.waiting import wait_until
 
 REMINDER = "办理时限提醒"
 OVERDUE = "办理已超期"
@@ -131,10 +132,8 @@ def no_sweeper() -> Iterator[None]:
     assert _sweeper_threads() == []
     assert scheduler_holder == {}
     yield
-    deadline = time.monotonic() + 10
-    while _sweeper_threads() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _sweeper_threads() == [], "a sweeper thread survived the test"
+    wait_until(lambda: not _sweeper_threads(), "the sweeper threads of the test ending",
+               interval=0.05)
     assert scheduler_holder == {}
 
 
@@ -164,15 +163,13 @@ def test_timer_survives_restart(app: Flask, world: World, no_sweeper: None,
         try:
             assert str(id(new_app)) in scheduler_holder
             assert len(_sweeper_threads()) == 1
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
+            def reminded() -> bool:
                 fired = bool(_messages(REMINDER, iid))
                 db.session.rollback()  # on SQLite an open transaction blocks the sweeper
-                if fired:
-                    break
-                time.sleep(0.1)
-            else:
-                pytest.fail("the sweeper of the restarted app never fired the reminder")
+                return fired
+
+            wait_until(reminded, "the sweeper of the restarted app firing the reminder",
+                       interval=0.1)
             time.sleep(1.5)  # several more sweeps
             db.session.rollback()
             assert _per_recipient(REMINDER) == {world.officer_id: 1}

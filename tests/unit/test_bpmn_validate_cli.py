@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,8 @@ from flask import Flask
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = (ROOT / "bpmn" / "registration.bpmn").read_text("utf-8")
-MARKER = "/tmp/medreg-pwned"  # noqa: S108 - the file a hostile diagram would write
+# The file a hostile diagram would write; one path per test process (parallel runs).
+MARKER = str(Path(tempfile.gettempdir()) / f"medreg-pwned-{os.getpid()}")
 
 PRESCRIPT = ('<spiffworkflow:properties>\n'
              '          <spiffworkflow:property name="form" value="institution_confirm" />')

@@ -5,6 +5,8 @@ static checks still runs under a size guard and a per-step limit."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,9 @@ from app.workflow.xmlsafe import MAX_BPMN_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = (ROOT / "bpmn" / "cancellation.bpmn").read_text("utf-8")
-MARKER = Path("/tmp/medreg-hostile-marker")  # noqa: S108 - what a hostile script would create
+# What a hostile script would create; one path per test process, so parallel runs of the
+# suite (other worktrees, a second `make test`) never see each other's marker.
+MARKER = Path(tempfile.gettempdir()) / f"medreg-hostile-marker-{os.getpid()}"
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
 
 

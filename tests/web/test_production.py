@@ -18,7 +18,8 @@ from flask import Flask
 
 from app import create_app
 from tests import conftest
-from tests.readiness import wait_for_http
+from tests.waiting import listening_socket
+from tests.waiting import wait_for_http
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,14 +120,16 @@ def test_the_sign_in_limit_holds_across_four_production_workers(app: Flask, clea
     import redis as redis_client
 
     redis_client.Redis.from_url(redis_url).flushdb()
-    port = conftest_free_port()
+    sock = listening_socket()
+    port = sock.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"127.0.0.1:{port}", "--timeout", "60",
-         "app:create_app()"], cwd=ROOT, env=_gunicorn_env(app, redis_url),
+        [sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"fd://{sock.fileno()}", "--timeout", "60",
+         "app:create_app()"], cwd=ROOT, env=_gunicorn_env(app, redis_url), pass_fds=[sock.fileno()],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sock.close()
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for_http(base + "/login", "gunicorn", proc)
+        wait_for_http(base + "/login", "gunicorn (4 production workers)", processes=[proc])
         first = requests.get(base + "/login", timeout=30)
         token = re.search(r'name="csrf_token" value="([^"]+)"', first.text).group(1)
         cookie = _cookie(first)
@@ -145,14 +148,6 @@ def test_the_sign_in_limit_holds_across_four_production_workers(app: Flask, clea
     assert statuses[400] == 0, statuses  # every post carried a valid token
     assert statuses[429] >= 100, statuses
     assert sum(n for code, n in statuses.items() if code != 429) <= 20, statuses
-
-
-def conftest_free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ---- 9. behind a reverse proxy -------------------------------------------------------------

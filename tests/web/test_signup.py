@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -14,6 +15,7 @@ from app.extensions import db
 from app.models import OutboxMessage
 from app.models import Registration
 from app.models import User
+from app.services.clock import today_cst
 from app.services.seed import make_resident_id
 from tests.conftest import WebClient
 from tests.factories import World
@@ -72,6 +74,54 @@ def test_step1_each_invalid_case(web: WebClient, name: str, id_number: str, fiel
 def test_step1_valid_cases(web: WebClient, id_number: str) -> None:
     resp = _step1(web, "阿依古丽·买买提", id_number)
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/account/register/account")
+
+
+# DOMAIN §5 姓名: Chinese characters plus the middle dot for ethnic-minority names. A 生僻字
+# (CJK Ext-B and later) is a Chinese character, and people type the dot in several ways.
+@pytest.mark.parametrize("name", ["𠈌明", "𠀀𠀁", "阿依古丽•买买提", "阿依古丽·买买提", "爱新觉罗・溥仪",
+                                  "艾力‧买买提", "李〇"])
+def test_step1_accepts_rare_characters_and_middle_dots(web: WebClient, name: str) -> None:
+    resp = _step1(web, name, GOOD_ID)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/account/register/account")
+    resp = _step2(web)
+    assert resp.status_code == 302
+    page = web.get(resp.headers["Location"]).get_data(as_text=True)
+    assert f"<dt>您的姓名</dt><dd>{name}</dd>" in page  # stored and shown as typed
+
+
+@pytest.mark.parametrize("name", ["·张三", "张三·", "张··三", "张 三", "张三3"])
+def test_step1_refuses_a_dot_out_of_place(web: WebClient, name: str) -> None:
+    resp = _step1(web, name, GOOD_ID)
+    assert resp.status_code == 422
+    assert "少数民族姓名可用间隔号" in _field_error(resp.get_data(as_text=True), "name")
+
+
+# DOMAIN §5 (resident ID): 港澳台居民居住证 numbers (address code 810000, 820000, 830000) have the
+# resident ID's form and check character.
+@pytest.mark.parametrize("id_number", ["830000199001010012", "810000198506120024",
+                                       "820000197809300038"])
+def test_step1_accepts_residence_permit_numbers(web: WebClient, id_number: str) -> None:
+    resp = _step1(web, "张三", id_number)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/account/register/account")
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def test_step1_refuses_a_person_under_eighteen(web: WebClient) -> None:
+    # DOMAIN §5 (resident ID): the age is ≥ 18, on today's date in Beijing.
+    eighteen_today = _years_before(today_cst(), 18)
+    minor = make_resident_id("110105", eighteen_today + timedelta(days=1), 2)
+    resp = _step1(web, "张三", minor)
+    assert resp.status_code == 422
+    assert _field_error(resp.get_data(as_text=True), "id_number") == (
+        "按身份证号中的出生日期计算未满18周岁（须年满18周岁）")
+    adult = make_resident_id("110105", eighteen_today, 2)
+    assert _step1(web, "张三", adult).status_code == 302
 
 
 def test_step1_does_not_tell_whether_an_id_number_has_an_account(web: WebClient, web_world: World,
