@@ -208,13 +208,18 @@ def test_path_a_activate_with_institution_code(app: Flask, web_world: World,
     for shown in (id_number, id_number.lower()):
         assert shown not in staff.content(), "full ID number shown to the institution"
     staff.screenshot(path=str(tmp_path / "inst_codes.png"), full_page=True)
+    # the institution records the phone it checked in person: the only address for the code
+    row.get_by_label("登记手机号").fill(mobile)
+    row.get_by_role("button", name="登记（已当面核实）").click()
+    expect(staff.locator("main")).to_contain_text("已登记赵子龙的手机号")
+    row = staff.locator("table.grid tbody tr", has_text="赵子龙")
 
     dialogs: list[str] = []
     staff.on("dialog", lambda d: dialogs.append(d.message))  # accepted by the fixture
     row.get_by_role("button", name="生成激活码").click()
     expect(staff.get_by_role("heading", name="激活码已生成")).to_be_visible()
     expect(staff.locator("main")).to_contain_text("医师：赵子龙")
-    expect(staff.locator("main")).to_contain_text("已发送至医师已验证的手机")
+    expect(staff.locator("main")).to_contain_text(f"已发送至本机构登记的手机 {mobile[:3]}****{mobile[-4:]}")
     first = staff.locator("#activation-code").inner_text().strip()
     assert re.fullmatch(r"[A-HJ-NP-Z2-9]{8}", first), first
     assert dialogs == []  # no earlier code: nothing to confirm
