@@ -5,7 +5,7 @@ FLASK   := MEDREG_ENV=development MEDREG_SCHEDULER=off $(VENV)/bin/flask --app a
 INSTALLED := $(VENV)/.installed
 VENDOR  := app/static/vendor/.built
 
-.PHONY: run test install assets db lint browser bench clean messages bpmn-coverage
+.PHONY: run test install assets db lint browser system bench clean messages bpmn-coverage
 
 $(INSTALLED): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -34,15 +34,18 @@ db: install
 run: install assets db
 	MEDREG_ENV=development MEDREG_SCHEDULER=on $(VENV)/bin/flask --app app run --host 127.0.0.1 --port 5000
 
-# Chromium from the OS packages drives the browser tests.
-browser:
-	@(test -x /usr/bin/chromium && dpkg -s fonts-wqy-microhei >/dev/null 2>&1) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null)
+# From the OS packages: Chromium drives the browser tests; redis-server is the shared
+# rate-limit store the production-mode tests start (production uses one too).
+system:
+	@(test -x /usr/bin/chromium && test -x /usr/bin/redis-server && dpkg -s fonts-wqy-microhei >/dev/null 2>&1) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei redis-server >/dev/null)
+
+browser: system
 
 lint: install
 	$(VENV)/bin/ruff check app tests workflows_tests bench
 	$(VENV)/bin/lint-imports
 
-test: install assets browser lint
+test: install assets system lint
 	MEDREG_ENV=development $(VENV)/bin/flask --app app bpmn validate bpmn/*.bpmn
 	$(VENV)/bin/pytest
 
