@@ -16,11 +16,10 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page
 from playwright.sync_api import expect
-from sqlalchemy import select
 
 from app.extensions import db
-from app.models import OutboxMessage
 from app.models import Registration
+from tests.browser.helpers import sms_bodies
 from tests.factories import PASSWORD
 from tests.factories import World
 from tests.factories import make_qualification
@@ -44,19 +43,9 @@ def _masked(id_number: str) -> str:
     return id_number[:4] + "*" * (len(id_number) - 8) + id_number[-4:]
 
 
-def _outbox_sms(app: Flask, mobile: str) -> list[str]:
-    """Bodies of the SMS sent to ``mobile``, newest first."""
-    with app.app_context():
-        bodies = list(db.session.scalars(select(OutboxMessage.body).where(
-            OutboxMessage.channel == "sms", OutboxMessage.recipient == mobile)
-            .order_by(OutboxMessage.id.desc())))
-        db.session.remove()
-    return bodies
-
-
 def _sms_code(app: Flask, mobile: str) -> str:
     """The 6-digit code of the newest verification SMS to ``mobile``."""
-    for body in _outbox_sms(app, mobile):
+    for body in sms_bodies(app, mobile):
         if m := SMS_CODE.search(body):
             return m.group(1)
     raise AssertionError(f"no verification code sent to {mobile}")
@@ -240,9 +229,9 @@ def test_path_a_activate_with_institution_code(app: Flask, web_world: World,
     assert re.fullmatch(r"[A-HJ-NP-Z2-9]{8}", second), second
     assert second != first
 
-    sms = _outbox_sms(app, mobile)
+    sms = sms_bodies(app, mobile)
     assert any(second in body for body in sms), sms
-    assert not any(second in body for body in _outbox_sms(app, "15175070658"))
+    assert not any(second in body for body in sms_bodies(app, "15175070658"))
 
     # Browser 1: the first code no longer works, the second one does.
     doctor.reload()

@@ -12,11 +12,10 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page
 from playwright.sync_api import expect
-from sqlalchemy import select
 
 from app.extensions import db
-from app.models import OutboxMessage
 from app.models import Registration
+from tests.browser.helpers import sms_bodies
 from tests.factories import World
 from tests.factories import make_qualification
 
@@ -27,17 +26,8 @@ ACTIVATION = re.compile(r"激活码为 ([A-Z0-9]{8})")
 STRANGER_PHONE, OWNER_PHONE = "13955550001", "13966660002"
 
 
-def _sms(app: Flask, mobile: str) -> list[str]:
-    with app.app_context():
-        bodies = list(db.session.scalars(select(OutboxMessage.body).where(
-            OutboxMessage.channel == "sms", OutboxMessage.recipient == mobile)
-            .order_by(OutboxMessage.id.desc())))
-        db.session.remove()
-    return bodies
-
-
 def _code(app: Flask, mobile: str, pattern: re.Pattern[str] = SMS_CODE) -> str:
-    for body in _sms(app, mobile):
+    for body in sms_bodies(app, mobile):
         if m := pattern.search(body):
             return m.group(1)
     raise AssertionError(f"nothing sent to {mobile}")
@@ -97,7 +87,7 @@ def test_a_stranger_with_name_and_id_cannot_get_in_and_the_physician_can(
     row.get_by_role("button", name="生成激活码").click()
     expect(staff.locator("main")).to_contain_text("已发送至本机构登记的手机 139****0002")
     code = staff.locator("#activation-code").inner_text().strip()
-    assert not any(code in body for body in _sms(app, STRANGER_PHONE))
+    assert not any(code in body for body in sms_bodies(app, STRANGER_PHONE))
     assert _code(app, OWNER_PHONE, ACTIVATION) == code
 
     # 3. The stranger tries 通过个人信息找回 with guessed 资格证书编码: closed after five.

@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -152,9 +154,29 @@ def test_the_sign_in_limit_holds_across_four_production_workers(app: Flask, clea
 
 # ---- 9. behind a reverse proxy -------------------------------------------------------------
 
-def _limited(app: Flask, tmp_path: Path, hops: int) -> Flask:
-    return create_app({**conftest.test_config(tmp_path, app.config["SQLALCHEMY_DATABASE_URI"]),
-                       "RATELIMIT_ENABLED": True, "MEDREG_PROXY_HOPS": hops})
+@pytest.fixture()
+def limited() -> Iterator[Callable[[Flask, Path, int], Flask]]:
+    """Apps on the session's database with limits on and ``hops`` trusted proxies (their
+    engines are closed afterwards, so no connection is left to the garbage collector)."""
+    made: list[Flask] = []
+
+    def make(app: Flask, tmp_path: Path, hops: int) -> Flask:
+        from app.extensions import limiter
+
+        new = create_app({**conftest.test_config(tmp_path, app.config["SQLALCHEMY_DATABASE_URI"]),
+                          "RATELIMIT_ENABLED": True, "MEDREG_PROXY_HOPS": hops,
+                          "WTF_CSRF_ENABLED": False})
+        limiter.reset()
+        made.append(new)
+        return new
+
+    yield make
+    from app.extensions import db
+
+    for new in made:
+        with new.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def _sms_posts(client: Any, addr: str, n: int) -> list[int]:
@@ -165,25 +187,15 @@ def _sms_posts(client: Any, addr: str, n: int) -> list[int]:
     return out
 
 
-def test_behind_one_proxy_each_client_address_has_its_own_limit(app: Flask, clean_db: None,
-                                                                 tmp_path: Path) -> None:
-    from app.extensions import limiter
-
-    proxied = _limited(app, tmp_path, hops=1)
-    limiter.reset()
-    proxied.config["WTF_CSRF_ENABLED"] = False
-    client = proxied.test_client()
+def test_behind_one_proxy_each_client_address_has_its_own_limit(app: Flask, clean_db: None, tmp_path: Path,
+                                                                 limited: Any) -> None:
+    client = limited(app, tmp_path, 1).test_client()
     assert 429 in _sms_posts(client, "203.0.113.7", 7)  # "5 per minute" per address
     assert 429 not in _sms_posts(client, "198.51.100.9", 5)  # another person behind nginx
 
 
 def test_without_trusted_hops_a_forged_forwarded_for_changes_nothing(app: Flask, clean_db: None,
-                                                                      tmp_path: Path) -> None:
-    from app.extensions import limiter
-
-    direct = _limited(app, tmp_path, hops=0)
-    limiter.reset()
-    direct.config["WTF_CSRF_ENABLED"] = False
-    client = direct.test_client()
+                                                                      tmp_path: Path, limited: Any) -> None:
+    client = limited(app, tmp_path, 0).test_client()
     assert 429 in _sms_posts(client, "203.0.113.7", 7)
     assert _sms_posts(client, "198.51.100.9", 1) == [429]  # the header is not believed
