@@ -40,7 +40,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from app.extensions import limiter
     from app.extensions import login_manager
     from app.extensions import migrate
-    from app.services import database
+    from app.services.platform import database
     from app.web import register_blueprints
 
     db.init_app(app)
@@ -56,7 +56,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     cli.init_app(app)
 
     if app.config["MEDREG_SCHEDULER"] and not app.config.get("TESTING_NO_SCHEDULER"):
-        from app.services import scheduler
-
+        from app.services.platform import scheduler
         scheduler.start(app)
     return app

@@ -11,9 +11,9 @@ from flask import Flask
 from flask import current_app
 from flask.cli import with_appcontext
 
-from app.services import audit
-from app.services import definitions
-from app.services import seed as seed_service
+from app.services.backoffice import definitions
+from app.services.platform import audit
+from app.services.platform import seed as seed_service
 
 
 def init_app(app: Flask) -> None:
@@ -73,8 +73,7 @@ def scheduler() -> None:
 @scheduler.command("run")
 def scheduler_run() -> None:
     """Run the timer sweeper in this process until interrupted."""
-    from app.services import scheduler as sched
-
+    from app.services.platform import scheduler as sched
     sched.start(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo("定时器调度已启动（Ctrl+C 退出）")
     try:

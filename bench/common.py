@@ -20,8 +20,7 @@ def bench_app(url: str | None, schema: str = "public", **config: Any) -> Flask:
 
     from app import create_app
     from app.extensions import db
-    from app.services import seed
-
+    from app.services.platform import seed
     tmp = tempfile.mkdtemp(prefix="medreg-bench-")
     settings: dict[str, Any] = {
         "TESTING": True, "MEDREG_ENV": "development",

@@ -46,8 +46,8 @@ def _world(n: int, upload_dir: str, start_ms: list[float] | None = None) -> list
     each submission through the service layer goes to ``start_ms``)."""
     from app.models import Institution
     from app.models import Role
-    from app.services import processes
-    from app.services.seed import seed_demo
+    from app.services.engine import processes
+    from app.services.platform.seed import seed_demo
     from tests.factories import make_qualification
     from tests.factories import make_user
 
@@ -60,7 +60,7 @@ def _world(n: int, upload_dir: str, start_ms: list[float] | None = None) -> list
         doctor = make_user(f"bench{i:05d}", Role.PHYSICIAN, f"测试{i}", qualification_id=q.id,
                            id_number=q.id_number, mobile="15175070658", mobile_verified=True)
         db.session.commit()
-        from app.services.seed import demo_payload
+        from app.services.platform.seed import demo_payload
 
         payload = demo_payload(hospital, upload_dir, doctor)
         t0 = time.perf_counter()
@@ -72,8 +72,8 @@ def _world(n: int, upload_dir: str, start_ms: list[float] | None = None) -> list
 
 
 def _floor_engine() -> tuple[BpmnWorkflowSerializer, PythonScriptEngine]:
-    from app.services.clock import script_functions
-    from app.services.workdays import chinesecalendar_calendar
+    from app.services.engine.clock import script_functions
+    from app.services.engine.workdays import chinesecalendar_calendar
 
     serializer = BpmnWorkflowSerializer(
         BpmnWorkflowSerializer.configure(dict(SPIFF_CONFIG), DefaultRegistry()))
@@ -83,8 +83,7 @@ def _floor_engine() -> tuple[BpmnWorkflowSerializer, PythonScriptEngine]:
 
 def run(n: int, url: str | None, smoke: bool, schema: str = "public") -> dict[str, Any]:
     app = bench_app(url, schema)
-    from app.services import processes
-
+    from app.services.engine import processes
     start_ms: list[float] = []
     with app.app_context():
         ids = _world(n, app.config["MEDREG_UPLOAD_DIR"], start_ms)

@@ -34,7 +34,7 @@ def run(apps: int, loops: int, url: str | None, schema: str) -> dict[str, Any]:
     from app.models import HumanTask
     from app.models import ProcessInstance
     from app.models import User
-    from app.services import processes
+    from app.services.engine import processes
     from bench.engine_step import _world
 
     checkpoints = sorted({1, 10, loops} & set(range(1, loops + 1)))

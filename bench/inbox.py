@@ -55,9 +55,8 @@ def run(url: str, sizes: list[int], repeat: int, schema: str = "public") -> dict
     from app.models import ProcessDefinition
     from app.models import Role
     from app.models import User
-    from app.services import seed
-    from app.services import tasks
-
+    from app.services.inbox import tasks
+    from app.services.platform import seed
     assert url.startswith("postgresql"), "the inbox benchmark runs on PostgreSQL"
     app = bench_app(url, schema)
     out: dict[str, Any] = {"database": "", "machine": machine(), "sizes": {}}

@@ -46,7 +46,7 @@ def _setup(url: str | None, schema: str, physicians: int) -> tuple[Any, dict[str
     from app.models import Institution
     from app.models import Role
     from app.models import User
-    from app.services import seed
+    from app.services.platform import seed
     from tests.factories import make_qualification
     from tests.factories import make_user
 
@@ -95,8 +95,8 @@ def _check(app: Any) -> dict[str, Any]:
     from app.models import HumanTask
     from app.models import ProcessInstance
     from app.models import User
-    from app.services import audit
-    from app.services import definitions
+    from app.services.backoffice import definitions
+    from app.services.platform import audit
     from app.workflow import Runtime
 
     with app.app_context():

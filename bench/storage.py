@@ -39,7 +39,7 @@ def run(n: int, url: str | None, schema: str) -> dict[str, Any]:
     from app.models import OutboxMessage
     from app.models import ProcessInstance
     from app.models import User
-    from app.services import processes
+    from app.services.engine import processes
     from bench.engine_step import _world
 
     app = bench_app(url, schema)

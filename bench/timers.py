@@ -39,9 +39,9 @@ def add_timer_instances(dues: list[Any]) -> dict[int, Any]:
     from app.models import ProcessDefinition
     from app.models import ProcessInstance
     from app.models.base import utcnow
-    from app.services import definitions
-    from app.services.clock import script_functions
-    from app.services.workdays import chinesecalendar_calendar
+    from app.services.backoffice import definitions
+    from app.services.engine.clock import script_functions
+    from app.services.engine.workdays import chinesecalendar_calendar
     from app.workflow import Runtime
     from app.workflow import load_definition
     from app.workflow.engine import SERIALIZER_VERSION
@@ -75,9 +75,8 @@ def add_timer_instances(dues: list[Any]) -> dict[int, Any]:
 def run(n: int, window: float, url: str | None, schema: str) -> dict[str, Any]:
     from app.models import ProcessInstance
     from app.models.base import utcnow
-    from app.services import scheduler
-    from app.services import seed
-
+    from app.services.platform import scheduler
+    from app.services.platform import seed
     app = bench_app(url, schema)
     rng = random.Random(7)
     with app.app_context():

@@ -17,8 +17,8 @@ from sqlalchemy import text
 
 from app import create_app
 from app.extensions import db
-from app.services import calendar
-from app.services import definitions
+from app.services.backoffice import calendar
+from app.services.backoffice import definitions
 from tests.factories import World
 from tests.factories import make_world
 
@@ -68,8 +68,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     _reset_schema(application)
     from flask_migrate import upgrade
 
-    from app.services import seed
-
+    from app.services.platform import seed
     with application.app_context():
         upgrade()
         seed.seed_reference()

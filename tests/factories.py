@@ -13,9 +13,9 @@ from app.models import Institution
 from app.models import Qualification
 from app.models import Role
 from app.models import User
-from app.services import accounts
-from app.services import attachments
-from app.services.seed import make_resident_id
+from app.services.accounts import accounts
+from app.services.applications import attachments
+from app.services.platform.seed import make_resident_id
 
 PASSWORD = "Passw0rd1"
 

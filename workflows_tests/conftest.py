@@ -21,9 +21,9 @@ import pytest
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
 
-from app.services.clock import script_functions
-from app.services.forms import validate
-from app.services.workdays import chinesecalendar_calendar
+from app.services.applications.forms import validate
+from app.services.engine.clock import script_functions
+from app.services.engine.workdays import chinesecalendar_calendar
 from app.workflow import Definition
 from app.workflow import Runtime
 from app.workflow import TaskView

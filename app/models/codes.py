@@ -69,7 +69,7 @@ class AttemptCounter(db.Model):  # type: ignore[name-defined]
 
     ``key`` is the kind and a hash of the subject, so no ID number is kept here; a try is
     reserved with one conditional UPDATE before the answer is checked (see
-    :mod:`app.services.attempts`), so concurrent tries cannot exceed the limit.
+    :mod:`app.services.accounts.attempts`), so concurrent tries cannot exceed the limit.
     """
 
     __tablename__ = "attempt_counter"

@@ -14,8 +14,8 @@ from flask_login import current_user
 
 from app.config import is_development
 from app.extensions import login_manager
-from app.services import accounts
-from app.services.clock import CST
+from app.services.accounts import accounts
+from app.services.engine.clock import CST
 
 
 def register_blueprints(app: Flask) -> None:
@@ -73,8 +73,8 @@ def register_blueprints(app: Flask) -> None:
     @app.context_processor
     def layout() -> dict[str, Any]:
         from app.config import captcha_required
-        from app.services.eligibility import BUSINESS_TYPES
-        from app.services.eligibility import MAINTENANCE
+        from app.services.applications.eligibility import BUSINESS_TYPES
+        from app.services.applications.eligibility import MAINTENANCE
         from app.web.common import menu_for
         from app.web.common import sign_kept
 
@@ -88,8 +88,8 @@ def register_blueprints(app: Flask) -> None:
 
     @app.template_filter("mask_recipient")
     def mask_recipient(value: str) -> str:
-        from app.services.validators import is_mobile
-        from app.services.validators import mask_mobile
+        from app.services.records.validators import is_mobile
+        from app.services.records.validators import mask_mobile
 
         return mask_mobile(value) if is_mobile(value) else value
 

@@ -22,10 +22,10 @@ from itsdangerous import URLSafeSerializer
 from app.config import captcha_required
 from app.models import Role
 from app.models import User
-from app.services import captcha
-from app.services.attachments import Upload
-from app.services.forms import Submission
-from app.services.validators import whole_number
+from app.services.accounts import captcha
+from app.services.applications.attachments import Upload
+from app.services.applications.forms import Submission
+from app.services.records.validators import whole_number
 
 F = TypeVar("F", bound=Callable[..., Any])
 KEEP_SUFFIX = "__keep"

@@ -7,8 +7,8 @@ from flask import send_file
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from app.services import attachments
-from app.services import tasks
+from app.services.applications import attachments
+from app.services.inbox import tasks
 from app.web.common import upload_dir
 
 

@@ -1,4 +1,4 @@
-"""A Flask session interface that keeps every value on the server (app.services.websessions).
+"""A Flask session interface that keeps every value on the server (app.services.accounts.websessions).
 
 The cookie holds a random token only: nothing personal or secret can be read from it or
 replayed from an old copy, and ending a session on the server ends it everywhere.
@@ -17,7 +17,7 @@ from flask.sessions import SessionMixin
 from werkzeug.datastructures import CallbackDict
 
 from app.extensions import db
-from app.services import websessions
+from app.services.accounts import websessions
 
 _JSON = TaggedJSONSerializer()
 

@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from app.errors import InvalidInput
 from app.models import Role
-from app.services import staff
+from app.services.accounts import staff
 from app.web.common import int_arg
 
 ACTIONS = ("disable", "enable", "reset", "unlock", "org_admin_on", "org_admin_off")

@@ -44,7 +44,7 @@ def _plain(prev, row):
 
 
 def _keyed(prev, row):
-    from app.services.audit import chain_key  # the key the running application will verify with
+    from app.services.platform.audit import chain_key  # the key the running application will verify with
 
     return hmac.new(chain_key(), _body(prev, row), hashlib.sha256).hexdigest()
 

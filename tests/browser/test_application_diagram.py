@@ -12,7 +12,7 @@ from playwright.sync_api import Page
 from playwright.sync_api import expect
 
 from app.extensions import db
-from app.services import processes
+from app.services.engine import processes
 from tests.factories import PASSWORD
 from tests.factories import World
 from tests.factories import application_payload

@@ -18,8 +18,8 @@ from app.models import HumanTask
 from app.models import ProcessDraft
 from app.models import ProcessInstance
 from app.models import Registration
-from app.services import attachments
-from app.services import processes
+from app.services.applications import attachments
+from app.services.engine import processes
 from tests.browser.helpers import sign_in as _login
 from tests.factories import PDF
 from tests.factories import World

@@ -28,9 +28,9 @@ from app.models import OutboxMessage
 from app.models import ProcessInstance
 from app.models import Role
 from app.models.base import utcnow
-from app.services import audit
-from app.services import definitions
-from app.services import processes
+from app.services.backoffice import definitions
+from app.services.engine import processes
+from app.services.platform import audit
 from app.workflow import Runtime
 from bench.timers import add_timer_instances
 from tests.conftest import WebClient

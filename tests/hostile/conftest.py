@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import HumanTask
 from app.models import MultiFiling
 from app.models import Registration
-from app.services import processes
+from app.services.engine import processes
 from tests.factories import World
 from tests.factories import application_payload
 from tests.factories import user

@@ -25,7 +25,7 @@ from app.models import HumanTask
 from app.models import ProcessInstance
 from app.models import Role
 from app.models import User
-from app.services.seed import make_resident_id
+from app.services.platform.seed import make_resident_id
 from tests.conftest import WebClient
 from tests.factories import PDF
 from tests.factories import World

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Attachment
 from app.models import ProcessInstance
-from app.services import attachments
+from app.services.applications import attachments
 from tests.conftest import WebClient
 from tests.factories import PDF
 from tests.hostile.conftest import Rich

@@ -25,7 +25,7 @@ from werkzeug.routing import Rule
 from app.extensions import db
 from app.models import ImportJob
 from app.models import Role
-from app.services import public_register
+from app.services.records import public_register
 from tests.conftest import WebClient
 from tests.factories import make_user
 from tests.factories import user

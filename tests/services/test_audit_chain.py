@@ -24,7 +24,7 @@ from app import create_app
 from app.extensions import db
 from app.models import AuditEvent
 from app.models.base import utcnow
-from app.services import audit
+from app.services.platform import audit
 from tests import conftest
 
 Digest = Callable[[str, AuditEvent], str]

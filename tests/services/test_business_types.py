@@ -17,10 +17,10 @@ from app.models import MultiFiling
 from app.models import Qualification
 from app.models import Registration
 from app.models import Role
-from app.services import attachments
-from app.services import eligibility
-from app.services import processes
-from app.services.clock import today_cst
+from app.services.applications import attachments
+from app.services.applications import eligibility
+from app.services.engine import processes
+from app.services.engine.clock import today_cst
 from tests.factories import PDF
 from tests.factories import World
 from tests.factories import application_payload

@@ -11,9 +11,9 @@ from app.extensions import db
 from app.models import HumanTask
 from app.models import ProcessInstance
 from app.models import Registration
-from app.services import processes
-from app.services import tasks
-from app.services.clock import today_cst
+from app.services.engine import processes
+from app.services.engine.clock import today_cst
+from app.services.inbox import tasks
 from tests.factories import World
 from tests.factories import make_qualification
 from tests.factories import user
@@ -82,8 +82,7 @@ def test_scope_and_roles(world: World) -> None:
 def test_two_years_in_filing_raise_a_case_for_the_commission(world: World) -> None:
     from datetime import timedelta
 
-    from app.services import rules
-
+    from app.services.engine import rules
     reg = _registration(world)
     today = today_cst()
     reg.status = "FILED"
@@ -107,8 +106,7 @@ def test_assessment_due_reminder_once_per_cycle(world: World) -> None:
 
     from app.models import Assessment
     from app.models import OutboxMessage
-    from app.services import rules
-
+    from app.services.engine import rules
     _registration(world, with_account=True)
     assert rules.assessment_cycle(date(2026, 11, 25)) == (2025, 2027)
     assert rules.remind_assessments(date(2027, 3, 1)) == 0  # more than 180 days left

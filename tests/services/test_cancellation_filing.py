@@ -16,11 +16,11 @@ from app.models import MultiFiling
 from app.models import ProcessInstance
 from app.models import Registration
 from app.models import Role
-from app.services import attachments
-from app.services import eligibility
-from app.services import processes
-from app.services import tasks
-from app.services.clock import today_cst
+from app.services.applications import attachments
+from app.services.applications import eligibility
+from app.services.engine import processes
+from app.services.engine.clock import today_cst
+from app.services.inbox import tasks
 from tests.factories import PDF
 from tests.factories import World
 from tests.factories import make_user
@@ -127,8 +127,7 @@ def test_filing_rules_are_checked_field_by_field(world: World) -> None:
 
 
 def test_a_filing_ends_on_its_end_date(world: World) -> None:
-    from app.services import rules
-
+    from app.services.engine import rules
     reg = _registration(world)
     second = Institution(name="太原市中心医院", reg_no="R-140-9", kind="综合医院",
                          region_code="140106", authority_id=world.authority_id)

@@ -22,9 +22,9 @@ from app.models import AuditEvent
 from app.models import HumanTask
 from app.models import ProcessInstance
 from app.models import Registration
-from app.services import audit
-from app.services import definitions
-from app.services import processes
+from app.services.backoffice import definitions
+from app.services.engine import processes
+from app.services.platform import audit
 from app.workflow import Runtime
 from tests.factories import World
 from tests.factories import application_payload

@@ -20,10 +20,10 @@ from app.models import OutboxMessage
 from app.models import ProcessDefinition
 from app.models import ProcessInstance
 from app.models import Registration
-from app.services import attachments
-from app.services import editor
-from app.services import processes
-from app.services.clock import CST
+from app.services.applications import attachments
+from app.services.backoffice import editor
+from app.services.engine import processes
+from app.services.engine.clock import CST
 from tests.factories import PDF
 from tests.factories import World
 from tests.factories import user

@@ -15,8 +15,8 @@ from app.models import ImportJob
 from app.models import Institution
 from app.models import Qualification
 from app.models import Registration
-from app.services import imports
-from app.services.seed import make_resident_id
+from app.services.platform.seed import make_resident_id
+from app.services.records import imports
 from tests.factories import World
 from tests.factories import user
 

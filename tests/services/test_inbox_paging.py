@@ -10,8 +10,8 @@ import pytest
 from app.extensions import db
 from app.models import HumanTask
 from app.models.base import utcnow
-from app.services import processes
-from app.services import tasks
+from app.services.engine import processes
+from app.services.inbox import tasks
 from tests.factories import World
 from tests.factories import application_payload
 from tests.factories import user

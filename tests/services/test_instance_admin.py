@@ -16,9 +16,9 @@ from app.errors import InvalidInput
 from app.extensions import db
 from app.models import AuditEvent
 from app.models import OutboxMessage
-from app.services import instances
-from app.services import operations
-from app.services import processes
+from app.services.applications import operations
+from app.services.backoffice import instances
+from app.services.engine import processes
 from tests.factories import World
 from tests.factories import user
 from tests.services.test_timers import REMINDER

@@ -24,8 +24,8 @@ from app.extensions import db
 from app.models import OutboxMessage
 from app.models import Role
 from app.models import User
-from app.services import outbox
-from app.services import security
+from app.services.accounts import security
+from app.services.platform import outbox
 from tests.factories import make_qualification
 from tests.factories import make_user
 from tests.waiting import DEADLINE_SECONDS

@@ -17,10 +17,10 @@ from app.models import PhysicianProfile
 from app.models import ProcessInstance
 from app.models import Qualification
 from app.models import Registration
-from app.services import attachments
-from app.services import maintenance
-from app.services import processes
-from app.services.attachments import Upload
+from app.services.applications import attachments
+from app.services.applications.attachments import Upload
+from app.services.engine import processes
+from app.services.records import maintenance
 from tests.factories import World
 from tests.factories import user
 

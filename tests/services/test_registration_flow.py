@@ -14,9 +14,9 @@ from app.models import HumanTask
 from app.models import OutboxMessage
 from app.models import ProcessInstance
 from app.models import Registration
-from app.services import audit
-from app.services import processes
-from app.services import tasks
+from app.services.engine import processes
+from app.services.inbox import tasks
+from app.services.platform import audit
 from tests.factories import World
 from tests.factories import application_payload
 from tests.factories import user
@@ -136,8 +136,7 @@ def test_failure_in_the_middle_of_a_step_leaves_nothing_half_written(
         world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     from sqlalchemy.exc import OperationalError
 
-    from app.services import operations
-
+    from app.services.applications import operations
     iid = _submit(world)
     processes.complete_task(user(world.staff_id), _open_task(iid).id, {"decision": "confirm"})
     processes.complete_task(user(world.officer_id), _open_task(iid).id, {"decision": "accept"})

@@ -29,11 +29,11 @@ from app.extensions import scheduler_holder
 from app.models import HumanTask
 from app.models import OutboxMessage
 from app.models import ProcessInstance
-from app.services import calendar
-from app.services import definitions
-from app.services import processes
-from app.services import scheduler
-from app.services.clock import CST
+from app.services.backoffice import calendar
+from app.services.backoffice import definitions
+from app.services.engine import processes
+from app.services.engine.clock import CST
+from app.services.platform import scheduler
 from app.workflow import Runtime
 from tests import conftest
 from tests.factories import World

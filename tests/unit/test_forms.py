@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.errors import InvalidInput
-from app.services import forms
+from app.services.applications import forms
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services import definitions
+from app.services.backoffice import definitions
 from app.workflow import Runtime
 from app.workflow import WorkflowError
 from app.workflow import load_definition

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.spreadsheets import safe_cell
+from app.services.records.spreadsheets import safe_cell
 
 
 @pytest.mark.parametrize(("value", "shown"), [

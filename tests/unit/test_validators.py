@@ -9,14 +9,14 @@ from datetime import datetime
 import pytest
 import time_machine
 
-from app.services.validators import id_check_char
-from app.services.validators import is_mobile
-from app.services.validators import is_practice_cert
-from app.services.validators import is_qualification_cert
-from app.services.validators import mask_id
-from app.services.validators import mask_mobile
-from app.services.validators import normalize_resident_id
-from app.services.validators import resident_id_error
+from app.services.records.validators import id_check_char
+from app.services.records.validators import is_mobile
+from app.services.records.validators import is_practice_cert
+from app.services.records.validators import is_qualification_cert
+from app.services.records.validators import mask_id
+from app.services.records.validators import mask_mobile
+from app.services.records.validators import normalize_resident_id
+from app.services.records.validators import resident_id_error
 
 
 def _id_born(born: date, region: str = "110105", seq: str = "002") -> str:

@@ -6,9 +6,9 @@ from datetime import date
 
 import chinese_calendar
 
-from app.services import clock
-from app.services.workdays import WorkCalendar
-from app.services.workdays import chinesecalendar_calendar
+from app.services.engine import clock
+from app.services.engine.workdays import WorkCalendar
+from app.services.engine.workdays import chinesecalendar_calendar
 
 
 def _expected_nth(start: date, n: int) -> date:

@@ -30,9 +30,9 @@ from app.models import CaptchaChallenge
 from app.models import OutboxMessage
 from app.models import Registration
 from app.models import Role
-from app.services import activation
-from app.services import codes
-from app.services import signup
+from app.services.accounts import activation
+from app.services.accounts import codes
+from app.services.accounts import signup
 from tests import conftest
 from tests.conftest import WebClient
 from tests.factories import PASSWORD

@@ -21,7 +21,7 @@ from app.models import OutboxMessage
 from app.models import Registration
 from app.models import Role
 from app.models import User
-from app.services import codes
+from app.services.accounts import codes
 from tests.conftest import WebClient
 from tests.factories import PASSWORD
 from tests.factories import World

@@ -6,7 +6,7 @@ from flask import Flask
 
 from app.extensions import db
 from app.models import ProcessInstance
-from app.services import processes
+from app.services.engine import processes
 from tests.conftest import WebClient
 from tests.factories import World
 from tests.factories import application_payload

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import HumanTask
 from app.models import Registration
-from app.services import processes
+from app.services.engine import processes
 from tests.conftest import WebClient
 from tests.factories import World
 from tests.factories import application_payload

@@ -28,8 +28,8 @@ from app.models import Registration
 from app.models import Role
 from app.models import TaskComment
 from app.models import User
-from app.services import comments
-from app.services import processes
+from app.services.engine import processes
+from app.services.inbox import comments
 from tests.conftest import WebClient
 from tests.factories import World
 from tests.factories import application_payload

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import HumanTask
-from app.services import dashboard
-from app.services import processes
+from app.services.engine import processes
+from app.services.inbox import dashboard
 from tests.conftest import WebClient
 from tests.factories import World
 from tests.factories import application_payload

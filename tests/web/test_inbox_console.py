@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import AuditEvent
 from app.models import HumanTask
 from app.models import ProcessInstance
-from app.services import processes
+from app.services.engine import processes
 from tests.conftest import WebClient
 from tests.factories import World
 from tests.factories import application_payload

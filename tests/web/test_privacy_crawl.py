@@ -23,12 +23,12 @@ from app.models import HumanTask
 from app.models import ProcessInstance
 from app.models import Qualification
 from app.models import User
-from app.services import outbox
-from app.services import recovery
-from app.services import seed
-from app.services import tasks
-from app.services.validators import mask_id
-from app.services.validators import mask_mobile
+from app.services.accounts import recovery
+from app.services.inbox import tasks
+from app.services.platform import outbox
+from app.services.platform import seed
+from app.services.records.validators import mask_id
+from app.services.records.validators import mask_mobile
 from tests.conftest import WebClient
 
 MAX_PAGES = 300

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import Institution
 from app.models import MultiFiling
 from app.models import Registration
-from app.services.clock import today_cst
+from app.services.engine.clock import today_cst
 from tests.conftest import WebClient
 from tests.factories import World
 from tests.factories import make_qualification

@@ -15,8 +15,8 @@ from app.extensions import db
 from app.models import OutboxMessage
 from app.models import Registration
 from app.models import User
-from app.services.clock import today_cst
-from app.services.seed import make_resident_id
+from app.services.engine.clock import today_cst
+from app.services.platform.seed import make_resident_id
 from tests.conftest import WebClient
 from tests.factories import World
 from tests.factories import make_qualification

@@ -22,8 +22,8 @@ from app.extensions import db
 from app.models import Attachment
 from app.models import HumanTask
 from app.models.base import utcnow
-from app.services import audit
-from app.services import uploads
+from app.services.applications import uploads
+from app.services.platform import audit
 from tests.conftest import WebClient
 from tests.factories import World
 from tests.services.test_maintenance import photo_bytes

@@ -16,7 +16,7 @@ from flask_login import current_user
 from app.errors import InvalidInput
 from app.errors import wants_json
 from app.models import Role
-from app.services import imports
+from app.services.records import imports
 from app.web.admin import bp
 from app.web.common import role_required
 

@@ -14,9 +14,9 @@ from flask_login import current_user
 
 from app.errors import DomainError
 from app.models import Role
-from app.services import instances
-from app.services import processes
-from app.services import tasks
+from app.services.backoffice import instances
+from app.services.engine import processes
+from app.services.inbox import tasks
 from app.web.admin import bp
 from app.web.common import int_arg
 from app.web.common import role_required

@@ -16,7 +16,7 @@ from flask_login import current_user
 
 from app.errors import DomainError
 from app.models import Role
-from app.services import editor
+from app.services.backoffice import editor
 from app.web.admin import bp
 from app.web.common import role_required
 

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from app.errors import InvalidInput
 from app.models import Role
-from app.services import calendar
+from app.services.backoffice import calendar
 from app.web import staff_pages
 from app.web.admin import bp
 from app.web.common import int_arg

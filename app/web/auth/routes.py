@@ -15,7 +15,7 @@ from flask_login import logout_user
 from app.errors import DomainError
 from app.errors import InvalidInput
 from app.extensions import limiter
-from app.services import accounts
+from app.services.accounts import accounts
 from app.web.auth import bp
 from app.web.common import captcha_ok
 from app.web.common import home_of

@@ -5,7 +5,7 @@ from flask import current_app
 from flask import render_template
 from flask.typing import ResponseReturnValue
 
-from app.services import outbox
+from app.services.platform import outbox
 from app.web.dev import bp
 
 

@@ -12,13 +12,13 @@ from flask_login import current_user
 from app.errors import Conflict
 from app.errors import InvalidInput
 from app.models import Role
-from app.services import applications
-from app.services import bulk
-from app.services import comments
-from app.services import dashboard as dashboard_service
-from app.services import forms
-from app.services import processes
-from app.services import tasks
+from app.services.applications import forms
+from app.services.applications import prepare as applications
+from app.services.engine import processes
+from app.services.inbox import bulk
+from app.services.inbox import comments
+from app.services.inbox import dashboard as dashboard_service
+from app.services.inbox import tasks
 from app.web.common import int_arg
 from app.web.common import role_required
 from app.web.common import submission

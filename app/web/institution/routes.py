@@ -16,9 +16,9 @@ from flask_login import current_user
 
 from app.errors import InvalidInput
 from app.models import Role
-from app.services import activation
-from app.services import departments
-from app.services import rosters
+from app.services.accounts import activation
+from app.services.records import departments
+from app.services.records import rosters
 from app.web import staff_pages
 from app.web.common import int_arg
 from app.web.common import role_required

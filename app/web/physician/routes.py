@@ -13,13 +13,13 @@ from flask_login import current_user
 
 from app.errors import DomainError
 from app.errors import InvalidInput
-from app.services import applications
-from app.services import attachments
-from app.services import eligibility
-from app.services import maintenance
-from app.services import processes
-from app.services import profile
-from app.services import tasks
+from app.services.applications import attachments
+from app.services.applications import eligibility
+from app.services.applications import prepare as applications
+from app.services.engine import processes
+from app.services.inbox import tasks
+from app.services.records import maintenance
+from app.services.records import profile
 from app.web.common import activated_physician
 from app.web.common import int_arg
 from app.web.common import submission

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from app.errors import InvalidInput
 from app.extensions import limiter
-from app.services import public_register
+from app.services.records import public_register
 from app.web.common import activated_physician
 from app.web.common import captcha_ok
 from app.web.common import int_arg

@@ -1,0 +1,1 @@
+"""Accounts: sign-up, activation, sign-in, sessions, recovery, security settings, staff."""

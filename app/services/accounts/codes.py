@@ -1,0 +1,100 @@
+"""SMS and e-mail verification codes: 6 digits, 5 minutes, resend after 60 s, 5 tries."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy import update
+
+from app.errors import DomainError
+from app.extensions import db
+from app.models import VerificationCode
+from app.models.base import utcnow
+from app.services.platform import outbox
+
+VALID_MINUTES = 5
+RESEND_SECONDS = 60
+MAX_TRIES = 5
+
+
+def _hash(purpose: str, target: str, code: str) -> str:
+    return hashlib.sha256(f"{purpose}:{target}:{code}".encode()).hexdigest()
+
+
+def latest(purpose: str, target: str) -> VerificationCode | None:
+    return db.session.scalar(select(VerificationCode).where(
+        VerificationCode.purpose == purpose, VerificationCode.target == target)
+        .order_by(VerificationCode.id.desc()).limit(1))
+
+
+def seconds_until_resend(purpose: str, target: str) -> int:
+    last = latest(purpose, target)
+    if last is None:
+        return 0
+    left = RESEND_SECONDS - (utcnow() - last.created_at).total_seconds()
+    return max(0, int(left + 0.999))
+
+
+def send(purpose: str, channel: str, target: str, user_id: int | None) -> None:
+    """Create and send a code (flushes; the caller commits).
+
+    :raise DomainError: when asked again within 60 seconds.
+    """
+    wait = seconds_until_resend(purpose, target)
+    if wait:
+        raise DomainError(_("校验码已发送，请在 %(s)s 秒后再重新获取", s=wait))
+    code = f"{secrets.randbelow(10**6):06d}"
+    now = utcnow()
+    db.session.add(VerificationCode(purpose=purpose, channel=channel, target=target,
+                                    user_id=user_id, code_hash=_hash(purpose, target, code),
+                                    created_at=now,
+                                    expires_at=now + timedelta(minutes=VALID_MINUTES)))
+    text = _("您的校验码是 %(code)s，%(m)s分钟内有效。请勿将校验码告诉他人。", code=code,
+             m=VALID_MINUTES)
+    outbox.enqueue(channel, target, _("医师电子化注册信息系统校验码"), text, user_id=user_id,
+                   secret=True)
+    db.session.flush()
+
+
+def check(purpose: str, target: str, code: str) -> VerificationCode:
+    """Use the newest code for ``target``; wrong tries are counted (the caller must commit
+    even when this raises, see :func:`consume`).
+
+    The try is reserved before comparing, with one conditional UPDATE (``attempts < 5``), so
+    30 simultaneous guesses get 5 comparisons, not more; a code is used at most once.
+    """
+    row = latest(purpose, target)
+    if row is None or row.used_at is not None:
+        raise DomainError(_("校验码不正确或已失效，请重新获取"))
+    if row.expires_at < utcnow():
+        raise DomainError(_("校验码已过期，请重新获取"))
+    taken = db.session.execute(update(VerificationCode).where(
+        VerificationCode.id == row.id, VerificationCode.attempts < MAX_TRIES,
+        VerificationCode.used_at.is_(None)).values(attempts=VerificationCode.attempts + 1))
+    if not taken.rowcount:
+        raise DomainError(_("校验码错误次数过多，请重新获取"))
+    db.session.refresh(row)
+    if not hmac.compare_digest(row.code_hash, _hash(purpose, target, (code or "").strip())):
+        left = MAX_TRIES - row.attempts
+        raise DomainError(_("校验码不正确，还可以再试 %(n)s 次", n=left) if left else
+                          _("校验码错误次数过多，请重新获取"))
+    used = db.session.execute(update(VerificationCode).where(
+        VerificationCode.id == row.id, VerificationCode.used_at.is_(None)).values(used_at=utcnow()))
+    if not used.rowcount:
+        raise DomainError(_("校验码不正确或已失效，请重新获取"))
+    db.session.refresh(row)
+    return row
+
+
+def consume(purpose: str, target: str, code: str) -> VerificationCode:
+    """:func:`check`, committing the counted try when the code is wrong."""
+    try:
+        return check(purpose, target, code)
+    except DomainError:
+        db.session.commit()
+        raise

@@ -1,0 +1,1 @@
+"""Applications: what may be applied for, the forms, their files, the service operations."""

@@ -1,0 +1,1 @@
+"""The administrator's back office: definitions, the editor, instances, the calendar."""

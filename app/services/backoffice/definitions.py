@@ -1,0 +1,195 @@
+"""Process definitions: the baseline in bpmn/ and forms/, versions, and checks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func
+from sqlalchemy import select
+
+from app.errors import NotFound
+from app.extensions import db
+from app.models import ProcessDefinition
+from app.models import Role
+from app.models.base import utcnow
+from app.services.applications import operations
+from app.services.engine.clock import script_functions
+from app.services.engine.workdays import WorkCalendar
+from app.workflow import Definition
+from app.workflow import Problem
+from app.workflow import WorkflowError
+from app.workflow import validate_bpmn
+
+ROOT = Path(__file__).resolve().parents[3]  # the checkout: bpmn/, forms/
+BPMN_DIR = ROOT / "bpmn"
+FORMS_DIR = ROOT / "forms"
+LANES = frozenset({"physician", "institution", "target_institution", "commission", "admin"})
+START_TASK = "physician_apply"
+
+_lock = threading.Lock()
+_defs: dict[tuple[int, str], Definition] = {}
+
+
+def all_forms(forms_dir: Path = FORMS_DIR) -> dict[str, dict[str, Any]]:
+    """Every form in ``forms/`` by id (file stem)."""
+    return {p.stem: json.loads(p.read_text("utf-8")) for p in sorted(forms_dir.glob("*.json"))}
+
+
+def function_names() -> set[str]:
+    return set(script_functions(WorkCalendar()))
+
+
+def check(xml: bytes | str, forms: dict[str, dict[str, Any]],
+          process_id: str | None = None) -> tuple[Definition | None, list[Problem]]:
+    """Validate a diagram as an upload is validated."""
+    return validate_bpmn(xml, forms=forms, operations=operations.names(),
+                         functions=function_names(), lanes=LANES, process_id=process_id)
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    path: str
+    element_id: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.element_id}" if self.element_id else self.path
+        return f"{where}: {self.message}"
+
+
+def check_files(paths: list[Path]) -> list[FileProblem]:
+    """Validate diagram files (the ``flask bpmn validate`` command)."""
+    forms = all_forms()
+    out: list[FileProblem] = []
+    for path in paths:
+        try:
+            xml = path.read_bytes()
+        except OSError as exc:
+            out.append(FileProblem(str(path), "", f"无法读取：{exc.strerror}"))
+            continue
+        _defn, problems = check(xml, forms)
+        out.extend(FileProblem(str(path), p.element_id, p.message) for p in problems)
+    return out
+
+
+def load_baseline(author: str = "system") -> list[str]:
+    """Load each ``bpmn/*.bpmn`` as version 1 of its process if none exists (idempotent)."""
+    forms = all_forms()
+    loaded = []
+    for path in sorted(BPMN_DIR.glob("*.bpmn")):
+        xml = path.read_text("utf-8")
+        defn, problems = check(xml, forms, path.stem)
+        if defn is None:
+            raise WorkflowError(f"{path.name} 未通过校验", problems)
+        if db.session.scalar(select(func.count()).select_from(ProcessDefinition)
+                             .where(ProcessDefinition.process_id == defn.process_id)):
+            continue
+        used = {fid: forms[fid] for fid in sorted(defn.form_ids | {start_form_id(defn)})
+                if fid in forms}
+        db.session.add(ProcessDefinition(
+            process_id=defn.process_id, version=1, name=defn.name, bpmn_xml=xml, forms=used,
+            spec_json=defn.spec_json, sha256=hashlib.sha256(xml.encode()).hexdigest(),
+            published_at=utcnow(), author=author))
+        loaded.append(defn.process_id)
+    db.session.commit()
+    return loaded
+
+
+def published(process_id: str) -> ProcessDefinition:
+    """The newest published version of a process."""
+    row = db.session.scalar(
+        select(ProcessDefinition)
+        .where(ProcessDefinition.process_id == process_id,
+               ProcessDefinition.published_at.is_not(None))
+        .order_by(ProcessDefinition.version.desc()).limit(1))
+    if row is None:
+        raise NotFound(_("该业务流程尚未发布"))
+    return row
+
+
+def definition_of(row: ProcessDefinition) -> Definition:
+    """The engine definition of a stored version (cached; versions never change)."""
+    key = (row.id, row.sha256)
+    with _lock:
+        hit = _defs.get(key)
+    if hit is not None:
+        return hit
+    from app.workflow import load_definition
+
+    defn = load_definition(row.bpmn_xml, row.process_id)
+    defn = Definition(defn.process_id, defn.name, row.spec_json, defn.user_tasks)
+    with _lock:
+        _defs[key] = defn
+    return defn
+
+
+@dataclass(frozen=True)
+class Version:
+    """What a step needs of an instance's definition version (immutable, cached)."""
+
+    id: int
+    process_id: str
+    version: int
+    forms: dict[str, Any]
+    definition: Definition
+
+
+_versions: dict[tuple[str, int], Version] = {}
+
+
+def version_by_id(definition_id: int) -> Version:
+    """The cached version of a definition row: a step reads nothing of the diagram, forms or
+    spec (versions are immutable and never deleted; see :func:`forget_versions`)."""
+    key = (db.engine.url.render_as_string(), definition_id)  # one process may serve two databases
+    with _lock:
+        hit = _versions.get(key)
+    if hit is not None:
+        return hit
+    row = db.session.get(ProcessDefinition, definition_id)
+    if row is None:
+        raise NotFound(_("该业务流程版本不存在"))
+    version = Version(row.id, row.process_id, row.version, dict(row.forms), definition_of(row))
+    with _lock:
+        _versions[key] = version
+    return version
+
+
+def published_versions() -> list[Version]:
+    """The newest published version of every process (one small query; the rest cached)."""
+    newest = (select(ProcessDefinition.process_id, func.max(ProcessDefinition.version).label("v"))
+              .where(ProcessDefinition.published_at.is_not(None))
+              .group_by(ProcessDefinition.process_id).subquery())
+    ids = db.session.scalars(select(ProcessDefinition.id).join(
+        newest, (ProcessDefinition.process_id == newest.c.process_id)
+        & (ProcessDefinition.version == newest.c.v)).order_by(ProcessDefinition.process_id))
+    return [version_by_id(i) for i in ids]
+
+
+def forget_versions() -> None:
+    """Empty the caches (for tests that delete definition rows, whose ids SQLite may reuse)."""
+    with _lock:
+        _versions.clear()
+        _defs.clear()
+
+
+def start_form_id(defn: Definition) -> str:
+    """The form a process starts with: that of the applicant's correction task
+    (``physician_apply`` / ``institution_supplement``), else ``<process>_apply``."""
+    for spec_id in (START_TASK, "institution_supplement"):
+        task = defn.user_tasks.get(spec_id)
+        if task is not None:
+            return task.form_id
+    return f"{defn.process_id}_apply"
+
+
+def lane_role(lane: str | None) -> Role | None:
+    """The role that works a lane."""
+    return {"physician": Role.PHYSICIAN, "institution": Role.INSTITUTION,
+            "target_institution": Role.INSTITUTION, "commission": Role.COMMISSION,
+            "admin": Role.ADMIN}.get(lane or "")

@@ -1,0 +1,110 @@
+"""Instance administration: find applications by type, state or physician; one with its
+diagram, history and audit trail (the actions are in :mod:`app.services.engine.processes`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditEvent
+from app.models import Institution
+from app.models import ProcessDefinition
+from app.models import ProcessInstance
+from app.models import Qualification
+from app.models import User
+from app.services.applications import eligibility
+from app.services.inbox import tasks
+from app.services.records.validators import whole_number
+
+STATES = {"running": "办理中", "suspended": "已暂停", "failed": "步骤失败", "completed": "已办结"}
+PAGE = 50
+
+
+@dataclass(frozen=True)
+class InstanceRow:
+    id: int
+    business_type: str
+    version: int
+    physician: str
+    institution: str
+    status: str
+    state: str
+    created_at: datetime
+    updated_at: datetime
+    error: str | None
+
+
+@dataclass(frozen=True)
+class InstancePage:
+    rows: list[InstanceRow]
+    next_before: int | None  # keyset: the id to continue below
+
+
+def _state(inst: ProcessInstance) -> str:
+    if inst.completed_at is not None:
+        return STATES["completed"]
+    if inst.error:
+        return STATES["failed"]
+    return STATES["suspended"] if inst.suspended else STATES["running"]
+
+
+def search(process_id: str = "", state: str = "", q: str = "", before: int | None = None) -> InstancePage:
+    """Newest first, ``PAGE`` at a time; ``q`` is an application number or a physician's name."""
+    stmt: Any = (select(ProcessInstance, ProcessDefinition.version, Qualification.name,
+                        Institution.name)
+                 .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+                 .outerjoin(Qualification, Qualification.id == ProcessInstance.qualification_id)
+                 .outerjoin(Institution, Institution.id == ProcessInstance.institution_id))
+    if process_id:
+        stmt = stmt.where(ProcessInstance.process_id == process_id)
+    if state == "completed":
+        stmt = stmt.where(ProcessInstance.completed_at.is_not(None))
+    elif state == "failed":
+        stmt = stmt.where(ProcessInstance.completed_at.is_(None), ProcessInstance.error.is_not(None))
+    elif state == "suspended":
+        stmt = stmt.where(ProcessInstance.completed_at.is_(None), ProcessInstance.suspended.is_(True))
+    elif state == "running":
+        stmt = stmt.where(ProcessInstance.completed_at.is_(None), ProcessInstance.error.is_(None),
+                          ProcessInstance.suspended.is_(False))
+    q = q.strip()
+    if q:
+        number = whole_number(q)
+        stmt = stmt.where(or_(ProcessInstance.id == number, Qualification.name == q)
+                          if number is not None else Qualification.name == q)
+    if before:
+        stmt = stmt.where(ProcessInstance.id < before)
+    found = db.session.execute(stmt.order_by(ProcessInstance.id.desc()).limit(PAGE + 1)).all()
+    rows = [InstanceRow(inst.id, eligibility.type_name(inst.process_id), version, name or "",
+                        inst_name or "", inst.business_status, _state(inst), inst.created_at,
+                        inst.updated_at, inst.error)
+            for inst, version, name, inst_name in found[:PAGE]]
+    return InstancePage(rows, rows[-1].id if len(found) > PAGE else None)
+
+
+@dataclass(frozen=True)
+class InstanceDetail:
+    view: tasks.ApplicationView
+    version: int
+    state: str
+    events: list[AuditEvent]
+
+
+def detail(actor: User, instance_id: int) -> InstanceDetail:
+    """The application with its history and every audit event about it."""
+    view = tasks.application_view(actor, instance_id)
+    events = list(db.session.scalars(
+        select(AuditEvent).where(AuditEvent.object_type == "process_instance",
+                                 AuditEvent.object_id == str(instance_id))
+        .order_by(AuditEvent.id)))
+    return InstanceDetail(view, view.instance.definition.version, _state(view.instance), events)
+
+
+def process_choices() -> list[tuple[str, str]]:
+    """(process id, name) of every process, for the filter."""
+    ids = db.session.scalars(select(ProcessDefinition.process_id).distinct())
+    return sorted((pid, eligibility.type_name(pid)) for pid in ids)

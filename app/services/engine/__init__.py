@@ -1,0 +1,1 @@
+"""The step: starting and completing tasks, context, assignment, policies, clocks, rules."""

@@ -1,0 +1,84 @@
+"""The statutory clock: 20 working days, reminder at day 15, paused while returned.
+
+A clock is a plain dict kept in the workflow's data, so timers in the diagram can
+read ``clock["remind_at"]`` and ``clock["overdue_at"]`` (ISO datetimes, Beijing time).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.services.engine.workdays import WorkCalendar
+
+CST = ZoneInfo("Asia/Shanghai")
+LIMIT_DAYS = 20
+REMIND_DAY = 15
+
+
+def today_cst() -> date:
+    """Today's date in Beijing."""
+    return datetime.now(CST).date()
+
+
+def _start_of(day: date) -> str:
+    return datetime.combine(day, time(0), CST).isoformat()
+
+
+def _with_dates(cal: WorkCalendar, clock: dict[str, Any]) -> dict[str, Any]:
+    started = date.fromisoformat(clock["started_on"])
+    paused = int(clock.get("paused_days", 0))
+    due = cal.add_working_days(started, LIMIT_DAYS + paused)
+    remind = cal.add_working_days(started, REMIND_DAY + paused)
+    return {
+        **clock,
+        "due_on": due.isoformat(),
+        "remind_at": _start_of(remind),
+        "overdue_at": _start_of(due + timedelta(days=1)),
+    }
+
+
+def start_clock(cal: WorkCalendar, received: date) -> dict[str, Any]:
+    """Start counting on the day the commission received the application."""
+    return _with_dates(cal, {"started_on": received.isoformat(), "paused_days": 0,
+                             "paused_on": None})
+
+
+def pause_clock(cal: WorkCalendar, clock: dict[str, Any], day: date) -> dict[str, Any]:
+    """Stop counting: the application goes back to the physician."""
+    if clock.get("paused_on"):
+        return dict(clock)
+    return {**clock, "paused_on": day.isoformat()}
+
+
+def resume_clock(cal: WorkCalendar, clock: dict[str, Any], day: date) -> dict[str, Any]:
+    """Count on; the working days spent with the physician are added to the limit."""
+    if not clock.get("paused_on"):
+        return dict(clock)
+    paused = cal.working_days_between(date.fromisoformat(clock["paused_on"]), day)
+    return _with_dates(cal, {**clock, "paused_on": None,
+                             "paused_days": int(clock.get("paused_days", 0)) + paused})
+
+
+def days_left(cal: WorkCalendar, clock: dict[str, Any] | None, today: date) -> int | None:
+    """Working days left until the due date (negative when overdue)."""
+    if not clock or not clock.get("due_on"):
+        return None
+    due = date.fromisoformat(clock["due_on"])
+    if today <= due:
+        return cal.working_days_between(today, due)
+    return -cal.working_days_between(due, today)
+
+
+def script_functions(cal: WorkCalendar) -> dict[str, Any]:
+    """The clock functions diagrams may call, bound to a calendar."""
+    return {
+        "today": lambda: today_cst().isoformat(),
+        "start_clock": lambda d: start_clock(cal, date.fromisoformat(str(d))),
+        "pause_clock": lambda c, d: pause_clock(cal, c, date.fromisoformat(str(d))),
+        "resume_clock": lambda c, d: resume_clock(cal, c, date.fromisoformat(str(d))),
+    }

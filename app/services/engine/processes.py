@@ -1,0 +1,471 @@
+"""Applications as running processes: start, complete a task, withdraw, fire timers.
+
+Every public function here is one transaction: load (and lock) the instance, check,
+step the engine, apply the effects, save the workflow and its human tasks, write
+the audit event and the outbox, commit. Any failure rolls everything back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.errors import Conflict
+from app.errors import DomainError
+from app.errors import Forbidden
+from app.errors import InvalidInput
+from app.errors import NotFound
+from app.extensions import db
+from app.models import HumanTask
+from app.models import ProcessInstance
+from app.models import Registration
+from app.models import Role
+from app.models import User
+from app.models.base import utcnow
+from app.services.applications import forms
+from app.services.applications import operations
+from app.services.applications import prepare as applications
+from app.services.applications import uploads
+from app.services.backoffice import calendar
+from app.services.backoffice import definitions
+from app.services.backoffice.definitions import START_TASK
+from app.services.engine import policies
+from app.services.engine.assignment import scope_of_lane
+from app.services.engine.clock import script_functions
+from app.services.engine.context import StepContext
+from app.services.platform import audit
+from app.services.platform import outbox
+from app.workflow import Runtime
+from app.workflow import WorkflowError
+from app.workflow.engine import SERIALIZER_VERSION
+from app.workflow.engine import pack
+
+ALREADY_HANDLED = "该任务已被处理"
+log = logging.getLogger("medreg.processes")
+
+
+def _runtime_args(ctx: StepContext) -> dict[str, Any]:
+    def services(name: str, params: dict[str, Any], data: dict[str, Any]) -> Any:
+        return operations.call(ctx, name, params, data)
+
+    return {"functions": script_functions(calendar.current()), "services": services}
+
+
+def _due_at(clock: dict[str, Any] | None) -> datetime | None:
+    if not clock or not clock.get("overdue_at") or clock.get("paused_on"):
+        return None
+    return datetime.fromisoformat(clock["overdue_at"])
+
+
+def _save(ctx: StepContext, rt: Runtime, completed_guid: str | None = None) -> None:
+    """Store the workflow, derive status and timers, and sync the human-task read model."""
+    inst = ctx.instance
+    rt.compact()  # finished history lives in the read model and the audit log, not the tree
+    inst.workflow_json = pack(rt.dump()) if rt.completed else rt.dump()  # finished: compressed
+    inst.serializer_version = SERIALIZER_VERSION
+    data = rt.latest_data()
+    clock = data.get("clock") if isinstance(data.get("clock"), dict) else None
+    if clock:
+        inst.due_on = datetime.fromisoformat(clock["due_on"]).date()
+        inst.clock_paused = bool(clock.get("paused_on"))
+    ready = rt.ready_tasks()
+    if rt.completed:
+        inst.business_status = operations.OUTCOMES.get(inst.outcome or "", "已办结")
+        inst.completed_at = ctx.now
+        inst.next_timer_at = None
+    else:
+        inst.next_timer_at = rt.next_timer_at()
+        inst.business_status = (ready[0].status or ready[0].title) if ready else "处理中"
+    inst.updated_at = ctx.now
+
+    known = ctx.open_tasks if ctx.open_tasks is not None else db.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == inst.id, HumanTask.status == "open"))
+    open_rows = {t.task_guid: t for t in known if t.status == "open"}
+    ready_ids = {t.id for t in ready}
+    for guid, row in open_rows.items():
+        if guid not in ready_ids and guid != completed_guid:
+            row.status = "cancelled"
+            row.completed_at = ctx.now
+    for task in ready:
+        if task.id in open_rows:
+            continue
+        kind, scope_id = scope_of_lane(task.lane, inst)
+        db.session.add(HumanTask(
+            instance_id=inst.id, task_guid=task.id, task_spec_id=task.spec_id, title=task.title,
+            lane=task.lane, form_id=task.form_id, scope_kind=kind, scope_id=scope_id,
+            due_at=_due_at(clock) if task.lane == "commission" else None, created_at=ctx.now))
+        if task.lane == "physician":
+            physician = (db.session.get(User, inst.subject_user_id) if inst.subject_user_id else None)
+            if physician is not None:
+                outbox.notify_user(physician, f"您的申请需要处理：{task.title}",
+                                   f"您的申请（编号 {inst.id}）{task.status or task.title}，"
+                                   "请登录系统查看意见并处理。", f"task:{task.id}")
+    db.session.flush()
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        cur = todo.pop()
+        if cur is None or any(cur is s for s in seen):
+            continue
+        seen.append(cur)
+        todo += [getattr(cur, "exception", None), cur.__cause__, cur.__context__]
+    return seen
+
+
+def _fail(exc: WorkflowError) -> DomainError:
+    """What a person is told when a step fails; internal details go to the log only."""
+    causes = _causes(exc)
+    if exc.message == ALREADY_HANDLED or any(isinstance(c, StaleDataError) for c in causes):
+        return Conflict(ALREADY_HANDLED)
+    log.error("workflow step failed: %s", exc.message, exc_info=exc)
+    return DomainError(_("办理失败，申请未作任何更改。请稍后重试，如仍有问题请联系系统管理员。"))
+
+
+@contextmanager
+def _step(files: uploads.Batch | None = None) -> Iterator[None]:
+    """One transaction: any failure rolls all of it back and becomes a clear DomainError.
+
+    ``files`` are the submission's uploads: on failure they leave the store again, and stay
+    in the sender's temp area only when the form is shown again with its messages.
+    """
+    try:
+        yield
+    except WorkflowError as exc:
+        db.session.rollback()
+        if files is not None:
+            files.refused(shown_again=False)
+        raise _fail(exc) from exc
+    except StaleDataError as exc:
+        db.session.rollback()
+        if files is not None:
+            files.refused(shown_again=False)
+        raise Conflict(ALREADY_HANDLED) from exc
+    except BaseException as exc:
+        db.session.rollback()
+        if files is not None:
+            files.refused(shown_again=isinstance(exc, InvalidInput))
+        raise
+
+
+def _commit(files: uploads.Batch) -> None:
+    """Commit an accepted submission: its files enter the store first, in the transaction."""
+    files.promote()
+    db.session.commit()
+    files.accepted()
+
+
+def _restore(ctx: StepContext) -> tuple[definitions.Version, Runtime]:
+    """The instance's definition version and its workflow, ready to step."""
+    version = definitions.version_by_id(ctx.instance.definition_id)
+    rt = Runtime.restore(version.definition, ctx.instance.workflow_json, **_runtime_args(ctx))
+    return version, rt
+
+
+@dataclass(frozen=True)
+class StartResult:
+    instance_id: int
+
+
+def start_application(actor: User, process_id: str,
+                      submission: forms.Submission | dict[str, Any],
+                      upload_dir: str = "") -> StartResult:
+    """Submit a new application: validate, start the process and run it to its first wait."""
+    if actor.role is not Role.PHYSICIAN:
+        raise Forbidden(_("只有医师可以提交业务申请"))
+    row = definitions.published(process_id)
+    defn = definitions.definition_of(row)
+    form_id = definitions.start_form_id(defn)
+    schema = row.forms[form_id]
+    files = uploads.Batch(upload_dir, actor.id)
+    with _step(files):
+        payload, file_errors = forms.read_submission(schema, submission, files)
+        prepared = applications.prepare(actor, process_id, schema, payload, None, file_errors)
+        now = utcnow()
+        inst = ProcessInstance(
+            process_id=process_id, definition_id=row.id, subject_user_id=actor.id,
+            qualification_id=actor.qualification_id, institution_id=prepared.institution_id,
+            authority_id=prepared.authority_id, registration_id=prepared.registration_id,
+            target_institution_id=prepared.target_institution_id, business_status="已提交",
+            application=prepared.data, workflow_json="{}", serializer_version=SERIALIZER_VERSION,
+            created_at=now, updated_at=now)
+        db.session.add(inst)
+        db.session.flush()
+        ctx = StepContext(inst, actor, now, upload_dir)
+        rt = Runtime.start(defn, prepared.data, **_runtime_args(ctx))
+        db.session.add(HumanTask(
+            instance_id=inst.id, task_guid=f"submit-{inst.id}", task_spec_id="submit",
+            title="提交申请", lane="physician", form_id=form_id, scope_kind="user",
+            scope_id=actor.id, status="completed", data=prepared.data, created_at=now,
+            completed_by_id=actor.id, completed_at=now))
+        _save(ctx, rt)
+        audit.record(actor, "application.submit", "process_instance", inst.id,
+                     {"process": process_id, "version": row.version})
+        started = StartResult(inst.id)
+        _commit(files)
+    return started
+
+
+def start_case(actor: User | None, process_id: str,
+               submission: forms.Submission | dict[str, Any], upload_dir: str = "") -> StartResult:
+    """An institution reports a 注销 (its 30-day duty) or a commission starts one ex officio
+    (``actor`` None: raised by a scheduled rule)."""
+    row = definitions.published(process_id)
+    defn = definitions.definition_of(row)
+    form_id = definitions.start_form_id(defn)
+    schema = row.forms[form_id]
+    files = uploads.Batch(upload_dir, actor.id if actor else None)
+    with _step(files):
+        payload, file_errors = forms.read_submission(schema, submission, files)
+        prepared = applications.prepare_report(actor, process_id, schema, payload, None,
+                                               file_errors)
+        reg = db.session.get(Registration, prepared.registration_id)
+        assert reg is not None
+        physician = db.session.scalar(select(User).where(
+            User.id_number == reg.qualification.id_number, User.role == Role.PHYSICIAN,
+            User.activated.is_(True)).limit(1))  # the owner, never an unactivated claimant
+        now = utcnow()
+        inst = ProcessInstance(
+            process_id=process_id, definition_id=row.id,
+            subject_user_id=physician.id if physician else None,
+            qualification_id=reg.qualification_id, institution_id=prepared.institution_id,
+            authority_id=prepared.authority_id, registration_id=reg.id,
+            business_status="已提交", application=prepared.data, workflow_json="{}",
+            serializer_version=SERIALIZER_VERSION, created_at=now, updated_at=now)
+        db.session.add(inst)
+        db.session.flush()
+        ctx = StepContext(inst, actor, now, upload_dir)
+        rt = Runtime.start(defn, prepared.data, **_runtime_args(ctx))
+        lane = "institution" if actor and actor.role is Role.INSTITUTION else "commission"
+        kind, scope = ("institution", prepared.institution_id) if lane == "institution" else (
+            "authority", prepared.authority_id)
+        db.session.add(HumanTask(
+            instance_id=inst.id, task_guid=f"submit-{inst.id}", task_spec_id="submit",
+            title="报告注销" if lane == "institution" else "依职权注销", lane=lane, form_id=form_id,
+            scope_kind=kind, scope_id=scope, status="completed", data=prepared.data,
+            created_at=now, completed_by_id=actor.id if actor else None, completed_at=now))
+        _save(ctx, rt)
+        audit.record(actor, "case.start", "process_instance", inst.id,
+                     {"process": process_id, "registration": reg.id})
+        started = StartResult(inst.id)
+        _commit(files)
+    return started
+
+
+def _lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance, list[HumanTask]]:
+    """The task, its instance (row locked) and the instance's open tasks, read fresh in one
+    round trip."""
+    instance_of = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
+    rows = db.session.execute(
+        select(HumanTask, ProcessInstance)
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .where(HumanTask.instance_id == instance_of,
+               or_(HumanTask.status == "open", HumanTask.id == task_id))
+        .with_for_update(of=ProcessInstance)
+        .execution_options(populate_existing=True)).all()
+    task = next((t for t, _i in rows if t.id == task_id), None)
+    if task is None:
+        raise NotFound(_("任务不存在"))
+    return task, rows[0][1], [t for t, _i in rows]
+
+
+def complete_task(actor: User, task_id: int, submission: forms.Submission | dict[str, Any],
+                  upload_dir: str = "", via: str | None = None) -> int:
+    """Complete a user task with form data; exactly one of concurrent attempts wins.
+
+    :raise Conflict: the task was already handled ("该任务已被处理").
+    :raise InvalidInput: the form data was refused (messages by field).
+    """
+    files = uploads.Batch(upload_dir, actor.id)
+    with _step(files):
+        task, inst, open_tasks = _lock_task(task_id)
+        if not policies.in_scope(actor, task):
+            raise Forbidden(_("您无权办理此任务"))
+        if task.status != "open":
+            raise Conflict(ALREADY_HANDLED)
+        _refuse_if_suspended(inst)
+        if not policies.can_complete(actor, task):
+            raise Forbidden(_("您无权办理此任务"))
+        ctx = StepContext(inst, actor, utcnow(), upload_dir, open_tasks=open_tasks)
+        row, rt = _restore(ctx)
+        schema = row.forms[task.form_id]
+        payload, file_errors = forms.read_submission(schema, submission, files)
+        start_schema = row.forms[definitions.start_form_id(rt.definition)]
+        if task.lane == "physician":
+            data = applications.prepare(actor, inst.process_id, schema, payload, inst,
+                                        file_errors).data
+            task.changes = forms.changes(start_schema, inst.application, data)
+        elif task.task_spec_id == "institution_supplement":
+            data = applications.prepare_report(actor, inst.process_id, schema, payload, inst,
+                                               file_errors).data
+            task.changes = forms.changes(start_schema, inst.application, data)
+        else:
+            options = {"application_fields": forms.field_titles(start_schema)}
+            data = forms.validate(schema, payload, options, file_errors)
+        rt.complete(task.task_guid, data)
+        task.status = "completed"
+        task.completed_by_id = actor.id
+        task.completed_at = ctx.now
+        task.data = data
+        if task.changes is not None:
+            inst.application = {**inst.application, **data}
+        _save(ctx, rt, completed_guid=task.task_guid)
+        instance_id = inst.id
+        audit.record(actor, f"task.{task.task_spec_id}", "process_instance", instance_id,
+                     {"task": task.id, "decision": data.get("decision"),
+                      "note": data.get("note"), **({"via": via} if via else {})})
+        _commit(files)
+    return instance_id
+
+
+def withdraw(actor: User, instance_id: int) -> None:
+    """The physician withdraws an application the institution has not confirmed yet."""
+    with _step():
+        inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
+                                 .with_for_update().execution_options(populate_existing=True))
+        if inst is None or inst.subject_user_id != actor.id:
+            raise NotFound(_("申请不存在"))
+        _refuse_if_suspended(inst)
+        ctx = StepContext(inst, actor, utcnow())
+        _row, rt = _restore(ctx)
+        if "withdraw" not in rt.waiting_messages():
+            raise Conflict(_("医疗机构已确认，申请不能再撤回"))
+        rt.send_message("withdraw", {"by": actor.id})
+        _save(ctx, rt)
+        audit.record(actor, "application.withdraw", "process_instance", inst.id)
+        db.session.commit()
+
+
+def can_withdraw(instance: ProcessInstance) -> bool:
+    """Whether a withdrawal is possible now (read from the task read model)."""
+    return instance.completed_at is None and any(
+        t.status == "open" and t.task_spec_id in ("institution_confirm", START_TASK)
+        for t in instance.tasks)
+
+
+def due_instance_ids(now: datetime, limit: int = 100) -> list[int]:
+    """Instances whose earliest timer is due (``fire_timers`` skips rows another worker holds)."""
+    q = (select(ProcessInstance.id).where(ProcessInstance.next_timer_at <= now,
+                                          ProcessInstance.suspended.is_(False))
+         .order_by(ProcessInstance.next_timer_at).limit(limit))
+    return list(db.session.scalars(q))
+
+
+def fire_timers(instance_id: int) -> bool:
+    """Fire the due timers of one instance in its own transaction. Returns True if it ran."""
+    try:
+        q = select(ProcessInstance).where(ProcessInstance.id == instance_id)
+        if db.engine.dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        inst = db.session.scalar(q.execution_options(populate_existing=True))
+        now = utcnow()
+        if inst is None or inst.next_timer_at is None or inst.next_timer_at > now or inst.suspended:
+            db.session.rollback()
+            return False
+        ctx = StepContext(inst, None, now)
+        _row, rt = _restore(ctx)
+        rt.fire_timers()
+        _save(ctx, rt)
+        db.session.commit()
+        return True
+    except WorkflowError as exc:
+        db.session.rollback()
+        _mark_error(instance_id, exc.message)
+        return False
+
+
+def _mark_error(instance_id: int, message: str) -> None:
+    inst = db.session.get(ProcessInstance, instance_id)
+    if inst is not None:
+        inst.error = message[:500]
+        inst.next_timer_at = None
+        db.session.commit()
+
+
+
+# -- administration: suspend, resume, terminate, retry ----------------------------------------
+
+def _refuse_if_suspended(inst: ProcessInstance) -> None:
+    if inst.suspended:
+        raise Conflict(_("该申请已被系统管理员暂停办理，请稍后再试或联系系统管理员"))
+
+
+def _lock_instance(instance_id: int) -> ProcessInstance:
+    inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
+                             .with_for_update().execution_options(populate_existing=True))
+    if inst is None:
+        raise NotFound(_("申请不存在"))
+    if inst.completed_at is not None:
+        raise Conflict(_("该申请已办结"))
+    return inst
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("请填写原因"), {"reason": _("请填写原因")})
+    return reason[:500]
+
+
+def set_suspended(actor: User, instance_id: int, suspended: bool, reason: str = "") -> None:
+    """Suspend (nobody can complete its tasks, its timers wait) or resume an application;
+    timers that came due while suspended fire at the next sweep."""
+    with _step():
+        why = _reason(reason) if suspended else (reason or "").strip()[:500]
+        inst = _lock_instance(instance_id)
+        if inst.suspended == suspended:
+            raise Conflict(_("该申请已处于暂停状态") if suspended else _("该申请未被暂停"))
+        inst.suspended = suspended
+        inst.updated_at = utcnow()
+        audit.record(actor, "instance.suspended" if suspended else "instance.resumed",
+                     "process_instance", inst.id, {"reason": why})
+        db.session.commit()
+
+
+def terminate(actor: User, instance_id: int, reason: str) -> None:
+    """End an application where it stands: open tasks cancelled, timers stopped, the
+    physician and the institution told why."""
+    with _step():
+        why = _reason(reason)
+        inst = _lock_instance(instance_id)
+        ctx = StepContext(inst, actor, utcnow())
+        _row, rt = _restore(ctx)
+        rt.cancel()
+        inst.workflow_json = pack(rt.dump())
+        inst.outcome = "terminated"
+        inst.business_status = operations.OUTCOMES["terminated"]
+        inst.completed_at = inst.updated_at = ctx.now
+        inst.next_timer_at = None
+        inst.suspended = False
+        for task in db.session.scalars(select(HumanTask).where(
+                HumanTask.instance_id == inst.id, HumanTask.status == "open")):
+            task.status, task.completed_at = "cancelled", ctx.now
+        operations.close_application(ctx, {"note": why}, "terminated")  # tells them why
+        db.session.commit()
+
+
+def retry(actor: User, instance_id: int) -> None:
+    """Run a failed timer step again (after the cause was fixed); on success the error clears."""
+    with _step():
+        inst = _lock_instance(instance_id)
+        if not inst.error:
+            raise Conflict(_("该申请没有失败的步骤"))
+        ctx = StepContext(inst, actor, utcnow())
+        _row, rt = _restore(ctx)
+        rt.fire_timers()
+        _save(ctx, rt)
+        audit.record(actor, "instance.retried", "process_instance", inst.id,
+                     {"error": inst.error})
+        inst.error = None
+        db.session.commit()

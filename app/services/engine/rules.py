@@ -1,0 +1,103 @@
+"""Scheduled rules run by the sweeper: a multi-institution filing ends on its end date;
+a registration in 备案 for two years raises an ex officio cancellation for the commission;
+physicians are reminded when their periodic assessment (定期考核) is due."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import MultiFiling
+from app.models import ProcessInstance
+from app.models import Registration
+from app.services.engine.clock import today_cst
+from app.services.platform import audit
+
+
+def expire_filings(today: date | None = None) -> int:
+    """Close every ACTIVE filing whose end date has passed; returns how many."""
+    day = today or today_cst()
+    rows = list(db.session.scalars(select(MultiFiling).where(
+        MultiFiling.status == "ACTIVE", MultiFiling.valid_to < day).limit(500)))
+    for filing in rows:
+        filing.status = "EXPIRED"
+        audit.record(None, "filing.expired", "registration", filing.registration_id,
+                     {"filing": filing.id, "valid_to": filing.valid_to.isoformat()})
+    db.session.commit()
+    return len(rows)
+
+
+def two_years_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 2)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 2, day=28)
+
+
+def raise_long_filed(today: date | None = None) -> int:
+    """备案满二年 (2017 办法 Art 19): start a 依职权注销 case for each such registration
+    that has no cancellation under way; returns how many were raised."""
+    from app.services.engine import processes
+    day = today or today_cst()
+    busy = select(ProcessInstance.registration_id).where(
+        ProcessInstance.completed_at.is_(None), ProcessInstance.registration_id.is_not(None),
+        ProcessInstance.process_id.in_(("cancellation", "cancellation_report",
+                                        "cancellation_ex_officio")))
+    rows = db.session.execute(select(Registration.id, Registration.status_changed_on).where(
+        Registration.status == "FILED", Registration.status_changed_on <= two_years_before(day),
+        Registration.id.not_in(busy)).limit(100)).all()
+    db.session.rollback()
+    for reg_id, since in rows:
+        reached = min(_two_years_after(since), today_cst())
+        processes.start_case(None, "cancellation_ex_officio", {
+            "registration_id": reg_id, "reason": "filed_two_years",
+            "event_date": reached.isoformat(), "note": "系统提示：备案已满二年，请依职权审查注销"})
+    return len(rows)
+
+
+def _two_years_after(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 2)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 2, day=28)
+
+
+CYCLE_YEARS = 3  # 医师法 Art 42: assessment every three years
+FIRST_CYCLE = 2022  # the first three-year cycle under the Physician Law (2022–2024)
+REMIND_DAYS = 180
+
+
+def assessment_cycle(day: date) -> tuple[int, int]:
+    """The three-year assessment cycle (first year, last year) that ``day`` falls in."""
+    start = FIRST_CYCLE + (day.year - FIRST_CYCLE) // CYCLE_YEARS * CYCLE_YEARS
+    return start, start + CYCLE_YEARS - 1
+
+
+def remind_assessments(today: date | None = None) -> int:
+    """Remind each physician with an ACTIVE registration and no assessment in the current
+    cycle, once per cycle, when fewer than 180 days of the cycle are left."""
+    from app.models import Assessment
+    from app.models import User
+    from app.services.platform import outbox
+    day = today or today_cst()
+    first, last = assessment_cycle(day)
+    if (date(last, 12, 31) - day).days >= REMIND_DAYS:
+        return 0
+    cycle = f"{first}-{last}"
+    assessed = select(Assessment.qualification_id).where(Assessment.cycle == cycle)
+    rows = db.session.execute(
+        select(User, Registration).join(
+            Registration, Registration.qualification_id == User.qualification_id)
+        .where(Registration.status == "ACTIVE", User.activated.is_(True),
+               User.qualification_id.not_in(assessed))).all()
+    sent = 0
+    for user, _reg in rows:
+        msg = outbox.enqueue(
+            "inbox", user.username, "定期考核提醒",
+            f"您本周期（{cycle}年）的医师定期考核尚未完成，请于{last}年12月31日前参加考核。",
+            user_id=user.id, dedupe_key=f"assessment:{user.qualification_id}:{cycle}")
+        sent += msg is not None
+    db.session.commit()
+    return sent

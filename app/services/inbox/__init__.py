@@ -1,0 +1,1 @@
+"""The staff inbox: queries, claims, bulk confirmation, comments, the dashboard."""

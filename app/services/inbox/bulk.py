@@ -1,0 +1,56 @@
+"""Bulk confirmation of routine items (医疗机构确认) from the institution's inbox.
+
+Each item is its own step and transaction with its own audit entry (marked ``via: bulk``):
+an item that cannot be confirmed (handled meanwhile, claimed by a colleague, not in scope)
+is reported and never undoes the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+
+from app.errors import DomainError
+from app.errors import Forbidden
+from app.errors import NotFound
+from app.extensions import db
+from app.models import HumanTask
+from app.models import User
+from app.services.engine import processes
+from app.services.inbox.tasks import BULK_STEPS
+
+MAX_ITEMS = 100
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    confirmed: list[int]  # instance ids
+    refused: list[tuple[int, str]]  # (task id, why)
+
+
+def confirm(actor: User, task_ids: list[int]) -> BulkResult:
+    """Confirm each task with decision ``confirm``; report per item."""
+    if not task_ids:
+        raise DomainError(_("请先勾选要确认的申请"))
+    if len(task_ids) > MAX_ITEMS:
+        raise DomainError(_("一次最多确认 %(n)s 项", n=MAX_ITEMS))
+    confirmed: list[int] = []
+    refused: list[tuple[int, str]] = []
+    for task_id in dict.fromkeys(task_ids):
+        task = db.session.get(HumanTask, task_id)
+        db.session.rollback()
+        if task is None:
+            refused.append((task_id, _("任务不存在或不属于本单位")))
+            continue
+        if task.task_spec_id not in BULK_STEPS:
+            refused.append((task_id, _("不是可批量确认的事项")))
+            continue
+        try:
+            confirmed.append(processes.complete_task(actor, task_id, {"decision": "confirm"},
+                                                     via="bulk"))
+        except (Forbidden, NotFound):
+            refused.append((task_id, _("任务不存在或不属于本单位")))
+        except DomainError as exc:
+            refused.append((task_id, exc.message))
+    return BulkResult(confirmed, refused)

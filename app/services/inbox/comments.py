@@ -1,0 +1,59 @@
+"""Comments staff leave on an application while working it: seen by their own organisation
+only (an institution's notes never reach the commission, nor the physician)."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.errors import InvalidInput
+from app.errors import NotFound
+from app.extensions import db
+from app.models import HumanTask
+from app.models import ProcessInstance
+from app.models import Role
+from app.models import TaskComment
+from app.models import User
+from app.services.engine import policies
+from app.services.engine.assignment import scope_of_user
+from app.services.platform import audit
+
+MAX_LEN = 1000
+
+
+def _staff_scope(actor: User, instance_id: int) -> tuple[str, int | None]:
+    inst = db.session.get(ProcessInstance, instance_id)
+    scope = scope_of_user(actor)
+    if (inst is None or scope is None or actor.role not in (Role.INSTITUTION, Role.COMMISSION)
+            or not policies.can_view_instance(actor, inst)):
+        raise NotFound(_("申请不存在"))
+    return scope
+
+
+def for_instance(actor: User, instance_id: int) -> list[TaskComment]:
+    """The comments of the actor's organisation on an application, oldest first."""
+    kind, sid = _staff_scope(actor, instance_id)
+    return list(db.session.scalars(select(TaskComment).where(
+        TaskComment.instance_id == instance_id, TaskComment.scope_kind == kind,
+        TaskComment.scope_id == sid).order_by(TaskComment.id)))
+
+
+def add(actor: User, instance_id: int, body: str, task_id: int | None = None) -> TaskComment:
+    """Add a comment (1–1000 characters)."""
+    kind, sid = _staff_scope(actor, instance_id)
+    task = db.session.get(HumanTask, task_id) if task_id is not None else None
+    if task is None or task.instance_id != instance_id:
+        task_id = None  # only a task of this application is recorded with the comment
+    text = (body or "").strip()
+    if not text:
+        raise InvalidInput(_("请填写备注内容"), {"comment": _("请填写备注内容")}, {"comment": body})
+    if len(text) > MAX_LEN:
+        raise InvalidInput(_("备注不能超过 %(n)s 个字", n=MAX_LEN),
+                           {"comment": _("备注不能超过 %(n)s 个字", n=MAX_LEN)}, {"comment": body})
+    comment = TaskComment(instance_id=instance_id, task_id=task_id, author_id=actor.id,
+                          author_name=actor.display_name, scope_kind=kind, scope_id=sid, body=text)
+    db.session.add(comment)
+    db.session.flush()
+    audit.record(actor, "application.comment", "process_instance", instance_id, {"comment": comment.id})
+    db.session.commit()
+    return comment

@@ -1,0 +1,46 @@
+"""The commission's dashboard: open, due this week and overdue applications by type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import case
+from sqlalchemy import func
+from sqlalchemy import select
+
+from app.errors import Forbidden
+from app.extensions import db
+from app.models import HumanTask
+from app.models import ProcessInstance
+from app.models import Role
+from app.models import User
+from app.models.base import utcnow
+from app.services.applications.eligibility import type_name
+
+
+@dataclass(frozen=True)
+class TypeCounts:
+    process_id: str
+    name: str
+    open: int
+    due_this_week: int
+    overdue: int
+
+
+def commission_counts(actor: User) -> list[TypeCounts]:
+    """Counts computed in the database from the human-task read model, one row per type."""
+    if actor.role is not Role.COMMISSION or actor.authority_id is None:
+        raise Forbidden(_("只有卫生健康委用户可以查看"))
+    now = utcnow()
+    week = now + timedelta(days=7)
+    q = (select(ProcessInstance.process_id, func.count(HumanTask.id),
+                func.sum(case((HumanTask.due_at.between(now, week), 1), else_=0)),
+                func.sum(case((HumanTask.due_at < now, 1), else_=0)))
+         .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+         .where(HumanTask.status == "open", HumanTask.scope_kind == "authority",
+                HumanTask.scope_id == actor.authority_id)
+         .group_by(ProcessInstance.process_id).order_by(ProcessInstance.process_id))
+    return [TypeCounts(pid, type_name(pid), int(n), int(soon or 0), int(late or 0))
+            for pid, n, soon, late in db.session.execute(q)]

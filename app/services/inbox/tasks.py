@@ -1,0 +1,491 @@
+"""The read side: inboxes, counts, task pages and application histories.
+
+Everything here reads the human-task read model; nothing deserializes a workflow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import and_
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import tuple_
+
+from app.errors import Conflict
+from app.errors import Forbidden
+from app.errors import NotFound
+from app.extensions import db
+from app.models import HumanTask
+from app.models import Institution
+from app.models import ProcessDefinition
+from app.models import ProcessInstance
+from app.models import Qualification
+from app.models import Registration
+from app.models import Role
+from app.models import User
+from app.models.base import utcnow
+from app.services.applications import eligibility
+from app.services.applications import forms
+from app.services.applications import prepare as applications
+from app.services.backoffice import calendar
+from app.services.backoffice import definitions
+from app.services.engine import policies
+from app.services.engine.assignment import scope_of_user
+from app.services.engine.clock import today_cst
+from app.services.platform import audit
+from app.services.platform.database import is_postgres
+from app.services.records.validators import mask_id
+from app.services.records.validators import mask_mobile
+from app.services.records.validators import whole_number
+
+BULK_STEPS = frozenset({"institution_confirm"})
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    task_id: int
+    instance_id: int
+    title: str
+    business_type: str
+    physician_name: str
+    institution_name: str
+    status: str
+    created_at: datetime
+    due_at: datetime | None
+    claimed_by: str | None
+    claimed_by_me: bool
+    overdue: bool
+    bulk: bool = False  # a routine confirmation that may be done with others at once
+
+
+@dataclass(frozen=True)
+class InboxCounts:
+    open: int
+    mine: int
+    unclaimed: int
+    due_soon: int
+    overdue: int
+
+
+def _scope_filter(actor: User) -> Any:
+    scope = scope_of_user(actor)
+    if scope is None or actor.role in (Role.PHYSICIAN, Role.ADMIN):
+        raise Forbidden(_("您没有待办任务箱"))
+    kind, sid = scope
+    return and_(HumanTask.scope_kind == kind, HumanTask.scope_id == sid,
+                HumanTask.status == "open")
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """What the inbox shows: business type, step, due state, claim, physician name; the order."""
+
+    process_id: str = ""
+    step: str = ""  # task_spec_id, e.g. institution_confirm
+    due: str = ""  # overdue / week
+    claim: str = ""  # mine / unclaimed
+    name: str = ""
+    sort: str = "due"  # due / arrived / name
+    after: str = ""  # keyset cursor: the last row of the previous page
+
+    @classmethod
+    def from_args(cls, args: Any) -> InboxFilter:
+        sort = args.get("sort", "due")
+        return cls(args.get("process_id", "")[:60], args.get("step", "")[:60],
+                   args.get("due", "")[:10], args.get("claim", "")[:10],
+                   args.get("name", "").strip()[:30], sort if sort in SORTS else "due",
+                   args.get("after", "")[:80])
+
+    def args(self, **changes: str) -> dict[str, str]:
+        """Query arguments for a link (e.g. the next page)."""
+        out = {k: v for k, v in self.__dict__.items() if v}
+        out.update(changes)
+        return out
+
+
+SORTS = {"due": "办理期限", "arrived": "到达时间", "name": "医师姓名"}
+PAGE_SIZE = 50
+COUNT_CAP = 100  # counts stop here ("100+"): no count over a whole large inbox
+_FAR = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def cursor_of(row: InboxRow, sort: str) -> str:
+    """The keyset cursor after ``row`` (due: due time and id; arrived: arrival and id)."""
+    moment = row.created_at if sort == "arrived" else (row.due_at or _FAR)
+    return f"{moment.astimezone(UTC).isoformat()}|{row.task_id}"
+
+
+def _after(cursor: str) -> tuple[datetime, int] | None:
+    """The (moment, task id) of a cursor that :func:`cursor_of` wrote, else None (the first
+    page): a moment without its time zone, a task id in other digits or out of range."""
+    moment_text, _sep, task_text = cursor.partition("|")
+    task_id = whole_number(task_text)
+    try:
+        moment = datetime.fromisoformat(moment_text)
+        if task_id is None or moment.tzinfo is None:
+            return None
+        return moment.astimezone(UTC), task_id
+    except (ValueError, OverflowError):
+        return None
+
+
+def inbox(actor: User, filters: InboxFilter | None = None, limit: int = PAGE_SIZE) -> list[InboxRow]:
+    """One page of open tasks in the actor's scope, filtered and sorted (soonest due first by
+    default). Pages continue by keyset (``filters.after``) on the index
+    (scope, status, due_at, id), so the cost does not grow with the size of the inbox."""
+    f = filters or InboxFilter()
+    now = utcnow()
+    # 1. the page's task ids, straight from the index (joins only when a filter needs them)
+    ids = select(HumanTask.id).where(_scope_filter(actor))
+    if f.process_id or f.name or f.sort == "name":
+        ids = ids.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+    if f.name or f.sort == "name":
+        ids = ids.outerjoin(Qualification, Qualification.id == ProcessInstance.qualification_id)
+    if f.process_id:
+        ids = ids.where(ProcessInstance.process_id == f.process_id)
+    if f.step:
+        ids = ids.where(HumanTask.task_spec_id == f.step)
+    if f.due == "overdue":
+        ids = ids.where(HumanTask.due_at < now)
+    elif f.due == "week":
+        ids = ids.where(HumanTask.due_at >= now, HumanTask.due_at < now + timedelta(days=7))
+    if f.claim == "mine":
+        ids = ids.where(HumanTask.claimed_by_id == actor.id)
+    elif f.claim == "unclaimed":
+        ids = ids.where(HumanTask.claimed_by_id.is_(None))
+    if f.name:
+        ids = ids.where(Qualification.name.contains(f.name, autoescape=True))
+    after = _after(f.after) if f.after else None
+    order: tuple[Any, ...]
+    if f.sort == "arrived":
+        if after:
+            ids = ids.where(tuple_(HumanTask.created_at, HumanTask.id) > after)
+        order = (HumanTask.created_at, HumanTask.id)
+    elif f.sort == "name":
+        order = (Qualification.name, HumanTask.id)
+    else:
+        if after:
+            moment, task_id = after
+            ids = ids.where(or_(HumanTask.due_at > moment, HumanTask.due_at.is_(None),
+                                and_(HumanTask.due_at == moment, HumanTask.id > task_id))
+                            if moment < _FAR else and_(HumanTask.due_at.is_(None), HumanTask.id > task_id))
+        order = ((HumanTask.due_at.asc().nulls_last() if is_postgres()
+                  else func.coalesce(HumanTask.due_at, _FAR)), HumanTask.id)
+    page = [row[0] for row in db.session.execute(ids.order_by(*order).limit(limit))]
+    if not page:
+        return []
+    # 2. what the page shows of those tasks (columns only: no workflow state, no form data)
+    claimer = db.aliased(User)
+    q = (select(HumanTask.id, HumanTask.title, HumanTask.created_at, HumanTask.due_at,
+                HumanTask.claimed_by_id, HumanTask.task_spec_id, ProcessInstance.id,
+                ProcessInstance.process_id, ProcessInstance.business_status, ProcessInstance.overdue,
+                Qualification.name, Institution.name, claimer.display_name)
+         .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+         .outerjoin(Qualification, Qualification.id == ProcessInstance.qualification_id)
+         .outerjoin(Institution, Institution.id == ProcessInstance.institution_id)
+         .outerjoin(claimer, claimer.id == HumanTask.claimed_by_id)
+         .where(HumanTask.id.in_(page)))
+    found = {row[0]: row for row in db.session.execute(q)}
+    out = []
+    for task_id in page:
+        (tid, title, created, due, claimed_by, spec, iid, pid, status, overdue,
+         name, inst_name, claimed) = found[task_id]
+        out.append(InboxRow(tid, iid, title, eligibility.type_name(pid), name, inst_name or "",
+                            status, created, due, claimed, claimed_by == actor.id,
+                            bool(overdue or (due is not None and due < now)), spec in BULK_STEPS))
+    return out
+
+
+def inbox_choices(actor: User) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(business types, steps) the actor's role works, for the filters: read from the published
+    diagrams, not from the inbox (whose size must not slow the page)."""
+    types, steps = set(), set()
+    for version in definitions.published_versions():
+        for spec in version.definition.user_tasks.values():
+            if definitions.lane_role(spec.lane) is actor.role:
+                types.add((version.process_id, eligibility.type_name(version.process_id)))
+                steps.add((spec.spec_id, spec.title))
+    return sorted(types), sorted(steps)
+
+
+def _capped_count(*conditions: Any) -> Any:
+    """How many open tasks match, counting at most ``COUNT_CAP`` (index-only, bounded)."""
+    limited = select(HumanTask.id).where(*conditions).limit(COUNT_CAP).subquery()
+    return select(func.count()).select_from(limited).scalar_subquery()
+
+
+def inbox_counts(actor: User) -> InboxCounts:
+    """Counts for the inbox header in one query, each capped at ``COUNT_CAP``."""
+    now = utcnow()
+    scope = _scope_filter(actor)
+    row = db.session.execute(select(
+        _capped_count(scope),
+        _capped_count(scope, HumanTask.claimed_by_id == actor.id),
+        _capped_count(scope, HumanTask.claimed_by_id.is_(None)),
+        _capped_count(scope, HumanTask.due_at >= now, HumanTask.due_at < now + timedelta(days=7)),
+        _capped_count(scope, HumanTask.due_at < now))).one()
+    return InboxCounts(*(int(v or 0) for v in row))
+
+
+def _task_for(actor: User, task_id: int) -> HumanTask:
+    task = db.session.get(HumanTask, task_id)
+    if task is None or not policies.in_scope(actor, task):
+        raise NotFound(_("任务不存在"))
+    return task
+
+
+def claim(actor: User, task_id: int) -> None:
+    """Take a task so colleagues see it is being handled."""
+    task = _task_for(actor, task_id)
+    if task.status != "open":
+        raise Conflict(_("该任务已被处理"))
+    if task.claimed_by_id not in (None, actor.id):
+        raise Conflict(_("该任务已被其他人认领"))
+    task.claimed_by_id = actor.id
+    audit.record(actor, "task.claim", "human_task", task.id)
+    db.session.commit()
+
+
+def unclaim(actor: User, task_id: int) -> None:
+    """Give a claimed task back to the team."""
+    task = _task_for(actor, task_id)
+    if task.claimed_by_id != actor.id:
+        raise Conflict(_("您没有认领此任务"))
+    task.claimed_by_id = None
+    audit.record(actor, "task.unclaim", "human_task", task.id)
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    title: str
+    who: str
+    decision: str
+    note: str
+
+
+@dataclass(frozen=True)
+class ApplicationView:
+    instance: ProcessInstance
+    business_type: str
+    physician_name: str
+    physician_id_masked: str
+    institution_name: str
+    fields: list[forms.FieldView]
+    history: list[HistoryEntry]
+    open_tasks: list[HumanTask]
+    days_left: int | None
+
+
+def _labels(row: ProcessDefinition, form_id: str, value: Any) -> str:
+    prop = row.forms.get(form_id, {}).get("properties", {}).get("decision", {})
+    return str(prop.get("x-labels", {}).get(value, value or ""))
+
+
+def _history(inst: ProcessInstance, row: ProcessDefinition) -> list[HistoryEntry]:
+    names = dict(db.session.execute(select(User.id, User.display_name).where(
+        User.id.in_([t.completed_by_id for t in inst.tasks if t.completed_by_id]))).all())
+    out = []
+    for t in inst.tasks:
+        if t.status == "completed" and t.completed_at is not None:
+            data = t.data or {}
+            out.append(HistoryEntry(t.completed_at, t.title, names.get(t.completed_by_id, ""),
+                                    _labels(row, t.form_id, data.get("decision")),
+                                    str(data.get("note") or "")))
+        elif t.status == "cancelled" and t.completed_at is not None:
+            out.append(HistoryEntry(t.completed_at, t.title, "", "已取消", ""))
+    if inst.completed_at is not None:
+        out.append(HistoryEntry(inst.completed_at, "办结", "", inst.business_status, ""))
+    return sorted(out, key=lambda h: h.at)
+
+
+def application_view(actor: User, instance_id: int) -> ApplicationView:
+    """The whole application as the actor may see it: data, history, open steps."""
+    inst = db.session.get(ProcessInstance, instance_id)
+    if inst is None or not policies.can_view_instance(actor, inst):
+        raise NotFound(_("申请不存在"))
+    row = inst.definition
+    physician = (db.session.get(User, inst.subject_user_id) if inst.subject_user_id else None)
+    institution = db.session.get(Institution, inst.institution_id) if inst.institution_id else None
+    start_form = row.forms[definitions.start_form_id(definitions.definition_of(row))]
+    qual = db.session.get(Qualification, inst.qualification_id) if inst.qualification_id else None
+    options = applications.form_options(None, inst.institution_id, qual)
+    if inst.registration_id:
+        reg = db.session.get(Registration, inst.registration_id)
+        if reg is not None:
+            options["registrations_reportable"] = [
+                (str(reg.id), f"{reg.qualification.name} · {reg.cert_no or ''}")]
+    own = physician is not None and physician.id == actor.id
+    fields = forms.field_views(start_form, inst.application, None, options)
+    if not own:
+        props = start_form.get("properties", {})
+        for f in fields:
+            if props.get(f.name, {}).get("format") == "mobile":
+                f.display = mask_mobile(str(f.value or ""))
+    days_left = None
+    if inst.due_on and inst.completed_at is None:
+        today: date = today_cst()
+        cal = calendar.current()
+        days_left = (cal.working_days_between(today, inst.due_on) if today <= inst.due_on
+                     else -cal.working_days_between(inst.due_on, today))
+    return ApplicationView(
+        inst, eligibility.type_name(inst.process_id),
+        physician.display_name if physician else (qual.name if qual else ""),
+        (physician.id_number or "") if own else mask_id(qual.id_number if qual else ""),
+        institution.name if institution else "", fields, _history(inst, row),
+        [t for t in inst.tasks if t.status == "open"], days_left)
+
+
+@dataclass(frozen=True)
+class DiagramView:
+    """A diagram with the steps done and the steps waiting now (from the read model)."""
+
+    xml: str
+    done: list[str]
+    current: list[str]
+
+
+def diagram_of(actor: User, instance_id: int) -> DiagramView:
+    """The version of the diagram this application runs on, for the bpmn-js viewer."""
+    inst = db.session.get(ProcessInstance, instance_id)
+    if inst is None or not policies.can_view_instance(actor, inst):
+        raise NotFound(_("申请不存在"))
+    done = ["start"] + [t.task_spec_id for t in inst.tasks if t.status == "completed"]
+    current = [t.task_spec_id for t in inst.tasks if t.status == "open"]
+    return DiagramView(inst.definition.bpmn_xml, sorted(set(done) - {"submit"}), current)
+
+
+def holder(view: ApplicationView) -> str:
+    """With whom the application is now, in plain words."""
+    inst = view.instance
+    if inst.completed_at is not None:
+        return _("已办结")
+    kinds = {t.scope_kind for t in view.open_tasks}
+    if "user" in kinds:
+        return _("您本人（请按意见修改后重新提交）")
+    if "authority" in kinds:
+        return _("卫生健康行政部门")
+    if "institution" in kinds:
+        return _("医疗机构")
+    return _("处理中")
+
+
+@dataclass(frozen=True)
+class Change:
+    title: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    task: HumanTask
+    application: ApplicationView
+    schema: dict[str, Any]
+    can_complete: bool
+    options: dict[str, list[forms.Option]]
+    changes: list[Change]
+
+
+def task_page(actor: User, task_id: int) -> TaskPage:
+    """A task with the application under review above its decision form."""
+    task = db.session.get(HumanTask, task_id)
+    if task is None or not policies.in_scope(actor, task):
+        raise NotFound(_("任务不存在"))
+    view = application_view(actor, task.instance_id)
+    row = view.instance.definition
+    start_schema = row.forms[definitions.start_form_id(definitions.definition_of(row))]
+    return TaskPage(task, view, row.forms[task.form_id], policies.can_complete(actor, task),
+                    {"application_fields": forms.field_titles(start_schema)},
+                    _latest_changes(view, start_schema))
+
+
+def _latest_changes(view: ApplicationView, schema: dict[str, Any]) -> list[Change]:
+    """What the physician changed in the latest resubmission (empty if none)."""
+    redone = [t for t in view.instance.tasks if t.status == "completed" and t.changes is not None
+              and t.lane == "physician"]
+    if not redone:
+        return []
+    shown = {f.name: f for f in view.fields}
+    out = []
+    for name, (old, new) in redone[-1].changes.items():
+        field = shown.get(name)
+        title = field.title if field else name
+        before = forms.field_views(schema, {name: old}, None, _options_of(view))
+        after = forms.field_views(schema, {name: new}, None, _options_of(view))
+        show = {f.name: f.display for f in before}, {f.name: f.display for f in after}
+        old_s, new_s = show[0].get(name) or "—", show[1].get(name) or "—"
+        if schema.get("properties", {}).get(name, {}).get("format") == "mobile":
+            old_s, new_s = mask_mobile(str(old or "")) or "—", mask_mobile(str(new or "")) or "—"
+        out.append(Change(title, old_s, new_s))
+    return out
+
+
+def _options_of(view: ApplicationView) -> dict[str, list[forms.Option]]:
+    physician = (db.session.get(User, view.instance.subject_user_id)
+                 if view.instance.subject_user_id else None)
+    return applications.form_options(physician, view.instance.institution_id)
+
+
+def my_applications(actor: User) -> list[ProcessInstance]:
+    """The physician's applications, newest first (业务查询)."""
+    if actor.role is not Role.PHYSICIAN:
+        raise Forbidden(_("只有医师可以查看自己的业务申请"))
+    return list(db.session.scalars(select(ProcessInstance).where(
+        ProcessInstance.subject_user_id == actor.id).order_by(ProcessInstance.id.desc())))
+
+
+def my_open_tasks(actor: User) -> list[HumanTask]:
+    """Tasks waiting for the physician (e.g. a returned application)."""
+    return list(db.session.scalars(select(HumanTask).where(
+        HumanTask.scope_kind == "user", HumanTask.scope_id == actor.id,
+        HumanTask.status == "open").order_by(HumanTask.id)))
+
+
+def physician_task_form(actor: User, task_id: int, values: dict[str, Any] | None = None,
+                        errors: dict[str, str] | None = None) -> tuple[HumanTask,
+                                                                       applications.FormPage]:
+    """A task waiting for the physician (correction), with the approvers' notes."""
+    task = db.session.get(HumanTask, task_id)
+    if task is None or task.scope_kind != "user" or task.scope_id != actor.id:
+        raise NotFound(_("任务不存在"))
+    inst = task.instance
+    asked = [t for t in inst.tasks if t.status == "completed" and t.lane != "physician"
+             and (t.data or {}).get("decision") in ("return", "correct")]
+    last = asked[-1].data if asked else {}
+    notes = [f"{asked[-1].title}：{last.get('note')}"] if asked and last.get("note") else []
+    page = applications.form_page(actor, inst.process_id,
+                                  values if values is not None else inst.application, errors,
+                                  inst, notes)
+    for f in page.fields:
+        if f.name in (last.get("fields") or []):
+            f.flag = _("审核意见要求补正此项")
+    return task, page
+
+
+@dataclass(frozen=True)
+class FileRef:
+    sha256: str
+    name: str
+    mime: str
+
+
+def attachment_of(actor: User, instance_id: int, field_name: str) -> FileRef:
+    """An attachment of an application the actor may see."""
+    inst = db.session.get(ProcessInstance, instance_id)
+    if inst is None or not policies.can_view_instance(actor, inst):
+        raise NotFound(_("附件不存在"))
+    ref = (inst.application or {}).get(field_name)
+    if not isinstance(ref, dict) or "sha256" not in ref:
+        raise NotFound(_("附件不存在"))
+    return FileRef(str(ref["sha256"]), str(ref.get("name", "附件")),
+                   str(ref.get("mime", "application/octet-stream")))

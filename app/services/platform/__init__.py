@@ -1,0 +1,1 @@
+"""Platform: audit, outbox, database set-up, scheduler, seed data."""

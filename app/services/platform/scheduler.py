@@ -1,0 +1,81 @@
+"""The timer sweeper: an APScheduler interval job over ``next_timer_at``.
+
+Nothing about timers lives only in memory: a restarted process finds due
+instances in the table and fires them. Safe to run in several processes on
+PostgreSQL (rows are taken with ``FOR UPDATE SKIP LOCKED``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+
+from app.extensions import db
+from app.extensions import scheduler_holder
+from app.models.base import utcnow
+from app.services.applications import uploads
+from app.services.engine import processes
+from app.services.engine import rules
+from app.services.platform import outbox
+
+log = logging.getLogger("medreg.scheduler")
+
+
+RULES_EVERY_SECONDS = 3600.0
+_last_rules: list[float] = []
+
+
+def _rules_due() -> bool:
+    """The day-granular rules run at start-up and then hourly, not on every sweep."""
+    now = time.monotonic()
+    if _last_rules and now - _last_rules[0] < RULES_EVERY_SECONDS:
+        return False
+    _last_rules[:] = [now]
+    return True
+
+
+def sweep(app: Flask) -> int:
+    """Fire every due timer and dispatch pending messages (hourly: the day rules and the
+    sweep of old temp uploads); returns instances fired."""
+    fired = 0
+    with app.app_context():
+        try:
+            for instance_id in processes.due_instance_ids(utcnow()):
+                db.session.rollback()
+                if processes.fire_timers(instance_id):
+                    fired += 1
+            if _rules_due():
+                rules.expire_filings()
+                rules.raise_long_filed()
+                rules.remind_assessments()
+                uploads.sweep(app.config["MEDREG_UPLOAD_DIR"])  # refused attempts' files
+            outbox.dispatch_pending(app.config)
+        except Exception:  # noqa: BLE001 - the sweeper must survive and retry
+            db.session.rollback()
+            log.exception("timer sweep failed")
+        finally:
+            db.session.remove()
+    return fired
+
+
+def start(app: Flask) -> BackgroundScheduler:
+    """Start the sweeper in this process (one per app)."""
+    key = str(id(app))
+    if key in scheduler_holder:
+        return scheduler_holder[key]
+    sched = BackgroundScheduler(timezone="UTC")
+    sched.add_job(sweep, "interval", args=[app], seconds=float(app.config["MEDREG_SWEEP_SECONDS"]),
+                  id="timer-sweep", max_instances=1, coalesce=True)
+    sched.start()
+    scheduler_holder[key] = sched
+    app.extensions["medreg_scheduler"] = sched
+    return sched
+
+
+def stop(app: Flask) -> None:
+    sched = scheduler_holder.pop(str(id(app)), None)
+    if sched is not None:
+        sched.shutdown(wait=True)

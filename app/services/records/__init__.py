@@ -1,0 +1,1 @@
+"""Records: the physician's data, photos, departments, rosters, the public register, imports."""

@@ -1,0 +1,372 @@
+"""CSV import of institutions, qualifications and registrations.
+
+The upload is checked (encoding, header) and stored as a job; ``step`` then applies the
+next batch of rows. Each row runs in its own savepoint: a row with any error changes
+nothing and is reported with its line, column and message; the good rows around it are
+imported. A row whose key exists updates that record, so a corrected file can be re-imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.errors import InvalidInput
+from app.errors import NotFound
+from app.extensions import db
+from app.models import Authority
+from app.models import CatalogueItem
+from app.models import ImportJob
+from app.models import Institution
+from app.models import Qualification
+from app.models import Registration
+from app.models import User
+from app.models.base import utcnow
+from app.models.physician import REGISTRATION_STATUSES
+from app.services.platform import audit
+from app.services.records.spreadsheets import csv_text
+from app.services.records.validators import birth_date_of
+from app.services.records.validators import is_practice_cert
+from app.services.records.validators import is_qualification_cert
+from app.services.records.validators import normalize_resident_id
+from app.services.records.validators import resident_id_error
+from app.services.records.validators import sex_of
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_ROWS = 200_000
+BATCH = 500
+MAX_STORED_ERRORS = 5000
+_REGION = re.compile(r"^\d{6}$")
+_CREDIT = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+_SPLIT = re.compile(r"[;；,，、\s]+")
+
+
+class RowErrors(Exception):
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(m for _c, m in errors))
+        self.errors = errors
+
+
+@dataclass
+class Lookups:
+    """Reference data one batch reads (loaded once per batch)."""
+
+    authorities: dict[str, int] = field(default_factory=dict)
+    subjects: set[str] = field(default_factory=set)
+    categories: dict[str, str] = field(default_factory=dict)  # code or name -> code
+    scopes: dict[str, str] = field(default_factory=dict)  # scope code -> category code
+
+    @classmethod
+    def load(cls) -> Lookups:
+        items = db.session.execute(select(CatalogueItem.kind, CatalogueItem.code, CatalogueItem.name,
+                                          CatalogueItem.parent_code)).all()
+        out = cls(dict(db.session.execute(select(Authority.region_code, Authority.id)).all()))
+        for kind, code, name, parent in items:
+            if kind == "clinical_subject":
+                out.subjects.add(code)
+            elif kind == "practice_category":
+                out.categories[code] = out.categories[name] = code
+            elif kind == "practice_scope":
+                out.scopes[code] = parent or ""
+        return out
+
+
+class Row:
+    """One CSV row with error collection by column."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.errors: list[tuple[str, str]] = []
+
+    def get(self, column: str, required: bool = False, max_len: int = 200) -> str:
+        value = (self.values.get(column) or "").strip()
+        if required and not value:
+            self.errors.append((column, _("%(c)s不能为空", c=column)))
+        elif len(value) > max_len:
+            self.errors.append((column, _("%(c)s不能超过 %(n)s 个字", c=column, n=max_len)))
+        return value
+
+    def error(self, column: str, message: str) -> None:
+        self.errors.append((column, message))
+
+    def date(self, column: str, required: bool = False) -> date | None:
+        value = self.get(column, required)
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value.replace("/", "-"))
+        except ValueError:
+            self.error(column, _("%(c)s应为日期，如 2020-07-01", c=column))
+            return None
+
+    def region(self, column: str) -> str:
+        value = self.get(column, True)
+        if value and not _REGION.fullmatch(value):
+            self.error(column, _("%(c)s应为 6 位行政区划代码", c=column))
+        return value
+
+    def done(self) -> None:
+        if self.errors:
+            raise RowErrors(self.errors)
+
+
+def _institution(row: Row, look: Lookups) -> None:
+    reg_no = row.get("登记号", True, 40)
+    name = row.get("机构名称", True, 120)
+    credit = row.get("统一社会信用代码", max_len=18).upper()
+    if credit and not _CREDIT.fullmatch(credit):
+        row.error("统一社会信用代码", _("统一社会信用代码应为 18 位"))
+    kind = row.get("机构类别", True, 40)
+    grade = row.get("机构等级", max_len=20) or "未定级"
+    region = row.region("所在地区划代码")
+    authority_code = row.region("登记机关区划代码")
+    authority_id = look.authorities.get(authority_code)
+    if authority_code and authority_id is None:
+        row.error("登记机关区划代码", _("没有区划代码为 %(c)s 的卫生健康行政部门", c=authority_code))
+    subjects = [s for s in _SPLIT.split(row.get("诊疗科目", max_len=400)) if s]
+    unknown = [s for s in subjects if s not in look.subjects]
+    if unknown:
+        row.error("诊疗科目", _("诊疗科目代码不存在：%(c)s", c="、".join(unknown)))
+    row.done()
+    assert authority_id is not None
+    inst = db.session.scalar(select(Institution).where(Institution.reg_no == reg_no))
+    if inst is None:
+        inst = Institution(reg_no=reg_no)
+        db.session.add(inst)
+    inst.name, inst.credit_code, inst.kind, inst.grade = name, credit or None, kind, grade
+    inst.region_code, inst.address = region, row.get("地址", max_len=200)
+    inst.authority_id, inst.subject_codes = authority_id, ",".join(subjects)
+
+
+def _qualification(row: Row, look: Lookups) -> None:
+    cert_no = row.get("资格证书编码", True, 27).upper()
+    if cert_no and not is_qualification_cert(cert_no):
+        row.error("资格证书编码", _("资格证书编码格式不正确"))
+    name = row.get("姓名", True, 30)
+    id_number = normalize_resident_id(row.get("身份证件号码", True, 18))
+    id_error = resident_id_error(id_number) if id_number else None
+    if id_error:
+        row.error("身份证件号码", id_error)
+    sex, born = row.get("性别", max_len=2), row.date("出生日期")
+    if id_number and not id_error:
+        if sex and sex != sex_of(id_number):
+            row.error("性别", _("性别与身份证件号码不一致"))
+        if born and born != birth_date_of(id_number):
+            row.error("出生日期", _("出生日期与身份证件号码不一致"))
+        sex, born = sex_of(id_number), birth_date_of(id_number)
+    level = row.get("医师级别", True, 10)
+    if level and level not in ("执业医师", "执业助理医师"):
+        row.error("医师级别", _("医师级别应为“执业医师”或“执业助理医师”"))
+    category = look.categories.get(row.get("执业类别", True, 10))
+    if row.values.get("执业类别", "").strip() and category is None:
+        row.error("执业类别", _("执业类别应为临床、口腔、公共卫生、中医或其代码 1–4"))
+    year = row.get("取得年份", True, 4)
+    if year and not (year.isdigit() and 1949 <= int(year) <= date.today().year):
+        row.error("取得年份", _("取得年份应为四位年份"))
+    issued = row.date("发证日期", True)
+    issuer = row.get("发证机关", True, 100)
+    row.done()
+    assert born is not None and issued is not None and category is not None
+    qual = db.session.scalar(select(Qualification).where(Qualification.cert_no == cert_no))
+    if qual is None:
+        qual = Qualification(cert_no=cert_no)
+        db.session.add(qual)
+    qual.name, qual.sex, qual.id_number, qual.birth_date = name, sex, id_number, born
+    qual.ethnicity = row.get("民族", max_len=20) or "汉族"
+    qual.level, qual.category, qual.year, qual.issued_on, qual.issuer = (
+        level, category, int(year), issued, issuer)
+    qual.obtained_by = row.get("取得方式", max_len=10) or "考试"
+    qual.major, qual.education, qual.school = (row.get("专业", max_len=60), row.get("学历", max_len=20),
+                                               row.get("毕业学校", max_len=100))
+
+
+def _registration(row: Row, look: Lookups) -> None:
+    cert_no = row.get("执业证书编码", True, 15)
+    if cert_no and not is_practice_cert(cert_no):
+        row.error("执业证书编码", _("执业证书编码应为 15 位数字"))
+    qual_no = row.get("资格证书编码", True, 27).upper()
+    qual = db.session.scalar(select(Qualification).where(Qualification.cert_no == qual_no)) if qual_no else None
+    if qual_no and qual is None:
+        row.error("资格证书编码", _("没有资格证书编码为 %(c)s 的医师资格（请先导入医师资格）", c=qual_no))
+    scopes = [s for s in _SPLIT.split(row.get("执业范围", True, 100)) if s]
+    bad = [s for s in scopes if s not in look.scopes]
+    if bad:
+        row.error("执业范围", _("执业范围代码不存在：%(c)s", c="、".join(bad)))
+    elif qual is not None and any(look.scopes[s] != qual.category for s in scopes):
+        row.error("执业范围", _("执业范围与医师资格的执业类别不一致"))
+    place = row.region("执业地点区划代码")
+    inst_no = row.get("主要执业机构登记号", True, 40)
+    inst = db.session.scalar(select(Institution).where(Institution.reg_no == inst_no)) if inst_no else None
+    if inst_no and inst is None:
+        row.error("主要执业机构登记号", _("没有登记号为 %(c)s 的医疗机构（请先导入医疗机构）", c=inst_no))
+    authority_code = row.region("注册机关区划代码")
+    authority_id = look.authorities.get(authority_code)
+    if authority_code and authority_id is None:
+        row.error("注册机关区划代码", _("没有区划代码为 %(c)s 的卫生健康行政部门", c=authority_code))
+    status_text = row.get("状态", max_len=10) or "有效"
+    status = next((k for k, v in REGISTRATION_STATUSES.items() if status_text in (k, v)), None)
+    if status is None:
+        row.error("状态", _("状态应为：%(s)s", s="、".join(REGISTRATION_STATUSES.values())))
+    approved, issued = row.date("批准日期"), row.date("发证日期")
+    row.done()
+    assert qual is not None and inst is not None and authority_id is not None and status is not None
+    reg = db.session.scalar(select(Registration).where(Registration.cert_no == cert_no))
+    if reg is None:
+        reg = Registration(cert_no=cert_no)
+        db.session.add(reg)
+    elif reg.qualification_id != qual.id:
+        raise RowErrors([("执业证书编码", _("该执业证书编码已属于另一位医师"))])
+    reg.qualification_id, reg.level, reg.category, reg.scopes = qual.id, qual.level, qual.category, scopes
+    reg.place_region, reg.institution_id, reg.authority_id = place, inst.id, authority_id
+    reg.status, reg.approved_on, reg.issued_on = status, approved, issued
+
+
+@dataclass(frozen=True)
+class Kind:
+    label: str
+    columns: tuple[str, ...]
+    required: tuple[str, ...]
+    apply: Callable[[Row, Lookups], None]
+
+
+KINDS: dict[str, Kind] = {
+    "institutions": Kind("医疗机构", (
+        "登记号", "机构名称", "统一社会信用代码", "机构类别", "机构等级", "所在地区划代码", "地址",
+        "登记机关区划代码", "诊疗科目"),
+        ("登记号", "机构名称", "机构类别", "所在地区划代码", "登记机关区划代码"), _institution),
+    "qualifications": Kind("医师资格", (
+        "资格证书编码", "姓名", "性别", "身份证件号码", "出生日期", "民族", "医师级别", "执业类别",
+        "取得方式", "取得年份", "发证日期", "发证机关", "专业", "学历", "毕业学校"),
+        ("资格证书编码", "姓名", "身份证件号码", "医师级别", "执业类别", "取得年份", "发证日期",
+         "发证机关"), _qualification),
+    "registrations": Kind("执业注册", (
+        "执业证书编码", "资格证书编码", "执业范围", "执业地点区划代码", "主要执业机构登记号",
+        "注册机关区划代码", "批准日期", "发证日期", "状态"),
+        ("执业证书编码", "资格证书编码", "执业范围", "执业地点区划代码", "主要执业机构登记号",
+         "注册机关区划代码"), _registration),
+}
+
+
+def _decode(raw: bytes) -> str:
+    """UTF-8 (with or without BOM) or GB18030, which is how Excel saves CSV in China."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InvalidInput(_("无法识别文件编码，请保存为 UTF-8 或 GBK 编码的 CSV 文件"),
+                       {"file": _("无法识别文件编码")})
+
+
+def template(kind: str) -> str:
+    """An empty CSV file with the header row of ``kind``."""
+    if kind not in KINDS:
+        raise NotFound(_("没有这种导入类型"))
+    return csv_text(KINDS[kind].columns, [])
+
+
+def create(actor: User, kind: str, filename: str, raw: bytes) -> int:
+    """Check the file and its header, store it as a job; returns the job id."""
+    spec = KINDS.get(kind)
+    if spec is None:
+        raise InvalidInput(_("请选择导入类型"), {"kind": _("请选择导入类型")})
+    if not raw:
+        raise InvalidInput(_("请选择要导入的 CSV 文件"), {"file": _("请选择要导入的 CSV 文件")})
+    if len(raw) > MAX_BYTES:
+        raise InvalidInput(_("文件过大（超过 20 MB），请分批导入"), {"file": _("文件过大")})
+    text = _decode(raw)
+    reader = csv.reader(io.StringIO(text))
+    try:  # the whole file is read once here, so a later batch never meets a malformed line
+        header = [h.strip() for h in next(reader, [])]
+        missing = [c for c in spec.required if c not in header]
+        if missing:
+            raise InvalidInput(_("文件缺少必需的列：%(c)s", c="、".join(missing)),
+                               {"file": _("文件缺少必需的列：%(c)s", c="、".join(missing))})
+        total = sum(1 for r in reader if any(v.strip() for v in r))
+    except csv.Error as exc:
+        message = _("CSV 文件格式错误（第 %(n)s 行）：%(e)s", n=reader.line_num, e=exc)
+        raise InvalidInput(message, {"file": message}) from None
+    if total == 0:
+        raise InvalidInput(_("文件中没有数据行"), {"file": _("文件中没有数据行")})
+    if total > MAX_ROWS:
+        raise InvalidInput(_("一次最多导入 %(n)s 行，请分批导入", n=MAX_ROWS), {"file": _("行数过多")})
+    job = ImportJob(kind=kind, filename=filename[:200] or "upload.csv", content=text, total=total,
+                    errors=[], created_by_id=actor.id)
+    db.session.add(job)
+    db.session.flush()
+    audit.record(actor, "import.created", "import_job", job.id, {"kind": kind, "rows": total})
+    db.session.commit()
+    return job.id
+
+
+def _rows(text: str, start: int) -> Any:
+    """(line number, values) of the data rows from the ``start``-th on (blank lines skipped)."""
+    reader = csv.DictReader(io.StringIO(text))
+    reader.fieldnames = [h.strip() for h in (reader.fieldnames or [])]
+    data = ((reader.line_num, row) for row in reader
+            if any((v or "").strip() for v in row.values() if isinstance(v, str)))
+    return itertools.islice(data, start, None)
+
+
+def step(actor: User, job_id: int, batch: int = BATCH) -> ImportJob:
+    """Apply the next ``batch`` rows of a job (one transaction; one savepoint per row)."""
+    job = db.session.scalar(select(ImportJob).where(ImportJob.id == job_id).with_for_update())
+    if job is None:
+        raise NotFound(_("没有这个导入任务"))
+    if job.status == "done":
+        db.session.rollback()
+        return job
+    spec, look = KINDS[job.kind], Lookups.load()
+    errors = list(job.errors)
+    imported = failed = done = 0
+    for line, values in itertools.islice(_rows(job.content, job.processed), batch):
+        done += 1
+        try:
+            with db.session.begin_nested():
+                spec.apply(Row(values), look)
+                db.session.flush()
+            imported += 1
+        except RowErrors as exc:
+            failed += 1
+            errors.extend([line, col, msg] for col, msg in exc.errors)
+        except IntegrityError:
+            failed += 1
+            errors.append([line, "", _("与已有数据冲突（重复的编码或号码）")])
+    job.processed += done
+    job.imported += imported
+    job.failed += failed
+    job.errors = errors[:MAX_STORED_ERRORS]
+    job.status = "done" if done < batch or job.processed >= job.total else "running"
+    if job.status == "done":
+        job.finished_at = utcnow()
+        audit.record(actor, "import.finished", "import_job", job.id,
+                     {"kind": job.kind, "imported": job.imported, "failed": job.failed})
+    db.session.commit()
+    return job
+
+
+def get(job_id: int) -> ImportJob:
+    job = db.session.get(ImportJob, job_id)
+    if job is None:
+        raise NotFound(_("没有这个导入任务"))
+    return job
+
+
+def recent(limit: int = 20) -> list[ImportJob]:
+    return list(db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)))
+
+
+def error_report(job_id: int) -> str:
+    """The per-row errors as CSV (行号, 列, 问题) for spreadsheet programs."""
+    return csv_text(["行号", "列", "问题"], get(job_id).errors)

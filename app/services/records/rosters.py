@@ -1,0 +1,91 @@
+"""Institution rosters (医师名册) and their CSV export (DOMAIN §1: the client's list types)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.errors import Forbidden
+from app.errors import NotFound
+from app.extensions import db
+from app.models import Institution
+from app.models import MultiFiling
+from app.models import Qualification
+from app.models import Registration
+from app.models import Role
+from app.models import User
+from app.services.records.profile import PROVINCES
+from app.services.records.spreadsheets import csv_text
+from app.services.records.validators import mask_id
+
+KINDS = {
+    "main": "主执业机构在本院",
+    "filed_out": "本院医师多机构备案",
+    "filed_in": "外院医师在本院多机构备案",
+}
+HEADER = ["姓名", "身份证号", "执业证书编码", "医师级别", "执业地点", "主要执业机构", "状态",
+          "备案机构", "备案开始", "备案结束"]
+
+
+@dataclass(frozen=True)
+class RosterLine:
+    name: str
+    id_masked: str
+    cert_no: str
+    level: str
+    place: str
+    institution: str
+    status: str
+    filing_institution: str = ""
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    def row(self) -> list[str]:
+        return [self.name, self.id_masked, self.cert_no, self.level, self.place, self.institution,
+                self.status, self.filing_institution,
+                self.valid_from.isoformat() if self.valid_from else "",
+                self.valid_to.isoformat() if self.valid_to else ""]
+
+
+def roster(actor: User, kind: str) -> list[RosterLine]:
+    """One of the three lists for the actor's institution (ID numbers masked)."""
+    if actor.role is not Role.INSTITUTION or actor.institution_id is None:
+        raise Forbidden(_("只有医疗机构用户可以查看医师名册"))
+    if kind not in KINDS:
+        raise NotFound(_("名册不存在"))
+    me = actor.institution_id
+
+    def line(reg: Registration, qual: Qualification, filing: MultiFiling | None = None,
+             filing_at: Institution | None = None) -> RosterLine:
+        return RosterLine(qual.name, mask_id(qual.id_number), reg.cert_no or "", reg.level,
+                          PROVINCES.get(reg.place_region[:2], reg.place_region),
+                          reg.institution.name, reg.status_label,
+                          filing_at.name if filing_at else "",
+                          filing.valid_from if filing else None, filing.valid_to if filing else None)
+
+    if kind == "main":
+        rows = db.session.execute(select(Registration, Qualification).join(
+            Qualification, Qualification.id == Registration.qualification_id).where(
+            Registration.institution_id == me, Registration.status.in_(
+                ("ACTIVE", "PENDING_CHANGE", "SUSPENDED"))).order_by(Qualification.name))
+        return [line(r, q) for r, q in rows]
+    filings = select(MultiFiling, Registration, Qualification, Institution).join(
+        Registration, Registration.id == MultiFiling.registration_id).join(
+        Qualification, Qualification.id == Registration.qualification_id).join(
+        Institution, Institution.id == MultiFiling.institution_id).where(
+        MultiFiling.status == "ACTIVE")
+    if kind == "filed_out":
+        filings = filings.where(Registration.institution_id == me)
+    else:
+        filings = filings.where(MultiFiling.institution_id == me, Registration.institution_id != me)
+    return [line(r, q, f, i) for f, r, q, i in db.session.execute(
+        filings.order_by(Qualification.name))]
+
+
+def roster_csv(actor: User, kind: str) -> str:
+    """The list as CSV for spreadsheet programs (see :mod:`app.services.records.spreadsheets`)."""
+    lines = roster(actor, kind)
+    return csv_text(HEADER, [item.row() for item in lines])
