@@ -49,11 +49,16 @@ def bpmn_load() -> None:
 
 
 @click.command("seed")
-@click.option("--demo/--no-demo", default=True, help="也生成演示数据")
-def seed(demo: bool) -> None:
-    """Reference data (catalogues, calendar, diagrams) and the demo world; idempotent."""
+@with_appcontext
+@click.option("--demo/--no-demo", default=None, help="也生成演示数据（仅开发环境；默认：开发环境生成）")
+def seed(demo: bool | None) -> None:
+    """Reference data (catalogues, calendar, diagrams) and, in development, the demo world
+    (its accounts have published passwords: production refuses it); idempotent."""
+    development = current_app.config.get("MEDREG_ENV") == "development"
+    if demo and not development:
+        raise click.ClickException("演示数据（公开的演示账户和密码）只能在开发环境生成（MEDREG_ENV=development）")
     seed_service.seed_reference()
-    if not demo:
+    if not (development if demo is None else demo):
         return
     world = seed_service.seed_demo(current_app.config["MEDREG_UPLOAD_DIR"])
     click.echo("演示数据" + ("已生成" if world.created else "已存在"))

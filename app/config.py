@@ -88,6 +88,8 @@ def check_production(config: dict[str, Any]) -> None:
     if config.get("MEDREG_MAIL_BACKEND") != "smtp":
         raise RuntimeError("MEDREG_MAIL_BACKEND=log keeps messages on a development page; "
                            "production needs smtp")
+    if config.get("MEDREG_FAST_HASH"):
+        raise RuntimeError("MEDREG_FAST_HASH weakens password hashes; tests only")
     if not config.get("RATELIMIT_ENABLED"):
         raise RuntimeError("rate limits cannot be switched off in production")
     storage = str(config.get("RATELIMIT_STORAGE_URI") or "")
@@ -108,7 +110,7 @@ def from_environment() -> dict[str, Any]:
         out["RATELIMIT_ENABLED"] = bool(out.pop("MEDREG_RATELIMIT"))
     if os.environ.get("DATABASE_URL"):
         out["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
-    for key in ("SECRET_KEY", "RATELIMIT_STORAGE_URI"):
+    for key in ("SECRET_KEY", "RATELIMIT_STORAGE_URI", "RATELIMIT_KEY_PREFIX"):
         if os.environ.get(key):
             out[key] = os.environ[key]
     return out

@@ -211,5 +211,5 @@ def production_config(tmp: Path, redis: str, **over: Any) -> dict[str, Any]:
     """A production app's settings (secrets set, shared rate-limit store, SMTP)."""
     return {**test_config(tmp, f"sqlite:///{tmp / 'prod.db'}"), "TESTING": False,
             "MEDREG_ENV": "production", "SECRET_KEY": "x" * 32, "MEDREG_AUDIT_KEY": "k" * 32,
-            "MEDREG_MAIL_BACKEND": "smtp", "RATELIMIT_ENABLED": True,
+            "MEDREG_MAIL_BACKEND": "smtp", "RATELIMIT_ENABLED": True, "MEDREG_FAST_HASH": False,
             "RATELIMIT_STORAGE_URI": redis, **over}

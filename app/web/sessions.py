@@ -68,8 +68,11 @@ class ServerSessionInterface(SessionInterface):
         if session.sid and (not session or user_id != session.stored_user or session.renew):
             # emptied (退出), a different person signed in, or a security change: this token
             # is finished (and with it any copy of the cookie)
-            websessions.end(session.sid)
+            alive = websessions.end(session.sid)
             session.sid = None
+            if not alive and session.renew:  # ended meanwhile (e.g. a password change elsewhere)
+                response.delete_cookie(name, domain=domain, path=path)
+                return
             if not session:
                 response.delete_cookie(name, domain=domain, path=path)
                 return

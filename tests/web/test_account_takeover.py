@@ -270,3 +270,56 @@ def test_thirty_simultaneous_wrong_codes_get_five_comparisons(app: Flask, clean_
         row = codes.latest("verify_sms:1", target)
         assert row is not None and row.attempts == 5
         db.session.remove()
+
+
+# ---- found in review: codes, answers, phones of closed accounts -----------------------------
+
+def _sms_login(client: WebClient, phone: str, code: str | None = None):  # type: ignore[no-untyped-def]
+    client.get("/login/sms")
+    if code is None:
+        return client.post("/login/sms", {"action": "send", "target": phone})
+    return client.post("/login/sms", {"action": "login", "target": phone, "code": code})
+
+
+def test_new_codes_do_not_buy_new_guesses(app: Flask, web_world: World) -> None:
+    phone = "15175070658"  # doctor01's verified phone
+    with time_machine.travel(T0, tick=False) as traveller:
+        guesser = WebClient(app.test_client())
+        for _round in range(2):
+            _sms_login(guesser, phone)
+            for _ in range(5):
+                _sms_login(guesser, phone, "000000")
+            traveller.shift(timedelta(seconds=61))
+        _sms_login(guesser, phone)  # a third code: the phone's 10 wrong tries are used up
+        right = _code_in(_outbox(app, phone)[-1])
+        resp = _sms_login(guesser, phone, right)
+        assert resp.status_code == 422 and "校验码不正确或已失效" in resp.get_data(as_text=True)
+        traveller.shift(timedelta(hours=24, minutes=1))
+        _sms_login(guesser, phone)
+        resp = _sms_login(guesser, phone, _code_in(_outbox(app, phone)[-1]))
+        assert resp.status_code == 302
+
+
+def test_a_wrong_code_answers_the_same_for_registered_and_unknown_numbers(
+        app: Flask, web_world: World) -> None:
+    answers = set()
+    for phone in ("15175070658", "13900001111"):
+        client = WebClient(app.test_client())
+        _sms_login(client, phone)
+        resp = _sms_login(client, phone, "000000")
+        answers.add((resp.status_code, "还可以再试" in resp.get_data(as_text=True),
+                     "校验码不正确或已失效" in resp.get_data(as_text=True)))
+    assert answers == {(422, False, True)}
+
+
+def test_a_closed_or_expired_account_lets_go_of_its_phone(app: Flask, web_world: World) -> None:
+    doc = _unregistered_physician(app, web_world)
+    with time_machine.travel(T0, tick=False) as traveller:
+        _sign_up(app, str(doc["name"]), str(doc["id"]), "early001", "13944440000")
+        traveller.shift(timedelta(days=8))
+        sent = len(_outbox(app, "13944440000"))
+        client = WebClient(app.test_client())
+        _sms_login(client, "13944440000")
+        assert len(_outbox(app, "13944440000")) == sent  # no code: the expired account lets go
+        # the same person signs up again and verifies the same phone
+        _sign_up(app, str(doc["name"]), str(doc["id"]), "again001", "13944440000")

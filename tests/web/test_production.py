@@ -104,7 +104,7 @@ def _gunicorn_env(app: Flask, redis_url: str, **extra: str) -> dict[str, str]:
            if not k.startswith(("MEDREG_", "SECRET_KEY", "RATELIMIT_", "DATABASE_URL"))}
     env.update({"MEDREG_ENV": "production", "SECRET_KEY": "p" * 40, "MEDREG_AUDIT_KEY": "a" * 40,
                 "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "MEDREG_SCHEDULER": "off",
-                "MEDREG_MAIL_BACKEND": "smtp", "MEDREG_FAST_HASH": "on",
+                "MEDREG_MAIL_BACKEND": "smtp",
                 "MEDREG_UPLOAD_DIR": app.config["MEDREG_UPLOAD_DIR"],
                 "RATELIMIT_STORAGE_URI": redis_url, **extra})
     return env
@@ -119,14 +119,14 @@ def _cookie(resp: requests.Response) -> str:
 
 def test_the_sign_in_limit_holds_across_four_production_workers(app: Flask, clean_db: None,
                                                                  redis_url: str) -> None:
-    import redis as redis_client
+    import uuid
 
-    redis_client.Redis.from_url(redis_url).flushdb()
     sock = listening_socket()
     port = sock.getsockname()[1]
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"fd://{sock.fileno()}", "--timeout", "60",
-         "app:create_app()"], cwd=ROOT, env=_gunicorn_env(app, redis_url), pass_fds=[sock.fileno()],
+         "app:create_app()"], cwd=ROOT, pass_fds=[sock.fileno()],
+        env=_gunicorn_env(app, redis_url, RATELIMIT_KEY_PREFIX=uuid.uuid4().hex),  # this run's own counters
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sock.close()
     base = f"http://127.0.0.1:{port}"
@@ -199,3 +199,18 @@ def test_without_trusted_hops_a_forged_forwarded_for_changes_nothing(app: Flask,
     client = limited(app, tmp_path, 0).test_client()
     assert 429 in _sms_posts(client, "203.0.113.7", 7)
     assert _sms_posts(client, "198.51.100.9", 1) == [429]  # the header is not believed
+
+
+def test_production_refuses_demo_accounts_and_weak_hashes(tmp_path: Path, captcha_on: None,
+                                                         redis_url: str) -> None:
+    with pytest.raises(RuntimeError, match="MEDREG_FAST_HASH"):
+        create_app(conftest.production_config(tmp_path, redis_url, MEDREG_FAST_HASH=True))
+    prod = create_app(conftest.production_config(tmp_path, redis_url, MEDREG_FAST_HASH=False))
+    with prod.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    result = prod.test_cli_runner().invoke(args=["seed", "--demo"])
+    assert result.exit_code != 0 and "只能在开发环境" in result.output
+    result = prod.test_cli_runner().invoke(args=["seed"])  # reference data only
+    assert result.exit_code == 0 and "演示账户" not in result.output

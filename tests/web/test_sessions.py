@@ -232,3 +232,26 @@ def test_sms_sign_in_answers_the_same_for_unknown_numbers(app: Flask, web_world:
     assert known.status_code == unknown.status_code == 200
     flash = "如果该手机号已通过验证，校验码已发送，请查收。"
     assert flash in known.get_data(as_text=True) and flash in unknown.get_data(as_text=True)
+
+
+def test_a_session_ended_meanwhile_is_not_renewed(app: Flask, web_world: World) -> None:
+    """A security change in flight (renew) while the owner ends every session elsewhere."""
+    from app.services.accounts import websessions
+    from app.web.sessions import ServerSessionInterface
+
+    owner = _signed_in(app)
+    cookie = owner.client.get_cookie("session")
+    assert cookie is not None
+    interface = ServerSessionInterface()
+    with app.test_request_context("/account/security", headers={"Cookie": f"session={cookie.value}"}):
+        from flask import request
+
+        session = interface.open_session(app, request)
+        assert session.sid is not None and session.get("_user_id")
+        session.renew = True
+        websessions.end_all(web_world.doctor_id)  # the password changed in another browser
+        db.session.commit()
+        response = app.response_class()
+        interface.save_session(app, session, response)
+        assert websessions.count(web_world.doctor_id) == 0
+        assert "session=;" in response.headers.get("Set-Cookie", "")

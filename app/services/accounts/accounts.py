@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError
@@ -58,7 +59,7 @@ def _find(login: str) -> User | None:
     cert_owner = select(Qualification.id).where(Qualification.cert_no == login.upper())
     return db.session.scalar(select(User).where(or_(
         User.username == login,
-        (User.mobile == login) & User.mobile_verified.is_(True),
+        (User.mobile == login) & User.mobile_verified.is_(True) & User.active.is_(True),
         User.qualification_id.in_(cert_owner) & (User.role == Role.PHYSICIAN) & User.activated.is_(True),
     )).order_by(User.activated.desc(), User.id).limit(1))
 
@@ -132,6 +133,13 @@ def _signed_in(user: User, how: str) -> None:
     db.session.commit()
 
 
+def holds_contacts() -> Any:
+    """SQL: the account still holds its verified phone/e-mail (activated, or within the 7 days
+    an unactivated account stays open)."""
+    return or_(User.activated.is_(True),
+               User.created_at >= utcnow() - timedelta(days=UNACTIVATED_DAYS))
+
+
 def expired_unactivated(user: User) -> bool:
     """A physician account not activated within 7 days of sign-up no longer opens."""
     return (user.role is Role.PHYSICIAN and not user.activated
@@ -147,7 +155,7 @@ def send_login_code(mobile: str) -> str:
     if not MOBILE_RE.fullmatch(mobile):
         raise InvalidInput(_("请按提示修改"), {"target": _("请输入11位手机号码")}, {"target": mobile})
     user = db.session.scalar(select(User).where(User.mobile == mobile, User.mobile_verified.is_(True),
-                                                User.active.is_(True)).limit(1))
+                                                User.active.is_(True), holds_contacts()).limit(1))
     if user is not None:
         try:
             codes.send(LOGIN_PURPOSE, "sms", mobile, user.id)
@@ -162,9 +170,9 @@ def send_login_code(mobile: str) -> str:
 def sign_in_with_code(mobile: str, code: str) -> User:
     """Sign in with the code sent to a verified phone (lifts the wait on password tries)."""
     mobile = (mobile or "").strip()
-    codes.consume(LOGIN_PURPOSE, mobile, code)
+    codes.consume(LOGIN_PURPOSE, mobile, code, reveal_tries=False)
     user = db.session.scalar(select(User).where(User.mobile == mobile, User.mobile_verified.is_(True),
-                                                User.active.is_(True)).limit(1))
+                                                User.active.is_(True), holds_contacts()).limit(1))
     if user is None:
         raise DomainError(_("校验码不正确或已失效，请重新获取"))
     _signed_in(user, "sms")

@@ -33,7 +33,8 @@ IDENTITY_KIND = "recover_identity"
 def _owner(channel: str, target: str) -> User | None:
     col, verified = ((User.mobile, User.mobile_verified) if channel == "sms"
                      else (User.email, User.email_verified))
-    return db.session.scalar(select(User).where(col == target, verified.is_(True)).limit(1))
+    return db.session.scalar(select(User).where(col == target, verified.is_(True), User.active.is_(True),
+                                                accounts.holds_contacts()).limit(1))
 
 
 def _target(channel: str, target: str) -> str:
@@ -70,7 +71,7 @@ def reset_with_code(channel: str, target: str, code: str, password: str,
     errors = password_errors(password, confirm)
     if errors:
         raise InvalidInput(_("请按提示修改"), errors, {"target": target})
-    codes.consume(PURPOSE, target, code)
+    codes.consume(PURPOSE, target, code, reveal_tries=False)
     user = _owner(channel, target)
     if user is None:  # only reachable if the contact was unverified after the code was sent
         raise DomainError(_("校验码不正确或已失效，请重新获取"))
@@ -98,7 +99,8 @@ def reset_with_identity(name: str, id_number: str, cert_no: str, password: str,
     number = normalize_resident_id(id_number)
     if not number:
         raise DomainError(_(NO_MATCH))
-    if not attempts.claim(IDENTITY_KIND, number, IDENTITY_TRIES, IDENTITY_WINDOW):
+    if not (attempts.claim(IDENTITY_KIND, number, IDENTITY_TRIES, IDENTITY_WINDOW)
+            and attempts.claim(IDENTITY_KIND + "_month", number, 10, timedelta(days=30))):
         db.session.commit()
         raise DomainError(_("通过个人信息找回的错误次数过多，该身份的此找回方式已关闭24小时。"
                             "请到所在医疗机构核实身份后重置密码"))
@@ -116,6 +118,7 @@ def reset_with_identity(name: str, id_number: str, cert_no: str, password: str,
         db.session.commit()
         raise DomainError(_(NO_MATCH))
     attempts.give_back(IDENTITY_KIND, number)
+    attempts.give_back(IDENTITY_KIND + "_month", number)
     _set_password(user, password, "account.recover_identity")
     return user.username
 

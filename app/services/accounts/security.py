@@ -39,7 +39,8 @@ def send_code(user: User, channel: str, new_value: str | None = None) -> None:
         raise InvalidInput(_("请按提示修改"), {"target": _("这已是您已验证的号码/邮箱")},
                            {"target": target})
     taken = select(User.id).where(getattr(User, field) == target,
-                                  getattr(User, _flag).is_(True), User.id != user.id)
+                                  getattr(User, _flag).is_(True), User.id != user.id,
+                                  User.active.is_(True), accounts.holds_contacts())
     if db.session.scalar(taken):
         raise InvalidInput(_("请按提示修改"), {"target": _("该号码/邮箱已被其他账户验证使用")},
                            {"target": target})

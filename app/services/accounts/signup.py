@@ -177,6 +177,7 @@ def status(user: User) -> ActivationStatus:
 
 IDENTITY_UPDATES = 5  # 检查和更新我的身份信息 per account in 24 hours
 DAY = timedelta(hours=24)
+MONTH_TRIES, MONTH = 10, timedelta(days=30)  # slow guessing over weeks is capped too
 
 
 def update_identity(user: User, name: str, id_number: str) -> None:
@@ -227,7 +228,8 @@ def activate_with_qualification(user: User, cert_no: str) -> None:
         raise InvalidInput(_("请输入您的医师资格证书编码"),
                            {"cert_no": _("请输入您的医师资格证书编码")})
     # counted per identity (ID number), across every account that names it
-    if not attempts.claim("activate_b", user.id_number or "", MAX_CODE_TRIES, DAY):
+    if not (attempts.claim("activate_b", user.id_number or "", MAX_CODE_TRIES, DAY)
+            and attempts.claim("activate_b_month", user.id_number or "", MONTH_TRIES, MONTH)):
         db.session.commit()
         raise InvalidInput(_("错误次数过多"), {"cert_no": _(
             "资格证书编码错误次数过多，请24小时后再试，或到所在医疗机构核实您的资格信息")},
@@ -238,6 +240,7 @@ def activate_with_qualification(user: User, cert_no: str) -> None:
         raise InvalidInput(_("资格证书编码不正确"), {"cert_no": _("资格证书编码与您的资格信息不符")},
                            {"cert_no": given})
     attempts.give_back("activate_b", user.id_number or "")
+    attempts.give_back("activate_b_month", user.id_number or "")
     _activate(user, "B", {"path": "B"})
 
 
@@ -297,6 +300,7 @@ def _activate(user: User, path: str, detail: dict[str, object]) -> None:
             User.id_number == user.id_number, User.id != user.id, User.activated.is_(False),
             User.active.is_(True))):
         other.active = False
+        other.mobile_verified = other.email_verified = False  # the phone is free for its owner
         websessions.end_all(other.id)
         audit.record(user, "account.closed_duplicate", "user", other.id)
     try:

@@ -80,10 +80,11 @@ def touch(sid: str) -> None:
     db.session.commit()
 
 
-def end(sid: str) -> None:
-    """退出: this session only."""
-    db.session.execute(delete(WebSession).where(WebSession.id == sid))
+def end(sid: str) -> bool:
+    """退出: this session only; False when it had already been ended."""
+    done = db.session.execute(delete(WebSession).where(WebSession.id == sid))
     db.session.commit()
+    return bool(done.rowcount)
 
 
 def end_all(user_id: int, keep: str | None = None) -> None:
