@@ -21,13 +21,10 @@ from app.models import Role
 from app.models import User
 from app.services.applications import eligibility
 from app.services.applications import forms
-from app.services.applications.eligibility import BUSINESS_TYPES
+from app.services.applications import types
 from app.services.applications.eligibility import CANCELLABLE
-from app.services.applications.eligibility import MAINTENANCE
-from app.services.applications.eligibility import active_filings
 from app.services.applications.eligibility import open_application
 from app.services.applications.eligibility import refusal
-from app.services.applications.eligibility import registration_refusal
 from app.services.applications.forms import Option
 from app.services.engine.clock import today_cst
 
@@ -41,7 +38,7 @@ class Prepared:
     target_institution_id: int | None = None
 
 
-def _qualification(actor: User) -> Qualification:
+def qualification_of(actor: User) -> Qualification:
     qual = actor.qualification
     if qual is None:
         raise Forbidden(_("您的账户未关联医师资格信息，不能提交业务申请"))
@@ -172,26 +169,21 @@ def department_institutions() -> dict[str, str]:
 def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[str, Any],
             instance: ProcessInstance | None = None,
             errors: dict[str, str] | None = None) -> Prepared:
-    """Check eligibility and validate an application (new or corrected)."""
-    if process_id in MAINTENANCE:
-        return _prepare_maintenance(actor, process_id, schema, payload, errors)
-    if process_id not in BUSINESS_TYPES:
+    """Check eligibility and validate an application (new or corrected): the type's module
+    (:mod:`app.services.applications.types`) prepares it."""
+    bt = types.get(process_id)
+    if bt is None or bt.prepare is None:
         raise DomainError(_("不支持的业务类型"))
-    if process_id in ("registration", "military_in"):
-        return _prepare_registration(actor, schema, payload, instance, errors, process_id)
-    _qualification(actor)
-    if instance is None and (reason := refusal(actor, process_id)):
-        raise DomainError(reason)
-    preparers = {"cancellation": _prepare_cancellation, "filing": _prepare_filing,
-                 "change": _prepare_change, "upgrade": _prepare_simple,
-                 "to_military": _prepare_simple, "legacy_cancel": _prepare_simple,
-                 "reissue": _prepare_simple,
-                 "filing_cancel": _prepare_filing_cancel}
-    return preparers[process_id](actor, schema, payload, instance, errors)
+    if bt.kind == "application" and not bt.refusal_in_prepare:
+        qualification_of(actor)
+        if instance is None and (reason := refusal(actor, process_id)):
+            raise DomainError(reason)
+    return bt.prepare(actor, process_id, schema, payload, instance, errors)
 
 
-def _prepare_maintenance(actor: User, process_id: str, schema: dict[str, Any],
-                         payload: dict[str, Any], errors: dict[str, str] | None) -> Prepared:
+def prepare_maintenance(actor: User, process_id: str, schema: dict[str, Any],
+                        payload: dict[str, Any], instance: ProcessInstance | None,
+                        errors: dict[str, str] | None) -> Prepared:
     """信息修改 and 照片更新 are reviewed by the main institution of the active registration."""
     regs = eligibility.registrations_in(actor, ("ACTIVE",))
     if not regs:
@@ -203,15 +195,15 @@ def _prepare_maintenance(actor: User, process_id: str, schema: dict[str, Any],
     return Prepared(clean, reg.institution_id, reg.authority_id, reg.id)
 
 
-def _prepare_simple(actor: User, schema: dict[str, Any], payload: dict[str, Any],
-                    instance: ProcessInstance | None, errors: dict[str, str] | None) -> Prepared:
+def prepare_simple(actor: User, process_id: str, schema: dict[str, Any], payload: dict[str, Any],
+                   instance: ProcessInstance | None, errors: dict[str, str] | None) -> Prepared:
     """Types whose form names one of the physician's registrations and nothing else to check
     beyond the form (助理医师升执业医师, 变更到军队, 申请取消“多地点执业”, 证书补办)."""
     data = dict(payload)
     if instance is not None:
         data["registration_id"] = instance.registration_id
     extra = dict(errors or {})
-    reg = _own_registration(actor, data.get("registration_id"), ("ACTIVE", "SUSPENDED"))
+    reg = own_registration(actor, data.get("registration_id"), ("ACTIVE", "SUSPENDED"))
     if data.get("registration_id") is not None and reg is None:
         extra["registration_id"] = _("请选择您本人有效的执业注册")
     site = data.get("site")
@@ -222,7 +214,7 @@ def _prepare_simple(actor: User, schema: dict[str, Any], payload: dict[str, Any]
     return Prepared(clean, reg.institution_id, reg.authority_id, reg.id)
 
 
-def _registration_and_target(actor: User, data: dict[str, Any], instance: ProcessInstance | None,
+def registration_and_target(actor: User, data: dict[str, Any], instance: ProcessInstance | None,
                              extra: dict[str, str]) -> tuple[Registration | None,
                                                               Institution | None]:
     """The applicant's ACTIVE registration and the institution named in the form (locked to
@@ -230,7 +222,7 @@ def _registration_and_target(actor: User, data: dict[str, Any], instance: Proces
     if instance is not None:
         data["registration_id"] = instance.registration_id
         data["institution_id"] = instance.target_institution_id
-    reg = _own_registration(actor, data.get("registration_id"), ("ACTIVE",))
+    reg = own_registration(actor, data.get("registration_id"), ("ACTIVE",))
     if data.get("registration_id") is not None and reg is None:
         extra["registration_id"] = _("请选择您本人有效的执业注册")
     target_id = data.get("institution_id")
@@ -238,7 +230,7 @@ def _registration_and_target(actor: User, data: dict[str, Any], instance: Proces
     return reg, target
 
 
-def _placement_errors(institution: Institution | None, data: dict[str, Any],
+def placement_errors(institution: Institution | None, data: dict[str, Any],
                       category: str) -> dict[str, str]:
     """科室 must belong to the institution; more than one 执业范围 only at county level or below
     for clinicians (执业范围暂行规定)."""
@@ -256,39 +248,7 @@ def _placement_errors(institution: Institution | None, data: dict[str, Any],
     return errors
 
 
-def _prepare_filing_cancel(actor: User, schema: dict[str, Any], payload: dict[str, Any],
-                           instance: ProcessInstance | None,
-                           errors: dict[str, str] | None) -> Prepared:
-    data = dict(payload)
-    extra = dict(errors or {})
-    filing = next((f for f in active_filings(actor) if f.id == data.get("filing_id")), None)
-    if data.get("filing_id") is not None and filing is None:
-        extra["filing_id"] = _("请选择您本人有效的备案")
-    clean = forms.validate(schema, data, form_options(actor), extra)
-    assert filing is not None
-    reg = filing.registration
-    return Prepared(clean, reg.institution_id, filing.authority_id, reg.id)
-
-
-def _prepare_change(actor: User, schema: dict[str, Any], payload: dict[str, Any],
-                    instance: ProcessInstance | None, errors: dict[str, str] | None) -> Prepared:
-    data = dict(payload)
-    extra = dict(errors or {})
-    reg, target = _registration_and_target(actor, data, instance, extra)
-    if reg is not None:
-        extra.update(_placement_errors(target, data, reg.category))
-    scopes = data.get("practice_scopes")
-    if (reg is not None and target is not None and target.id == reg.institution_id
-            and isinstance(scopes, list) and set(scopes) == set(reg.scopes)
-            and data.get("department_id") == reg.department_id):
-        extra["institution_id"] = _("您没有变更任何执业注册事项")
-    options = form_options(actor, target.id if target else None)
-    clean = forms.validate(schema, data, options, extra)
-    assert reg is not None and target is not None
-    return Prepared(clean, reg.institution_id, target.authority_id, reg.id, target.id)
-
-
-def _own_registration(actor: User, value: Any, statuses: tuple[str, ...]) -> Registration | None:
+def own_registration(actor: User, value: Any, statuses: tuple[str, ...]) -> Registration | None:
     if not isinstance(value, int):
         return None
     reg = db.session.get(Registration, value)
@@ -296,72 +256,6 @@ def _own_registration(actor: User, value: Any, statuses: tuple[str, ...]) -> Reg
     if reg is None or qual is None or reg.qualification_id != qual.id or reg.status not in statuses:
         return None
     return reg
-
-
-def _prepare_cancellation(actor: User, schema: dict[str, Any], payload: dict[str, Any],
-                          instance: ProcessInstance | None,
-                          errors: dict[str, str] | None) -> Prepared:
-    data = dict(payload)
-    if instance is not None:
-        data["registration_id"] = instance.registration_id
-    extra = dict(errors or {})
-    reg = _own_registration(actor, data.get("registration_id"), CANCELLABLE)
-    if data.get("registration_id") is not None and reg is None:
-        extra["registration_id"] = _("请选择您本人可以注销的执业注册")
-    event = data.get("event_date")
-    if isinstance(event, str) and len(event) == 10 and event > today_cst().isoformat():
-        extra["event_date"] = _("事由发生日期不能晚于今天")
-    clean = forms.validate(schema, data, form_options(actor), extra)
-    assert reg is not None
-    return Prepared(clean, reg.institution_id, reg.authority_id, reg.id)
-
-
-def _prepare_filing(actor: User, schema: dict[str, Any], payload: dict[str, Any],
-                    instance: ProcessInstance | None, errors: dict[str, str] | None) -> Prepared:
-    data = dict(payload)
-    extra = dict(errors or {})
-    reg, target = _registration_and_target(actor, data, instance, extra)
-    if reg is not None and target is not None:
-        if target.id == reg.institution_id:
-            extra["institution_id"] = _("拟执业机构不能是您的主要执业机构")
-        elif target.region_code[:2] != reg.place_region[:2]:
-            extra["institution_id"] = _("只能在同一执业地点（省）内备案；跨省执业请先在该省申请注册")
-        elif reg.level == "执业助理医师" and target.region_code != reg.institution.region_code:
-            extra["institution_id"] = _("执业助理医师只能在同一县级行政区域内备案")
-        elif any(f.institution_id == target.id and f.status == "ACTIVE" for f in reg.filings):
-            extra["institution_id"] = _("您已在该机构备案")
-    scopes = data.get("practice_scopes")
-    if reg is not None and isinstance(scopes, list) and not set(scopes) <= set(reg.scopes):
-        extra["practice_scopes"] = _("执业范围须在已注册的执业范围之内")
-    start, end = data.get("valid_from"), data.get("valid_to")
-    if isinstance(start, str) and len(start) == 10 and start < today_cst().isoformat():
-        extra["valid_from"] = _("有效期开始不能早于今天")
-    if isinstance(start, str) and isinstance(end, str) and end <= start:
-        extra["valid_to"] = _("有效期结束须晚于有效期开始")
-    clean = forms.validate(schema, data, form_options(actor), extra)
-    assert reg is not None and target is not None
-    return Prepared(clean, reg.institution_id, target.authority_id, reg.id, target.id)
-
-
-def _prepare_registration(actor: User, schema: dict[str, Any], payload: dict[str, Any],
-                          instance: ProcessInstance | None, errors: dict[str, str] | None,
-                          process_id: str = "registration") -> Prepared:
-    qual = _qualification(actor)
-    data = dict(payload)
-    data["practice_category"] = qual.category
-    if instance is not None:
-        data["institution_id"] = instance.institution_id
-    inst_id = data.get("institution_id")
-    institution = db.session.get(Institution, inst_id) if isinstance(inst_id, int) else None
-    if instance is None:
-        reason = registration_refusal(actor, institution, process_id)
-        if reason:
-            raise DomainError(reason)
-    extra = {**(errors or {}), **_placement_errors(institution, data, qual.category)}
-    options = form_options(actor, institution.id if institution else None, qual)
-    clean = forms.validate(schema, data, options, extra)
-    return Prepared(clean, institution.id if institution else None,
-                    institution.authority_id if institution else None)
 
 
 @dataclass(frozen=True)
@@ -381,27 +275,25 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
               notes: list[str] | None = None) -> FormPage:
     """The application form with the physician's choices, values and messages."""
     from app.services.backoffice import definitions
-    if process_id not in BUSINESS_TYPES:
+    bt = types.get(process_id)
+    if bt is None or bt.kind != "application":
         raise DomainError(_("不支持的业务类型"))
-    qual = _qualification(actor)
+    qual = qualification_of(actor)
     row = definitions.published(process_id) if instance is None else instance.definition
     defn = definitions.definition_of(row)
     schema = row.forms[definitions.start_form_id(defn)]
     vals = dict(values or {})
     if "practice_category" in schema.get("properties", {}):
         vals["practice_category"] = qual.category
-    if instance is not None and process_id in ("registration", "military_in"):
+    if instance is not None and bt.institution_from_instance:
         vals["institution_id"] = instance.institution_id
     if "contact_mobile" not in vals and actor.mobile:
         vals["contact_mobile"] = actor.mobile
     why = refusal(actor, process_id) if instance is None else None
     fields = forms.field_views(schema, vals, errors, form_options(actor, None, qual))
     if instance is not None:
-        locked = {"registration_id", "filing_id"} | (
-            {"institution_id"} if process_id in ("registration", "military_in", "filing",
-                                                 "change") else set())
         for f in fields:
-            if f.name in locked:
+            if f.name in bt.locked_on_correction:
                 f.widget = "readonly"
-    return FormPage(process_id, BUSINESS_TYPES[process_id], fields, department_institutions(),
+    return FormPage(process_id, eligibility.type_name(process_id), fields, department_institutions(),
                     why, notes or [])

@@ -105,7 +105,7 @@ def apply_list() -> ResponseReturnValue:
 @bp.route("/apply/<process_id>", methods=["GET", "POST"])
 @physician_only
 def apply(process_id: str) -> ResponseReturnValue:
-    if process_id not in eligibility.BUSINESS_TYPES:
+    if not eligibility.is_business_type(process_id):
         return render_template("error.html", code=404, title="页面不存在",
                                message="不支持的业务类型。"), 404
     values, errors, status = None, None, 200

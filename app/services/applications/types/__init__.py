@@ -1,0 +1,78 @@
+"""Business types, one module each: who starts it, why a physician may not apply now, how its
+start data is prepared, which fields a correction keeps. Registered like service operations
+(:func:`app.services.applications.operations.operation`); the display name is the published
+definition's.
+
+Adding a type = its diagram (bpmn/), its forms (forms/), a module here, its scenarios.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Literal
+
+if TYPE_CHECKING:
+    from app.models import ProcessInstance
+    from app.models import User
+    from app.services.applications.prepare import Prepared
+
+Kind = Literal["application", "maintenance", "case"]
+Starter = Literal["physician", "institution", "commission", "system"]
+Refusal = Callable[["User"], "str | None"]
+Preparer = Callable[["User", str, dict[str, Any], dict[str, Any], "ProcessInstance | None",
+                     "dict[str, str] | None"], "Prepared"]
+
+
+@dataclass(frozen=True)
+class BusinessType:
+    process_id: str
+    kind: Kind
+    starters: tuple[Starter, ...]
+    order: int  # place on the 业务申请 page
+    refusal: Refusal | None = None  # physician types: why not now (None: may apply)
+    prepare: Preparer | None = None  # validates and prepares the start data
+    refusal_in_prepare: bool = False  # prepare decides eligibility itself (needs the form)
+    locked_on_correction: frozenset[str] = field(
+        default_factory=lambda: frozenset({"registration_id", "filing_id"}))
+    institution_from_instance: bool = False  # a correction shows the instance's institution
+
+
+_REGISTRY: dict[str, BusinessType] = {}
+_loaded = False
+
+
+def register(bt: BusinessType) -> BusinessType:
+    """Add a type (its module calls this when imported)."""
+    _REGISTRY[bt.process_id] = bt
+    return bt
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+def get(process_id: str) -> BusinessType | None:
+    _load()
+    return _REGISTRY.get(process_id)
+
+
+def of_kind(kind: Kind) -> list[BusinessType]:
+    """The registered types of one kind, in page order."""
+    _load()
+    return sorted((bt for bt in _REGISTRY.values() if bt.kind == kind), key=lambda b: b.order)
+
+
+def all_types() -> list[BusinessType]:
+    _load()
+    return list(_REGISTRY.values())

@@ -1,0 +1,8 @@
+"""机构报告注销: the main institution reports a 注销 event (its 30-day duty, 医师法 第十八条)."""
+
+from __future__ import annotations
+
+from app.services.applications.types import BusinessType
+from app.services.applications.types import register
+
+register(BusinessType("cancellation_report", "case", ("institution",), 1))

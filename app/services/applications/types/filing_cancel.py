@@ -1,0 +1,39 @@
+"""多执业机构取消备案 (DOMAIN §4.1 type 8): end one of the physician's filings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+
+from app.models import ProcessInstance
+from app.models import User
+from app.services.applications import eligibility
+from app.services.applications import forms
+from app.services.applications.prepare import Prepared
+from app.services.applications.prepare import form_options
+from app.services.applications.types import BusinessType
+from app.services.applications.types import register
+
+
+def refusal(actor: User) -> str | None:
+    if not eligibility.active_filings(actor):
+        return _("您当前没有有效的多执业机构备案，不能申请取消备案")
+    return eligibility.open_refusal(actor, "filing_cancel")
+
+
+def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[str, Any],
+            instance: ProcessInstance | None, errors: dict[str, str] | None) -> Prepared:
+    data = dict(payload)
+    extra = dict(errors or {})
+    filing = next((f for f in eligibility.active_filings(actor) if f.id == data.get("filing_id")), None)
+    if data.get("filing_id") is not None and filing is None:
+        extra["filing_id"] = _("请选择您本人有效的备案")
+    clean = forms.validate(schema, data, form_options(actor), extra)
+    assert filing is not None
+    reg = filing.registration
+    return Prepared(clean, reg.institution_id, filing.authority_id, reg.id)
+
+
+register(BusinessType("filing_cancel", "application", ("physician",), 8, refusal=refusal,
+                      prepare=prepare))

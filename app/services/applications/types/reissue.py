@@ -1,0 +1,14 @@
+"""证书补办: a lost or damaged certificate is issued again with the same 执业证书编码."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from app.services.applications import eligibility
+from app.services.applications.prepare import prepare_simple
+from app.services.applications.types import BusinessType
+from app.services.applications.types import register
+
+register(BusinessType("reissue", "application", ("physician",), 10,
+                      refusal=lambda actor: eligibility.active_refusal(actor, "reissue", _("证书补办")),
+                      prepare=prepare_simple))

@@ -1,0 +1,14 @@
+"""变更到军队 (DOMAIN §4.1 type 4)."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from app.services.applications import eligibility
+from app.services.applications.prepare import prepare_simple
+from app.services.applications.types import BusinessType
+from app.services.applications.types import register
+
+register(BusinessType("to_military", "application", ("physician",), 4,
+                      refusal=lambda actor: eligibility.active_refusal(actor, "to_military", _("变更到军队")),
+                      prepare=prepare_simple))
