@@ -87,7 +87,7 @@ class Registration(db.Model):  # type: ignore[name-defined]
     reissued_on: Mapped[date | None] = mapped_column(Date)  # 补发: same 执业证书编码
     status_changed_on: Mapped[date | None] = mapped_column(Date)  # e.g. since when 备案
     reissue_count: Mapped[int] = mapped_column(default=0)
-    process_instance_id: Mapped[int | None] = mapped_column()
+    process_instance_id: Mapped[int | None] = mapped_column(unique=True)  # one licence per decision
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # the physician's phone as the institution keeps it (checked in person when entered):
     # the only address an activation code is sent to

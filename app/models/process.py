@@ -72,6 +72,9 @@ class ProcessInstance(db.Model):  # type: ignore[name-defined]
     # the physician's account; None when an institution or commission starts a case for a
     # physician who has none
     subject_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # "<conflict group>:<physician>" while a physician's application is open, else None: the
+    # database keeps one open application per physician and group, whatever the timing
+    open_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     qualification_id: Mapped[int | None] = mapped_column(ForeignKey("qualification.id"))
     registration_id: Mapped[int | None] = mapped_column(ForeignKey("registration.id"))
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)

@@ -17,6 +17,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.errors import Conflict
@@ -81,6 +82,7 @@ def _save(ctx: StepContext, rt: Runtime, completed_guid: str | None = None) -> N
     if rt.completed:
         inst.business_status = operations.OUTCOMES.get(inst.outcome or "", "已办结")
         inst.completed_at = ctx.now
+        inst.open_key = None
         inst.next_timer_at = None
     else:
         inst.next_timer_at = rt.next_timer_at()
@@ -199,9 +201,12 @@ def start_application(actor: User, process_id: str,
             authority_id=prepared.authority_id, registration_id=prepared.registration_id,
             target_institution_id=prepared.target_institution_id, business_status="已提交",
             application=prepared.data, workflow_json="{}", serializer_version=SERIALIZER_VERSION,
-            created_at=now, updated_at=now)
+            created_at=now, updated_at=now, open_key=_open_key(process_id, actor))
         db.session.add(inst)
-        db.session.flush()
+        try:
+            db.session.flush()
+        except IntegrityError as exc:  # the same application, submitted at the same moment
+            raise DomainError(_("您已有正在办理的同类申请，请在业务查询中查看进度")) from exc
         ctx = StepContext(inst, actor, now, upload_dir)
         rt = Runtime.start(defn, prepared.data, **_runtime_args(ctx))
         db.session.add(HumanTask(
@@ -215,6 +220,13 @@ def start_application(actor: User, process_id: str,
         started = StartResult(inst.id)
         _commit(files)
     return started
+
+
+def _open_key(process_id: str, actor: User) -> str | None:
+    from app.services.applications import types
+
+    bt = types.get(process_id)
+    return bt.open_key(actor.id) if bt is not None and bt.kind == "application" else None
 
 
 def start_case(actor: User | None, process_id: str,
@@ -446,6 +458,7 @@ def terminate(actor: User, instance_id: int, reason: str) -> None:
         inst.outcome = "terminated"
         inst.business_status = operations.OUTCOMES["terminated"]
         inst.completed_at = inst.updated_at = ctx.now
+        inst.open_key = None
         inst.next_timer_at = None
         inst.suspended = False
         for task in db.session.scalars(select(HumanTask).where(

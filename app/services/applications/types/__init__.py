@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
@@ -41,10 +42,16 @@ class BusinessType:
     locked_on_correction: frozenset[str] = field(
         default_factory=lambda: frozenset({"registration_id", "filing_id"}))
     institution_from_instance: bool = False  # a correction shows the instance's institution
+    conflict_group: str | None = None  # types that may not be open together share one
+
+    def open_key(self, subject_user_id: int) -> str:
+        """The key of an open application of this type (see ``ProcessInstance.open_key``)."""
+        return f"{self.conflict_group or self.process_id}:{subject_user_id}"
 
 
 _REGISTRY: dict[str, BusinessType] = {}
 _loaded = False
+_lock = threading.Lock()
 
 
 def register(bt: BusinessType) -> BusinessType:
@@ -54,12 +61,15 @@ def register(bt: BusinessType) -> BusinessType:
 
 
 def _load() -> None:
+    """Import every type module once (threads of a server may ask at the same moment)."""
     global _loaded
     if _loaded:
         return
-    _loaded = True
-    for info in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{info.name}")
+    with _lock:
+        if not _loaded:
+            for info in pkgutil.iter_modules(__path__):
+                importlib.import_module(f"{__name__}.{info.name}")
+            _loaded = True
 
 
 def get(process_id: str) -> BusinessType | None:
