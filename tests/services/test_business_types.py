@@ -91,6 +91,24 @@ def test_upgrade_issues_a_physician_registration(world: World) -> None:
     assert db.session.get(Registration, old.id).status == "CHANGED_OUT"
     new = db.session.scalar(select(Registration).where(Registration.status == "ACTIVE"))
     assert new.level == "执业医师" and new.place_region == "140000" and new.cert_no != old.cert_no
+    # issue 11 §3: the account follows the person to the new qualification, so the physician is
+    # not locked out: 变更/注销/备案/补办 act on the new registration
+    doctor = user(world.doctor_id)
+    assert doctor.qualification.level == "执业医师"
+    reasons = {pid: why for pid, _name, why in eligibility.available_types(doctor)}
+    assert reasons["change"] is None and reasons["cancellation"] is None
+    assert reasons["filing"] is None and reasons["reissue"] is None
+    assert [r.id for r in eligibility.registrations_in(doctor, ("ACTIVE",))] == [new.id]
+    cert_no = new.cert_no
+    db.session.commit()  # the physician's next page, in a browser session of their own
+    from flask import current_app
+
+    from tests.conftest import WebClient
+
+    web = WebClient(current_app.test_client())
+    assert web.login("doctor01").status_code == 302
+    page = web.get("/physician/practice").get_data(as_text=True)
+    assert cert_no in page and "有效" in page
 
 
 def test_change_of_main_institution_in_the_same_province(world: World) -> None:

@@ -205,8 +205,12 @@ def upgrade_level(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     new = _new_registration(ctx, qual, old.institution, data,
                             list(data.get("practice_scopes") or old.scopes))
     set_status(old, "CHANGED_OUT")
+    # the account belongs to the person: from now on its pages and checks follow the 执业医师
+    # qualification and its registration, not the assistant one
+    for account in db.session.scalars(select(User).where(User.qualification_id == assistant.id)):
+        account.qualification_id = qual.id
     audit.record(ctx.actor, "registration.upgrade", "registration", new.id,
-                 {"from": old.id, "cert_no": new.cert_no})
+                 {"from": old.id, "cert_no": new.cert_no, "qualification": qual.id})
     return {"registration_id": new.id, "cert_no": new.cert_no}
 
 
