@@ -73,12 +73,12 @@ def register_blueprints(app: Flask) -> None:
     @app.context_processor
     def layout() -> dict[str, Any]:
         from app.config import captcha_required
-        from app.services.applications.eligibility import type_names
+        from app.services.applications.eligibility import type_name
         from app.web.common import menu_for
         from app.web.common import sign_kept
 
         return {"menu": menu_for(current_user) if current_user.is_authenticated else [],
-                "business_types": type_names() if current_user.is_authenticated else {}, "sign_kept": sign_kept,
+                "type_name": type_name, "sign_kept": sign_kept,
                 "captcha_on": captcha_required()}
 
     @app.template_filter("cst")

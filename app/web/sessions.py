@@ -6,11 +6,13 @@ replayed from an old copy, and ending a session on the server ends it everywhere
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Flask
 from flask import Request
 from flask import Response
+from flask import session as current_session
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SessionInterface
 from flask.sessions import SessionMixin
@@ -97,34 +99,22 @@ REAUTH_SECONDS = 300  # a security change needs the password entered within 5 mi
 
 def current_sid() -> str | None:
     """The server-side id of this request's session (None before anything was stored)."""
-    from flask import session
-
-    return getattr(session, "sid", None)
+    return getattr(current_session, "sid", None)
 
 
 def mark_authenticated() -> None:
     """The password (or a code to a verified phone) was just checked in this session: it
     gets a new token."""
-    import time
-
-    from flask import session
-
-    session["_auth_at"] = time.time()
+    current_session["_auth_at"] = time.time()
     renew()
 
 
 def renew() -> None:
     """End this session's token and carry its values over to a new one."""
-    from flask import session
-
-    if isinstance(session._get_current_object(), ServerSession):  # type: ignore[attr-defined]
-        session.renew = True  # type: ignore[attr-defined]
+    if isinstance(current_session._get_current_object(), ServerSession):  # type: ignore[attr-defined]
+        current_session.renew = True  # type: ignore[attr-defined]
 
 
 def recently_authenticated() -> bool:
-    import time
-
-    from flask import session
-
-    at = session.get("_auth_at")
+    at = current_session.get("_auth_at")
     return isinstance(at, int | float) and time.time() - at <= REAUTH_SECONDS

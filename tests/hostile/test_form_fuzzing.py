@@ -375,7 +375,7 @@ def _staff_form_test(app: Flask, web: WebClient, url: str) -> None:
         resp = web.post(url, form)
         assert_sane(resp, form)
         if resp.status_code == 302:
-            assert set(changed(before, snapshot(app))) == {"user", "audit_event"}
+            assert set(changed(before, snapshot(app))) == {"user_account", "audit_event"}  # (the table is user_account)
             assert_sane(web.get(url), form)
         else:
             _refused_unchanged(app, before, resp, form)

@@ -323,3 +323,21 @@ def test_a_closed_or_expired_account_lets_go_of_its_phone(app: Flask, web_world:
         assert len(_outbox(app, "13944440000")) == sent  # no code: the expired account lets go
         # the same person signs up again and verifies the same phone
         _sign_up(app, str(doc["name"]), str(doc["id"]), "again001", "13944440000")
+
+
+def test_only_the_physicians_institution_records_the_roster_phone(app: Flask, web_world: World) -> None:
+    doc = _unregistered_physician(app, web_world)
+    url = f"/institution/activation-codes/{doc['reg_id']}/mobile"
+    for username, status in (("jigou02", 404), ("doctor01", 403), ("weijian01", 403)):
+        outsider = WebClient(app.test_client())
+        outsider.login(username)
+        outsider.get("/login")
+        assert outsider.post(url, {"mobile": "13800000009"}).status_code == status, username
+    staff = WebClient(app.test_client())
+    staff.login("jigou01")
+    staff.get("/institution/activation-codes")
+    page = staff.post(url, {"mobile": "1380000"}, follow_redirects=True).get_data(as_text=True)
+    assert "请输入11位手机号码" in page
+    with app.app_context():
+        assert db.session.get(Registration, doc["reg_id"]).roster_mobile is None
+        db.session.remove()

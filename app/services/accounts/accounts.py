@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -24,13 +23,13 @@ from app.models.base import utcnow
 from app.services.accounts import codes
 from app.services.platform import audit
 from app.services.platform import outbox
+from app.services.records.validators import is_mobile
 
 _HASHER = PasswordHasher()
 _FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
 UNACTIVATED_DAYS = 7
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 BAD_LOGIN = "用户名或密码错误"
 
 
@@ -152,7 +151,7 @@ LOGIN_PURPOSE = "login"
 def send_login_code(mobile: str) -> str:
     """手机校验码登录: a code to a verified phone; the same answer for any number."""
     mobile = (mobile or "").strip()
-    if not MOBILE_RE.fullmatch(mobile):
+    if not is_mobile(mobile):
         raise InvalidInput(_("请按提示修改"), {"target": _("请输入11位手机号码")}, {"target": mobile})
     user = db.session.scalar(select(User).where(User.mobile == mobile, User.mobile_verified.is_(True),
                                                 User.active.is_(True), holds_contacts()).limit(1))

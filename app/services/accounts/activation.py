@@ -21,9 +21,9 @@ from app.models import Role
 from app.models import User
 from app.models.base import utcnow
 from app.services.accounts import accounts
-from app.services.accounts.accounts import MOBILE_RE
 from app.services.platform import audit
 from app.services.platform import outbox
+from app.services.records.validators import is_mobile
 from app.services.records.validators import mask_id
 from app.services.records.validators import mask_mobile
 
@@ -86,7 +86,7 @@ def set_roster_mobile(actor: User, registration_id: int, mobile: str) -> str:
     if reg is None or reg.institution_id != inst_id or reg.status not in ISSUABLE:
         raise NotFound(_("未找到在本机构执业的该医师"))
     mobile = (mobile or "").strip()
-    if mobile and not MOBILE_RE.fullmatch(mobile):
+    if mobile and not is_mobile(mobile):
         raise InvalidInput(_("请输入11位手机号码"), {"mobile": _("请输入11位手机号码")}, {"mobile": mobile})
     reg.roster_mobile = mobile or None
     audit.record(actor, "roster.mobile", "registration", reg.id,

@@ -32,6 +32,7 @@ from app.services.accounts import attempts
 from app.services.accounts import websessions
 from app.services.platform import audit
 from app.services.platform import outbox
+from app.services.records.validators import MOBILE_RE  # noqa: F401 - re-exported for recovery, security
 from app.services.records.validators import normalize_resident_id
 from app.services.records.validators import resident_id_error
 
@@ -44,7 +45,6 @@ NAME_RE = re.compile(rf"^(?=.{{2,30}}$)[{_HAN}]+(?:[{_DOT}][{_HAN}]+)*$")
 USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{5,11}$")
 PASSWORD_RE = re.compile(r"^[A-Za-z0-9]{6,16}$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 PATH_A_STATUSES = {"ACTIVE", "PENDING_CHANGE", "SUSPENDED"}
 MAX_CODE_TRIES = 5
 

@@ -15,6 +15,7 @@ from flask_login import logout_user
 from app.errors import DomainError
 from app.errors import InvalidInput
 from app.extensions import limiter
+from app.models import User
 from app.services.accounts import accounts
 from app.web.auth import bp
 from app.web.common import captcha_ok
@@ -43,12 +44,12 @@ def login() -> ResponseReturnValue:
                            captcha_error=captcha_error), (401 if error or captcha_error else 200)
 
 
-def _start(user: object) -> ResponseReturnValue:
+def _start(user: User) -> ResponseReturnValue:
     """A new session for the signed-in user (the token before sign-in is finished)."""
     session.clear()
     login_user(user)
     mark_authenticated()
-    return redirect(safe_next(request.args.get("next")) or home_of(user))  # type: ignore[arg-type]
+    return redirect(safe_next(request.args.get("next")) or home_of(user))
 
 
 @bp.route("/login/sms", methods=["GET", "POST"])
