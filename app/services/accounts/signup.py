@@ -33,7 +33,8 @@ from app.services.accounts import attempts
 from app.services.accounts import websessions
 from app.services.platform import audit
 from app.services.platform import outbox
-from app.services.records.validators import MOBILE_RE  # noqa: F401 - re-exported for recovery, security
+from app.services.platform.database import rowcount
+from app.services.records.validators import MOBILE_RE
 from app.services.records.validators import normalize_resident_id
 from app.services.records.validators import resident_id_error
 
@@ -262,7 +263,7 @@ def activate_with_code(user: User, code: str) -> None:
     taken = db.session.execute(update(ActivationCode).where(
         ActivationCode.id == row.id, ActivationCode.attempts < MAX_CODE_TRIES,
         ActivationCode.used_at.is_(None)).values(attempts=ActivationCode.attempts + 1))
-    if not taken.rowcount:
+    if not rowcount(taken):
         db.session.commit()
         raise wrong
     try:
@@ -274,7 +275,7 @@ def activate_with_code(user: User, code: str) -> None:
         raise wrong
     used = db.session.execute(update(ActivationCode).where(
         ActivationCode.id == row.id, ActivationCode.used_at.is_(None)).values(used_at=utcnow()))
-    if not used.rowcount:
+    if not rowcount(used):
         db.session.commit()
         raise wrong
     _activate(user, "A", {"path": "A", "code": row.id})

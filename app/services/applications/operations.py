@@ -242,7 +242,7 @@ def apply_change(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
         assert qual is not None
         new = _new_registration(ctx, qual, target, data, scopes)
         set_status(reg, RegistrationStatus.CHANGED_OUT)
-        result = {"registration_id": new.id, "cert_no": new.cert_no}
+        result: dict[str, Any] = {"registration_id": new.id, "cert_no": new.cert_no}
     else:
         before = {"institution": reg.institution_id, "scopes": reg.scopes,
                   "department": reg.department_id}
@@ -314,7 +314,7 @@ def approve_photo(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
 def apply_info_change(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     """信息修改: the practice-side copy changes; the qualification record never does."""
     prof = _profile(ctx)
-    changed = {}
+    changed: dict[str, Any] = {}
     for key in ("education", "school", "major", "title"):
         if key in data:
             changed[key] = data[key]

@@ -106,7 +106,7 @@ class InboxFilter:
                    args.get("name", "").strip()[:30], sort if sort in SORTS else "due",
                    args.get("after", "")[:80])
 
-    def args(self, **changes: str) -> dict[str, str]:
+    def args(self, **changes: str) -> dict[str, Any]:
         """Query arguments for a link (e.g. the next page)."""
         out = {k: v for k, v in self.__dict__.items() if v}
         out.update(changes)
@@ -294,8 +294,8 @@ def _labels(row: ProcessDefinition, form_id: str, value: Any) -> str:
 
 
 def _history(inst: ProcessInstance, row: ProcessDefinition) -> list[HistoryEntry]:
-    names = dict(db.session.execute(select(User.id, User.display_name).where(
-        User.id.in_([t.completed_by_id for t in inst.tasks if t.completed_by_id]))).all())
+    names: dict[int | None, str] = dict(db.session.execute(select(User.id, User.display_name).where(
+        User.id.in_([t.completed_by_id for t in inst.tasks if t.completed_by_id]))).tuples().all())
     out = []
     for t in inst.tasks:
         if t.status == TaskStatus.COMPLETED and t.completed_at is not None:
@@ -342,7 +342,7 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
     return ApplicationView(
         inst, eligibility.type_name(inst.process_id),
         physician.display_name if physician else (qual.name if qual else ""),
-        (physician.id_number or "") if own else mask_id(qual.id_number if qual else ""),
+        (physician.id_number or "") if own and physician is not None else mask_id(qual.id_number if qual else ""),
         institution.name if institution else "", fields, _history(inst, row),
         [t for t in inst.tasks if t.status == TaskStatus.OPEN], days_left)
 
@@ -419,7 +419,7 @@ def _latest_changes(view: ApplicationView, schema: dict[str, Any]) -> list[Chang
         return []
     shown = {f.name: f for f in view.fields}
     out = []
-    for name, (old, new) in redone[-1].changes.items():
+    for name, (old, new) in (redone[-1].changes or {}).items():
         field = shown.get(name)
         title = field.title if field else name
         before = forms.field_views(schema, {name: old}, None, _options_of(view))
@@ -463,7 +463,7 @@ def physician_task_form(actor: User, task_id: int, values: dict[str, Any] | None
     inst = task.instance
     asked = [t for t in inst.tasks if t.status == TaskStatus.COMPLETED and t.lane != "physician"
              and (t.data or {}).get("decision") in ("return", "correct")]
-    last = asked[-1].data if asked else {}
+    last = (asked[-1].data or {}) if asked else {}
     notes = [f"{asked[-1].title}：{last.get('note')}"] if asked and last.get("note") else []
     page = applications.form_page(actor, inst.process_id,
                                   values if values is not None else inst.application, errors,

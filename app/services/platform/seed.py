@@ -80,7 +80,7 @@ def demo_identities() -> list[tuple[str, str, str, str]]:
     have = select(User.id_number).where(User.id_number.is_not(None))
     quals = list(db.session.scalars(select(Qualification).where(
         Qualification.id_number.not_in(have)).order_by(Qualification.id)))
-    out = []
+    out: list[tuple[str, str, str, str]] = []
     for q in quals:
         statuses = {r.status for r in q.registrations}
         if RegistrationStatus.ACTIVE in statuses and q.id_number.startswith("14") and len(out) == 0:
@@ -93,7 +93,7 @@ def demo_identities() -> list[tuple[str, str, str, str]]:
 
 
 def _authorities() -> dict[str, Authority]:
-    out = {}
+    out: dict[str, Authority] = {}
     for code, name, level, parent in [
         ("140000", "山西省卫生健康委员会", "province", None),
         ("140100", "太原市卫生健康委员会", "city", "140000"),

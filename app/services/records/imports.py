@@ -72,7 +72,7 @@ class Lookups:
     def load(cls) -> Lookups:
         items = db.session.execute(select(CatalogueItem.kind, CatalogueItem.code, CatalogueItem.name,
                                           CatalogueItem.parent_code)).all()
-        out = cls(dict(db.session.execute(select(Authority.region_code, Authority.id)).all()))
+        out = cls(dict(db.session.execute(select(Authority.region_code, Authority.id)).tuples().all()))
         for kind, code, name, parent in items:
             if kind == "clinical_subject":
                 out.subjects.add(code)

@@ -55,7 +55,7 @@ def qualification(actor: User) -> tuple[Qualification | None, str, str]:
         return None, "", ""
     cats = _names("practice_category")
     current = [r for r in qual.registrations if r.status == RegistrationStatus.ACTIVE and r.cert_no]
-    return qual, cats.get(qual.category, ""), current[-1].cert_no if current else ""
+    return qual, cats.get(qual.category, ""), (current[-1].cert_no or "") if current else ""
 
 
 def registrations(actor: User) -> list[RegistrationView]:
