@@ -44,6 +44,7 @@ browser: system
 lint: install
 	$(VENV)/bin/ruff check app tests workflows_tests bench
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 test: install assets system lint
 	MEDREG_ENV=development $(VENV)/bin/flask --app app bpmn validate bpmn/*.bpmn

@@ -12,19 +12,25 @@ from app.models.codes import CaptchaChallenge
 from app.models.codes import VerificationCode
 from app.models.files import Attachment
 from app.models.imports import ImportJob
+from app.models.imports import ImportStatus
 from app.models.organisation import Authority
 from app.models.organisation import Department
 from app.models.organisation import Institution
 from app.models.outbox import OutboxMessage
+from app.models.outbox import OutboxStatus
 from app.models.physician import Assessment
+from app.models.physician import FilingStatus
 from app.models.physician import MultiFiling
 from app.models.physician import Qualification
 from app.models.physician import Registration
+from app.models.physician import RegistrationStatus
 from app.models.process import HumanTask
 from app.models.process import ProcessDefinition
 from app.models.process import ProcessDraft
 from app.models.process import ProcessInstance
+from app.models.process import ScopeKind
 from app.models.process import TaskComment
+from app.models.process import TaskStatus
 from app.models.profile import PhysicianProfile
 from app.models.user import Role
 from app.models.user import User
@@ -36,5 +42,6 @@ __all__ = [
     "CatalogueItem", "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage",
     "PhysicianProfile", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Qualification",
     "Registration", "Role", "TaskComment", "User",
+    "FilingStatus", "ImportStatus", "OutboxStatus", "RegistrationStatus", "ScopeKind", "TaskStatus",
     "VerificationCode", "WebSession",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,16 @@ from sqlalchemy.orm import mapped_column
 from app.extensions import db
 from app.models.base import JSONType
 from app.models.base import UTCDateTime
+from app.models.base import str_enum
 from app.models.base import utcnow
+
+
+class ImportStatus(enum.StrEnum):
+    """Where an import stands: waiting, part-way through its batches, finished."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
 
 
 class ImportJob(db.Model):  # type: ignore[name-defined]
@@ -31,7 +41,7 @@ class ImportJob(db.Model):  # type: ignore[name-defined]
     imported: Mapped[int] = mapped_column(default=0)
     failed: Mapped[int] = mapped_column(default=0)
     errors: Mapped[list[Any]] = mapped_column(JSONType, default=list)  # [line, column, message]
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending/running/done
+    status: Mapped[ImportStatus] = mapped_column(str_enum(ImportStatus, 12), default=ImportStatus.PENDING)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

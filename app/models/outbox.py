@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import String
@@ -11,7 +12,16 @@ from sqlalchemy.orm import mapped_column
 
 from app.extensions import db
 from app.models.base import UTCDateTime
+from app.models.base import str_enum
 from app.models.base import utcnow
+
+
+class OutboxStatus(enum.StrEnum):
+    """Whether a message waits to be sent, was sent, or failed for good."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
 
 
 class OutboxMessage(db.Model):  # type: ignore[name-defined]
@@ -28,7 +38,8 @@ class OutboxMessage(db.Model):  # type: ignore[name-defined]
     body: Mapped[str] = mapped_column(Text)
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     secret: Mapped[bool] = mapped_column(default=False)  # holds a code: body cleared once sent
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus, 10), default=OutboxStatus.PENDING,
+                                                 index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(300))

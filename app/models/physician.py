@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date
 from datetime import datetime
 from typing import Any
@@ -16,21 +17,44 @@ from sqlalchemy.orm import relationship
 from app.extensions import db
 from app.models.base import JSONType
 from app.models.base import UTCDateTime
+from app.models.base import str_enum
 from app.models.base import utcnow
 from app.models.organisation import Authority
 from app.models.organisation import Department
 from app.models.organisation import Institution
 
+
+class RegistrationStatus(enum.StrEnum):
+    """A registration's status (DOMAIN.md §3.8); the value is what the database stores."""
+
+    ACTIVE = "ACTIVE"
+    PENDING_CHANGE = "PENDING_CHANGE"
+    CHANGED_OUT = "CHANGED_OUT"
+    FILED = "FILED"
+    CANCELLED = "CANCELLED"
+    SUSPENDED = "SUSPENDED"
+    REVOKED = "REVOKED"
+    RESIDENCY = "RESIDENCY"
+
+
+class FilingStatus(enum.StrEnum):
+    """A multi-institution filing's status; the value is what the database stores."""
+
+    ACTIVE = "ACTIVE"
+    EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
+
+
 # Registration statuses of DOMAIN.md §3.8 (code -> label)
-REGISTRATION_STATUSES = {
-    "ACTIVE": "有效",
-    "PENDING_CHANGE": "变更中",
-    "CHANGED_OUT": "变更出",
-    "FILED": "备案",
-    "CANCELLED": "注销",
-    "SUSPENDED": "暂停执业",
-    "REVOKED": "吊销",
-    "RESIDENCY": "规培",
+REGISTRATION_STATUSES: dict[RegistrationStatus, str] = {
+    RegistrationStatus.ACTIVE: "有效",
+    RegistrationStatus.PENDING_CHANGE: "变更中",
+    RegistrationStatus.CHANGED_OUT: "变更出",
+    RegistrationStatus.FILED: "备案",
+    RegistrationStatus.CANCELLED: "注销",
+    RegistrationStatus.SUSPENDED: "暂停执业",
+    RegistrationStatus.REVOKED: "吊销",
+    RegistrationStatus.RESIDENCY: "规培",
 }
 
 
@@ -82,7 +106,7 @@ class Registration(db.Model):  # type: ignore[name-defined]
     authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"))
     approved_on: Mapped[date | None] = mapped_column(Date)
     issued_on: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[RegistrationStatus] = mapped_column(str_enum(RegistrationStatus, 20), index=True)
     legacy_sites: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     reissued_on: Mapped[date | None] = mapped_column(Date)  # 补发: same 执业证书编码
     status_changed_on: Mapped[date | None] = mapped_column(Date)  # e.g. since when 备案
@@ -120,7 +144,7 @@ class MultiFiling(db.Model):  # type: ignore[name-defined]
     valid_to: Mapped[date] = mapped_column(Date)
     authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"))
     filed_on: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
+    status: Mapped[FilingStatus] = mapped_column(str_enum(FilingStatus, 20), default=FilingStatus.ACTIVE)
 
     registration: Mapped[Registration] = relationship(back_populates="filings")
     institution: Mapped[Institution] = relationship()

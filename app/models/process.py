@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy.orm import relationship
 from app.extensions import db
 from app.models.base import JSONType
 from app.models.base import UTCDateTime
+from app.models.base import str_enum
 from app.models.base import utcnow
 
 
@@ -106,6 +108,23 @@ class ProcessInstance(db.Model):  # type: ignore[name-defined]
         return f"<ProcessInstance {self.id} {self.process_id} {self.business_status}>"
 
 
+class TaskStatus(enum.StrEnum):
+    """Whether a human task waits, was done or was withdrawn."""
+
+    OPEN = "open"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class ScopeKind(enum.StrEnum):
+    """Whose inbox a human task is in: one user, an institution, an authority, the administrators."""
+
+    USER = "user"
+    INSTITUTION = "institution"
+    AUTHORITY = "authority"
+    ADMIN = "admin"
+
+
 class HumanTask(db.Model):  # type: ignore[name-defined]
     """The read model of a user task: what inboxes, counts and histories query."""
 
@@ -124,11 +143,11 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
     title: Mapped[str] = mapped_column(String(100))
     lane: Mapped[str | None] = mapped_column(String(30))
     form_id: Mapped[str] = mapped_column(String(60))
-    scope_kind: Mapped[str] = mapped_column(String(20))  # user / institution / authority / admin
+    scope_kind: Mapped[ScopeKind] = mapped_column(str_enum(ScopeKind, 20))
     scope_id: Mapped[int | None] = mapped_column()
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(12), default="open")  # open/completed/cancelled
+    status: Mapped[TaskStatus] = mapped_column(str_enum(TaskStatus, 12), default=TaskStatus.OPEN)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     changes: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # resubmission: old → new
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -37,7 +37,7 @@ class Role(enum.StrEnum):
                 "admin": "系统管理员"}[self.value]
 
 
-class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(UserMixin, db.Model):  # type: ignore[name-defined]
     """A person who signs in. Institution and commission staff belong to one organisation."""
 
     __tablename__ = "user_account"

@@ -125,7 +125,7 @@ def menu_for(user: User) -> list[tuple[str, str | None]]:
                 ("证书补办", None),
                 ("安全设置", url_for("account.security"))]
     if user.role is Role.INSTITUTION:
-        menu = [("待办任务", url_for("inbox.index")),
+        menu: list[tuple[str, str | None]] = [("待办任务", url_for("inbox.index")),
                 ("医师名册", url_for("institution.roster", kind="main")),
                 ("激活码", url_for("institution.activation_codes")),
                 ("科室维护", url_for("institution.departments_page")),

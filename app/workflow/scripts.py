@@ -31,8 +31,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from RestrictedPython import compile_restricted_eval
-from RestrictedPython import compile_restricted_exec
+from RestrictedPython.compile import compile_restricted_eval
+from RestrictedPython.compile import compile_restricted_exec
 from RestrictedPython.Eval import default_guarded_getitem
 from RestrictedPython.Guards import guarded_iter_unpack_sequence
 from RestrictedPython.Guards import guarded_unpack_sequence
@@ -175,7 +175,7 @@ def check_source(source: str, mode: str, known: Iterable[str] | None = None) -> 
         raise WorkflowError("；".join(compiled.errors))
 
 
-class _SizeGuardPolicy(RestrictingNodeTransformer):  # type: ignore[misc]
+class _SizeGuardPolicy(RestrictingNodeTransformer):
     """RestrictedPython's policy, plus: ``a * b``, ``a ** b`` and ``a + b`` become
     ``_binop_("*", a, b)`` so their results are size-checked before they are built."""
 
@@ -249,7 +249,7 @@ def _inplace(op: str, x: Any, y: Any) -> Any:
     if op == "+=":
         return _binop("+", x, y)
     if op == "-=":
-        return operator.isub(x, y)
+        return operator.isub(x, y)  # type: ignore[no-untyped-call]  # unannotated in typeshed
     raise WorkflowError(f"不允许的运算 {op}")
 
 
@@ -274,7 +274,7 @@ def _base_globals() -> dict[str, Any]:
 def _safe_method_getattr(obj: Any, name: str, default: Any = None) -> Any:
     if name not in SAFE_METHODS:
         raise WorkflowError(f"不允许访问属性 .{name}")
-    return safer_getattr(obj, name, default)
+    return safer_getattr(obj, name, default)  # type: ignore[no-untyped-call]  # unannotated upstream
 
 
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]

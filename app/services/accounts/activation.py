@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import ActivationCode
 from app.models import Qualification
 from app.models import Registration
+from app.models import RegistrationStatus
 from app.models import Role
 from app.models import User
 from app.models.base import utcnow
@@ -29,7 +30,7 @@ from app.services.records.validators import mask_mobile
 
 VALID_DAYS = 30
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-ISSUABLE = ("ACTIVE", "PENDING_CHANGE", "SUSPENDED")
+ISSUABLE = (RegistrationStatus.ACTIVE, RegistrationStatus.PENDING_CHANGE, RegistrationStatus.SUSPENDED)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import AttemptCounter
 from app.models.base import utcnow
 from app.services.platform.database import is_postgres
+from app.services.platform.database import rowcount
 
 
 def key(kind: str, subject: str) -> str:
@@ -42,7 +43,7 @@ def claim(kind: str, subject: str, limit: int, window: timedelta) -> bool:
     taken = db.session.execute(update(AttemptCounter).where(
         AttemptCounter.key == k, AttemptCounter.count < limit)
         .values(count=AttemptCounter.count + 1))
-    return bool(taken.rowcount)
+    return bool(rowcount(taken))
 
 
 def give_back(kind: str, subject: str) -> None:

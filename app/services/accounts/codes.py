@@ -17,6 +17,7 @@ from app.models import VerificationCode
 from app.models.base import utcnow
 from app.services.accounts import attempts
 from app.services.platform import outbox
+from app.services.platform.database import rowcount
 
 VALID_MINUTES = 5
 RESEND_SECONDS = 60
@@ -92,7 +93,7 @@ def check(purpose: str, target: str, code: str, reveal_tries: bool = True) -> Ve
     taken = db.session.execute(update(VerificationCode).where(
         VerificationCode.id == row.id, VerificationCode.attempts < MAX_TRIES,
         VerificationCode.used_at.is_(None)).values(attempts=VerificationCode.attempts + 1))
-    if not taken.rowcount:
+    if not rowcount(taken):
         raise refuse("校验码错误次数过多，请重新获取")
     db.session.refresh(row)
     if not hmac.compare_digest(row.code_hash, _hash(purpose, target, (code or "").strip())):
@@ -104,7 +105,7 @@ def check(purpose: str, target: str, code: str, reveal_tries: bool = True) -> Ve
     attempts.give_back("code_target", target)
     used = db.session.execute(update(VerificationCode).where(
         VerificationCode.id == row.id, VerificationCode.used_at.is_(None)).values(used_at=utcnow()))
-    if not used.rowcount:
+    if not rowcount(used):
         raise DomainError(_(UNIFORM))
     db.session.refresh(row)
     return row

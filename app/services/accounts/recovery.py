@@ -19,10 +19,10 @@ from app.services.accounts import attempts
 from app.services.accounts import codes
 from app.services.accounts import websessions
 from app.services.accounts.signup import EMAIL_RE
-from app.services.accounts.signup import MOBILE_RE
 from app.services.accounts.signup import password_errors
 from app.services.platform import audit
 from app.services.platform import outbox
+from app.services.records.validators import MOBILE_RE
 from app.services.records.validators import normalize_resident_id
 
 PURPOSE = "recover"

@@ -13,10 +13,10 @@ from app.services.accounts import accounts
 from app.services.accounts import codes
 from app.services.accounts import websessions
 from app.services.accounts.signup import EMAIL_RE
-from app.services.accounts.signup import MOBILE_RE
 from app.services.accounts.signup import password_errors
 from app.services.platform import audit
 from app.services.platform import outbox
+from app.services.records.validators import MOBILE_RE
 from app.services.records.validators import mask_mobile
 
 FIELDS = {"sms": ("mobile", "mobile_verified"), "email": ("email", "email_verified")}

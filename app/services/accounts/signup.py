@@ -24,6 +24,7 @@ from app.extensions import db
 from app.models import ActivationCode
 from app.models import Institution
 from app.models import Qualification
+from app.models import RegistrationStatus
 from app.models import Role
 from app.models import User
 from app.models.base import utcnow
@@ -32,7 +33,8 @@ from app.services.accounts import attempts
 from app.services.accounts import websessions
 from app.services.platform import audit
 from app.services.platform import outbox
-from app.services.records.validators import MOBILE_RE  # noqa: F401 - re-exported for recovery, security
+from app.services.platform.database import rowcount
+from app.services.records.validators import MOBILE_RE
 from app.services.records.validators import normalize_resident_id
 from app.services.records.validators import resident_id_error
 
@@ -45,7 +47,7 @@ NAME_RE = re.compile(rf"^(?=.{{2,30}}$)[{_HAN}]+(?:[{_DOT}][{_HAN}]+)*$")
 USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{5,11}$")
 PASSWORD_RE = re.compile(r"^[A-Za-z0-9]{6,16}$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-PATH_A_STATUSES = {"ACTIVE", "PENDING_CHANGE", "SUSPENDED"}
+PATH_A_STATUSES = {RegistrationStatus.ACTIVE, RegistrationStatus.PENDING_CHANGE, RegistrationStatus.SUSPENDED}
 MAX_CODE_TRIES = 5
 
 
@@ -168,8 +170,9 @@ def status(user: User) -> ActivationStatus:
         inst = db.session.get(Institution, current[-1].institution_id)
         return ActivationStatus("A", True, True, inst.name if inst else "", contact,
                                 user.activated)
-    if any(r.status == "REVOKED" for r in regs) and not any(
-            r.status in ("CHANGED_OUT", "FILED", "CANCELLED", "RESIDENCY") for r in regs):
+    if any(r.status == RegistrationStatus.REVOKED for r in regs) and not any(
+            r.status in (RegistrationStatus.CHANGED_OUT, RegistrationStatus.FILED,
+                         RegistrationStatus.CANCELLED, RegistrationStatus.RESIDENCY) for r in regs):
         return ActivationStatus(None, True, True, "", contact, user.activated,
                                 _("您的医师执业证书已被吊销，账户不能激活"))
     return ActivationStatus("B", True, bool(regs), "", contact, user.activated)
@@ -260,7 +263,7 @@ def activate_with_code(user: User, code: str) -> None:
     taken = db.session.execute(update(ActivationCode).where(
         ActivationCode.id == row.id, ActivationCode.attempts < MAX_CODE_TRIES,
         ActivationCode.used_at.is_(None)).values(attempts=ActivationCode.attempts + 1))
-    if not taken.rowcount:
+    if not rowcount(taken):
         db.session.commit()
         raise wrong
     try:
@@ -272,7 +275,7 @@ def activate_with_code(user: User, code: str) -> None:
         raise wrong
     used = db.session.execute(update(ActivationCode).where(
         ActivationCode.id == row.id, ActivationCode.used_at.is_(None)).values(used_at=utcnow()))
-    if not used.rowcount:
+    if not rowcount(used):
         db.session.commit()
         raise wrong
     _activate(user, "A", {"path": "A", "code": row.id})

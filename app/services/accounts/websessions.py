@@ -18,6 +18,7 @@ from sqlalchemy import update
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.websession import WebSession
+from app.services.platform.database import rowcount
 
 TOUCH_SECONDS = 60  # seen_at is written at most once a minute per session
 
@@ -72,7 +73,7 @@ def save(sid: str, data: str, user_id: int | None) -> bool:
     done = db.session.execute(update(WebSession).where(WebSession.id == sid).values(
         data=data, user_id=user_id, seen_at=utcnow()))
     db.session.commit()
-    return bool(done.rowcount)
+    return bool(rowcount(done))
 
 
 def touch(sid: str) -> None:
@@ -84,7 +85,7 @@ def end(sid: str) -> bool:
     """退出: this session only; False when it had already been ended."""
     done = db.session.execute(delete(WebSession).where(WebSession.id == sid))
     db.session.commit()
-    return bool(done.rowcount)
+    return bool(rowcount(done))
 
 
 def end_all(user_id: int, keep: str | None = None) -> None:

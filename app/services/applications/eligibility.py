@@ -6,16 +6,18 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db
+from app.models import FilingStatus
 from app.models import MultiFiling
 from app.models import ProcessInstance
 from app.models import Qualification
 from app.models import Registration
+from app.models import RegistrationStatus
 from app.models import User
 from app.services.applications import types
 
-CANCELLABLE = ("ACTIVE", "SUSPENDED", "FILED")
-OPEN_BLOCKING = {"SUSPENDED": "您的执业注册处于暂停执业期间，不能申请注册",
-                 "REVOKED": "您的医师执业证书已被吊销，不能申请注册"}
+CANCELLABLE = (RegistrationStatus.ACTIVE, RegistrationStatus.SUSPENDED, RegistrationStatus.FILED)
+OPEN_BLOCKING = {RegistrationStatus.SUSPENDED: "您的执业注册处于暂停执业期间，不能申请注册",
+                 RegistrationStatus.REVOKED: "您的医师执业证书已被吊销，不能申请注册"}
 
 
 def open_application(actor: User, process_id: str) -> ProcessInstance | None:
@@ -24,7 +26,7 @@ def open_application(actor: User, process_id: str) -> ProcessInstance | None:
         ProcessInstance.completed_at.is_(None)).limit(1))
 
 
-def registrations_in(actor: User, statuses: tuple[str, ...]) -> list[Registration]:
+def registrations_in(actor: User, statuses: tuple[RegistrationStatus, ...]) -> list[Registration]:
     """The physician's registrations in any of ``statuses``."""
     qual = actor.qualification
     return [r for r in (qual.registrations if qual else []) if r.status in statuses]
@@ -38,7 +40,7 @@ def open_refusal(actor: User, process_id: str) -> str | None:
 
 
 def active_refusal(actor: User, process_id: str, what: str) -> str | None:
-    if not registrations_in(actor, ("ACTIVE",)):
+    if not registrations_in(actor, (RegistrationStatus.ACTIVE,)):
         return _("您当前没有有效的执业注册，不能申请%(what)s", what=what)
     return open_refusal(actor, process_id)
 
@@ -54,8 +56,8 @@ def physician_qualification(actor: User) -> Qualification | None:
 
 
 def active_filings(actor: User) -> list[MultiFiling]:
-    return [f for r in registrations_in(actor, ("ACTIVE",)) for f in r.filings
-            if f.status == "ACTIVE"]
+    return [f for r in registrations_in(actor, (RegistrationStatus.ACTIVE,)) for f in r.filings
+            if f.status == FilingStatus.ACTIVE]
 
 
 def refusal(actor: User, process_id: str) -> str | None:

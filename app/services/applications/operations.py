@@ -14,13 +14,17 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from app.extensions import db
+from app.models import FilingStatus
 from app.models import HumanTask
 from app.models import Institution
 from app.models import MultiFiling
 from app.models import PhysicianProfile
 from app.models import Qualification
 from app.models import Registration
+from app.models import RegistrationStatus
 from app.models import Role
+from app.models import ScopeKind
+from app.models import TaskStatus
 from app.models import User
 from app.services.engine.clock import today_cst
 from app.services.engine.context import StepContext
@@ -131,12 +135,13 @@ def apply_registration(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]
 def cancel_registration(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     """注销: the registration becomes CANCELLED and its certificate is annulled."""
     reg = db.session.get(Registration, ctx.instance.registration_id)
-    if reg is None or reg.status not in ("ACTIVE", "SUSPENDED", "FILED"):
+    if reg is None or reg.status not in (RegistrationStatus.ACTIVE, RegistrationStatus.SUSPENDED,
+                                         RegistrationStatus.FILED):
         raise ValueError("该执业注册已不能注销")
-    set_status(reg, "CANCELLED")
+    set_status(reg, RegistrationStatus.CANCELLED)
     for filing in reg.filings:
-        if filing.status == "ACTIVE":
-            filing.status = "CANCELLED"
+        if filing.status == FilingStatus.ACTIVE:
+            filing.status = FilingStatus.CANCELLED
     audit.record(ctx.actor, "registration.cancel", "registration", reg.id,
                  {"reason": data.get("reason"), "instance": ctx.instance.id})
     return {"registration_id": reg.id, "cert_no": reg.cert_no}
@@ -148,13 +153,13 @@ def add_filing(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     inst = ctx.instance
     reg = db.session.get(Registration, inst.registration_id)
     target = db.session.get(Institution, inst.target_institution_id)
-    if reg is None or reg.status != "ACTIVE" or target is None:
+    if reg is None or reg.status != RegistrationStatus.ACTIVE or target is None:
         raise ValueError("执业注册已无效，不能备案")
     filing = MultiFiling(registration_id=reg.id, institution_id=target.id,
                          scopes=list(data.get("practice_scopes") or []),
                          valid_from=date.fromisoformat(data["valid_from"]),
                          valid_to=date.fromisoformat(data["valid_to"]),
-                         authority_id=target.authority_id, filed_on=today_cst(), status="ACTIVE")
+                         authority_id=target.authority_id, filed_on=today_cst(), status=FilingStatus.ACTIVE)
     db.session.add(filing)
     db.session.flush()
     audit.record(ctx.actor, "filing.create", "registration", reg.id,
@@ -162,13 +167,14 @@ def add_filing(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     return {"filing_id": filing.id}
 
 
-def set_status(reg: Registration, status: str) -> None:
+def set_status(reg: Registration, status: RegistrationStatus) -> None:
     """Change a registration's status and remember since when."""
     reg.status = status
     reg.status_changed_on = today_cst()
 
 
-def _registration_of(ctx: StepContext, statuses: tuple[str, ...] = ("ACTIVE",)) -> Registration:
+def _registration_of(ctx: StepContext,
+                     statuses: tuple[RegistrationStatus, ...] = (RegistrationStatus.ACTIVE,)) -> Registration:
     reg = db.session.get(Registration, ctx.instance.registration_id)
     if reg is None or reg.status not in statuses:
         raise ValueError("该执业注册的状态已改变，不能办理")
@@ -184,7 +190,7 @@ def _new_registration(ctx: StepContext, qual: Qualification, institution: Instit
         qualification_id=qual.id, level=qual.level, category=qual.category, scopes=scopes,
         place_region=place, institution_id=institution.id,
         department_id=data.get("department_id"), authority_id=institution.authority_id,
-        approved_on=today, issued_on=today, status="ACTIVE", process_instance_id=ctx.instance.id,
+        approved_on=today, issued_on=today, status=RegistrationStatus.ACTIVE, process_instance_id=ctx.instance.id,
         cert_no=_new_cert_no(qual.level, qual.category, institution.authority.region_code))
     db.session.add(reg)
     db.session.flush()
@@ -204,7 +210,7 @@ def upgrade_level(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
         raise ValueError("未找到执业医师资格")
     new = _new_registration(ctx, qual, old.institution, data,
                             list(data.get("practice_scopes") or old.scopes))
-    set_status(old, "CHANGED_OUT")
+    set_status(old, RegistrationStatus.CHANGED_OUT)
     # the account belongs to the person: from now on its pages and checks follow the 执业医师
     # qualification and its registration, not the assistant one
     for account in db.session.scalars(select(User).where(User.qualification_id == assistant.id)):
@@ -218,7 +224,7 @@ def upgrade_level(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
 def change_to_military(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     """变更到军队: the local registration becomes 变更出."""
     reg = _registration_of(ctx)
-    set_status(reg, "CHANGED_OUT")
+    set_status(reg, RegistrationStatus.CHANGED_OUT)
     audit.record(ctx.actor, "registration.to_military", "registration", reg.id,
                  {"unit": data.get("military_unit")})
     return {"registration_id": reg.id}
@@ -235,8 +241,8 @@ def apply_change(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
         qual = db.session.get(Qualification, reg.qualification_id)
         assert qual is not None
         new = _new_registration(ctx, qual, target, data, scopes)
-        set_status(reg, "CHANGED_OUT")
-        result = {"registration_id": new.id, "cert_no": new.cert_no}
+        set_status(reg, RegistrationStatus.CHANGED_OUT)
+        result: dict[str, Any] = {"registration_id": new.id, "cert_no": new.cert_no}
     else:
         before = {"institution": reg.institution_id, "scopes": reg.scopes,
                   "department": reg.department_id}
@@ -253,9 +259,9 @@ def apply_change(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
 def cancel_filing(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     """多执业机构取消备案: the filing is closed on the requested date."""
     filing = db.session.get(MultiFiling, data.get("filing_id"))
-    if filing is None or filing.status != "ACTIVE":
+    if filing is None or filing.status != FilingStatus.ACTIVE:
         raise ValueError("该备案已不存在")
-    filing.status = "CANCELLED"
+    filing.status = FilingStatus.CANCELLED
     filing.valid_to = min(filing.valid_to, date.fromisoformat(data["end_date"]))
     audit.record(ctx.actor, "filing.cancel", "registration", filing.registration_id,
                  {"filing": filing.id})
@@ -265,7 +271,7 @@ def cancel_filing(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
 @operation("remove_legacy_site")
 def remove_legacy_site(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     """申请取消“多地点执业”: the legacy site is removed from the record."""
-    reg = _registration_of(ctx, ("ACTIVE", "SUSPENDED"))
+    reg = _registration_of(ctx, (RegistrationStatus.ACTIVE, RegistrationStatus.SUSPENDED))
     site = data.get("site")
     reg.legacy_sites = [s for s in (reg.legacy_sites or []) if s != site]
     audit.record(ctx.actor, "registration.legacy_site_removed", "registration", reg.id,
@@ -276,7 +282,7 @@ def remove_legacy_site(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]
 @operation("reissue_certificate")
 def reissue_certificate(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     """证书补办: the certificate is reissued with the same 执业证书编码, marked 补发."""
-    reg = _registration_of(ctx, ("ACTIVE", "SUSPENDED"))
+    reg = _registration_of(ctx, (RegistrationStatus.ACTIVE, RegistrationStatus.SUSPENDED))
     reg.reissued_on = today_cst()
     reg.reissue_count = (reg.reissue_count or 0) + 1
     audit.record(ctx.actor, "registration.reissue", "registration", reg.id,
@@ -308,7 +314,7 @@ def approve_photo(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
 def apply_info_change(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     """信息修改: the practice-side copy changes; the qualification record never does."""
     prof = _profile(ctx)
-    changed = {}
+    changed: dict[str, Any] = {}
     for key in ("education", "school", "major", "title"):
         if key in data:
             changed[key] = data[key]
@@ -347,11 +353,11 @@ def remind_holders(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     """Remind whoever holds the application's open tasks (a reminder timer the administrator
     can attach to any waiting task; once per task and person)."""
     inst = ctx.instance
-    roles = {"institution": ("institution_id", Role.INSTITUTION),
-             "authority": ("authority_id", Role.COMMISSION)}
+    roles = {ScopeKind.INSTITUTION: ("institution_id", Role.INSTITUTION),
+             ScopeKind.AUTHORITY: ("authority_id", Role.COMMISSION)}
     sent = 0
     open_tasks = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == inst.id,
-                                                            HumanTask.status == "open"))
+                                                            HumanTask.status == TaskStatus.OPEN))
     for task in open_tasks:
         if task.scope_kind not in roles or task.scope_id is None:
             continue

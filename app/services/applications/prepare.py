@@ -13,10 +13,12 @@ from app.errors import Forbidden
 from app.extensions import db
 from app.models import CatalogueItem
 from app.models import Department
+from app.models import FilingStatus
 from app.models import Institution
 from app.models import ProcessInstance
 from app.models import Qualification
 from app.models import Registration
+from app.models import RegistrationStatus
 from app.models import Role
 from app.models import User
 from app.services.applications import eligibility
@@ -82,9 +84,9 @@ def form_options(actor: User | None, institution_id: int | None = None,
         "registrations_cancellable": [(str(r.id), _registration_label(r)) for r in regs
                                       if r.status in CANCELLABLE],
         "registrations_active": [(str(r.id), _registration_label(r)) for r in regs
-                                 if r.status == "ACTIVE"],
+                                 if r.status == RegistrationStatus.ACTIVE],
         "registrations_assistant": [(str(r.id), _registration_label(r)) for r in regs
-                                    if r.status == "ACTIVE" and r.level == "执业助理医师"],
+                                    if r.status == RegistrationStatus.ACTIVE and r.level == "执业助理医师"],
         "registrations_legacy": [(str(r.id), _registration_label(r)) for r in regs
                                  if r.legacy_sites],
         "legacy_sites": [(str(site), str(site)) for r in regs for site in (r.legacy_sites or [])],
@@ -92,7 +94,7 @@ def form_options(actor: User | None, institution_id: int | None = None,
             (str(r.id), f"{r.qualification.name} · {r.cert_no or ''}（{r.status_label}）")
             for r in reportable],
         "filings_active": [(str(f.id), f"{f.institution.name}（{f.valid_from}至{f.valid_to}）")
-                           for r in regs for f in r.filings if f.status == "ACTIVE"],
+                           for r in regs for f in r.filings if f.status == FilingStatus.ACTIVE],
     }
 
 
@@ -185,7 +187,7 @@ def prepare_maintenance(actor: User, process_id: str, schema: dict[str, Any],
                         payload: dict[str, Any], instance: ProcessInstance | None,
                         errors: dict[str, str] | None) -> Prepared:
     """信息修改 and 照片更新 are reviewed by the main institution of the active registration."""
-    regs = eligibility.registrations_in(actor, ("ACTIVE",))
+    regs = eligibility.registrations_in(actor, (RegistrationStatus.ACTIVE,))
     if not regs:
         raise DomainError(_("您当前没有有效的执业注册，修改的内容需执业所在医疗机构审核，暂不能提交"))
     if process_id == "info_change" and open_application(actor, process_id) is not None:
@@ -203,7 +205,8 @@ def prepare_simple(actor: User, process_id: str, schema: dict[str, Any], payload
     if instance is not None:
         data["registration_id"] = instance.registration_id
     extra = dict(errors or {})
-    reg = own_registration(actor, data.get("registration_id"), ("ACTIVE", "SUSPENDED"))
+    reg = own_registration(actor, data.get("registration_id"),
+                           (RegistrationStatus.ACTIVE, RegistrationStatus.SUSPENDED))
     if data.get("registration_id") is not None and reg is None:
         extra["registration_id"] = _("请选择您本人有效的执业注册")
     site = data.get("site")
@@ -222,7 +225,7 @@ def registration_and_target(actor: User, data: dict[str, Any], instance: Process
     if instance is not None:
         data["registration_id"] = instance.registration_id
         data["institution_id"] = instance.target_institution_id
-    reg = own_registration(actor, data.get("registration_id"), ("ACTIVE",))
+    reg = own_registration(actor, data.get("registration_id"), (RegistrationStatus.ACTIVE,))
     if data.get("registration_id") is not None and reg is None:
         extra["registration_id"] = _("请选择您本人有效的执业注册")
     target_id = data.get("institution_id")
@@ -248,7 +251,7 @@ def placement_errors(institution: Institution | None, data: dict[str, Any],
     return errors
 
 
-def own_registration(actor: User, value: Any, statuses: tuple[str, ...]) -> Registration | None:
+def own_registration(actor: User, value: Any, statuses: tuple[RegistrationStatus, ...]) -> Registration | None:
     if not isinstance(value, int):
         return None
     reg = db.session.get(Registration, value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.models import HumanTask
 from app.models import ProcessInstance
 from app.models import Role
+from app.models import TaskStatus
 from app.models import User
 from app.services.backoffice.definitions import lane_role
 from app.services.engine.assignment import scope_of_user
@@ -18,7 +19,7 @@ def in_scope(user: User, task: HumanTask) -> bool:
 
 def can_complete(user: User, task: HumanTask) -> bool:
     """The actor works this task's scope and nobody else has claimed it."""
-    return (task.status == "open" and in_scope(user, task)
+    return (task.status == TaskStatus.OPEN and in_scope(user, task)
             and task.claimed_by_id in (None, user.id))
 
 

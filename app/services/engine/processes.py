@@ -30,6 +30,8 @@ from app.models import HumanTask
 from app.models import ProcessInstance
 from app.models import Registration
 from app.models import Role
+from app.models import ScopeKind
+from app.models import TaskStatus
 from app.models import User
 from app.models.base import utcnow
 from app.services.applications import forms
@@ -90,12 +92,12 @@ def _save(ctx: StepContext, rt: Runtime, completed_guid: str | None = None) -> N
     inst.updated_at = ctx.now
 
     known = ctx.open_tasks if ctx.open_tasks is not None else db.session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == inst.id, HumanTask.status == "open"))
-    open_rows = {t.task_guid: t for t in known if t.status == "open"}
+        select(HumanTask).where(HumanTask.instance_id == inst.id, HumanTask.status == TaskStatus.OPEN))
+    open_rows = {t.task_guid: t for t in known if t.status == TaskStatus.OPEN}
     ready_ids = {t.id for t in ready}
     for guid, row in open_rows.items():
         if guid not in ready_ids and guid != completed_guid:
-            row.status = "cancelled"
+            row.status = TaskStatus.CANCELLED
             row.completed_at = ctx.now
     for task in ready:
         if task.id in open_rows:
@@ -211,8 +213,8 @@ def start_application(actor: User, process_id: str,
         rt = Runtime.start(defn, prepared.data, **_runtime_args(ctx))
         db.session.add(HumanTask(
             instance_id=inst.id, task_guid=f"submit-{inst.id}", task_spec_id="submit",
-            title="提交申请", lane="physician", form_id=form_id, scope_kind="user",
-            scope_id=actor.id, status="completed", data=prepared.data, created_at=now,
+            title="提交申请", lane="physician", form_id=form_id, scope_kind=ScopeKind.USER,
+            scope_id=actor.id, status=TaskStatus.COMPLETED, data=prepared.data, created_at=now,
             completed_by_id=actor.id, completed_at=now))
         _save(ctx, rt)
         audit.record(actor, "application.submit", "process_instance", inst.id,
@@ -260,12 +262,12 @@ def start_case(actor: User | None, process_id: str,
         ctx = StepContext(inst, actor, now, upload_dir)
         rt = Runtime.start(defn, prepared.data, **_runtime_args(ctx))
         lane = "institution" if actor and actor.role is Role.INSTITUTION else "commission"
-        kind, scope = ("institution", prepared.institution_id) if lane == "institution" else (
-            "authority", prepared.authority_id)
+        kind, scope = (ScopeKind.INSTITUTION, prepared.institution_id) if lane == "institution" else (
+            ScopeKind.AUTHORITY, prepared.authority_id)
         db.session.add(HumanTask(
             instance_id=inst.id, task_guid=f"submit-{inst.id}", task_spec_id="submit",
             title="报告注销" if lane == "institution" else "依职权注销", lane=lane, form_id=form_id,
-            scope_kind=kind, scope_id=scope, status="completed", data=prepared.data,
+            scope_kind=kind, scope_id=scope, status=TaskStatus.COMPLETED, data=prepared.data,
             created_at=now, completed_by_id=actor.id if actor else None, completed_at=now))
         _save(ctx, rt)
         audit.record(actor, "case.start", "process_instance", inst.id,
@@ -283,7 +285,7 @@ def _lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance, list[HumanTask
         select(HumanTask, ProcessInstance)
         .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
         .where(HumanTask.instance_id == instance_of,
-               or_(HumanTask.status == "open", HumanTask.id == task_id))
+               or_(HumanTask.status == TaskStatus.OPEN, HumanTask.id == task_id))
         .with_for_update(of=ProcessInstance)
         .execution_options(populate_existing=True)).all()
     task = next((t for t, _i in rows if t.id == task_id), None)
@@ -304,7 +306,7 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
         task, inst, open_tasks = _lock_task(task_id)
         if not policies.in_scope(actor, task):
             raise Forbidden(_("您无权办理此任务"))
-        if task.status != "open":
+        if task.status != TaskStatus.OPEN:
             raise Conflict(ALREADY_HANDLED)
         _refuse_if_suspended(inst)
         if not policies.can_complete(actor, task):
@@ -326,7 +328,7 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
             options = {"application_fields": forms.field_titles(start_schema)}
             data = forms.validate(schema, payload, options, file_errors)
         rt.complete(task.task_guid, data)
-        task.status = "completed"
+        task.status = TaskStatus.COMPLETED
         task.completed_by_id = actor.id
         task.completed_at = ctx.now
         task.data = data
@@ -362,7 +364,7 @@ def withdraw(actor: User, instance_id: int) -> None:
 def can_withdraw(instance: ProcessInstance) -> bool:
     """Whether a withdrawal is possible now (read from the task read model)."""
     return instance.completed_at is None and any(
-        t.status == "open" and t.task_spec_id in ("institution_confirm", START_TASK)
+        t.status == TaskStatus.OPEN and t.task_spec_id in ("institution_confirm", START_TASK)
         for t in instance.tasks)
 
 
@@ -462,8 +464,8 @@ def terminate(actor: User, instance_id: int, reason: str) -> None:
         inst.next_timer_at = None
         inst.suspended = False
         for task in db.session.scalars(select(HumanTask).where(
-                HumanTask.instance_id == inst.id, HumanTask.status == "open")):
-            task.status, task.completed_at = "cancelled", ctx.now
+                HumanTask.instance_id == inst.id, HumanTask.status == TaskStatus.OPEN)):
+            task.status, task.completed_at = TaskStatus.CANCELLED, ctx.now
         operations.close_application(ctx, {"note": why}, "terminated")  # tells them why
         db.session.commit()
 

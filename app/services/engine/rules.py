@@ -9,9 +9,11 @@ from datetime import date
 from sqlalchemy import select
 
 from app.extensions import db
+from app.models import FilingStatus
 from app.models import MultiFiling
 from app.models import ProcessInstance
 from app.models import Registration
+from app.models import RegistrationStatus
 from app.services.engine.clock import today_cst
 from app.services.platform import audit
 
@@ -20,9 +22,9 @@ def expire_filings(today: date | None = None) -> int:
     """Close every ACTIVE filing whose end date has passed; returns how many."""
     day = today or today_cst()
     rows = list(db.session.scalars(select(MultiFiling).where(
-        MultiFiling.status == "ACTIVE", MultiFiling.valid_to < day).limit(500)))
+        MultiFiling.status == FilingStatus.ACTIVE, MultiFiling.valid_to < day).limit(500)))
     for filing in rows:
-        filing.status = "EXPIRED"
+        filing.status = FilingStatus.EXPIRED
         audit.record(None, "filing.expired", "registration", filing.registration_id,
                      {"filing": filing.id, "valid_to": filing.valid_to.isoformat()})
     db.session.commit()
@@ -46,7 +48,7 @@ def raise_long_filed(today: date | None = None) -> int:
         ProcessInstance.process_id.in_(("cancellation", "cancellation_report",
                                         "cancellation_ex_officio")))
     rows = db.session.execute(select(Registration.id, Registration.status_changed_on).where(
-        Registration.status == "FILED", Registration.status_changed_on <= two_years_before(day),
+        Registration.status == RegistrationStatus.FILED, Registration.status_changed_on <= two_years_before(day),
         Registration.id.not_in(busy)).limit(100)).all()
     db.session.rollback()
     for reg_id, since in rows:
@@ -90,7 +92,7 @@ def remind_assessments(today: date | None = None) -> int:
     rows = db.session.execute(
         select(User, Registration).join(
             Registration, Registration.qualification_id == User.qualification_id)
-        .where(Registration.status == "ACTIVE", User.activated.is_(True),
+        .where(Registration.status == RegistrationStatus.ACTIVE, User.activated.is_(True),
                User.qualification_id.not_in(assessed))).all()
     sent = 0
     for user, _reg in rows:

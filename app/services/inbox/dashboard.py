@@ -15,6 +15,8 @@ from app.extensions import db
 from app.models import HumanTask
 from app.models import ProcessInstance
 from app.models import Role
+from app.models import ScopeKind
+from app.models import TaskStatus
 from app.models import User
 from app.models.base import utcnow
 from app.services.applications.eligibility import type_name
@@ -39,7 +41,7 @@ def commission_counts(actor: User) -> list[TypeCounts]:
                 func.sum(case((HumanTask.due_at.between(now, week), 1), else_=0)),
                 func.sum(case((HumanTask.due_at < now, 1), else_=0)))
          .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-         .where(HumanTask.status == "open", HumanTask.scope_kind == "authority",
+         .where(HumanTask.status == TaskStatus.OPEN, HumanTask.scope_kind == ScopeKind.AUTHORITY,
                 HumanTask.scope_id == actor.authority_id)
          .group_by(ProcessInstance.process_id).order_by(ProcessInstance.process_id))
     return [TypeCounts(pid, type_name(pid), int(n), int(soon or 0), int(late or 0))

@@ -30,6 +30,8 @@ from app.models import ProcessInstance
 from app.models import Qualification
 from app.models import Registration
 from app.models import Role
+from app.models import ScopeKind
+from app.models import TaskStatus
 from app.models import User
 from app.models.base import utcnow
 from app.services.applications import eligibility
@@ -81,7 +83,7 @@ def _scope_filter(actor: User) -> Any:
         raise Forbidden(_("您没有待办任务箱"))
     kind, sid = scope
     return and_(HumanTask.scope_kind == kind, HumanTask.scope_id == sid,
-                HumanTask.status == "open")
+                HumanTask.status == TaskStatus.OPEN)
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ class InboxFilter:
                    args.get("name", "").strip()[:30], sort if sort in SORTS else "due",
                    args.get("after", "")[:80])
 
-    def args(self, **changes: str) -> dict[str, str]:
+    def args(self, **changes: str) -> dict[str, Any]:
         """Query arguments for a link (e.g. the next page)."""
         out = {k: v for k, v in self.__dict__.items() if v}
         out.update(changes)
@@ -245,7 +247,7 @@ def _task_for(actor: User, task_id: int) -> HumanTask:
 def claim(actor: User, task_id: int) -> None:
     """Take a task so colleagues see it is being handled."""
     task = _task_for(actor, task_id)
-    if task.status != "open":
+    if task.status != TaskStatus.OPEN:
         raise Conflict(_("该任务已被处理"))
     if task.claimed_by_id not in (None, actor.id):
         raise Conflict(_("该任务已被其他人认领"))
@@ -292,16 +294,16 @@ def _labels(row: ProcessDefinition, form_id: str, value: Any) -> str:
 
 
 def _history(inst: ProcessInstance, row: ProcessDefinition) -> list[HistoryEntry]:
-    names = dict(db.session.execute(select(User.id, User.display_name).where(
-        User.id.in_([t.completed_by_id for t in inst.tasks if t.completed_by_id]))).all())
+    names: dict[int | None, str] = dict(db.session.execute(select(User.id, User.display_name).where(
+        User.id.in_([t.completed_by_id for t in inst.tasks if t.completed_by_id]))).tuples().all())
     out = []
     for t in inst.tasks:
-        if t.status == "completed" and t.completed_at is not None:
+        if t.status == TaskStatus.COMPLETED and t.completed_at is not None:
             data = t.data or {}
             out.append(HistoryEntry(t.completed_at, t.title, names.get(t.completed_by_id, ""),
                                     _labels(row, t.form_id, data.get("decision")),
                                     str(data.get("note") or "")))
-        elif t.status == "cancelled" and t.completed_at is not None:
+        elif t.status == TaskStatus.CANCELLED and t.completed_at is not None:
             out.append(HistoryEntry(t.completed_at, t.title, "", "已取消", ""))
     if inst.completed_at is not None:
         out.append(HistoryEntry(inst.completed_at, "办结", "", inst.business_status, ""))
@@ -340,9 +342,9 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
     return ApplicationView(
         inst, eligibility.type_name(inst.process_id),
         physician.display_name if physician else (qual.name if qual else ""),
-        (physician.id_number or "") if own else mask_id(qual.id_number if qual else ""),
+        (physician.id_number or "") if own and physician is not None else mask_id(qual.id_number if qual else ""),
         institution.name if institution else "", fields, _history(inst, row),
-        [t for t in inst.tasks if t.status == "open"], days_left)
+        [t for t in inst.tasks if t.status == TaskStatus.OPEN], days_left)
 
 
 @dataclass(frozen=True)
@@ -359,8 +361,8 @@ def diagram_of(actor: User, instance_id: int) -> DiagramView:
     inst = db.session.get(ProcessInstance, instance_id)
     if inst is None or not policies.can_view_instance(actor, inst):
         raise NotFound(_("申请不存在"))
-    done = ["start"] + [t.task_spec_id for t in inst.tasks if t.status == "completed"]
-    current = [t.task_spec_id for t in inst.tasks if t.status == "open"]
+    done = ["start"] + [t.task_spec_id for t in inst.tasks if t.status == TaskStatus.COMPLETED]
+    current = [t.task_spec_id for t in inst.tasks if t.status == TaskStatus.OPEN]
     return DiagramView(inst.definition.bpmn_xml, sorted(set(done) - {"submit"}), current)
 
 
@@ -370,11 +372,11 @@ def holder(view: ApplicationView) -> str:
     if inst.completed_at is not None:
         return _("已办结")
     kinds = {t.scope_kind for t in view.open_tasks}
-    if "user" in kinds:
+    if ScopeKind.USER in kinds:
         return _("您本人（请按意见修改后重新提交）")
-    if "authority" in kinds:
+    if ScopeKind.AUTHORITY in kinds:
         return _("卫生健康行政部门")
-    if "institution" in kinds:
+    if ScopeKind.INSTITUTION in kinds:
         return _("医疗机构")
     return _("处理中")
 
@@ -411,13 +413,13 @@ def task_page(actor: User, task_id: int) -> TaskPage:
 
 def _latest_changes(view: ApplicationView, schema: dict[str, Any]) -> list[Change]:
     """What the physician changed in the latest resubmission (empty if none)."""
-    redone = [t for t in view.instance.tasks if t.status == "completed" and t.changes is not None
+    redone = [t for t in view.instance.tasks if t.status == TaskStatus.COMPLETED and t.changes is not None
               and t.lane == "physician"]
     if not redone:
         return []
     shown = {f.name: f for f in view.fields}
     out = []
-    for name, (old, new) in redone[-1].changes.items():
+    for name, (old, new) in (redone[-1].changes or {}).items():
         field = shown.get(name)
         title = field.title if field else name
         before = forms.field_views(schema, {name: old}, None, _options_of(view))
@@ -447,8 +449,8 @@ def my_applications(actor: User) -> list[ProcessInstance]:
 def my_open_tasks(actor: User) -> list[HumanTask]:
     """Tasks waiting for the physician (e.g. a returned application)."""
     return list(db.session.scalars(select(HumanTask).where(
-        HumanTask.scope_kind == "user", HumanTask.scope_id == actor.id,
-        HumanTask.status == "open").order_by(HumanTask.id)))
+        HumanTask.scope_kind == ScopeKind.USER, HumanTask.scope_id == actor.id,
+        HumanTask.status == TaskStatus.OPEN).order_by(HumanTask.id)))
 
 
 def physician_task_form(actor: User, task_id: int, values: dict[str, Any] | None = None,
@@ -456,12 +458,12 @@ def physician_task_form(actor: User, task_id: int, values: dict[str, Any] | None
                                                                        applications.FormPage]:
     """A task waiting for the physician (correction), with the approvers' notes."""
     task = db.session.get(HumanTask, task_id)
-    if task is None or task.scope_kind != "user" or task.scope_id != actor.id:
+    if task is None or task.scope_kind != ScopeKind.USER or task.scope_id != actor.id:
         raise NotFound(_("任务不存在"))
     inst = task.instance
-    asked = [t for t in inst.tasks if t.status == "completed" and t.lane != "physician"
+    asked = [t for t in inst.tasks if t.status == TaskStatus.COMPLETED and t.lane != "physician"
              and (t.data or {}).get("decision") in ("return", "correct")]
-    last = asked[-1].data if asked else {}
+    last = (asked[-1].data or {}) if asked else {}
     notes = [f"{asked[-1].title}：{last.get('note')}"] if asked and last.get("note") else []
     page = applications.form_page(actor, inst.process_id,
                                   values if values is not None else inst.application, errors,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from typing import cast
 
 from sqlalchemy import event
 from sqlalchemy import text
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Result
 
 from app.extensions import db
 
@@ -43,3 +46,9 @@ def advisory_lock(key: int) -> None:
     """Serialise a critical section across transactions (PostgreSQL; SQLite already is)."""
     if is_postgres():
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched (``Session.execute`` is typed as a plain Result;
+    for these statements it returns a CursorResult)."""
+    return cast("CursorResult[Any]", result).rowcount

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OutboxMessage
+from app.models import OutboxStatus
 from app.models import User
 from app.models.base import utcnow
 
@@ -65,7 +66,7 @@ def dispatch_pending(config: dict[str, Any], limit: int = 100) -> int:
     """Send pending messages; failures are retried later. Returns how many were sent."""
     sent = 0
     rows = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.status == "pending")
+        select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
         .order_by(OutboxMessage.id).limit(limit)
     ).all()
     for msg in rows:
@@ -75,9 +76,9 @@ def dispatch_pending(config: dict[str, Any], limit: int = 100) -> int:
             msg.attempts += 1
             msg.last_error = str(exc)[:300]
             if msg.attempts >= MAX_ATTEMPTS:
-                msg.status = "failed"
+                msg.status = OutboxStatus.FAILED
         else:
-            msg.status = "sent"
+            msg.status = OutboxStatus.SENT
             msg.sent_at = utcnow()
             if msg.secret and config.get("MEDREG_MAIL_BACKEND", "log") != "log":
                 msg.body = REDACTED_BODY  # the code has left; do not keep it readable

@@ -16,7 +16,9 @@ from app.models import HumanTask
 from app.models import Institution
 from app.models import Qualification
 from app.models import Registration
+from app.models import RegistrationStatus
 from app.models import Role
+from app.models import TaskStatus
 from app.models import User
 from app.services.accounts import accounts
 from app.services.applications import attachments
@@ -78,10 +80,10 @@ def demo_identities() -> list[tuple[str, str, str, str]]:
     have = select(User.id_number).where(User.id_number.is_not(None))
     quals = list(db.session.scalars(select(Qualification).where(
         Qualification.id_number.not_in(have)).order_by(Qualification.id)))
-    out = []
+    out: list[tuple[str, str, str, str]] = []
     for q in quals:
         statuses = {r.status for r in q.registrations}
-        if "ACTIVE" in statuses and q.id_number.startswith("14") and len(out) == 0:
+        if RegistrationStatus.ACTIVE in statuses and q.id_number.startswith("14") and len(out) == 0:
             out.append((q.name, q.id_number, q.cert_no, "A：在册医师，需山西大学医院（jigou01）生成激活码"))
     for q in quals:
         if not q.registrations:
@@ -91,7 +93,7 @@ def demo_identities() -> list[tuple[str, str, str, str]]:
 
 
 def _authorities() -> dict[str, Authority]:
-    out = {}
+    out: dict[str, Authority] = {}
     for code, name, level, parent in [
         ("140000", "山西省卫生健康委员会", "province", None),
         ("140100", "太原市卫生健康委员会", "city", "140000"),
@@ -182,8 +184,8 @@ def seed_demo(upload_dir: str) -> DemoWorld:
                 qualification_id=q.id, level=level, category=category, scopes=[scope],
                 place_region=region[:2] + "0000", institution_id=inst.id,
                 authority_id=inst.authority_id, approved_on=date(2018, 3, 17),
-                issued_on=date(2018, 3, 20), status=status,
-                status_changed_on=date(2023, 9, 1) if status == "FILED" else date(2018, 3, 17),
+                issued_on=date(2018, 3, 20), status=RegistrationStatus(status),
+                status_changed_on=date(2023, 9, 1) if status == RegistrationStatus.FILED else date(2018, 3, 17),
                 cert_no=f"{'1' if level == '执业医师' else '2'}{int(category):02d}"
                         f"{auth['140100' if region.startswith('14') else '530100'].region_code}"
                         f"{900000 + idx:06d}"))
@@ -237,6 +239,6 @@ def _demo_applications(people: dict[str, User], hospital: Institution, upload_di
     started = processes.start_application(doctor03, "registration",
                                           demo_payload(hospital, upload_dir, doctor03), upload_dir)
     task_id = db.session.scalar(select(HumanTask.id).where(
-        HumanTask.instance_id == started.instance_id, HumanTask.status == "open"))
+        HumanTask.instance_id == started.instance_id, HumanTask.status == TaskStatus.OPEN))
     assert task_id is not None
     processes.complete_task(staff, task_id, {"decision": "confirm", "note": "材料齐全，同意"})

@@ -54,7 +54,7 @@ def page(actor: User) -> DepartmentsPage:
     inst = _institution(actor)
     subjects = _subjects(inst)
     names = dict(db.session.execute(select(CatalogueItem.code, CatalogueItem.name)
-                                    .where(CatalogueItem.kind == "clinical_subject")).all())
+                                    .where(CatalogueItem.kind == "clinical_subject")).tuples().all())
     return DepartmentsPage(inst, list(inst.departments), subjects, names)
 
 

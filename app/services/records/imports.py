@@ -28,6 +28,7 @@ from app.extensions import db
 from app.models import Authority
 from app.models import CatalogueItem
 from app.models import ImportJob
+from app.models import ImportStatus
 from app.models import Institution
 from app.models import Qualification
 from app.models import Registration
@@ -71,7 +72,7 @@ class Lookups:
     def load(cls) -> Lookups:
         items = db.session.execute(select(CatalogueItem.kind, CatalogueItem.code, CatalogueItem.name,
                                           CatalogueItem.parent_code)).all()
-        out = cls(dict(db.session.execute(select(Authority.region_code, Authority.id)).all()))
+        out = cls(dict(db.session.execute(select(Authority.region_code, Authority.id)).tuples().all()))
         for kind, code, name, parent in items:
             if kind == "clinical_subject":
                 out.subjects.add(code)
@@ -324,7 +325,7 @@ def step(actor: User, job_id: int, batch: int = BATCH) -> ImportJob:
     job = db.session.scalar(select(ImportJob).where(ImportJob.id == job_id).with_for_update())
     if job is None:
         raise NotFound(_("没有这个导入任务"))
-    if job.status == "done":
+    if job.status == ImportStatus.DONE:
         db.session.rollback()
         return job
     spec, look = KINDS[job.kind], Lookups.load()
@@ -347,8 +348,8 @@ def step(actor: User, job_id: int, batch: int = BATCH) -> ImportJob:
     job.imported += imported
     job.failed += failed
     job.errors = errors[:MAX_STORED_ERRORS]
-    job.status = "done" if done < batch or job.processed >= job.total else "running"
-    if job.status == "done":
+    job.status = ImportStatus.DONE if done < batch or job.processed >= job.total else ImportStatus.RUNNING
+    if job.status == ImportStatus.DONE:
         job.finished_at = utcnow()
         audit.record(actor, "import.finished", "import_job", job.id,
                      {"kind": job.kind, "imported": job.imported, "failed": job.failed})

@@ -18,6 +18,7 @@ from app.models import Department
 from app.models import PhysicianProfile
 from app.models import ProcessInstance
 from app.models import Registration
+from app.models import RegistrationStatus
 from app.models import Role
 from app.models import User
 from app.services.applications.attachments import Upload
@@ -52,7 +53,7 @@ def _physician(actor: User) -> None:
 
 def main_registration(actor: User) -> Registration | None:
     qual = actor.qualification
-    regs = [r for r in (qual.registrations if qual else []) if r.status == "ACTIVE"]
+    regs = [r for r in (qual.registrations if qual else []) if r.status == RegistrationStatus.ACTIVE]
     return regs[-1] if regs else None
 
 

@@ -14,6 +14,7 @@ from app.models import Assessment
 from app.models import CatalogueItem
 from app.models import Qualification
 from app.models import Registration
+from app.models import RegistrationStatus
 from app.models import Role
 from app.models import User
 
@@ -53,8 +54,8 @@ def qualification(actor: User) -> tuple[Qualification | None, str, str]:
     if qual is None:
         return None, "", ""
     cats = _names("practice_category")
-    current = [r for r in qual.registrations if r.status == "ACTIVE" and r.cert_no]
-    return qual, cats.get(qual.category, ""), current[-1].cert_no if current else ""
+    current = [r for r in qual.registrations if r.status == RegistrationStatus.ACTIVE and r.cert_no]
+    return qual, cats.get(qual.category, ""), (current[-1].cert_no or "") if current else ""
 
 
 def registrations(actor: User) -> list[RegistrationView]:

@@ -20,14 +20,17 @@ from app.errors import InvalidInput
 from app.errors import NotFound
 from app.extensions import db
 from app.models import CatalogueItem
+from app.models import FilingStatus
 from app.models import Institution
 from app.models import Qualification
 from app.models import Registration
+from app.models import RegistrationStatus
 from app.models import User
 from app.services.records.profile import PROVINCES
 from app.services.records.validators import is_practice_cert
 
-PUBLIC_STATUSES = ("ACTIVE", "SUSPENDED", "CANCELLED", "REVOKED", "CHANGED_OUT", "FILED")
+PUBLIC_STATUSES = (RegistrationStatus.ACTIVE, RegistrationStatus.SUSPENDED, RegistrationStatus.CANCELLED,
+                   RegistrationStatus.REVOKED, RegistrationStatus.CHANGED_OUT, RegistrationStatus.FILED)
 VERIFY_SECONDS = 24 * 3600
 
 
@@ -68,7 +71,7 @@ def _entry(reg: Registration, cats: dict[str, str], scopes: dict[str, str]) -> P
         PROVINCES.get(reg.place_region[:2], reg.place_region), reg.institution.name,
         reg.status_label, reg.cert_no or "", reg.approved_on,
         [Filing(f.institution.name, f.valid_from, f.valid_to) for f in reg.filings
-         if f.status == "ACTIVE"])
+         if f.status == FilingStatus.ACTIVE])
 
 
 def provinces() -> list[tuple[str, str]]:

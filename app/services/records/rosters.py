@@ -11,10 +11,12 @@ from sqlalchemy import select
 from app.errors import Forbidden
 from app.errors import NotFound
 from app.extensions import db
+from app.models import FilingStatus
 from app.models import Institution
 from app.models import MultiFiling
 from app.models import Qualification
 from app.models import Registration
+from app.models import RegistrationStatus
 from app.models import Role
 from app.models import User
 from app.services.records.profile import PROVINCES
@@ -70,13 +72,14 @@ def roster(actor: User, kind: str) -> list[RosterLine]:
         rows = db.session.execute(select(Registration, Qualification).join(
             Qualification, Qualification.id == Registration.qualification_id).where(
             Registration.institution_id == me, Registration.status.in_(
-                ("ACTIVE", "PENDING_CHANGE", "SUSPENDED"))).order_by(Qualification.name))
+                (RegistrationStatus.ACTIVE, RegistrationStatus.PENDING_CHANGE,
+                 RegistrationStatus.SUSPENDED))).order_by(Qualification.name))
         return [line(r, q) for r, q in rows]
     filings = select(MultiFiling, Registration, Qualification, Institution).join(
         Registration, Registration.id == MultiFiling.registration_id).join(
         Qualification, Qualification.id == Registration.qualification_id).join(
         Institution, Institution.id == MultiFiling.institution_id).where(
-        MultiFiling.status == "ACTIVE")
+        MultiFiling.status == FilingStatus.ACTIVE)
     if kind == "filed_out":
         filings = filings.where(Registration.institution_id == me)
     else:

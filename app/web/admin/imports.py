@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from app.errors import InvalidInput
 from app.errors import wants_json
+from app.models import ImportStatus
 from app.models import Role
 from app.services.records import imports
 from app.web.admin import bp
@@ -65,7 +66,7 @@ def import_step(job_id: int) -> ResponseReturnValue:
     if wants_json():
         return jsonify(processed=job.processed, total=job.total, imported=job.imported,
                        failed=job.failed, status=job.status)
-    if job.status == "done":
+    if job.status == ImportStatus.DONE:
         flash(_("导入完成：成功 %(ok)s 行，失败 %(bad)s 行。", ok=job.imported, bad=job.failed), "success")
     return redirect(url_for("admin.import_job", job_id=job_id))
 

@@ -6,7 +6,9 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from app.models import FilingStatus
 from app.models import ProcessInstance
+from app.models import RegistrationStatus
 from app.models import User
 from app.services.applications import eligibility
 from app.services.applications import forms
@@ -22,7 +24,7 @@ def refusal(actor: User) -> str | None:
     """Why 多执业机构备案 cannot be applied for now, or None."""
     if actor.qualification is None:
         return _("未查询到您的医师资格信息")
-    if not eligibility.registrations_in(actor, ("ACTIVE",)):
+    if not eligibility.registrations_in(actor, (RegistrationStatus.ACTIVE,)):
         return _("您当前没有有效的执业注册，不能申请多执业机构备案")
     if eligibility.open_application(actor, "filing") is not None:
         return _("您已有正在办理的多执业机构备案申请，请在业务查询中查看进度")
@@ -41,7 +43,7 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
             extra["institution_id"] = _("只能在同一执业地点（省）内备案；跨省执业请先在该省申请注册")
         elif reg.level == "执业助理医师" and target.region_code != reg.institution.region_code:
             extra["institution_id"] = _("执业助理医师只能在同一县级行政区域内备案")
-        elif any(f.institution_id == target.id and f.status == "ACTIVE" for f in reg.filings):
+        elif any(f.institution_id == target.id and f.status == FilingStatus.ACTIVE for f in reg.filings):
             extra["institution_id"] = _("您已在该机构备案")
     scopes = data.get("practice_scopes")
     if reg is not None and isinstance(scopes, list) and not set(scopes) <= set(reg.scopes):

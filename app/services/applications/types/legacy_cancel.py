@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from app.models import RegistrationStatus
 from app.models import User
 from app.services.applications import eligibility
 from app.services.applications.prepare import prepare_simple
@@ -12,7 +13,8 @@ from app.services.applications.types import register
 
 
 def refusal(actor: User) -> str | None:
-    if not [r for r in eligibility.registrations_in(actor, ("ACTIVE", "SUSPENDED")) if r.legacy_sites]:
+    if not [r for r in eligibility.registrations_in(actor, (RegistrationStatus.ACTIVE, RegistrationStatus.SUSPENDED))
+            if r.legacy_sites]:
         return _("您的执业注册中没有“多地点执业”记录，无需申请取消")
     return eligibility.open_refusal(actor, "legacy_cancel")
 

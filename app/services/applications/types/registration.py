@@ -8,6 +8,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.models import Institution
 from app.models import ProcessInstance
+from app.models import RegistrationStatus
 from app.models import User
 from app.services.applications import eligibility
 from app.services.applications import forms
@@ -32,7 +33,7 @@ def refusal(actor: User, institution: Institution | None = None,
     for reg in qual.registrations:
         if reg.status in eligibility.OPEN_BLOCKING:
             return eligibility.OPEN_BLOCKING[reg.status]
-        if reg.status in ("ACTIVE", "PENDING_CHANGE"):
+        if reg.status in (RegistrationStatus.ACTIVE, RegistrationStatus.PENDING_CHANGE):
             if qual.level == "执业助理医师":
                 return "执业助理医师只能注册一个执业地点，您已有有效的执业注册"
             if institution is not None and reg.place_region[:2] == institution.region_code[:2]:

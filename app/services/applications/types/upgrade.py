@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from app.models import RegistrationStatus
 from app.models import User
 from app.services.applications import eligibility
 from app.services.applications.prepare import prepare_simple
@@ -13,7 +14,7 @@ from app.services.applications.types import register
 
 def refusal(actor: User) -> str | None:
     """Needs an ACTIVE assistant registration and a 执业医师 qualification of the same category."""
-    regs = [r for r in eligibility.registrations_in(actor, ("ACTIVE",)) if r.level == "执业助理医师"]
+    regs = [r for r in eligibility.registrations_in(actor, (RegistrationStatus.ACTIVE,)) if r.level == "执业助理医师"]
     if not regs:
         return _("您当前没有有效的执业助理医师执业注册，不能申请升级")
     if eligibility.physician_qualification(actor) is None:
