@@ -18,6 +18,7 @@ from app.models.organisation import Institution
 from app.models.outbox import OutboxMessage
 from app.models.physician import Assessment
 from app.models.physician import MultiFiling
+from app.models.physician import Penalty
 from app.models.physician import Qualification
 from app.models.physician import Registration
 from app.models.process import HumanTask
@@ -33,7 +34,7 @@ from app.models.websession import WebSession
 __all__ = [
     "ActivationCode", "Assessment", "AttemptCounter", "Attachment",
     "CaptchaChallenge", "AuditEvent", "Authority", "CalendarDay", "CalendarYear",
-    "CatalogueItem", "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage",
+    "CatalogueItem", "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage", "Penalty",
     "PhysicianProfile", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Qualification",
     "Registration", "Role", "TaskComment", "User",
     "VerificationCode", "WebSession",

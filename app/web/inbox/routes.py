@@ -108,7 +108,8 @@ def complete_task(task_id: int) -> ResponseReturnValue:
 def dashboard() -> ResponseReturnValue:
     rows = dashboard_service.commission_counts(current_user)
     top = max([r.open for r in rows] + [1])
-    return render_template("inbox/dashboard.html", rows=rows, top=top)
+    late = dashboard_service.late_reports(current_user)
+    return render_template("inbox/dashboard.html", rows=rows, top=top, late=late)
 
 
 @bp.route("/cancel", methods=["GET", "POST"])
