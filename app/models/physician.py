@@ -33,6 +33,16 @@ REGISTRATION_STATUSES = {
     "RESIDENCY": "规培",
 }
 
+# reason codes of a 注销 / 备案 kept on the registration (Registration.status_reason)
+STATUS_REASONS = {
+    "own_request": "本人申请注销", "death": "死亡", "missing": "被宣告失踪", "criminal": "受刑事处罚",
+    "revoked": "被吊销医师执业证书", "assessment": "定期考核不合格，再次考核仍不合格",
+    "two_cycles": "连续两个考核周期未参加定期考核", "no_practice": "中止医师执业活动满二年",
+    "health": "身体健康状况不适宜继续执业", "lending": "出借、出租、抵押、转让、涂改医师执业证书",
+    "cheating": "在医师资格考试中参与有组织作弊", "left": "调离、退休、退职、被辞退或开除",
+    "filed_two_years": "备案满二年未继续执业", "other": "其他情形",
+}
+
 
 class Qualification(db.Model):  # type: ignore[name-defined]
     """A 医师资格 record (read-only for the physician)."""
