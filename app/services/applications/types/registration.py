@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Institution
 from app.models import ProcessInstance
+from app.models import Qualification
+from app.models import Registration
 from app.models import User
 from app.services.applications import eligibility
 from app.services.applications import forms
@@ -17,8 +20,49 @@ from app.services.applications.prepare import placement_errors
 from app.services.applications.prepare import qualification_of
 from app.services.applications.types import BusinessType
 from app.services.applications.types import register
+from app.services.engine.clock import today_cst
 
 REGISTERED = frozenset({"registration_id", "filing_id", "institution_id"})
+REVOKED_BAR_YEARS = 2  # 医师法 第十六条(三): 受吊销医师执业证书行政处罚，自处罚决定之日起至申请注册之日止不满二年
+ASSESSMENT_BAR_YEARS = 1  # 医师法 第十六条(四): 因考核不合格被注销注册不满一年
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _decided_on(reg: Registration) -> date | None:
+    """The date the status was decided: the 吊销 penalty's, else the one on record."""
+    revoked = [p.decided_on for p in reg.penalties if p.kind == "REVOKED"]
+    return max(revoked) if revoked else (reg.status_decided_on or reg.status_changed_on)
+
+
+def _cn(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def legal_bar(qual: Qualification, today: date | None = None) -> str | None:
+    """The time-limited bars of 医师法 第十六条 on this qualification's registrations, or None."""
+    day = today or today_cst()
+    for reg in qual.registrations:
+        decided = _decided_on(reg)
+        if reg.status == "REVOKED":
+            if decided is None:
+                return ("您的医师执业证书已被吊销，吊销决定日期未登记，暂不能申请注册，"
+                        "请与原注册主管部门联系核实")
+            until = _years_after(decided, REVOKED_BAR_YEARS)
+            if day < until:
+                return (f"您的医师执业证书于{_cn(decided)}被吊销，自处罚决定之日起不满二年"
+                        f"（《医师法》第十六条），{_cn(until)}起方可申请注册")
+        elif reg.status == "CANCELLED" and reg.status_reason == "assessment" and decided:
+            until = _years_after(decided, ASSESSMENT_BAR_YEARS)
+            if day < until:
+                return (f"您的执业注册于{_cn(decided)}因定期考核不合格被注销，不满一年"
+                        f"（《医师法》第十六条），{_cn(until)}起方可申请注册")
+    return None
 
 
 def refusal(actor: User, institution: Institution | None = None,
@@ -29,6 +73,9 @@ def refusal(actor: User, institution: Institution | None = None,
         return "未查询到您的医师资格信息，不能申请注册"
     if eligibility.open_application(actor, process_id) is not None:
         return "您已有正在办理的同类申请，请在业务查询中查看进度"
+    bar = legal_bar(qual)
+    if bar:
+        return bar
     for reg in qual.registrations:
         if reg.status in eligibility.OPEN_BLOCKING:
             return eligibility.OPEN_BLOCKING[reg.status]
