@@ -8,6 +8,7 @@ from typing import Any
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Institution
+from app.models import PhysicianProfile
 from app.models import ProcessInstance
 from app.models import Qualification
 from app.models import Registration
@@ -87,6 +88,48 @@ def refusal(actor: User, institution: Institution | None = None,
     return None
 
 
+TRAINING_YEARS = 2  # 医师法 第十九条; 办法 第十二条
+PRACTISING = ("ACTIVE", "PENDING_CHANGE", "SUSPENDED", "CHANGED_OUT", "RESIDENCY")
+
+
+def training_required(qual: Qualification, today: date | None = None) -> str | None:
+    """Why a 培训考核合格证明 is needed (医师法 第十九条), or None: more than two years since the
+    qualification without ever registering, or practice interrupted for two years or more (the
+    last registration 备案/注销/吊销 since then)."""
+    day = today or today_cst()
+    regs = list(qual.registrations)
+    if not regs:
+        if day > _years_after(qual.issued_on, TRAINING_YEARS):
+            return (f"您于{_cn(qual.issued_on)}取得医师资格，超过二年未注册，请上传培训考核合格证明"
+                    "（《医师法》第十九条）")
+        return None
+    if any(r.status in PRACTISING for r in regs):
+        return None
+    ended = [d for r in regs if (d := r.status_changed_on or r.status_decided_on) is not None]
+    if ended and day >= _years_after(max(ended), TRAINING_YEARS):
+        return (f"您自{_cn(max(ended))}起中止医师执业活动已满二年，请上传培训考核合格证明"
+                "（《医师法》第十九条）")
+    return None
+
+
+def material_errors(qual: Qualification, schema: dict[str, Any],
+                    data: dict[str, Any]) -> dict[str, str]:
+    """The materials of 办法 第十二条 the form alone cannot require: the 2-inch photo (the
+    approved profile photo counts) and, when :func:`training_required`, the training proof."""
+    props = schema.get("properties", {})
+    errors: dict[str, str] = {}
+    if "photo" in props and not data.get("photo"):
+        profile = db.session.get(PhysicianProfile, qual.id)
+        if profile is None or not profile.photo_sha256:
+            errors["photo"] = ("请上传近期二寸免冠白底正面半身照片（已在信息维护中上传并审核通过"
+                               "照片的，可不再上传）")
+    if "training_proof" in props and not data.get("training_proof"):
+        why = training_required(qual)
+        if why:
+            errors["training_proof"] = why
+    return errors
+
+
 def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[str, Any],
             instance: ProcessInstance | None, errors: dict[str, str] | None) -> Prepared:
     """The institution chosen decides the refusal (same 执业地点), so it is checked here."""
@@ -101,7 +144,8 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
         reason = refusal(actor, institution, process_id)
         if reason:
             raise DomainError(reason)
-    extra = {**(errors or {}), **placement_errors(institution, data, qual.category)}
+    extra = {**material_errors(qual, schema, data), **(errors or {}),
+             **placement_errors(institution, data, qual.category)}
     options = form_options(actor, institution.id if institution else None, qual)
     clean = forms.validate(schema, data, options, extra)
     return Prepared(clean, institution.id if institution else None,
