@@ -75,6 +75,10 @@ def test_training_proof_after_two_years_without_registering(app: Flask, web_worl
     # 医师法 第十九条; 医师执业注册管理办法 第十二条 (培训考核合格证明); R-40
     on = today_cst() - timedelta(days=3 * 365)
     _qualified(app, web_world, on)
+    web = WebClient(app.test_client())
+    web.login("doctor01")
+    form = web.get("/physician/apply/registration").get_data(as_text=True)
+    assert "超过二年未注册，请上传培训考核合格证明" in form  # said before the first attempt
     status, page = _apply(app, web_world)
     assert status == 422
     assert _error(page, "training_proof") == (
@@ -84,8 +88,6 @@ def test_training_proof_after_two_years_without_registering(app: Flask, web_worl
     status, _page = _apply(app, web_world,
                            training_proof=(io.BytesIO(PDF + b"t"), "培训考核合格证明.pdf"))
     assert status == 302
-    web = WebClient(app.test_client())
-    web.login("doctor01")
     assert "待机构确认" in web.get("/physician/applications").get_data(as_text=True)
     staff = WebClient(app.test_client())
     staff.login("jigou01")
@@ -99,6 +101,10 @@ def test_training_proof_after_two_years_without_registering(app: Flask, web_worl
 def test_no_training_proof_within_two_years_of_qualifying(app: Flask, web_world: World) -> None:
     # 医师法 第十九条: within two years of qualifying the ordinary materials suffice; R-40
     _qualified(app, web_world, today_cst() - timedelta(days=700))
+    web = WebClient(app.test_client())
+    web.login("doctor01")
+    assert "请上传培训考核合格证明" not in web.get("/physician/apply/registration").get_data(
+        as_text=True)
     status, _page = _apply(app, web_world)
     assert status == 302
 

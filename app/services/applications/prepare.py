@@ -294,10 +294,11 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
     if "contact_mobile" not in vals and actor.mobile:
         vals["contact_mobile"] = actor.mobile
     why = refusal(actor, process_id) if instance is None else None
+    extra_notes = bt.notes(actor) if bt.notes is not None and instance is None and not why else []
     fields = forms.field_views(schema, vals, errors, form_options(actor, None, qual))
     if instance is not None:
         for f in fields:
             if f.name in bt.locked_on_correction:
                 f.widget = "readonly"
     return FormPage(process_id, eligibility.type_name(process_id), fields, department_institutions(),
-                    why, notes or [])
+                    why, [*(notes or []), *extra_notes])

@@ -130,6 +130,13 @@ def material_errors(qual: Qualification, schema: dict[str, Any],
     return errors
 
 
+def notes(actor: User) -> list[str]:
+    """The form says at once when the training proof is needed."""
+    qual = actor.qualification
+    why = training_required(qual) if qual is not None else None
+    return [why] if why else []
+
+
 def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[str, Any],
             instance: ProcessInstance | None, errors: dict[str, str] | None) -> Prepared:
     """The institution chosen decides the refusal (same 执业地点), so it is checked here."""
@@ -154,4 +161,5 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
 
 register(BusinessType("registration", "application", ("physician",), 1,
                       refusal=lambda actor: refusal(actor), prepare=prepare, refusal_in_prepare=True,
-                      locked_on_correction=REGISTERED, institution_from_instance=True))
+                      locked_on_correction=REGISTERED, institution_from_instance=True,
+                      notes=notes))
