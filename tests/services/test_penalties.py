@@ -54,6 +54,7 @@ def test_commission_records_a_suspension_which_ends_by_itself(app: Flask,
     with app.app_context():
         reg_id = _registration(web_world)
     officer = _officer(app)
+    assert 'href="/inbox/penalties"' in officer.get("/inbox/").get_data(as_text=True)  # menu
     found = officer.get(f"/inbox/penalties?cert_no={CERT}")
     assert found.status_code == 302
     url = f"/inbox/registrations/{reg_id}/penalties"
