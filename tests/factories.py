@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from datetime import timedelta
 from typing import Any
 
 from app.extensions import db
@@ -18,6 +19,8 @@ from app.services.applications import attachments
 from app.services.platform.seed import make_resident_id
 
 PASSWORD = "Passw0rd1"
+# qualified a year ago: a first 注册 needs no training proof (医师法 第十九条, tested apart)
+QUALIFIED_ON = date.today() - timedelta(days=365)
 
 
 @dataclass
@@ -46,7 +49,7 @@ def make_qualification(name: str, seq: int, region: str = "140105",
     rid = make_resident_id(region, born, 101 + 2 * (seq % 449))
     q = Qualification(cert_no=f"2012{region[:2]}1{int(category):02d}{rid}", name=name, sex="男",
                       id_number=rid, birth_date=born, level=level,
-                      category=category, year=2012, issued_on=date(2012, 12, 1),
+                      category=category, year=QUALIFIED_ON.year, issued_on=QUALIFIED_ON,
                       issuer="山西省卫生健康委员会", major="临床医学", education="大学本科",
                       school="山西医科大学", title="医师")
     db.session.add(q)
@@ -96,16 +99,28 @@ def make_world(upload_dir: str) -> World:
 PDF = b"%PDF-1.4\n% test\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
+def photo_jpeg(size: tuple[int, int] = (354, 472)) -> bytes:
+    """A real 2-inch (35 x 49 mm at about 260 dpi) white JPEG photo."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (250, 250, 250)).save(out, format="JPEG")
+    return out.getvalue()
+
+
 def application_payload(w: World, user_id: int, **overrides: Any) -> dict[str, Any]:
     """A complete, valid 注册 application of the test world's hospital."""
     form = attachments.store(w.upload_dir, attachments.Upload("申请审核表.pdf", PDF), user_id)
+    photo = attachments.store(w.upload_dir, attachments.Upload("照片.jpg", photo_jpeg()), user_id)
     proof = attachments.store(w.upload_dir, attachments.Upload("聘用证明.pdf", PDF + b"1"),
                               user_id)
     data: dict[str, Any] = {
         "institution_id": w.hospital_id, "department_id": w.department_id,
         "practice_scopes": ["11"], "contact_mobile": "15175070658",
         "declare_health": True, "declare_no_bar": True,
-        "application_form": form, "employment_proof": proof}
+        "application_form": form, "employment_proof": proof, "photo": photo}
     data.update(overrides)
     return data
 

@@ -16,7 +16,8 @@ from workflows_tests.conftest import flow_node_ids
 from workflows_tests.conftest import sequence_flows
 from workflows_tests.test_business_types import MONDAY
 
-REPORT = {"registration_id": 1, "reason": "left", "event_date": "2026-02-20"}
+REPORT = {"registration_id": 1, "reason": "death", "event_date": "2026-02-20"}
+DEPARTURE = {**REPORT, "reason": "left"}  # 调离、退休、退职、被辞退或开除: 备案 (办法 第十九条)
 FORMS = {"cancellation_report": "cancellation_report",
          "cancellation_ex_officio": "cancellation_ex_officio_apply"}
 
@@ -32,12 +33,24 @@ def outcome(d: Driver) -> list[str]:
 def report_decided(d: Driver, accept: dict[str, Any], decide: dict[str, Any] | None,
                    result: str) -> None:
     d.start(REPORT)
+    _decided(d, accept, decide, result)
+    assert len(d.called("cancel_registration")) == (1 if result == "approved" else 0)
+
+
+def departure_filed(d: Driver) -> None:
+    # 医师执业注册管理办法 第十九条: a departure is approved as 备案, never 注销; R-33
+    d.start(DEPARTURE)
+    _decided(d, {"decision": "accept"}, {"decision": "approve"}, "approved")
+    assert len(d.called("file_registration")) == 1 and d.called("cancel_registration") == []
+
+
+def _decided(d: Driver, accept: dict[str, Any], decide: dict[str, Any] | None,
+             result: str) -> None:
     assert d.ready() == ["commission_accept"]
     d.complete("commission_accept", "commission", accept)
     if decide is not None:
         d.complete("commission_decide", "commission", decide)
     assert d.completed and outcome(d) == [result]
-    assert len(d.called("cancel_registration")) == (1 if result == "approved" else 0)
 
 
 def report_corrected(d: Driver) -> None:
@@ -80,6 +93,7 @@ SCENARIOS: dict[str, list[tuple[Callable[..., None], dict[str, Any]]]] = {
         (report_decided, {"accept": {"decision": "reject", "note": "非本机关管辖"}, "decide": None,
                           "result": "not_accepted"}),
         (report_corrected, {}),
+        (departure_filed, {}),
         (report_timers, {"stage": "commission_accept"}),
         (report_timers, {"stage": "commission_decide"}),
     ],

@@ -21,6 +21,7 @@ from app.models.outbox import OutboxStatus
 from app.models.physician import Assessment
 from app.models.physician import FilingStatus
 from app.models.physician import MultiFiling
+from app.models.physician import Penalty
 from app.models.physician import Qualification
 from app.models.physician import Registration
 from app.models.physician import RegistrationStatus
@@ -39,7 +40,7 @@ from app.models.websession import WebSession
 __all__ = [
     "ActivationCode", "Assessment", "AttemptCounter", "Attachment",
     "CaptchaChallenge", "AuditEvent", "Authority", "CalendarDay", "CalendarYear",
-    "CatalogueItem", "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage",
+    "CatalogueItem", "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage", "Penalty",
     "PhysicianProfile", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Qualification",
     "Registration", "Role", "TaskComment", "User",
     "FilingStatus", "ImportStatus", "OutboxStatus", "RegistrationStatus", "ScopeKind", "TaskStatus",

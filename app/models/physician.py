@@ -57,6 +57,16 @@ REGISTRATION_STATUSES: dict[RegistrationStatus, str] = {
     RegistrationStatus.RESIDENCY: "规培",
 }
 
+# reason codes of a 注销 / 备案 kept on the registration (Registration.status_reason)
+STATUS_REASONS = {
+    "own_request": "本人申请注销", "death": "死亡", "missing": "被宣告失踪", "criminal": "受刑事处罚",
+    "revoked": "被吊销医师执业证书", "assessment": "定期考核不合格，再次考核仍不合格",
+    "two_cycles": "连续两个考核周期未参加定期考核", "no_practice": "中止医师执业活动满二年",
+    "health": "身体健康状况不适宜继续执业", "lending": "出借、出租、抵押、转让、涂改医师执业证书",
+    "cheating": "在医师资格考试中参与有组织作弊", "left": "调离、退休、退职、被辞退或开除",
+    "filed_two_years": "备案满二年未继续执业", "other": "其他情形",
+}
+
 
 class Qualification(db.Model):  # type: ignore[name-defined]
     """A 医师资格 record (read-only for the physician)."""
@@ -110,6 +120,10 @@ class Registration(db.Model):  # type: ignore[name-defined]
     legacy_sites: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     reissued_on: Mapped[date | None] = mapped_column(Date)  # 补发: same 执业证书编码
     status_changed_on: Mapped[date | None] = mapped_column(Date)  # e.g. since when 备案
+    # the date of the decision (注销/吊销/暂停执业 decided, 备案 approved) and the reason code of a
+    # 注销 or 备案 (as in forms/cancellation_report.json), so the bars of 医师法 第十六条 are decidable
+    status_decided_on: Mapped[date | None] = mapped_column(Date)
+    status_reason: Mapped[str | None] = mapped_column(String(20))
     reissue_count: Mapped[int] = mapped_column(default=0)
     process_instance_id: Mapped[int | None] = mapped_column(unique=True)  # one licence per decision
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -122,6 +136,8 @@ class Registration(db.Model):  # type: ignore[name-defined]
     department: Mapped[Department | None] = relationship()
     authority: Mapped[Authority] = relationship()
     filings: Mapped[list[MultiFiling]] = relationship(back_populates="registration")
+    penalties: Mapped[list[Penalty]] = relationship(back_populates="registration",
+                                                    order_by="Penalty.id")
 
     @property
     def status_label(self) -> str:
@@ -129,6 +145,32 @@ class Registration(db.Model):  # type: ignore[name-defined]
 
     def __repr__(self) -> str:
         return f"<Registration {self.cert_no} {self.status}>"
+
+
+PENALTY_KINDS = {"SUSPENDED": "暂停执业", "REVOKED": "吊销医师执业证书"}
+
+
+class Penalty(db.Model):  # type: ignore[name-defined]
+    """An administrative penalty on a registration (暂停执业 / 吊销, 医师法 第五十五条 etc.)."""
+
+    __tablename__ = "penalty"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # SUSPENDED / REVOKED
+    decided_on: Mapped[date] = mapped_column(Date)
+    document_no: Mapped[str] = mapped_column(String(60))  # 文书编号
+    reason: Mapped[str] = mapped_column(String(500))
+    ends_on: Mapped[date | None] = mapped_column(Date)  # last day of a 暂停执业
+    ended_on: Mapped[date | None] = mapped_column(Date)  # the day the suspension was lifted
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    registration: Mapped[Registration] = relationship(back_populates="penalties")
+
+    @property
+    def kind_label(self) -> str:
+        return PENALTY_KINDS.get(self.kind, self.kind)
 
 
 class MultiFiling(db.Model):  # type: ignore[name-defined]

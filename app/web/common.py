@@ -129,14 +129,15 @@ def menu_for(user: User) -> list[tuple[str, str | None]]:
                 ("医师名册", url_for("institution.roster", kind="main")),
                 ("激活码", url_for("institution.activation_codes")),
                 ("科室维护", url_for("institution.departments_page")),
-                ("报告注销", url_for("inbox.report_cancellation"))]
+                ("报告注销/备案", url_for("inbox.report_cancellation"))]
         if user.org_admin:
             menu.append(("工作人员账户", url_for("institution.staff_list")))
         return menu
     if user.role is Role.COMMISSION:
         return [("待办任务", url_for("inbox.index")),
                 ("办理统计", url_for("inbox.dashboard")),
-                ("依职权注销", url_for("inbox.report_cancellation"))]
+                ("依职权注销", url_for("inbox.report_cancellation")),
+                ("行政处罚记录", url_for("inbox.find_registration"))]
     return [("管理首页", url_for("admin.home")), ("流程管理", url_for("admin.processes")),
             ("流程实例", url_for("admin.instance_list")), ("数据导入", url_for("admin.import_list")),
             ("用户管理", url_for("admin.users_list")), ("工作日历", url_for("admin.calendar"))]

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from tests.browser.helpers import sign_in as _login
 from tests.factories import World
+from tests.factories import photo_jpeg
 
 pytestmark = pytest.mark.browser
 
@@ -45,6 +46,9 @@ def _fill_registration(page: Page, tmp_path: Path, mobile: str | None = None) ->
         page.fill("input[name=contact_mobile]", mobile)
     page.set_input_files("input[name=application_form]", str(form))
     page.set_input_files("input[name=employment_proof]", str(proof))
+    photo = tmp_path / "照片.jpg"  # 办法 第十二条: the 2-inch photo is required
+    photo.write_bytes(photo_jpeg())
+    page.set_input_files("input[name=photo]", str(photo))
     page.check("input[name=declare_health]")
     page.check("input[name=declare_no_bar]")
 

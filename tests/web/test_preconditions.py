@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+from datetime import timedelta
+
 import pytest
 
 from tests.conftest import WebClient
 from tests.factories import World
 from tests.services.test_business_types import REFUSALS
+
+REVOKED_ON = date.today().replace(day=5) - timedelta(days=40)  # never 29 February
 
 
 @pytest.mark.parametrize("pid", sorted(REFUSALS))
@@ -41,7 +46,11 @@ def _with_registration(app: object, world: World, **kw: object) -> None:
 
 @pytest.mark.parametrize(("pid", "setup", "message"), [
     ("registration", {"status": "SUSPENDED"}, "您的执业注册处于暂停执业期间，不能申请注册"),
-    ("registration", {"status": "REVOKED"}, "您的医师执业证书已被吊销，不能申请注册"),
+    # 医师法 第十六条(三): 吊销 bars for two years from the decision, the date is shown
+    ("registration", {"status": "REVOKED", "status_decided_on": REVOKED_ON},
+     f"您的医师执业证书于{REVOKED_ON.year}年{REVOKED_ON.month}月{REVOKED_ON.day}日被吊销，"
+     f"自处罚决定之日起不满二年（《医师法》第十六条），{REVOKED_ON.year + 2}年"
+     f"{REVOKED_ON.month}月{REVOKED_ON.day}日起方可申请注册"),
     ("military_in", {"status": "SUSPENDED"}, "您的执业注册处于暂停执业期间，不能申请注册"),
     ("registration", {"assistant": True}, "执业助理医师只能注册一个执业地点"),
     ("upgrade", {"assistant": True}, "未查询到您同类别的执业医师资格信息，不能申请升级"),

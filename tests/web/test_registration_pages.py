@@ -14,6 +14,7 @@ from app.models import ProcessInstance
 from tests.conftest import WebClient
 from tests.factories import PDF
 from tests.factories import World
+from tests.factories import photo_jpeg
 
 
 def _form(world: World, **overrides: object) -> dict[str, object]:
@@ -23,6 +24,7 @@ def _form(world: World, **overrides: object) -> dict[str, object]:
         "declare_health": "on", "declare_no_bar": "on",
         "application_form": (io.BytesIO(PDF), "申请审核表.pdf"),
         "employment_proof": (io.BytesIO(PDF + b"2"), "聘用证明.pdf"),
+        "photo": (io.BytesIO(photo_jpeg()), "照片.jpg"),
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}

@@ -232,7 +232,9 @@ def test_path_b_activates_with_the_qualification_code(web: WebClient, app: Flask
     assert resp.status_code == 302  # the verified phone signs in too
 
 
-@pytest.mark.parametrize("status", ["CHANGED_OUT", "FILED", "CANCELLED", "RESIDENCY"])
+# 医师法 第十六条 bars re-registration for two years, never the account: REVOKED-only
+# takes path B like the other invalid statuses
+@pytest.mark.parametrize("status", ["CHANGED_OUT", "FILED", "CANCELLED", "RESIDENCY", "REVOKED"])
 def test_invalid_registrations_take_path_b(web: WebClient, web_world: World, app: Flask,
                                            status: str) -> None:
     with app.app_context():

@@ -40,6 +40,21 @@ def _empty_temp_areas(app: Flask) -> None:
     shutil.rmtree(Path(app.config["MEDREG_UPLOAD_DIR"]) / uploads.STAGING, ignore_errors=True)
 
 
+@pytest.fixture()
+def web_world(web_world: World, app: Flask) -> World:
+    """The doctors have an approved profile photo: the 2-inch photo (办法 第十二条, required,
+    tested in test_registration_pages) need not be posted, so each post carries two files."""
+    from app.models import PhysicianProfile
+    from app.models import User
+
+    with app.app_context():
+        for doctor in db.session.scalars(select(User).where(User.qualification_id.is_not(None))):
+            db.session.add(PhysicianProfile(qualification_id=doctor.qualification_id,
+                                            photo_sha256="a" * 64))
+        db.session.commit()
+    return web_world
+
+
 def _pdf(size: int = SIZE) -> bytes:
     """A distinct PDF of about ``size`` bytes."""
     return b"%PDF-1.4\n" + os.urandom(size)

@@ -170,11 +170,8 @@ def status(user: User) -> ActivationStatus:
         inst = db.session.get(Institution, current[-1].institution_id)
         return ActivationStatus("A", True, True, inst.name if inst else "", contact,
                                 user.activated)
-    if any(r.status == RegistrationStatus.REVOKED for r in regs) and not any(
-            r.status in (RegistrationStatus.CHANGED_OUT, RegistrationStatus.FILED,
-                         RegistrationStatus.CANCELLED, RegistrationStatus.RESIDENCY) for r in regs):
-        return ActivationStatus(None, True, True, "", contact, user.activated,
-                                _("您的医师执业证书已被吊销，账户不能激活"))
+    # a 吊销 never blocks the account (医师法 第十六条 bars re-registration for two years, not
+    # access to one's own records): a revoked-only person takes path B like other invalid statuses
     return ActivationStatus("B", True, bool(regs), "", contact, user.activated)
 
 

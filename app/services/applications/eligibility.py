@@ -16,8 +16,8 @@ from app.models import User
 from app.services.applications import types
 
 CANCELLABLE = (RegistrationStatus.ACTIVE, RegistrationStatus.SUSPENDED, RegistrationStatus.FILED)
-OPEN_BLOCKING = {RegistrationStatus.SUSPENDED: "您的执业注册处于暂停执业期间，不能申请注册",
-                 RegistrationStatus.REVOKED: "您的医师执业证书已被吊销，不能申请注册"}
+OPEN_BLOCKING = {RegistrationStatus.SUSPENDED: "您的执业注册处于暂停执业期间，不能申请注册"}
+# 吊销 and 注销 after a failed assessment bar for a time only: see types/registration.py
 
 
 def open_application(actor: User, process_id: str) -> ProcessInstance | None:

@@ -139,11 +139,37 @@ def cancel_registration(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any
                                          RegistrationStatus.FILED):
         raise ValueError("该执业注册已不能注销")
     set_status(reg, RegistrationStatus.CANCELLED)
+    reg.status_decided_on = reg.status_changed_on
+    reason = data.get("reason")
+    reg.status_reason = str(reason)[:20] if reason else None  # e.g. assessment: 第十六条 bar
+    _close_filings(reg)
+    audit.record(ctx.actor, "registration.cancel", "registration", reg.id,
+                 {"reason": reason, "instance": ctx.instance.id})
+    return {"registration_id": reg.id, "cert_no": reg.cert_no}
+
+
+def _close_filings(reg: Registration) -> None:
     for filing in reg.filings:
         if filing.status == FilingStatus.ACTIVE:
             filing.status = FilingStatus.CANCELLED
-    audit.record(ctx.actor, "registration.cancel", "registration", reg.id,
-                 {"reason": data.get("reason"), "instance": ctx.instance.id})
+
+
+@operation("file_registration")
+def file_registration(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
+    """备案 (办法 第十九条): 调离、退休、退职、被辞退或开除 reported by the institution. The
+    registration is 备案 since the event date (the day practice there ended, from which the
+    two years of 备案满二年 count; a late report does not lengthen them); its 多执业机构备案
+    filings close as on 注销."""
+    reg = _registration_of(ctx, (RegistrationStatus.ACTIVE, RegistrationStatus.SUSPENDED))
+    event = date.fromisoformat(str(data["event_date"]))
+    reg.status = RegistrationStatus.FILED
+    reg.status_changed_on = event
+    reg.status_decided_on = today_cst()
+    reg.status_reason = str(data.get("reason") or "left")[:20]
+    _close_filings(reg)
+    audit.record(ctx.actor, "registration.file", "registration", reg.id,
+                 {"reason": data.get("reason"), "event_date": event.isoformat(),
+                  "instance": ctx.instance.id})
     return {"registration_id": reg.id, "cert_no": reg.cert_no}
 
 

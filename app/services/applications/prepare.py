@@ -28,6 +28,7 @@ from app.services.applications.eligibility import CANCELLABLE
 from app.services.applications.eligibility import open_application
 from app.services.applications.eligibility import refusal
 from app.services.applications.forms import Option
+from app.services.applications.types import cancellation_report
 from app.services.engine.clock import today_cst
 
 
@@ -139,6 +140,9 @@ def prepare_report(actor: User | None, process_id: str, schema: dict[str, Any],
             ProcessInstance.registration_id == reg.id, ProcessInstance.completed_at.is_(None),
             ProcessInstance.process_id.in_(("cancellation", *REPORTERS))).limit(1)):
         extra["registration_id"] = _("该执业注册已有正在办理的注销")
+    if (process_id == "cancellation_report" and reg is not None and reg.status == "FILED"
+            and cancellation_report.is_filing(data)):
+        extra["registration_id"] = _("该执业注册已是备案状态，无需再次报告备案")
     event = data.get("event_date")
     if isinstance(event, str) and len(event) == 10 and event > today_cst().isoformat():
         extra["event_date"] = _("事由发生日期不能晚于今天")
@@ -293,10 +297,11 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
     if "contact_mobile" not in vals and actor.mobile:
         vals["contact_mobile"] = actor.mobile
     why = refusal(actor, process_id) if instance is None else None
+    extra_notes = bt.notes(actor) if bt.notes is not None and instance is None and not why else []
     fields = forms.field_views(schema, vals, errors, form_options(actor, None, qual))
     if instance is not None:
         for f in fields:
             if f.name in bt.locked_on_correction:
                 f.widget = "readonly"
     return FormPage(process_id, eligibility.type_name(process_id), fields, department_institutions(),
-                    why, notes or [])
+                    why, [*(notes or []), *extra_notes])

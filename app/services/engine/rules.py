@@ -1,4 +1,5 @@
 """Scheduled rules run by the sweeper: a multi-institution filing ends on its end date;
+a 暂停执业 ends the day after its end date (the registration is 有效 again);
 a registration in 备案 for two years raises an ex officio cancellation for the commission;
 physicians are reminded when their periodic assessment (定期考核) is due."""
 
@@ -27,6 +28,29 @@ def expire_filings(today: date | None = None) -> int:
         filing.status = FilingStatus.EXPIRED
         audit.record(None, "filing.expired", "registration", filing.registration_id,
                      {"filing": filing.id, "valid_to": filing.valid_to.isoformat()})
+    db.session.commit()
+    return len(rows)
+
+
+def end_suspensions(today: date | None = None) -> int:
+    """A 暂停执业 recorded by the commission is over after its end date: the registration
+    returns to ACTIVE from the next day; returns how many."""
+    from datetime import timedelta
+
+    from app.models import Penalty
+    day = today or today_cst()
+    rows = list(db.session.execute(select(Penalty, Registration).join(
+        Registration, Registration.id == Penalty.registration_id).where(
+        Penalty.kind == "SUSPENDED", Penalty.ended_on.is_(None), Penalty.ends_on < day)
+        .limit(500)).all())
+    for penalty, reg in rows:
+        assert penalty.ends_on is not None
+        penalty.ended_on = penalty.ends_on + timedelta(days=1)
+        if reg.status == "SUSPENDED":  # not revoked or cancelled meanwhile
+            reg.status = "ACTIVE"
+            reg.status_changed_on = penalty.ended_on
+        audit.record(None, "registration.suspension_ended", "registration", reg.id,
+                     {"penalty": penalty.id, "ends_on": penalty.ends_on.isoformat()})
     db.session.commit()
     return len(rows)
 

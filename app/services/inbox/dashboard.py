@@ -14,12 +14,14 @@ from app.errors import Forbidden
 from app.extensions import db
 from app.models import HumanTask
 from app.models import ProcessInstance
+from app.models import Qualification
 from app.models import Role
 from app.models import ScopeKind
 from app.models import TaskStatus
 from app.models import User
 from app.models.base import utcnow
 from app.services.applications.eligibility import type_name
+from app.services.applications.types import cancellation_report
 
 
 @dataclass(frozen=True)
@@ -46,3 +48,33 @@ def commission_counts(actor: User) -> list[TypeCounts]:
          .group_by(ProcessInstance.process_id).order_by(ProcessInstance.process_id))
     return [TypeCounts(pid, type_name(pid), int(n), int(soon or 0), int(late or 0))
             for pid, n, soon, late in db.session.execute(q)]
+
+
+@dataclass(frozen=True)
+class LateReport:
+    """An open institution report made after its 30 days (逾期报告 N 天)."""
+
+    instance_id: int
+    physician_name: str
+    event_date: str
+    days: int
+
+
+def late_reports(actor: User, limit: int = 200) -> list[LateReport]:
+    """The commission's open 注销/备案 reports that came late, latest first."""
+    if actor.role is not Role.COMMISSION or actor.authority_id is None:
+        raise Forbidden(_("只有卫生健康委用户可以查看"))
+    rows = db.session.execute(
+        select(ProcessInstance, Qualification.name)
+        .join(Qualification, Qualification.id == ProcessInstance.qualification_id)
+        .where(ProcessInstance.process_id == "cancellation_report",
+               ProcessInstance.completed_at.is_(None),
+               ProcessInstance.authority_id == actor.authority_id)
+        .order_by(ProcessInstance.id.desc()).limit(limit)).all()
+    out = []
+    for inst, name in rows:
+        days = cancellation_report.reported_late_days(inst.process_id, inst.application,
+                                                      inst.created_at)
+        if days > 0:
+            out.append(LateReport(inst.id, name, str(inst.application.get("event_date", "")), days))
+    return out

@@ -37,6 +37,7 @@ from app.models.base import utcnow
 from app.services.applications import eligibility
 from app.services.applications import forms
 from app.services.applications import prepare as applications
+from app.services.applications.types import cancellation_report
 from app.services.backoffice import calendar
 from app.services.backoffice import definitions
 from app.services.engine import policies
@@ -286,6 +287,7 @@ class ApplicationView:
     history: list[HistoryEntry]
     open_tasks: list[HumanTask]
     days_left: int | None
+    late_report_days: int = 0  # an institution's report made after its 30 days (逾期报告)
 
 
 def _labels(row: ProcessDefinition, form_id: str, value: Any) -> str:
@@ -344,7 +346,8 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
         physician.display_name if physician else (qual.name if qual else ""),
         (physician.id_number or "") if own and physician is not None else mask_id(qual.id_number if qual else ""),
         institution.name if institution else "", fields, _history(inst, row),
-        [t for t in inst.tasks if t.status == TaskStatus.OPEN], days_left)
+        [t for t in inst.tasks if t.status == TaskStatus.OPEN], days_left,
+        cancellation_report.reported_late_days(inst.process_id, inst.application, inst.created_at))
 
 
 @dataclass(frozen=True)

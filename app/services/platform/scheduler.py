@@ -49,6 +49,7 @@ def sweep(app: Flask) -> int:
                     fired += 1
             if _rules_due():
                 rules.expire_filings()
+                rules.end_suspensions()
                 rules.raise_long_filed()
                 rules.remind_assessments()
                 uploads.sweep(app.config["MEDREG_UPLOAD_DIR"])  # refused attempts' files

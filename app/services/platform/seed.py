@@ -226,10 +226,26 @@ def demo_payload(institution: Institution, upload_dir: str, user: User) -> dict[
     pdf = b"%PDF-1.4\n% demo\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
     form = attachments.store(upload_dir, attachments.Upload("申请审核表.pdf", pdf), user.id)
     proof = attachments.store(upload_dir, attachments.Upload("聘用证明.pdf", pdf + b" "), user.id)
+    # the demo physicians qualified long ago and never registered: 医师法 第十九条 training proof
+    training = attachments.store(upload_dir, attachments.Upload("培训考核合格证明.pdf", pdf + b"  "),
+                                 user.id)
+    photo = attachments.store(upload_dir, attachments.Upload("照片.jpg", _demo_photo()), user.id)
     return {"institution_id": institution.id, "department_id": institution.departments[0].id,
             "practice_scopes": ["11"], "contact_mobile": user.mobile or "15175070658",
             "declare_health": True, "declare_no_bar": True,
-            "application_form": form, "employment_proof": proof}
+            "application_form": form, "employment_proof": proof, "photo": photo,
+            "training_proof": training}
+
+
+def _demo_photo() -> bytes:
+    """A plain white 2-inch JPEG (354 x 472)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (354, 472), (250, 250, 250)).save(out, format="JPEG")
+    return out.getvalue()
 
 
 def _demo_applications(people: dict[str, User], hospital: Institution, upload_dir: str) -> None:

@@ -35,6 +35,7 @@ from app.models import Registration
 from app.models import User
 from app.models.base import utcnow
 from app.models.physician import REGISTRATION_STATUSES
+from app.models.physician import STATUS_REASONS
 from app.services.platform import audit
 from app.services.records.spreadsheets import csv_text
 from app.services.records.validators import birth_date_of
@@ -220,6 +221,13 @@ def _registration(row: Row, look: Lookups) -> None:
     if status is None:
         row.error("状态", _("状态应为：%(s)s", s="、".join(REGISTRATION_STATUSES.values())))
     approved, issued = row.date("批准日期"), row.date("发证日期")
+    # since when the status holds (e.g. 备案 since the event) and the date of its decision
+    # (注销/吊销/暂停执业): the bars of 医师法 第十六条 count from it
+    since, decided = row.date("状态日期"), row.date("状态决定日期")
+    reason_text = row.get("状态事由", max_len=40)
+    reason = next((k for k, v in STATUS_REASONS.items() if reason_text in (k, v)), None)
+    if reason_text and reason is None:
+        row.error("状态事由", _("状态事由应为：%(s)s", s="、".join(STATUS_REASONS.values())))
     row.done()
     assert qual is not None and inst is not None and authority_id is not None and status is not None
     reg = db.session.scalar(select(Registration).where(Registration.cert_no == cert_no))
@@ -231,6 +239,11 @@ def _registration(row: Row, look: Lookups) -> None:
     reg.qualification_id, reg.level, reg.category, reg.scopes = qual.id, qual.level, qual.category, scopes
     reg.place_region, reg.institution_id, reg.authority_id = place, inst.id, authority_id
     reg.status, reg.approved_on, reg.issued_on = status, approved, issued
+    if since or decided:  # optional columns: a file without them leaves the dates as they are
+        reg.status_changed_on = since or decided
+        reg.status_decided_on = decided or since
+    if reason:
+        reg.status_reason = reason
 
 
 @dataclass(frozen=True)
@@ -253,7 +266,7 @@ KINDS: dict[str, Kind] = {
          "发证机关"), _qualification),
     "registrations": Kind("执业注册", (
         "执业证书编码", "资格证书编码", "执业范围", "执业地点区划代码", "主要执业机构登记号",
-        "注册机关区划代码", "批准日期", "发证日期", "状态"),
+        "注册机关区划代码", "批准日期", "发证日期", "状态", "状态日期", "状态决定日期", "状态事由"),
         ("执业证书编码", "资格证书编码", "执业范围", "执业地点区划代码", "主要执业机构登记号",
          "注册机关区划代码"), _registration),
 }

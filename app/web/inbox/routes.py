@@ -19,6 +19,7 @@ from app.services.inbox import bulk
 from app.services.inbox import comments
 from app.services.inbox import dashboard as dashboard_service
 from app.services.inbox import tasks
+from app.services.records import penalties
 from app.web.common import int_arg
 from app.web.common import role_required
 from app.web.common import submission
@@ -108,7 +109,8 @@ def complete_task(task_id: int) -> ResponseReturnValue:
 def dashboard() -> ResponseReturnValue:
     rows = dashboard_service.commission_counts(current_user)
     top = max([r.open for r in rows] + [1])
-    return render_template("inbox/dashboard.html", rows=rows, top=top)
+    late = dashboard_service.late_reports(current_user)
+    return render_template("inbox/dashboard.html", rows=rows, top=top, late=late)
 
 
 @bp.route("/cancel", methods=["GET", "POST"])
@@ -148,3 +150,45 @@ def unclaim(task_id: int) -> ResponseReturnValue:
 @staff_only
 def file(instance_id: int, field: str) -> ResponseReturnValue:
     return send_attachment(instance_id, field)
+
+
+commission_only = role_required(Role.COMMISSION)
+
+
+@bp.route("/penalties")
+@commission_only
+def find_registration() -> ResponseReturnValue:
+    """行政处罚记录: look a registration of the jurisdiction up by its 执业证书编码."""
+    cert_no = request.args.get("cert_no", "")
+    errors: dict[str, str] = {}
+    if cert_no:
+        try:
+            reg_id = penalties.lookup(current_user, cert_no)
+        except InvalidInput as exc:
+            errors = exc.errors
+        else:
+            return redirect(url_for("inbox.registration_penalties", registration_id=reg_id))
+    return render_template("inbox/penalties.html", page=None, errors=errors,
+                           values={"cert_no": cert_no}), (422 if errors else 200)
+
+
+@bp.route("/registrations/<int:registration_id>/penalties", methods=["GET", "POST"])
+@commission_only
+def registration_penalties(registration_id: int) -> ResponseReturnValue:
+    """The penalties of one registration and the form recording a 暂停执业 or 吊销 decision."""
+    errors: dict[str, str] = {}
+    values: dict[str, str] = {}
+    if request.method == "POST":
+        form = request.form
+        try:
+            penalties.record(current_user, registration_id, form.get("kind", ""),
+                             form.get("decided_on", ""), form.get("document_no", ""),
+                             form.get("reason", ""), form.get("ends_on", ""))
+        except InvalidInput as exc:
+            errors, values = exc.errors, {k: str(v) for k, v in exc.values.items()}
+        else:
+            flash(_("行政处罚决定已记录。"), "success")
+            return redirect(url_for("inbox.registration_penalties",
+                                    registration_id=registration_id))
+    return render_template("inbox/penalties.html", page=penalties.page(current_user, registration_id),
+                           errors=errors, values=values), (422 if errors else 200)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 Kind = Literal["application", "maintenance", "case"]
 Starter = Literal["physician", "institution", "commission", "system"]
 Refusal = Callable[["User"], "str | None"]
+Notes = Callable[["User"], list[str]]
 Preparer = Callable[["User", str, dict[str, Any], dict[str, Any], "ProcessInstance | None",
                      "dict[str, str] | None"], "Prepared"]
 
@@ -43,6 +44,7 @@ class BusinessType:
         default_factory=lambda: frozenset({"registration_id", "filing_id"}))
     institution_from_instance: bool = False  # a correction shows the instance's institution
     conflict_group: str | None = None  # types that may not be open together share one
+    notes: Notes | None = None  # what the empty form tells this physician first (e.g. extra materials)
 
     def open_key(self, subject_user_id: int) -> str:
         """The key of an open application of this type (see ``ProcessInstance.open_key``)."""
