@@ -15,8 +15,10 @@ from app.errors import Forbidden
 from app.errors import InvalidInput
 from app.errors import NotFound
 from app.extensions import db
+from app.models import FilingStatus
 from app.models import Penalty
 from app.models import Registration
+from app.models import RegistrationStatus
 from app.models import Role
 from app.models import User
 from app.models.physician import PENALTY_KINDS
@@ -113,12 +115,12 @@ def record(actor: User, registration_id: int, kind: str, decided_on: str, docume
                       document_no=document_no, reason=reason, ends_on=ends,
                       recorded_by_id=actor.id)
     db.session.add(penalty)
-    reg.status = kind
+    reg.status = RegistrationStatus(kind)
     reg.status_changed_on = reg.status_decided_on = decided
     if kind == "REVOKED":
         for filing in reg.filings:
-            if filing.status == "ACTIVE":
-                filing.status = "CANCELLED"
+            if filing.status == FilingStatus.ACTIVE:
+                filing.status = FilingStatus.CANCELLED
     db.session.flush()
     audit.record(actor, f"registration.penalty.{kind.lower()}", "registration", reg.id,
                  {"penalty": penalty.id, "document_no": document_no,
