@@ -39,6 +39,7 @@ from app.services.backoffice import calendar
 from app.services.backoffice import definitions
 from app.services.engine import policies
 from app.services.engine.assignment import scope_of_user
+from app.services.engine.clock import CST
 from app.services.engine.clock import today_cst
 from app.services.platform import audit
 from app.services.platform.database import is_postgres
@@ -64,6 +65,19 @@ class InboxRow:
     claimed_by_me: bool
     overdue: bool
     bulk: bool = False  # a routine confirmation that may be done with others at once
+
+    @property
+    def due_on(self) -> date | None:
+        """The last day of the statutory limit (``due_at`` is the moment after it ends)."""
+        return due_day(self.due_at)
+
+
+def due_day(due_at: datetime | None) -> date | None:
+    """The due DAY of a task whose ``due_at`` is the start of the day after it (Beijing)."""
+    if due_at is None:
+        return None
+    moment = due_at if due_at.tzinfo else due_at.replace(tzinfo=UTC)
+    return (moment.astimezone(CST) - timedelta(microseconds=1)).date()
 
 
 @dataclass(frozen=True)
