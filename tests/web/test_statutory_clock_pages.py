@@ -12,7 +12,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import HumanTask
+from app.models import OutboxMessage
 from app.models import ProcessInstance
+from app.services.engine import acceptance
 from tests.conftest import WebClient
 from tests.factories import PDF
 from tests.factories import World
@@ -70,3 +72,103 @@ def test_inbox_and_task_page_show_the_same_due_day(web: WebClient, web_world: Wo
     assert "2026-12-26" not in inbox
     row = re.search(r"<tr[^>]*>.*?卫健委受理.*?</tr>", inbox, re.S)
     assert row is not None and "2026年12月25日" in row.group(0)
+
+
+def _at(day: str) -> time_machine.travel:
+    return time_machine.travel(f"{day}T10:00:00+08:00", tick=False)
+
+
+def _notices(app: Flask) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(select(OutboxMessage.body).where(
+            OutboxMessage.subject == "受理通知", OutboxMessage.channel == "inbox")))
+
+
+def test_correction_notice_refused_after_five_working_days(web: WebClient, web_world: World,
+                                                           app: Flask) -> None:
+    # 行政许可法 第三十二条 — R-6: 补正 only within five (working) days of receipt, otherwise
+    # the application is accepted on receipt; R-7: the dated 受理通知 names that day
+    with _at("2026-11-27"):  # Friday: the institution confirms, the commission receives it
+        task = submitted_and_confirmed(web, web_world, app)
+    officer = WebClient(app.test_client())
+    with _at("2026-12-07"):  # the 6th working day after receipt (window ended 12-04)
+        officer.login("weijian01")
+        page = officer.get(f"/inbox/tasks/{task.id}").get_data(as_text=True)
+        assert "已超过补正告知期限，自收到申请材料之日起即为受理" in page
+        assert 'value="correct"' not in page and 'value="accept"' in page
+        resp = officer.post(f"/inbox/tasks/{task.id}/complete",
+                            {"decision": "correct", "fields": ["contact_mobile"],
+                             "note": "请补充材料"})
+        text = resp.get_data(as_text=True)
+        assert resp.status_code == 422
+        assert re.search(r'id="field-decision".*?已超过补正告知期限', text, re.S)
+        assert "请补充材料" in text  # input kept
+        assert _open_task(app).task_spec_id == "commission_accept"
+        assert officer.post(f"/inbox/tasks/{task.id}/complete",
+                            {"decision": "accept"}).status_code == 302
+    assert _open_task(app).task_spec_id == "commission_decide"
+    notices = _notices(app)
+    assert len(notices) == 1
+    assert "自收到申请材料之日（2026年11月27日）起即为受理" in notices[0]
+    assert "2026年12月25日前作出决定" in notices[0]
+    web.login("doctor01")
+    assert "审查中" in web.get("/physician/applications/1").get_data(as_text=True)
+
+
+def test_correction_notice_allowed_on_the_fifth_working_day(web: WebClient, web_world: World,
+                                                            app: Flask) -> None:
+    # 行政许可法 第三十二条 — R-6: within five working days the 补正 notice is possible
+    with _at("2026-11-27"):
+        task = submitted_and_confirmed(web, web_world, app)
+    officer = WebClient(app.test_client())
+    with _at("2026-12-04"):  # 5th working day after receipt
+        officer.login("weijian01")
+        page = officer.get(f"/inbox/tasks/{task.id}").get_data(as_text=True)
+        assert 'value="correct"' in page and "已超过补正告知期限" not in page
+        resp = officer.post(f"/inbox/tasks/{task.id}/complete",
+                            {"decision": "correct", "fields": ["contact_mobile"],
+                             "note": "请补充联系电话"})
+        assert resp.status_code == 302
+    assert _open_task(app).task_spec_id == "physician_supplement"
+    assert _notices(app) == []
+
+
+def test_acceptance_notice_is_dated_with_the_due_day(web: WebClient, web_world: World,
+                                                     app: Flask) -> None:
+    # 行政许可法 第三十二条 — R-7: 受理 gives a dated written notice with the decision's due day
+    with _at("2026-11-27"):
+        task = submitted_and_confirmed(web, web_world, app)
+    officer = WebClient(app.test_client())
+    with _at("2026-11-30"):
+        officer.login("weijian01")
+        assert officer.post(f"/inbox/tasks/{task.id}/complete",
+                            {"decision": "accept"}).status_code == 302
+    notices = _notices(app)
+    assert len(notices) == 1
+    assert "已于2026年11月30日受理" in notices[0] and "2026年12月25日前作出决定" in notices[0]
+    with app.app_context():
+        inst = db.session.scalar(select(ProcessInstance))
+        assert inst is not None and inst.accepted_on == date(2026, 11, 30)
+
+
+def test_deemed_acceptance_is_told_once(web: WebClient, web_world: World, app: Flask) -> None:
+    # 行政许可法 第三十二条 — R-6/R-7: no 补正 notice in five working days: the applicant is told
+    # the application counts as accepted on receipt; the officer's later 受理 sends no second one
+    with _at("2026-11-27"):
+        task = submitted_and_confirmed(web, web_world, app)
+    with _at("2026-12-04"), app.app_context():
+        assert acceptance.deem_accepted() == 0  # still inside the window
+    with _at("2026-12-07"), app.app_context():
+        assert acceptance.deem_accepted() == 1
+        assert acceptance.deem_accepted() == 0
+    notices = _notices(app)
+    assert len(notices) == 1 and "2026年11月27日" in notices[0]
+    officer = WebClient(app.test_client())
+    with _at("2026-12-08"):
+        officer.login("weijian01")
+        assert officer.post(f"/inbox/tasks/{task.id}/complete",
+                            {"decision": "accept"}).status_code == 302
+    assert len(_notices(app)) == 1
+    web.login("doctor01")
+    detail = web.get("/physician/applications/1").get_data(as_text=True)
+    assert "审查中" in detail

@@ -39,9 +39,12 @@ from app.services.applications import uploads
 from app.services.backoffice import calendar
 from app.services.backoffice import definitions
 from app.services.backoffice.definitions import START_TASK
+from app.services.engine import acceptance
 from app.services.engine import policies
 from app.services.engine.assignment import scope_of_lane
+from app.services.engine.clock import received_on
 from app.services.engine.clock import script_functions
+from app.services.engine.clock import today_cst
 from app.services.engine.context import StepContext
 from app.services.platform import audit
 from app.services.platform import outbox
@@ -78,6 +81,7 @@ def _save(ctx: StepContext, rt: Runtime, completed_guid: str | None = None) -> N
     if clock:
         inst.due_on = datetime.fromisoformat(clock["due_on"]).date()
         inst.clock_paused = bool(clock.get("paused_on"))
+        inst.received_on = received_on(clock)
     ready = rt.ready_tasks()
     if rt.completed:
         inst.business_status = operations.OUTCOMES.get(inst.outcome or "", "已办结")
@@ -325,6 +329,7 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
         else:
             options = {"application_fields": forms.field_titles(start_schema)}
             data = forms.validate(schema, payload, options, file_errors)
+        acceptance.refuse_late_correction(calendar.current(), task, inst, data, today_cst())
         rt.complete(task.task_guid, data)
         task.status = "completed"
         task.completed_by_id = actor.id
@@ -333,6 +338,7 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
         if task.changes is not None:
             inst.application = {**inst.application, **data}
         _save(ctx, rt, completed_guid=task.task_guid)
+        acceptance.after_decision(ctx, task, data)
         instance_id = inst.id
         audit.record(actor, f"task.{task.task_spec_id}", "process_instance", instance_id,
                      {"task": task.id, "decision": data.get("decision"),

@@ -37,6 +37,7 @@ from app.services.applications import forms
 from app.services.applications import prepare as applications
 from app.services.backoffice import calendar
 from app.services.backoffice import definitions
+from app.services.engine import acceptance
 from app.services.engine import policies
 from app.services.engine.assignment import scope_of_user
 from app.services.engine.clock import CST
@@ -408,6 +409,7 @@ class TaskPage:
     can_complete: bool
     options: dict[str, list[forms.Option]]
     changes: list[Change]
+    notice: str = ""  # e.g. the 补正 window has passed (行政许可法 第三十二条)
 
 
 def task_page(actor: User, task_id: int) -> TaskPage:
@@ -418,9 +420,11 @@ def task_page(actor: User, task_id: int) -> TaskPage:
     view = application_view(actor, task.instance_id)
     row = view.instance.definition
     start_schema = row.forms[definitions.start_form_id(definitions.definition_of(row))]
-    return TaskPage(task, view, row.forms[task.form_id], policies.can_complete(actor, task),
+    schema, notice = acceptance.task_schema(calendar.current(), task, row.forms[task.form_id],
+                                            today_cst())
+    return TaskPage(task, view, schema, policies.can_complete(actor, task),
                     {"application_fields": forms.field_titles(start_schema)},
-                    _latest_changes(view, start_schema))
+                    _latest_changes(view, start_schema), notice)
 
 
 def _latest_changes(view: ApplicationView, schema: dict[str, Any]) -> list[Change]:
