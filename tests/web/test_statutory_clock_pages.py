@@ -172,3 +172,14 @@ def test_deemed_acceptance_is_told_once(web: WebClient, web_world: World, app: F
     web.login("doctor01")
     detail = web.get("/physician/applications/1").get_data(as_text=True)
     assert "审查中" in detail
+
+
+def test_admin_home_warns_about_next_year_from_1_october(web: WebClient,
+                                                         web_world: World) -> None:
+    # 行政许可法 第八十二条 — R-11: a year without holiday data is announced from 1 October
+    web.login("admin01")
+    with _at("2026-09-30"):
+        assert "尚未录入" not in web.get("/admin/").get_data(as_text=True)
+    with _at("2026-10-01"):
+        text = web.get("/admin/").get_data(as_text=True)
+        assert re.search(r"尚未录入.*?2027", text, re.S)

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from datetime import datetime
 from typing import Any
 
@@ -43,9 +44,11 @@ from app.services.engine import acceptance
 from app.services.engine import policies
 from app.services.engine.assignment import scope_of_lane
 from app.services.engine.clock import received_on
+from app.services.engine.clock import recompute
 from app.services.engine.clock import script_functions
 from app.services.engine.clock import today_cst
 from app.services.engine.context import StepContext
+from app.services.engine.workdays import WorkCalendar
 from app.services.platform import audit
 from app.services.platform import outbox
 from app.workflow import Runtime
@@ -488,3 +491,51 @@ def retry(actor: User, instance_id: int) -> None:
                      {"error": inst.error})
         inst.error = None
         db.session.commit()
+
+
+# -- the calendar changed: count the running clocks again -------------------------------------
+
+@dataclass(frozen=True)
+class Recounted:
+    instance_id: int
+    due_before: str | None
+    due_after: str | None
+
+
+def recount_clocks(actor: User, cal: WorkCalendar, year: int) -> list[Recounted]:
+    """Count again, on ``cal``, the statutory clock of every running application that could
+    reach into ``year``: due day, reminder and overdue timers, the inbox's due times.
+
+    Runs inside the caller's transaction (the calendar is entered in the same one) and
+    audits each changed application; an application no longer late stops being 已超期."""
+    out: list[Recounted] = []
+    now = utcnow()
+    rows = db.session.scalars(select(ProcessInstance).where(
+        ProcessInstance.completed_at.is_(None), ProcessInstance.due_on.is_not(None),
+        ProcessInstance.due_on >= date(year, 1, 1)).order_by(ProcessInstance.id)
+        .with_for_update())
+    for inst in list(rows):
+        ctx = StepContext(inst, actor, now)
+        _row, rt = _restore(ctx)
+        before = rt.latest_data().get("clock")
+        rt.rewrite_data("clock", lambda c: recompute(cal, c))
+        clock = rt.latest_data().get("clock")
+        if not isinstance(clock, dict) or not isinstance(before, dict) or clock == before:
+            continue
+        inst.workflow_json = rt.dump()
+        inst.due_on = date.fromisoformat(clock["due_on"])
+        inst.next_timer_at = rt.next_timer_at()
+        due_at = _due_at(clock)
+        for task in db.session.scalars(select(HumanTask).where(
+                HumanTask.instance_id == inst.id, HumanTask.status == "open",
+                HumanTask.lane == "commission")):
+            task.due_at = due_at
+        if inst.overdue and due_at is not None and due_at > now:
+            inst.overdue = False
+        inst.updated_at = now
+        audit.record(actor, "clock.recounted", "process_instance", inst.id,
+                     {"year": year, "due_before": before.get("due_on"),
+                      "due_after": clock["due_on"]})
+        out.append(Recounted(inst.id, before.get("due_on"), clock["due_on"]))
+    db.session.flush()
+    return out
