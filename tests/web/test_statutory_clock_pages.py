@@ -15,6 +15,7 @@ from app.models import HumanTask
 from app.models import OutboxMessage
 from app.models import ProcessInstance
 from app.services.engine import acceptance
+from app.services.engine import processes
 from tests.conftest import WebClient
 from tests.factories import PDF
 from tests.factories import World
@@ -183,3 +184,80 @@ def test_admin_home_warns_about_next_year_from_1_october(web: WebClient,
     with _at("2026-10-01"):
         text = web.get("/admin/").get_data(as_text=True)
         assert re.search(r"尚未录入.*?2027", text, re.S)
+
+
+def _accepted(web: WebClient, world: World, app: Flask) -> tuple[WebClient, HumanTask]:
+    """Received Friday 2026-11-06, accepted the same day: due 2026-12-04; 审查决定 open."""
+    with _at("2026-11-06"):
+        task = submitted_and_confirmed(web, world, app)
+        officer = WebClient(app.test_client())
+        officer.login("weijian01")
+        assert officer.post(f"/inbox/tasks/{task.id}/complete",
+                            {"decision": "accept"}).status_code == 302
+    decide = _open_task(app)
+    assert decide.task_spec_id == "commission_decide"
+    return officer, decide
+
+
+def test_extension_is_off_by_default(web: WebClient, web_world: World, app: Flask) -> None:
+    # 行政许可法 第四十二条 — R-9: 延期 only where the province allows it (DOMAIN [I]: off)
+    officer, decide = _accepted(web, web_world, app)
+    with _at("2026-12-01"):
+        officer.login("weijian01")  # a new working day, a new session
+        page = officer.get(f"/inbox/tasks/{decide.id}").get_data(as_text=True)
+        assert "延期十个工作日" not in page
+        resp = officer.post(f"/inbox/tasks/{decide.id}/extend",
+                            {"reason": "需要核实材料", "approved_by": "王主任"})
+        assert resp.status_code == 403
+    with app.app_context():
+        inst = db.session.scalar(select(ProcessInstance))
+        assert inst is not None and inst.due_on == date(2026, 12, 4) and not inst.extended
+
+
+def test_extension_moves_the_due_day_and_tells_the_applicant(web: WebClient, web_world: World,
+                                                             app: Flask) -> None:
+    # 行政许可法 第四十二条 — R-9: ten more working days with the head's approval, once; the
+    # applicant is told the reason; the 已超期 timer follows the new due day
+    officer, decide = _accepted(web, web_world, app)
+    app.config["MEDREG_ALLOW_EXTENSION"] = True
+    try:
+        with _at("2026-12-01"):
+            officer.login("weijian01")
+            page = officer.get(f"/inbox/tasks/{decide.id}").get_data(as_text=True)
+            assert "延期十个工作日" in page and "2026年12月04日" in page
+            resp = officer.post(f"/inbox/tasks/{decide.id}/extend",
+                                {"reason": "需要核实材料", "approved_by": ""})
+            text = resp.get_data(as_text=True)
+            assert resp.status_code == 422
+            assert re.search(r'id="field-approved_by".*?请填写批准延期的本行政机关负责人', text,
+                             re.S)
+            assert "需要核实材料" in text
+            resp = officer.post(f"/inbox/tasks/{decide.id}/extend",
+                                {"reason": "需要向原执业机构核实材料", "approved_by": "王主任"},
+                                follow_redirects=True)
+            text = resp.get_data(as_text=True)
+            assert "已延期，办理期限延至 2026年12月18日" in text
+            assert "延期十个工作日" not in text  # once only
+            inbox = officer.get("/inbox/").get_data(as_text=True)
+            assert "2026年12月18日" in inbox
+            again = officer.post(f"/inbox/tasks/{decide.id}/extend",
+                                 {"reason": "再次延期", "approved_by": "王主任"},
+                                 follow_redirects=True)
+            assert "该申请已延期一次，不能再次延期" in again.get_data(as_text=True)
+    finally:
+        app.config["MEDREG_ALLOW_EXTENSION"] = False
+    with app.app_context():
+        inst = db.session.scalar(select(ProcessInstance))
+        assert inst is not None and inst.due_on == date(2026, 12, 18) and inst.extended
+        body = db.session.scalar(select(OutboxMessage.body).where(
+            OutboxMessage.subject == "延期通知", OutboxMessage.channel == "inbox"))
+        assert body is not None and "需要向原执业机构核实材料" in body
+        assert "2026年12月18日前作出决定" in body
+    with _at("2026-12-07"), app.app_context():
+        processes.fire_timers(inst.id)
+        db.session.expire_all()
+        assert db.session.get(ProcessInstance, inst.id).overdue is False  # type: ignore[union-attr]
+    with _at("2026-12-19"), app.app_context():
+        assert processes.fire_timers(inst.id) is True
+        db.session.expire_all()
+        assert db.session.get(ProcessInstance, inst.id).overdue is True  # type: ignore[union-attr]

@@ -126,6 +126,21 @@ def acceptance_notice(ctx: StepContext, data: dict[str, Any], accepted_on: str =
     return {"accepted_on": day.isoformat(), "deemed": deemed}
 
 
+@operation("extension_notice")
+def extension_notice(ctx: StepContext, data: dict[str, Any], reason: str = "",
+                     due_before: str = "") -> dict[str, Any]:
+    """延期 (行政许可法 第四十二条): tell the applicant the reason and the new due day."""
+    inst = ctx.instance
+    name = _process_name(inst.process_id)
+    body = (f"您的{name}申请（编号 {inst.id}）因{reason}，经本行政机关负责人批准，"
+            "办理期限延长十个工作日")
+    body += f"，将于{_cn(inst.due_on)}前作出决定。" if inst.due_on else "。"
+    physician = (db.session.get(User, inst.subject_user_id) if inst.subject_user_id else None)
+    if physician is not None:
+        outbox.notify_user(physician, "延期通知", body, f"extended:{inst.id}")
+    return {"extended_from": due_before}
+
+
 def _process_name(process_id: str) -> str:
     from app.services.applications.eligibility import type_name
 

@@ -8,6 +8,7 @@ the audit event and the outbox, commit. Any failure rolls everything back.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from app.services.backoffice.definitions import START_TASK
 from app.services.engine import acceptance
 from app.services.engine import policies
 from app.services.engine.assignment import scope_of_lane
+from app.services.engine.clock import extend_clock
 from app.services.engine.clock import received_on
 from app.services.engine.clock import recompute
 from app.services.engine.clock import script_functions
@@ -517,25 +519,101 @@ def recount_clocks(actor: User, cal: WorkCalendar, year: int) -> list[Recounted]
     for inst in list(rows):
         ctx = StepContext(inst, actor, now)
         _row, rt = _restore(ctx)
-        before = rt.latest_data().get("clock")
-        rt.rewrite_data("clock", lambda c: recompute(cal, c))
-        clock = rt.latest_data().get("clock")
-        if not isinstance(clock, dict) or not isinstance(before, dict) or clock == before:
+        moved = _rewrite_clock(ctx, rt, lambda c: recompute(cal, c))
+        if moved is None:
             continue
-        inst.workflow_json = rt.dump()
-        inst.due_on = date.fromisoformat(clock["due_on"])
-        inst.next_timer_at = rt.next_timer_at()
-        due_at = _due_at(clock)
-        for task in db.session.scalars(select(HumanTask).where(
-                HumanTask.instance_id == inst.id, HumanTask.status == "open",
-                HumanTask.lane == "commission")):
-            task.due_at = due_at
-        if inst.overdue and due_at is not None and due_at > now:
-            inst.overdue = False
-        inst.updated_at = now
         audit.record(actor, "clock.recounted", "process_instance", inst.id,
-                     {"year": year, "due_before": before.get("due_on"),
-                      "due_after": clock["due_on"]})
-        out.append(Recounted(inst.id, before.get("due_on"), clock["due_on"]))
+                     {"year": year, "due_before": moved.due_before, "due_after": moved.due_after})
+        out.append(moved)
     db.session.flush()
     return out
+
+
+def _rewrite_clock(ctx: StepContext, rt: Runtime,
+                   change: Callable[[dict[str, Any]], dict[str, Any]]) -> Recounted | None:
+    """Change the instance's clock, its timers, due day and inbox due times (None: unchanged)."""
+    inst, now = ctx.instance, ctx.now
+    before = rt.latest_data().get("clock")
+    rt.rewrite_data("clock", change)
+    clock = rt.latest_data().get("clock")
+    if not isinstance(clock, dict) or not isinstance(before, dict) or clock == before:
+        return None
+    inst.workflow_json = rt.dump()
+    inst.due_on = date.fromisoformat(clock["due_on"])
+    inst.next_timer_at = rt.next_timer_at()
+    due_at = _due_at(clock)
+    for task in db.session.scalars(select(HumanTask).where(
+            HumanTask.instance_id == inst.id, HumanTask.status == "open",
+            HumanTask.lane == "commission")):
+        task.due_at = due_at
+    if inst.overdue and due_at is not None and due_at > now:
+        inst.overdue = False
+    inst.updated_at = now
+    return Recounted(inst.id, before.get("due_on"), clock["due_on"])
+
+
+DECIDE_TASK = "commission_decide"
+
+
+def extension_allowed() -> bool:
+    """Whether this installation allows 延期 (行政许可法 第四十二条; off by default)."""
+    from flask import current_app
+
+    value = current_app.config.get("MEDREG_ALLOW_EXTENSION", False)
+    return value is True or str(value).strip().lower() in ("1", "true", "on", "yes")
+
+
+def can_extend(task: HumanTask, today: date) -> bool:
+    """Whether the officer's decision task may be extended now (once, before the due day)."""
+    inst = task.instance
+    return (extension_allowed() and task.status == "open" and task.task_spec_id == DECIDE_TASK
+            and not inst.extended and inst.completed_at is None and inst.due_on is not None
+            and today <= inst.due_on)
+
+
+def extend(actor: User, task_id: int, reason: str, approved_by: str) -> date:
+    """延期: with the head's approval the decision may take ten more working days, once; the
+    due day, the timers and the inbox move, and the applicant is told why (行政许可法
+    第四十二条). Returns the new due day.
+
+    :raise Forbidden: extensions are off, or the actor is not the commission in charge.
+    :raise InvalidInput: no reason or no approving head (the input is kept).
+    :raise Conflict: already extended, past the due day, or not the decision step.
+    """
+    with _step():
+        if not extension_allowed():
+            raise Forbidden(_("本系统未开启延期办理"))
+        task, inst, open_tasks = _lock_task(task_id)
+        if actor.role is not Role.COMMISSION or not policies.in_scope(actor, task):
+            raise NotFound(_("任务不存在"))
+        if task.status != "open":
+            raise Conflict(ALREADY_HANDLED)
+        _refuse_if_suspended(inst)
+        if task.task_spec_id != DECIDE_TASK:
+            raise Conflict(_("只有审查决定环节可以延期"))
+        values = {"reason": (reason or "").strip()[:500],
+                  "approved_by": (approved_by or "").strip()[:60]}
+        errors = {}
+        if len(values["reason"]) < 2:
+            errors["reason"] = _("请填写延期理由")
+        if not values["approved_by"]:
+            errors["approved_by"] = _("请填写批准延期的本行政机关负责人")
+        if errors:
+            raise InvalidInput(_("请按提示修改后重新提交"), errors, values)
+        if inst.extended:
+            raise Conflict(_("该申请已延期一次，不能再次延期"))
+        if inst.due_on is None or today_cst() > inst.due_on:
+            raise Conflict(_("已超过法定办理期限，不能再延期"))
+        ctx = StepContext(inst, actor, utcnow(), open_tasks=open_tasks)
+        _row, rt = _restore(ctx)
+        cal = calendar.current()
+        moved = _rewrite_clock(ctx, rt, lambda c: extend_clock(cal, c))
+        if moved is None or inst.due_on is None:
+            raise Conflict(_("该申请已延期一次，不能再次延期"))
+        inst.extended = True
+        operations.extension_notice(ctx, {}, values["reason"], moved.due_before or "")
+        audit.record(actor, "application.extended", "process_instance", inst.id,
+                     {**values, "due_before": moved.due_before, "due_after": moved.due_after})
+        new_due = inst.due_on
+        db.session.commit()
+    return new_due

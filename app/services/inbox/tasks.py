@@ -39,6 +39,7 @@ from app.services.backoffice import calendar
 from app.services.backoffice import definitions
 from app.services.engine import acceptance
 from app.services.engine import policies
+from app.services.engine import processes
 from app.services.engine.assignment import scope_of_user
 from app.services.engine.clock import CST
 from app.services.engine.clock import today_cst
@@ -410,6 +411,7 @@ class TaskPage:
     options: dict[str, list[forms.Option]]
     changes: list[Change]
     notice: str = ""  # e.g. the 补正 window has passed (行政许可法 第三十二条)
+    can_extend: bool = False  # 延期 may be requested here (行政许可法 第四十二条)
 
 
 def task_page(actor: User, task_id: int) -> TaskPage:
@@ -424,7 +426,8 @@ def task_page(actor: User, task_id: int) -> TaskPage:
                                             today_cst())
     return TaskPage(task, view, schema, policies.can_complete(actor, task),
                     {"application_fields": forms.field_titles(start_schema)},
-                    _latest_changes(view, start_schema), notice)
+                    _latest_changes(view, start_schema), notice,
+                    actor.role is Role.COMMISSION and processes.can_extend(task, today_cst()))
 
 
 def _latest_changes(view: ApplicationView, schema: dict[str, Any]) -> list[Change]:
