@@ -172,7 +172,7 @@ def test_deemed_acceptance_is_told_once(web: WebClient, web_world: World, app: F
     assert len(_notices(app)) == 1
     web.login("doctor01")
     detail = web.get("/physician/applications/1").get_data(as_text=True)
-    assert "审查中" in detail
+    assert "审查中" in detail and "受理日期：2026年11月27日" in detail
 
 
 def test_admin_home_warns_about_next_year_from_1_october(web: WebClient,
@@ -240,6 +240,9 @@ def test_extension_moves_the_due_day_and_tells_the_applicant(web: WebClient, web
             assert "延期十个工作日" not in text  # once only
             inbox = officer.get("/inbox/").get_data(as_text=True)
             assert "2026年12月18日" in inbox
+            web.login("doctor01")
+            detail = web.get("/physician/applications/1").get_data(as_text=True)
+            assert "（2026年12月18日）（已延期）" in detail
             again = officer.post(f"/inbox/tasks/{decide.id}/extend",
                                  {"reason": "再次延期", "approved_by": "王主任"},
                                  follow_redirects=True)
