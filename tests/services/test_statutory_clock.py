@@ -12,10 +12,12 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditEvent
 from app.models import HumanTask
+from app.models import OutboxMessage
 from app.services.backoffice import calendar
 from app.services.engine import processes
 from app.services.engine.clock import CST
 from tests.factories import World
+from tests.factories import application_payload
 from tests.factories import user
 from tests.services.test_timers import OVERDUE
 from tests.services.test_timers import REMINDER
@@ -96,3 +98,35 @@ def test_next_years_calendar_is_awaited_from_1_october() -> None:
     assert calendar.years_to_check(date(2026, 10, 1)) == [2026, 2027]
     assert calendar.years_to_check(date(2026, 12, 31)) == [2026, 2027]
     assert calendar.years_to_check(date(2027, 1, 1)) == [2027]
+
+
+def test_after_correction_the_clock_counts_from_acceptance(world: World) -> None:
+    # 行政许可法 第三十二条、第四十二条 —: 补正 pauses; the twenty working days run
+    # from 受理 of the corrected application, and the applicant is told that day
+    with _at(2026, 11, 6):  # Friday: received
+        iid = _waiting_on_accept(world)
+    assert _instance(iid).due_on == date(2026, 12, 4)
+    with _at(2026, 11, 9):
+        processes.complete_task(user(world.officer_id), _open_task(iid).id,
+                                {"decision": "correct", "note": "请补充完整的聘用证明",
+                                 "fields": ["employment_proof"]})
+    with _at(2026, 11, 11):
+        processes.complete_task(user(world.doctor_id), _open_task(iid).id,
+                                application_payload(world, world.doctor_id))
+    inst = _instance(iid)
+    assert inst.received_on == date(2026, 11, 11) and inst.due_on == date(2026, 12, 8)
+    with _at(2026, 11, 12):
+        processes.complete_task(user(world.officer_id), _open_task(iid).id,
+                                {"decision": "accept"})
+    inst = _instance(iid)
+    assert inst.accepted_on == date(2026, 11, 12) and inst.due_on == date(2026, 12, 10)
+    task = _open_task(iid)
+    assert task.task_spec_id == "commission_decide"
+    assert task.due_at == datetime(2026, 12, 11, tzinfo=CST)
+    assert inst.next_timer_at == datetime(2026, 12, 3, tzinfo=CST)  # day 15 after 受理
+    body = db.session.scalar(select(OutboxMessage.body).where(
+        OutboxMessage.subject == "受理通知", OutboxMessage.channel == "inbox"))
+    assert body is not None and "已于2026年11月12日受理" in body and "2026年12月10日" in body
+    with _at(2026, 12, 9, 12):  # the old due day (12-08) has passed: not 已超期
+        processes.fire_timers(iid)
+        assert _instance(iid).overdue is False

@@ -136,7 +136,8 @@ def test_correction_notice_allowed_on_the_fifth_working_day(web: WebClient, web_
 
 def test_acceptance_notice_is_dated_with_the_due_day(web: WebClient, web_world: World,
                                                      app: Flask) -> None:
-    # 行政许可法 第三十二条 — R-7: 受理 gives a dated written notice with the decision's due day
+    # 行政许可法 第三十二条 — R-7: 受理 gives a dated written notice with the decision's due day;
+    # 行政许可法 第四十二条 — R-10: the twenty working days run from 受理 (not from receipt)
     with _at("2026-11-27"):
         task = submitted_and_confirmed(web, web_world, app)
     officer = WebClient(app.test_client())
@@ -146,10 +147,14 @@ def test_acceptance_notice_is_dated_with_the_due_day(web: WebClient, web_world: 
                             {"decision": "accept"}).status_code == 302
     notices = _notices(app)
     assert len(notices) == 1
-    assert "已于2026年11月30日受理" in notices[0] and "2026年12月25日前作出决定" in notices[0]
+    assert "已于2026年11月30日受理" in notices[0] and "2026年12月28日前作出决定" in notices[0]
     with app.app_context():
         inst = db.session.scalar(select(ProcessInstance))
         assert inst is not None and inst.accepted_on == date(2026, 11, 30)
+        assert inst.due_on == date(2026, 12, 28)
+    with _at("2026-11-30"):
+        inbox = officer.get("/inbox/").get_data(as_text=True)
+        assert "2026年12月28日" in inbox
 
 
 def test_deemed_acceptance_is_told_once(web: WebClient, web_world: World, app: Flask) -> None:

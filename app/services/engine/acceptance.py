@@ -18,12 +18,9 @@ from app.errors import InvalidInput
 from app.extensions import db
 from app.models import HumanTask
 from app.models import ProcessInstance
-from app.models.base import utcnow
-from app.services.applications import operations
 from app.services.backoffice import calendar
 from app.services.engine.clock import correction_until
 from app.services.engine.clock import today_cst
-from app.services.engine.context import StepContext
 from app.services.engine.workdays import WorkCalendar
 
 ACCEPT_TASK = "commission_accept"
@@ -80,31 +77,15 @@ def deemed_pending(cal: WorkCalendar, today: date, limit: int = 200) -> list[int
     return [iid for iid, received in rows if today > correction_until(cal, received)]
 
 
-def after_decision(ctx: StepContext, task: HumanTask, data: dict[str, Any]) -> None:
-    """After 受理: send the dated 受理通知 (unless the deemed one went out already)."""
-    inst = ctx.instance
-    if task.task_spec_id != ACCEPT_TASK or data.get("decision") != "accept":
-        return
-    if inst.accepted_on is not None:
-        return
-    day, deemed = accepted(calendar.current(), inst, today_cst())
-    operations.acceptance_notice(ctx, data, day.isoformat(), deemed)
+def is_acceptance(task: HumanTask, data: dict[str, Any]) -> bool:
+    """Whether this completes 受理 (the officer's "accept" on the 受理 task)."""
+    return task.task_spec_id == ACCEPT_TASK and data.get("decision") == "accept"
 
 
 def deem_accepted(today: date | None = None) -> int:
     """Tell applicants whose 补正 window passed unused that their application was accepted on
-    receipt (each in its own transaction); returns how many were told."""
+    receipt, and count from then (each in its own transaction); returns how many."""
+    from app.services.engine import processes  # processes uses this module
+
     day = today or today_cst()
-    cal = calendar.current()
-    told = 0
-    for iid in deemed_pending(cal, day):
-        inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == iid)
-                                 .with_for_update().execution_options(populate_existing=True))
-        if inst is None or inst.accepted_on is not None or inst.received_on is None:
-            db.session.rollback()
-            continue
-        operations.acceptance_notice(StepContext(inst, None, utcnow()), {},
-                                     inst.received_on.isoformat(), True)
-        db.session.commit()
-        told += 1
-    return told
+    return sum(processes.accept_deemed(iid) for iid in deemed_pending(calendar.current(), day))

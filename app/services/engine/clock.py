@@ -66,6 +66,14 @@ def resume_clock(cal: WorkCalendar, clock: dict[str, Any], day: date) -> dict[st
                              "paused_days": int(clock.get("paused_days", 0)) + paused})
 
 
+def restart_clock(cal: WorkCalendar, clock: dict[str, Any], accepted: date) -> dict[str, Any]:
+    """The twenty working days run from 受理 (行政许可法 第四十二条): the day the commission
+    accepted, or the day of receipt when it is deemed accepted. Days before, and days spent
+    on 补正, no longer count."""
+    return _with_dates(cal, {**clock, "started_on": accepted.isoformat(), "paused_days": 0,
+                             "paused_on": None, "accepted_on": accepted.isoformat()})
+
+
 def recompute(cal: WorkCalendar, clock: dict[str, Any]) -> dict[str, Any]:
     """The same clock with its dates counted again on ``cal`` (a year's calendar changed).
 

@@ -47,6 +47,7 @@ from app.services.engine.assignment import scope_of_lane
 from app.services.engine.clock import extend_clock
 from app.services.engine.clock import received_on
 from app.services.engine.clock import recompute
+from app.services.engine.clock import restart_clock
 from app.services.engine.clock import script_functions
 from app.services.engine.clock import today_cst
 from app.services.engine.context import StepContext
@@ -343,7 +344,8 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
         if task.changes is not None:
             inst.application = {**inst.application, **data}
         _save(ctx, rt, completed_guid=task.task_guid)
-        acceptance.after_decision(ctx, task, data)
+        if acceptance.is_acceptance(task, data) and inst.accepted_on is None:
+            _accept(ctx, rt, *acceptance.accepted(calendar.current(), inst, today_cst()))
         instance_id = inst.id
         audit.record(actor, f"task.{task.task_spec_id}", "process_instance", instance_id,
                      {"task": task.id, "decision": data.get("decision"),
@@ -550,6 +552,31 @@ def _rewrite_clock(ctx: StepContext, rt: Runtime,
         inst.overdue = False
     inst.updated_at = now
     return Recounted(inst.id, before.get("due_on"), clock["due_on"])
+
+
+def _accept(ctx: StepContext, rt: Runtime, day: date, deemed: bool) -> None:
+    """受理 on ``day``: the clock counts from it; the applicant gets the dated 受理通知."""
+    cal = calendar.current()
+    _rewrite_clock(ctx, rt, lambda c: restart_clock(cal, c, day))
+    operations.acceptance_notice(ctx, {}, day.isoformat(), deemed)
+
+
+def accept_deemed(instance_id: int) -> bool:
+    """No 补正 notice within five working days: the application counts as accepted on receipt
+    (行政许可法 第三十二条); one transaction. Returns True if it was accepted now."""
+    with _step():
+        inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
+                                 .with_for_update().execution_options(populate_existing=True))
+        if (inst is None or inst.accepted_on is not None or inst.received_on is None
+                or inst.completed_at is not None
+                or not acceptance.correction_closed(calendar.current(), inst, today_cst())):
+            db.session.rollback()
+            return False
+        ctx = StepContext(inst, None, utcnow())
+        _row, rt = _restore(ctx)
+        _accept(ctx, rt, inst.received_on, True)
+        db.session.commit()
+    return True
 
 
 DECIDE_TASK = "commission_decide"
