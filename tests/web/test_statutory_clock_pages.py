@@ -59,7 +59,8 @@ def submitted_and_confirmed(web: WebClient, world: World, app: Flask) -> HumanTa
 
 def test_inbox_and_task_page_show_the_same_due_day(web: WebClient, web_world: World,
                                                    app: Flask) -> None:
-    # one due date everywhere — the last working day, not the moment after it
+    # 行政许可法 第四十二条 — R-10: one due date everywhere: the last working day, not the
+    # moment after it
     with time_machine.travel(date(2026, 11, 27).isoformat() + "T10:00:00+08:00", tick=False):
         task = submitted_and_confirmed(web, web_world, app)
         officer = WebClient(app.test_client())
