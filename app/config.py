@@ -36,6 +36,10 @@ class DefaultConfig:
     MEDREG_AUDIT_KEY: str | None = None  # HMAC key of the audit chain; never in the database
     MEDREG_SESSION_IDLE_MINUTES = 30
     MEDREG_SESSION_MAX_HOURS = 12
+    # 行政许可法 第四十二条: extending a decision by ten working days with the head's approval
+    # (DOMAIN [I]: off unless the province allows it)
+    MEDREG_ALLOW_EXTENSION = False
+    MEDREG_ASSESSMENT_FIRST_CYCLE = 2022  # first three-year 定期考核 cycle (医师法 第四十二条)
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_STORAGE_URI: str | None = None  # production: redis://host:6379/0 (shared by workers)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Date
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
+from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -196,9 +197,13 @@ class Assessment(db.Model):  # type: ignore[name-defined]
     """A periodic assessment (定期考核) result."""
 
     __tablename__ = "assessment"
+    __table_args__ = (UniqueConstraint("qualification_id", "cycle",
+                                       name="uq_assessment_qualification_cycle"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     qualification_id: Mapped[int] = mapped_column(ForeignKey("qualification.id"), index=True)
+    # 录入机构: the main institution that entered the result (医师执业注册管理办法 第十一条)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"))
     cycle: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(String(100))
     procedure: Mapped[str] = mapped_column(String(10), default="一般")

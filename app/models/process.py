@@ -90,6 +90,11 @@ class ProcessInstance(db.Model):  # type: ignore[name-defined]
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     due_on: Mapped[date | None] = mapped_column(Date)
     clock_paused: Mapped[bool] = mapped_column(default=False)
+    # the day the commission (last) received the materials, and the day of 受理 (the receipt
+    # day when it is deemed accepted: no 补正 notice within five working days)
+    received_on: Mapped[date | None] = mapped_column(Date)
+    accepted_on: Mapped[date | None] = mapped_column(Date)
+    extended: Mapped[bool] = mapped_column(default=False)  # 延期 (行政许可法 第四十二条)
     overdue: Mapped[bool] = mapped_column(default=False)
     suspended: Mapped[bool] = mapped_column(default=False)  # by an administrator
     error: Mapped[str | None] = mapped_column(String(500))

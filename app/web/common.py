@@ -129,6 +129,7 @@ def menu_for(user: User) -> list[tuple[str, str | None]]:
                 ("医师名册", url_for("institution.roster", kind="main")),
                 ("激活码", url_for("institution.activation_codes")),
                 ("科室维护", url_for("institution.departments_page")),
+                ("定期考核", url_for("institution.assessments_page")),
                 ("报告注销/备案", url_for("inbox.report_cancellation"))]
         if user.org_admin:
             menu.append(("工作人员账户", url_for("institution.staff_list")))

@@ -421,6 +421,31 @@ class Runtime:
                 due.append(value.astimezone(UTC))
         return min(due) if due else None
 
+    def rewrite_data(self, key: str,
+                     change: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
+        """Replace the dict ``data[key]`` of every unfinished task by ``change(old)``; timers
+        waiting on one of the old dict's text values (e.g. ``clock["overdue_at"]``) wait on
+        the new value under the same name. Returns how many tasks changed."""
+        changed = 0
+        moved: dict[str, str] = {}
+        for task in self.workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK):
+            old = task.data.get(key)
+            if not isinstance(old, dict):
+                continue
+            new = change(dict(old))
+            for name, value in old.items():
+                if isinstance(value, str) and isinstance(new.get(name), str):
+                    moved[value] = str(new[name])
+            if new != old:
+                task.data[key] = new
+                changed += 1
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            value = task.internal_data.get("event_value")
+            if isinstance(value, str) and moved.get(value, value) != value:
+                task.internal_data["event_value"] = moved[value]
+                changed += 1
+        return changed
+
     def latest_data(self) -> dict[str, Any]:
         """Business data of the workflow: its end data, or that of the newest task."""
         if self.completed and self.workflow.data:

@@ -101,6 +101,50 @@ def close_application(ctx: StepContext, data: dict[str, Any], outcome: str) -> d
     return {"outcome": outcome}
 
 
+def _cn(day: date) -> str:
+    return f"{day.year}年{day.month:02d}月{day.day:02d}日"
+
+
+@operation("acceptance_notice")
+def acceptance_notice(ctx: StepContext, data: dict[str, Any], accepted_on: str = "",
+                      deemed: bool = False) -> dict[str, Any]:
+    """受理通知 (行政许可法 第三十二条): the dated written notice of 受理, with the day the
+    decision is due; once per application."""
+    inst = ctx.instance
+    day = date.fromisoformat(accepted_on) if accepted_on else today_cst()
+    inst.accepted_on = day
+    name = _process_name(inst.process_id)
+    if deemed:
+        body = (f"您的{name}申请（编号 {inst.id}）未在法定期限内被告知补正，"
+                f"依法自收到申请材料之日（{_cn(day)}）起即为受理。")
+    else:
+        body = f"您的{name}申请（编号 {inst.id}）已于{_cn(day)}受理。"
+    if inst.due_on is not None:
+        body += f"卫生健康行政部门将于{_cn(inst.due_on)}前作出决定。"
+    physician = (db.session.get(User, inst.subject_user_id) if inst.subject_user_id else None)
+    if physician is not None:
+        outbox.notify_user(physician, "受理通知", body, f"accepted:{inst.id}")
+    audit.record(ctx.actor, "application.accepted", "process_instance", inst.id,
+                 {"accepted_on": day.isoformat(), "deemed": deemed,
+                  "due_on": inst.due_on.isoformat() if inst.due_on else None})
+    return {"accepted_on": day.isoformat(), "deemed": deemed}
+
+
+@operation("extension_notice")
+def extension_notice(ctx: StepContext, data: dict[str, Any], reason: str = "",
+                     due_before: str = "") -> dict[str, Any]:
+    """延期 (行政许可法 第四十二条): tell the applicant the reason and the new due day."""
+    inst = ctx.instance
+    name = _process_name(inst.process_id)
+    body = (f"您的{name}申请（编号 {inst.id}）因{reason}，经本行政机关负责人批准，"
+            "办理期限延长十个工作日")
+    body += f"，将于{_cn(inst.due_on)}前作出决定。" if inst.due_on else "。"
+    physician = (db.session.get(User, inst.subject_user_id) if inst.subject_user_id else None)
+    if physician is not None:
+        outbox.notify_user(physician, "延期通知", body, f"extended:{inst.id}")
+    return {"extended_from": due_before}
+
+
 def _process_name(process_id: str) -> str:
     from app.services.applications.eligibility import type_name
 

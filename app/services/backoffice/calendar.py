@@ -32,6 +32,13 @@ def invalidate() -> None:
         _cache.clear()
 
 
+def _load() -> WorkCalendar:
+    """The calendar as the database (this transaction) holds it now."""
+    overrides = {d.day: d.is_workday for d in db.session.scalars(select(CalendarDay))}
+    years = frozenset(db.session.scalars(select(CalendarYear.year)))
+    return WorkCalendar(overrides, years)
+
+
 def current() -> WorkCalendar:
     """The calendar from the database (cached for a minute per process)."""
     key = str(db.engine.url)
@@ -40,9 +47,7 @@ def current() -> WorkCalendar:
         hit = _cache.get(key)
         if hit and now - hit[0] < _CACHE_SECONDS:
             return hit[1]
-    overrides = {d.day: d.is_workday for d in db.session.scalars(select(CalendarDay))}
-    years = frozenset(db.session.scalars(select(CalendarYear.year)))
-    cal = WorkCalendar(overrides, years)
+    cal = _load()
     with _lock:
         _cache[key] = (now, cal)
     return cal
@@ -82,18 +87,28 @@ def year_statuses(actor: User) -> tuple[list[YearStatus], list[int]]:
         in_year = [d for d in days if d.day.year == cy.year]
         rows.append(YearStatus(cy.year, cy.source, sum(not d.is_workday for d in in_year),
                                sum(d.is_workday for d in in_year)))
-    this_year = today_cst().year
-    return rows, current().missing_years([this_year, this_year + 1])
+    return rows, missing_years_warning()
+
+
+WARN_FROM = (10, 1)  # next year's calendar is awaited from 1 October (行政许可法 第八十二条)
+
+
+def years_to_check(today: date) -> list[int]:
+    """This year, and from 1 October the next one too."""
+    if (today.month, today.day) >= WARN_FROM:
+        return [today.year, today.year + 1]
+    return [today.year]
 
 
 def missing_years_warning() -> list[int]:
-    """Years (this and next) without official data; shown to administrators."""
-    this_year = today_cst().year
-    return current().missing_years([this_year, this_year + 1])
+    """Years (this one, and from 1 October the next) without official data; shown to
+    administrators."""
+    return current().missing_years(years_to_check(today_cst()))
 
 
 def enter_year(actor: User, year: int, days_off: list[date], makeup_days: list[date]) -> None:
-    """Enter a year's official arrangement (State Council notice) in one transaction."""
+    """Enter a year's official arrangement (State Council notice) in one transaction; the
+    due dates and timers of running applications are counted again on it."""
     _require_admin(actor)
     errors = {}
     if year < 2000 or year > 2100:
@@ -104,24 +119,33 @@ def enter_year(actor: User, year: int, days_off: list[date], makeup_days: list[d
         errors["days"] = "同一天不能既是休息日又是调休工作日"
     if errors:
         raise InvalidInput(_("日历信息有误"), errors)
-    for old in db.session.scalars(select(CalendarDay).where(
-            CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))):
-        db.session.delete(old)
-    db.session.flush()
-    for d in days_off:
-        if d.weekday() < 5:
-            db.session.add(CalendarDay(day=d, is_workday=False, source="admin", note="法定节假日"))
-    for d in makeup_days:
-        if d.weekday() >= 5:
-            db.session.add(CalendarDay(day=d, is_workday=True, source="admin", note="调休上班"))
-    cy = db.session.get(CalendarYear, year)
-    if cy is None:
-        db.session.add(CalendarYear(year=year, source="admin"))
-    else:
-        cy.source = "admin"
-    audit.record(actor, "calendar.enter_year", "calendar_year", year,
-                 {"days_off": [d.isoformat() for d in days_off],
-                  "makeup_days": [d.isoformat() for d in makeup_days]})
+    try:
+        for old in db.session.scalars(select(CalendarDay).where(
+                CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))):
+            db.session.delete(old)
+        db.session.flush()
+        for d in days_off:
+            if d.weekday() < 5:
+                db.session.add(CalendarDay(day=d, is_workday=False, source="admin", note="法定节假日"))
+        for d in makeup_days:
+            if d.weekday() >= 5:
+                db.session.add(CalendarDay(day=d, is_workday=True, source="admin", note="调休上班"))
+        cy = db.session.get(CalendarYear, year)
+        if cy is None:
+            db.session.add(CalendarYear(year=year, source="admin"))
+        else:
+            cy.source = "admin"
+        db.session.flush()
+        from app.services.engine import processes  # the engine reads this module's calendar
+
+        recounted = processes.recount_clocks(actor, _load(), year)
+        audit.record(actor, "calendar.enter_year", "calendar_year", year,
+                     {"days_off": [d.isoformat() for d in days_off],
+                      "makeup_days": [d.isoformat() for d in makeup_days],
+                      "recounted": [r.instance_id for r in recounted]})
+    except BaseException:
+        db.session.rollback()
+        raise
     db.session.commit()
     invalidate()
 

@@ -18,6 +18,8 @@ from app.services.engine.workdays import WorkCalendar
 CST = ZoneInfo("Asia/Shanghai")
 LIMIT_DAYS = 20
 REMIND_DAY = 15
+CORRECTION_DAYS = 5  # 行政许可法 第三十二条: 补正 notice within five (working) days of receipt
+EXTENSION_DAYS = 10  # 行政许可法 第四十二条: extension with the head's approval
 
 
 def today_cst() -> date:
@@ -31,7 +33,7 @@ def _start_of(day: date) -> str:
 
 def _with_dates(cal: WorkCalendar, clock: dict[str, Any]) -> dict[str, Any]:
     started = date.fromisoformat(clock["started_on"])
-    paused = int(clock.get("paused_days", 0))
+    paused = int(clock.get("paused_days", 0)) + int(clock.get("extended_days", 0))
     due = cal.add_working_days(started, LIMIT_DAYS + paused)
     remind = cal.add_working_days(started, REMIND_DAY + paused)
     return {
@@ -45,7 +47,7 @@ def _with_dates(cal: WorkCalendar, clock: dict[str, Any]) -> dict[str, Any]:
 def start_clock(cal: WorkCalendar, received: date) -> dict[str, Any]:
     """Start counting on the day the commission received the application."""
     return _with_dates(cal, {"started_on": received.isoformat(), "paused_days": 0,
-                             "paused_on": None})
+                             "paused_on": None, "received_on": received.isoformat()})
 
 
 def pause_clock(cal: WorkCalendar, clock: dict[str, Any], day: date) -> dict[str, Any]:
@@ -60,8 +62,40 @@ def resume_clock(cal: WorkCalendar, clock: dict[str, Any], day: date) -> dict[st
     if not clock.get("paused_on"):
         return dict(clock)
     paused = cal.working_days_between(date.fromisoformat(clock["paused_on"]), day)
-    return _with_dates(cal, {**clock, "paused_on": None,
+    return _with_dates(cal, {**clock, "paused_on": None, "received_on": day.isoformat(),
                              "paused_days": int(clock.get("paused_days", 0)) + paused})
+
+
+def restart_clock(cal: WorkCalendar, clock: dict[str, Any], accepted: date) -> dict[str, Any]:
+    """The twenty working days run from 受理 (行政许可法 第四十二条): the day the commission
+    accepted, or the day of receipt when it is deemed accepted. Days before, and days spent
+    on 补正, no longer count."""
+    return _with_dates(cal, {**clock, "started_on": accepted.isoformat(), "paused_days": 0,
+                             "paused_on": None, "accepted_on": accepted.isoformat()})
+
+
+def recompute(cal: WorkCalendar, clock: dict[str, Any]) -> dict[str, Any]:
+    """The same clock with its dates counted again on ``cal`` (a year's calendar changed).
+
+    Pauses are kept as counted when they ended; an open pause keeps its start day."""
+    return _with_dates(cal, dict(clock))
+
+
+def extend_clock(cal: WorkCalendar, clock: dict[str, Any]) -> dict[str, Any]:
+    """Add the ten working days of an approved 延期 (once)."""
+    if clock.get("extended_days"):
+        return dict(clock)
+    return _with_dates(cal, {**clock, "extended_days": EXTENSION_DAYS})
+
+
+def received_on(clock: dict[str, Any]) -> date:
+    """The day the commission (last) received the materials."""
+    return date.fromisoformat(clock.get("received_on") or clock["started_on"])
+
+
+def correction_until(cal: WorkCalendar, received: date) -> date:
+    """The last day a 补正 notice may be given for materials received on ``received``."""
+    return cal.add_working_days(received, CORRECTION_DAYS)
 
 
 def days_left(cal: WorkCalendar, clock: dict[str, Any] | None, today: date) -> int | None:

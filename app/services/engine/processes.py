@@ -8,9 +8,11 @@ the audit event and the outbox, commit. Any failure rolls everything back.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from datetime import datetime
 from typing import Any
 
@@ -41,10 +43,17 @@ from app.services.applications import uploads
 from app.services.backoffice import calendar
 from app.services.backoffice import definitions
 from app.services.backoffice.definitions import START_TASK
+from app.services.engine import acceptance
 from app.services.engine import policies
 from app.services.engine.assignment import scope_of_lane
+from app.services.engine.clock import extend_clock
+from app.services.engine.clock import received_on
+from app.services.engine.clock import recompute
+from app.services.engine.clock import restart_clock
 from app.services.engine.clock import script_functions
+from app.services.engine.clock import today_cst
 from app.services.engine.context import StepContext
+from app.services.engine.workdays import WorkCalendar
 from app.services.platform import audit
 from app.services.platform import outbox
 from app.workflow import Runtime
@@ -80,6 +89,7 @@ def _save(ctx: StepContext, rt: Runtime, completed_guid: str | None = None) -> N
     if clock:
         inst.due_on = datetime.fromisoformat(clock["due_on"]).date()
         inst.clock_paused = bool(clock.get("paused_on"))
+        inst.received_on = received_on(clock)
     ready = rt.ready_tasks()
     if rt.completed:
         inst.business_status = operations.OUTCOMES.get(inst.outcome or "", "已办结")
@@ -327,6 +337,7 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
         else:
             options = {"application_fields": forms.field_titles(start_schema)}
             data = forms.validate(schema, payload, options, file_errors)
+        acceptance.refuse_late_correction(calendar.current(), task, inst, data, today_cst())
         rt.complete(task.task_guid, data)
         task.status = TaskStatus.COMPLETED
         task.completed_by_id = actor.id
@@ -335,6 +346,8 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
         if task.changes is not None:
             inst.application = {**inst.application, **data}
         _save(ctx, rt, completed_guid=task.task_guid)
+        if acceptance.is_acceptance(task, data) and inst.accepted_on is None:
+            _accept(ctx, rt, *acceptance.accepted(calendar.current(), inst, today_cst()))
         instance_id = inst.id
         audit.record(actor, f"task.{task.task_spec_id}", "process_instance", instance_id,
                      {"task": task.id, "decision": data.get("decision"),
@@ -484,3 +497,152 @@ def retry(actor: User, instance_id: int) -> None:
                      {"error": inst.error})
         inst.error = None
         db.session.commit()
+
+
+# -- the calendar changed: count the running clocks again -------------------------------------
+
+@dataclass(frozen=True)
+class Recounted:
+    instance_id: int
+    due_before: str | None
+    due_after: str | None
+
+
+def recount_clocks(actor: User, cal: WorkCalendar, year: int) -> list[Recounted]:
+    """Count again, on ``cal``, the statutory clock of every running application that could
+    reach into ``year``: due day, reminder and overdue timers, the inbox's due times.
+
+    Runs inside the caller's transaction (the calendar is entered in the same one) and
+    audits each changed application; an application no longer late stops being 已超期."""
+    out: list[Recounted] = []
+    now = utcnow()
+    rows = db.session.scalars(select(ProcessInstance).where(
+        ProcessInstance.completed_at.is_(None), ProcessInstance.due_on.is_not(None),
+        ProcessInstance.due_on >= date(year, 1, 1)).order_by(ProcessInstance.id)
+        .with_for_update())
+    for inst in list(rows):
+        ctx = StepContext(inst, actor, now)
+        _row, rt = _restore(ctx)
+        moved = _rewrite_clock(ctx, rt, lambda c: recompute(cal, c))
+        if moved is None:
+            continue
+        audit.record(actor, "clock.recounted", "process_instance", inst.id,
+                     {"year": year, "due_before": moved.due_before, "due_after": moved.due_after})
+        out.append(moved)
+    db.session.flush()
+    return out
+
+
+def _rewrite_clock(ctx: StepContext, rt: Runtime,
+                   change: Callable[[dict[str, Any]], dict[str, Any]]) -> Recounted | None:
+    """Change the instance's clock, its timers, due day and inbox due times (None: unchanged)."""
+    inst, now = ctx.instance, ctx.now
+    before = rt.latest_data().get("clock")
+    rt.rewrite_data("clock", change)
+    clock = rt.latest_data().get("clock")
+    if not isinstance(clock, dict) or not isinstance(before, dict) or clock == before:
+        return None
+    inst.workflow_json = rt.dump()
+    inst.due_on = date.fromisoformat(clock["due_on"])
+    inst.next_timer_at = rt.next_timer_at()
+    due_at = _due_at(clock)
+    for task in db.session.scalars(select(HumanTask).where(
+            HumanTask.instance_id == inst.id, HumanTask.status == "open",
+            HumanTask.lane == "commission")):
+        task.due_at = due_at
+    if inst.overdue and due_at is not None and due_at > now:
+        inst.overdue = False
+    inst.updated_at = now
+    return Recounted(inst.id, before.get("due_on"), clock["due_on"])
+
+
+def _accept(ctx: StepContext, rt: Runtime, day: date, deemed: bool) -> None:
+    """受理 on ``day``: the clock counts from it; the applicant gets the dated 受理通知."""
+    cal = calendar.current()
+    _rewrite_clock(ctx, rt, lambda c: restart_clock(cal, c, day))
+    operations.acceptance_notice(ctx, {}, day.isoformat(), deemed)
+
+
+def accept_deemed(instance_id: int) -> bool:
+    """No 补正 notice within five working days: the application counts as accepted on receipt
+    (行政许可法 第三十二条); one transaction. Returns True if it was accepted now."""
+    with _step():
+        inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
+                                 .with_for_update().execution_options(populate_existing=True))
+        if (inst is None or inst.accepted_on is not None or inst.received_on is None
+                or inst.completed_at is not None
+                or not acceptance.correction_closed(calendar.current(), inst, today_cst())):
+            db.session.rollback()
+            return False
+        ctx = StepContext(inst, None, utcnow())
+        _row, rt = _restore(ctx)
+        _accept(ctx, rt, inst.received_on, True)
+        db.session.commit()
+    return True
+
+
+DECIDE_TASK = "commission_decide"
+
+
+def extension_allowed() -> bool:
+    """Whether this installation allows 延期 (行政许可法 第四十二条; off by default)."""
+    from flask import current_app
+
+    value = current_app.config.get("MEDREG_ALLOW_EXTENSION", False)
+    return value is True or str(value).strip().lower() in ("1", "true", "on", "yes")
+
+
+def can_extend(task: HumanTask, today: date) -> bool:
+    """Whether the officer's decision task may be extended now (once, before the due day)."""
+    inst = task.instance
+    return (extension_allowed() and task.status == "open" and task.task_spec_id == DECIDE_TASK
+            and not inst.extended and inst.completed_at is None and inst.due_on is not None
+            and today <= inst.due_on)
+
+
+def extend(actor: User, task_id: int, reason: str, approved_by: str) -> date:
+    """延期: with the head's approval the decision may take ten more working days, once; the
+    due day, the timers and the inbox move, and the applicant is told why (行政许可法
+    第四十二条). Returns the new due day.
+
+    :raise Forbidden: extensions are off, or the actor is not the commission in charge.
+    :raise InvalidInput: no reason or no approving head (the input is kept).
+    :raise Conflict: already extended, past the due day, or not the decision step.
+    """
+    with _step():
+        if not extension_allowed():
+            raise Forbidden(_("本系统未开启延期办理"))
+        task, inst, open_tasks = _lock_task(task_id)
+        if actor.role is not Role.COMMISSION or not policies.in_scope(actor, task):
+            raise NotFound(_("任务不存在"))
+        if task.status != "open":
+            raise Conflict(ALREADY_HANDLED)
+        _refuse_if_suspended(inst)
+        if task.task_spec_id != DECIDE_TASK:
+            raise Conflict(_("只有审查决定环节可以延期"))
+        values = {"reason": (reason or "").strip()[:500],
+                  "approved_by": (approved_by or "").strip()[:60]}
+        errors = {}
+        if len(values["reason"]) < 2:
+            errors["reason"] = _("请填写延期理由")
+        if not values["approved_by"]:
+            errors["approved_by"] = _("请填写批准延期的本行政机关负责人")
+        if errors:
+            raise InvalidInput(_("请按提示修改后重新提交"), errors, values)
+        if inst.extended:
+            raise Conflict(_("该申请已延期一次，不能再次延期"))
+        if inst.due_on is None or today_cst() > inst.due_on:
+            raise Conflict(_("已超过法定办理期限，不能再延期"))
+        ctx = StepContext(inst, actor, utcnow(), open_tasks=open_tasks)
+        _row, rt = _restore(ctx)
+        cal = calendar.current()
+        moved = _rewrite_clock(ctx, rt, lambda c: extend_clock(cal, c))
+        if moved is None or inst.due_on is None:
+            raise Conflict(_("该申请已延期一次，不能再次延期"))
+        inst.extended = True
+        operations.extension_notice(ctx, {}, values["reason"], moved.due_before or "")
+        audit.record(actor, "application.extended", "process_instance", inst.id,
+                     {**values, "due_before": moved.due_before, "due_after": moved.due_after})
+        new_due = inst.due_on
+        db.session.commit()
+    return new_due

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import or_
 from sqlalchemy import select
 
 from app.extensions import db
@@ -91,19 +92,32 @@ def _two_years_after(day: date) -> date:
 
 
 CYCLE_YEARS = 3  # 医师法 Art 42: assessment every three years
-FIRST_CYCLE = 2022  # the first three-year cycle under the Physician Law (2022–2024)
+# DOMAIN fixes no anchor year (the NHC's new assessment rule was not retrieved: "keep the
+# assessment rules configurable"). Default: the law took effect in 2022, so the national
+# cycles are 2022–2024, 2025–2027, …; a province counting otherwise sets
+# MEDREG_ASSESSMENT_FIRST_CYCLE.
+FIRST_CYCLE = 2022
 REMIND_DAYS = 180
+PASSED = "合格"
 
 
-def assessment_cycle(day: date) -> tuple[int, int]:
+def _first_cycle() -> int:
+    from flask import current_app
+
+    return int(current_app.config.get("MEDREG_ASSESSMENT_FIRST_CYCLE", FIRST_CYCLE))
+
+
+def assessment_cycle(day: date, first: int | None = None) -> tuple[int, int]:
     """The three-year assessment cycle (first year, last year) that ``day`` falls in."""
-    start = FIRST_CYCLE + (day.year - FIRST_CYCLE) // CYCLE_YEARS * CYCLE_YEARS
+    anchor = _first_cycle() if first is None else first
+    start = anchor + (day.year - anchor) // CYCLE_YEARS * CYCLE_YEARS
     return start, start + CYCLE_YEARS - 1
 
 
 def remind_assessments(today: date | None = None) -> int:
-    """Remind each physician with an ACTIVE registration and no assessment in the current
-    cycle, once per cycle, when fewer than 180 days of the cycle are left."""
+    """Remind each physician with an ACTIVE registration whose assessment is due — no 合格
+    result (first or re-assessment) in the current cycle — once per cycle, when fewer than
+    180 days of the cycle are left (医师法 第四十二条)."""
     from app.models import Assessment
     from app.models import User
     from app.services.platform import outbox
@@ -112,7 +126,9 @@ def remind_assessments(today: date | None = None) -> int:
     if (date(last, 12, 31) - day).days >= REMIND_DAYS:
         return 0
     cycle = f"{first}-{last}"
-    assessed = select(Assessment.qualification_id).where(Assessment.cycle == cycle)
+    assessed = select(Assessment.qualification_id).where(
+        Assessment.cycle == cycle,
+        or_(Assessment.result == PASSED, Assessment.reassessment_result == PASSED))
     rows = db.session.execute(
         select(User, Registration).join(
             Registration, Registration.qualification_id == User.qualification_id)

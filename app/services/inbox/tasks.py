@@ -40,8 +40,11 @@ from app.services.applications import prepare as applications
 from app.services.applications.types import cancellation_report
 from app.services.backoffice import calendar
 from app.services.backoffice import definitions
+from app.services.engine import acceptance
 from app.services.engine import policies
+from app.services.engine import processes
 from app.services.engine.assignment import scope_of_user
+from app.services.engine.clock import CST
 from app.services.engine.clock import today_cst
 from app.services.platform import audit
 from app.services.platform.database import is_postgres
@@ -67,6 +70,19 @@ class InboxRow:
     claimed_by_me: bool
     overdue: bool
     bulk: bool = False  # a routine confirmation that may be done with others at once
+
+    @property
+    def due_on(self) -> date | None:
+        """The last day of the statutory limit (``due_at`` is the moment after it ends)."""
+        return due_day(self.due_at)
+
+
+def due_day(due_at: datetime | None) -> date | None:
+    """The due DAY of a task whose ``due_at`` is the start of the day after it (Beijing)."""
+    if due_at is None:
+        return None
+    moment = due_at if due_at.tzinfo else due_at.replace(tzinfo=UTC)
+    return (moment.astimezone(CST) - timedelta(microseconds=1)).date()
 
 
 @dataclass(frozen=True)
@@ -399,6 +415,8 @@ class TaskPage:
     can_complete: bool
     options: dict[str, list[forms.Option]]
     changes: list[Change]
+    notice: str = ""  # e.g. the 补正 window has passed (行政许可法 第三十二条)
+    can_extend: bool = False  # 延期 may be requested here (行政许可法 第四十二条)
 
 
 def task_page(actor: User, task_id: int) -> TaskPage:
@@ -409,9 +427,12 @@ def task_page(actor: User, task_id: int) -> TaskPage:
     view = application_view(actor, task.instance_id)
     row = view.instance.definition
     start_schema = row.forms[definitions.start_form_id(definitions.definition_of(row))]
-    return TaskPage(task, view, row.forms[task.form_id], policies.can_complete(actor, task),
+    schema, notice = acceptance.task_schema(calendar.current(), task, row.forms[task.form_id],
+                                            today_cst())
+    return TaskPage(task, view, schema, policies.can_complete(actor, task),
                     {"application_fields": forms.field_titles(start_schema)},
-                    _latest_changes(view, start_schema))
+                    _latest_changes(view, start_schema), notice,
+                    actor.role is Role.COMMISSION and processes.can_extend(task, today_cst()))
 
 
 def _latest_changes(view: ApplicationView, schema: dict[str, Any]) -> list[Change]:

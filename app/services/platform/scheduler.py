@@ -17,6 +17,7 @@ from app.extensions import db
 from app.extensions import scheduler_holder
 from app.models.base import utcnow
 from app.services.applications import uploads
+from app.services.engine import acceptance
 from app.services.engine import processes
 from app.services.engine import rules
 from app.services.platform import outbox
@@ -52,6 +53,7 @@ def sweep(app: Flask) -> int:
                 rules.end_suspensions()
                 rules.raise_long_filed()
                 rules.remind_assessments()
+                acceptance.deem_accepted()  # 行政许可法 第三十二条: no 补正 notice in 5 days
                 uploads.sweep(app.config["MEDREG_UPLOAD_DIR"])  # refused attempts' files
             outbox.dispatch_pending(app.config)
         except Exception:  # noqa: BLE001 - the sweeper must survive and retry

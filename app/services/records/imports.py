@@ -283,6 +283,9 @@ def _decode(raw: bytes) -> str:
                        {"file": _("无法识别文件编码")})
 
 
+decode = _decode  # the institutions' own imports (定期考核) read files the same way
+
+
 def template(kind: str) -> str:
     """An empty CSV file with the header row of ``kind``."""
     if kind not in KINDS:
@@ -372,13 +375,14 @@ def step(actor: User, job_id: int, batch: int = BATCH) -> ImportJob:
 
 def get(job_id: int) -> ImportJob:
     job = db.session.get(ImportJob, job_id)
-    if job is None:
+    if job is None or job.kind not in KINDS:  # institutions' imports have their own pages
         raise NotFound(_("没有这个导入任务"))
     return job
 
 
 def recent(limit: int = 20) -> list[ImportJob]:
-    return list(db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)))
+    return list(db.session.scalars(select(ImportJob).where(ImportJob.kind.in_(KINDS))
+                                   .order_by(ImportJob.id.desc()).limit(limit)))
 
 
 def error_report(job_id: int) -> str:

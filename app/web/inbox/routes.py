@@ -73,12 +73,15 @@ def add_comment(instance_id: int) -> ResponseReturnValue:
 
 
 def _render_task(task_id: int, values: dict[str, object] | None = None,
-                 errors: dict[str, str] | None = None, status: int = 200) -> ResponseReturnValue:
+                 errors: dict[str, str] | None = None, status: int = 200,
+                 extension: dict[str, object] | None = None,
+                 extension_errors: dict[str, str] | None = None) -> ResponseReturnValue:
     page = tasks.task_page(current_user, task_id)
     fields = forms.field_views(page.schema, values, errors, page.options)
     instance_id = page.application.instance.id
     return render_template(
         "inbox/task.html", page=page, fields=fields, errors=errors,
+        extension=extension or {}, extension_errors=extension_errors or {},
         comments=comments.for_instance(current_user, instance_id),
         file_url=lambda name: url_for("inbox.file", instance_id=instance_id, field=name),
     ), status
@@ -102,6 +105,23 @@ def complete_task(task_id: int) -> ResponseReturnValue:
         return redirect(url_for("inbox.index"))
     flash(_("已办理完成。"), "success")
     return redirect(url_for("inbox.index"))
+
+
+@bp.route("/tasks/<int:task_id>/extend", methods=["POST"])
+@role_required(Role.COMMISSION)
+def extend_task(task_id: int) -> ResponseReturnValue:
+    try:
+        due = processes.extend(current_user, task_id, request.form.get("reason", ""),
+                               request.form.get("approved_by", ""))
+    except InvalidInput as exc:
+        return _render_task(task_id, extension=exc.values, extension_errors=exc.errors,
+                            status=422)
+    except Conflict as exc:
+        flash(exc.message, "warning")
+        return redirect(url_for("inbox.show_task", task_id=task_id))
+    flash(_("已延期，办理期限延至 %(d)s。", d=f"{due.year}年{due.month:02d}月{due.day:02d}日"),
+          "success")
+    return redirect(url_for("inbox.show_task", task_id=task_id))
 
 
 @bp.route("/dashboard")

@@ -17,6 +17,7 @@ from flask_login import current_user
 from app.errors import InvalidInput
 from app.models import Role
 from app.services.accounts import activation
+from app.services.records import assessments
 from app.services.records import departments
 from app.services.records import rosters
 from app.web import staff_pages
@@ -131,3 +132,62 @@ def department_active(department_id: int, name: str) -> ResponseReturnValue:
     dept = departments.set_active(current_user, department_id, name == "enable")
     flash(_("科室 %(n)s 已%(a)s。", n=dept.name, a=_("启用") if name == "enable" else _("停用")), "success")
     return redirect(url_for("institution.departments_page"))
+
+
+ASSESSMENT_FIELDS = ("cycle", "body", "procedure", "result", "suspended_from", "suspended_to",
+                     "reassessment_result")
+
+
+def _assessments_page(values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+                      result: assessments.ImportResult | None = None,
+                      status: int = 200) -> ResponseReturnValue:
+    return render_template("institution/assessments.html", page=assessments.page(current_user),
+                           values=values or {}, errors=errors or {}, result=result,
+                           columns=assessments.COLUMNS, required=assessments.REQUIRED_COLUMNS,
+                           results=assessments.RESULTS, procedures=assessments.PROCEDURES), status
+
+
+@bp.route("/assessments", methods=["GET", "POST"])
+@staff_only
+def assessments_page() -> ResponseReturnValue:
+    if request.method == "GET":
+        return _assessments_page()
+    form = request.form
+    values = {k: form.get(k, "") for k in (*ASSESSMENT_FIELDS, "registration_id")}
+    try:
+        assessments.enter(current_user, int_arg(values["registration_id"]), values)
+    except InvalidInput as exc:
+        return _assessments_page(values, exc.errors, status=422)
+    flash(_("定期考核结果已保存。"), "success")
+    return redirect(url_for("institution.assessments_page"))
+
+
+@bp.route("/assessments/import", methods=["POST"])
+@staff_only
+def assessments_import() -> ResponseReturnValue:
+    upload = request.files.get("file")
+    try:
+        result = assessments.import_csv(current_user, upload.filename or "" if upload else "",
+                                        upload.read() if upload else b"")
+    except InvalidInput as exc:
+        return _assessments_page(errors=exc.errors, status=422)
+    return _assessments_page(result=result)
+
+
+@bp.route("/assessments/template.csv")
+@staff_only
+def assessments_template() -> ResponseReturnValue:
+    return _csv_download(assessments.template(), "定期考核结果模板.csv")
+
+
+@bp.route("/assessments/import/<int:job_id>/errors.csv")
+@staff_only
+def assessments_errors(job_id: int) -> ResponseReturnValue:
+    return _csv_download(assessments.error_report(current_user, job_id),
+                         f"定期考核导入-{job_id}-错误报告.csv")
+
+
+def _csv_download(body: str, filename: str) -> ResponseReturnValue:
+    return Response(body, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+                             "Cache-Control": "no-store"})
