@@ -19,6 +19,7 @@ from app.services.engine import processes
 from tests.conftest import WebClient
 from tests.factories import PDF
 from tests.factories import World
+from tests.factories import photo_jpeg
 
 
 def _form(world: World) -> dict[str, object]:
@@ -28,6 +29,7 @@ def _form(world: World) -> dict[str, object]:
         "declare_health": "on", "declare_no_bar": "on",
         "application_form": (io.BytesIO(PDF), "申请审核表.pdf"),
         "employment_proof": (io.BytesIO(PDF + b"2"), "聘用证明.pdf"),
+        "photo": (io.BytesIO(photo_jpeg()), "照片.jpg"),
     }
 
 
