@@ -11,9 +11,12 @@ from app.models import ProcessInstance
 from app.models import Qualification
 from app.models import Registration
 from app.models import User
+from app.services.applications import conflicts
 from app.services.applications import types
 
-CANCELLABLE = ("ACTIVE", "SUSPENDED", "FILED")
+CANCELLABLE = ("ACTIVE", "PENDING_CHANGE", "SUSPENDED", "FILED")
+# a registration in force: 有效, or 变更中 (办法 第二十二条: still valid under its old items)
+CURRENT = ("ACTIVE", "PENDING_CHANGE")
 OPEN_BLOCKING = {"SUSPENDED": "您的执业注册处于暂停执业期间，不能申请注册",
                  "REVOKED": "您的医师执业证书已被吊销，不能申请注册"}
 
@@ -38,7 +41,7 @@ def open_refusal(actor: User, process_id: str) -> str | None:
 
 
 def active_refusal(actor: User, process_id: str, what: str) -> str | None:
-    if not registrations_in(actor, ("ACTIVE",)):
+    if not registrations_in(actor, CURRENT):
         return _("您当前没有有效的执业注册，不能申请%(what)s", what=what)
     return open_refusal(actor, process_id)
 
@@ -54,7 +57,7 @@ def physician_qualification(actor: User) -> Qualification | None:
 
 
 def active_filings(actor: User) -> list[MultiFiling]:
-    return [f for r in registrations_in(actor, ("ACTIVE",)) for f in r.filings
+    return [f for r in registrations_in(actor, CURRENT) for f in r.filings
             if f.status == "ACTIVE"]
 
 
@@ -65,7 +68,7 @@ def refusal(actor: User, process_id: str) -> str | None:
     bt = types.get(process_id)
     if bt is None or bt.refusal is None:
         return _("不支持的业务类型")
-    return bt.refusal(actor)
+    return bt.refusal(actor) or conflicts.conflict_refusal(actor, process_id)
 
 
 def business_types() -> dict[str, str]:

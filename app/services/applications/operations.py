@@ -77,6 +77,9 @@ def close_application(ctx: StepContext, data: dict[str, Any], outcome: str) -> d
         raise ValueError(f"未知的办理结果 {outcome}")
     inst = ctx.instance
     inst.outcome = outcome
+    from app.services.applications import conflicts
+
+    conflicts.on_close(inst, outcome)
     label = OUTCOMES[outcome]
     reason = str(data.get("note") or "").strip()
     body = f"您的{_process_name(inst.process_id)}申请（编号 {inst.id}）办理结果：{label}。"
@@ -131,7 +134,7 @@ def apply_registration(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]
 def cancel_registration(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     """注销: the registration becomes CANCELLED and its certificate is annulled."""
     reg = db.session.get(Registration, ctx.instance.registration_id)
-    if reg is None or reg.status not in ("ACTIVE", "SUSPENDED", "FILED"):
+    if reg is None or reg.status not in ("ACTIVE", "PENDING_CHANGE", "SUSPENDED", "FILED"):
         raise ValueError("该执业注册已不能注销")
     set_status(reg, "CANCELLED")
     for filing in reg.filings:
@@ -227,7 +230,7 @@ def change_to_military(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]
 @operation("apply_change")
 def apply_change(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     """变更: same place → updated in place; another province → old 变更出, new row ACTIVE."""
-    reg = _registration_of(ctx)
+    reg = _registration_of(ctx, ("ACTIVE", "PENDING_CHANGE"))
     target = db.session.get(Institution, ctx.instance.target_institution_id)
     assert target is not None
     scopes = list(data.get("practice_scopes") or reg.scopes)
@@ -243,6 +246,7 @@ def apply_change(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
         reg.institution_id, reg.authority_id = target.id, target.authority_id
         reg.department_id, reg.scopes = data.get("department_id"), scopes
         reg.approved_on = today_cst()
+        set_status(reg, "ACTIVE")  # 变更中 ends: the change has taken effect
         result = {"registration_id": reg.id, "cert_no": reg.cert_no, "before": before}
     audit.record(ctx.actor, "registration.change", "registration", reg.id,
                  {k: v for k, v in result.items() if k != "cert_no"})

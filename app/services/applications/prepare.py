@@ -82,7 +82,7 @@ def form_options(actor: User | None, institution_id: int | None = None,
         "registrations_cancellable": [(str(r.id), _registration_label(r)) for r in regs
                                       if r.status in CANCELLABLE],
         "registrations_active": [(str(r.id), _registration_label(r)) for r in regs
-                                 if r.status == "ACTIVE"],
+                                 if r.status in eligibility.CURRENT],
         "registrations_assistant": [(str(r.id), _registration_label(r)) for r in regs
                                     if r.status == "ACTIVE" and r.level == "执业助理医师"],
         "registrations_legacy": [(str(r.id), _registration_label(r)) for r in regs
@@ -185,7 +185,7 @@ def prepare_maintenance(actor: User, process_id: str, schema: dict[str, Any],
                         payload: dict[str, Any], instance: ProcessInstance | None,
                         errors: dict[str, str] | None) -> Prepared:
     """信息修改 and 照片更新 are reviewed by the main institution of the active registration."""
-    regs = eligibility.registrations_in(actor, ("ACTIVE",))
+    regs = eligibility.registrations_in(actor, eligibility.CURRENT)
     if not regs:
         raise DomainError(_("您当前没有有效的执业注册，修改的内容需执业所在医疗机构审核，暂不能提交"))
     if process_id == "info_change" and open_application(actor, process_id) is not None:
@@ -222,7 +222,7 @@ def registration_and_target(actor: User, data: dict[str, Any], instance: Process
     if instance is not None:
         data["registration_id"] = instance.registration_id
         data["institution_id"] = instance.target_institution_id
-    reg = own_registration(actor, data.get("registration_id"), ("ACTIVE",))
+    reg = own_registration(actor, data.get("registration_id"), eligibility.CURRENT)
     if data.get("registration_id") is not None and reg is None:
         extra["registration_id"] = _("请选择您本人有效的执业注册")
     target_id = data.get("institution_id")

@@ -32,6 +32,7 @@ from app.models import Registration
 from app.models import Role
 from app.models import User
 from app.models.base import utcnow
+from app.services.applications import conflicts
 from app.services.applications import forms
 from app.services.applications import operations
 from app.services.applications import prepare as applications
@@ -207,6 +208,7 @@ def start_application(actor: User, process_id: str,
             db.session.flush()
         except IntegrityError as exc:  # the same application, submitted at the same moment
             raise DomainError(_("您已有正在办理的同类申请，请在业务查询中查看进度")) from exc
+        conflicts.on_start(inst)
         ctx = StepContext(inst, actor, now, upload_dir)
         rt = Runtime.start(defn, prepared.data, **_runtime_args(ctx))
         db.session.add(HumanTask(
@@ -324,7 +326,8 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
             task.changes = forms.changes(start_schema, inst.application, data)
         else:
             options = {"application_fields": forms.field_titles(start_schema)}
-            data = forms.validate(schema, payload, options, file_errors)
+            data = forms.validate(schema, payload, options,
+                                  conflicts.decision_errors(inst, task.form_id, payload, file_errors))
         rt.complete(task.task_guid, data)
         task.status = "completed"
         task.completed_by_id = actor.id

@@ -32,6 +32,7 @@ from app.models import Registration
 from app.models import Role
 from app.models import User
 from app.models.base import utcnow
+from app.services.applications import conflicts
 from app.services.applications import eligibility
 from app.services.applications import forms
 from app.services.applications import prepare as applications
@@ -394,6 +395,7 @@ class TaskPage:
     can_complete: bool
     options: dict[str, list[forms.Option]]
     changes: list[Change]
+    blocked: str | None = None  # the decision's effect became impossible (why)
 
 
 def task_page(actor: User, task_id: int) -> TaskPage:
@@ -404,9 +406,11 @@ def task_page(actor: User, task_id: int) -> TaskPage:
     view = application_view(actor, task.instance_id)
     row = view.instance.definition
     start_schema = row.forms[definitions.start_form_id(definitions.definition_of(row))]
+    blocked = (conflicts.effect_blocker(view.instance)
+               if task.form_id == conflicts.DECIDE_FORM and task.status == "open" else None)
     return TaskPage(task, view, row.forms[task.form_id], policies.can_complete(actor, task),
                     {"application_fields": forms.field_titles(start_schema)},
-                    _latest_changes(view, start_schema))
+                    _latest_changes(view, start_schema), blocked)
 
 
 def _latest_changes(view: ApplicationView, schema: dict[str, Any]) -> list[Change]:

@@ -27,7 +27,7 @@ from app.models import User
 from app.services.records.profile import PROVINCES
 from app.services.records.validators import is_practice_cert
 
-PUBLIC_STATUSES = ("ACTIVE", "SUSPENDED", "CANCELLED", "REVOKED", "CHANGED_OUT", "FILED")
+PUBLIC_STATUSES = ("ACTIVE", "PENDING_CHANGE", "SUSPENDED", "CANCELLED", "REVOKED", "CHANGED_OUT", "FILED")
 VERIFY_SECONDS = 24 * 3600
 
 

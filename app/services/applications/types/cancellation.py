@@ -47,4 +47,7 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
 
 
 register(BusinessType("cancellation", "application", ("physician",), 6, refusal=refusal,
-                      prepare=prepare))
+                      prepare=prepare, needs_status=eligibility.CANCELLABLE,
+                      # 注销 ends the registration: no change, upgrade, filing... may be open with it
+                      conflicts=frozenset({"change", "upgrade", "to_military", "filing",
+                                           "filing_cancel", "reissue", "legacy_cancel"})))

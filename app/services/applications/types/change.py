@@ -6,10 +6,13 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from app.extensions import db
 from app.models import ProcessInstance
+from app.models import Registration
 from app.models import User
 from app.services.applications import eligibility
 from app.services.applications import forms
+from app.services.applications.operations import set_status
 from app.services.applications.prepare import Prepared
 from app.services.applications.prepare import form_options
 from app.services.applications.prepare import placement_errors
@@ -36,7 +39,26 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
     return Prepared(clean, reg.institution_id, target.authority_id, reg.id, target.id)
 
 
+def mark_pending(inst: ProcessInstance, _outcome: str) -> None:
+    """办法 第二十二条: from submission the registration is 变更中 (R-32)."""
+    reg = db.session.get(Registration, inst.registration_id)
+    if reg is not None and reg.status == "ACTIVE":
+        set_status(reg, "PENDING_CHANGE")
+
+
+def end_pending(inst: ProcessInstance, _outcome: str) -> None:
+    """Refused, withdrawn, 不予受理...: the registration is 有效 again (on approval the change
+    itself has already set the new status)."""
+    reg = db.session.get(Registration, inst.registration_id)
+    if reg is not None and reg.status == "PENDING_CHANGE":
+        set_status(reg, "ACTIVE")
+
+
 register(BusinessType("change", "application", ("physician",), 5,
                       refusal=lambda actor: eligibility.active_refusal(actor, "change", _("变更")),
-                      prepare=prepare,
+                      prepare=prepare, needs_status=("ACTIVE", "PENDING_CHANGE"),
+                      # the registration changes: no 注销, upgrade, filing... may be open with it
+                      conflicts=frozenset({"cancellation", "upgrade", "to_military", "filing",
+                                           "reissue", "legacy_cancel"}),
+                      on_start=mark_pending, on_close=end_pending,
                       locked_on_correction=frozenset({"registration_id", "filing_id", "institution_id"})))

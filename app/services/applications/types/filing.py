@@ -22,7 +22,7 @@ def refusal(actor: User) -> str | None:
     """Why 多执业机构备案 cannot be applied for now, or None."""
     if actor.qualification is None:
         return _("未查询到您的医师资格信息")
-    if not eligibility.registrations_in(actor, ("ACTIVE",)):
+    if not eligibility.registrations_in(actor, eligibility.CURRENT):
         return _("您当前没有有效的执业注册，不能申请多执业机构备案")
     if eligibility.open_application(actor, "filing") is not None:
         return _("您已有正在办理的多执业机构备案申请，请在业务查询中查看进度")
@@ -57,4 +57,6 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
 
 
 register(BusinessType("filing", "application", ("physician",), 7, refusal=refusal, prepare=prepare,
+                      needs_status=("ACTIVE",),
+                      conflicts=frozenset({"change", "cancellation", "upgrade", "to_military"}),
                       locked_on_correction=frozenset({"registration_id", "filing_id", "institution_id"})))

@@ -6,10 +6,13 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from app.extensions import db
+from app.models import MultiFiling
 from app.models import ProcessInstance
 from app.models import User
 from app.services.applications import eligibility
 from app.services.applications import forms
+from app.services.applications.conflicts import cn_date
 from app.services.applications.prepare import Prepared
 from app.services.applications.prepare import form_options
 from app.services.applications.types import BusinessType
@@ -35,5 +38,15 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
     return Prepared(clean, reg.institution_id, filing.authority_id, reg.id)
 
 
+def blocker(inst: ProcessInstance) -> str | None:
+    """The filing was closed meanwhile (its end date passed, its registration ended)."""
+    filing = db.session.get(MultiFiling, (inst.application or {}).get("filing_id"))
+    if filing is None:
+        return str(_("该备案已不存在，无法准予取消备案"))
+    if filing.status != "ACTIVE":
+        return str(_("该备案已于%(day)s终止，无法准予取消备案", day=cn_date(filing.valid_to)))
+    return None
+
+
 register(BusinessType("filing_cancel", "application", ("physician",), 8, refusal=refusal,
-                      prepare=prepare))
+                      prepare=prepare, blocker=blocker))

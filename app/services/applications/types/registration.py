@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import Institution
 from app.models import ProcessInstance
 from app.models import User
+from app.services.applications import conflicts
 from app.services.applications import eligibility
 from app.services.applications import forms
 from app.services.applications.prepare import Prepared
@@ -52,6 +53,7 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
     institution = db.session.get(Institution, inst_id) if isinstance(inst_id, int) else None
     if instance is None:
         reason = refusal(actor, institution, process_id)
+        reason = reason or conflicts.conflict_refusal(actor, process_id)
         if reason:
             raise DomainError(reason)
     extra = {**(errors or {}), **placement_errors(institution, data, qual.category)}
@@ -63,4 +65,5 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
 
 register(BusinessType("registration", "application", ("physician",), 1,
                       refusal=lambda actor: refusal(actor), prepare=prepare, refusal_in_prepare=True,
+                      conflicts=frozenset({"military_in"}),
                       locked_on_correction=REGISTERED, institution_from_instance=True))

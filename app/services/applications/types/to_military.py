@@ -11,4 +11,7 @@ from app.services.applications.types import register
 
 register(BusinessType("to_military", "application", ("physician",), 4,
                       refusal=lambda actor: eligibility.active_refusal(actor, "to_military", _("变更到军队")),
-                      prepare=prepare_simple))
+                      prepare=prepare_simple, needs_status=("ACTIVE",),
+                      # the registration leaves for the military: nothing else may act on it
+                      conflicts=frozenset({"change", "cancellation", "upgrade", "filing", "reissue",
+                                           "legacy_cancel"})))

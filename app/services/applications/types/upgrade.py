@@ -13,7 +13,7 @@ from app.services.applications.types import register
 
 def refusal(actor: User) -> str | None:
     """Needs an ACTIVE assistant registration and a 执业医师 qualification of the same category."""
-    regs = [r for r in eligibility.registrations_in(actor, ("ACTIVE",)) if r.level == "执业助理医师"]
+    regs = [r for r in eligibility.registrations_in(actor, eligibility.CURRENT) if r.level == "执业助理医师"]
     if not regs:
         return _("您当前没有有效的执业助理医师执业注册，不能申请升级")
     if eligibility.physician_qualification(actor) is None:
@@ -22,4 +22,7 @@ def refusal(actor: User) -> str | None:
 
 
 register(BusinessType("upgrade", "application", ("physician",), 2, refusal=refusal,
-                      prepare=prepare_simple))
+                      prepare=prepare_simple, needs_status=("ACTIVE",),
+                      # the assistant registration becomes 变更出 on approval
+                      conflicts=frozenset({"change", "cancellation", "to_military", "filing",
+                                           "reissue", "legacy_cancel"})))
