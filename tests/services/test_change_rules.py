@@ -17,6 +17,7 @@ from app.models import Institution
 from app.models import ProcessInstance
 from app.models import Registration
 from app.models import Role
+from app.models import User
 from app.services.applications import attachments
 from app.services.applications import eligibility
 from app.services.applications import types
@@ -222,3 +223,36 @@ def _other_county_hospital(world: World, kind: str = "综合医院") -> Institut
     make_user("jigou09", Role.INSTITUTION, "大同一院医务科", institution_id=inst.id)
     db.session.commit()
     return inst
+
+
+def test_an_assistant_moving_to_another_county_gets_that_county_as_place(world: World) -> None:
+    # 医师执业注册管理办法 第七条、第十七条 (执业助理医师: county); R-26
+    doctor = user(world.doctor_id)
+    doctor.qualification.level = "执业助理医师"
+    reg = _reg(world, level="执业助理医师", place_region="140105", cert_no="211140100000001")
+    other = _other_county_hospital(world)
+    iid = processes.start_application(user(world.doctor_id), "change", _change(
+        world, reg, institution_id=other.id, department_id=other.departments[0].id,
+        practice_scopes=["11"])).instance_id
+    target_staff = db.session.scalar(select(User.id).where(User.username == "jigou09"))
+    decide = _to_decision(world, iid, target_staff)
+    processes.complete_task(user(world.officer_id), decide.id, {"decision": "approve"})
+    db.session.expire_all()
+    reg = db.session.get(Registration, reg.id)
+    assert reg is not None and reg.status == "ACTIVE"
+    assert reg.institution_id == other.id and reg.place_region == "140202"  # was kept: 140105
+
+
+def test_a_physician_moving_within_the_province_keeps_the_province_as_place(world: World) -> None:
+    # 医师执业注册管理办法 第七条 (执业医师: province); R-26
+    reg = _reg(world)
+    other = _other_county_hospital(world)
+    iid = processes.start_application(user(world.doctor_id), "change", _change(
+        world, reg, institution_id=other.id, department_id=other.departments[0].id,
+        practice_scopes=["11"])).instance_id
+    target_staff = db.session.scalar(select(User.id).where(User.username == "jigou09"))
+    decide = _to_decision(world, iid, target_staff)
+    processes.complete_task(user(world.officer_id), decide.id, {"decision": "approve"})
+    db.session.expire_all()
+    reg = db.session.get(Registration, reg.id)
+    assert reg is not None and reg.place_region == "140000" and reg.institution_id == other.id

@@ -178,10 +178,14 @@ def _registration_of(ctx: StepContext, statuses: tuple[str, ...] = ("ACTIVE",)) 
     return reg
 
 
+def _place_of(level: str, institution: Institution) -> str:
+    """执业地点 (办法 第七条、第十七条): the county for 执业助理医师, the province for 执业医师."""
+    return institution.region_code if level == "执业助理医师" else institution.region_code[:2] + "0000"
+
+
 def _new_registration(ctx: StepContext, qual: Qualification, institution: Institution,
                       data: dict[str, Any], scopes: list[str]) -> Registration:
-    place = institution.region_code if qual.level == "执业助理医师" else (
-        institution.region_code[:2] + "0000")
+    place = _place_of(qual.level, institution)
     today = today_cst()
     reg = Registration(
         qualification_id=qual.id, level=qual.level, category=qual.category, scopes=scopes,
@@ -245,6 +249,7 @@ def apply_change(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
                   "department": reg.department_id}
         reg.institution_id, reg.authority_id = target.id, target.authority_id
         reg.department_id, reg.scopes = data.get("department_id"), scopes
+        reg.place_region = _place_of(reg.level, target)  # R-26: an assistant's county moves too
         reg.approved_on = today_cst()
         set_status(reg, "ACTIVE")  # 变更中 ends: the change has taken effect
         result = {"registration_id": reg.id, "cert_no": reg.cert_no, "before": before}
