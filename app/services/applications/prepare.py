@@ -240,11 +240,9 @@ def placement_errors(institution: Institution | None, data: dict[str, Any],
         dept = db.session.get(Department, dept_id)
         if dept is None or dept.institution_id != institution.id or not dept.active:
             errors["department_id"] = _("请选择拟执业机构中的科室")
-    scopes = data.get("practice_scopes")
-    if isinstance(scopes, list) and len(scopes) > 1 and institution is not None and not (
-            institution.is_grassroots and category == "1"):
-        errors["practice_scopes"] = _("只能选择 1 个执业范围；县级及以下医疗机构的临床医师"
-                                      "经批准方可选择至多 3 个")
+    from app.services.applications.scopes import scope_errors
+
+    errors.update(scope_errors(institution, data.get("practice_scopes"), category))
     return errors
 
 
