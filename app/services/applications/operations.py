@@ -95,6 +95,10 @@ def close_application(ctx: StepContext, data: dict[str, Any], outcome: str) -> d
     who = physician.display_name if physician else ""
     for staff in staff_of(Role.INSTITUTION, institution_id=inst.institution_id):
         outbox.notify_user(staff, subject, f"医师 {who} " + body.replace("您的", ""), key)
+    # R-8: in 变更 and 备案 the new or filed institution is told the result too
+    if inst.target_institution_id not in (None, inst.institution_id):
+        for staff in staff_of(Role.INSTITUTION, institution_id=inst.target_institution_id):
+            outbox.notify_user(staff, subject, f"医师 {who} " + body.replace("您的", ""), key)
     audit.record(ctx.actor, f"application.{outcome}", "process_instance", inst.id,
                  {"reason": reason})
     return {"outcome": outcome}
@@ -137,9 +141,6 @@ def cancel_registration(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any
     if reg is None or reg.status not in ("ACTIVE", "PENDING_CHANGE", "SUSPENDED", "FILED"):
         raise ValueError("该执业注册已不能注销")
     set_status(reg, "CANCELLED")
-    for filing in reg.filings:
-        if filing.status == "ACTIVE":
-            filing.status = "CANCELLED"
     audit.record(ctx.actor, "registration.cancel", "registration", reg.id,
                  {"reason": data.get("reason"), "instance": ctx.instance.id})
     return {"registration_id": reg.id, "cert_no": reg.cert_no}
@@ -166,9 +167,15 @@ def add_filing(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def set_status(reg: Registration, status: str) -> None:
-    """Change a registration's status and remember since when."""
+    """Change a registration's status and remember since when; a registration that ends
+    (注销, 变更出: upgrade, 变更到军队, cross-province 变更) closes its filings (R-47)."""
     reg.status = status
     reg.status_changed_on = today_cst()
+    if status in ("CANCELLED", "CHANGED_OUT", "REVOKED"):
+        for filing in reg.filings:
+            if filing.status == "ACTIVE":
+                filing.status = "CANCELLED"
+                filing.valid_to = min(filing.valid_to, reg.status_changed_on)
 
 
 def _registration_of(ctx: StepContext, statuses: tuple[str, ...] = ("ACTIVE",)) -> Registration:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 
 from app.models import ProcessInstance
@@ -16,6 +18,29 @@ from app.services.applications.prepare import registration_and_target
 from app.services.applications.types import BusinessType
 from app.services.applications.types import register
 from app.services.engine.clock import today_cst
+
+
+def max_filings() -> int:
+    """Concurrent filings per registration (policy [I]: MEDREG_MAX_FILINGS, default 3)."""
+    return int(current_app.config.get("MEDREG_MAX_FILINGS", 3))
+
+
+def max_years() -> int:
+    """Longest validity of one filing (policy [I]: MEDREG_FILING_MAX_YEARS, default 5)."""
+    return int(current_app.config.get("MEDREG_FILING_MAX_YEARS", 5))
+
+
+def _too_long(start: str, end: str) -> bool:
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError:
+        return False  # the form reports the date itself
+    years = max_years()
+    try:
+        limit = first.replace(year=first.year + years)
+    except ValueError:  # from 29 February
+        limit = date(first.year + years, 3, 1)
+    return last > limit
 
 
 def refusal(actor: User) -> str | None:
@@ -43,6 +68,11 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
             extra["institution_id"] = _("执业助理医师只能在同一县级行政区域内备案")
         elif any(f.institution_id == target.id and f.status == "ACTIVE" for f in reg.filings):
             extra["institution_id"] = _("您已在该机构备案")
+    if reg is not None and instance is None:
+        limit = max_filings()
+        if sum(1 for f in reg.filings if f.status == "ACTIVE") >= limit:
+            extra["registration_id"] = _("该执业注册已有 %(n)s 个有效的多执业机构备案，达到上限；"
+                                         "请先取消不再执业的备案", n=limit)
     scopes = data.get("practice_scopes")
     if reg is not None and isinstance(scopes, list) and not set(scopes) <= set(reg.scopes):
         extra["practice_scopes"] = _("执业范围须在已注册的执业范围之内")
@@ -51,6 +81,8 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
         extra["valid_from"] = _("有效期开始不能早于今天")
     if isinstance(start, str) and isinstance(end, str) and end <= start:
         extra["valid_to"] = _("有效期结束须晚于有效期开始")
+    elif isinstance(start, str) and isinstance(end, str) and _too_long(start, end):
+        extra["valid_to"] = _("备案有效期至多 %(n)s 年", n=max_years())
     clean = forms.validate(schema, data, form_options(actor), extra)
     assert reg is not None and target is not None
     return Prepared(clean, reg.institution_id, target.authority_id, reg.id, target.id)

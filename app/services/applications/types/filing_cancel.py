@@ -17,6 +17,7 @@ from app.services.applications.prepare import Prepared
 from app.services.applications.prepare import form_options
 from app.services.applications.types import BusinessType
 from app.services.applications.types import register
+from app.services.engine.clock import today_cst
 
 
 def refusal(actor: User) -> str | None:
@@ -32,6 +33,15 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
     filing = next((f for f in eligibility.active_filings(actor) if f.id == data.get("filing_id")), None)
     if data.get("filing_id") is not None and filing is None:
         extra["filing_id"] = _("请选择您本人有效的备案")
+    end = data.get("end_date")
+    if isinstance(end, str) and len(end) == 10:
+        if end < today_cst().isoformat():
+            extra["end_date"] = _("取消日期不能早于今天")
+        elif filing is not None and not (filing.valid_from.isoformat() <= end
+                                         <= filing.valid_to.isoformat()):
+            extra["end_date"] = _("取消日期须在备案有效期（%(start)s至%(end)s）内",
+                                  start=filing.valid_from.isoformat(),
+                                  end=filing.valid_to.isoformat())
     clean = forms.validate(schema, data, form_options(actor), extra)
     assert filing is not None
     reg = filing.registration
