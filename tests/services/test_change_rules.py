@@ -11,10 +11,12 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.errors import DomainError
+from app.errors import InvalidInput
 from app.extensions import db
 from app.models import HumanTask
 from app.models import Institution
 from app.models import ProcessInstance
+from app.models import Qualification
 from app.models import Registration
 from app.models import Role
 from app.models import User
@@ -256,3 +258,65 @@ def test_a_physician_moving_within_the_province_keeps_the_province_as_place(worl
     db.session.expire_all()
     reg = db.session.get(Registration, reg.id)
     assert reg is not None and reg.place_region == "140000" and reg.institution_id == other.id
+
+
+def test_a_new_specialty_needs_the_training_proof(world: World) -> None:
+    # 医师法 第十四条 (经相关专业培训和考核合格，可以增加执业范围); R-45
+    reg = _reg(world)
+    data = _change(world, reg)
+    del data["training_proof"]
+    with pytest.raises(InvalidInput) as err:
+        processes.start_application(user(world.doctor_id), "change", data)
+    assert err.value.errors == {"training_proof": "变更执业范围须提供培训考核合格证明"}
+    assert processes.start_application(user(world.doctor_id), "change", _change(world, reg))
+
+
+def _qualification_in(world: World, category: str) -> Qualification:
+    own = user(world.doctor_id).qualification
+    qual = Qualification(
+        cert_no=f"2015141{int(category):02d}{own.id_number}", name=own.name, sex=own.sex,
+        id_number=own.id_number, birth_date=own.birth_date, level="执业医师", category=category,
+        year=2015, issued_on=own.issued_on, issuer=own.issuer)
+    db.session.add(qual)
+    db.session.commit()
+    return qual
+
+
+def test_a_category_change_needs_a_qualification_in_that_category(world: World) -> None:
+    # 医师法 第十四条; 执业范围暂行规定 (the category is the qualification's); R-45
+    reg = _reg(world)
+    with pytest.raises(InvalidInput) as err:
+        processes.start_application(user(world.doctor_id), "change", _change(
+            world, reg, practice_category="2", practice_scopes=["31"]))
+    assert err.value.errors["practice_category"] == "未查询到您该执业类别的医师资格，不能变更执业类别"
+
+
+def test_a_category_change_with_the_qualification_takes_effect(world: World) -> None:
+    # 医师法 第十四条; 执业范围暂行规定 (scopes from the new category); R-45
+    reg = _reg(world)
+    _qualification_in(world, "2")
+    with pytest.raises(InvalidInput) as err:  # scopes stay within the new category
+        processes.start_application(user(world.doctor_id), "change", _change(
+            world, reg, practice_category="2", practice_scopes=["11"]))
+    assert err.value.errors["practice_scopes"] == "执业范围须为同一执业类别内的专业"
+    iid = processes.start_application(user(world.doctor_id), "change", _change(
+        world, reg, practice_category="2", practice_scopes=["31"])).instance_id
+    decide = _to_decision(world, iid)
+    processes.complete_task(user(world.officer_id), decide.id, {"decision": "approve"})
+    db.session.expire_all()
+    changed = db.session.get(Registration, reg.id)
+    assert changed is not None and changed.category == "2" and changed.scopes == ["31"]
+    assert changed.status == "ACTIVE"
+    page = _practice_page()
+    assert "口腔" in page and "口腔专业" in page
+
+
+def test_the_change_page_says_what_needs_no_change(world: World) -> None:
+    # 医师法 第十八条 (规培、进修、对口支援、会诊、义诊、医联体内执业 need no 变更); R-46
+    _reg(world)
+    db.session.commit()
+    web = WebClient(current_app.test_client())
+    web.login("doctor01")
+    page = web.get("/physician/apply/change").get_data(as_text=True)
+    for words in ("规范化培训", "进修", "对口支援", "会诊", "义诊", "医疗联合体", "无需办理变更注册"):
+        assert words in page

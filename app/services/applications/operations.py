@@ -191,15 +191,17 @@ def _place_of(level: str, institution: Institution) -> str:
 
 
 def _new_registration(ctx: StepContext, qual: Qualification, institution: Institution,
-                      data: dict[str, Any], scopes: list[str]) -> Registration:
+                      data: dict[str, Any], scopes: list[str],
+                      category: str | None = None) -> Registration:
     place = _place_of(qual.level, institution)
     today = today_cst()
+    category = category or qual.category
     reg = Registration(
-        qualification_id=qual.id, level=qual.level, category=qual.category, scopes=scopes,
+        qualification_id=qual.id, level=qual.level, category=category, scopes=scopes,
         place_region=place, institution_id=institution.id,
         department_id=data.get("department_id"), authority_id=institution.authority_id,
         approved_on=today, issued_on=today, status="ACTIVE", process_instance_id=ctx.instance.id,
-        cert_no=_new_cert_no(qual.level, qual.category, institution.authority.region_code))
+        cert_no=_new_cert_no(qual.level, category, institution.authority.region_code))
     db.session.add(reg)
     db.session.flush()
     return reg
@@ -245,15 +247,17 @@ def apply_change(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     target = db.session.get(Institution, ctx.instance.target_institution_id)
     assert target is not None
     scopes = list(data.get("practice_scopes") or reg.scopes)
+    category = str(data.get("practice_category") or reg.category)  # 执业类别 may change
     if target.region_code[:2] != reg.place_region[:2]:
         qual = db.session.get(Qualification, reg.qualification_id)
         assert qual is not None
-        new = _new_registration(ctx, qual, target, data, scopes)
+        new = _new_registration(ctx, qual, target, data, scopes, category)
         set_status(reg, "CHANGED_OUT")
         result = {"registration_id": new.id, "cert_no": new.cert_no}
     else:
         before = {"institution": reg.institution_id, "scopes": reg.scopes,
-                  "department": reg.department_id}
+                  "department": reg.department_id, "category": reg.category}
+        reg.category = category
         reg.institution_id, reg.authority_id = target.id, target.authority_id
         reg.department_id, reg.scopes = data.get("department_id"), scopes
         reg.place_region = _place_of(reg.level, target)  # an assistant's county moves too

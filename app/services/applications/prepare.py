@@ -38,6 +38,27 @@ class Prepared:
     target_institution_id: int | None = None
 
 
+def qualification_in(actor: User, category: str, level: str) -> Qualification | None:
+    """A qualification of the same person (ID number) in ``category`` at ``level``."""
+    qual = actor.qualification
+    if qual is None:
+        return None
+    if qual.category == category and qual.level == level:
+        return qual
+    return db.session.scalar(select(Qualification).where(
+        Qualification.id_number == qual.id_number, Qualification.category == category,
+        Qualification.level == level).limit(1))
+
+
+def person_categories(qual: Qualification | None) -> list[str]:
+    """The 执业类别 the person is qualified in (several qualifications share the ID number)."""
+    if qual is None:
+        return []
+    cats = set(db.session.scalars(select(Qualification.category).where(
+        Qualification.id_number == qual.id_number)))
+    return sorted(cats | {qual.category})
+
+
 def qualification_of(actor: User) -> Qualification:
     qual = actor.qualification
     if qual is None:
@@ -71,14 +92,19 @@ def form_options(actor: User | None, institution_id: int | None = None,
         CatalogueItem.kind == "practice_category").order_by(CatalogueItem.sort_order))
     scopes = select(CatalogueItem).where(CatalogueItem.kind == "practice_scope",
                                          CatalogueItem.active.is_(True))
-    if qual is not None:
-        scopes = scopes.where(CatalogueItem.parent_code == qual.category)
+    categories = person_categories(qual)
+    if qual is not None:  # a 执业类别 change (R-45) chooses among the person's categories
+        scopes = scopes.where(CatalogueItem.parent_code.in_(categories))
+    cat_names = {c.code: c.name for c in cats}
     return {
         "institutions": [(str(i.id), i.name) for i in institutions],
         "departments": [(str(d.id), d.name) for d in db.session.scalars(depts)],
-        "practice_categories": [(c.code, c.name) for c in cats],
-        "practice_scopes": [(s.code, s.name) for s in db.session.scalars(
-            scopes.order_by(CatalogueItem.sort_order))],
+        "practice_categories": list(cat_names.items()),
+        "person_categories": [(c, cat_names.get(c, c)) for c in categories],
+        "practice_scopes": [(s.code, s.name if len(categories) < 2 else
+                             f"{cat_names.get(s.parent_code or '', '')} · {s.name}")
+                            for s in db.session.scalars(scopes.order_by(
+                                CatalogueItem.parent_code, CatalogueItem.sort_order))],
         "registrations_cancellable": [(str(r.id), _registration_label(r)) for r in regs
                                       if r.status in CANCELLABLE],
         "registrations_active": [(str(r.id), _registration_label(r)) for r in regs
@@ -266,6 +292,7 @@ class FormPage:
     department_institutions: dict[str, str]
     refusal: str | None
     notes: list[str]
+    info: str | None = None  # what the type tells before the form (e.g. when no 变更 is needed)
 
 
 def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None,
@@ -282,7 +309,7 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
     schema = row.forms[definitions.start_form_id(defn)]
     vals = dict(values or {})
     if "practice_category" in schema.get("properties", {}):
-        vals["practice_category"] = qual.category
+        vals.setdefault("practice_category", qual.category)
     if instance is not None and bt.institution_from_instance:
         vals["institution_id"] = instance.institution_id
     if "contact_mobile" not in vals and actor.mobile:
@@ -294,4 +321,4 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
             if f.name in bt.locked_on_correction:
                 f.widget = "readonly"
     return FormPage(process_id, eligibility.type_name(process_id), fields, department_institutions(),
-                    why, notes or [])
+                    why, notes or [], bt.info)

@@ -54,6 +54,7 @@ class BusinessType:
     blocker: Blocker | None = None
     on_start: Hook | None = None  # after submission (second argument: "submitted")
     on_close: Hook | None = None  # when the application ends (second argument: its outcome)
+    info: str | None = None  # told to the physician above the application form
 
     def open_key(self, subject_user_id: int) -> str:
         """The key of an open application of this type (see ``ProcessInstance.open_key``)."""
