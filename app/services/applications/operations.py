@@ -253,7 +253,7 @@ def apply_change(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
         assert qual is not None
         new = _new_registration(ctx, qual, target, data, scopes, category)
         set_status(reg, "CHANGED_OUT")
-        result = {"registration_id": new.id, "cert_no": new.cert_no}
+        result: dict[str, Any] = {"registration_id": new.id, "cert_no": new.cert_no}
     else:
         before = {"institution": reg.institution_id, "scopes": reg.scopes,
                   "department": reg.department_id, "category": reg.category}
