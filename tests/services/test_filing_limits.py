@@ -192,3 +192,35 @@ def test_the_filed_institution_is_told_the_result(world: World) -> None:
         OutboxMessage.recipient_user_id == staff2, OutboxMessage.channel == "inbox",
         OutboxMessage.subject == "业务办理结果：已批准"))
     assert [f"（编号 {iid}）办理结果：已批准" in body for body in told] == [True]
+
+
+def test_the_data_migration_brings_existing_records_in_line(world: World) -> None:
+    # 医师执业注册管理办法 第二十二条 and R-47 for rows written before this release
+    import importlib.util
+    from pathlib import Path
+
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    reg = _reg(world)
+    iid = processes.start_application(user(world.doctor_id), "change", {
+        "registration_id": reg.id, "institution_id": world.hospital_id,
+        "department_id": world.department_id, "practice_scopes": ["12"], "reason": "工作需要",
+        "application_form": _att(world, "表.pdf"), "employment_proof": _att(world, "聘.pdf"),
+        "training_proof": _att(world, "培训.pdf"), "declare_true": True}).instance_id
+    assert iid
+    old = _reg(world, status="CHANGED_OUT", cert_no="110140100000556")
+    filing = _filing_row(old, _hospital(world, 2)[0])
+    reg.status = "ACTIVE"  # as written before this release
+    db.session.commit()
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "0016_changes_rules.py"
+    spec = importlib.util.spec_from_file_location("m0016", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with Operations.context(MigrationContext.configure(db.session.connection())):
+        module.upgrade()
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Registration, reg.id).status == "PENDING_CHANGE"  # type: ignore[union-attr]
+    assert db.session.get(MultiFiling, filing.id).status == "CANCELLED"  # type: ignore[union-attr]
