@@ -320,3 +320,27 @@ def test_the_change_page_says_what_needs_no_change(world: World) -> None:
     page = web.get("/physician/apply/change").get_data(as_text=True)
     for words in ("规范化培训", "进修", "对口支援", "会诊", "义诊", "医疗联合体", "无需办理变更注册"):
         assert words in page
+
+
+def test_types_sharing_an_open_key_all_conflict_so_the_database_holds_races(world: World) -> None:
+    # DOMAIN §4.0 (no conflicting open application), held by process_instance.open_key even for
+    # two submissions at the same moment
+    from sqlalchemy.exc import IntegrityError
+
+    group = [bt.process_id for bt in types.all_types() if bt.conflict_group == types.REGISTRATION_STATUS]
+    assert sorted(group) == ["cancellation", "change", "filing", "to_military", "upgrade"]
+    assert all(types.conflicting(a, b) for a in group for b in group if a != b)
+    reg = _reg(world)
+    iid = processes.start_application(user(world.doctor_id), "change",
+                                      _change(world, reg)).instance_id
+    change = db.session.get(ProcessInstance, iid)
+    assert change is not None
+    twin = ProcessInstance(**{c: getattr(change, c) for c in (
+        "definition_id", "subject_user_id", "qualification_id", "institution_id", "authority_id",
+        "registration_id", "business_status", "application", "workflow_json",
+        "serializer_version", "created_at", "updated_at")}, process_id="cancellation",
+        open_key=types.get("cancellation").open_key(world.doctor_id))  # type: ignore[union-attr]
+    db.session.add(twin)
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()

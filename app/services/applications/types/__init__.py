@@ -66,6 +66,11 @@ _loaded = False
 _lock = threading.Lock()
 
 
+# types that all conflict with one another (a clique of the matrix) share one open_key, so
+# the database holds even two submissions at the same moment to one of them
+REGISTRATION_STATUS = "registration_status"
+
+
 def register(bt: BusinessType) -> BusinessType:
     """Add a type (its module calls this when imported)."""
     _REGISTRY[bt.process_id] = bt

@@ -18,6 +18,7 @@ from app.services.applications.prepare import form_options
 from app.services.applications.prepare import placement_errors
 from app.services.applications.prepare import qualification_in
 from app.services.applications.prepare import registration_and_target
+from app.services.applications.types import REGISTRATION_STATUS
 from app.services.applications.types import BusinessType
 from app.services.applications.types import register
 
@@ -76,4 +77,5 @@ register(BusinessType("change", "application", ("physician",), 5, info=NO_CHANGE
                       conflicts=frozenset({"cancellation", "upgrade", "to_military", "filing",
                                            "reissue", "legacy_cancel"}),
                       on_start=mark_pending, on_close=end_pending,
+                      conflict_group=REGISTRATION_STATUS,
                       locked_on_correction=frozenset({"registration_id", "filing_id", "institution_id"})))

@@ -15,6 +15,7 @@ from app.services.applications import forms
 from app.services.applications.prepare import Prepared
 from app.services.applications.prepare import form_options
 from app.services.applications.prepare import registration_and_target
+from app.services.applications.types import REGISTRATION_STATUS
 from app.services.applications.types import BusinessType
 from app.services.applications.types import register
 from app.services.engine.clock import today_cst
@@ -90,5 +91,6 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
 
 register(BusinessType("filing", "application", ("physician",), 7, refusal=refusal, prepare=prepare,
                       needs_status=("ACTIVE",),
+                      conflict_group=REGISTRATION_STATUS,
                       conflicts=frozenset({"change", "cancellation", "upgrade", "to_military"}),
                       locked_on_correction=frozenset({"registration_id", "filing_id", "institution_id"})))

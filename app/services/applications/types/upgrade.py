@@ -13,6 +13,7 @@ from app.services.applications.prepare import Prepared
 from app.services.applications.prepare import own_registration
 from app.services.applications.prepare import prepare_simple
 from app.services.applications.scopes import scope_errors
+from app.services.applications.types import REGISTRATION_STATUS
 from app.services.applications.types import BusinessType
 from app.services.applications.types import register
 
@@ -40,6 +41,7 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
 
 register(BusinessType("upgrade", "application", ("physician",), 2, refusal=refusal,
                       prepare=prepare, needs_status=("ACTIVE",),
+                      conflict_group=REGISTRATION_STATUS,
                       # the assistant registration becomes 变更出 on approval
                       conflicts=frozenset({"change", "cancellation", "to_military", "filing",
                                            "reissue", "legacy_cancel"})))
