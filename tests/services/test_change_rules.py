@@ -178,7 +178,8 @@ def test_a_registration_is_pending_change_while_a_change_is_open(world: World) -
     iid = processes.start_application(user(world.doctor_id), "change",
                                       _change(world, reg)).instance_id
     assert _status(reg.id) == "PENDING_CHANGE"
-    assert "变更中" in _practice_page()
+    page = _practice_page()
+    assert "变更中" in page and "电子证照" in page  # still in force under its old items
     found = public_register.search("", "", None, reg.cert_no)
     assert [e.status for e in found] == ["变更中"]  # the public register
     # still in force for what reads "current": info change, 注销 by the institution

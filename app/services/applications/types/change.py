@@ -66,9 +66,9 @@ def end_pending(inst: ProcessInstance, _outcome: str) -> None:
 
 
 # 医师法 第十八条: what needs no 变更, in the guide's words
-NO_CHANGE_NEEDED = _("医师经注册后，参加规范化培训、进修、对口支援、会诊、突发事件医疗救援、"
-                     "慈善或者其他公益性医疗、义诊，承担政府交办的任务，以及在医疗联合体内的"
-                     "医疗机构中执业，无需办理变更注册。")
+NO_CHANGE_NEEDED = ("医师经注册后，参加规范化培训、进修、对口支援、会诊、突发事件医疗救援、"
+                    "慈善或者其他公益性医疗、义诊，承担政府交办的任务，以及在医疗联合体内的"
+                    "医疗机构中执业，无需办理变更注册。")
 
 register(BusinessType("change", "application", ("physician",), 5, info=NO_CHANGE_NEEDED,
                       refusal=lambda actor: eligibility.active_refusal(actor, "change", _("变更")),
