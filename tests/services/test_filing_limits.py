@@ -16,9 +16,11 @@ from app.models import HumanTask
 from app.models import Institution
 from app.models import MultiFiling
 from app.models import OutboxMessage
+from app.models import ProcessInstance
 from app.models import Qualification
 from app.models import Registration
 from app.models import Role
+from app.models import User
 from app.services.applications import attachments
 from app.services.engine import processes
 from app.services.engine.clock import today_cst
@@ -224,3 +226,31 @@ def test_the_data_migration_brings_existing_records_in_line(world: World) -> Non
     db.session.expire_all()
     assert db.session.get(Registration, reg.id).status == "PENDING_CHANGE"  # type: ignore[union-attr]
     assert db.session.get(MultiFiling, filing.id).status == "CANCELLED"  # type: ignore[union-attr]
+
+
+def test_a_cancel_request_whose_filing_already_ended_is_refused_not_stuck(world: World) -> None:
+    # 行政许可法 第三十八条 (不予: reasons); DOMAIN §4.0 — the filing ended meanwhile, the
+    # commission is told before deciding and 不予 ends the case
+    from app.services.engine import rules
+
+    reg = _reg(world)
+    filing = _filing_row(reg, _hospital(world, 2)[0])
+    iid = processes.start_application(user(world.doctor_id), "filing_cancel", {
+        "filing_id": filing.id, "end_date": (today_cst() + timedelta(days=30)).isoformat(),
+        "reason": "不再执业", "declare_true": True}).instance_id
+    while (task := _open(iid)).form_id != "commission_decide":
+        who = world.officer_id if task.scope_kind == "authority" else (
+            world.staff_id if task.scope_id == world.hospital_id else None)
+        if who is None:
+            who = db.session.scalar(select(User.id).where(User.institution_id == task.scope_id))
+        decision = "accept" if task.form_id == "commission_accept" else "confirm"
+        processes.complete_task(user(who), task.id, {"decision": decision})
+    assert rules.expire_filings(today_cst() + timedelta(days=301)) == 1
+    with pytest.raises(InvalidInput) as err:
+        processes.complete_task(user(world.officer_id), task.id, {"decision": "approve"})
+    assert err.value.errors["decision"].endswith("终止，无法准予取消备案")
+    processes.complete_task(user(world.officer_id), task.id,
+                            {"decision": "refuse", "note": "该备案已到期终止"})
+    db.session.expire_all()
+    inst = db.session.get(ProcessInstance, iid)
+    assert inst is not None and inst.outcome == "refused"
