@@ -49,8 +49,10 @@ class Institution(db.Model):  # type: ignore[name-defined]
 
     @property
     def is_grassroots(self) -> bool:
-        """County-level-or-below primary care (乡镇卫生院, 社区卫生服务机构)."""
-        return self.kind in {"乡镇卫生院", "社区卫生服务中心", "社区卫生服务站", "村卫生室"}
+        """County-level-or-below primary care (乡镇卫生院, 社区卫生服务中心(站), 村卫生室); not
+        county hospitals nor county-level 门诊部/诊所 (执业范围暂行规定; R-24)."""
+        return self.kind in {"乡镇卫生院", "社区卫生服务中心", "社区卫生服务站",
+                             "社区卫生服务中心(站)", "社区卫生服务中心（站）", "村卫生室"}
 
     def __repr__(self) -> str:
         return f"<Institution {self.reg_no} {self.name}>"

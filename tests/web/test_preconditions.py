@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -80,3 +81,34 @@ def test_registration_in_a_province_already_registered(web: WebClient, web_world
         "employment_proof": (io.BytesIO(PDF + b"1"), "b.pdf")}, content_type="multipart/form-data")
     assert resp.status_code == 400
     assert "您在该执业地点已有有效的执业注册，请申请变更或多执业机构备案" in resp.get_data(as_text=True)
+
+
+def test_another_province_needs_the_same_category_and_scopes(web: WebClient, web_world: World,
+                                                              app: object) -> None:
+    # DOMAIN §4.1 type 1 ([S9]: keep the old province by applying 注册 with identical 执业类别
+    # and 执业范围); R-41
+    import io
+
+    from tests.factories import PDF
+
+    _with_registration(app, web_world)  # 山西 · 内科专业
+    web.login("doctor01")
+    web.get("/physician/apply/registration")
+
+    def apply(scope: str) -> Any:
+        return web.post("/physician/apply/registration", {
+            "institution_id": str(web_world.other_hospital_id),
+            "department_id": str(web_world.other_department_id),
+            "practice_scopes": [scope], "contact_mobile": "15175070658", "declare_health": "on",
+            "declare_no_bar": "on", "application_form": (io.BytesIO(PDF), "a.pdf"),
+            "employment_proof": (io.BytesIO(PDF + b"1"), "b.pdf")},
+            content_type="multipart/form-data")
+
+    resp = apply("12")  # 外科专业 in 云南
+    assert resp.status_code == 422
+    assert ("在其他省份增加注册，执业类别和执业范围须与已有执业注册一致（内科专业）"
+            in resp.get_data(as_text=True))
+    resp = apply("11")
+    assert resp.status_code == 302
+    listing = web.get("/physician/applications").get_data(as_text=True)
+    assert "注册" in listing and "待机构确认" in listing

@@ -13,9 +13,13 @@ from app.models import Qualification
 from app.models import Registration
 from app.models import RegistrationStatus
 from app.models import User
+from app.services.applications import conflicts
 from app.services.applications import types
 
-CANCELLABLE = (RegistrationStatus.ACTIVE, RegistrationStatus.SUSPENDED, RegistrationStatus.FILED)
+CANCELLABLE = (RegistrationStatus.ACTIVE, RegistrationStatus.PENDING_CHANGE, RegistrationStatus.SUSPENDED,
+               RegistrationStatus.FILED)
+# a registration in force: 有效, or 变更中 (办法 第二十二条: still valid under its old items)
+CURRENT = (RegistrationStatus.ACTIVE, RegistrationStatus.PENDING_CHANGE)
 OPEN_BLOCKING = {RegistrationStatus.SUSPENDED: "您的执业注册处于暂停执业期间，不能申请注册"}
 # 吊销 and 注销 after a failed assessment bar for a time only: see types/registration.py
 
@@ -40,7 +44,7 @@ def open_refusal(actor: User, process_id: str) -> str | None:
 
 
 def active_refusal(actor: User, process_id: str, what: str) -> str | None:
-    if not registrations_in(actor, (RegistrationStatus.ACTIVE,)):
+    if not registrations_in(actor, CURRENT):
         return _("您当前没有有效的执业注册，不能申请%(what)s", what=what)
     return open_refusal(actor, process_id)
 
@@ -56,7 +60,7 @@ def physician_qualification(actor: User) -> Qualification | None:
 
 
 def active_filings(actor: User) -> list[MultiFiling]:
-    return [f for r in registrations_in(actor, (RegistrationStatus.ACTIVE,)) for f in r.filings
+    return [f for r in registrations_in(actor, CURRENT) for f in r.filings
             if f.status == FilingStatus.ACTIVE]
 
 
@@ -67,7 +71,7 @@ def refusal(actor: User, process_id: str) -> str | None:
     bt = types.get(process_id)
     if bt is None or bt.refusal is None:
         return _("不支持的业务类型")
-    return bt.refusal(actor)
+    return bt.refusal(actor) or conflicts.conflict_refusal(actor, process_id)
 
 
 def business_types() -> dict[str, str]:

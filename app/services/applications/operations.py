@@ -81,6 +81,9 @@ def close_application(ctx: StepContext, data: dict[str, Any], outcome: str) -> d
         raise ValueError(f"未知的办理结果 {outcome}")
     inst = ctx.instance
     inst.outcome = outcome
+    from app.services.applications import conflicts
+
+    conflicts.on_close(inst, outcome)
     label = OUTCOMES[outcome]
     reason = str(data.get("note") or "").strip()
     body = f"您的{_process_name(inst.process_id)}申请（编号 {inst.id}）办理结果：{label}。"
@@ -96,6 +99,10 @@ def close_application(ctx: StepContext, data: dict[str, Any], outcome: str) -> d
     who = physician.display_name if physician else ""
     for staff in staff_of(Role.INSTITUTION, institution_id=inst.institution_id):
         outbox.notify_user(staff, subject, f"医师 {who} " + body.replace("您的", ""), key)
+    # R-8: in 变更 and 备案 the new or filed institution is told the result too
+    if inst.target_institution_id not in (None, inst.institution_id):
+        for staff in staff_of(Role.INSTITUTION, institution_id=inst.target_institution_id):
+            outbox.notify_user(staff, subject, f"医师 {who} " + body.replace("您的", ""), key)
     audit.record(ctx.actor, f"application.{outcome}", "process_instance", inst.id,
                  {"reason": reason})
     return {"outcome": outcome}
@@ -179,14 +186,13 @@ def apply_registration(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]
 def cancel_registration(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     """注销: the registration becomes CANCELLED and its certificate is annulled."""
     reg = db.session.get(Registration, ctx.instance.registration_id)
-    if reg is None or reg.status not in (RegistrationStatus.ACTIVE, RegistrationStatus.SUSPENDED,
-                                         RegistrationStatus.FILED):
+    if reg is None or reg.status not in (RegistrationStatus.ACTIVE, RegistrationStatus.PENDING_CHANGE,
+                                         RegistrationStatus.SUSPENDED, RegistrationStatus.FILED):
         raise ValueError("该执业注册已不能注销")
-    set_status(reg, RegistrationStatus.CANCELLED)
+    set_status(reg, RegistrationStatus.CANCELLED)  # closes its filings
     reg.status_decided_on = reg.status_changed_on
     reason = data.get("reason")
     reg.status_reason = str(reason)[:20] if reason else None  # e.g. assessment: 第十六条 bar
-    _close_filings(reg)
     audit.record(ctx.actor, "registration.cancel", "registration", reg.id,
                  {"reason": reason, "instance": ctx.instance.id})
     return {"registration_id": reg.id, "cert_no": reg.cert_no}
@@ -204,7 +210,8 @@ def file_registration(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     registration is 备案 since the event date (the day practice there ended, from which the
     two years of 备案满二年 count; a late report does not lengthen them); its 多执业机构备案
     filings close as on 注销."""
-    reg = _registration_of(ctx, (RegistrationStatus.ACTIVE, RegistrationStatus.SUSPENDED))
+    reg = _registration_of(ctx, (RegistrationStatus.ACTIVE, RegistrationStatus.PENDING_CHANGE,
+                                 RegistrationStatus.SUSPENDED))
     event = date.fromisoformat(str(data["event_date"]))
     reg.status = RegistrationStatus.FILED
     reg.status_changed_on = event
@@ -238,9 +245,16 @@ def add_filing(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def set_status(reg: Registration, status: RegistrationStatus) -> None:
-    """Change a registration's status and remember since when."""
+    """Change a registration's status and remember since when; a registration that ends
+    (注销, 变更出: upgrade, 变更到军队, cross-province 变更) closes its filings (R-47)."""
     reg.status = status
     reg.status_changed_on = today_cst()
+    if status in (RegistrationStatus.CANCELLED, RegistrationStatus.CHANGED_OUT,
+                  RegistrationStatus.REVOKED):
+        for filing in reg.filings:
+            if filing.status == FilingStatus.ACTIVE:
+                filing.status = FilingStatus.CANCELLED
+                filing.valid_to = min(filing.valid_to, reg.status_changed_on)
 
 
 def _registration_of(ctx: StepContext,
@@ -251,17 +265,23 @@ def _registration_of(ctx: StepContext,
     return reg
 
 
+def _place_of(level: str, institution: Institution) -> str:
+    """执业地点 (办法 第七条、第十七条): the county for 执业助理医师, the province for 执业医师."""
+    return institution.region_code if level == "执业助理医师" else institution.region_code[:2] + "0000"
+
+
 def _new_registration(ctx: StepContext, qual: Qualification, institution: Institution,
-                      data: dict[str, Any], scopes: list[str]) -> Registration:
-    place = institution.region_code if qual.level == "执业助理医师" else (
-        institution.region_code[:2] + "0000")
+                      data: dict[str, Any], scopes: list[str],
+                      category: str | None = None) -> Registration:
+    place = _place_of(qual.level, institution)
     today = today_cst()
+    category = category or qual.category
     reg = Registration(
-        qualification_id=qual.id, level=qual.level, category=qual.category, scopes=scopes,
+        qualification_id=qual.id, level=qual.level, category=category, scopes=scopes,
         place_region=place, institution_id=institution.id,
         department_id=data.get("department_id"), authority_id=institution.authority_id,
         approved_on=today, issued_on=today, status=RegistrationStatus.ACTIVE, process_instance_id=ctx.instance.id,
-        cert_no=_new_cert_no(qual.level, qual.category, institution.authority.region_code))
+        cert_no=_new_cert_no(qual.level, category, institution.authority.region_code))
     db.session.add(reg)
     db.session.flush()
     return reg
@@ -303,22 +323,26 @@ def change_to_military(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]
 @operation("apply_change")
 def apply_change(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
     """变更: same place → updated in place; another province → old 变更出, new row ACTIVE."""
-    reg = _registration_of(ctx)
+    reg = _registration_of(ctx, (RegistrationStatus.ACTIVE, RegistrationStatus.PENDING_CHANGE))
     target = db.session.get(Institution, ctx.instance.target_institution_id)
     assert target is not None
     scopes = list(data.get("practice_scopes") or reg.scopes)
+    category = str(data.get("practice_category") or reg.category)  # R-45: 执业类别 may change
     if target.region_code[:2] != reg.place_region[:2]:
         qual = db.session.get(Qualification, reg.qualification_id)
         assert qual is not None
-        new = _new_registration(ctx, qual, target, data, scopes)
+        new = _new_registration(ctx, qual, target, data, scopes, category)
         set_status(reg, RegistrationStatus.CHANGED_OUT)
         result: dict[str, Any] = {"registration_id": new.id, "cert_no": new.cert_no}
     else:
         before = {"institution": reg.institution_id, "scopes": reg.scopes,
-                  "department": reg.department_id}
+                  "department": reg.department_id, "category": reg.category}
+        reg.category = category
         reg.institution_id, reg.authority_id = target.id, target.authority_id
         reg.department_id, reg.scopes = data.get("department_id"), scopes
+        reg.place_region = _place_of(reg.level, target)  # R-26: an assistant's county moves too
         reg.approved_on = today_cst()
+        set_status(reg, RegistrationStatus.ACTIVE)  # 变更中 ends: the change has taken effect
         result = {"registration_id": reg.id, "cert_no": reg.cert_no, "before": before}
     audit.record(ctx.actor, "registration.change", "registration", reg.id,
                  {k: v for k, v in result.items() if k != "cert_no"})

@@ -41,6 +41,27 @@ class Prepared:
     target_institution_id: int | None = None
 
 
+def qualification_in(actor: User, category: str, level: str) -> Qualification | None:
+    """A qualification of the same person (ID number) in ``category`` at ``level``."""
+    qual = actor.qualification
+    if qual is None:
+        return None
+    if qual.category == category and qual.level == level:
+        return qual
+    return db.session.scalar(select(Qualification).where(
+        Qualification.id_number == qual.id_number, Qualification.category == category,
+        Qualification.level == level).limit(1))
+
+
+def person_categories(qual: Qualification | None) -> list[str]:
+    """The 执业类别 the person is qualified in (several qualifications share the ID number)."""
+    if qual is None:
+        return []
+    cats = set(db.session.scalars(select(Qualification.category).where(
+        Qualification.id_number == qual.id_number)))
+    return sorted(cats | {qual.category})
+
+
 def qualification_of(actor: User) -> Qualification:
     qual = actor.qualification
     if qual is None:
@@ -74,18 +95,23 @@ def form_options(actor: User | None, institution_id: int | None = None,
         CatalogueItem.kind == "practice_category").order_by(CatalogueItem.sort_order))
     scopes = select(CatalogueItem).where(CatalogueItem.kind == "practice_scope",
                                          CatalogueItem.active.is_(True))
-    if qual is not None:
-        scopes = scopes.where(CatalogueItem.parent_code == qual.category)
+    categories = person_categories(qual)
+    if qual is not None:  # a 执业类别 change (R-45) chooses among the person's categories
+        scopes = scopes.where(CatalogueItem.parent_code.in_(categories))
+    cat_names = {c.code: c.name for c in cats}
     return {
         "institutions": [(str(i.id), i.name) for i in institutions],
         "departments": [(str(d.id), d.name) for d in db.session.scalars(depts)],
-        "practice_categories": [(c.code, c.name) for c in cats],
-        "practice_scopes": [(s.code, s.name) for s in db.session.scalars(
-            scopes.order_by(CatalogueItem.sort_order))],
+        "practice_categories": list(cat_names.items()),
+        "person_categories": [(c, cat_names.get(c, c)) for c in categories],
+        "practice_scopes": [(s.code, s.name if len(categories) < 2 else
+                             f"{cat_names.get(s.parent_code or '', '')} · {s.name}")
+                            for s in db.session.scalars(scopes.order_by(
+                                CatalogueItem.parent_code, CatalogueItem.sort_order))],
         "registrations_cancellable": [(str(r.id), _registration_label(r)) for r in regs
                                       if r.status in CANCELLABLE],
         "registrations_active": [(str(r.id), _registration_label(r)) for r in regs
-                                 if r.status == RegistrationStatus.ACTIVE],
+                                 if r.status in eligibility.CURRENT],
         "registrations_assistant": [(str(r.id), _registration_label(r)) for r in regs
                                     if r.status == RegistrationStatus.ACTIVE and r.level == "执业助理医师"],
         "registrations_legacy": [(str(r.id), _registration_label(r)) for r in regs
@@ -191,7 +217,7 @@ def prepare_maintenance(actor: User, process_id: str, schema: dict[str, Any],
                         payload: dict[str, Any], instance: ProcessInstance | None,
                         errors: dict[str, str] | None) -> Prepared:
     """信息修改 and 照片更新 are reviewed by the main institution of the active registration."""
-    regs = eligibility.registrations_in(actor, (RegistrationStatus.ACTIVE,))
+    regs = eligibility.registrations_in(actor, eligibility.CURRENT)
     if not regs:
         raise DomainError(_("您当前没有有效的执业注册，修改的内容需执业所在医疗机构审核，暂不能提交"))
     if process_id == "info_change" and open_application(actor, process_id) is not None:
@@ -229,7 +255,7 @@ def registration_and_target(actor: User, data: dict[str, Any], instance: Process
     if instance is not None:
         data["registration_id"] = instance.registration_id
         data["institution_id"] = instance.target_institution_id
-    reg = own_registration(actor, data.get("registration_id"), (RegistrationStatus.ACTIVE,))
+    reg = own_registration(actor, data.get("registration_id"), eligibility.CURRENT)
     if data.get("registration_id") is not None and reg is None:
         extra["registration_id"] = _("请选择您本人有效的执业注册")
     target_id = data.get("institution_id")
@@ -247,11 +273,9 @@ def placement_errors(institution: Institution | None, data: dict[str, Any],
         dept = db.session.get(Department, dept_id)
         if dept is None or dept.institution_id != institution.id or not dept.active:
             errors["department_id"] = _("请选择拟执业机构中的科室")
-    scopes = data.get("practice_scopes")
-    if isinstance(scopes, list) and len(scopes) > 1 and institution is not None and not (
-            institution.is_grassroots and category == "1"):
-        errors["practice_scopes"] = _("只能选择 1 个执业范围；县级及以下医疗机构的临床医师"
-                                      "经批准方可选择至多 3 个")
+    from app.services.applications.scopes import scope_errors
+
+    errors.update(scope_errors(institution, data.get("practice_scopes"), category))
     return errors
 
 
@@ -275,6 +299,7 @@ class FormPage:
     department_institutions: dict[str, str]
     refusal: str | None
     notes: list[str]
+    info: str | None = None  # what the type tells before the form (e.g. when no 变更 is needed)
 
 
 def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None,
@@ -291,7 +316,7 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
     schema = row.forms[definitions.start_form_id(defn)]
     vals = dict(values or {})
     if "practice_category" in schema.get("properties", {}):
-        vals["practice_category"] = qual.category
+        vals.setdefault("practice_category", qual.category)
     if instance is not None and bt.institution_from_instance:
         vals["institution_id"] = instance.institution_id
     if "contact_mobile" not in vals and actor.mobile:
@@ -304,4 +329,4 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
             if f.name in bt.locked_on_correction:
                 f.widget = "readonly"
     return FormPage(process_id, eligibility.type_name(process_id), fields, department_institutions(),
-                    why, [*(notes or []), *extra_notes])
+                    why, [*(notes or []), *extra_notes], bt.info)

@@ -36,6 +36,7 @@ from app.models import ScopeKind
 from app.models import TaskStatus
 from app.models import User
 from app.models.base import utcnow
+from app.services.applications import conflicts
 from app.services.applications import forms
 from app.services.applications import operations
 from app.services.applications import prepare as applications
@@ -219,6 +220,7 @@ def start_application(actor: User, process_id: str,
             db.session.flush()
         except IntegrityError as exc:  # the same application, submitted at the same moment
             raise DomainError(_("您已有正在办理的同类申请，请在业务查询中查看进度")) from exc
+        conflicts.on_start(inst)
         ctx = StepContext(inst, actor, now, upload_dir)
         rt = Runtime.start(defn, prepared.data, **_runtime_args(ctx))
         db.session.add(HumanTask(
@@ -336,7 +338,8 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
             task.changes = forms.changes(start_schema, inst.application, data)
         else:
             options = {"application_fields": forms.field_titles(start_schema)}
-            data = forms.validate(schema, payload, options, file_errors)
+            data = forms.validate(schema, payload, options,
+                                  conflicts.decision_errors(inst, task.form_id, payload, file_errors))
         acceptance.refuse_late_correction(calendar.current(), task, inst, data, today_cst())
         rt.complete(task.task_guid, data)
         task.status = TaskStatus.COMPLETED

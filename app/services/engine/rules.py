@@ -132,7 +132,8 @@ def remind_assessments(today: date | None = None) -> int:
     rows = db.session.execute(
         select(User, Registration).join(
             Registration, Registration.qualification_id == User.qualification_id)
-        .where(Registration.status == RegistrationStatus.ACTIVE, User.activated.is_(True),
+        .where(Registration.status.in_((RegistrationStatus.ACTIVE, RegistrationStatus.PENDING_CHANGE)),
+               User.activated.is_(True),
                User.qualification_id.not_in(assessed))).all()
     sent = 0
     for user, _reg in rows:

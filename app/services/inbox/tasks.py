@@ -34,6 +34,7 @@ from app.models import ScopeKind
 from app.models import TaskStatus
 from app.models import User
 from app.models.base import utcnow
+from app.services.applications import conflicts
 from app.services.applications import eligibility
 from app.services.applications import forms
 from app.services.applications import prepare as applications
@@ -417,6 +418,7 @@ class TaskPage:
     changes: list[Change]
     notice: str = ""  # e.g. the 补正 window has passed (行政许可法 第三十二条)
     can_extend: bool = False  # 延期 may be requested here (行政许可法 第四十二条)
+    blocked: str | None = None  # the decision's effect became impossible (why)
 
 
 def task_page(actor: User, task_id: int) -> TaskPage:
@@ -429,10 +431,13 @@ def task_page(actor: User, task_id: int) -> TaskPage:
     start_schema = row.forms[definitions.start_form_id(definitions.definition_of(row))]
     schema, notice = acceptance.task_schema(calendar.current(), task, row.forms[task.form_id],
                                             today_cst())
+    blocked = (conflicts.effect_blocker(view.instance)
+               if task.form_id == conflicts.DECIDE_FORM and task.status == TaskStatus.OPEN else None)
     return TaskPage(task, view, schema, policies.can_complete(actor, task),
                     {"application_fields": forms.field_titles(start_schema)},
                     _latest_changes(view, start_schema), notice,
-                    actor.role is Role.COMMISSION and processes.can_extend(task, today_cst()))
+                    actor.role is Role.COMMISSION and processes.can_extend(task, today_cst()),
+                    blocked)
 
 
 def _latest_changes(view: ApplicationView, schema: dict[str, Any]) -> list[Change]:

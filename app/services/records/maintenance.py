@@ -53,7 +53,8 @@ def _physician(actor: User) -> None:
 
 def main_registration(actor: User) -> Registration | None:
     qual = actor.qualification
-    regs = [r for r in (qual.registrations if qual else []) if r.status == RegistrationStatus.ACTIVE]
+    regs = [r for r in (qual.registrations if qual else [])
+            if r.status in (RegistrationStatus.ACTIVE, RegistrationStatus.PENDING_CHANGE)]  # 变更中 is still in force
     return regs[-1] if regs else None
 
 

@@ -54,7 +54,8 @@ def qualification(actor: User) -> tuple[Qualification | None, str, str]:
     if qual is None:
         return None, "", ""
     cats = _names("practice_category")
-    current = [r for r in qual.registrations if r.status == RegistrationStatus.ACTIVE and r.cert_no]
+    current = [r for r in qual.registrations  # 变更中 is still in force (办法 第二十二条)
+               if r.status in (RegistrationStatus.ACTIVE, RegistrationStatus.PENDING_CHANGE) and r.cert_no]
     return qual, cats.get(qual.category, ""), (current[-1].cert_no or "") if current else ""
 
 

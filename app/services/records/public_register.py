@@ -29,8 +29,9 @@ from app.models import User
 from app.services.records.profile import PROVINCES
 from app.services.records.validators import is_practice_cert
 
-PUBLIC_STATUSES = (RegistrationStatus.ACTIVE, RegistrationStatus.SUSPENDED, RegistrationStatus.CANCELLED,
-                   RegistrationStatus.REVOKED, RegistrationStatus.CHANGED_OUT, RegistrationStatus.FILED)
+PUBLIC_STATUSES = (RegistrationStatus.ACTIVE, RegistrationStatus.PENDING_CHANGE, RegistrationStatus.SUSPENDED,
+                   RegistrationStatus.CANCELLED, RegistrationStatus.REVOKED, RegistrationStatus.CHANGED_OUT,
+                   RegistrationStatus.FILED)
 VERIFY_SECONDS = 24 * 3600
 
 

@@ -27,6 +27,8 @@ Kind = Literal["application", "maintenance", "case"]
 Starter = Literal["physician", "institution", "commission", "system"]
 Refusal = Callable[["User"], "str | None"]
 Notes = Callable[["User"], list[str]]
+Blocker = Callable[["ProcessInstance"], "str | None"]
+Hook = Callable[["ProcessInstance", str], None]
 Preparer = Callable[["User", str, dict[str, Any], dict[str, Any], "ProcessInstance | None",
                      "dict[str, str] | None"], "Prepared"]
 
@@ -45,6 +47,16 @@ class BusinessType:
     institution_from_instance: bool = False  # a correction shows the instance's institution
     conflict_group: str | None = None  # types that may not be open together share one
     notes: Notes | None = None  # what the empty form tells this physician first (e.g. extra materials)
+    # DOMAIN §4.0 "no other open application of a conflicting type": the types that may not be
+    # open together with this one for the same physician (read both ways: see ``conflicting``)
+    conflicts: frozenset[str] = frozenset()
+    # statuses the registration must still have for the decision's effect to be possible
+    # (None: the type creates a registration); ``blocker`` for anything else
+    needs_status: tuple[str, ...] | None = None
+    blocker: Blocker | None = None
+    on_start: Hook | None = None  # after submission (second argument: "submitted")
+    on_close: Hook | None = None  # when the application ends (second argument: its outcome)
+    info: str | None = None  # told to the physician above the application form
 
     def open_key(self, subject_user_id: int) -> str:
         """The key of an open application of this type (see ``ProcessInstance.open_key``)."""
@@ -54,6 +66,11 @@ class BusinessType:
 _REGISTRY: dict[str, BusinessType] = {}
 _loaded = False
 _lock = threading.Lock()
+
+
+# types that all conflict with one another (a clique of the matrix) share one open_key, so
+# the database holds even two submissions at the same moment to one of them
+REGISTRATION_STATUS = "registration_status"
 
 
 def register(bt: BusinessType) -> BusinessType:
@@ -83,6 +100,20 @@ def of_kind(kind: Kind) -> list[BusinessType]:
     """The registered types of one kind, in page order."""
     _load()
     return sorted((bt for bt in _REGISTRY.values() if bt.kind == kind), key=lambda b: b.order)
+
+
+def conflicting(a: str, b: str) -> bool:
+    """Whether applications of types ``a`` and ``b`` may not be open together (the matrix is
+    symmetric: either side declaring it is enough)."""
+    _load()
+    ta, tb = _REGISTRY.get(a), _REGISTRY.get(b)
+    return bool((ta is not None and b in ta.conflicts) or (tb is not None and a in tb.conflicts))
+
+
+def conflicts_of(process_id: str) -> frozenset[str]:
+    """Every type that may not be open together with ``process_id``."""
+    _load()
+    return frozenset(p for p in _REGISTRY if p != process_id and conflicting(process_id, p))
 
 
 def all_types() -> list[BusinessType]:

@@ -13,6 +13,7 @@ from app.services.applications import forms
 from app.services.applications.prepare import Prepared
 from app.services.applications.prepare import form_options
 from app.services.applications.prepare import own_registration
+from app.services.applications.types import REGISTRATION_STATUS
 from app.services.applications.types import BusinessType
 from app.services.applications.types import register
 from app.services.engine.clock import today_cst
@@ -47,4 +48,8 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
 
 
 register(BusinessType("cancellation", "application", ("physician",), 6, refusal=refusal,
-                      prepare=prepare))
+                      prepare=prepare, needs_status=eligibility.CANCELLABLE,
+                      conflict_group=REGISTRATION_STATUS,
+                      # 注销 ends the registration: no change, upgrade, filing... may be open with it
+                      conflicts=frozenset({"change", "upgrade", "to_military", "filing",
+                                           "filing_cancel", "reissue", "legacy_cancel"})))

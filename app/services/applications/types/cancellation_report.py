@@ -45,4 +45,8 @@ def reported_late_days(process_id: str, application: dict[str, Any], reported_at
     return late_days(application, reported_at.astimezone(CST).date())
 
 
-register(BusinessType("cancellation_report", "case", ("institution",), 1))
+register(BusinessType("cancellation_report", "case", ("institution",), 1,
+                      needs_status=("ACTIVE", "PENDING_CHANGE", "SUSPENDED", "FILED"),
+                      # while a 注销 is under way the physician applies for nothing on top of it
+                      conflicts=frozenset({"cancellation", "change", "upgrade", "to_military", "filing",
+                                           "filing_cancel", "reissue", "legacy_cancel"})))

@@ -20,4 +20,5 @@ def refusal(actor: User) -> str | None:
 
 
 register(BusinessType("legacy_cancel", "application", ("physician",), 9, refusal=refusal,
-                      prepare=prepare_simple))
+                      prepare=prepare_simple, needs_status=("ACTIVE", "SUSPENDED"),
+                      conflicts=frozenset({"change", "cancellation", "upgrade"})))

@@ -11,4 +11,4 @@ from app.services.applications.types.registration import refusal
 register(BusinessType("military_in", "application", ("physician",), 3,
                       refusal=lambda actor: refusal(actor, None, "military_in"), prepare=prepare,
                       refusal_in_prepare=True, locked_on_correction=REGISTERED,
-                      institution_from_instance=True))
+                      institution_from_instance=True, conflicts=frozenset({"registration"})))

@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
+from sqlalchemy import select
+
 from app.errors import DomainError
 from app.extensions import db
+from app.models import CatalogueItem
 from app.models import Institution
 from app.models import PhysicianProfile
 from app.models import ProcessInstance
@@ -14,6 +18,7 @@ from app.models import Qualification
 from app.models import Registration
 from app.models import RegistrationStatus
 from app.models import User
+from app.services.applications import conflicts
 from app.services.applications import eligibility
 from app.services.applications import forms
 from app.services.applications.prepare import Prepared
@@ -138,6 +143,25 @@ def notes(actor: User) -> list[str]:
     return [why] if why else []
 
 
+def same_practice_errors(qual: Qualification, institution: Institution | None,
+                         data: dict[str, Any]) -> dict[str, str]:
+    """Adding a province while keeping the registration held elsewhere: the same 执业类别 and
+    执业范围, otherwise the old registration lapses (DOMAIN §4.1 type 1 [S9]; R-41)."""
+    scopes = data.get("practice_scopes")
+    if institution is None or not isinstance(scopes, list):
+        return {}
+    for reg in qual.registrations:
+        if (reg.status in eligibility.CURRENT and reg.place_region[:2] != institution.region_code[:2]
+                and (reg.category != qual.category or set(scopes) != set(reg.scopes))):
+            names: dict[str, str] = {code: name for code, name in db.session.execute(
+                select(CatalogueItem.code, CatalogueItem.name).where(
+                    CatalogueItem.kind == "practice_scope", CatalogueItem.code.in_(reg.scopes)))}
+            return {"practice_scopes": _(
+                "在其他省份增加注册，执业类别和执业范围须与已有执业注册一致（%(scopes)s）；"
+                "如需改变请申请变更", scopes="、".join(names.get(s, s) for s in reg.scopes))}
+    return {}
+
+
 def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[str, Any],
             instance: ProcessInstance | None, errors: dict[str, str] | None) -> Prepared:
     """The institution chosen decides the refusal (same 执业地点), so it is checked here."""
@@ -150,10 +174,12 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
     institution = db.session.get(Institution, inst_id) if isinstance(inst_id, int) else None
     if instance is None:
         reason = refusal(actor, institution, process_id)
+        reason = reason or conflicts.conflict_refusal(actor, process_id)
         if reason:
             raise DomainError(reason)
     extra = {**material_errors(qual, schema, data), **(errors or {}),
-             **placement_errors(institution, data, qual.category)}
+             **placement_errors(institution, data, qual.category),
+             **same_practice_errors(qual, institution, data)}
     options = form_options(actor, institution.id if institution else None, qual)
     clean = forms.validate(schema, data, options, extra)
     return Prepared(clean, institution.id if institution else None,
@@ -162,5 +188,6 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
 
 register(BusinessType("registration", "application", ("physician",), 1,
                       refusal=lambda actor: refusal(actor), prepare=prepare, refusal_in_prepare=True,
+                      conflicts=frozenset({"military_in"}),
                       locked_on_correction=REGISTERED, institution_from_instance=True,
                       notes=notes))

@@ -11,4 +11,6 @@ from app.services.applications.types import register
 
 register(BusinessType("reissue", "application", ("physician",), 10,
                       refusal=lambda actor: eligibility.active_refusal(actor, "reissue", _("证书补办")),
-                      prepare=prepare_simple))
+                      prepare=prepare_simple, needs_status=("ACTIVE", "SUSPENDED"),
+                      # the certificate reissued must still be the one in force
+                      conflicts=frozenset({"change", "cancellation", "upgrade"})))
