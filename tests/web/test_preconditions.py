@@ -90,6 +90,7 @@ def test_another_province_needs_the_same_category_and_scopes(web: WebClient, web
     import io
 
     from tests.factories import PDF
+    from tests.factories import photo_jpeg
 
     _with_registration(app, web_world)  # 山西 · 内科专业
     web.login("doctor01")
@@ -101,7 +102,8 @@ def test_another_province_needs_the_same_category_and_scopes(web: WebClient, web
             "department_id": str(web_world.other_department_id),
             "practice_scopes": [scope], "contact_mobile": "15175070658", "declare_health": "on",
             "declare_no_bar": "on", "application_form": (io.BytesIO(PDF), "a.pdf"),
-            "employment_proof": (io.BytesIO(PDF + b"1"), "b.pdf")},
+            "employment_proof": (io.BytesIO(PDF + b"1"), "b.pdf"),
+            "photo": (io.BytesIO(photo_jpeg()), "照片.jpg")},
             content_type="multipart/form-data")
 
     resp = apply("12")  # 外科专业 in 云南
