@@ -11,6 +11,7 @@ from app.models.codes import AttemptCounter
 from app.models.codes import CaptchaChallenge
 from app.models.codes import VerificationCode
 from app.models.files import Attachment
+from app.models.idempotency import SubmissionToken
 from app.models.imports import ImportJob
 from app.models.organisation import Authority
 from app.models.organisation import Department
@@ -35,6 +36,6 @@ __all__ = [
     "CaptchaChallenge", "AuditEvent", "Authority", "CalendarDay", "CalendarYear",
     "CatalogueItem", "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage",
     "PhysicianProfile", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Qualification",
-    "Registration", "Role", "TaskComment", "User",
+    "Registration", "Role", "SubmissionToken", "TaskComment", "User",
     "VerificationCode", "WebSession",
 ]

@@ -44,6 +44,7 @@ from app.services.engine.assignment import scope_of_lane
 from app.services.engine.clock import script_functions
 from app.services.engine.context import StepContext
 from app.services.platform import audit
+from app.services.platform import idempotency
 from app.services.platform import outbox
 from app.workflow import Runtime
 from app.workflow import WorkflowError
@@ -182,8 +183,11 @@ class StartResult:
 
 def start_application(actor: User, process_id: str,
                       submission: forms.Submission | dict[str, Any],
-                      upload_dir: str = "") -> StartResult:
-    """Submit a new application: validate, start the process and run it to its first wait."""
+                      upload_dir: str = "", token: str | None = None) -> StartResult:
+    """Submit a new application: validate, start the process and run it to its first wait.
+
+    ``token`` is the form's idempotency token: submitted again, it returns the first result.
+    """
     if actor.role is not Role.PHYSICIAN:
         raise Forbidden(_("只有医师可以提交业务申请"))
     row = definitions.published(process_id)
@@ -192,6 +196,10 @@ def start_application(actor: User, process_id: str,
     schema = row.forms[form_id]
     files = uploads.Batch(upload_dir, actor.id)
     with _step(files):
+        once = idempotency.claim(token, actor.id, "application.submit")
+        if once.first is not None:
+            db.session.rollback()
+            return StartResult(once.first)
         payload, file_errors = forms.read_submission(schema, submission, files)
         prepared = applications.prepare(actor, process_id, schema, payload, None, file_errors)
         now = utcnow()
@@ -218,6 +226,7 @@ def start_application(actor: User, process_id: str,
         audit.record(actor, "application.submit", "process_instance", inst.id,
                      {"process": process_id, "version": row.version})
         started = StartResult(inst.id)
+        once.done(inst.id)
         _commit(files)
     return started
 
@@ -230,7 +239,8 @@ def _open_key(process_id: str, actor: User) -> str | None:
 
 
 def start_case(actor: User | None, process_id: str,
-               submission: forms.Submission | dict[str, Any], upload_dir: str = "") -> StartResult:
+               submission: forms.Submission | dict[str, Any], upload_dir: str = "",
+               token: str | None = None) -> StartResult:
     """An institution reports a 注销 (its 30-day duty) or a commission starts one ex officio
     (``actor`` None: raised by a scheduled rule)."""
     row = definitions.published(process_id)
@@ -239,6 +249,10 @@ def start_case(actor: User | None, process_id: str,
     schema = row.forms[form_id]
     files = uploads.Batch(upload_dir, actor.id if actor else None)
     with _step(files):
+        once = idempotency.claim(token, actor.id if actor else None, "case.start")
+        if once.first is not None:
+            db.session.rollback()
+            return StartResult(once.first)
         payload, file_errors = forms.read_submission(schema, submission, files)
         prepared = applications.prepare_report(actor, process_id, schema, payload, None,
                                                file_errors)
@@ -271,6 +285,7 @@ def start_case(actor: User | None, process_id: str,
         audit.record(actor, "case.start", "process_instance", inst.id,
                      {"process": process_id, "registration": reg.id})
         started = StartResult(inst.id)
+        once.done(inst.id)
         _commit(files)
     return started
 
@@ -293,14 +308,21 @@ def _lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance, list[HumanTask
 
 
 def complete_task(actor: User, task_id: int, submission: forms.Submission | dict[str, Any],
-                  upload_dir: str = "", via: str | None = None) -> int:
+                  upload_dir: str = "", via: str | None = None, token: str | None = None) -> int:
     """Complete a user task with form data; exactly one of concurrent attempts wins.
+
+    Returns the application's number; the same ``token`` submitted again returns it again
+    instead of "already handled".
 
     :raise Conflict: the task was already handled ("该任务已被处理").
     :raise InvalidInput: the form data was refused (messages by field).
     """
     files = uploads.Batch(upload_dir, actor.id)
     with _step(files):
+        once = idempotency.claim(token, actor.id, "task.complete")
+        if once.first is not None:
+            db.session.rollback()
+            return once.first
         task, inst, open_tasks = _lock_task(task_id)
         if not policies.in_scope(actor, task):
             raise Forbidden(_("您无权办理此任务"))
@@ -337,13 +359,19 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
         audit.record(actor, f"task.{task.task_spec_id}", "process_instance", instance_id,
                      {"task": task.id, "decision": data.get("decision"),
                       "note": data.get("note"), **({"via": via} if via else {})})
+        once.done(instance_id)
         _commit(files)
     return instance_id
 
 
-def withdraw(actor: User, instance_id: int) -> None:
-    """The physician withdraws an application the institution has not confirmed yet."""
+def withdraw(actor: User, instance_id: int, token: str | None = None) -> None:
+    """The physician withdraws an application the institution has not confirmed yet
+    (the same ``token`` submitted again changes nothing and is not refused)."""
     with _step():
+        once = idempotency.claim(token, actor.id, f"withdraw:{instance_id}")
+        if once.first is not None:
+            db.session.rollback()
+            return
         inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
                                  .with_for_update().execution_options(populate_existing=True))
         if inst is None or inst.subject_user_id != actor.id:
@@ -356,6 +384,7 @@ def withdraw(actor: User, instance_id: int) -> None:
         rt.send_message("withdraw", {"by": actor.id})
         _save(ctx, rt)
         audit.record(actor, "application.withdraw", "process_instance", inst.id)
+        once.done(inst.id)
         db.session.commit()
 
 

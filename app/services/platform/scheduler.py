@@ -19,6 +19,7 @@ from app.models.base import utcnow
 from app.services.applications import uploads
 from app.services.engine import processes
 from app.services.engine import rules
+from app.services.platform import idempotency
 from app.services.platform import outbox
 
 log = logging.getLogger("medreg.scheduler")
@@ -52,6 +53,7 @@ def sweep(app: Flask) -> int:
                 rules.raise_long_filed()
                 rules.remind_assessments()
                 uploads.sweep(app.config["MEDREG_UPLOAD_DIR"])  # refused attempts' files
+                idempotency.prune(utcnow())  # forms' tokens older than two days
             outbox.dispatch_pending(app.config)
         except Exception:  # noqa: BLE001 - the sweeper must survive and retry
             db.session.rollback()

@@ -19,6 +19,7 @@ from app.services.inbox import bulk
 from app.services.inbox import comments
 from app.services.inbox import dashboard as dashboard_service
 from app.services.inbox import tasks
+from app.web.common import form_token
 from app.web.common import int_arg
 from app.web.common import role_required
 from app.web.common import submission
@@ -93,7 +94,8 @@ def show_task(task_id: int) -> ResponseReturnValue:
 @staff_only
 def complete_task(task_id: int) -> ResponseReturnValue:
     try:
-        processes.complete_task(current_user, task_id, submission(), upload_dir())
+        processes.complete_task(current_user, task_id, submission(), upload_dir(),
+                                token=form_token())
     except InvalidInput as exc:
         return _render_task(task_id, exc.values, exc.errors, 422)
     except Conflict as exc:
@@ -118,7 +120,7 @@ def report_cancellation() -> ResponseReturnValue:
     if request.method == "POST":
         pid = applications.report_form(current_user)[0]
         try:
-            processes.start_case(current_user, pid, submission(), upload_dir())
+            processes.start_case(current_user, pid, submission(), upload_dir(), token=form_token())
         except InvalidInput as exc:
             values, errors, status = exc.values, exc.errors, 422
         else:
