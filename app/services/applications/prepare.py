@@ -200,12 +200,8 @@ def prepare_simple(actor: User, process_id: str, schema: dict[str, Any], payload
     """Types whose form names one of the physician's registrations and nothing else to check
     beyond the form (助理医师升执业医师, 变更到军队, 申请取消“多地点执业”, 证书补办)."""
     data = dict(payload)
-    if instance is not None:
-        data["registration_id"] = instance.registration_id
     extra = dict(errors or {})
-    reg = own_registration(actor, data.get("registration_id"), ("ACTIVE", "SUSPENDED"))
-    if data.get("registration_id") is not None and reg is None:
-        extra["registration_id"] = _("请选择您本人有效的执业注册")
+    reg = chosen_registration(actor, data, instance, ("ACTIVE", "SUSPENDED"), extra)
     site = data.get("site")
     if reg is not None and site is not None and site not in (reg.legacy_sites or []):
         extra["site"] = _("请选择该执业注册中的执业地点")
@@ -220,11 +216,8 @@ def registration_and_target(actor: User, data: dict[str, Any], instance: Process
     """The applicant's ACTIVE registration and the institution named in the form (locked to
     the instance's on a correction)."""
     if instance is not None:
-        data["registration_id"] = instance.registration_id
         data["institution_id"] = instance.target_institution_id
-    reg = own_registration(actor, data.get("registration_id"), ("ACTIVE",))
-    if data.get("registration_id") is not None and reg is None:
-        extra["registration_id"] = _("请选择您本人有效的执业注册")
+    reg = chosen_registration(actor, data, instance, ("ACTIVE",), extra)
     target_id = data.get("institution_id")
     target = db.session.get(Institution, target_id) if isinstance(target_id, int) else None
     return reg, target
@@ -248,7 +241,22 @@ def placement_errors(institution: Institution | None, data: dict[str, Any],
     return errors
 
 
+def chosen_registration(actor: User, data: dict[str, Any], instance: ProcessInstance | None,
+                        statuses: tuple[str, ...], extra: dict[str, str],
+                        message: str | None = None) -> Registration | None:
+    """The registration the form names (on a correction: the instance's, whatever was posted);
+    it must be the physician's own and in one of ``statuses``, else ``message`` (default
+    请选择您本人有效的执业注册) is put next to the field in ``extra``."""
+    if instance is not None:
+        data["registration_id"] = instance.registration_id
+    reg = own_registration(actor, data.get("registration_id"), statuses)
+    if data.get("registration_id") is not None and reg is None:
+        extra["registration_id"] = message or _("请选择您本人有效的执业注册")
+    return reg
+
+
 def own_registration(actor: User, value: Any, statuses: tuple[str, ...]) -> Registration | None:
+    """The registration ``value`` names when it is ``actor``'s own and in one of ``statuses``."""
     if not isinstance(value, int):
         return None
     reg = db.session.get(Registration, value)

@@ -121,7 +121,7 @@ def submit_photo(actor: User, upload: Upload | None, upload_dir: str) -> int:
     if pending is not None:
         processes.withdraw(actor, pending)
     photo = Submission(files={"photo": Upload(f"相片{ext}", data)})  # stored only if accepted
-    return processes.start_application(actor, "photo", photo, upload_dir).instance_id
+    return processes.start(actor, "photo", photo, upload_dir).instance_id
 
 
 def set_department(actor: User, department_id: int | None) -> None:

@@ -120,7 +120,7 @@ def report_cancellation() -> ResponseReturnValue:
     if request.method == "POST":
         pid = applications.report_form(current_user)[0]
         try:
-            processes.start_case(current_user, pid, submission(), upload_dir(), token=form_token())
+            processes.start(current_user, pid, submission(), upload_dir(), token=form_token())
         except InvalidInput as exc:
             values, errors, status = exc.values, exc.errors, 422
         else:

@@ -77,7 +77,7 @@ def profile_page() -> ResponseReturnValue:
                 maintenance.set_department(current_user, int_arg(dept))
                 flash(_("科室已保存。"), "success")
             else:
-                processes.start_application(current_user, "info_change", submission(), upload_dir(),
+                processes.start(current_user, "info_change", submission(), upload_dir(),
                                             token=form_token())
                 flash(_("修改已提交，须经您执业所在医疗机构审核通过后方可生效。"), "success")
             return redirect(url_for("physician.profile"))
@@ -114,7 +114,7 @@ def apply(process_id: str) -> ResponseReturnValue:
     if request.method == "POST":
         sub = submission()
         try:
-            result = processes.start_application(current_user, process_id, sub, upload_dir(),
+            result = processes.start(current_user, process_id, sub, upload_dir(),
                                                  token=form_token())
         except InvalidInput as exc:
             values, errors, status = exc.values, exc.errors, 422
