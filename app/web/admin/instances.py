@@ -18,7 +18,6 @@ from app.services.backoffice import instances
 from app.services.engine import processes
 from app.services.inbox import tasks
 from app.web.admin import bp
-from app.web.common import int_arg
 from app.web.common import role_required
 
 admin_only = role_required(Role.ADMIN)
@@ -30,7 +29,7 @@ def instance_list() -> ResponseReturnValue:
     args = request.args
     before = args.get("before", "")
     page = instances.search(args.get("process_id", ""), args.get("state", ""), args.get("q", ""),
-                            int_arg(before))
+                            before)
     return render_template("admin/instances.html", page=page, args=args,
                            processes=instances.process_choices(), states=instances.STATES)
 
