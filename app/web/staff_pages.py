@@ -13,9 +13,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.errors import InvalidInput
 from app.models import Role
 from app.services.accounts import staff
+from app.services.errors import InvalidInput
 
 ACTIONS = ("disable", "enable", "reset", "unlock", "org_admin_on", "org_admin_off")
 

@@ -16,9 +16,6 @@ from flask_babel import gettext as _
 from sqlalchemy import or_
 from sqlalchemy import select
 
-from app.errors import Forbidden
-from app.errors import InvalidInput
-from app.errors import NotFound
 from app.extensions import db
 from app.models import Authority
 from app.models import Institution
@@ -26,6 +23,9 @@ from app.models import Role
 from app.models import User
 from app.services.accounts import accounts
 from app.services.accounts import websessions
+from app.services.errors import Forbidden
+from app.services.errors import InvalidInput
+from app.services.errors import NotFound
 from app.services.platform import audit
 from app.services.platform.paging import Keyset
 

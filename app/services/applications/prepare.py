@@ -8,8 +8,6 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.errors import DomainError
-from app.errors import Forbidden
 from app.extensions import db
 from app.models import CatalogueItem
 from app.models import Department
@@ -27,6 +25,8 @@ from app.services.applications.eligibility import open_application
 from app.services.applications.eligibility import refusal
 from app.services.applications.forms import Option
 from app.services.engine.clock import today_cst
+from app.services.errors import DomainError
+from app.services.errors import Forbidden
 
 
 @dataclass(frozen=True)

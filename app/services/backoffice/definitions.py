@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlalchemy import select
 
-from app.errors import NotFound
 from app.extensions import db
 from app.models import ProcessDefinition
 from app.models import Role
@@ -21,6 +20,7 @@ from app.models.base import utcnow
 from app.services.applications import operations
 from app.services.engine.clock import script_functions
 from app.services.engine.workdays import WorkCalendar
+from app.services.errors import NotFound
 from app.workflow import Definition
 from app.workflow import Problem
 from app.workflow import WorkflowError

@@ -20,11 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.errors import Conflict
-from app.errors import DomainError
-from app.errors import Forbidden
-from app.errors import InvalidInput
-from app.errors import NotFound
 from app.extensions import db
 from app.models import HumanTask
 from app.models import ProcessInstance
@@ -45,6 +40,11 @@ from app.services.engine import policies
 from app.services.engine.assignment import scope_of_lane
 from app.services.engine.clock import script_functions
 from app.services.engine.context import StepContext
+from app.services.errors import Conflict
+from app.services.errors import DomainError
+from app.services.errors import Forbidden
+from app.services.errors import InvalidInput
+from app.services.errors import NotFound
 from app.services.platform import audit
 from app.services.platform import idempotency
 from app.services.platform import outbox

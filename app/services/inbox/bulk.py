@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
-from app.errors import DomainError
-from app.errors import Forbidden
-from app.errors import NotFound
 from app.extensions import db
 from app.models import HumanTask
 from app.models import User
 from app.services.engine import processes
+from app.services.errors import DomainError
+from app.services.errors import Forbidden
+from app.services.errors import NotFound
 from app.services.inbox.tasks import BULK_STEPS
 
 MAX_ITEMS = 100

@@ -6,8 +6,6 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.errors import InvalidInput
-from app.errors import NotFound
 from app.extensions import db
 from app.models import HumanTask
 from app.models import ProcessInstance
@@ -16,6 +14,8 @@ from app.models import TaskComment
 from app.models import User
 from app.services.engine import policies
 from app.services.engine.assignment import scope_of_user
+from app.services.errors import InvalidInput
+from app.services.errors import NotFound
 from app.services.platform import audit
 
 MAX_LEN = 1000

@@ -16,9 +16,6 @@ from sqlalchemy import and_
 from sqlalchemy import func
 from sqlalchemy import select
 
-from app.errors import Conflict
-from app.errors import Forbidden
-from app.errors import NotFound
 from app.extensions import db
 from app.models import HumanTask
 from app.models import Institution
@@ -37,6 +34,9 @@ from app.services.backoffice import definitions
 from app.services.engine import policies
 from app.services.engine.assignment import scope_of_user
 from app.services.engine.clock import today_cst
+from app.services.errors import Conflict
+from app.services.errors import Forbidden
+from app.services.errors import NotFound
 from app.services.platform import audit
 from app.services.platform.paging import Keyset
 from app.services.records.validators import mask_id

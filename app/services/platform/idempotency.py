@@ -18,9 +18,9 @@ from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import Conflict
 from app.extensions import db
 from app.models import SubmissionToken
+from app.services.errors import Conflict
 
 KEEP_FOR = timedelta(days=2)  # a page left open longer is submitted as a new one
 MAX_LENGTH = 64

@@ -8,10 +8,6 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.errors import DomainError
-from app.errors import Forbidden
-from app.errors import InvalidInput
-from app.errors import NotFound
 from app.extensions import db
 from app.models import Attachment
 from app.models import Department
@@ -23,6 +19,10 @@ from app.models import User
 from app.services.applications.attachments import Upload
 from app.services.applications.forms import Submission
 from app.services.engine import processes
+from app.services.errors import DomainError
+from app.services.errors import Forbidden
+from app.services.errors import InvalidInput
+from app.services.errors import NotFound
 from app.services.platform import audit
 from app.services.records import photos
 

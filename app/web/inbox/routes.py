@@ -9,12 +9,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.errors import Conflict
-from app.errors import InvalidInput
 from app.models import Role
 from app.services.applications import forms
 from app.services.applications import prepare as applications
 from app.services.engine import processes
+from app.services.errors import Conflict
+from app.services.errors import InvalidInput
 from app.services.inbox import bulk
 from app.services.inbox import comments
 from app.services.inbox import dashboard as dashboard_service

@@ -11,12 +11,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.errors import DomainError
-from app.errors import InvalidInput
 from app.services.applications import attachments
 from app.services.applications import eligibility
 from app.services.applications import prepare as applications
 from app.services.engine import processes
+from app.services.errors import DomainError
+from app.services.errors import InvalidInput
 from app.services.inbox import tasks
 from app.services.records import maintenance
 from app.services.records import profile

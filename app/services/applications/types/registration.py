@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.errors import DomainError
 from app.extensions import db
 from app.models import Institution
 from app.models import ProcessInstance
@@ -17,6 +16,7 @@ from app.services.applications.prepare import placement_errors
 from app.services.applications.prepare import qualification_of
 from app.services.applications.types import BusinessType
 from app.services.applications.types import register
+from app.services.errors import DomainError
 
 REGISTERED = frozenset({"registration_id", "filing_id", "institution_id"})
 
