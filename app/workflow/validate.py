@@ -10,9 +10,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
+from app.workflow import flags
 from app.workflow.engine import Definition
 from app.workflow.engine import load_definition
 from app.workflow.engine import parse_specs
+from app.workflow.engine import task_properties
 from app.workflow.errors import Problem
 from app.workflow.errors import WorkflowError
 from app.workflow.scripts import SAFE_BUILTIN_NAMES
@@ -153,6 +155,11 @@ def validate_bpmn(
                     problems.append(Problem(eid, "用户任务必须位于某个角色泳道中"))
                 if form_id not in forms:
                     problems.append(Problem(eid, f"表单 {form_id} 不存在"))
+                fields = set((forms.get(form_id, {}).get("properties") or {}).keys())
+                for message in flags.problems(task_properties(ts), fields if form_id in forms else None):
+                    problems.append(Problem(eid, message))
+            elif flags.has_any(task_properties(ts)):
+                problems.append(Problem(eid, "任务属性 medreg:… 只能设置在用户任务上"))
             op = getattr(ts, "operation_name", None)
             if op is not None and op not in ops:
                 problems.append(Problem(eid, f"服务操作 {op} 未注册"))

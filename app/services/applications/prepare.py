@@ -280,8 +280,10 @@ class FormPage:
 
 def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None,
               errors: dict[str, str] | None = None, instance: ProcessInstance | None = None,
-              notes: list[str] | None = None) -> FormPage:
-    """The application form with the physician's choices, values and messages."""
+              notes: list[str] | None = None, task_spec_id: str | None = None) -> FormPage:
+    """The application form with the physician's choices, values and messages; on a
+    correction (``instance``, at its task ``task_spec_id``) the fields the diagram locks
+    there (medreg:locked) are read-only."""
     from app.services.backoffice import definitions
     bt = types.get(process_id)
     if bt is None or bt.kind != "application":
@@ -300,8 +302,10 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
     why = refusal(actor, process_id) if instance is None else None
     fields = forms.field_views(schema, vals, errors, form_options(actor, None, qual))
     if instance is not None:
+        locked = definitions.task_flags(instance.definition_id,
+                                        task_spec_id or definitions.START_TASK).locked
         for f in fields:
-            if f.name in bt.locked_on_correction:
+            if f.name in locked:
                 f.widget = "readonly"
     return FormPage(process_id, eligibility.type_name(process_id), fields, department_institutions(),
                     why, notes or [])

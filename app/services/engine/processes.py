@@ -35,7 +35,6 @@ from app.services.applications import uploads
 from app.services.applications.types import Starter
 from app.services.backoffice import calendar
 from app.services.backoffice import definitions
-from app.services.backoffice.definitions import START_TASK
 from app.services.engine import policies
 from app.services.engine.assignment import scope_of_lane
 from app.services.engine.clock import script_functions
@@ -424,10 +423,11 @@ def withdraw(actor: User, instance_id: int, token: str | None = None) -> None:
 
 
 def can_withdraw(instance: ProcessInstance) -> bool:
-    """Whether a withdrawal is possible now (read from the task read model)."""
+    """Whether a withdrawal is possible now: an open task the diagram marks withdrawable
+    (medreg:withdrawable; read from the task read model)."""
     return instance.completed_at is None and any(
-        t.status == "open" and t.task_spec_id in ("institution_confirm", START_TASK)
-        for t in instance.tasks)
+        t.status == "open" and definitions.task_flags(instance.definition_id, t.task_spec_id)
+        .withdrawable for t in instance.tasks)
 
 
 def due_instance_ids(now: datetime, limit: int = 100) -> list[int]:

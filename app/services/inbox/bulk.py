@@ -14,11 +14,11 @@ from flask_babel import gettext as _
 from app.extensions import db
 from app.models import HumanTask
 from app.models import User
+from app.services.backoffice import definitions
 from app.services.engine import processes
 from app.services.errors import DomainError
 from app.services.errors import Forbidden
 from app.services.errors import NotFound
-from app.services.inbox.tasks import BULK_STEPS
 
 MAX_ITEMS = 100
 
@@ -39,11 +39,13 @@ def confirm(actor: User, task_ids: list[int]) -> BulkResult:
     refused: list[tuple[int, str]] = []
     for task_id in dict.fromkeys(task_ids):
         task = db.session.get(HumanTask, task_id)
+        bulk = task is not None and definitions.task_flags(task.instance.definition_id,
+                                                           task.task_spec_id).bulk
         db.session.rollback()
         if task is None:
             refused.append((task_id, _("任务不存在或不属于本单位")))
             continue
-        if task.task_spec_id not in BULK_STEPS:
+        if not bulk:  # the diagram's medreg:bulk on this step
             refused.append((task_id, _("不是可批量确认的事项")))
             continue
         try:

@@ -42,8 +42,6 @@ from app.services.platform.paging import Keyset
 from app.services.records.validators import mask_id
 from app.services.records.validators import mask_mobile
 
-BULK_STEPS = frozenset({"institution_confirm"})
-
 
 @dataclass(frozen=True)
 class InboxRow:
@@ -166,7 +164,8 @@ def inbox(actor: User, filters: InboxFilter | None = None, limit: int = PAGE_SIZ
     q = (select(HumanTask.id, HumanTask.title, HumanTask.created_at, HumanTask.due_at,
                 HumanTask.claimed_by_id, HumanTask.task_spec_id, ProcessInstance.id,
                 ProcessInstance.process_id, ProcessInstance.business_status, ProcessInstance.overdue,
-                Qualification.name, Institution.name, claimer.display_name)
+                Qualification.name, Institution.name, claimer.display_name,
+                ProcessInstance.definition_id)
          .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
          .outerjoin(Qualification, Qualification.id == ProcessInstance.qualification_id)
          .outerjoin(Institution, Institution.id == ProcessInstance.institution_id)
@@ -176,10 +175,11 @@ def inbox(actor: User, filters: InboxFilter | None = None, limit: int = PAGE_SIZ
     out = []
     for task_id in page:
         (tid, title, created, due, claimed_by, spec, iid, pid, status, overdue,
-         name, inst_name, claimed) = found[task_id]
+         name, inst_name, claimed, definition_id) = found[task_id]
         out.append(InboxRow(tid, iid, title, eligibility.type_name(pid), name, inst_name or "",
                             status, created, due, claimed, claimed_by == actor.id,
-                            bool(overdue or (due is not None and due < now)), spec in BULK_STEPS))
+                            bool(overdue or (due is not None and due < now)),
+                            definitions.task_flags(definition_id, spec).bulk))
     return out
 
 
@@ -444,7 +444,7 @@ def physician_task_form(actor: User, task_id: int, values: dict[str, Any] | None
     notes = [f"{asked[-1].title}：{last.get('note')}"] if asked and last.get("note") else []
     page = applications.form_page(actor, inst.process_id,
                                   values if values is not None else inst.application, errors,
-                                  inst, notes)
+                                  inst, notes, task.task_spec_id)
     for f in page.fields:
         if f.name in (last.get("fields") or []):
             f.flag = _("审核意见要求补正此项")

@@ -38,5 +38,4 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
 
 register(BusinessType("change", "application", ("physician",), 5,
                       refusal=lambda actor: eligibility.active_refusal(actor, "change", _("变更")),
-                      prepare=prepare,
-                      locked_on_correction=frozenset({"registration_id", "filing_id", "institution_id"})))
+                      prepare=prepare))

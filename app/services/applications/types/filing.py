@@ -56,5 +56,4 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
     return Prepared(clean, reg.institution_id, target.authority_id, reg.id, target.id)
 
 
-register(BusinessType("filing", "application", ("physician",), 7, refusal=refusal, prepare=prepare,
-                      locked_on_correction=frozenset({"registration_id", "filing_id", "institution_id"})))
+register(BusinessType("filing", "application", ("physician",), 7, refusal=refusal, prepare=prepare))

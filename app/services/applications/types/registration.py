@@ -18,8 +18,6 @@ from app.services.applications.types import BusinessType
 from app.services.applications.types import register
 from app.services.errors import DomainError
 
-REGISTERED = frozenset({"registration_id", "filing_id", "institution_id"})
-
 
 def refusal(actor: User, institution: Institution | None = None,
             process_id: str = "registration") -> str | None:
@@ -63,4 +61,4 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
 
 register(BusinessType("registration", "application", ("physician",), 1,
                       refusal=lambda actor: refusal(actor), prepare=prepare, refusal_in_prepare=True,
-                      locked_on_correction=REGISTERED, institution_from_instance=True))
+                      institution_from_instance=True))
