@@ -124,3 +124,23 @@ def test_old_tokens_are_pruned_by_the_sweep(world: World) -> None:
     assert idempotency.prune(utcnow()) == 0
     assert idempotency.prune(utcnow() + idempotency.KEEP_FOR + timedelta(minutes=1)) == 1
     assert _count(SubmissionToken) == 0
+
+
+def test_the_hourly_sweep_forgets_old_tokens(app: Flask, world: World) -> None:
+    from app.services.platform import scheduler
+
+    old = SubmissionToken(token=idempotency.new_token(), user_id=world.doctor_id,
+                          action="application.submit", result_id=1,
+                          created_at=utcnow() - idempotency.KEEP_FOR - timedelta(hours=1))
+    fresh = SubmissionToken(token=idempotency.new_token(), user_id=world.doctor_id,
+                            action="application.submit", result_id=2, created_at=utcnow())
+    db.session.add_all([old, fresh])
+    db.session.commit()
+    db.session.remove()
+    saved = list(scheduler._last_rules)
+    scheduler._last_rules.clear()  # the day rules (and the token prune) run on this sweep
+    try:
+        scheduler.sweep(app)
+    finally:
+        scheduler._last_rules[:] = saved
+    assert [t.result_id for t in db.session.scalars(select(SubmissionToken))] == [2]

@@ -204,11 +204,13 @@ def _submitter(actor: User | None, prepared: applications.Prepared) -> _Submitte
     return _Submitter("commission", "commission", "依职权注销", "authority", prepared.authority_id)
 
 
+_STARTERS: dict[Role, Starter] = {Role.PHYSICIAN: "physician", Role.INSTITUTION: "institution",
+                                   Role.COMMISSION: "commission"}
+
+
 def _starter_of(actor: User | None) -> Starter | None:
-    if actor is None:
-        return "system"
-    return {Role.PHYSICIAN: "physician", Role.INSTITUTION: "institution",
-            Role.COMMISSION: "commission"}.get(actor.role)
+    """How types name the actor in their ``starters`` (None: nobody who starts a business)."""
+    return "system" if actor is None else _STARTERS.get(actor.role)
 
 
 def _business_type(actor: User | None, process_id: str) -> types.BusinessType:
