@@ -86,6 +86,20 @@ def _automatic_cycle(root: Any) -> list[str]:
     return []
 
 
+WITHDRAW_MESSAGE = "withdraw"
+
+
+def _withdraw_catchers(root: Any) -> set[str]:
+    """Tasks with a boundary event that catches the physician's ``withdraw`` message."""
+    names = {m.get("id"): m.get("name") for m in root.iter(f"{BPMN_NS}message")}
+    out: set[str] = set()
+    for ev in root.iter(f"{BPMN_NS}boundaryEvent"):
+        for md in ev.iter(f"{BPMN_NS}messageEventDefinition"):
+            if names.get(md.get("messageRef")) == WITHDRAW_MESSAGE:
+                out.add(ev.get("attachedToRef", ""))
+    return out
+
+
 def validate_bpmn(
     xml: bytes | str,
     *,
@@ -134,6 +148,14 @@ def validate_bpmn(
                     known.add(getattr(ev, var))
 
     problems: list[Problem] = []
+    catchers = _withdraw_catchers(parse_xml(xml))
+    for s in specs:
+        for ts in s.task_specs.values():
+            eid = getattr(ts, "bpmn_id", None)
+            if (getattr(ts, "manual", False) and flags.read(task_properties(ts)).withdrawable
+                    and eid not in catchers):
+                problems.append(Problem(eid, "任务标记为“医师可撤回”（medreg:withdrawable），但没有"
+                                             "接收“医师撤回”消息（withdraw）的边界事件"))
     cycle = _automatic_cycle(parse_xml(xml))
     if cycle:
         problems.append(Problem(cycle[0], "流程中存在不经过人工任务或等待事件的循环（"

@@ -50,6 +50,9 @@ def _variant(kind: str) -> str:
     if kind == "locked_not_a_name":
         return BASE.replace('name="medreg:locked" value="institution_id"',
                             'name="medreg:locked" value="institution id"', 1)
+    if kind == "withdrawable_without_event":
+        return BASE.replace('attachedToRef="institution_confirm">\n      <bpmn:outgoing>f_wd2',
+                            'attachedToRef="physician_apply">\n      <bpmn:outgoing>f_wd2')
     raise AssertionError(kind)
 
 
@@ -58,6 +61,8 @@ EXPECT = {
     "bad_boolean": ("institution_confirm", "的值只能是 true 或 false，不能是“是”"),
     "locked_not_in_form": ("physician_apply", "中的字段 salary 不在该任务的表单中"),
     "locked_not_a_name": ("physician_apply", "应为以逗号分隔的字段名"),
+    # the 撤回申请 button would show, and the withdrawal would be refused
+    "withdrawable_without_event": ("institution_confirm", "但没有接收“医师撤回”消息"),
 }
 
 
