@@ -151,7 +151,7 @@ def validate_bpmn(
     catchers = _withdraw_catchers(parse_xml(xml))
     for s in specs:
         for ts in s.task_specs.values():
-            eid = getattr(ts, "bpmn_id", None)
+            eid = str(getattr(ts, "bpmn_id", "") or "")
             if (getattr(ts, "manual", False) and flags.read(task_properties(ts)).withdrawable
                     and eid not in catchers):
                 problems.append(Problem(eid, "任务标记为“医师可撤回”（medreg:withdrawable），但没有"
