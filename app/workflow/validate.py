@@ -151,10 +151,10 @@ def validate_bpmn(
     catchers = _withdraw_catchers(parse_xml(xml))
     for s in specs:
         for ts in s.task_specs.values():
-            eid = str(getattr(ts, "bpmn_id", "") or "")
+            task_id = str(getattr(ts, "bpmn_id", "") or "")
             if (getattr(ts, "manual", False) and flags.read(task_properties(ts)).withdrawable
-                    and eid not in catchers):
-                problems.append(Problem(eid, "任务标记为“医师可撤回”（medreg:withdrawable），但没有"
+                    and task_id not in catchers):
+                problems.append(Problem(task_id, "任务标记为“医师可撤回”（medreg:withdrawable），但没有"
                                              "接收“医师撤回”消息（withdraw）的边界事件"))
     cycle = _automatic_cycle(parse_xml(xml))
     if cycle:
