@@ -144,3 +144,18 @@ def test_the_hourly_sweep_forgets_old_tokens(app: Flask, world: World) -> None:
     finally:
         scheduler._last_rules[:] = saved
     assert [t.result_id for t in db.session.scalars(select(SubmissionToken))] == [2]
+
+
+def test_a_comment_sent_twice_is_saved_once(world: World) -> None:
+    # issue 11 §2: a double-click on 保存备注 leaves one 备注
+    from app.models import TaskComment
+    from app.services.inbox import comments
+
+    iid = processes.start_application(user(world.doctor_id), "registration",
+                                      application_payload(world, world.doctor_id)).instance_id
+    token = idempotency.new_token()
+    first = comments.add(user(world.staff_id), iid, "聘用合同原件已核对", token=token)
+    again = comments.add(user(world.staff_id), iid, "聘用合同原件已核对", token=token)
+    assert first.id == again.id
+    assert [c.body for c in comments.for_instance(user(world.staff_id), iid)] == ["聘用合同原件已核对"]
+    assert _count(TaskComment) == 1

@@ -62,7 +62,7 @@ def add_comment(instance_id: int) -> ResponseReturnValue:
     task_id = request.form.get("task_id", "")
     try:
         comments.add(current_user, instance_id, request.form.get("comment", ""),
-                     int_arg(task_id))
+                     int_arg(task_id), token=form_token())
     except InvalidInput as exc:
         flash(exc.message, "warning")
     else:
