@@ -159,3 +159,20 @@ def test_a_comment_sent_twice_is_saved_once(world: World) -> None:
     assert first.id == again.id
     assert [c.body for c in comments.for_instance(user(world.staff_id), iid)] == ["聘用合同原件已核对"]
     assert _count(TaskComment) == 1
+
+
+def test_a_bulk_confirmation_sent_twice_reports_the_same(world: World) -> None:
+    # issue 11 §2: 批量确认 pressed twice confirms each application once, and says so twice
+    from app.services.inbox import bulk
+
+    iid = processes.start_application(user(world.doctor_id), "registration",
+                                      application_payload(world, world.doctor_id)).instance_id
+    iid2 = processes.start_application(user(world.doctor2_id), "registration",
+                                       application_payload(world, world.doctor2_id)).instance_id
+    ids = list(db.session.scalars(select(HumanTask.id).where(HumanTask.status == "open")
+                                  .order_by(HumanTask.id)))
+    token = idempotency.new_token()
+    first = bulk.confirm(user(world.staff_id), ids, token=token)
+    again = bulk.confirm(user(world.staff_id), ids, token=token)
+    assert first == again and first.confirmed == [iid, iid2] and first.refused == []
+    assert _count(AuditEvent, AuditEvent.action == "task.institution_confirm") == 2

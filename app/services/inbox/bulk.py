@@ -29,8 +29,10 @@ class BulkResult:
     refused: list[tuple[int, str]]  # (task id, why)
 
 
-def confirm(actor: User, task_ids: list[int]) -> BulkResult:
-    """Confirm each task with decision ``confirm``; report per item."""
+def confirm(actor: User, task_ids: list[int], token: str | None = None) -> BulkResult:
+    """Confirm each task with decision ``confirm``; report per item. Each item is its own
+    transaction and its own idempotent step (``token`` + task id): the form sent again
+    reports the same confirmations instead of "该任务已被处理"."""
     if not task_ids:
         raise DomainError(_("请先勾选要确认的申请"))
     if len(task_ids) > MAX_ITEMS:
@@ -49,8 +51,9 @@ def confirm(actor: User, task_ids: list[int]) -> BulkResult:
             refused.append((task_id, _("不是可批量确认的事项")))
             continue
         try:
-            confirmed.append(processes.complete_task(actor, task_id, {"decision": "confirm"},
-                                                     via="bulk"))
+            confirmed.append(processes.complete_task(
+                actor, task_id, {"decision": "confirm"}, via="bulk",
+                token=f"{token}:{task_id}" if token else None))
         except (Forbidden, NotFound):
             refused.append((task_id, _("任务不存在或不属于本单位")))
         except DomainError as exc:
