@@ -33,7 +33,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["MEDREG_UPLOAD_DIR"] = os.path.join(app.instance_path, "uploads")
 
     from app import cli
-    from app import errors
     from app.extensions import babel
     from app.extensions import csrf
     from app.extensions import db
@@ -41,6 +40,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from app.extensions import login_manager
     from app.extensions import migrate
     from app.services.platform import database
+    from app.web import errors
     from app.web import register_blueprints
 
     db.init_app(app)

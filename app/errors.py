@@ -1,115 +1,13 @@
-"""Domain errors raised by services, and how the web shows them."""
+"""The services' domain errors under their old name (kept for the tests and scripts that
+import them from here); they live in :mod:`app.services.errors`, and the web's handlers in
+:mod:`app.web.errors`."""
 
 from __future__ import annotations
 
-from typing import Any
+from app.services.errors import Conflict
+from app.services.errors import DomainError
+from app.services.errors import Forbidden
+from app.services.errors import InvalidInput
+from app.services.errors import NotFound
 
-import sqlalchemy.exc
-from flask import Flask
-from flask import jsonify
-from flask import render_template
-from flask import request
-
-
-def wants_json() -> bool:
-    """The editor's and the import page's scripts ask for JSON answers, errors included."""
-    return request.is_json or request.accept_mimetypes.best == "application/json"
-
-
-class DomainError(Exception):
-    """Base of every error a person may see; ``message`` is Chinese and safe to show."""
-
-    status_code = 400
-
-    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
-
-
-class NotFound(DomainError):
-    status_code = 404
-
-
-class Forbidden(DomainError):
-    status_code = 403
-
-
-class Conflict(DomainError):
-    """The state changed under the actor (e.g. the task was already handled)."""
-
-    status_code = 409
-
-
-class InvalidInput(DomainError):
-    """Form input was refused; ``errors`` maps field names to messages and ``values``
-    holds what was entered, so the page can show it again."""
-
-    status_code = 422
-
-    def __init__(self, message: str, errors: dict[str, str] | None = None,
-                 values: dict[str, Any] | None = None) -> None:
-        super().__init__(message, errors)
-        self.values = values or {}
-
-
-def init_app(app: Flask) -> None:
-    """Render errors as pages in Chinese; never a stack trace."""
-
-    def page(code: int, title: str, message: str) -> Any:
-        return render_template("error.html", code=code, title=title, message=message), code
-
-    @app.errorhandler(DomainError)
-    def domain_error(err: DomainError) -> Any:
-        from app.extensions import db
-
-        db.session.rollback()
-        if wants_json():
-            return jsonify({"message": err.message, "errors": err.errors}), err.status_code
-        return page(err.status_code, "无法完成操作", err.message)
-
-    @app.errorhandler(403)
-    def forbidden(_: Any) -> Any:
-        return page(403, "无权访问", "您没有权限访问此页面。")
-
-    @app.errorhandler(404)
-    def not_found(_: Any) -> Any:
-        return page(404, "页面不存在", "您访问的页面不存在或已被删除。")
-
-    @app.errorhandler(405)
-    def not_allowed(_: Any) -> Any:
-        return page(405, "请求方式错误", "不支持此请求方式。")
-
-    @app.errorhandler(413)
-    def too_large(_: Any) -> Any:
-        return page(413, "文件过大", "上传的文件过大，请压缩后重试。")
-
-    @app.errorhandler(429)
-    def too_many(_: Any) -> Any:
-        return page(429, "操作过于频繁", "您的操作过于频繁，请稍后再试。")
-
-    @app.errorhandler(400)
-    def bad_request(err: Any) -> Any:
-        desc = getattr(err, "description", "") or ""
-        if "CSRF" in desc:
-            return page(400, "页面已过期", "页面已过期或表单无效，请刷新页面后重新提交。")
-        return page(400, "请求无效", "请求无效，请返回后重试。")
-
-    # A safety net for values the database cannot hold (the views and forms check numbers and
-    # references first): refused and rolled back, never a 500; the log keeps the cause.
-    @app.errorhandler(OverflowError)
-    @app.errorhandler(sqlalchemy.exc.DataError)
-    def unusable_input(err: Exception) -> Any:
-        from app.extensions import db
-
-        db.session.rollback()
-        app.logger.warning("refused unusable input on %s: %r", request.path, err, exc_info=err)
-        return page(400, "请求无效", "提交的内容无效，请返回后重试。")
-
-    @app.errorhandler(500)
-    def server_error(_: Any) -> Any:
-        from app.extensions import db
-
-        db.session.rollback()
-        app.logger.exception("unhandled error on %s", request.path)
-        return page(500, "系统繁忙", "系统暂时无法处理您的请求，请稍后重试。您填写的内容未被保存。")
+__all__ = ["Conflict", "DomainError", "Forbidden", "InvalidInput", "NotFound"]

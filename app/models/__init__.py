@@ -11,6 +11,7 @@ from app.models.codes import AttemptCounter
 from app.models.codes import CaptchaChallenge
 from app.models.codes import VerificationCode
 from app.models.files import Attachment
+from app.models.idempotency import SubmissionToken
 from app.models.imports import ImportJob
 from app.models.imports import ImportStatus
 from app.models.organisation import Authority
@@ -42,7 +43,7 @@ __all__ = [
     "CaptchaChallenge", "AuditEvent", "Authority", "CalendarDay", "CalendarYear",
     "CatalogueItem", "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage", "Penalty",
     "PhysicianProfile", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Qualification",
-    "Registration", "Role", "TaskComment", "User",
+    "Registration", "Role", "SubmissionToken", "TaskComment", "User",
     "FilingStatus", "ImportStatus", "OutboxStatus", "RegistrationStatus", "ScopeKind", "TaskStatus",
     "VerificationCode", "WebSession",
 ]

@@ -74,11 +74,12 @@ def register_blueprints(app: Flask) -> None:
     def layout() -> dict[str, Any]:
         from app.config import captcha_required
         from app.services.applications.eligibility import type_name
+        from app.services.platform.idempotency import new_token
         from app.web.common import menu_for
         from app.web.common import sign_kept
 
         return {"menu": menu_for(current_user) if current_user.is_authenticated else [],
-                "type_name": type_name, "sign_kept": sign_kept,
+                "type_name": type_name, "sign_kept": sign_kept, "submit_token": new_token,
                 "captcha_on": captcha_required()}
 
     @app.template_filter("cst")

@@ -29,6 +29,7 @@ from app.services.records.validators import whole_number
 
 F = TypeVar("F", bound=Callable[..., Any])
 KEEP_SUFFIX = "__keep"
+TOKEN_FIELD = "submit_token"  # noqa: S105 - the form's idempotency token field, not a secret
 
 
 def role_required(*roles: Role) -> Callable[[F], F]:
@@ -155,7 +156,7 @@ def sign_kept(ref: dict[str, Any]) -> str:
 
 def submission() -> Submission:
     """The posted form as a service :class:`Submission`."""
-    fields = {k: v for k, v in request.form.lists() if k != "csrf_token"
+    fields = {k: v for k, v in request.form.lists() if k not in ("csrf_token", TOKEN_FIELD)
               and not k.endswith(KEEP_SUFFIX)}
     files = {}
     for name, storage in request.files.items():
@@ -171,6 +172,11 @@ def submission() -> Submission:
             if value.get("u") == current_user.id:
                 kept[key[: -len(KEEP_SUFFIX)]] = value["r"]
     return Submission(fields, files, kept)
+
+
+def form_token() -> str | None:
+    """The posted form's idempotency token (one per rendering of the form)."""
+    return request.form.get(TOKEN_FIELD)
 
 
 def upload_dir() -> str:

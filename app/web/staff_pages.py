@@ -13,10 +13,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.errors import InvalidInput
 from app.models import Role
 from app.services.accounts import staff
-from app.web.common import int_arg
+from app.services.errors import InvalidInput
 
 ACTIONS = ("disable", "enable", "reset", "unlock", "org_admin_on", "org_admin_off")
 
@@ -37,8 +36,7 @@ def listing(base: str) -> ResponseReturnValue:
             return _show_once(base, issued, _("账户已创建"))
     args = request.args
     before = args.get("before", "")
-    users = staff.search(current_user, args.get("role", ""), args.get("q", ""),
-                         int_arg(before))
+    users = staff.search(current_user, args.get("role", ""), args.get("q", ""), before)
     return render_template("staff/users.html", users=users, base=base, errors=errors, values=values,
                            args=args, roles=[r for r in Role], is_admin=current_user.role is Role.ADMIN,
                            page_size=staff.PAGE), (422 if errors else 200)

@@ -12,12 +12,14 @@ from app.workflow.engine import TaskView
 from app.workflow.engine import load_definition
 from app.workflow.errors import Problem
 from app.workflow.errors import WorkflowError
+from app.workflow.flags import TaskFlags
 from app.workflow.validate import validate_bpmn
 
 __all__ = [
     "Definition",
     "Problem",
     "Runtime",
+    "TaskFlags",
     "TaskView",
     "WorkflowError",
     "load_definition",

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from datetime import UTC
 from datetime import datetime
 from functools import lru_cache
@@ -30,8 +31,10 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
+from app.workflow import flags
 from app.workflow.errors import Problem
 from app.workflow.errors import WorkflowError
+from app.workflow.flags import TaskFlags
 from app.workflow.scripts import RestrictedEnvironment
 from app.workflow.scripts import ServiceHandler
 from app.workflow.xmlsafe import parse_xml
@@ -88,6 +91,7 @@ class UserTaskSpec:
     lane: str | None
     form_id: str
     status: str | None
+    flags: TaskFlags = TaskFlags()  # medreg: properties (批量确认, 医师可撤回, 补正时锁定的字段)
 
 
 @dataclass(frozen=True)
@@ -117,14 +121,20 @@ class TaskView:
     data: Mapping[str, Any]
 
 
+def task_properties(ts: Any) -> dict[str, str]:
+    """The task's spiffworkflow:properties (name -> value)."""
+    return dict((getattr(ts, "extensions", None) or {}).get("properties", {}) or {})
+
+
 def _user_task_spec(ts: Any) -> UserTaskSpec:
-    props = (getattr(ts, "extensions", None) or {}).get("properties", {}) or {}
+    props = task_properties(ts)
     return UserTaskSpec(
         spec_id=ts.bpmn_id,
         title=ts.bpmn_name or ts.bpmn_id,
         lane=ts.lane,
         form_id=props.get("form") or ts.bpmn_id,
         status=props.get("status"),
+        flags=flags.read(props),
     )
 
 
@@ -152,11 +162,15 @@ def load_definition(xml: bytes | str, process_id: str | None = None) -> Definiti
     """Parse a diagram into a :class:`Definition` (no script checks: see validate)."""
     spec, subs = parse_specs(xml, process_id)
     user_tasks: dict[str, UserTaskSpec] = {}
+    flagged = False
     for s in [spec, *subs.values()]:
         for ts in s.task_specs.values():
             if getattr(ts, "manual", False):
                 info = _user_task_spec(ts)
                 user_tasks[info.spec_id] = info
+                flagged = flagged or flags.has_any(task_properties(ts))
+    if not flagged:  # a version from before the flags: what the code used to say for it
+        user_tasks = {k: replace(t, flags=flags.LEGACY.get(k, t.flags)) for k, t in user_tasks.items()}
     spec_dict = {
         "spec": _SERIALIZER.to_dict(spec),
         "subprocess_specs": {k: _SERIALIZER.to_dict(v) for k, v in subs.items()},

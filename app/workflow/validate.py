@@ -10,9 +10,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
+from app.workflow import flags
 from app.workflow.engine import Definition
 from app.workflow.engine import load_definition
 from app.workflow.engine import parse_specs
+from app.workflow.engine import task_properties
 from app.workflow.errors import Problem
 from app.workflow.errors import WorkflowError
 from app.workflow.scripts import SAFE_BUILTIN_NAMES
@@ -84,6 +86,20 @@ def _automatic_cycle(root: Any) -> list[str]:
     return []
 
 
+WITHDRAW_MESSAGE = "withdraw"
+
+
+def _withdraw_catchers(root: Any) -> set[str]:
+    """Tasks with a boundary event that catches the physician's ``withdraw`` message."""
+    names = {m.get("id"): m.get("name") for m in root.iter(f"{BPMN_NS}message")}
+    out: set[str] = set()
+    for ev in root.iter(f"{BPMN_NS}boundaryEvent"):
+        for md in ev.iter(f"{BPMN_NS}messageEventDefinition"):
+            if names.get(md.get("messageRef")) == WITHDRAW_MESSAGE:
+                out.add(ev.get("attachedToRef", ""))
+    return out
+
+
 def validate_bpmn(
     xml: bytes | str,
     *,
@@ -132,6 +148,14 @@ def validate_bpmn(
                     known.add(getattr(ev, var))
 
     problems: list[Problem] = []
+    catchers = _withdraw_catchers(parse_xml(xml))
+    for s in specs:
+        for ts in s.task_specs.values():
+            task_id = str(getattr(ts, "bpmn_id", "") or "")
+            if (getattr(ts, "manual", False) and flags.read(task_properties(ts)).withdrawable
+                    and task_id not in catchers):
+                problems.append(Problem(task_id, "任务标记为“医师可撤回”（medreg:withdrawable），但没有"
+                                             "接收“医师撤回”消息（withdraw）的边界事件"))
     cycle = _automatic_cycle(parse_xml(xml))
     if cycle:
         problems.append(Problem(cycle[0], "流程中存在不经过人工任务或等待事件的循环（"
@@ -153,6 +177,11 @@ def validate_bpmn(
                     problems.append(Problem(eid, "用户任务必须位于某个角色泳道中"))
                 if form_id not in forms:
                     problems.append(Problem(eid, f"表单 {form_id} 不存在"))
+                fields = set((forms.get(form_id, {}).get("properties") or {}).keys())
+                for message in flags.problems(task_properties(ts), fields if form_id in forms else None):
+                    problems.append(Problem(eid, message))
+            elif flags.has_any(task_properties(ts)):
+                problems.append(Problem(eid, "任务属性 medreg:… 只能设置在用户任务上"))
             op = getattr(ts, "operation_name", None)
             if op is not None and op not in ops:
                 problems.append(Problem(eid, f"服务操作 {op} 未注册"))

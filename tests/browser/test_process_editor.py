@@ -175,3 +175,42 @@ def test_admin_adds_a_reminder_timer_and_publishes_version_two(
     assert done.completed_at is not None and done.outcome == "approved"
     assert _version_of(app, old) == 1
     assert reg2
+
+
+def test_admin_sets_the_task_flags_in_the_properties_panel(
+        app: Flask, web_world: World, new_page: NewPage) -> None:
+    # issue 11 §1: 批量确认 / 医师可撤回 / 补正时不可修改的字段 are the diagram's, edited in the panel
+    admin = new_page()
+    _login(admin, "admin01")
+    admin.goto("/admin/processes")
+    admin.locator("tr", has=admin.get_by_text("registration", exact=True)).get_by_role(
+        "link", name="编辑").click()
+    expect(admin.locator("#editor")).to_have_attribute("data-ready", "true")
+
+    _select(admin, "institution_confirm")
+    _open_group(admin, "spiff")
+    bulk = admin.locator("#bio-properties-panel-spiffFlag-medreg-bulk")
+    expect(bulk).to_be_checked()  # what the shipped diagram says
+    expect(admin.locator("#bio-properties-panel-spiffFlag-medreg-withdrawable")).to_be_checked()
+    bulk.uncheck()
+    expect(admin.locator("#save-status")).to_contain_text("草稿已保存")
+
+    _select(admin, "physician_apply")
+    _open_group(admin, "spiff")
+    locked = admin.locator("#bio-properties-panel-spiffLocked")
+    expect(locked).to_have_value("institution_id")
+    locked.fill("institution_id, department_id")
+    locked.press("Tab")
+    expect(admin.locator("#save-status")).to_contain_text("草稿已保存")
+
+    with app.app_context():
+        xml = db.session.scalar(select(ProcessDraft.bpmn_xml).where(
+            ProcessDraft.process_id == "registration"))
+        db.session.remove()
+    assert xml is not None
+    confirm = xml[xml.index('id="institution_confirm"'):]
+    confirm = confirm[:confirm.index("</bpmn:userTask>")]
+    assert "medreg:bulk" not in confirm and 'name="medreg:withdrawable" value="true"' in confirm
+    assert 'name="medreg:locked" value="institution_id,department_id"' in xml
+    admin.get_by_role("button", name="校验").click()
+    expect(admin.locator("#problems")).to_contain_text("校验通过")

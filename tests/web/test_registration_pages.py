@@ -6,6 +6,7 @@ import io
 import re
 
 from flask import Flask
+from sqlalchemy import func
 from sqlalchemy import select
 
 from app.extensions import db
@@ -150,3 +151,56 @@ def test_apply_list_explains_what_cannot_be_applied_for(web: WebClient, web_worl
     assert 'href="/physician/apply/registration"' in text
     page = web.get("/physician/apply/filing").get_data(as_text=True)
     assert "您当前没有有效的执业注册，不能申请多执业机构备案" in page and "提交申请" not in page
+
+
+def test_a_double_click_on_submit_shows_the_one_application(web: WebClient, web_world: World,
+                                                            app: Flask) -> None:
+    # issue 11 §2: the form's token makes the second click land on the first result
+    web.login("doctor01")
+    page = web.get("/physician/apply/registration").get_data(as_text=True)
+    token = re.search(r'name="submit_token" value="([^"]+)"', page)
+    assert token is not None
+    first = web.post("/physician/apply/registration",
+                     {**_form(web_world), "submit_token": token.group(1)},
+                     content_type="multipart/form-data")
+    second = web.post("/physician/apply/registration",
+                      {**_form(web_world), "submit_token": token.group(1)},
+                      content_type="multipart/form-data")
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    detail = web.get(second.headers["Location"]).get_data(as_text=True)
+    assert "待机构确认" in detail and "您已有正在办理的同类申请" not in detail
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ProcessInstance)) == 1
+    again = web.get("/physician/apply/registration").get_data(as_text=True)
+    assert token.group(1) not in again  # each rendering has its own token
+
+
+def test_a_confirmation_sent_twice_is_shown_as_done(web: WebClient, web_world: World,
+                                                    app: Flask) -> None:
+    # issue 11 §2: institution confirm resubmitted (reload after a timeout) is not an error
+    _apply(web, web_world)
+    task = _open_task(app)
+    staff = WebClient(app.test_client())
+    staff.login("jigou01")
+    page = staff.get(f"/inbox/tasks/{task.id}").get_data(as_text=True)
+    token = re.search(r'name="submit_token" value="([^"]+)"', page)
+    assert token is not None
+    form = {"decision": "confirm", "submit_token": token.group(1)}
+    assert staff.post(f"/inbox/tasks/{task.id}/complete", form).status_code == 302
+    again = staff.post(f"/inbox/tasks/{task.id}/complete", form, follow_redirects=True)
+    text = again.get_data(as_text=True)
+    assert "已办理完成" in text and "该任务已被处理" not in text
+
+
+def test_a_withdrawal_sent_twice_is_shown_as_withdrawn(web: WebClient, web_world: World) -> None:
+    # issue 11 §2: the withdraw button pressed twice withdraws once, without an error page
+    resp = _apply(web, web_world)
+    detail = web.get(resp.headers["Location"]).get_data(as_text=True)
+    token = re.search(r'name="submit_token" value="([^"]+)"', detail)
+    action = re.search(r'action="(/physician/applications/\d+/withdraw)"', detail)
+    assert token is not None and action is not None
+    form = {"submit_token": token.group(1)}
+    assert web.post(action.group(1), form).status_code == 302
+    again = web.post(action.group(1), form, follow_redirects=True)
+    assert again.status_code == 200 and "已撤回" in again.get_data(as_text=True)

@@ -13,14 +13,14 @@ from flask_babel import gettext as _
 from sqlalchemy import or_
 from sqlalchemy import select
 
-from app.errors import DomainError
-from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Qualification
 from app.models import Role
 from app.models import User
 from app.models.base import utcnow
 from app.services.accounts import codes
+from app.services.errors import DomainError
+from app.services.errors import InvalidInput
 from app.services.platform import audit
 from app.services.platform import outbox
 from app.services.records.validators import is_mobile

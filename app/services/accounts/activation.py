@@ -10,9 +10,6 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.errors import Forbidden
-from app.errors import InvalidInput
-from app.errors import NotFound
 from app.extensions import db
 from app.models import ActivationCode
 from app.models import Qualification
@@ -22,6 +19,9 @@ from app.models import Role
 from app.models import User
 from app.models.base import utcnow
 from app.services.accounts import accounts
+from app.services.errors import Forbidden
+from app.services.errors import InvalidInput
+from app.services.errors import NotFound
 from app.services.platform import audit
 from app.services.platform import outbox
 from app.services.records.validators import is_mobile

@@ -11,11 +11,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy import update
 
-from app.errors import DomainError
 from app.extensions import db
 from app.models import VerificationCode
 from app.models.base import utcnow
 from app.services.accounts import attempts
+from app.services.errors import DomainError
 from app.services.platform import outbox
 from app.services.platform.database import rowcount
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.errors import DomainError
-from app.errors import InvalidInput
 from app.extensions import db
 from app.models import User
 from app.services.accounts import accounts
@@ -14,6 +12,8 @@ from app.services.accounts import codes
 from app.services.accounts import websessions
 from app.services.accounts.signup import EMAIL_RE
 from app.services.accounts.signup import password_errors
+from app.services.errors import DomainError
+from app.services.errors import InvalidInput
 from app.services.platform import audit
 from app.services.platform import outbox
 from app.services.records.validators import MOBILE_RE

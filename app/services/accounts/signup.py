@@ -17,9 +17,6 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import DomainError
-from app.errors import Forbidden
-from app.errors import InvalidInput
 from app.extensions import db
 from app.models import ActivationCode
 from app.models import Institution
@@ -31,6 +28,9 @@ from app.models.base import utcnow
 from app.services.accounts import accounts
 from app.services.accounts import attempts
 from app.services.accounts import websessions
+from app.services.errors import DomainError
+from app.services.errors import Forbidden
+from app.services.errors import InvalidInput
 from app.services.platform import audit
 from app.services.platform import outbox
 from app.services.platform.database import rowcount

@@ -16,9 +16,6 @@ from flask_babel import gettext as _
 from sqlalchemy import or_
 from sqlalchemy import select
 
-from app.errors import Forbidden
-from app.errors import InvalidInput
-from app.errors import NotFound
 from app.extensions import db
 from app.models import Authority
 from app.models import Institution
@@ -26,7 +23,11 @@ from app.models import Role
 from app.models import User
 from app.services.accounts import accounts
 from app.services.accounts import websessions
+from app.services.errors import Forbidden
+from app.services.errors import InvalidInput
+from app.services.errors import NotFound
 from app.services.platform import audit
+from app.services.platform.paging import Keyset
 
 USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,29}$")
 PAGE = 50
@@ -70,8 +71,12 @@ def _target(actor: User, user_id: int) -> User:
     return target
 
 
-def search(actor: User, role: str = "", q: str = "", before: int | None = None) -> list[User]:
-    """Accounts the actor manages, newest first; ``q`` matches username or name."""
+NEWEST_FIRST = Keyset((User.id,), (int,), descending=True)
+
+
+def search(actor: User, role: str = "", q: str = "", before: str = "") -> list[User]:
+    """Accounts the actor manages, newest first, ``PAGE`` at a time after the ``before``
+    cursor (a forged one shows the first page); ``q`` matches username or name."""
     _require_manager(actor)
     stmt = select(User)
     if actor.role is not Role.ADMIN:
@@ -81,9 +86,10 @@ def search(actor: User, role: str = "", q: str = "", before: int | None = None) 
     if q.strip():
         needle = q.strip()
         stmt = stmt.where(or_(User.username == needle, User.display_name.contains(needle, autoescape=True)))
-    if before:
-        stmt = stmt.where(User.id < before)
-    return list(db.session.scalars(stmt.order_by(User.id.desc()).limit(PAGE)))
+    after = NEWEST_FIRST.read(before)
+    if after is not None:
+        stmt = stmt.where(NEWEST_FIRST.after(after))
+    return list(db.session.scalars(stmt.order_by(*NEWEST_FIRST.order_by()).limit(PAGE)))
 
 
 def create(actor: User, role: str, username: str, display_name: str, org_code: str = "",

@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator
 from jsonschema import FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from app.errors import InvalidInput
+from app.services.errors import InvalidInput
 from app.services.records import validators
 
 if TYPE_CHECKING:

@@ -8,8 +8,6 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.errors import DomainError
-from app.errors import Forbidden
 from app.extensions import db
 from app.models import CatalogueItem
 from app.models import Department
@@ -30,6 +28,8 @@ from app.services.applications.eligibility import refusal
 from app.services.applications.forms import Option
 from app.services.applications.types import cancellation_report
 from app.services.engine.clock import today_cst
+from app.services.errors import DomainError
+from app.services.errors import Forbidden
 
 
 @dataclass(frozen=True)
@@ -232,13 +232,9 @@ def prepare_simple(actor: User, process_id: str, schema: dict[str, Any], payload
     """Types whose form names one of the physician's registrations and nothing else to check
     beyond the form (助理医师升执业医师, 变更到军队, 申请取消“多地点执业”, 证书补办)."""
     data = dict(payload)
-    if instance is not None:
-        data["registration_id"] = instance.registration_id
     extra = dict(errors or {})
-    reg = own_registration(actor, data.get("registration_id"),
-                           (RegistrationStatus.ACTIVE, RegistrationStatus.SUSPENDED))
-    if data.get("registration_id") is not None and reg is None:
-        extra["registration_id"] = _("请选择您本人有效的执业注册")
+    reg = chosen_registration(actor, data, instance,
+                              (RegistrationStatus.ACTIVE, RegistrationStatus.SUSPENDED), extra)
     site = data.get("site")
     if reg is not None and site is not None and site not in (reg.legacy_sites or []):
         extra["site"] = _("请选择该执业注册中的执业地点")
@@ -253,11 +249,8 @@ def registration_and_target(actor: User, data: dict[str, Any], instance: Process
     """The applicant's ACTIVE registration and the institution named in the form (locked to
     the instance's on a correction)."""
     if instance is not None:
-        data["registration_id"] = instance.registration_id
         data["institution_id"] = instance.target_institution_id
-    reg = own_registration(actor, data.get("registration_id"), eligibility.CURRENT)
-    if data.get("registration_id") is not None and reg is None:
-        extra["registration_id"] = _("请选择您本人有效的执业注册")
+    reg = chosen_registration(actor, data, instance, eligibility.CURRENT, extra)
     target_id = data.get("institution_id")
     target = db.session.get(Institution, target_id) if isinstance(target_id, int) else None
     return reg, target
@@ -279,7 +272,22 @@ def placement_errors(institution: Institution | None, data: dict[str, Any],
     return errors
 
 
+def chosen_registration(actor: User, data: dict[str, Any], instance: ProcessInstance | None,
+                        statuses: tuple[RegistrationStatus, ...], extra: dict[str, str],
+                        message: str | None = None) -> Registration | None:
+    """The registration the form names (on a correction: the instance's, whatever was posted);
+    it must be the physician's own and in one of ``statuses``, else ``message`` (default
+    请选择您本人有效的执业注册) is put next to the field in ``extra``."""
+    if instance is not None:
+        data["registration_id"] = instance.registration_id
+    reg = own_registration(actor, data.get("registration_id"), statuses)
+    if data.get("registration_id") is not None and reg is None:
+        extra["registration_id"] = message or _("请选择您本人有效的执业注册")
+    return reg
+
+
 def own_registration(actor: User, value: Any, statuses: tuple[RegistrationStatus, ...]) -> Registration | None:
+    """The registration ``value`` names when it is ``actor``'s own and in one of ``statuses``."""
     if not isinstance(value, int):
         return None
     reg = db.session.get(Registration, value)
@@ -304,8 +312,10 @@ class FormPage:
 
 def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None,
               errors: dict[str, str] | None = None, instance: ProcessInstance | None = None,
-              notes: list[str] | None = None) -> FormPage:
-    """The application form with the physician's choices, values and messages."""
+              notes: list[str] | None = None, task_spec_id: str | None = None) -> FormPage:
+    """The application form with the physician's choices, values and messages; on a
+    correction (``instance``, at its task ``task_spec_id``) the fields the diagram locks
+    there (medreg:locked) are read-only."""
     from app.services.backoffice import definitions
     bt = types.get(process_id)
     if bt is None or bt.kind != "application":
@@ -325,8 +335,10 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
     extra_notes = bt.notes(actor) if bt.notes is not None and instance is None and not why else []
     fields = forms.field_views(schema, vals, errors, form_options(actor, None, qual))
     if instance is not None:
+        locked = definitions.task_flags(instance.definition_id,
+                                        task_spec_id or definitions.START_TASK).locked
         for f in fields:
-            if f.name in bt.locked_on_correction:
+            if f.name in locked:
                 f.widget = "readonly"
     return FormPage(process_id, eligibility.type_name(process_id), fields, department_institutions(),
                     why, [*(notes or []), *extra_notes], bt.info)

@@ -5,7 +5,7 @@ A refused submission must not grow the store. New uploads are checked, then writ
 submission do they enter the store (:func:`app.services.applications.attachments.path_of`) with their
 ``Attachment`` rows; if that commit fails, the store files it created are removed again.
 
-When the form is shown again with its messages (:class:`~app.errors.InvalidInput`), the attempt's
+When the form is shown again with its messages (:class:`~app.services.errors.InvalidInput`), the attempt's
 files stay in the temp area, so the person can re-submit them without choosing them again (the
 signed "kept" reference of ``app.web.common.sign_kept``). Any other refusal (eligibility, a
 failed step, a database error) removes them in the same request. The temp area of a user holds

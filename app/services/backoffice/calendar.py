@@ -10,8 +10,6 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.errors import Forbidden
-from app.errors import InvalidInput
 from app.extensions import db
 from app.models import CalendarDay
 from app.models import CalendarYear
@@ -20,6 +18,8 @@ from app.models import User
 from app.services.engine.clock import today_cst
 from app.services.engine.workdays import WorkCalendar
 from app.services.engine.workdays import chinesecalendar_days
+from app.services.errors import Forbidden
+from app.services.errors import InvalidInput
 from app.services.platform import audit
 
 _CACHE_SECONDS = 60.0

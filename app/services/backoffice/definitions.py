@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlalchemy import select
 
-from app.errors import NotFound
 from app.extensions import db
 from app.models import ProcessDefinition
 from app.models import Role
@@ -21,8 +20,10 @@ from app.models.base import utcnow
 from app.services.applications import operations
 from app.services.engine.clock import script_functions
 from app.services.engine.workdays import WorkCalendar
+from app.services.errors import NotFound
 from app.workflow import Definition
 from app.workflow import Problem
+from app.workflow import TaskFlags
 from app.workflow import WorkflowError
 from app.workflow import validate_bpmn
 
@@ -176,6 +177,13 @@ def forget_versions() -> None:
     with _lock:
         _versions.clear()
         _defs.clear()
+
+
+def task_flags(definition_id: int, spec_id: str) -> TaskFlags:
+    """What the diagram of a definition version allows at one user task (批量确认, 医师可撤回,
+    补正时不可修改的字段); a step that is not a user task of it (e.g. ``submit``) allows nothing."""
+    task = version_by_id(definition_id).definition.user_tasks.get(spec_id)
+    return task.flags if task is not None else TaskFlags()
 
 
 def start_form_id(defn: Definition) -> str:

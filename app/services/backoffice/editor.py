@@ -26,10 +26,6 @@ from jsonschema.exceptions import SchemaError
 from sqlalchemy import func
 from sqlalchemy import select
 
-from app.errors import Conflict
-from app.errors import DomainError
-from app.errors import InvalidInput
-from app.errors import NotFound
 from app.extensions import db
 from app.models import ProcessDefinition
 from app.models import ProcessDraft
@@ -39,6 +35,10 @@ from app.models.base import utcnow
 from app.services.applications import forms as form_service
 from app.services.applications import operations
 from app.services.backoffice import definitions
+from app.services.errors import Conflict
+from app.services.errors import DomainError
+from app.services.errors import InvalidInput
+from app.services.errors import NotFound
 from app.services.platform import audit
 from app.workflow import Problem
 

@@ -19,6 +19,7 @@ from app.models import Qualification
 from app.models import User
 from app.services.applications import eligibility
 from app.services.inbox import tasks
+from app.services.platform.paging import Keyset
 from app.services.records.validators import whole_number
 
 STATES = {"running": "办理中", "suspended": "已暂停", "failed": "步骤失败", "completed": "已办结"}
@@ -42,7 +43,7 @@ class InstanceRow:
 @dataclass(frozen=True)
 class InstancePage:
     rows: list[InstanceRow]
-    next_before: int | None  # keyset: the id to continue below
+    next_before: str | None  # keyset cursor: the page below the last row (None: last page)
 
 
 def _state(inst: ProcessInstance) -> str:
@@ -53,8 +54,12 @@ def _state(inst: ProcessInstance) -> str:
     return STATES["suspended"] if inst.suspended else STATES["running"]
 
 
-def search(process_id: str = "", state: str = "", q: str = "", before: int | None = None) -> InstancePage:
-    """Newest first, ``PAGE`` at a time; ``q`` is an application number or a physician's name."""
+NEWEST_FIRST = Keyset((ProcessInstance.id,), (int,), descending=True)
+
+
+def search(process_id: str = "", state: str = "", q: str = "", before: str = "") -> InstancePage:
+    """Newest first, ``PAGE`` at a time (``before``: the cursor of the next page's link; a
+    forged one shows the first page); ``q`` is an application number or a physician's name."""
     stmt: Any = (select(ProcessInstance, ProcessDefinition.version, Qualification.name,
                         Institution.name)
                  .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
@@ -76,14 +81,12 @@ def search(process_id: str = "", state: str = "", q: str = "", before: int | Non
         number = whole_number(q)
         stmt = stmt.where(or_(ProcessInstance.id == number, Qualification.name == q)
                           if number is not None else Qualification.name == q)
-    if before:
-        stmt = stmt.where(ProcessInstance.id < before)
-    found = db.session.execute(stmt.order_by(ProcessInstance.id.desc()).limit(PAGE + 1)).all()
+    page = NEWEST_FIRST.page(stmt, before, PAGE, lambda row: (row[0].id,))
     rows = [InstanceRow(inst.id, eligibility.type_name(inst.process_id), version, name or "",
                         inst_name or "", inst.business_status, _state(inst), inst.created_at,
                         inst.updated_at, inst.error)
-            for inst, version, name, inst_name in found[:PAGE]]
-    return InstancePage(rows, rows[-1].id if len(found) > PAGE else None)
+            for inst, version, name, inst_name in page.rows]
+    return InstancePage(rows, page.next)
 
 
 @dataclass(frozen=True)

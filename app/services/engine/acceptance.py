@@ -14,8 +14,6 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.errors import DomainError
-from app.errors import InvalidInput
 from app.extensions import db
 from app.models import HumanTask
 from app.models import ProcessInstance
@@ -23,6 +21,8 @@ from app.services.backoffice import calendar
 from app.services.engine.clock import correction_until
 from app.services.engine.clock import today_cst
 from app.services.engine.workdays import WorkCalendar
+from app.services.errors import DomainError
+from app.services.errors import InvalidInput
 
 ACCEPT_TASK = "commission_accept"
 CORRECT = "correct"

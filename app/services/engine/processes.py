@@ -22,17 +22,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.errors import Conflict
-from app.errors import DomainError
-from app.errors import Forbidden
-from app.errors import InvalidInput
-from app.errors import NotFound
 from app.extensions import db
 from app.models import HumanTask
 from app.models import ProcessInstance
 from app.models import Registration
 from app.models import Role
-from app.models import ScopeKind
 from app.models import TaskStatus
 from app.models import User
 from app.models.base import utcnow
@@ -40,10 +34,11 @@ from app.services.applications import conflicts
 from app.services.applications import forms
 from app.services.applications import operations
 from app.services.applications import prepare as applications
+from app.services.applications import types
 from app.services.applications import uploads
+from app.services.applications.types import Starter
 from app.services.backoffice import calendar
 from app.services.backoffice import definitions
-from app.services.backoffice.definitions import START_TASK
 from app.services.engine import acceptance
 from app.services.engine import policies
 from app.services.engine.assignment import scope_of_lane
@@ -55,7 +50,13 @@ from app.services.engine.clock import script_functions
 from app.services.engine.clock import today_cst
 from app.services.engine.context import StepContext
 from app.services.engine.workdays import WorkCalendar
+from app.services.errors import Conflict
+from app.services.errors import DomainError
+from app.services.errors import Forbidden
+from app.services.errors import InvalidInput
+from app.services.errors import NotFound
 from app.services.platform import audit
+from app.services.platform import idempotency
 from app.services.platform import outbox
 from app.workflow import Runtime
 from app.workflow import WorkflowError
@@ -193,28 +194,109 @@ class StartResult:
     instance_id: int
 
 
-def start_application(actor: User, process_id: str,
-                      submission: forms.Submission | dict[str, Any],
-                      upload_dir: str = "") -> StartResult:
-    """Submit a new application: validate, start the process and run it to its first wait."""
-    if actor.role is not Role.PHYSICIAN:
+@dataclass(frozen=True)
+class _Submitter:
+    """Who started a business, as its first (already completed) step shows it."""
+
+    starter: Starter
+    lane: str
+    title: str
+    scope_kind: str
+    scope_id: int | None
+
+
+def _submitter(actor: User | None, prepared: applications.Prepared) -> _Submitter:
+    if actor is None:
+        return _Submitter("system", "commission", "依职权注销", "authority", prepared.authority_id)
+    if actor.role is Role.PHYSICIAN:
+        return _Submitter("physician", "physician", "提交申请", "user", actor.id)
+    if actor.role is Role.INSTITUTION:
+        return _Submitter("institution", "institution", "报告注销", "institution",
+                          prepared.institution_id)
+    return _Submitter("commission", "commission", "依职权注销", "authority", prepared.authority_id)
+
+
+_STARTERS: dict[Role, Starter] = {Role.PHYSICIAN: "physician", Role.INSTITUTION: "institution",
+                                   Role.COMMISSION: "commission"}
+
+
+def _starter_of(actor: User | None) -> Starter | None:
+    """How types name the actor in their ``starters`` (None: nobody who starts a business)."""
+    return "system" if actor is None else _STARTERS.get(actor.role)
+
+
+def _business_type(actor: User | None, process_id: str) -> types.BusinessType:
+    """The type, if this actor is one of its starters (types.BusinessType.starters)."""
+    bt = types.get(process_id)
+    starter = _starter_of(actor)
+    if bt is not None and starter in bt.starters:
+        return bt
+    if starter == "physician":
+        raise DomainError(_("不支持的业务类型"))
+    if bt is not None and "physician" in bt.starters:
         raise Forbidden(_("只有医师可以提交业务申请"))
+    raise Forbidden(_("您无权发起此项业务"))
+
+
+def _prepare(bt: types.BusinessType, actor: User | None, schema: dict[str, Any],
+             payload: dict[str, Any], file_errors: dict[str, str]) -> applications.Prepared:
+    if bt.kind == "case":
+        return applications.prepare_report(actor, bt.process_id, schema, payload, None, file_errors)
+    assert actor is not None  # physician types have a physician starter
+    return applications.prepare(actor, bt.process_id, schema, payload, None, file_errors)
+
+
+def _subject(bt: types.BusinessType, actor: User | None, reg: Registration | None) -> User | None:
+    """The physician the business is about: the applicant, or for a case the registration's
+    owner (never an unactivated claimant; None when the physician has no account)."""
+    if bt.kind != "case":
+        return actor
+    if reg is None:
+        return None
+    return db.session.scalar(select(User).where(
+        User.id_number == reg.qualification.id_number, User.role == Role.PHYSICIAN,
+        User.activated.is_(True)).limit(1))
+
+
+def start(actor: User | None, process_id: str, submission: forms.Submission | dict[str, Any],
+          upload_dir: str = "", token: str | None = None) -> StartResult:
+    """Start a business of any type and run it to its first wait: a physician's application
+    (业务申请, 信息修改), an institution's 报告注销, a commission's or a scheduled rule's
+    (``actor`` None) 依职权注销. Who may start it and how its data is prepared come from its
+    :class:`~app.services.applications.types.BusinessType`.
+
+    ``token`` is the form's idempotency token: submitted again, it returns the first result.
+    """
+    bt = _business_type(actor, process_id)
     row = definitions.published(process_id)
     defn = definitions.definition_of(row)
     form_id = definitions.start_form_id(defn)
     schema = row.forms[form_id]
-    files = uploads.Batch(upload_dir, actor.id)
+    actor_id = actor.id if actor else None
+    action = "case.start" if bt.kind == "case" else "application.submit"
+    files = uploads.Batch(upload_dir, actor_id)
     with _step(files):
+        once = idempotency.claim(token, actor_id, action)
+        if once.first is not None:
+            db.session.rollback()
+            return StartResult(once.first)
         payload, file_errors = forms.read_submission(schema, submission, files)
-        prepared = applications.prepare(actor, process_id, schema, payload, None, file_errors)
+        prepared = _prepare(bt, actor, schema, payload, file_errors)
+        reg = (db.session.get(Registration, prepared.registration_id)
+               if prepared.registration_id is not None else None)
+        subject = _subject(bt, actor, reg)
         now = utcnow()
         inst = ProcessInstance(
-            process_id=process_id, definition_id=row.id, subject_user_id=actor.id,
-            qualification_id=actor.qualification_id, institution_id=prepared.institution_id,
-            authority_id=prepared.authority_id, registration_id=prepared.registration_id,
+            process_id=process_id, definition_id=row.id,
+            subject_user_id=subject.id if subject else None,
+            qualification_id=reg.qualification_id if bt.kind == "case" and reg else (
+                subject.qualification_id if subject else None),
+            institution_id=prepared.institution_id, authority_id=prepared.authority_id,
+            registration_id=prepared.registration_id,
             target_institution_id=prepared.target_institution_id, business_status="已提交",
             application=prepared.data, workflow_json="{}", serializer_version=SERIALIZER_VERSION,
-            created_at=now, updated_at=now, open_key=_open_key(process_id, actor))
+            created_at=now, updated_at=now,
+            open_key=bt.open_key(actor.id) if bt.kind == "application" and actor else None)
         db.session.add(inst)
         try:
             db.session.flush()
@@ -223,70 +305,38 @@ def start_application(actor: User, process_id: str,
         conflicts.on_start(inst)
         ctx = StepContext(inst, actor, now, upload_dir)
         rt = Runtime.start(defn, prepared.data, **_runtime_args(ctx))
+        who = _submitter(actor, prepared)
         db.session.add(HumanTask(
             instance_id=inst.id, task_guid=f"submit-{inst.id}", task_spec_id="submit",
-            title="提交申请", lane="physician", form_id=form_id, scope_kind=ScopeKind.USER,
-            scope_id=actor.id, status=TaskStatus.COMPLETED, data=prepared.data, created_at=now,
-            completed_by_id=actor.id, completed_at=now))
+            title=who.title, lane=who.lane, form_id=form_id, scope_kind=who.scope_kind,
+            scope_id=who.scope_id, status=TaskStatus.COMPLETED, data=prepared.data, created_at=now,
+            completed_by_id=actor_id, completed_at=now))
         _save(ctx, rt)
-        audit.record(actor, "application.submit", "process_instance", inst.id,
-                     {"process": process_id, "version": row.version})
+        if bt.kind == "case":
+            audit.record(actor, "case.start", "process_instance", inst.id,
+                         {"process": process_id, "registration": prepared.registration_id})
+        else:
+            audit.record(actor, "application.submit", "process_instance", inst.id,
+                         {"process": process_id, "version": row.version})
         started = StartResult(inst.id)
+        once.done(inst.id)
         _commit(files)
     return started
 
 
-def _open_key(process_id: str, actor: User) -> str | None:
-    from app.services.applications import types
-
-    bt = types.get(process_id)
-    return bt.open_key(actor.id) if bt is not None and bt.kind == "application" else None
+def start_application(actor: User, process_id: str,
+                      submission: forms.Submission | dict[str, Any],
+                      upload_dir: str = "", token: str | None = None) -> StartResult:
+    """A physician's application (kept for its many callers; see :func:`start`)."""
+    return start(actor, process_id, submission, upload_dir, token)
 
 
 def start_case(actor: User | None, process_id: str,
-               submission: forms.Submission | dict[str, Any], upload_dir: str = "") -> StartResult:
-    """An institution reports a 注销 (its 30-day duty) or a commission starts one ex officio
-    (``actor`` None: raised by a scheduled rule)."""
-    row = definitions.published(process_id)
-    defn = definitions.definition_of(row)
-    form_id = definitions.start_form_id(defn)
-    schema = row.forms[form_id]
-    files = uploads.Batch(upload_dir, actor.id if actor else None)
-    with _step(files):
-        payload, file_errors = forms.read_submission(schema, submission, files)
-        prepared = applications.prepare_report(actor, process_id, schema, payload, None,
-                                               file_errors)
-        reg = db.session.get(Registration, prepared.registration_id)
-        assert reg is not None
-        physician = db.session.scalar(select(User).where(
-            User.id_number == reg.qualification.id_number, User.role == Role.PHYSICIAN,
-            User.activated.is_(True)).limit(1))  # the owner, never an unactivated claimant
-        now = utcnow()
-        inst = ProcessInstance(
-            process_id=process_id, definition_id=row.id,
-            subject_user_id=physician.id if physician else None,
-            qualification_id=reg.qualification_id, institution_id=prepared.institution_id,
-            authority_id=prepared.authority_id, registration_id=reg.id,
-            business_status="已提交", application=prepared.data, workflow_json="{}",
-            serializer_version=SERIALIZER_VERSION, created_at=now, updated_at=now)
-        db.session.add(inst)
-        db.session.flush()
-        ctx = StepContext(inst, actor, now, upload_dir)
-        rt = Runtime.start(defn, prepared.data, **_runtime_args(ctx))
-        lane = "institution" if actor and actor.role is Role.INSTITUTION else "commission"
-        kind, scope = (ScopeKind.INSTITUTION, prepared.institution_id) if lane == "institution" else (
-            ScopeKind.AUTHORITY, prepared.authority_id)
-        db.session.add(HumanTask(
-            instance_id=inst.id, task_guid=f"submit-{inst.id}", task_spec_id="submit",
-            title="报告注销" if lane == "institution" else "依职权注销", lane=lane, form_id=form_id,
-            scope_kind=kind, scope_id=scope, status=TaskStatus.COMPLETED, data=prepared.data,
-            created_at=now, completed_by_id=actor.id if actor else None, completed_at=now))
-        _save(ctx, rt)
-        audit.record(actor, "case.start", "process_instance", inst.id,
-                     {"process": process_id, "registration": reg.id})
-        started = StartResult(inst.id)
-        _commit(files)
-    return started
+               submission: forms.Submission | dict[str, Any], upload_dir: str = "",
+               token: str | None = None) -> StartResult:
+    """An institution's 报告注销 or a commission's 依职权注销 (kept for its callers; see
+    :func:`start`)."""
+    return start(actor, process_id, submission, upload_dir, token)
 
 
 def _lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance, list[HumanTask]]:
@@ -307,14 +357,21 @@ def _lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance, list[HumanTask
 
 
 def complete_task(actor: User, task_id: int, submission: forms.Submission | dict[str, Any],
-                  upload_dir: str = "", via: str | None = None) -> int:
+                  upload_dir: str = "", via: str | None = None, token: str | None = None) -> int:
     """Complete a user task with form data; exactly one of concurrent attempts wins.
+
+    Returns the application's number; the same ``token`` submitted again returns it again
+    instead of "already handled".
 
     :raise Conflict: the task was already handled ("该任务已被处理").
     :raise InvalidInput: the form data was refused (messages by field).
     """
     files = uploads.Batch(upload_dir, actor.id)
     with _step(files):
+        once = idempotency.claim(token, actor.id, "task.complete")
+        if once.first is not None:
+            db.session.rollback()
+            return once.first
         task, inst, open_tasks = _lock_task(task_id)
         if not policies.in_scope(actor, task):
             raise Forbidden(_("您无权办理此任务"))
@@ -355,13 +412,19 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
         audit.record(actor, f"task.{task.task_spec_id}", "process_instance", instance_id,
                      {"task": task.id, "decision": data.get("decision"),
                       "note": data.get("note"), **({"via": via} if via else {})})
+        once.done(instance_id)
         _commit(files)
     return instance_id
 
 
-def withdraw(actor: User, instance_id: int) -> None:
-    """The physician withdraws an application the institution has not confirmed yet."""
+def withdraw(actor: User, instance_id: int, token: str | None = None) -> None:
+    """The physician withdraws an application the institution has not confirmed yet
+    (the same ``token`` submitted again changes nothing and is not refused)."""
     with _step():
+        once = idempotency.claim(token, actor.id, f"withdraw:{instance_id}")
+        if once.first is not None:
+            db.session.rollback()
+            return
         inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
                                  .with_for_update().execution_options(populate_existing=True))
         if inst is None or inst.subject_user_id != actor.id:
@@ -374,14 +437,16 @@ def withdraw(actor: User, instance_id: int) -> None:
         rt.send_message("withdraw", {"by": actor.id})
         _save(ctx, rt)
         audit.record(actor, "application.withdraw", "process_instance", inst.id)
+        once.done(inst.id)
         db.session.commit()
 
 
 def can_withdraw(instance: ProcessInstance) -> bool:
-    """Whether a withdrawal is possible now (read from the task read model)."""
+    """Whether a withdrawal is possible now: an open task the diagram marks withdrawable
+    (medreg:withdrawable; read from the task read model)."""
     return instance.completed_at is None and any(
-        t.status == TaskStatus.OPEN and t.task_spec_id in ("institution_confirm", START_TASK)
-        for t in instance.tasks)
+        t.status == TaskStatus.OPEN and definitions.task_flags(instance.definition_id, t.task_spec_id)
+        .withdrawable for t in instance.tasks)
 
 
 def due_instance_ids(now: datetime, limit: int = 100) -> list[int]:

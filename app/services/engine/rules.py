@@ -78,7 +78,7 @@ def raise_long_filed(today: date | None = None) -> int:
     db.session.rollback()
     for reg_id, since in rows:
         reached = min(_two_years_after(since), today_cst())
-        processes.start_case(None, "cancellation_ex_officio", {
+        processes.start(None, "cancellation_ex_officio", {
             "registration_id": reg_id, "reason": "filed_two_years",
             "event_date": reached.isoformat(), "note": "系统提示：备案已满二年，请依职权审查注销"})
     return len(rows)

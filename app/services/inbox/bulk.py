@@ -11,14 +11,14 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
-from app.errors import DomainError
-from app.errors import Forbidden
-from app.errors import NotFound
 from app.extensions import db
 from app.models import HumanTask
 from app.models import User
+from app.services.backoffice import definitions
 from app.services.engine import processes
-from app.services.inbox.tasks import BULK_STEPS
+from app.services.errors import DomainError
+from app.services.errors import Forbidden
+from app.services.errors import NotFound
 
 MAX_ITEMS = 100
 
@@ -29,8 +29,10 @@ class BulkResult:
     refused: list[tuple[int, str]]  # (task id, why)
 
 
-def confirm(actor: User, task_ids: list[int]) -> BulkResult:
-    """Confirm each task with decision ``confirm``; report per item."""
+def confirm(actor: User, task_ids: list[int], token: str | None = None) -> BulkResult:
+    """Confirm each task with decision ``confirm``; report per item. Each item is its own
+    transaction and its own idempotent step (``token`` + task id): the form sent again
+    reports the same confirmations instead of "该任务已被处理"."""
     if not task_ids:
         raise DomainError(_("请先勾选要确认的申请"))
     if len(task_ids) > MAX_ITEMS:
@@ -39,16 +41,19 @@ def confirm(actor: User, task_ids: list[int]) -> BulkResult:
     refused: list[tuple[int, str]] = []
     for task_id in dict.fromkeys(task_ids):
         task = db.session.get(HumanTask, task_id)
+        bulk = task is not None and definitions.task_flags(task.instance.definition_id,
+                                                           task.task_spec_id).bulk
         db.session.rollback()
         if task is None:
             refused.append((task_id, _("任务不存在或不属于本单位")))
             continue
-        if task.task_spec_id not in BULK_STEPS:
+        if not bulk:  # the diagram's medreg:bulk on this step
             refused.append((task_id, _("不是可批量确认的事项")))
             continue
         try:
-            confirmed.append(processes.complete_task(actor, task_id, {"decision": "confirm"},
-                                                     via="bulk"))
+            confirmed.append(processes.complete_task(
+                actor, task_id, {"decision": "confirm"}, via="bulk",
+                token=f"{token}:{task_id}" if token else None))
         except (Forbidden, NotFound):
             refused.append((task_id, _("任务不存在或不属于本单位")))
         except DomainError as exc:

@@ -6,8 +6,6 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.errors import InvalidInput
-from app.errors import NotFound
 from app.extensions import db
 from app.models import HumanTask
 from app.models import ProcessInstance
@@ -16,7 +14,10 @@ from app.models import TaskComment
 from app.models import User
 from app.services.engine import policies
 from app.services.engine.assignment import scope_of_user
+from app.services.errors import InvalidInput
+from app.services.errors import NotFound
 from app.services.platform import audit
+from app.services.platform import idempotency
 
 MAX_LEN = 1000
 
@@ -38,9 +39,16 @@ def for_instance(actor: User, instance_id: int) -> list[TaskComment]:
         TaskComment.scope_id == sid).order_by(TaskComment.id)))
 
 
-def add(actor: User, instance_id: int, body: str, task_id: int | None = None) -> TaskComment:
-    """Add a comment (1–1000 characters)."""
+def add(actor: User, instance_id: int, body: str, task_id: int | None = None,
+        token: str | None = None) -> TaskComment:
+    """Add a comment (1–1000 characters); the same form ``token`` again returns the first
+    comment instead of saving it twice."""
     kind, sid = _staff_scope(actor, instance_id)
+    once = idempotency.claim(token, actor.id, f"comment:{instance_id}")
+    first = db.session.get(TaskComment, once.first) if once.first is not None else None
+    if first is not None:
+        db.session.rollback()
+        return first
     task = db.session.get(HumanTask, task_id) if task_id is not None else None
     if task is None or task.instance_id != instance_id:
         task_id = None  # only a task of this application is recorded with the comment
@@ -55,5 +63,6 @@ def add(actor: User, instance_id: int, body: str, task_id: int | None = None) ->
     db.session.add(comment)
     db.session.flush()
     audit.record(actor, "application.comment", "process_instance", instance_id, {"comment": comment.id})
+    once.done(comment.id)
     db.session.commit()
     return comment

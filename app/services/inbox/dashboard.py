@@ -10,7 +10,6 @@ from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import select
 
-from app.errors import Forbidden
 from app.extensions import db
 from app.models import HumanTask
 from app.models import ProcessInstance
@@ -22,6 +21,7 @@ from app.models import User
 from app.models.base import utcnow
 from app.services.applications.eligibility import type_name
 from app.services.applications.types import cancellation_report
+from app.services.errors import Forbidden
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,8 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import and_
 from sqlalchemy import func
-from sqlalchemy import or_
 from sqlalchemy import select
-from sqlalchemy import tuple_
 
-from app.errors import Conflict
-from app.errors import Forbidden
-from app.errors import NotFound
 from app.extensions import db
 from app.models import HumanTask
 from app.models import Institution
@@ -47,13 +42,13 @@ from app.services.engine import processes
 from app.services.engine.assignment import scope_of_user
 from app.services.engine.clock import CST
 from app.services.engine.clock import today_cst
+from app.services.errors import Conflict
+from app.services.errors import Forbidden
+from app.services.errors import NotFound
 from app.services.platform import audit
-from app.services.platform.database import is_postgres
+from app.services.platform.paging import Keyset
 from app.services.records.validators import mask_id
 from app.services.records.validators import mask_mobile
-from app.services.records.validators import whole_number
-
-BULK_STEPS = frozenset({"institution_confirm"})
 
 
 @dataclass(frozen=True)
@@ -134,27 +129,17 @@ class InboxFilter:
 SORTS = {"due": "办理期限", "arrived": "到达时间", "name": "医师姓名"}
 PAGE_SIZE = 50
 COUNT_CAP = 100  # counts stop here ("100+"): no count over a whole large inbox
-_FAR = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+DUE_ORDER = Keyset((HumanTask.due_at, HumanTask.id), (datetime, int), nulls_last=True)
+ARRIVED_ORDER = Keyset((HumanTask.created_at, HumanTask.id), (datetime, int))
 
 
 def cursor_of(row: InboxRow, sort: str) -> str:
     """The keyset cursor after ``row`` (due: due time and id; arrived: arrival and id)."""
-    moment = row.created_at if sort == "arrived" else (row.due_at or _FAR)
-    return f"{moment.astimezone(UTC).isoformat()}|{row.task_id}"
-
-
-def _after(cursor: str) -> tuple[datetime, int] | None:
-    """The (moment, task id) of a cursor that :func:`cursor_of` wrote, else None (the first
-    page): a moment without its time zone, a task id in other digits or out of range."""
-    moment_text, _sep, task_text = cursor.partition("|")
-    task_id = whole_number(task_text)
-    try:
-        moment = datetime.fromisoformat(moment_text)
-        if task_id is None or moment.tzinfo is None:
-            return None
-        return moment.astimezone(UTC), task_id
-    except (ValueError, OverflowError):
-        return None
+    if sort == "arrived":
+        return ARRIVED_ORDER.cursor((row.created_at, row.task_id))
+    return DUE_ORDER.cursor((row.due_at, row.task_id))
 
 
 def inbox(actor: User, filters: InboxFilter | None = None, limit: int = PAGE_SIZE) -> list[InboxRow]:
@@ -183,22 +168,15 @@ def inbox(actor: User, filters: InboxFilter | None = None, limit: int = PAGE_SIZ
         ids = ids.where(HumanTask.claimed_by_id.is_(None))
     if f.name:
         ids = ids.where(Qualification.name.contains(f.name, autoescape=True))
-    after = _after(f.after) if f.after else None
-    order: tuple[Any, ...]
-    if f.sort == "arrived":
-        if after:
-            ids = ids.where(tuple_(HumanTask.created_at, HumanTask.id) > after)
-        order = (HumanTask.created_at, HumanTask.id)
-    elif f.sort == "name":
-        order = (Qualification.name, HumanTask.id)
+    order: list[Any]
+    if f.sort == "name":
+        order = [Qualification.name, HumanTask.id]
     else:
-        if after:
-            moment, task_id = after
-            ids = ids.where(or_(HumanTask.due_at > moment, HumanTask.due_at.is_(None),
-                                and_(HumanTask.due_at == moment, HumanTask.id > task_id))
-                            if moment < _FAR else and_(HumanTask.due_at.is_(None), HumanTask.id > task_id))
-        order = ((HumanTask.due_at.asc().nulls_last() if is_postgres()
-                  else func.coalesce(HumanTask.due_at, _FAR)), HumanTask.id)
+        keyset = ARRIVED_ORDER if f.sort == "arrived" else DUE_ORDER
+        after = keyset.read(f.after)
+        if after is not None:
+            ids = ids.where(keyset.after(after))
+        order = keyset.order_by()
     page = [row[0] for row in db.session.execute(ids.order_by(*order).limit(limit))]
     if not page:
         return []
@@ -207,7 +185,8 @@ def inbox(actor: User, filters: InboxFilter | None = None, limit: int = PAGE_SIZ
     q = (select(HumanTask.id, HumanTask.title, HumanTask.created_at, HumanTask.due_at,
                 HumanTask.claimed_by_id, HumanTask.task_spec_id, ProcessInstance.id,
                 ProcessInstance.process_id, ProcessInstance.business_status, ProcessInstance.overdue,
-                Qualification.name, Institution.name, claimer.display_name)
+                Qualification.name, Institution.name, claimer.display_name,
+                ProcessInstance.definition_id)
          .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
          .outerjoin(Qualification, Qualification.id == ProcessInstance.qualification_id)
          .outerjoin(Institution, Institution.id == ProcessInstance.institution_id)
@@ -217,10 +196,11 @@ def inbox(actor: User, filters: InboxFilter | None = None, limit: int = PAGE_SIZ
     out = []
     for task_id in page:
         (tid, title, created, due, claimed_by, spec, iid, pid, status, overdue,
-         name, inst_name, claimed) = found[task_id]
+         name, inst_name, claimed, definition_id) = found[task_id]
         out.append(InboxRow(tid, iid, title, eligibility.type_name(pid), name, inst_name or "",
                             status, created, due, claimed, claimed_by == actor.id,
-                            bool(overdue or (due is not None and due < now)), spec in BULK_STEPS))
+                            bool(overdue or (due is not None and due < now)),
+                            definitions.task_flags(definition_id, spec).bulk))
     return out
 
 
@@ -496,7 +476,7 @@ def physician_task_form(actor: User, task_id: int, values: dict[str, Any] | None
     notes = [f"{asked[-1].title}：{last.get('note')}"] if asked and last.get("note") else []
     page = applications.form_page(actor, inst.process_id,
                                   values if values is not None else inst.application, errors,
-                                  inst, notes)
+                                  inst, notes, task.task_spec_id)
     for f in page.fields:
         if f.name in (last.get("fields") or []):
             f.flag = _("审核意见要求补正此项")

@@ -20,6 +20,7 @@ from app.services.applications import uploads
 from app.services.engine import acceptance
 from app.services.engine import processes
 from app.services.engine import rules
+from app.services.platform import idempotency
 from app.services.platform import outbox
 
 log = logging.getLogger("medreg.scheduler")
@@ -55,6 +56,7 @@ def sweep(app: Flask) -> int:
                 rules.remind_assessments()
                 acceptance.deem_accepted()  # 行政许可法 第三十二条: no 补正 notice in 5 days
                 uploads.sweep(app.config["MEDREG_UPLOAD_DIR"])  # refused attempts' files
+                idempotency.prune(utcnow())  # forms' tokens older than two days
             outbox.dispatch_pending(app.config)
         except Exception:  # noqa: BLE001 - the sweeper must survive and retry
             db.session.rollback()

@@ -250,9 +250,9 @@ def _demo_photo() -> bytes:
 
 def _demo_applications(people: dict[str, User], hospital: Institution, upload_dir: str) -> None:
     doctor02, doctor03, staff = people["doctor02"], people["doctor03"], people["jigou01"]
-    processes.start_application(doctor02, "registration",
+    processes.start(doctor02, "registration",
                                 demo_payload(hospital, upload_dir, doctor02), upload_dir)
-    started = processes.start_application(doctor03, "registration",
+    started = processes.start(doctor03, "registration",
                                           demo_payload(hospital, upload_dir, doctor03), upload_dir)
     task_id = db.session.scalar(select(HumanTask.id).where(
         HumanTask.instance_id == started.instance_id, HumanTask.status == TaskStatus.OPEN))

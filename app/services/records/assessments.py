@@ -17,9 +17,6 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.errors import Forbidden
-from app.errors import InvalidInput
-from app.errors import NotFound
 from app.extensions import db
 from app.models import Assessment
 from app.models import ImportJob
@@ -29,6 +26,9 @@ from app.models import Role
 from app.models import User
 from app.models.base import utcnow
 from app.services.engine.clock import today_cst
+from app.services.errors import Forbidden
+from app.services.errors import InvalidInput
+from app.services.errors import NotFound
 from app.services.platform import audit
 from app.services.records.imports import MAX_BYTES
 from app.services.records.imports import MAX_STORED_ERRORS

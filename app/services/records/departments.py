@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.errors import Forbidden
-from app.errors import InvalidInput
-from app.errors import NotFound
 from app.extensions import db
 from app.models import CatalogueItem
 from app.models import Department
 from app.models import Institution
 from app.models import Role
 from app.models import User
+from app.services.errors import Forbidden
+from app.services.errors import InvalidInput
+from app.services.errors import NotFound
 from app.services.platform import audit
 
 CODE_RE = re.compile(r"^[A-Za-z0-9]{1,20}$")

@@ -22,8 +22,6 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import InvalidInput
-from app.errors import NotFound
 from app.extensions import db
 from app.models import Authority
 from app.models import CatalogueItem
@@ -36,6 +34,8 @@ from app.models import User
 from app.models.base import utcnow
 from app.models.physician import REGISTRATION_STATUSES
 from app.models.physician import STATUS_REASONS
+from app.services.errors import InvalidInput
+from app.services.errors import NotFound
 from app.services.platform import audit
 from app.services.records.spreadsheets import csv_text
 from app.services.records.validators import birth_date_of

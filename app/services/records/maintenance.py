@@ -8,10 +8,6 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.errors import DomainError
-from app.errors import Forbidden
-from app.errors import InvalidInput
-from app.errors import NotFound
 from app.extensions import db
 from app.models import Attachment
 from app.models import Department
@@ -24,6 +20,10 @@ from app.models import User
 from app.services.applications.attachments import Upload
 from app.services.applications.forms import Submission
 from app.services.engine import processes
+from app.services.errors import DomainError
+from app.services.errors import Forbidden
+from app.services.errors import InvalidInput
+from app.services.errors import NotFound
 from app.services.platform import audit
 from app.services.records import photos
 
@@ -123,7 +123,7 @@ def submit_photo(actor: User, upload: Upload | None, upload_dir: str) -> int:
     if pending is not None:
         processes.withdraw(actor, pending)
     photo = Submission(files={"photo": Upload(f"相片{ext}", data)})  # stored only if accepted
-    return processes.start_application(actor, "photo", photo, upload_dir).instance_id
+    return processes.start(actor, "photo", photo, upload_dir).instance_id
 
 
 def set_department(actor: User, department_id: int | None) -> None:

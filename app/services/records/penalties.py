@@ -11,9 +11,6 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.errors import Forbidden
-from app.errors import InvalidInput
-from app.errors import NotFound
 from app.extensions import db
 from app.models import FilingStatus
 from app.models import Penalty
@@ -23,6 +20,9 @@ from app.models import Role
 from app.models import User
 from app.models.physician import PENALTY_KINDS
 from app.services.engine.clock import today_cst
+from app.services.errors import Forbidden
+from app.services.errors import InvalidInput
+from app.services.errors import NotFound
 from app.services.platform import audit
 
 PENALISABLE = {"SUSPENDED": ("ACTIVE",), "REVOKED": ("ACTIVE", "SUSPENDED", "FILED")}

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from PIL import Image
 from PIL import UnidentifiedImageError
 
-from app.errors import InvalidInput
+from app.services.errors import InvalidInput
 
 WIDTH, HEIGHT = 354, 472
 MAX_BYTES = 80 * 1024

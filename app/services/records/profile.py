@@ -8,7 +8,6 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.errors import Forbidden
 from app.extensions import db
 from app.models import Assessment
 from app.models import CatalogueItem
@@ -17,6 +16,7 @@ from app.models import Registration
 from app.models import RegistrationStatus
 from app.models import Role
 from app.models import User
+from app.services.errors import Forbidden
 
 PROVINCES = {"14": "山西省", "53": "云南省", "11": "北京市", "44": "广东省"}
 

@@ -16,8 +16,6 @@ from itsdangerous import SignatureExpired
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
-from app.errors import InvalidInput
-from app.errors import NotFound
 from app.extensions import db
 from app.models import CatalogueItem
 from app.models import FilingStatus
@@ -26,6 +24,8 @@ from app.models import Qualification
 from app.models import Registration
 from app.models import RegistrationStatus
 from app.models import User
+from app.services.errors import InvalidInput
+from app.services.errors import NotFound
 from app.services.records.profile import PROVINCES
 from app.services.records.validators import is_practice_cert
 

@@ -8,8 +8,6 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.errors import Forbidden
-from app.errors import NotFound
 from app.extensions import db
 from app.models import FilingStatus
 from app.models import Institution
@@ -19,6 +17,8 @@ from app.models import Registration
 from app.models import RegistrationStatus
 from app.models import Role
 from app.models import User
+from app.services.errors import Forbidden
+from app.services.errors import NotFound
 from app.services.records.profile import PROVINCES
 from app.services.records.spreadsheets import csv_text
 from app.services.records.validators import mask_id

@@ -1,9 +1,10 @@
-// Properties of the SpiffWorkflow extensions our engine reads: the form and business status
-// of a user task, the registered operation of a service task, scripts and conditions.
+// Properties of the SpiffWorkflow extensions our engine reads: the form, business status and
+// task flags (medreg:bulk, medreg:withdrawable, medreg:locked) of a user task, the registered
+// operation of a service task, scripts and conditions.
 import { h } from "@bpmn-io/properties-panel/preact";
 import {
-  Group, SelectEntry, TextFieldEntry, TextAreaEntry,
-  isSelectEntryEdited, isTextFieldEntryEdited, isTextAreaEntryEdited,
+  CheckboxEntry, Group, SelectEntry, TextFieldEntry, TextAreaEntry,
+  isCheckboxEntryEdited, isSelectEntryEdited, isTextFieldEntryEdited, isTextAreaEntryEdited,
 } from "@bpmn-io/properties-panel";
 import { useService } from "bpmn-js-properties-panel";
 import { getBusinessObject, is } from "bpmn-js/lib/util/ModelUtil";
@@ -56,6 +57,15 @@ function setProperty(element, name, value, { bpmnFactory, commandStack }) {
   commandStack.execute("properties-panel.multi-command-executor", commands);
 }
 
+// Removes a property (a flag switched off or a field list emptied leaves nothing behind).
+function removeProperty(element, name, { commandStack }) {
+  const props = extension(getBusinessObject(element), "spiffworkflow:Properties");
+  const list = props ? props.get("properties") || [] : [];
+  if (!list.some((x) => x.name === name)) return;
+  commandStack.execute("element.updateModdleProperties", { element, moddleElement: props,
+    properties: { properties: list.filter((x) => x.name !== name) } });
+}
+
 function services() {
   return { bpmnFactory: useService("bpmnFactory"), commandStack: useService("commandStack"),
     translate: useService("translate"), debounce: useService("debounceInput") };
@@ -78,6 +88,34 @@ function StatusEntry({ element, id }) {
     description: "医师在“业务查询”中看到的状态，如“待机构确认”",
     getValue: () => propertyValue(getBusinessObject(element), "status"),
     setValue: (v) => setProperty(element, "status", v || "", s),
+  });
+}
+
+// Task flags (app/workflow/flags.py): what a user task allows.
+const FLAGS = [
+  { name: "medreg:bulk", label: "批量确认", description: "待办任务中可勾选多项一并确认" },
+  { name: "medreg:withdrawable", label: "医师可撤回", description: "此任务等待办理时，医师可撤回申请" },
+];
+
+function FlagEntry({ element, id, flag }) {
+  const s = services();
+  return h(CheckboxEntry, {
+    element, id, label: flag.label, description: flag.description,
+    getValue: () => propertyValue(getBusinessObject(element), flag.name) === "true",
+    setValue: (v) => (v ? setProperty(element, flag.name, "true", s) : removeProperty(element, flag.name, s)),
+  });
+}
+
+function LockedEntry({ element, id }) {
+  const s = services();
+  return h(TextFieldEntry, {
+    element, id, label: "补正时不可修改的字段", debounce: s.debounce,
+    description: "表单字段名，以逗号分隔，如 registration_id,institution_id",
+    getValue: () => propertyValue(getBusinessObject(element), "medreg:locked"),
+    setValue: (v) => {
+      const fields = (v || "").split(",").map((f) => f.trim()).filter(Boolean).join(",");
+      return fields ? setProperty(element, "medreg:locked", fields, s) : removeProperty(element, "medreg:locked", s);
+    },
   });
 }
 
@@ -167,6 +205,11 @@ export default function SpiffPropertiesProvider(propertiesPanel, config) {
     if (is(element, "bpmn:UserTask")) {
       entries.push({ id: "spiffForm", component: FormEntry, isEdited: isSelectEntryEdited, forms });
       entries.push({ id: "spiffStatus", component: StatusEntry, isEdited: isTextFieldEntryEdited });
+      for (const flag of FLAGS) {
+        entries.push({ id: "spiffFlag-" + flag.name.replace(":", "-"), component: FlagEntry,
+          isEdited: isCheckboxEntryEdited, flag });
+      }
+      entries.push({ id: "spiffLocked", component: LockedEntry, isEdited: isTextFieldEntryEdited });
     } else if (is(element, "bpmn:ServiceTask")) {
       entries.push({ id: "spiffOperation", component: OperationEntry, isEdited: isSelectEntryEdited, operations });
       entries.push({ id: "spiffParameters", component: ParametersEntry, isEdited: isTextAreaEntryEdited });

@@ -16,8 +16,6 @@ from flask_login import current_user
 from flask_login import login_required
 from flask_login import login_user
 
-from app.errors import DomainError
-from app.errors import InvalidInput
 from app.extensions import limiter
 from app.models import Role
 from app.services.accounts import accounts
@@ -25,6 +23,8 @@ from app.services.accounts import captcha
 from app.services.accounts import recovery
 from app.services.accounts import security
 from app.services.accounts import signup
+from app.services.errors import DomainError
+from app.services.errors import InvalidInput
 from app.services.records.validators import mask_mobile
 from app.web.account import bp
 from app.web.common import captcha_ok

@@ -13,13 +13,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.errors import InvalidInput
-from app.errors import wants_json
 from app.models import ImportStatus
 from app.models import Role
+from app.services.errors import InvalidInput
 from app.services.records import imports
 from app.web.admin import bp
 from app.web.common import role_required
+from app.web.errors import wants_json
 
 admin_only = role_required(Role.ADMIN)
 

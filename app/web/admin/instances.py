@@ -12,13 +12,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.errors import DomainError
 from app.models import Role
 from app.services.backoffice import instances
 from app.services.engine import processes
+from app.services.errors import DomainError
+from app.services.errors import NotFound
 from app.services.inbox import tasks
 from app.web.admin import bp
-from app.web.common import int_arg
 from app.web.common import role_required
 
 admin_only = role_required(Role.ADMIN)
@@ -30,7 +30,7 @@ def instance_list() -> ResponseReturnValue:
     args = request.args
     before = args.get("before", "")
     page = instances.search(args.get("process_id", ""), args.get("state", ""), args.get("q", ""),
-                            int_arg(before))
+                            before)
     return render_template("admin/instances.html", page=page, args=args,
                            processes=instances.process_choices(), states=instances.STATES)
 
@@ -61,7 +61,7 @@ def instance_action(instance_id: int, action: str) -> ResponseReturnValue:
         else:
             processes.retry(current_user, instance_id)
     except DomainError as exc:
-        if exc.status_code == 404:
+        if isinstance(exc, NotFound):
             raise
         flash(exc.message, "error")
     else:

@@ -14,9 +14,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.errors import DomainError
 from app.models import Role
 from app.services.backoffice import editor
+from app.services.errors import DomainError
 from app.web.admin import bp
 from app.web.common import role_required
 

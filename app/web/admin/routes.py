@@ -11,9 +11,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.errors import InvalidInput
 from app.models import Role
 from app.services.backoffice import calendar
+from app.services.errors import InvalidInput
 from app.web import staff_pages
 from app.web.admin import bp
 from app.web.common import int_arg

@@ -12,11 +12,11 @@ from flask_login import current_user
 from flask_login import login_user
 from flask_login import logout_user
 
-from app.errors import DomainError
-from app.errors import InvalidInput
 from app.extensions import limiter
 from app.models import User
 from app.services.accounts import accounts
+from app.services.errors import DomainError
+from app.services.errors import InvalidInput
 from app.web.auth import bp
 from app.web.common import captcha_ok
 from app.web.common import home_of

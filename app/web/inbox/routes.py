@@ -9,17 +9,18 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.errors import Conflict
-from app.errors import InvalidInput
 from app.models import Role
 from app.services.applications import forms
 from app.services.applications import prepare as applications
 from app.services.engine import processes
+from app.services.errors import Conflict
+from app.services.errors import InvalidInput
 from app.services.inbox import bulk
 from app.services.inbox import comments
 from app.services.inbox import dashboard as dashboard_service
 from app.services.inbox import tasks
 from app.services.records import penalties
+from app.web.common import form_token
 from app.web.common import int_arg
 from app.web.common import role_required
 from app.web.common import submission
@@ -47,7 +48,7 @@ def index() -> ResponseReturnValue:
 @role_required(Role.INSTITUTION)
 def bulk_confirm() -> ResponseReturnValue:
     ids = [n for n in map(int_arg, request.form.getlist("task_id")) if n is not None]
-    result = bulk.confirm(current_user, ids)
+    result = bulk.confirm(current_user, ids, token=form_token())
     if result.confirmed:
         flash(_("已确认 %(n)s 项：申请编号 %(ids)s。", n=len(result.confirmed),
                 ids="、".join(map(str, result.confirmed))), "success")
@@ -62,7 +63,7 @@ def add_comment(instance_id: int) -> ResponseReturnValue:
     task_id = request.form.get("task_id", "")
     try:
         comments.add(current_user, instance_id, request.form.get("comment", ""),
-                     int_arg(task_id))
+                     int_arg(task_id), token=form_token())
     except InvalidInput as exc:
         flash(exc.message, "warning")
     else:
@@ -97,7 +98,8 @@ def show_task(task_id: int) -> ResponseReturnValue:
 @staff_only
 def complete_task(task_id: int) -> ResponseReturnValue:
     try:
-        processes.complete_task(current_user, task_id, submission(), upload_dir())
+        processes.complete_task(current_user, task_id, submission(), upload_dir(),
+                                token=form_token())
     except InvalidInput as exc:
         return _render_task(task_id, exc.values, exc.errors, 422)
     except Conflict as exc:
@@ -140,7 +142,7 @@ def report_cancellation() -> ResponseReturnValue:
     if request.method == "POST":
         pid = applications.report_form(current_user)[0]
         try:
-            processes.start_case(current_user, pid, submission(), upload_dir())
+            processes.start(current_user, pid, submission(), upload_dir(), token=form_token())
         except InvalidInput as exc:
             values, errors, status = exc.values, exc.errors, 422
         else:

@@ -14,9 +14,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.errors import InvalidInput
 from app.models import Role
 from app.services.accounts import activation
+from app.services.errors import InvalidInput
 from app.services.records import assessments
 from app.services.records import departments
 from app.services.records import rosters

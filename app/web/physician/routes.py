@@ -11,16 +11,17 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.errors import DomainError
-from app.errors import InvalidInput
 from app.services.applications import attachments
 from app.services.applications import eligibility
 from app.services.applications import prepare as applications
 from app.services.engine import processes
+from app.services.errors import DomainError
+from app.services.errors import InvalidInput
 from app.services.inbox import tasks
 from app.services.records import maintenance
 from app.services.records import profile
 from app.web.common import activated_physician
+from app.web.common import form_token
 from app.web.common import int_arg
 from app.web.common import submission
 from app.web.common import upload_dir
@@ -76,7 +77,8 @@ def profile_page() -> ResponseReturnValue:
                 maintenance.set_department(current_user, int_arg(dept))
                 flash(_("科室已保存。"), "success")
             else:
-                processes.start_application(current_user, "info_change", submission(), upload_dir())
+                processes.start(current_user, "info_change", submission(), upload_dir(),
+                                            token=form_token())
                 flash(_("修改已提交，须经您执业所在医疗机构审核通过后方可生效。"), "success")
             return redirect(url_for("physician.profile"))
         except InvalidInput as exc:
@@ -112,7 +114,8 @@ def apply(process_id: str) -> ResponseReturnValue:
     if request.method == "POST":
         sub = submission()
         try:
-            result = processes.start_application(current_user, process_id, sub, upload_dir())
+            result = processes.start(current_user, process_id, sub, upload_dir(),
+                                                 token=form_token())
         except InvalidInput as exc:
             values, errors, status = exc.values, exc.errors, 422
         else:
@@ -150,7 +153,7 @@ def diagram(instance_id: int) -> ResponseReturnValue:
 @bp.route("/applications/<int:instance_id>/withdraw", methods=["POST"])
 @physician_only
 def withdraw(instance_id: int) -> ResponseReturnValue:
-    processes.withdraw(current_user, instance_id)
+    processes.withdraw(current_user, instance_id, token=form_token())
     flash(_("申请已撤回。"), "success")
     return redirect(url_for("physician.application", instance_id=instance_id))
 
@@ -168,7 +171,8 @@ def task(task_id: int) -> ResponseReturnValue:
     if request.method == "POST":
         sub = submission()
         try:
-            instance_id = processes.complete_task(current_user, task_id, sub, upload_dir())
+            instance_id = processes.complete_task(current_user, task_id, sub, upload_dir(),
+                                                  token=form_token())
         except InvalidInput as exc:
             values, errors, status = exc.values, exc.errors, 422
         else:

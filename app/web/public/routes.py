@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from app.errors import InvalidInput
 from app.extensions import limiter
+from app.services.errors import InvalidInput
 from app.services.records import public_register
 from app.web.common import activated_physician
 from app.web.common import captcha_ok

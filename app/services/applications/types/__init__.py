@@ -1,5 +1,6 @@
 """Business types, one module each: who starts it, why a physician may not apply now, how its
-start data is prepared, which fields a correction keeps. Registered like service operations
+start data is prepared (the fields a correction keeps are the diagram's ``medreg:locked``; see
+:mod:`app.workflow.flags`). Registered like service operations
 (:func:`app.services.applications.operations.operation`); the display name is the published
 definition's.
 
@@ -13,7 +14,6 @@ import pkgutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from dataclasses import field
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Literal
@@ -42,8 +42,6 @@ class BusinessType:
     refusal: Refusal | None = None  # physician types: why not now (None: may apply)
     prepare: Preparer | None = None  # validates and prepares the start data
     refusal_in_prepare: bool = False  # prepare decides eligibility itself (needs the form)
-    locked_on_correction: frozenset[str] = field(
-        default_factory=lambda: frozenset({"registration_id", "filing_id"}))
     institution_from_instance: bool = False  # a correction shows the instance's institution
     conflict_group: str | None = None  # types that may not be open together share one
     notes: Notes | None = None  # what the empty form tells this physician first (e.g. extra materials)

@@ -11,8 +11,8 @@ from app.models import User
 from app.services.applications import eligibility
 from app.services.applications import forms
 from app.services.applications.prepare import Prepared
+from app.services.applications.prepare import chosen_registration
 from app.services.applications.prepare import form_options
-from app.services.applications.prepare import own_registration
 from app.services.applications.types import REGISTRATION_STATUS
 from app.services.applications.types import BusinessType
 from app.services.applications.types import register
@@ -33,12 +33,9 @@ def refusal(actor: User) -> str | None:
 def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[str, Any],
             instance: ProcessInstance | None, errors: dict[str, str] | None) -> Prepared:
     data = dict(payload)
-    if instance is not None:
-        data["registration_id"] = instance.registration_id
     extra = dict(errors or {})
-    reg = own_registration(actor, data.get("registration_id"), eligibility.CANCELLABLE)
-    if data.get("registration_id") is not None and reg is None:
-        extra["registration_id"] = _("请选择您本人可以注销的执业注册")
+    reg = chosen_registration(actor, data, instance, eligibility.CANCELLABLE, extra,
+                              _("请选择您本人可以注销的执业注册"))
     event = data.get("event_date")
     if isinstance(event, str) and len(event) == 10 and event > today_cst().isoformat():
         extra["event_date"] = _("事由发生日期不能晚于今天")

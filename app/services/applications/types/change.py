@@ -78,5 +78,4 @@ register(BusinessType("change", "application", ("physician",), 5, info=NO_CHANGE
                       conflicts=frozenset({"cancellation", "upgrade", "to_military", "filing",
                                            "reissue", "legacy_cancel"}),
                       on_start=mark_pending, on_close=end_pending,
-                      conflict_group=REGISTRATION_STATUS,
-                      locked_on_correction=frozenset({"registration_id", "filing_id", "institution_id"})))
+                      conflict_group=REGISTRATION_STATUS))

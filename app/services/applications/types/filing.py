@@ -93,5 +93,4 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
 register(BusinessType("filing", "application", ("physician",), 7, refusal=refusal, prepare=prepare,
                       needs_status=("ACTIVE",),
                       conflict_group=REGISTRATION_STATUS,
-                      conflicts=frozenset({"change", "cancellation", "upgrade", "to_military"}),
-                      locked_on_correction=frozenset({"registration_id", "filing_id", "institution_id"})))
+                      conflicts=frozenset({"change", "cancellation", "upgrade", "to_military"})))

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from app.services.applications.types import BusinessType
 from app.services.applications.types import register
-from app.services.applications.types.registration import REGISTERED
 from app.services.applications.types.registration import prepare
 from app.services.applications.types.registration import refusal
 
 register(BusinessType("military_in", "application", ("physician",), 3,
                       refusal=lambda actor: refusal(actor, None, "military_in"), prepare=prepare,
-                      refusal_in_prepare=True, locked_on_correction=REGISTERED,
-                      institution_from_instance=True, conflicts=frozenset({"registration"})))
+                      refusal_in_prepare=True, institution_from_instance=True,
+                      conflicts=frozenset({"registration"})))

@@ -8,7 +8,6 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.errors import DomainError
 from app.extensions import db
 from app.models import CatalogueItem
 from app.models import Institution
@@ -28,8 +27,8 @@ from app.services.applications.prepare import qualification_of
 from app.services.applications.types import BusinessType
 from app.services.applications.types import register
 from app.services.engine.clock import today_cst
+from app.services.errors import DomainError
 
-REGISTERED = frozenset({"registration_id", "filing_id", "institution_id"})
 REVOKED_BAR_YEARS = 2  # 医师法 第十六条(三): 受吊销医师执业证书行政处罚，自处罚决定之日起至申请注册之日止不满二年
 ASSESSMENT_BAR_YEARS = 1  # 医师法 第十六条(四): 因考核不合格被注销注册不满一年
 
@@ -188,6 +187,5 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
 
 register(BusinessType("registration", "application", ("physician",), 1,
                       refusal=lambda actor: refusal(actor), prepare=prepare, refusal_in_prepare=True,
-                      conflicts=frozenset({"military_in"}),
-                      locked_on_correction=REGISTERED, institution_from_instance=True,
+                      conflicts=frozenset({"military_in"}), institution_from_instance=True,
                       notes=notes))
