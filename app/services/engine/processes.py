@@ -40,6 +40,7 @@ from app.services.applications import forms
 from app.services.applications import operations
 from app.services.applications import prepare as applications
 from app.services.applications import uploads
+from app.services.applications.types import cancellation_report
 from app.services.backoffice import calendar
 from app.services.backoffice import definitions
 from app.services.backoffice.definitions import START_TASK
@@ -190,6 +191,7 @@ def _restore(ctx: StepContext) -> tuple[definitions.Version, Runtime]:
 @dataclass(frozen=True)
 class StartResult:
     instance_id: int
+    late_days: int = 0  # an institution's report made after its 30 days (医师法 第十七条)
 
 
 def start_application(actor: User, process_id: str,
@@ -282,7 +284,8 @@ def start_case(actor: User | None, process_id: str,
         _save(ctx, rt)
         audit.record(actor, "case.start", "process_instance", inst.id,
                      {"process": process_id, "registration": reg.id})
-        started = StartResult(inst.id)
+        started = StartResult(inst.id, cancellation_report.reported_late_days(
+            process_id, prepared.data, now))
         _commit(files)
     return started
 
