@@ -92,6 +92,16 @@ def test_a_fail_suspends_for_the_period_and_a_passed_reassessment_restores(
         officer = _client(app, "weijian01")
         text = officer.get(f"/inbox/registrations/{reg_id}/penalties").get_data(as_text=True)
         assert "定期考核（2025-2027）" in text
+    with time_machine.travel("2027-03-02 10:00 +0800", tick=False):
+        corrected = dict(FAILED, suspended_to="2027-06-30")  # the institution corrects the end
+        _enter(app, reg_id, **corrected)
+        with app.app_context():
+            assert assessment_rules.suspend_failed() == 0
+            penalty = db.session.scalar(select(Penalty))
+            assert penalty is not None and penalty.ends_on == date(2027, 6, 30)
+        _enter(app, reg_id, **FAILED)
+        with app.app_context():
+            assessment_rules.suspend_failed()
     with time_machine.travel("2027-09-05 10:00 +0800", tick=False):
         with app.app_context():
             assert rules.end_suspensions() == 0  # period over, but no re-assessment yet
@@ -152,6 +162,12 @@ def test_a_failed_reassessment_raises_an_ex_officio_cancellation(app: Flask,
             as_text=True)
         assert "于2027年9月10日因定期考核不合格被注销" in apply
         assert "2028年9月10日起方可申请注册" in apply and "提交申请" not in apply
+    # registered again after the bar: the old assessment raises nothing on the new registration
+    again = _registration(app, web_world, cert="110140100000999", approved=date(2028, 9, 20))
+    with time_machine.travel("2028-09-21 10:00 +0800", tick=False), app.app_context():
+        assert assessment_rules.suspend_failed() == 0
+        assert assessment_rules.raise_failed_reassessments() == 0
+    assert _status(app, again) == ("ACTIVE", None)
 
 
 def _open_task(app: Flask) -> int:
@@ -198,6 +214,20 @@ def test_missed_cycles_count_only_while_registered(app: Flask, web_world: World)
     with time_machine.travel("2031-01-02 10:00 +0800", tick=False), app.app_context():
         # 2025-2027 and 2028-2030 missed, both while registered
         assert assessment_rules.raise_missed_cycles() == 1
+
+
+def test_cycles_before_the_configured_year_are_not_counted(app: Flask,
+                                                          web_world: World) -> None:
+    # 医师执业注册管理办法 第十八条; R-28: a province whose 2022-2024 results were never entered
+    _registration(app, web_world)
+    app.config["MEDREG_MISSED_CYCLES_FROM"] = 2025
+    try:
+        with time_machine.travel("2028-01-02 10:00 +0800", tick=False), app.app_context():
+            assert assessment_rules.raise_missed_cycles() == 0
+        with time_machine.travel("2031-01-02 10:00 +0800", tick=False), app.app_context():
+            assert assessment_rules.raise_missed_cycles() == 1  # 2025-2027 and 2028-2030
+    finally:
+        app.config["MEDREG_MISSED_CYCLES_FROM"] = None
 
 
 def test_the_inbox_row_names_the_physician(app: Flask, web_world: World) -> None:

@@ -47,6 +47,7 @@ def suspend_failed(today: date | None = None) -> int:
     registrations got a suspension. A period already over with a passed re-assessment is
     recorded as ended and changes no status."""
     day = today or today_cst()
+    _follow_corrections()
     done = select(Penalty.assessment_id).where(Penalty.assessment_id.is_not(None))
     holders = select(Registration.qualification_id).where(Registration.status.in_(HOLDING))
     found = list(db.session.scalars(select(Assessment).where(
@@ -60,6 +61,8 @@ def suspend_failed(today: date | None = None) -> int:
         for reg in db.session.scalars(select(Registration).where(
                 Registration.qualification_id == a.qualification_id,
                 Registration.status.in_(HOLDING))):
+            if _started_on(reg) > a.suspended_to:
+                continue  # granted after that period: not concerned
             penalty = Penalty(
                 registration_id=reg.id, kind="SUSPENDED", decided_on=a.suspended_from,
                 document_no=f"定期考核（{a.cycle}）"[:60],
@@ -80,25 +83,50 @@ def suspend_failed(today: date | None = None) -> int:
     return count
 
 
+def _follow_corrections() -> None:
+    """A running suspension follows a corrected 暂停执业 end date of its assessment."""
+    for penalty, a in db.session.execute(select(Penalty, Assessment).join(
+            Assessment, Assessment.id == Penalty.assessment_id).where(
+            Penalty.ended_on.is_(None), Assessment.suspended_to.is_not(None),
+            Assessment.suspended_to != Penalty.ends_on)).all():
+        audit.record(None, "registration.assessment_suspension_corrected", "registration",
+                     penalty.registration_id,
+                     {"penalty": penalty.id, "from": str(penalty.ends_on),
+                      "to": str(a.suspended_to)})
+        penalty.ends_on = a.suspended_to
+
+
 def _busy() -> Select[tuple[int | None]]:
     return select(ProcessInstance.registration_id).where(
         ProcessInstance.completed_at.is_(None), ProcessInstance.registration_id.is_not(None),
         ProcessInstance.process_id.in_(CANCELLATIONS))
 
 
-def _raised_before(registration_id: int, reason: str, marker: str) -> bool:
-    """Whether the rule already raised this case (decided or not) for this registration."""
-    for data in db.session.scalars(select(ProcessInstance.application).where(
+def _raised_before(reason: str) -> dict[int, list[str]]:
+    """The notes of the 依职权注销 cases (decided or not) raised with this reason, by
+    registration: the rules raise each case once."""
+    out: dict[int, list[str]] = {}
+    for reg_id, data in db.session.execute(select(
+            ProcessInstance.registration_id, ProcessInstance.application).where(
             ProcessInstance.process_id == "cancellation_ex_officio",
-            ProcessInstance.registration_id == registration_id)):
-        if data.get("reason") == reason and marker in str(data.get("note") or ""):
-            return True
-    return False
+            ProcessInstance.registration_id.is_not(None))):
+        if reg_id is not None and data.get("reason") == reason:
+            out.setdefault(reg_id, []).append(str(data.get("note") or ""))
+    return out
+
+
+def _seen(raised: dict[int, list[str]], registration_id: int, marker: str) -> bool:
+    return any(marker in note for note in raised.get(registration_id, []))
+
+
+MAX_CASES = 100  # per run (the sweep runs hourly); the rest follow on the next runs
 
 
 def _raise(cases: list[tuple[int, str, date, str]]) -> int:
-    """Start one 依职权注销 case per (registration, reason, event date, note)."""
+    """Start one 依职权注销 case per (registration, reason, event date, note), each in its
+    own transaction."""
     from app.services.engine import processes
+    cases = cases[:MAX_CASES]
     db.session.rollback()
     for reg_id, reason, event, note in cases:
         processes.start_case(None, "cancellation_ex_officio", {
@@ -112,17 +140,18 @@ def raise_failed_reassessments(today: date | None = None) -> int:
     case (reason ``assessment``) for each registration held, once per registration and
     cycle; returns how many were raised."""
     day = today or today_cst()
-    rows = db.session.execute(select(Assessment, Registration.id).join(
+    rows = db.session.execute(select(Assessment, Registration).join(
         Registration, Registration.qualification_id == Assessment.qualification_id).where(
         Assessment.reassessment_result == FAILED, Registration.status.in_(HOLDING),
-        Registration.id.not_in(_busy())).order_by(Registration.id).limit(100)).all()
+        Registration.id.not_in(_busy())).order_by(Registration.id)).all()
+    raised = _raised_before("assessment")
     cases = []
-    for a, reg_id in rows:
+    for a, reg in rows:
         marker = f"{a.cycle}周期"
-        if _raised_before(reg_id, "assessment", marker):
-            continue
+        if _seen(raised, reg.id, marker) or _started_on(reg) > _suspension_end(a):
+            continue  # raised already, or a registration granted after that assessment
         event = min(a.suspended_to + _ONE_DAY, day) if a.suspended_to else day
-        cases.append((reg_id, "assessment", event,
+        cases.append((reg.id, "assessment", event,
                       f"系统提示：{marker}定期考核不合格，暂停执业活动期满再次考核仍不合格"
                       f"（《医师法》第十七条第四项），请依职权审查注销"))
     return _raise(cases)
@@ -132,27 +161,37 @@ def _started_on(reg: Registration) -> date:
     return reg.approved_on or reg.issued_on or reg.created_at.date()
 
 
+def _suspension_end(a: Assessment) -> date:
+    """The last day of the assessment's 暂停执业 (else the day it was entered)."""
+    return a.suspended_to or a.entered_at.date()
+
+
 def raise_missed_cycles(today: date | None = None) -> int:
     """医师执业注册管理办法 第十八条 (连续两个考核周期未参加医师定期考核; DOMAIN §3.3): for each
     registration held since before the earlier of the last two completed three-year cycles
     whose physician took part in neither (no result, or 未参加), raise a 依职权注销 case
     (reason ``two_cycles``), once per registration and pair of cycles. Cycles before the
-    first three-year cycle (MEDREG_ASSESSMENT_FIRST_CYCLE) are not counted."""
+    first three-year cycle (MEDREG_ASSESSMENT_FIRST_CYCLE), or before MEDREG_MISSED_CYCLES_FROM
+    when the results of earlier cycles were never entered, are not counted."""
+    from flask import current_app
+
     day = today or today_cst()
     current, _last = assessment_cycle(day)
     earlier = current - 2 * CYCLE_YEARS
-    if earlier < first_cycle():
+    counted_from = current_app.config.get("MEDREG_MISSED_CYCLES_FROM") or first_cycle()
+    if earlier < max(int(counted_from), first_cycle()):
         return 0
     cycles = [f"{y}-{y + CYCLE_YEARS - 1}" for y in (earlier, earlier + CYCLE_YEARS)]
     took_part = select(Assessment.qualification_id).where(
         Assessment.cycle.in_(cycles), Assessment.result.in_(TAKEN_PART))
     regs = list(db.session.scalars(select(Registration).where(
         Registration.status.in_(HOLDING), Registration.qualification_id.not_in(took_part),
-        Registration.id.not_in(_busy())).order_by(Registration.id).limit(100)))
+        Registration.id.not_in(_busy())).order_by(Registration.id)))
     marker = f"{cycles[0]}、{cycles[1]}两个考核周期"
+    raised = _raised_before("two_cycles")
     cases = [(reg.id, "two_cycles", date(current, 1, 1),
               f"系统提示：{marker}均未参加医师定期考核（《医师执业注册管理办法》第十八条），"
               f"请依职权审查注销")
              for reg in regs if _started_on(reg) <= date(earlier, 1, 1)
-             and not _raised_before(reg.id, "two_cycles", marker)]
+             and not _seen(raised, reg.id, marker)]
     return _raise(cases)
