@@ -40,6 +40,9 @@ class DefaultConfig:
     # (DOMAIN [I]: off unless the province allows it)
     MEDREG_ALLOW_EXTENSION = False
     MEDREG_ASSESSMENT_FIRST_CYCLE = 2022  # first three-year 定期考核 cycle (医师法 第四十二条)
+    # 连续两个考核周期未参加 (办法 第十八条) counts only cycles from this year on: set it to the
+    # first cycle whose results are all in the system (None: MEDREG_ASSESSMENT_FIRST_CYCLE)
+    MEDREG_MISSED_CYCLES_FROM: int | None = None
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_STORAGE_URI: str | None = None  # production: redis://host:6379/0 (shared by workers)

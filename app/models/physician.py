@@ -165,6 +165,8 @@ class Penalty(db.Model):  # type: ignore[name-defined]
     ends_on: Mapped[date | None] = mapped_column(Date)  # last day of a 暂停执业
     ended_on: Mapped[date | None] = mapped_column(Date)  # the day the suspension was lifted
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # the failed 定期考核 this 暂停执业 follows from (医师法 第四十二条), set by the daily rule
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessment.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     registration: Mapped[Registration] = relationship(back_populates="penalties")

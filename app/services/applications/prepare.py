@@ -188,7 +188,13 @@ def report_form(actor: User, values: dict[str, Any] | None = None,
         raise Forbidden(_("您无权发起此项业务"))
     row = definitions.published(process_id)
     schema = row.forms[definitions.start_form_id(definitions.definition_of(row))]
-    return process_id, row.name, forms.field_views(schema, values, errors, form_options(actor))
+    fields = forms.field_views(schema, values, errors, form_options(actor))
+    if process_id == "cancellation_report":  # 医师法 第十七条: the 30-day duty, next to the date
+        for f in fields:
+            if f.name == "event_date":
+                f.description = cancellation_report.DUTY_NOTE
+                f.flag = cancellation_report.late_notice(f.value, today_cst())
+    return process_id, row.name, fields
 
 
 def department_institutions() -> dict[str, str]:

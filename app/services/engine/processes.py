@@ -37,6 +37,7 @@ from app.services.applications import prepare as applications
 from app.services.applications import types
 from app.services.applications import uploads
 from app.services.applications.types import Starter
+from app.services.applications.types import cancellation_report
 from app.services.backoffice import calendar
 from app.services.backoffice import definitions
 from app.services.engine import acceptance
@@ -192,6 +193,7 @@ def _restore(ctx: StepContext) -> tuple[definitions.Version, Runtime]:
 @dataclass(frozen=True)
 class StartResult:
     instance_id: int
+    late_days: int = 0  # an institution's report made after its 30 days (医师法 第十七条)
 
 
 @dataclass(frozen=True)
@@ -318,7 +320,8 @@ def start(actor: User | None, process_id: str, submission: forms.Submission | di
         else:
             audit.record(actor, "application.submit", "process_instance", inst.id,
                          {"process": process_id, "version": row.version})
-        started = StartResult(inst.id)
+        started = StartResult(inst.id, cancellation_report.reported_late_days(
+            process_id, prepared.data, now))
         once.done(inst.id)
         _commit(files)
     return started

@@ -1,5 +1,6 @@
 """Scheduled rules run by the sweeper: a multi-institution filing ends on its end date;
-a 暂停执业 ends the day after its end date (the registration is 有效 again);
+a 暂停执业 ends the day after its end date (the registration is 有效 again; after a failed
+定期考核 only once the re-assessment is passed, see assessment_rules);
 a registration in 备案 for two years raises an ex officio cancellation for the commission;
 physicians are reminded when their periodic assessment (定期考核) is due."""
 
@@ -35,23 +36,37 @@ def expire_filings(today: date | None = None) -> int:
 
 def end_suspensions(today: date | None = None) -> int:
     """A 暂停执业 recorded by the commission is over after its end date: the registration
-    returns to ACTIVE from the next day; returns how many."""
+    returns to ACTIVE from the next day. One that follows a failed 定期考核 (医师法 第四十二条)
+    is over only once the period has ended and the 再次考核结果 合格 is on record (or the
+    result was corrected to other than 不合格); until then the registration stays 暂停执业.
+    A registration under another running suspension stays 暂停执业. Returns how many
+    suspensions ended."""
     from datetime import timedelta
 
+    from sqlalchemy import and_
+
+    from app.models import Assessment
     from app.models import Penalty
     day = today or today_cst()
+    from_assessment = Penalty.assessment_id.is_not(None)
     rows = list(db.session.execute(select(Penalty, Registration).join(
-        Registration, Registration.id == Penalty.registration_id).where(
-        Penalty.kind == "SUSPENDED", Penalty.ended_on.is_(None), Penalty.ends_on < day)
+        Registration, Registration.id == Penalty.registration_id).outerjoin(
+        Assessment, Assessment.id == Penalty.assessment_id).where(
+        Penalty.kind == "SUSPENDED", Penalty.ended_on.is_(None),
+        or_(and_(Penalty.ends_on < day,
+                 or_(~from_assessment, Assessment.reassessment_result == PASSED)),
+            and_(from_assessment, Assessment.result != "不合格")))
         .limit(500)).all())
     for penalty, reg in rows:
         assert penalty.ends_on is not None
-        penalty.ended_on = penalty.ends_on + timedelta(days=1)
-        if reg.status == "SUSPENDED":  # not revoked or cancelled meanwhile
-            reg.status = "ACTIVE"
+        penalty.ended_on = day if penalty.assessment_id else penalty.ends_on + timedelta(days=1)
+        running = [p for p in reg.penalties if p.kind == "SUSPENDED" and p.ended_on is None]
+        if reg.status == "SUSPENDED" and not running:  # not revoked or cancelled meanwhile
+            reg.status = RegistrationStatus.ACTIVE
             reg.status_changed_on = penalty.ended_on
         audit.record(None, "registration.suspension_ended", "registration", reg.id,
-                     {"penalty": penalty.id, "ends_on": penalty.ends_on.isoformat()})
+                     {"penalty": penalty.id, "ends_on": penalty.ends_on.isoformat(),
+                      "assessment": penalty.assessment_id})
     db.session.commit()
     return len(rows)
 
@@ -101,7 +116,8 @@ REMIND_DAYS = 180
 PASSED = "合格"
 
 
-def _first_cycle() -> int:
+def first_cycle() -> int:
+    """The first year of the first three-year cycle (MEDREG_ASSESSMENT_FIRST_CYCLE)."""
     from flask import current_app
 
     return int(current_app.config.get("MEDREG_ASSESSMENT_FIRST_CYCLE", FIRST_CYCLE))
@@ -109,7 +125,7 @@ def _first_cycle() -> int:
 
 def assessment_cycle(day: date, first: int | None = None) -> tuple[int, int]:
     """The three-year assessment cycle (first year, last year) that ``day`` falls in."""
-    anchor = _first_cycle() if first is None else first
+    anchor = first_cycle() if first is None else first
     start = anchor + (day.year - anchor) // CYCLE_YEARS * CYCLE_YEARS
     return start, start + CYCLE_YEARS - 1
 

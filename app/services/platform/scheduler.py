@@ -18,6 +18,7 @@ from app.extensions import scheduler_holder
 from app.models.base import utcnow
 from app.services.applications import uploads
 from app.services.engine import acceptance
+from app.services.engine import assessment_rules
 from app.services.engine import processes
 from app.services.engine import rules
 from app.services.platform import idempotency
@@ -51,8 +52,11 @@ def sweep(app: Flask) -> int:
                     fired += 1
             if _rules_due():
                 rules.expire_filings()
+                assessment_rules.suspend_failed()  # before end_suspensions: same day
                 rules.end_suspensions()
                 rules.raise_long_filed()
+                assessment_rules.raise_failed_reassessments()
+                assessment_rules.raise_missed_cycles()
                 rules.remind_assessments()
                 acceptance.deem_accepted()  # 行政许可法 第三十二条: no 补正 notice in 5 days
                 uploads.sweep(app.config["MEDREG_UPLOAD_DIR"])  # refused attempts' files

@@ -16,6 +16,7 @@ from app.models import Registration
 from app.models import RegistrationStatus
 from app.models import Role
 from app.models import User
+from app.models.physician import STATUS_REASONS
 from app.services.errors import Forbidden
 
 PROVINCES = {"14": "山西省", "53": "云南省", "11": "北京市", "44": "广东省"}
@@ -35,6 +36,28 @@ class RegistrationView:
     cert_no: str
     reissued_on: date | None = None
     registration_id: int | None = None
+    status_note: str = ""  # why 暂停执业 / 注销 (e.g. after a failed 定期考核), and until when
+
+
+def _cn(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _status_note(reg: Registration) -> str:
+    """The running 暂停执业 with its period, or the reason of a 注销 / 备案."""
+    if reg.status is RegistrationStatus.SUSPENDED:
+        running = [p for p in reg.penalties if p.kind == "SUSPENDED" and p.ended_on is None]
+        if not running:
+            return ""
+        p = running[-1]
+        until = _cn(p.ends_on) if p.ends_on else "—"
+        if p.assessment_id is not None:
+            return (f"定期考核不合格，暂停执业活动 {_cn(p.decided_on)} 至 {until}"
+                    "（《医师法》第四十二条）；期满再次考核合格后恢复执业")
+        return f"暂停执业 {_cn(p.decided_on)} 至 {until}：{p.reason}"
+    if reg.status in (RegistrationStatus.CANCELLED, RegistrationStatus.FILED) and reg.status_reason:
+        return f"事由：{STATUS_REASONS.get(reg.status_reason, reg.status_reason)}"
+    return ""
 
 
 def _names(kind: str) -> dict[str, str]:
@@ -73,7 +96,7 @@ def registrations(actor: User) -> list[RegistrationView]:
         level=r.level, category=cats.get(r.category, r.category),
         scopes="、".join(scopes.get(s, s) for s in r.scopes), authority=r.authority.name,
         approved_on=r.approved_on, cert_no=r.cert_no or "", reissued_on=r.reissued_on,
-        registration_id=r.id)
+        registration_id=r.id, status_note=_status_note(r))
         for r in rows]
     return sorted(out, key=lambda v: v.status != "有效")
 

@@ -142,11 +142,14 @@ def report_cancellation() -> ResponseReturnValue:
     if request.method == "POST":
         pid = applications.report_form(current_user)[0]
         try:
-            processes.start(current_user, pid, submission(), upload_dir(), token=form_token())
+            started = processes.start(current_user, pid, submission(), upload_dir(), token=form_token())
         except InvalidInput as exc:
             values, errors, status = exc.values, exc.errors, 422
         else:
             flash(_("已提交，请在待办任务中跟踪办理进度。"), "success")
+            if started.late_days:
+                flash(_("本次报告已超过 30 日报告期限 %(n)s 天，已标注逾期报告。",
+                        n=started.late_days), "warning")
             return redirect(url_for("inbox.index"))
     _pid, title, fields = applications.report_form(current_user, values, errors)
     return render_template("inbox/cancel.html", title=title, fields=fields, errors=errors), status

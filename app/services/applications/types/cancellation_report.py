@@ -36,6 +36,17 @@ def late_days(application: dict[str, Any], reported_on: date) -> int:
     return max(0, (reported_on - happened).days - REPORT_DAYS)
 
 
+DUTY_NOTE = ("医疗机构应当自事由发生之日起三十日内报告准予注册的卫生健康主管部门"
+             "（《医师法》第十七条）；超过三十日的仍予受理，并标注逾期天数。")
+
+
+def late_notice(event_date: object, today: date) -> str:
+    """The warning shown next to 事由发生日期 when a report made today is late (it does not
+    block the report), or an empty string."""
+    days = late_days({"event_date": event_date}, today)
+    return f"已超过 30 日报告期限 {days} 天" if days else ""
+
+
 def reported_late_days(process_id: str, application: dict[str, Any], reported_at: datetime) -> int:
     """How late an institution's report (this type only) was, counted in Beijing days."""
     from app.services.engine.clock import CST
