@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Assessment
 from app.models import CatalogueItem
+from app.models import FilingStatus
 from app.models import Qualification
 from app.models import Registration
 from app.models import RegistrationStatus
@@ -20,6 +21,20 @@ from app.models.physician import STATUS_REASONS
 from app.services.errors import Forbidden
 
 PROVINCES = {"14": "山西省", "53": "云南省", "11": "北京市", "44": "广东省"}
+
+
+FILING_STATUSES = {FilingStatus.ACTIVE: "有效", FilingStatus.EXPIRED: "已到期", FilingStatus.CANCELLED: "已取消"}
+
+
+@dataclass(frozen=True)
+class FilingView:
+    """A 多执业机构备案 of a registration, as 执业信息 lists it."""
+
+    institution: str
+    scopes: str
+    valid_from: date
+    valid_to: date
+    status: str
 
 
 @dataclass(frozen=True)
@@ -37,6 +52,7 @@ class RegistrationView:
     reissued_on: date | None = None
     registration_id: int | None = None
     status_note: str = ""  # why 暂停执业 / 注销 (e.g. after a failed 定期考核), and until when
+    filings: tuple[FilingView, ...] = ()
 
 
 def _cn(day: date) -> str:
@@ -83,22 +99,31 @@ def qualification(actor: User) -> tuple[Qualification | None, str, str]:
 
 
 def registrations(actor: User) -> list[RegistrationView]:
-    """Every registration of the physician, active ones first."""
+    """Every registration of the person (all their qualifications: an assistant who became a
+    执业医师 keeps both histories), with its 多执业机构备案 filings; registrations in force first."""
     qual = _physician(actor)
     if qual is None:
         return []
     cats, scopes = _names("practice_category"), _names("practice_scope")
-    rows = db.session.scalars(select(Registration).where(
-        Registration.qualification_id == qual.id).order_by(Registration.id.desc()))
+    rows = db.session.scalars(select(Registration).join(
+        Qualification, Qualification.id == Registration.qualification_id).where(
+        Qualification.id_number == qual.id_number).order_by(Registration.id.desc()))
+
+    def scope_names(codes: list[str]) -> str:
+        return "、".join(scopes.get(c, c) for c in codes)
+
     out = [RegistrationView(
         place=PROVINCES.get(r.place_region[:2], r.place_region), status=r.status_label,
         institution=r.institution.name, department=r.department.name if r.department else "",
         level=r.level, category=cats.get(r.category, r.category),
-        scopes="、".join(scopes.get(s, s) for s in r.scopes), authority=r.authority.name,
+        scopes=scope_names(r.scopes), authority=r.authority.name,
         approved_on=r.approved_on, cert_no=r.cert_no or "", reissued_on=r.reissued_on,
-        registration_id=r.id, status_note=_status_note(r))
+        registration_id=r.id, status_note=_status_note(r),
+        filings=tuple(FilingView(f.institution.name, scope_names(f.scopes), f.valid_from, f.valid_to,
+                                 FILING_STATUSES.get(f.status, str(f.status)))
+                      for f in sorted(r.filings, key=lambda f: f.id, reverse=True)))
         for r in rows]
-    return sorted(out, key=lambda v: v.status != "有效")
+    return sorted(out, key=lambda v: v.status not in ("有效", "变更中"))
 
 
 def assessments(actor: User) -> list[Assessment]:
