@@ -98,14 +98,13 @@ PDF = b"%PDF-1.4\n% test\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 def application_payload(w: World, user_id: int, **overrides: Any) -> dict[str, Any]:
     """A complete, valid 注册 application of the test world's hospital."""
-    form = attachments.store(w.upload_dir, attachments.Upload("申请审核表.pdf", PDF), user_id)
     proof = attachments.store(w.upload_dir, attachments.Upload("聘用证明.pdf", PDF + b"1"),
                               user_id)
     data: dict[str, Any] = {
         "institution_id": w.hospital_id, "department_id": w.department_id,
         "practice_scopes": ["11"], "contact_mobile": "15175070658",
         "declare_health": True, "declare_no_bar": True,
-        "application_form": form, "employment_proof": proof}
+        "employment_proof": proof}
     data.update(overrides)
     return data
 

@@ -222,12 +222,11 @@ def seed_demo(upload_dir: str) -> DemoWorld:
 def demo_payload(institution: Institution, upload_dir: str, user: User) -> dict[str, object]:
     """A complete, valid registration application for the demo and the tests."""
     pdf = b"%PDF-1.4\n% demo\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-    form = attachments.store(upload_dir, attachments.Upload("申请审核表.pdf", pdf), user.id)
     proof = attachments.store(upload_dir, attachments.Upload("聘用证明.pdf", pdf + b" "), user.id)
     return {"institution_id": institution.id, "department_id": institution.departments[0].id,
             "practice_scopes": ["11"], "contact_mobile": user.mobile or "15175070658",
             "declare_health": True, "declare_no_bar": True,
-            "application_form": form, "employment_proof": proof}
+            "employment_proof": proof}
 
 
 def _demo_applications(people: dict[str, User], hospital: Institution, upload_dir: str) -> None:

@@ -18,12 +18,15 @@ from app.services.engine import processes
 from app.services.inbox import bulk
 from app.services.inbox import comments
 from app.services.inbox import dashboard as dashboard_service
+from app.services.inbox import paper
 from app.services.inbox import tasks
 from app.web.common import int_arg
 from app.web.common import role_required
 from app.web.common import submission
 from app.web.common import upload_dir
 from app.web.files import send_attachment
+from app.web.files import send_review_table
+from app.web.files import send_scan
 from app.web.inbox import bp
 
 staff_only = role_required(Role.INSTITUTION, Role.COMMISSION)
@@ -79,6 +82,8 @@ def _render_task(task_id: int, values: dict[str, object] | None = None,
     return render_template(
         "inbox/task.html", page=page, fields=fields, errors=errors,
         comments=comments.for_instance(current_user, instance_id),
+        review_table=paper.table_title(page.application.instance.definition),
+        paper_state=paper.paper_state(current_user, page.application.instance),
         file_url=lambda name: url_for("inbox.file", instance_id=instance_id, field=name),
     ), status
 
@@ -148,3 +153,15 @@ def unclaim(task_id: int) -> ResponseReturnValue:
 @staff_only
 def file(instance_id: int, field: str) -> ResponseReturnValue:
     return send_attachment(instance_id, field)
+
+
+@bp.route("/applications/<int:instance_id>/review-table.pdf")
+@staff_only
+def review_table(instance_id: int) -> ResponseReturnValue:
+    return send_review_table(instance_id)
+
+
+@bp.route("/applications/<int:instance_id>/paper-scan")
+@staff_only
+def paper_scan(instance_id: int) -> ResponseReturnValue:
+    return send_scan(instance_id)

@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from app.errors import InvalidInput
 from app.extensions import limiter
+from app.services.inbox import paper
 from app.services.records import public_register
 from app.web.common import activated_physician
 from app.web.common import captcha_ok
@@ -58,3 +59,11 @@ def certificate(registration_id: int) -> ResponseReturnValue:
 def verify(token: str) -> ResponseReturnValue:
     entry = public_register.verify(token, _secret())
     return render_template("public/verify.html", entry=entry), (200 if entry else 404)
+
+
+@bp.route("/applications/<token>")
+@limiter.limit("60 per minute")
+def application_check(token: str) -> ResponseReturnValue:
+    """The QR code printed on a 申请审核表: type, status and date of that application only."""
+    found = paper.verify(token, _secret())
+    return render_template("public/application_check.html", found=found), (200 if found else 404)
