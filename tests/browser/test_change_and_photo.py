@@ -60,7 +60,6 @@ def test_change_needs_both_institutions(app: Flask, web_world: World, new_page: 
         make_user("jigou07", Role.INSTITUTION, "中心医院医务科", institution_id=second.id)
         db.session.commit()
         db.session.remove()
-    (tmp_path / "表.pdf").write_bytes(PDF)
     (tmp_path / "聘用证明.pdf").write_bytes(PDF + b"%2\n")
 
     doctor = new_page()
@@ -72,7 +71,6 @@ def test_change_needs_both_institutions(app: Flask, web_world: World, new_page: 
     doctor.select_option("select[name=department_id]", label="心内科")
     doctor.check("input[name=practice_scopes][value='11']")
     doctor.fill("textarea[name=reason]", "工作调动")
-    doctor.set_input_files("input[name=application_form]", str(tmp_path / "表.pdf"))
     doctor.set_input_files("input[name=employment_proof]", str(tmp_path / "聘用证明.pdf"))
     doctor.check("input[name=declare_true]")
     doctor.get_by_role("button", name="提交申请").click()

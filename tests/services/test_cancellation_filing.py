@@ -55,8 +55,7 @@ def test_cancellation_annuls_the_registration(world: World) -> None:
     doctor = user(world.doctor_id)
     iid = processes.start_application(doctor, "cancellation", {
         "registration_id": reg.id, "reason": "own_request",
-        "event_date": today_cst().isoformat(), "declare_true": True,
-        "application_form": _file(world, "申请审核表.pdf")}).instance_id
+        "event_date": today_cst().isoformat(), "declare_true": True}).instance_id
     assert _open(iid).scope_id == world.hospital_id
     processes.complete_task(user(world.staff_id), _open(iid).id, {"decision": "confirm"})
     processes.complete_task(user(world.officer_id), _open(iid).id, {"decision": "accept"})

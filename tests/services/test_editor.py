@@ -20,11 +20,9 @@ from app.models import OutboxMessage
 from app.models import ProcessDefinition
 from app.models import ProcessInstance
 from app.models import Registration
-from app.services.applications import attachments
 from app.services.backoffice import editor
 from app.services.engine import processes
 from app.services.engine.clock import CST
-from tests.factories import PDF
 from tests.factories import World
 from tests.factories import user
 
@@ -78,10 +76,9 @@ def _registration(world: World, user_id: int, cert_no: str) -> int:
 
 
 def _apply(world: World, user_id: int, reg_id: int) -> int:
-    form = attachments.store(world.upload_dir, attachments.Upload("表.pdf", PDF), user_id)
     return processes.start_application(user(user_id), "cancellation", {
         "registration_id": reg_id, "reason": "own_request", "event_date": "2026-03-02",
-        "application_form": form, "declare_true": True}).instance_id
+        "declare_true": True}).instance_id
 
 
 def _open_task(iid: int) -> HumanTask:

@@ -45,7 +45,7 @@ def _routes(ids: dict[str, int]) -> list[tuple[str, str]]:
         ("GET", f"/inbox/applications/{i}/files/employment_proof"),
         ("GET", f"/physician/applications/{i}"),
         ("GET", f"/physician/applications/{i}/diagram"),
-        ("GET", f"/physician/applications/{i}/files/application_form"),
+        ("GET", f"/physician/applications/{i}/files/employment_proof"),
         ("POST", f"/physician/applications/{i}/withdraw"),
         ("POST", f"/institution/activation-codes/{r}"),
         ("GET", f"/public/certificates/{r}"),
