@@ -44,7 +44,7 @@ class Staff(HttpUser):
             if token is None or step is None:
                 continue
             with self.client.post(f"/inbox/tasks/{task_id}/complete", name="提交办理意见",
-                                  data={"csrf_token": token.group(1), "decision": step},
+                                  data={"csrf_token": token.group(1), "decision": step, "paper_held": "on"},
                                   allow_redirects=False, catch_response=True) as resp:
                 if resp.status_code != 302:
                     resp.failure(f"办理失败 {resp.status_code}")

@@ -96,6 +96,10 @@ def make_world(upload_dir: str) -> World:
 PDF = b"%PDF-1.4\n% test\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
+# R-39: the institution confirms holding the applicant's signed and stamped 申请审核表
+CONFIRMED: dict[str, Any] = {"decision": "confirm", "paper_held": True}
+
+
 def application_payload(w: World, user_id: int, **overrides: Any) -> dict[str, Any]:
     """A complete, valid 注册 application of the test world's hospital."""
     proof = attachments.store(w.upload_dir, attachments.Upload("聘用证明.pdf", PDF + b"1"),

@@ -74,6 +74,13 @@ def outcomes(d: Driver) -> list[str]:
     return [p["outcome"] for p in d.called("close_application")]
 
 
+def confirm(d: Driver, spec_id: str) -> dict[str, Any]:
+    """确认; where the type has a 申请审核表 the institution holds it signed and stamped (R-39)."""
+    if d.task(spec_id).form_id == "institution_confirm_paper":
+        return {**CONFIRM, "paper_held": True}
+    return CONFIRM
+
+
 def start(d: Driver) -> None:
     d.start(CASES[d.process_id][2])
     assert d.ready() == ["institution_confirm"]
@@ -81,10 +88,10 @@ def start(d: Driver) -> None:
 
 def to_commission(d: Driver) -> None:
     start(d)
-    d.complete("institution_confirm", "institution", CONFIRM)
+    d.complete("institution_confirm", "institution", confirm(d, "institution_confirm"))
     if d.process_id in TARGET:
         assert d.ready() == ["target_confirm"]
-        d.complete("target_confirm", "target_institution", CONFIRM)
+        d.complete("target_confirm", "target_institution", confirm(d, "target_confirm"))
     assert d.ready() == ["commission_accept"]
 
 
@@ -117,7 +124,7 @@ def withdraw_after_return(d: Driver) -> None:
 
 def target_decides(d: Driver, decision: dict[str, Any]) -> None:
     start(d)
-    d.complete("institution_confirm", "institution", CONFIRM)
+    d.complete("institution_confirm", "institution", confirm(d, "institution_confirm"))
     d.complete("target_confirm", "target_institution", decision)
     if decision is RETURN:
         assert d.ready() == ["physician_apply"]

@@ -29,7 +29,7 @@ from workflows_tests.conftest import sequence_flows
 MONDAY = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 
-CONFIRM = {"decision": "confirm"}
+CONFIRM = {"decision": "confirm", "paper_held": True}  # holds the signed 申请审核表
 RETURN = {"decision": "return", "note": "聘用证明未盖章", "fields": ["employment_proof"]}
 INST_REFUSE = {"decision": "refuse", "note": "本人不在本机构执业"}
 ACCEPT = {"decision": "accept"}

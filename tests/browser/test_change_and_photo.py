@@ -43,6 +43,8 @@ def _decide(page: Page, title: str, label: str) -> None:
     page.goto("/inbox/")
     page.locator("tr", has_text=title).get_by_role("link", name="办理").click()
     page.get_by_label(label, exact=True).check()
+    if label == "确认":  # holds the signed and stamped 申请审核表
+        page.locator("input[name=paper_held]").check()
     page.get_by_role("button", name="提交").click()
     expect(page.get_by_text("已办理完成。")).to_be_visible()
 

@@ -84,7 +84,8 @@ def _complete(app: Flask, world: World, iid: int) -> ProcessInstance:
             task = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == iid,
                                                              HumanTask.status == "open"))
             assert task is not None
-            processes.complete_task(user(actor), task.id, {"decision": decision})
+            paper = {"paper_held": True} if decision == "confirm" else {}
+            processes.complete_task(user(actor), task.id, {"decision": decision, **paper})
         inst = db.session.get(ProcessInstance, iid)
         db.session.expunge(inst)
         db.session.remove()

@@ -96,6 +96,7 @@ def test_registration_journey(web_world: World, new_page: NewPage, tmp_path: Pat
     expect(staff.locator("dl.readonly input, dl.readonly select")).to_have_count(0)
     staff.screenshot(path=str(tmp_path / "inbox_task.png"), full_page=True)
     staff.get_by_role("radio", name="确认", exact=True).check()
+    staff.locator("input[name=paper_held]").check()  # the signed 申请审核表 is held
     staff.get_by_role("button", name="提交", exact=True).click()
     expect(staff).to_have_url(re.compile(r"/inbox/$"))
     expect(staff.locator(".flash.success")).to_have_text("已办理完成。")

@@ -70,6 +70,8 @@ def _run(world: World, pid: str, data: dict[str, Any], target_staff: int | None 
         task = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == iid,
                                                          HumanTask.status == "open"))
         assert task is not None
+        if task.form_id == "institution_confirm_paper":  # the signed 申请审核表 is held
+            decision = {**decision, "paper_held": True}
         processes.complete_task(user(actor), task.id, decision)
     return iid
 

@@ -46,10 +46,10 @@ def test_claim_blocks_colleagues_until_unclaimed(app: Flask, web_world: World) -
     assert "山西大学医院医务科" in listing  # who holds it
     page = colleague.get(f"/inbox/tasks/{task_id}").get_data(as_text=True)
     assert "已由其他同事认领" in page
-    resp = colleague.post(f"/inbox/tasks/{task_id}/complete", {"decision": "confirm"})
+    resp = colleague.post(f"/inbox/tasks/{task_id}/complete", {"decision": "confirm", "paper_held": "on"})
     assert resp.status_code == 403
     me.post(f"/inbox/tasks/{task_id}/unclaim")
-    resp = colleague.post(f"/inbox/tasks/{task_id}/complete", {"decision": "confirm"})
+    resp = colleague.post(f"/inbox/tasks/{task_id}/complete", {"decision": "confirm", "paper_held": "on"})
     assert resp.status_code == 302
 
 
@@ -65,7 +65,7 @@ def test_counts_and_due_ordering_for_the_commission(app: Flask, web_world: World
         task_id = _submit(app, web_world, username)
         staff.get(f"/inbox/tasks/{task_id}")
         assert staff.post(f"/inbox/tasks/{task_id}/complete",
-                          {"decision": "confirm"}).status_code == 302
+                          {"decision": "confirm", "paper_held": "on"}).status_code == 302
     officer = WebClient(app.test_client())
     officer.login("weijian01")
     text = officer.get("/inbox/").get_data(as_text=True)

@@ -90,9 +90,9 @@ def test_submission_reaches_the_institution_inbox_only(web: WebClient, web_world
     assert "15175070658" not in page  # not the owner: no full phone or ID number
     resp = staff.post(f"/inbox/tasks/{task.id}/complete", {"decision": "return"})
     assert resp.status_code == 422 and "请填写意见说明" in resp.get_data(as_text=True)
-    resp = staff.post(f"/inbox/tasks/{task.id}/complete", {"decision": "confirm"})
+    resp = staff.post(f"/inbox/tasks/{task.id}/complete", {"decision": "confirm", "paper_held": "on"})
     assert resp.status_code == 302
-    again = staff.post(f"/inbox/tasks/{task.id}/complete", {"decision": "confirm"},
+    again = staff.post(f"/inbox/tasks/{task.id}/complete", {"decision": "confirm", "paper_held": "on"},
                        follow_redirects=True)
     assert "该任务已被处理" in again.get_data(as_text=True)
 

@@ -134,3 +134,46 @@ def test_the_institution_confirms_with_the_signed_scan_and_the_commission_sees_i
     outsider = WebClient(app.test_client())
     outsider.login("jigou02")
     assert outsider.get(f"/inbox/applications/{iid}/paper-scan").status_code == 404
+
+
+def test_a_confirmation_without_the_signed_paper_is_refused_next_to_the_field(
+        web: WebClient, web_world: World, app: Flask) -> None:
+    # 医师执业注册管理办法 第十二条 / R-39: the institution confirms only with the signed and
+    # stamped table: scan uploaded or paper held; otherwise told next to the field, input kept
+    _submit(web, web_world, app)
+    with app.app_context():
+        task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.status == "open"))
+    staff = WebClient(app.test_client())
+    staff.login("jigou01")
+    staff.get(f"/inbox/tasks/{task_id}")
+    resp = staff.post(f"/inbox/tasks/{task_id}/complete", {"decision": "confirm", "note": "同意"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    block = page.split('id="field-paper_held"')[1].split('id="field-')[0]
+    assert "请阅读并勾选此项" in block and "同意" in page
+    resp = staff.post(f"/inbox/tasks/{task_id}/complete", {"decision": "confirm", "paper_held": "on"})
+    assert resp.status_code == 302
+    with app.app_context():
+        commission_task = db.session.scalar(select(HumanTask.id).where(
+            HumanTask.status == "open", HumanTask.lane == "commission"))
+    officer = WebClient(app.test_client())
+    officer.login("weijian01")
+    page = officer.get(f"/inbox/tasks/{commission_task}").get_data(as_text=True)
+    assert "医疗机构确认已收到签字盖章的纸质申请审核表" in page and "山西大学医院医务科" in page
+
+
+def test_bulk_confirmation_needs_the_paper_tick(web: WebClient, web_world: World,
+                                                app: Flask) -> None:
+    # R-39: a bulk confirmation states that the institution holds every signed table
+    iid = _submit(web, web_world, app)
+    with app.app_context():
+        task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.status == "open"))
+    staff = WebClient(app.test_client())
+    staff.login("jigou01")
+    inbox = staff.get("/inbox/").get_data(as_text=True)
+    assert 'name="paper_held"' in inbox and "纸质申请审核表" in inbox
+    refused = staff.post("/inbox/bulk-confirm", {"task_id": [str(task_id)]}, follow_redirects=True)
+    assert "请勾选已收到签字盖章的纸质申请审核表" in refused.get_data(as_text=True)
+    done = staff.post("/inbox/bulk-confirm", {"task_id": [str(task_id)], "paper_held": "on"},
+                      follow_redirects=True)
+    assert f"已确认 1 项：申请编号 {iid}" in done.get_data(as_text=True)

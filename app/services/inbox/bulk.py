@@ -17,7 +17,9 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import HumanTask
 from app.models import User
+from app.services.engine import policies
 from app.services.engine import processes
+from app.services.inbox import paper
 from app.services.inbox.tasks import BULK_STEPS
 
 MAX_ITEMS = 100
@@ -29,8 +31,12 @@ class BulkResult:
     refused: list[tuple[int, str]]  # (task id, why)
 
 
-def confirm(actor: User, task_ids: list[int]) -> BulkResult:
-    """Confirm each task with decision ``confirm``; report per item."""
+def confirm(actor: User, task_ids: list[int], paper_held: bool = False) -> BulkResult:
+    """Confirm each task with decision ``confirm``; report per item.
+
+    :param paper_held: the institution holds the signed and stamped 申请审核表 of every item
+        (R-39); without it an item whose confirmation needs the paper is refused.
+    """
     if not task_ids:
         raise DomainError(_("请先勾选要确认的申请"))
     if len(task_ids) > MAX_ITEMS:
@@ -46,9 +52,15 @@ def confirm(actor: User, task_ids: list[int]) -> BulkResult:
         if task.task_spec_id not in BULK_STEPS:
             refused.append((task_id, _("不是可批量确认的事项")))
             continue
+        data: dict[str, object] = {"decision": "confirm"}
+        if task.form_id == paper.PAPER_FORM and paper_held:
+            data["paper_held"] = True
+        elif (task.form_id == paper.PAPER_FORM and task.status == "open"
+              and policies.in_scope(actor, task)):  # others learn nothing about the task
+            refused.append((task_id, _("请勾选已收到签字盖章的纸质申请审核表，或逐项上传扫描件")))
+            continue
         try:
-            confirmed.append(processes.complete_task(actor, task_id, {"decision": "confirm"},
-                                                     via="bulk"))
+            confirmed.append(processes.complete_task(actor, task_id, data, via="bulk"))
         except (Forbidden, NotFound):
             refused.append((task_id, _("任务不存在或不属于本单位")))
         except DomainError as exc:

@@ -1,9 +1,10 @@
 """The paper step (R-39): the 申请审核表 the system prints, the institution's signed copy, and the
 public check of the QR code printed on it.
 
-The institution confirms with ``forms/institution_confirm.json``: it uploads the signed and stamped
-scan (``paper_scan``) or ticks that it holds the signed paper (``paper_held``). Both are read back
-here from the completed confirmation task; nothing is stored twice.
+The institutions of a type with a table confirm with ``forms/institution_confirm_paper.json``: they
+upload the signed and stamped scan (``paper_scan``) or tick that they hold the signed paper
+(``paper_held``); the form refuses a confirmation with neither. Both are read back here from the
+completed confirmation task; nothing is stored twice.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from app.services.engine import policies
 from app.services.engine.clock import CST
 from app.services.inbox import tasks
 
-CONFIRM_FORM = "institution_confirm"
+PAPER_FORM = "institution_confirm_paper"
 TABLE_KEY = "x-review-table"  # on a start form: the name of the type's 申请审核表
 DEFAULT_TITLE = "医师执业、变更执业、多机构备案申请审核表"
 _SALT = "review-table"
@@ -83,7 +84,7 @@ def paper_state(actor: User, inst: ProcessInstance) -> PaperState | None:
 
 
 def _state(inst: ProcessInstance) -> PaperState | None:
-    done = [t for t in inst.tasks if t.form_id == CONFIRM_FORM and t.status == "completed"
+    done = [t for t in inst.tasks if t.form_id == PAPER_FORM and t.status == "completed"
             and (t.data or {}).get("decision") == "confirm"]
     if not done:
         return None

@@ -238,4 +238,5 @@ def _demo_applications(people: dict[str, User], hospital: Institution, upload_di
     task_id = db.session.scalar(select(HumanTask.id).where(
         HumanTask.instance_id == started.instance_id, HumanTask.status == "open"))
     assert task_id is not None
-    processes.complete_task(staff, task_id, {"decision": "confirm", "note": "材料齐全，同意"})
+    confirmed = {"decision": "confirm", "paper_held": True, "note": "材料齐全，同意"}
+    processes.complete_task(staff, task_id, confirmed)

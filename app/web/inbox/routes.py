@@ -49,7 +49,7 @@ def index() -> ResponseReturnValue:
 @role_required(Role.INSTITUTION)
 def bulk_confirm() -> ResponseReturnValue:
     ids = [n for n in map(int_arg, request.form.getlist("task_id")) if n is not None]
-    result = bulk.confirm(current_user, ids)
+    result = bulk.confirm(current_user, ids, request.form.get("paper_held") == "on")
     if result.confirmed:
         flash(_("已确认 %(n)s 项：申请编号 %(ids)s。", n=len(result.confirmed),
                 ids="、".join(map(str, result.confirmed))), "success")
