@@ -3,8 +3,12 @@ signed copy at its confirmation, what the commission sees, and the public check 
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import io
+import json
 import re
+from pathlib import Path
 
 from flask import Flask
 from PIL import Image
@@ -14,9 +18,12 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import HumanTask
 from app.models import PhysicianProfile
+from app.models import ProcessDefinition
 from app.models import ProcessInstance
 from app.models import User
+from app.models.base import utcnow
 from app.services.applications import attachments
+from app.services.backoffice import definitions
 from tests.conftest import WebClient
 from tests.factories import PDF
 from tests.factories import World
@@ -177,3 +184,68 @@ def test_bulk_confirmation_needs_the_paper_tick(web: WebClient, web_world: World
     done = staff.post("/inbox/bulk-confirm", {"task_id": [str(task_id)], "paper_held": "on"},
                       follow_redirects=True)
     assert f"已确认 1 项：申请编号 {iid}" in done.get_data(as_text=True)
+
+
+def _as_before_the_paper_step(app: Flask) -> None:
+    """Publish 注册 as it was: the physician uploads the scan, a plain confirmation."""
+    root = Path(__file__).resolve().parents[2]
+    with app.app_context():
+        row = definitions.published("registration")
+        old = copy.deepcopy(dict(row.forms))
+        apply = old["registration_apply"]
+        apply.pop("x-review-table")
+        apply["required"].append("application_form")
+        apply["properties"]["application_form"] = {
+            "type": "object", "title": "申请审核表（签字盖章后的扫描件）", "x-attachment": True}
+        apply["x-ui"]["order"].insert(5, "application_form")
+        apply["x-ui"]["widgets"]["application_form"] = {"widget": "file", "accept": ".pdf",
+                                                        "max_kb": 5120}
+        old.pop("institution_confirm_paper")
+        old["institution_confirm"] = json.loads(
+            (root / "forms" / "institution_confirm.json").read_text("utf-8"))
+        xml = row.bpmn_xml.replace('value="institution_confirm_paper"',
+                                   'value="institution_confirm"')
+        defn, problems = definitions.check(xml, old, "registration")
+        assert defn is not None, problems
+        db.session.add(ProcessDefinition(
+            process_id="registration", version=row.version + 1, name=row.name, bpmn_xml=xml,
+            forms=old, spec_json=defn.spec_json, sha256=hashlib.sha256(xml.encode()).hexdigest(),
+            published_at=utcnow(), author="test"))
+        db.session.commit()
+
+
+def test_applications_on_a_version_before_the_paper_step_keep_working(
+        web: WebClient, web_world: World, app: Flask) -> None:
+    # R-39: running instances stay on their version: the physician's scan is still asked for
+    # and shown; the table prints under the general name; the institution confirms as before
+    _as_before_the_paper_step(app)
+    web.login("doctor01")
+    page = web.get("/physician/apply/registration").get_data(as_text=True)
+    assert 'name="application_form"' in page
+    resp = web.post("/physician/apply/registration", {
+        "institution_id": str(web_world.hospital_id), "department_id": str(web_world.department_id),
+        "practice_scopes": ["11"], "contact_mobile": "15175070658",
+        "declare_health": "on", "declare_no_bar": "on",
+        "application_form": (io.BytesIO(PDF + b"old"), "申请审核表.pdf"),
+        "employment_proof": (io.BytesIO(PDF), "聘用证明.pdf")}, content_type="multipart/form-data")
+    assert resp.status_code == 302
+    with app.app_context():
+        iid = db.session.scalar(select(ProcessInstance.id))
+        task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.status == "open"))
+    printed = web.client.get(f"/physician/applications/{iid}/review-table.pdf")
+    text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(
+        io.BytesIO(printed.data)).pages))
+    assert "《医师执业、变更执业、多机构备案申请审核表》" in text
+    staff = WebClient(app.test_client())
+    staff.login("jigou01")
+    page = staff.get(f"/inbox/tasks/{task_id}").get_data(as_text=True)
+    assert 'name="paper_held"' not in page
+    assert staff.post(f"/inbox/tasks/{task_id}/complete",
+                      {"decision": "confirm"}).status_code == 302
+    with app.app_context():
+        commission_task = db.session.scalar(select(HumanTask.id).where(
+            HumanTask.status == "open", HumanTask.lane == "commission"))
+    officer = WebClient(app.test_client())
+    officer.login("weijian01")
+    page = officer.get(f"/inbox/tasks/{commission_task}").get_data(as_text=True)
+    assert "申请审核表.pdf" in page and "医疗机构未上传" not in page

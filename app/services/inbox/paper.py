@@ -77,17 +77,23 @@ def table_title(row: ProcessDefinition) -> str | None:
 
 
 def paper_state(actor: User, inst: ProcessInstance) -> PaperState | None:
-    """The latest confirmation's scan or tick, for those who may see the application."""
+    """The latest confirmation's scan or tick, for those who may see the application.
+
+    None for a version without the paper step (the physician uploaded the scan then);
+    an empty state while no institution has confirmed with the paper.
+    """
     if not policies.can_view_instance(actor, inst):
         raise NotFound(_("申请不存在"))
+    if PAPER_FORM not in inst.definition.forms:
+        return None
     return _state(inst)
 
 
-def _state(inst: ProcessInstance) -> PaperState | None:
+def _state(inst: ProcessInstance) -> PaperState:
     done = [t for t in inst.tasks if t.form_id == PAPER_FORM and t.status == "completed"
             and (t.data or {}).get("decision") == "confirm"]
     if not done:
-        return None
+        return PaperState(None, False, "", None)
     task: HumanTask = max(done, key=lambda t: (t.completed_at or t.created_at, t.id))
     data = task.data or {}
     ref = data.get("paper_scan")
@@ -95,8 +101,6 @@ def _state(inst: ProcessInstance) -> PaperState | None:
                                 str(ref.get("mime", "application/octet-stream")))
             if isinstance(ref, dict) and "sha256" in ref else None)
     who = db.session.get(User, task.completed_by_id) if task.completed_by_id else None
-    if scan is None and not data.get("paper_held"):
-        return None
     return PaperState(scan, bool(data.get("paper_held")), who.display_name if who else "",
                       task.completed_at)
 
