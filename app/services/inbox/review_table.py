@@ -104,9 +104,9 @@ def review_table(actor: User, instance_id: int, verify_url: Callable[[str], str]
     if title is None:
         raise NotFound(_("该业务没有申请审核表"))
     font = _font(font_path, font_index)
-    body = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=15, wordWrap="CJK")
-    head = ParagraphStyle("head", parent=body, fontSize=18, leading=26, alignment=1)
-    small = ParagraphStyle("small", parent=body, fontSize=9, leading=12)
+    body = ParagraphStyle("body", fontName=font, fontSize=10, leading=14, wordWrap="CJK")
+    head = ParagraphStyle("head", parent=body, fontSize=17, leading=24, alignment=1)
+    small = ParagraphStyle("small", parent=body, fontSize=8, leading=11)
 
     def p(text: str, style: ParagraphStyle = body) -> Paragraph:
         return Paragraph(escape(text).replace("\n", "<br/>"), style)
@@ -117,45 +117,48 @@ def review_table(actor: User, instance_id: int, verify_url: Callable[[str], str]
     segno.make(url, error="m").save(qr_png, kind="png", scale=4, border=1)
     qr_png.seek(0)
     photo = _photo(view, upload_dir)
-    photo_cell: Any = (Image(str(photo), width=33 * mm, height=48 * mm, kind="proportional")
+    photo_cell: Any = (Image(str(photo), width=30 * mm, height=42 * mm, kind="proportional")
                        if photo else p("（照片）\n二寸免冠白底正面半身照片", small))
-    today = today_cst()
     top = [
         [p("受理编号"), p(str(inst.id)), p("业务类型"), p(view.business_type), photo_cell],
         [p("姓名"), p(view.physician_name), p("身份证件号码"), p(view.physician_id_masked), ""],
         [p("拟执业机构"), p(view.institution_name or "—"), p("提交日期"),
          p(inst.created_at.astimezone(CST).date().isoformat()), ""],
     ]
-    rows: list[list[Any]] = [[p(f.title), p(_value(f)), "", "", ""] for f in view.fields]
+    rows: list[list[Any]] = []
+    wide: list[int] = []  # declarations: one row across the table
+    for f in view.fields:
+        if f.widget == "checkbox":
+            wide.append(len(top) + len(rows))
+            rows.append([p(f"{f.title}：{_value(f)}"), "", "", "", ""])
+        else:
+            rows.append([p(f.title), p(_value(f)), "", "", ""])
     sign = [
-        [p("申请人声明"), p("本人承诺以上所填信息真实有效。\n\n申请人签名：　　　　　　　　　"
-                          "　　年　　月　　日"), "", "", ""],
-        [p("医疗机构意见"), p("\n\n\n负责人签字：　　　　　　　（机构盖章）\n"
-                            "　　　　　　　　　　　　　　　　　　　年　　月　　日"), "", "", ""],
-        [p("卫生健康行政部门审核意见"), p("\n\n\n经办人签字：　　　　　　　（盖章）\n"
-                                    "　　　　　　　　　　　　　　　　　　　年　　月　　日"),
+        [p("申请人声明"), p("本人承诺以上所填信息真实有效。\n申请人签名：　　　　　　　　　　"
+                          "　　　　年　　月　　日"), "", "", ""],
+        [p("医疗机构意见"), p("\n\n负责人签字：　　　　　　（机构盖章）　　　　年　　月　　日"),
+         "", "", ""],
+        [p("卫生健康行政部门审核意见"), p("\n\n经办人签字：　　　　　　（盖章）　　　　　　年　　月　　日"),
          "", "", ""],
     ]
-    data = top + rows + sign
-    table = Table(data, colWidths=[32 * mm, 50 * mm, 28 * mm, 35 * mm, 36 * mm], repeatRows=0)
-    n_top, n_rows = len(top), len(rows)
+    table = Table(top + rows + sign, colWidths=[30 * mm, 50 * mm, 26 * mm, 42 * mm, 34 * mm])
     style = [
         ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("SPAN", (4, 0), (4, n_top - 1)),
+        ("SPAN", (4, 0), (4, len(top) - 1)),
         ("ALIGN", (4, 0), (4, 0), "CENTER"),
     ]
-    for r in range(n_top, n_top + n_rows + len(sign)):
-        style.append(("SPAN", (1, r), (4, r)))
+    for r in range(len(top), len(top) + len(rows) + len(sign)):
+        style.append(("SPAN", (0, r), (4, r)) if r in wide else ("SPAN", (1, r), (4, r)))
     table.setStyle(TableStyle(style))
-    qr = Image(qr_png, width=24 * mm, height=24 * mm)
-    foot = Table([[qr, p(f"扫描二维码核验本申请（受理编号 {inst.id}）：\n{url}\n"
-                         f"打印日期：{today.isoformat()}", small)]],
-                 colWidths=[28 * mm, 153 * mm])
-    foot.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    header = Table([[p(f"《{title}》", head), Image(qr_png, width=22 * mm, height=22 * mm)]],
+                   colWidths=[156 * mm, 26 * mm])
+    header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    note = p(f"扫描右上角二维码或访问以下地址核验本申请（受理编号 {inst.id}）：{url}　"
+             f"打印日期：{today_cst().isoformat()}", small)
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=14 * mm, rightMargin=14 * mm,
-                            topMargin=14 * mm, bottomMargin=14 * mm, title=f"《{title}》",
+                            topMargin=12 * mm, bottomMargin=12 * mm, title=f"《{title}》",
                             author="医师电子化注册信息系统")
-    doc.build([p(f"《{title}》", head), Spacer(1, 4 * mm), table, Spacer(1, 5 * mm), foot])
+    doc.build([header, Spacer(1, 3 * mm), table, Spacer(1, 3 * mm), note])
     return PrintedTable(title, f"{title}-{inst.id}.pdf", out.getvalue())
