@@ -10,6 +10,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from PIL import Image
 from pypdf import PdfReader
@@ -76,6 +77,7 @@ def test_the_physician_prints_the_review_table_after_submitting(web: WebClient, 
     reader = PdfReader(io.BytesIO(resp.data))
     text = "".join(page.extract_text() for page in reader.pages)
     squeezed = re.sub(r"\s+", "", text)
+    assert len(reader.pages) == 1  # one sheet to sign and stamp
     assert "《医师执业注册申请审核表》" in squeezed
     for label in ("拟执业机构", "科室", "执业范围", "联系电话", "聘用证明", "受理编号"):
         assert label in squeezed, label  # the form's Chinese titles
@@ -249,3 +251,14 @@ def test_applications_on_a_version_before_the_paper_step_keep_working(
     officer.login("weijian01")
     page = officer.get(f"/inbox/tasks/{commission_task}").get_data(as_text=True)
     assert "申请审核表.pdf" in page and "医疗机构未上传" not in page
+
+
+def test_a_missing_font_is_a_clear_message_not_a_stack_trace(
+        web: WebClient, web_world: World, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    # printing needs the 宋体-style font on the server; without it people are told so
+    iid = _submit(web, web_world, app)
+    monkeypatch.setitem(app.config, "MEDREG_CJK_FONT", "/nonexistent/uming.ttc")
+    resp = web.get(f"/physician/applications/{iid}/review-table.pdf")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 503
+    assert "打印服务暂不可用" in page and "fonts-arphic-uming" in page and "Traceback" not in page

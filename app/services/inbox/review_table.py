@@ -30,6 +30,7 @@ from reportlab.platypus import Spacer
 from reportlab.platypus import Table
 from reportlab.platypus import TableStyle
 
+from app.errors import DomainError
 from app.errors import NotFound
 from app.models import User
 from app.services.applications import attachments
@@ -43,8 +44,10 @@ FONT_NAME = "MedregSong"
 _registered: dict[str, str] = {}
 
 
-class FontMissing(RuntimeError):
-    """The CJK font configured for printed tables is not on this machine."""
+class FontMissing(DomainError):
+    """The CJK font configured for printed tables is not on this machine (a set-up fault)."""
+
+    status_code = 503
 
 
 @dataclass(frozen=True)
@@ -61,9 +64,9 @@ def _font(path: str, index: int) -> str:
     if _registered.get(FONT_NAME) == key:
         return FONT_NAME
     if not Path(path).is_file():
-        raise FontMissing(
-            f"CJK font {path!r} not found: install the Debian package fonts-arphic-uming "
-            "or set MEDREG_CJK_FONT (and MEDREG_CJK_FONT_INDEX for a .ttc) to a 宋体-style font")
+        raise FontMissing(_(
+            "打印服务暂不可用：服务器缺少中文字体 %(path)s（Debian 软件包 fonts-arphic-uming，"
+            "或以 MEDREG_CJK_FONT 指定宋体字体），请联系系统管理员。", path=path))
     pdfmetrics.registerFont(TTFont(FONT_NAME, path, subfontIndex=index))
     _registered[FONT_NAME] = key
     return FONT_NAME
