@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from itsdangerous import BadSignature
+from itsdangerous import BadData
 from itsdangerous import URLSafeSerializer
 
 from app.errors import NotFound
@@ -128,7 +128,7 @@ def verify(token: str, secret: str) -> PublicApplication | None:
     """The public facts of the application a printed table belongs to; None if forged."""
     try:
         instance_id = URLSafeSerializer(secret, salt=_SALT).loads(token)
-    except BadSignature:
+    except BadData:
         return None
     inst = db.session.get(ProcessInstance, int(instance_id)) if isinstance(instance_id, int) else None
     if inst is None or table_title(inst.definition) is None:
