@@ -37,7 +37,7 @@ run: install assets db
 # From the OS packages: Chromium drives the browser tests; redis-server is the shared
 # rate-limit store the production-mode tests start (production uses one too).
 system:
-	@(test -x /usr/bin/chromium && test -x /usr/bin/redis-server && dpkg -s fonts-wqy-microhei >/dev/null 2>&1) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei redis-server >/dev/null)
+	@(test -x /usr/bin/chromium && test -x /usr/bin/redis-server && dpkg -s fonts-wqy-microhei >/dev/null 2>&1 && dpkg -s fonts-arphic-uming >/dev/null 2>&1) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei fonts-arphic-uming redis-server >/dev/null)
 
 browser: system
 

@@ -31,6 +31,9 @@ class DefaultConfig:
     MEDREG_SMTP_PORT = 25
     MEDREG_MAIL_FROM = "noreply@medreg.local"
     MEDREG_UPLOAD_DIR = ""  # default: instance/uploads
+    # the 宋体-style CJK font embedded in printed 申请审核表 (Debian fonts-arphic-uming; .ttc index)
+    MEDREG_CJK_FONT = "/usr/share/fonts/truetype/arphic/uming.ttc"
+    MEDREG_CJK_FONT_INDEX = 0  # AR PL UMing CN
     MEDREG_ENV = "production"  # "development" must be chosen explicitly (make run, tests)
     MEDREG_PROXY_HOPS = 0  # reverse proxies in front of the app whose X-Forwarded-* are trusted
     MEDREG_AUDIT_KEY: str | None = None  # HMAC key of the audit chain; never in the database

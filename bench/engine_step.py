@@ -121,7 +121,7 @@ def run(n: int, url: str | None, smoke: bool, schema: str = "public") -> dict[st
             t0 = time.perf_counter()
             actor = db.session.get(User, staff_id)
             assert actor is not None
-            processes.complete_task(actor, task_id, {"decision": "confirm", "note": ""})
+            processes.complete_task(actor, task_id, {"decision": "confirm", "paper_held": True, "note": ""})
             service_ms.append((time.perf_counter() - t0) * 1000)
             sizes.append(len(db.session.get(ProcessInstance, iid).workflow_json))
             db.session.remove()

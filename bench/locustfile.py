@@ -44,7 +44,7 @@ class Staff(HttpUser):
             if token is None or step is None:
                 continue
             with self.client.post(f"/inbox/tasks/{task_id}/complete", name="提交办理意见",
-                                  data={"csrf_token": token.group(1), "decision": step},
+                                  data={"csrf_token": token.group(1), "decision": step, "paper_held": "on"},
                                   allow_redirects=False, catch_response=True) as resp:
                 if resp.status_code != 302:
                     resp.failure(f"办理失败 {resp.status_code}")
@@ -93,8 +93,7 @@ class Physician(HttpUser):
         data = {"csrf_token": token.group(1), "institution_id": str(SETUP["institution_id"]),
                 "department_id": str(SETUP["department_id"]), "practice_scopes": "11",
                 "contact_mobile": "15175070658", "declare_health": "on", "declare_no_bar": "on"}
-        files = {"application_form": ("申请审核表.pdf", PDF + str(n).encode(), "application/pdf"),
-                 "employment_proof": ("聘用证明.pdf", PDF + b"e" + str(n).encode(), "application/pdf")}
+        files = {"employment_proof": ("聘用证明.pdf", PDF + b"e" + str(n).encode(), "application/pdf")}
         with self.client.post("/physician/apply/registration", name="提交申请", data=data, files=files,
                               allow_redirects=False, catch_response=True) as resp:
             if resp.status_code == 302 and "/physician/applications/" in resp.headers.get("Location", ""):

@@ -57,7 +57,10 @@ def run(n: int, url: str | None, schema: str) -> dict[str, Any]:
                 if task is None:
                     break
                 actor = db.session.scalar(select(User).where(User.username == names[task.task_spec_id]))
-                processes.complete_task(actor, task.id, {"decision": decisions[task.task_spec_id]})
+                data: dict[str, object] = {"decision": decisions[task.task_spec_id]}
+                if task.form_id == "institution_confirm_paper":
+                    data["paper_held"] = True  # the signed 申请审核表 is held
+                processes.complete_task(actor, task.id, data)
                 db.session.remove()
         state, rows = [], []
         for iid in ids:

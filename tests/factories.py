@@ -110,9 +110,12 @@ def photo_jpeg(size: tuple[int, int] = (354, 472)) -> bytes:
     return out.getvalue()
 
 
+# R-39: the institution confirms holding the applicant's signed and stamped 申请审核表
+CONFIRMED: dict[str, Any] = {"decision": "confirm", "paper_held": True}
+
+
 def application_payload(w: World, user_id: int, **overrides: Any) -> dict[str, Any]:
     """A complete, valid 注册 application of the test world's hospital."""
-    form = attachments.store(w.upload_dir, attachments.Upload("申请审核表.pdf", PDF), user_id)
     photo = attachments.store(w.upload_dir, attachments.Upload("照片.jpg", photo_jpeg()), user_id)
     proof = attachments.store(w.upload_dir, attachments.Upload("聘用证明.pdf", PDF + b"1"),
                               user_id)
@@ -120,7 +123,7 @@ def application_payload(w: World, user_id: int, **overrides: Any) -> dict[str, A
         "institution_id": w.hospital_id, "department_id": w.department_id,
         "practice_scopes": ["11"], "contact_mobile": "15175070658",
         "declare_health": True, "declare_no_bar": True,
-        "application_form": form, "employment_proof": proof, "photo": photo}
+        "employment_proof": proof, "photo": photo}
     data.update(overrides)
     return data
 

@@ -49,7 +49,6 @@ APPLICATION = {
     "contact_mobile": "15175070658",
     "declare_health": True,
     "declare_no_bar": True,
-    "application_form": ATTACHMENT,
     "employment_proof": ATTACHMENT,
 }
 

@@ -37,27 +37,27 @@ REFUSE = {"decision": "refuse", "note": "不符合条件"}
 CASES = {
     "cancellation": ("cancellation_apply", "cancel_registration", {
         "registration_id": 1, "reason": "own_request", "event_date": "2026-02-27",
-        "application_form": ATTACHMENT, "declare_true": True}),
+        "declare_true": True}),
     "filing": ("filing_apply", "add_filing", {
         "registration_id": 1, "institution_id": 2, "practice_scopes": ["11"],
         "valid_from": "2026-03-10", "valid_to": "2027-03-09", "agreement": ATTACHMENT,
         "declare_true": True}),
     "change": ("change_apply", "apply_change", {
         "registration_id": 1, "institution_id": 2, "department_id": 3, "practice_scopes": ["11"],
-        "reason": "工作调动", "application_form": ATTACHMENT, "employment_proof": ATTACHMENT,
+        "reason": "工作调动", "employment_proof": ATTACHMENT,
         "declare_true": True}),
     "upgrade": ("upgrade_apply", "upgrade_level", {
-        "registration_id": 1, "practice_scopes": ["11"], "application_form": ATTACHMENT,
+        "registration_id": 1, "practice_scopes": ["11"],
         "old_certificate": ATTACHMENT, "declare_true": True}),
     "military_in": ("military_in_apply", "apply_registration", {
         **APPLICATION, "military_unit": "某部队医院", "placement_proof": ATTACHMENT}),
     "to_military": ("to_military_apply", "change_to_military", {
         "registration_id": 1, "military_unit": "某部队医院", "effective_date": "2026-03-20",
-        "application_form": ATTACHMENT, "transfer_order": ATTACHMENT, "declare_true": True}),
+        "transfer_order": ATTACHMENT, "declare_true": True}),
     "filing_cancel": ("filing_cancel_apply", "cancel_filing", {
         "filing_id": 1, "end_date": "2026-03-20", "reason": "协议到期", "declare_true": True}),
     "reissue": ("reissue_apply", "reissue_certificate", {
-        "registration_id": 1, "cause": "lost", "application_form": ATTACHMENT,
+        "registration_id": 1, "cause": "lost",
         "loss_notice": ATTACHMENT, "declare_true": True}),
     "legacy_cancel": ("legacy_cancel_apply", "remove_legacy_site", {
         "registration_id": 1, "site": "某医院", "reason": "不再在该地点执业",
@@ -74,6 +74,13 @@ def outcomes(d: Driver) -> list[str]:
     return [p["outcome"] for p in d.called("close_application")]
 
 
+def confirm(d: Driver, spec_id: str) -> dict[str, Any]:
+    """确认; where the type has a 申请审核表 the institution holds it signed and stamped (R-39)."""
+    if d.task(spec_id).form_id == "institution_confirm_paper":
+        return {**CONFIRM, "paper_held": True}
+    return CONFIRM
+
+
 def start(d: Driver) -> None:
     d.start(CASES[d.process_id][2])
     assert d.ready() == ["institution_confirm"]
@@ -81,10 +88,10 @@ def start(d: Driver) -> None:
 
 def to_commission(d: Driver) -> None:
     start(d)
-    d.complete("institution_confirm", "institution", CONFIRM)
+    d.complete("institution_confirm", "institution", confirm(d, "institution_confirm"))
     if d.process_id in TARGET:
         assert d.ready() == ["target_confirm"]
-        d.complete("target_confirm", "target_institution", CONFIRM)
+        d.complete("target_confirm", "target_institution", confirm(d, "target_confirm"))
     assert d.ready() == ["commission_accept"]
 
 
@@ -117,7 +124,7 @@ def withdraw_after_return(d: Driver) -> None:
 
 def target_decides(d: Driver, decision: dict[str, Any]) -> None:
     start(d)
-    d.complete("institution_confirm", "institution", CONFIRM)
+    d.complete("institution_confirm", "institution", confirm(d, "institution_confirm"))
     d.complete("target_confirm", "target_institution", decision)
     if decision is RETURN:
         assert d.ready() == ["physician_apply"]

@@ -29,11 +29,11 @@ from workflows_tests.conftest import sequence_flows
 MONDAY = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 
-CONFIRM = {"decision": "confirm"}
+CONFIRM = {"decision": "confirm", "paper_held": True}  # holds the signed 申请审核表
 RETURN = {"decision": "return", "note": "聘用证明未盖章", "fields": ["employment_proof"]}
 INST_REFUSE = {"decision": "refuse", "note": "本人不在本机构执业"}
 ACCEPT = {"decision": "accept"}
-CORRECT = {"decision": "correct", "note": "请补交申请审核表原件扫描件", "fields": ["application_form"]}
+CORRECT = {"decision": "correct", "note": "请补交聘用证明原件扫描件", "fields": ["employment_proof"]}
 REJECT = {"decision": "reject", "note": "不属于本机关受理范围"}
 APPROVE = {"decision": "approve"}
 REFUSE = {"decision": "refuse", "note": "存在不予注册情形，可依法申请行政复议"}

@@ -43,6 +43,8 @@ def _decide(page: Page, title: str, label: str) -> None:
     page.goto("/inbox/")
     page.locator("tr", has_text=title).get_by_role("link", name="办理").click()
     page.get_by_label(label, exact=True).check()
+    if label == "确认":  # holds the signed and stamped 申请审核表
+        page.locator("input[name=paper_held]").check()
     page.get_by_role("button", name="提交").click()
     expect(page.get_by_text("已办理完成。")).to_be_visible()
 
@@ -60,7 +62,6 @@ def test_change_needs_both_institutions(app: Flask, web_world: World, new_page: 
         make_user("jigou07", Role.INSTITUTION, "中心医院医务科", institution_id=second.id)
         db.session.commit()
         db.session.remove()
-    (tmp_path / "表.pdf").write_bytes(PDF)
     (tmp_path / "聘用证明.pdf").write_bytes(PDF + b"%2\n")
 
     doctor = new_page()
@@ -72,7 +73,6 @@ def test_change_needs_both_institutions(app: Flask, web_world: World, new_page: 
     doctor.select_option("select[name=department_id]", label="心内科")
     doctor.check("input[name=practice_scopes][value='11']")
     doctor.fill("textarea[name=reason]", "工作调动")
-    doctor.set_input_files("input[name=application_form]", str(tmp_path / "表.pdf"))
     doctor.set_input_files("input[name=employment_proof]", str(tmp_path / "聘用证明.pdf"))
     doctor.check("input[name=declare_true]")
     doctor.get_by_role("button", name="提交申请").click()

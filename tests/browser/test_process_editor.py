@@ -18,10 +18,8 @@ from app.models import HumanTask
 from app.models import ProcessDraft
 from app.models import ProcessInstance
 from app.models import Registration
-from app.services.applications import attachments
 from app.services.engine import processes
 from tests.browser.helpers import sign_in as _login
-from tests.factories import PDF
 from tests.factories import World
 from tests.factories import user
 
@@ -72,10 +70,9 @@ def _registrations(app: Flask, world: World) -> tuple[int, int]:
 
 def _start_on_version_one(app: Flask, world: World, reg_id: int) -> int:
     with app.app_context():
-        form = attachments.store(world.upload_dir, attachments.Upload("表.pdf", PDF), world.doctor_id)
         iid = processes.start_application(user(world.doctor_id), "cancellation", {
             "registration_id": reg_id, "reason": "own_request", "event_date": "2026-03-02",
-            "application_form": form, "declare_true": True}).instance_id
+            "declare_true": True}).instance_id
         db.session.remove()
         return iid
 
@@ -87,7 +84,8 @@ def _complete(app: Flask, world: World, iid: int) -> ProcessInstance:
             task = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == iid,
                                                              HumanTask.status == "open"))
             assert task is not None
-            processes.complete_task(user(actor), task.id, {"decision": decision})
+            paper = {"paper_held": True} if decision == "confirm" else {}
+            processes.complete_task(user(actor), task.id, {"decision": decision, **paper})
         inst = db.session.get(ProcessInstance, iid)
         db.session.expunge(inst)
         db.session.remove()
@@ -148,7 +146,6 @@ def test_admin_adds_a_reminder_timer_and_publishes_version_two(
     expect(admin.locator("#versions tr", has_text="版本 1")).to_contain_text("1")  # one running
 
     # a physician applies now: version 2, with the timer on the diagram of the application
-    (tmp_path / "表.pdf").write_bytes(PDF)
     doctor = new_page()
     _login(doctor, "doctor02")
     doctor.locator("nav.side").get_by_role("link", name="业务申请").click()
@@ -156,7 +153,6 @@ def test_admin_adds_a_reminder_timer_and_publishes_version_two(
     doctor.select_option("select[name=registration_id]", index=1)
     doctor.check("input[name=reason][value=own_request]")
     doctor.fill("input[name=event_date]", "2026-03-02")
-    doctor.set_input_files("input[name=application_form]", str(tmp_path / "表.pdf"))
     doctor.check("input[name=declare_true]")
     doctor.get_by_role("button", name="提交申请").click()
     expect(doctor.locator("main")).to_contain_text("待机构确认")

@@ -38,13 +38,12 @@ def _open_registration_form(page: Page) -> None:
 
 
 def _fill_registration(page: Page, tmp_path: Path, mobile: str | None = None) -> None:
-    form, proof = _pdfs(tmp_path)
+    _, proof = _pdfs(tmp_path)
     page.select_option("select[name=institution_id]", label="山西大学医院")
     page.select_option("select[name=department_id]", label="内科")
     page.check("input[name=practice_scopes][value='11']")
     if mobile is not None:
         page.fill("input[name=contact_mobile]", mobile)
-    page.set_input_files("input[name=application_form]", str(form))
     page.set_input_files("input[name=employment_proof]", str(proof))
     photo = tmp_path / "照片.jpg"  # 办法 第十二条: the 2-inch photo is required
     photo.write_bytes(photo_jpeg())
@@ -95,13 +94,13 @@ def test_registration_journey(web_world: World, new_page: NewPage, tmp_path: Pat
     expect(row).to_contain_text("山西大学医院")
     row.get_by_role("link", name="办理").click()
     content = staff.locator("dl.readonly")
-    for text in ("山西大学医院", "内科", "内科专业", "151****0658", "申请审核表.pdf",
-                 "聘用证明.pdf"):
+    for text in ("山西大学医院", "内科", "内科专业", "151****0658", "聘用证明.pdf"):
         expect(content).to_contain_text(text)
     expect(content).not_to_contain_text("15175070658")  # approvers see the mobile masked
     expect(staff.locator("dl.readonly input, dl.readonly select")).to_have_count(0)
     staff.screenshot(path=str(tmp_path / "inbox_task.png"), full_page=True)
     staff.get_by_role("radio", name="确认", exact=True).check()
+    staff.locator("input[name=paper_held]").check()  # the signed 申请审核表 is held
     staff.get_by_role("button", name="提交", exact=True).click()
     expect(staff).to_have_url(re.compile(r"/inbox/$"))
     expect(staff.locator(".flash.success")).to_have_text("已办理完成。")
@@ -150,12 +149,11 @@ def test_form_error_keeps_input(web_world: World, new_page: NewPage, tmp_path: P
     expect(page.locator("input[name=practice_scopes][value='11']")).to_be_checked()
     expect(page.locator("input[name=declare_health]")).to_be_checked()
     expect(page.locator("input[name=declare_no_bar]")).to_be_checked()
-    expect(page.locator("#field-application_form .kept")).to_contain_text("已上传：申请审核表.pdf")
     expect(page.locator("#field-employment_proof .kept")).to_contain_text("已上传：聘用证明.pdf")
     page.screenshot(path=str(tmp_path / "form_error.png"), full_page=True)
 
     page.fill("input[name=contact_mobile]", "15175070658")
     _submit_application(page)
-    expect(page.locator("dl.readonly")).to_contain_text("申请审核表.pdf")
+    expect(page.get_by_role("link", name="打印申请审核表")).to_be_visible()
     expect(page.locator("dl.readonly")).to_contain_text("聘用证明.pdf")
     expect(page.locator("dl.readonly")).to_contain_text("15175070658")

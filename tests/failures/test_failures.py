@@ -34,6 +34,7 @@ from app.services.platform import audit
 from app.workflow import Runtime
 from bench.timers import add_timer_instances
 from tests.conftest import WebClient
+from tests.factories import CONFIRMED
 from tests.factories import World
 from tests.factories import application_payload
 from tests.factories import make_qualification
@@ -83,11 +84,11 @@ def test_a_database_error_in_the_middle_of_a_step_leaves_nothing_half_written(
 
     monkeypatch.setattr(audit, "record", failing_record)
     with pytest.raises(Exception, match="no_such_table"):
-        processes.complete_task(user(world.staff_id), task, {"decision": "confirm"})
+        processes.complete_task(user(world.staff_id), task, CONFIRMED)
     db.session.rollback()
     assert _snapshot(iid) == before
     monkeypatch.setattr(audit, "record", real)
-    processes.complete_task(user(world.staff_id), task, {"decision": "confirm"})  # and it still works
+    processes.complete_task(user(world.staff_id), task, CONFIRMED)  # and it still works
     _consistent(iid)
     assert audit.verify() == []
 
@@ -113,7 +114,7 @@ def test_the_person_sees_a_plain_error_page_and_nothing_changed(
         db.session.remove()
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)  # as in production
     monkeypatch.setattr(audit, "record", failing_record)
-    resp = web.post(f"/inbox/tasks/{task}/complete", {"decision": "confirm"})
+    resp = web.post(f"/inbox/tasks/{task}/complete", {"decision": "confirm", "paper_held": "on"})
     body = resp.get_data(as_text=True)
     assert resp.status_code == 500
     assert "系统繁忙" in body and "您填写的内容未被保存" in body
@@ -221,7 +222,7 @@ def test_killing_a_worker_loses_no_acknowledged_submission(app: Flask, world: Wo
                 os.kill(_children(master.pid)[0], signal.SIGKILL)  # in the middle of the run
             try:
                 r = s.post(f"{base}/inbox/tasks/{tasks[iid]}/complete", allow_redirects=False,
-                           data={"csrf_token": token, "decision": "confirm"}, timeout=30)
+                           data={"csrf_token": token, "decision": "confirm", "paper_held": "on"}, timeout=30)
                 done = r.status_code == 302 and r.headers["Location"].endswith("/inbox/")
                 return iid, 302 if done else r.status_code
             except requests.RequestException:

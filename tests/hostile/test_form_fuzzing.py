@@ -510,8 +510,7 @@ def test_markup_in_a_valid_application_is_stored_but_shown_escaped(app: Flask, w
     resp = post(web, "/physician/apply/to_military", {
         "registration_id": str(rich.registration_id), "military_unit": "某部" + MARKUP[0],
         "effective_date": "2026-01-05", "declare_true": "on",
-        "application_form": (PDF, MARKUP[-1] + ".pdf"),
-        "transfer_order": (PDF + b"2", "调令.pdf")}, multipart=True)
+        "transfer_order": (PDF + b"2", MARKUP[-1] + ".pdf")}, multipart=True)
     assert resp.status_code == 302, re.findall(r'class="error"[^>]*>([^<]+)', resp.get_data(as_text=True))
     assert_sane(web.get(resp.headers["Location"]), [reason])
     staff = WebClient(app.test_client())

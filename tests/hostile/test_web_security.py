@@ -58,7 +58,8 @@ def _urls(rule: Rule, rich: Rich, staff_id: int) -> list[str]:
     return urls
 
 
-FORM = {"decision": "confirm", "reason": "工作调动原因", "comment": "备注内容", "username": "doctor01",
+FORM = {"decision": "confirm", "paper_held": "on",
+        "reason": "工作调动原因", "comment": "备注内容", "username": "doctor01",
         "password": PASSWORD, "confirm": PASSWORD, "old": PASSWORD, "code": "77", "name": "新科室",
         "subject_code": "0300", "year": "2027", "role": "institution", "display_name": "新账户",
         "org_code": "R-140-1", "action": "department", "note": "说明", "kind": "institutions",
@@ -107,7 +108,7 @@ def test_a_token_from_another_session_is_refused(app: Flask, rich: Rich) -> None
     victim.login("jigou01")
     before = snapshot(app)
     resp = victim.client.post(f"/inbox/tasks/{rich.task_id}/complete",
-                              data={"decision": "confirm", "csrf_token": attacker.token})
+                              data={"decision": "confirm", "paper_held": "on", "csrf_token": attacker.token})
     assert resp.status_code == 400 and "页面已过期" in resp.get_data(as_text=True)
     assert changed(before, snapshot(app)) == {}
 
@@ -267,7 +268,8 @@ def _audited_actions(app: Flask, rich: Rich) -> None:
                                                    "subject_code": "0300"}).status_code == 302
     assert staff.post(f"/inbox/applications/{rich.instance_id}/comments",
                       {"comment": "已核对<script>x</script>", "task_id": str(rich.task_id)}).status_code == 302
-    assert staff.post(f"/inbox/tasks/{rich.task_id}/complete", {"decision": "confirm"}).status_code == 302
+    assert staff.post(f"/inbox/tasks/{rich.task_id}/complete",
+                      {"decision": "confirm", "paper_held": "on"}).status_code == 302
 
 
 def test_audit_verify_reports_an_intact_chain_then_a_tampered_row(app: Flask, rich: Rich) -> None:

@@ -70,6 +70,8 @@ def _run(world: World, pid: str, data: dict[str, Any], target_staff: int | None 
         task = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == iid,
                                                          HumanTask.status == "open"))
         assert task is not None
+        if task.form_id == "institution_confirm_paper":  # the signed 申请审核表 is held
+            decision = {**decision, "paper_held": True}
         processes.complete_task(user(actor), task.id, decision)
     return iid
 
@@ -85,7 +87,6 @@ def test_upgrade_issues_a_physician_registration(world: World) -> None:
     old = _reg(world, level="执业助理医师", cert_no="211140100000001", place_region="140105")
     db.session.commit()
     _run(world, "upgrade", {"registration_id": old.id, "practice_scopes": ["11"],
-                            "application_form": _att(world, "表.pdf"),
                             "old_certificate": _att(world, "证.pdf"), "declare_true": True})
     db.session.expire_all()
     assert db.session.get(Registration, old.id).status == "CHANGED_OUT"
@@ -118,7 +119,6 @@ def test_change_of_main_institution_in_the_same_province(world: World) -> None:
     dept = second.departments[0].id if second.departments else None
     _run(world, "change", {"registration_id": reg.id, "institution_id": second.id,
                            "department_id": dept, "practice_scopes": ["11"], "reason": "工作调动",
-                           "application_form": _att(world, "表.pdf"),
                            "employment_proof": _att(world, "聘.pdf"), "declare_true": True},
          target_staff=staff2)
     db.session.expire_all()
@@ -139,7 +139,6 @@ def test_to_military_changes_out(world: World) -> None:
     db.session.commit()
     _run(world, "to_military", {"registration_id": reg.id, "military_unit": "某部队医院",
                                 "effective_date": today_cst().isoformat(),
-                                "application_form": _att(world, "表.pdf"),
                                 "transfer_order": _att(world, "调令.pdf"), "declare_true": True})
     db.session.expire_all()
     assert db.session.get(Registration, reg.id).status == "CHANGED_OUT"
@@ -174,7 +173,6 @@ def test_reissue_keeps_the_number_and_is_marked(world: World) -> None:
     reg = _reg(world)
     db.session.commit()
     _run(world, "reissue", {"registration_id": reg.id, "cause": "lost",
-                            "application_form": _att(world, "表.pdf"),
                             "loss_notice": _att(world, "遗失声明.pdf"), "declare_true": True})
     db.session.expire_all()
     reg = db.session.get(Registration, reg.id)

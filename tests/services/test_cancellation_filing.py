@@ -21,6 +21,7 @@ from app.services.applications import eligibility
 from app.services.engine import processes
 from app.services.engine.clock import today_cst
 from app.services.inbox import tasks
+from tests.factories import CONFIRMED
 from tests.factories import PDF
 from tests.factories import World
 from tests.factories import make_user
@@ -55,10 +56,9 @@ def test_cancellation_annuls_the_registration(world: World) -> None:
     doctor = user(world.doctor_id)
     iid = processes.start_application(doctor, "cancellation", {
         "registration_id": reg.id, "reason": "own_request",
-        "event_date": today_cst().isoformat(), "declare_true": True,
-        "application_form": _file(world, "申请审核表.pdf")}).instance_id
+        "event_date": today_cst().isoformat(), "declare_true": True}).instance_id
     assert _open(iid).scope_id == world.hospital_id
-    processes.complete_task(user(world.staff_id), _open(iid).id, {"decision": "confirm"})
+    processes.complete_task(user(world.staff_id), _open(iid).id, CONFIRMED)
     processes.complete_task(user(world.officer_id), _open(iid).id, {"decision": "accept"})
     processes.complete_task(user(world.officer_id), _open(iid).id, {"decision": "approve"})
     db.session.expire_all()
@@ -79,11 +79,11 @@ def test_filing_is_signed_by_both_institutions(world: World) -> None:
         "registration_id": reg.id, "institution_id": second.id, "practice_scopes": ["11"],
         "valid_from": start.isoformat(), "valid_to": (start + timedelta(days=365)).isoformat(),
         "agreement": _file(world, "协议.pdf"), "declare_true": True}).instance_id
-    processes.complete_task(user(world.staff_id), _open(iid).id, {"decision": "confirm"})
+    processes.complete_task(user(world.staff_id), _open(iid).id, CONFIRMED)
     task = _open(iid)
     assert task.task_spec_id == "target_confirm" and task.scope_id == second.id
     assert [r.instance_id for r in tasks.inbox(staff2)] == [iid]
-    processes.complete_task(staff2, task.id, {"decision": "confirm"})
+    processes.complete_task(staff2, task.id, CONFIRMED)
     processes.complete_task(user(world.officer_id), _open(iid).id, {"decision": "accept"})
     processes.complete_task(user(world.officer_id), _open(iid).id, {"decision": "approve"})
     filing = db.session.scalar(select(MultiFiling))

@@ -55,7 +55,7 @@ def _change(world: World, reg: Registration, **kw: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "registration_id": reg.id, "institution_id": world.hospital_id,
         "department_id": world.department_id, "practice_scopes": ["12"], "reason": "工作需要",
-        "application_form": _att(world, "表.pdf"), "employment_proof": _att(world, "聘.pdf"),
+        "employment_proof": _att(world, "聘.pdf"),
         "training_proof": _att(world, "培训.pdf"), "declare_true": True}
     data.update(kw)
     return data
@@ -118,8 +118,7 @@ def test_change_is_refused_while_a_cancellation_is_open(world: World) -> None:
     reg = _reg(world)
     iid = processes.start_application(user(world.doctor_id), "cancellation", {
         "registration_id": reg.id, "reason": "own_request",
-        "event_date": today_cst().isoformat(), "declare_true": True,
-        "application_form": _att(world, "表.pdf")}).instance_id
+        "event_date": today_cst().isoformat(), "declare_true": True}).instance_id
     why = eligibility.refusal(user(world.doctor_id), "change")
     assert why == f"您的「注销」申请正在办理中（受理编号 {iid}），办结后才能申请变更"
 

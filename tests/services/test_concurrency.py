@@ -26,6 +26,7 @@ from app.services.backoffice import definitions
 from app.services.engine import processes
 from app.services.platform import audit
 from app.workflow import Runtime
+from tests.factories import CONFIRMED
 from tests.factories import World
 from tests.factories import application_payload
 from tests.factories import user
@@ -53,7 +54,7 @@ def _submit_and_confirm(world: World) -> int:
     doctor = user(world.doctor_id)
     iid = processes.start_application(doctor, "registration",
                                       application_payload(world, doctor.id)).instance_id
-    processes.complete_task(user(world.staff_id), _open_task(iid).id, {"decision": "confirm"})
+    processes.complete_task(user(world.staff_id), _open_task(iid).id, CONFIRMED)
     return iid
 
 
@@ -146,7 +147,7 @@ def test_twenty_staff_confirm_or_return_at_once_state_follows_winner(app: Flask,
 
     def submission(i: int) -> dict[str, Any]:
         if i % 2 == 0:
-            return {"decision": "confirm"}
+            return dict(CONFIRMED)
         return {"decision": "return", "note": f"请补充聘用证明（{i}）", "fields": ["employment_proof"]}
 
     outcomes = _race(app, world.staff_id, task_id, submission)

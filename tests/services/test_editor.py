@@ -20,11 +20,9 @@ from app.models import OutboxMessage
 from app.models import ProcessDefinition
 from app.models import ProcessInstance
 from app.models import Registration
-from app.services.applications import attachments
 from app.services.backoffice import editor
 from app.services.engine import processes
 from app.services.engine.clock import CST
-from tests.factories import PDF
 from tests.factories import World
 from tests.factories import user
 
@@ -78,10 +76,9 @@ def _registration(world: World, user_id: int, cert_no: str) -> int:
 
 
 def _apply(world: World, user_id: int, reg_id: int) -> int:
-    form = attachments.store(world.upload_dir, attachments.Upload("表.pdf", PDF), user_id)
     return processes.start_application(user(user_id), "cancellation", {
         "registration_id": reg_id, "reason": "own_request", "event_date": "2026-03-02",
-        "application_form": form, "declare_true": True}).instance_id
+        "declare_true": True}).instance_id
 
 
 def _open_task(iid: int) -> HumanTask:
@@ -114,7 +111,7 @@ def test_checks_name_the_element_of_each_problem(world: World) -> None:
     xml = xml.replace('spiffworkflow:serviceTaskOperator id="close_application" resultVariable="closed"',
                       'spiffworkflow:serviceTaskOperator id="delete_everything" resultVariable="closed"', 1)
     xml = xml.replace("clock = start_clock(today())", "clock = __import__('os').system('id')")
-    xml = xml.replace('name="form" value="institution_confirm"', 'name="form" value="no_such_form"')
+    xml = xml.replace('name="form" value="institution_confirm_paper"', 'name="form" value="no_such_form"')
     d = editor.open_draft(_admin(world), "cancellation")
     forms = dict(d.forms, cancellation_apply={"type": 12})
     _save(world, xml, forms)
@@ -169,7 +166,8 @@ def test_published_version_two_runs_beside_version_one(world: World) -> None:
 
     for actor, decision in ((world.staff_id, "confirm"), (world.officer_id, "accept"),
                             (world.officer_id, "approve")):
-        processes.complete_task(user(actor), _open_task(old).id, {"decision": decision})
+        paper = {"paper_held": True} if decision == "confirm" else {}
+        processes.complete_task(user(actor), _open_task(old).id, {"decision": decision, **paper})
     done = db.session.get(ProcessInstance, old)
     assert done.completed_at is not None and done.outcome == "approved"
     assert done.definition.version == 1

@@ -132,7 +132,7 @@ def test_filings_close_when_the_registration_is_changed_out_by_an_upgrade(world:
     filing = _filing_row(reg, _hospital(world, 2, region="140105")[0])
     iid = processes.start_application(user(world.doctor_id), "upgrade", {
         "registration_id": reg.id, "practice_scopes": ["11"],
-        "application_form": _att(world, "表.pdf"), "old_certificate": _att(world, "证.pdf"),
+        "old_certificate": _att(world, "证.pdf"),
         "declare_true": True}).instance_id
     processes.complete_task(user(world.staff_id), _open(iid).id, {"decision": "confirm"})
     processes.complete_task(user(world.officer_id), _open(iid).id, {"decision": "accept"})
@@ -148,8 +148,7 @@ def test_filings_close_when_the_registration_changes_to_the_military(world: Worl
     filing = _filing_row(reg, _hospital(world, 2)[0])
     iid = processes.start_application(user(world.doctor_id), "to_military", {
         "registration_id": reg.id, "military_unit": "某部队医院", "effective_date":
-            today_cst().isoformat(), "application_form": _att(world, "表.pdf"),
-        "transfer_order": _att(world, "调令.pdf"), "declare_true": True}).instance_id
+            today_cst().isoformat(), "transfer_order": _att(world, "调令.pdf"), "declare_true": True}).instance_id
     while (task := db.session.scalar(select(HumanTask).where(
             HumanTask.instance_id == iid, HumanTask.status == "open"))) is not None:
         who = world.staff_id if task.scope_kind == "institution" else world.officer_id
@@ -208,7 +207,7 @@ def test_the_data_migration_brings_existing_records_in_line(world: World) -> Non
     iid = processes.start_application(user(world.doctor_id), "change", {
         "registration_id": reg.id, "institution_id": world.hospital_id,
         "department_id": world.department_id, "practice_scopes": ["12"], "reason": "工作需要",
-        "application_form": _att(world, "表.pdf"), "employment_proof": _att(world, "聘.pdf"),
+        "employment_proof": _att(world, "聘.pdf"),
         "training_proof": _att(world, "培训.pdf"), "declare_true": True}).instance_id
     assert iid
     old = _reg(world, status="CHANGED_OUT", cert_no="110140100000556")

@@ -17,6 +17,7 @@ from app.models import Registration
 from app.services.engine import processes
 from app.services.inbox import tasks
 from app.services.platform import audit
+from tests.factories import CONFIRMED
 from tests.factories import World
 from tests.factories import application_payload
 from tests.factories import user
@@ -42,7 +43,7 @@ def test_registration_happy_path_creates_active_registration(world: World) -> No
     task = _open_task(iid)
     assert (task.scope_kind, task.scope_id) == ("institution", world.hospital_id)
 
-    processes.complete_task(user(world.staff_id), task.id, {"decision": "confirm"})
+    processes.complete_task(user(world.staff_id), task.id, CONFIRMED)
     task = _open_task(iid)
     assert task.task_spec_id == "commission_accept"
     assert (task.scope_kind, task.scope_id) == ("authority", world.authority_id)
@@ -66,7 +67,7 @@ def test_registration_happy_path_creates_active_registration(world: World) -> No
 
 def test_refusal_leaves_records_unchanged_and_keeps_reasons(world: World) -> None:
     iid = _submit(world)
-    processes.complete_task(user(world.staff_id), _open_task(iid).id, {"decision": "confirm"})
+    processes.complete_task(user(world.staff_id), _open_task(iid).id, CONFIRMED)
     processes.complete_task(user(world.officer_id), _open_task(iid).id, {"decision": "accept"})
     with pytest.raises(InvalidInput) as err:
         processes.complete_task(user(world.officer_id), _open_task(iid).id,
@@ -86,7 +87,7 @@ def test_refusal_leaves_records_unchanged_and_keeps_reasons(world: World) -> Non
 def test_second_completion_is_told_already_handled(world: World) -> None:
     iid = _submit(world)
     task_id = _open_task(iid).id
-    processes.complete_task(user(world.staff_id), task_id, {"decision": "confirm"})
+    processes.complete_task(user(world.staff_id), task_id, CONFIRMED)
     with pytest.raises(Conflict, match="该任务已被处理"):
         processes.complete_task(user(world.staff_id), task_id, {"decision": "refuse",
                                                                  "note": "再次提交"})
@@ -96,7 +97,7 @@ def test_other_institution_may_not_complete(world: World) -> None:
     iid = _submit(world)
     with pytest.raises(Forbidden):
         processes.complete_task(user(world.other_staff_id), _open_task(iid).id,
-                                {"decision": "confirm"})
+                                CONFIRMED)
     assert tasks.inbox(user(world.other_staff_id)) == []
     assert [r.instance_id for r in tasks.inbox(user(world.staff_id))] == [iid]
 
@@ -109,7 +110,7 @@ def test_withdraw_until_institution_confirms(world: World) -> None:
     assert db.session.scalar(select(HumanTask).where(HumanTask.instance_id == iid,
                                                      HumanTask.status == "open")) is None
     iid2 = _submit(world)
-    processes.complete_task(user(world.staff_id), _open_task(iid2).id, {"decision": "confirm"})
+    processes.complete_task(user(world.staff_id), _open_task(iid2).id, CONFIRMED)
     with pytest.raises(Conflict, match="不能再撤回"):
         processes.withdraw(user(world.doctor_id), iid2)
 
@@ -138,7 +139,7 @@ def test_failure_in_the_middle_of_a_step_leaves_nothing_half_written(
 
     from app.services.applications import operations
     iid = _submit(world)
-    processes.complete_task(user(world.staff_id), _open_task(iid).id, {"decision": "confirm"})
+    processes.complete_task(user(world.staff_id), _open_task(iid).id, CONFIRMED)
     processes.complete_task(user(world.officer_id), _open_task(iid).id, {"decision": "accept"})
     real = operations._REGISTRY["apply_registration"]
 

@@ -95,7 +95,7 @@ def test_upgrade_obeys_the_same_limits(world: World) -> None:
     db.session.add(reg)
     db.session.commit()
     data = {"registration_id": reg.id, "practice_scopes": ["11", "12", "13"],
-            "application_form": _att(world, "表.pdf"), "old_certificate": _att(world, "证.pdf"),
+            "old_certificate": _att(world, "证.pdf"),
             "declare_true": True}
     with pytest.raises(InvalidInput) as err:
         processes.start_application(user(world.doctor_id), "upgrade", data)

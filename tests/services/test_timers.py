@@ -36,6 +36,7 @@ from app.services.engine.clock import CST
 from app.services.platform import scheduler
 from app.workflow import Runtime
 from tests import conftest
+from tests.factories import CONFIRMED
 from tests.factories import World
 from tests.factories import application_payload
 from tests.factories import user
@@ -78,7 +79,7 @@ def _waiting_on_accept(world: World) -> int:
     doctor = user(world.doctor_id)
     iid = processes.start_application(doctor, "registration",
                                       application_payload(world, doctor.id)).instance_id
-    processes.complete_task(user(world.staff_id), _open_task(iid).id, {"decision": "confirm"})
+    processes.complete_task(user(world.staff_id), _open_task(iid).id, CONFIRMED)
     assert _open_task(iid).task_spec_id == "commission_accept"
     return iid
 

@@ -15,7 +15,7 @@ BASE = (ROOT / "bpmn" / "registration.bpmn").read_text("utf-8")
 MARKER = str(Path(tempfile.gettempdir()) / f"medreg-pwned-{os.getpid()}")
 
 PRESCRIPT = ('<spiffworkflow:properties>\n'
-             '          <spiffworkflow:property name="form" value="institution_confirm" />')
+             '          <spiffworkflow:property name="form" value="institution_confirm_paper" />')
 
 
 def _variant(kind: str) -> str:

@@ -51,7 +51,10 @@ def test_options_become_enums() -> None:
     assert errors["institution_id"] == "请选择有效的选项"
     assert errors["practice_scopes"] == "请选择有效的选项"
     assert errors["department_id"] == "请选择科室"
-    assert errors["application_form"] == "请上传申请审核表（签字盖章后的扫描件）"
+    assert errors["employment_proof"] == "请上传聘用证明"
+    # R-39 (医师执业注册管理办法 第十二条): the 申请审核表 is printed by the system after
+    # submission, so the physician no longer uploads a signed scan before the institution saw it
+    assert "application_form" not in errors and "application_form" not in schema["properties"]
 
 
 @pytest.mark.parametrize(("fmt", "good", "bad", "message"), [

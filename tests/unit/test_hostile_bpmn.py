@@ -134,4 +134,5 @@ def test_memory_bombs_built_from_allowed_pieces_stop_with_a_clear_error(kind: st
     driver.definition = load_definition(xml, "cancellation")
     driver.start(CASES["cancellation"][2])
     with pytest.raises(WorkflowError, match="过大|不允许把列表"):
-        driver.complete("institution_confirm", "institution", {"decision": "confirm"})
+        driver.complete("institution_confirm", "institution",
+                        {"decision": "confirm", "paper_held": True})

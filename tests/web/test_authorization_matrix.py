@@ -45,7 +45,7 @@ def _routes(ids: dict[str, int]) -> list[tuple[str, str]]:
         ("GET", f"/inbox/applications/{i}/files/employment_proof"),
         ("GET", f"/physician/applications/{i}"),
         ("GET", f"/physician/applications/{i}/diagram"),
-        ("GET", f"/physician/applications/{i}/files/application_form"),
+        ("GET", f"/physician/applications/{i}/files/employment_proof"),
         ("POST", f"/physician/applications/{i}/withdraw"),
         ("POST", f"/institution/activation-codes/{r}"),
         ("GET", f"/public/certificates/{r}"),
@@ -69,7 +69,7 @@ def test_outsiders_get_no_data(app: Flask, web_world: World, who: str | None) ->
     else:
         client.get("/login")
     for method, url in _routes(ids):
-        resp = client.get(url) if method == "GET" else client.post(url, {"decision": "confirm"})
+        resp = client.get(url) if method == "GET" else client.post(url, {"decision": "confirm", "paper_held": "on"})
         body = resp.get_data(as_text=True)
         resp.close()
         allowed_own_page = who in ("jigou02", "weijian02") and url in (

@@ -134,7 +134,7 @@ def test_outsiders_get_no_data_from_any_back_office_route(app: Flask, web_world:
     else:
         client.get("/login")
     checked = 0
-    form = {"decision": "confirm", "reason": "x", "comment": "x", "task_id": str(ids["task_id"]),
+    form = {"decision": "confirm", "paper_held": "on", "reason": "x", "comment": "x", "task_id": str(ids["task_id"]),
             "username": "intruder1", "display_name": "入侵者", "role": "admin", "code": "Z9",
             "name": "入侵科", "subject_code": "0300", "department_id": str(ids["department_id"]),
             "note": "x", "kind": "institutions"}

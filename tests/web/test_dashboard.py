@@ -15,6 +15,7 @@ from app.models import HumanTask
 from app.services.engine import processes
 from app.services.inbox import dashboard
 from tests.conftest import WebClient
+from tests.factories import CONFIRMED
 from tests.factories import World
 from tests.factories import application_payload
 from tests.factories import user
@@ -29,7 +30,7 @@ def test_counts_by_type(app: Flask, web_world: World) -> None:
         open_task = db.session.scalar(select(HumanTask.id).where(
             HumanTask.instance_id == iid, HumanTask.status == "open"))
         assert task and open_task
-        processes.complete_task(user(web_world.staff_id), open_task, {"decision": "confirm"})
+        processes.complete_task(user(web_world.staff_id), open_task, CONFIRMED)
         [row] = dashboard.commission_counts(user(web_world.officer_id))
         assert (row.name, row.open, row.due_this_week, row.overdue) == ("注册", 1, 0, 0)
         with time_machine.travel(datetime.now(UTC) + timedelta(days=26), tick=False):

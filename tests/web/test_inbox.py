@@ -46,10 +46,10 @@ def test_claim_blocks_colleagues_until_unclaimed(app: Flask, web_world: World) -
     assert "山西大学医院医务科" in listing  # who holds it
     page = colleague.get(f"/inbox/tasks/{task_id}").get_data(as_text=True)
     assert "已由其他同事认领" in page
-    resp = colleague.post(f"/inbox/tasks/{task_id}/complete", {"decision": "confirm"})
+    resp = colleague.post(f"/inbox/tasks/{task_id}/complete", {"decision": "confirm", "paper_held": "on"})
     assert resp.status_code == 403
     me.post(f"/inbox/tasks/{task_id}/unclaim")
-    resp = colleague.post(f"/inbox/tasks/{task_id}/complete", {"decision": "confirm"})
+    resp = colleague.post(f"/inbox/tasks/{task_id}/complete", {"decision": "confirm", "paper_held": "on"})
     assert resp.status_code == 302
 
 
@@ -65,7 +65,7 @@ def test_counts_and_due_ordering_for_the_commission(app: Flask, web_world: World
         task_id = _submit(app, web_world, username)
         staff.get(f"/inbox/tasks/{task_id}")
         assert staff.post(f"/inbox/tasks/{task_id}/complete",
-                          {"decision": "confirm"}).status_code == 302
+                          {"decision": "confirm", "paper_held": "on"}).status_code == 302
     officer = WebClient(app.test_client())
     officer.login("weijian01")
     text = officer.get("/inbox/").get_data(as_text=True)
@@ -96,7 +96,7 @@ def test_returned_application_shows_the_note_and_can_be_resubmitted(
     assert "聘用证明缺少公章" in page and "已上传：聘用证明.pdf" in page
     form = {"department_id": str(web_world.department_id), "practice_scopes": ["11"],
             "contact_mobile": "15175070658", "declare_health": "on", "declare_no_bar": "on"}
-    for name in ("application_form", "employment_proof", "photo"):
+    for name in ("employment_proof", "photo"):
         token = page.split(f'name="{name}__keep" value="')[1].split('"')[0]
         form[f"{name}__keep"] = token
     resp = doctor.post(f"/physician/tasks/{mine_id}", form)
@@ -125,7 +125,7 @@ def test_return_by_field_shows_the_approver_exactly_what_changed(app: Flask,
     assert "审核意见要求补正此项" in flagged and form_page.count("审核意见要求补正此项") == 1
     form = {"department_id": str(web_world.department_id), "practice_scopes": ["11"],
             "contact_mobile": "13912345678", "declare_health": "on", "declare_no_bar": "on"}
-    for name in ("application_form", "employment_proof", "photo"):
+    for name in ("employment_proof", "photo"):
         form[f"{name}__keep"] = form_page.split(f'name="{name}__keep" value="')[1].split('"')[0]
     assert doctor.post(f"/physician/tasks/{mine}", form).status_code == 302
     with app.app_context():

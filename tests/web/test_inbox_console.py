@@ -14,6 +14,7 @@ from app.models import HumanTask
 from app.models import ProcessInstance
 from app.services.engine import processes
 from tests.conftest import WebClient
+from tests.factories import CONFIRMED
 from tests.factories import World
 from tests.factories import application_payload
 from tests.factories import user
@@ -68,7 +69,7 @@ def test_comments_stay_inside_the_institution(app: Flask, web: WebClient, web_wo
     other.login("jigou02")
     assert other.post(f"/inbox/applications/{a}/comments", {"comment": "x"}).status_code == 404
     with app.app_context():  # the commission will see the task later, never this note
-        processes.complete_task(user(web_world.staff_id), task, {"decision": "confirm"})
+        processes.complete_task(user(web_world.staff_id), task, CONFIRMED)
         officer_task = db.session.scalar(select(HumanTask.id).where(
             HumanTask.instance_id == a, HumanTask.status == "open"))
         db.session.remove()
@@ -88,7 +89,8 @@ def test_bulk_confirmation_audits_each_item_and_reports_failures(app: Flask, web
         processes.complete_task(user(web_world.staff_id), tb, {"decision": "refuse", "note": "材料不全"})
         db.session.remove()
     web.login("jigou01")
-    resp = web.post("/inbox/bulk-confirm", {"task_id": [str(ta), str(tb), "999999"]},
+    resp = web.post("/inbox/bulk-confirm",
+                    {"task_id": [str(ta), str(tb), "999999"], "paper_held": "on"},
                     follow_redirects=True)
     html = resp.get_data(as_text=True)
     assert f"已确认 1 项：申请编号 {a}" in html

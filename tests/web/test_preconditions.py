@@ -77,7 +77,7 @@ def test_registration_in_a_province_already_registered(web: WebClient, web_world
     resp = web.post("/physician/apply/registration", {
         "institution_id": str(web_world.hospital_id), "department_id": str(web_world.department_id),
         "practice_scopes": ["11"], "contact_mobile": "15175070658", "declare_health": "on",
-        "declare_no_bar": "on", "application_form": (io.BytesIO(PDF), "a.pdf"),
+        "declare_no_bar": "on",
         "employment_proof": (io.BytesIO(PDF + b"1"), "b.pdf")}, content_type="multipart/form-data")
     assert resp.status_code == 400
     assert "您在该执业地点已有有效的执业注册，请申请变更或多执业机构备案" in resp.get_data(as_text=True)
@@ -101,8 +101,7 @@ def test_another_province_needs_the_same_category_and_scopes(web: WebClient, web
             "institution_id": str(web_world.other_hospital_id),
             "department_id": str(web_world.other_department_id),
             "practice_scopes": [scope], "contact_mobile": "15175070658", "declare_health": "on",
-            "declare_no_bar": "on", "application_form": (io.BytesIO(PDF), "a.pdf"),
-            "employment_proof": (io.BytesIO(PDF + b"1"), "b.pdf"),
+            "declare_no_bar": "on", "employment_proof": (io.BytesIO(PDF + b"1"), "b.pdf"),
             "photo": (io.BytesIO(photo_jpeg()), "照片.jpg")},
             content_type="multipart/form-data")
 

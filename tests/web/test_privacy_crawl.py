@@ -6,6 +6,7 @@ following links, and no page may contain a seeded ID number or mobile number in 
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.extensions import db
@@ -104,9 +106,12 @@ def crawl(client: WebClient, start: list[str]) -> Crawl:
     statuses: dict[str, int] = {}
     while queue and len(pages) < MAX_PAGES:
         path = queue.pop(0)
-        resp = client.get(path)
+        resp = client.client.get(path)
         statuses[path] = resp.status_code
         body = resp.get_data(as_text=True) if resp.mimetype.startswith("text/") else ""
+        if resp.mimetype == "application/pdf":  # the printed 申请审核表 is read too
+            body = "".join(p.extract_text() for p in PdfReader(io.BytesIO(resp.data)).pages)
+            body = re.sub(r"\s+", "", body)
         pages[path] = body
         found = list(_links(path, body))
         if resp.status_code in (301, 302, 303, 307, 308):

@@ -28,7 +28,6 @@ def _form(world: World, **overrides: object) -> dict[str, object]:
         "institution_id": str(world.hospital_id), "department_id": str(world.department_id),
         "practice_scopes": ["11"], "contact_mobile": "15175070658",
         "declare_health": "on", "declare_no_bar": "on",
-        "application_form": (io.BytesIO(PDF), "申请审核表.pdf"),
         "employment_proof": (io.BytesIO(PDF + b"2"), "聘用证明.pdf"),
         "photo": (io.BytesIO(photo_jpeg()), "照片.jpg"),
     }

@@ -23,7 +23,6 @@ def _form(world: World, **overrides: object) -> dict[str, object]:
         "institution_id": str(world.hospital_id), "department_id": str(world.department_id),
         "practice_scopes": ["11"], "contact_mobile": "15175070658",
         "declare_health": "on", "declare_no_bar": "on",
-        "application_form": (io.BytesIO(PDF), "申请审核表.pdf"),
         "employment_proof": (io.BytesIO(PDF + b"2"), "聘用证明.pdf"),
         "photo": (io.BytesIO(photo_jpeg()), "照片.jpg"),
     }
@@ -58,16 +57,16 @@ def test_apply_page_shows_the_form_in_chinese(web: WebClient, web_world: World) 
 def test_errors_are_shown_next_to_fields_and_input_is_kept(web: WebClient,
                                                            web_world: World) -> None:
     resp = _apply(web, web_world, contact_mobile="12345", declare_no_bar=None,
-                  employment_proof=(io.BytesIO(b"GIF89a...."), "聘用证明.pdf"))
+                  photo=(io.BytesIO(b"GIF89a...."), "照片.jpg"))
     text = resp.get_data(as_text=True)
     assert resp.status_code == 422
     assert re.search(r'id="field-contact_mobile".*?请输入11位有效的手机号码', text, re.S)
     assert re.search(r'id="field-declare_no_bar".*?请阅读并勾选此项', text, re.S)
-    assert re.search(r'id="field-employment_proof".*?文件内容与扩展名不符', text, re.S)
+    assert re.search(r'id="field-photo".*?文件内容与扩展名不符', text, re.S)
     assert 'value="12345"' in text
     assert re.search(rf'<option value="{web_world.hospital_id}" selected>', text)
     assert 'value="11" checked' in text
-    assert "已上传：申请审核表.pdf" in text  # the good file is kept
+    assert "已上传：聘用证明.pdf" in text  # the good file is kept
 
 
 def test_submission_reaches_the_institution_inbox_only(web: WebClient, web_world: World,
@@ -94,9 +93,9 @@ def test_submission_reaches_the_institution_inbox_only(web: WebClient, web_world
     assert "15175070658" not in page  # not the owner: no full phone or ID number
     resp = staff.post(f"/inbox/tasks/{task.id}/complete", {"decision": "return"})
     assert resp.status_code == 422 and "请填写意见说明" in resp.get_data(as_text=True)
-    resp = staff.post(f"/inbox/tasks/{task.id}/complete", {"decision": "confirm"})
+    resp = staff.post(f"/inbox/tasks/{task.id}/complete", {"decision": "confirm", "paper_held": "on"})
     assert resp.status_code == 302
-    again = staff.post(f"/inbox/tasks/{task.id}/complete", {"decision": "confirm"},
+    again = staff.post(f"/inbox/tasks/{task.id}/complete", {"decision": "confirm", "paper_held": "on"},
                        follow_redirects=True)
     assert "该任务已被处理" in again.get_data(as_text=True)
 
@@ -124,7 +123,7 @@ def test_attachments_only_for_those_involved(web: WebClient, web_world: World,
     other = WebClient(app.test_client())
     other.login("jigou02")
     assert other.get(f"/inbox/applications/{iid}/files/employment_proof").status_code == 404
-    resp = web.get(f"/physician/applications/{iid}/files/application_form")
+    resp = web.get(f"/physician/applications/{iid}/files/employment_proof")
     assert resp.status_code == 200
     resp.close()
 

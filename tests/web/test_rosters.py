@@ -110,3 +110,54 @@ def test_the_csv_never_hands_a_spreadsheet_a_formula(web: WebClient, web_world: 
     # the page itself shows the names as entered
     assert FORMULAS[0] in web.get("/institution/rosters/main").get_data(as_text=True).replace(
         "&#34;", '"')
+
+
+def test_the_two_other_province_lists_and_their_csv(web: WebClient, web_world: World,
+                                                     app: Flask) -> None:
+    # R-2 [S10]: 主执业在本院-外省注册 and 多机构在本院-外省注册: the people of the 本院 lists who are
+    # also registered in another province (the 外省 registration is shown beside ours)
+    id_number = _data(app, web_world)  # 陈本院 (main here), 林外院 (filed here): Shanxi only
+    with app.app_context():
+        both = make_qualification("王两省", 53)
+        filed_both = make_qualification("赵备案", 54)
+        second = db.session.execute(db.select(Institution).where(
+            Institution.reg_no == "R-140-8")).scalar_one()
+        today = today_cst()
+        regs = [Registration(qualification_id=q.id, level="执业医师", category="1", scopes=["11"],
+                             place_region=place, institution_id=inst, authority_id=auth,
+                             status="ACTIVE", cert_no=cert)
+                for q, place, inst, auth, cert in [
+                    (both, "140000", web_world.hospital_id, web_world.authority_id,
+                     "110140100003333"),
+                    (both, "530000", web_world.other_hospital_id, web_world.other_authority_id,
+                     "110530100004444"),
+                    (filed_both, "140000", second.id, web_world.authority_id, "110140100005555"),
+                    (filed_both, "530000", web_world.other_hospital_id,
+                     web_world.other_authority_id, "110530100006666")]]
+        db.session.add_all(regs)
+        db.session.flush()
+        db.session.add(MultiFiling(registration_id=regs[2].id, institution_id=web_world.hospital_id,
+                                   scopes=["11"], valid_from=today,
+                                   valid_to=today + timedelta(days=90),
+                                   authority_id=web_world.authority_id, filed_on=today))
+        db.session.commit()
+    web.login("jigou01")
+    page = web.get("/institution/rosters/main_other_province").get_data(as_text=True)
+    assert "主执业在本院-外省注册" in page and "多机构在本院-外省注册" in page  # both tabs
+    assert "王两省" in page and "云南省" in page and "110530100004444" in page
+    assert "陈本院" not in page and "赵备案" not in page and id_number not in page
+    filed = web.get("/institution/rosters/filed_in_other_province").get_data(as_text=True)
+    assert "赵备案" in filed and "110530100006666" in filed and "太原市中心医院" in filed
+    assert "林外院" not in filed and "王两省" not in filed
+    resp = web.get("/institution/rosters/filed_in_other_province.csv")
+    rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][-3:] == ["外省注册地点", "外省注册机构", "外省执业证书编码"]
+    assert [r[0] for r in rows[1:]] == ["赵备案"]
+    assert rows[1][-3] == "云南省" and rows[1][-1] == "110530100006666"
+    assert "主执业在本院-外省注册" in web.get(
+        "/institution/rosters/main").get_data(as_text=True)  # reachable from the other lists
+    other = WebClient(app.test_client())
+    other.login("jigou02")  # the Yunnan hospital: its main physicians registered in Shanxi
+    theirs = other.get("/institution/rosters/main_other_province").get_data(as_text=True)
+    assert "王两省" in theirs and "110140100003333" in theirs and "山西省" in theirs
+    assert "陈本院" not in theirs

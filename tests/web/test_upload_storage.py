@@ -60,12 +60,17 @@ def _pdf(size: int = SIZE) -> bytes:
     return b"%PDF-1.4\n" + os.urandom(size)
 
 
+def _jpg(size: int = SIZE) -> bytes:
+    """A distinct file that is a JPEG by its content (the optional 二寸照片 of the form)."""
+    return b"\xff\xd8\xff\xe0" + os.urandom(size)
+
+
 def _form(world: World, **overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "institution_id": str(world.hospital_id), "department_id": str(world.department_id),
         "practice_scopes": ["11"], "contact_mobile": "15175070658",
         "declare_health": "on", "declare_no_bar": "on",
-        "application_form": (io.BytesIO(_pdf()), "申请审核表.pdf"),
+        "photo": (io.BytesIO(_jpg()), "照片.jpg"),
         "employment_proof": (io.BytesIO(_pdf()), "聘用证明.pdf"),
     }
     data.update(overrides)
@@ -111,13 +116,13 @@ def test_refused_posts_leave_the_store_as_it_was(web: WebClient, web_world: Worl
     web.get(APPLY)
     before = _store(web_world.upload_dir)
     for _ in range(6):  # each post carries two new files
-        files = {"application_form": (io.BytesIO(_pdf()), "申请审核表.pdf"),
+        files = {"photo": (io.BytesIO(_jpg()), "照片.jpg"),
                  "employment_proof": (io.BytesIO(_pdf()), "聘用证明.pdf")}
         resp = _post(web, _form(web_world, contact_mobile="12345", **files))
         page = resp.get_data(as_text=True)
         assert resp.status_code == 422
         assert _error_of(page, "contact_mobile") == "请输入11位有效的手机号码"
-        assert "已上传：申请审核表.pdf" in page and "已上传：聘用证明.pdf" in page
+        assert "已上传：照片.jpg" in page and "已上传：聘用证明.pdf" in page
     assert _store(web_world.upload_dir) == before
     temp = _temp(web_world.upload_dir)  # only the last attempt waits for a re-submission
     assert len(temp) == 2 and sum(temp.values()) < 2 * SIZE + 100
@@ -127,14 +132,14 @@ def test_a_file_of_a_refused_post_is_stored_when_it_is_resubmitted(
         app: Flask, web: WebClient, web_world: World) -> None:
     web.login("doctor01")
     web.get(APPLY)
-    form_pdf, proof_pdf = _pdf(), _pdf()
+    form_pdf, proof_pdf = _jpg(), _pdf()
     resp = _post(web, _form(web_world, contact_mobile="12345",
-                            application_form=(io.BytesIO(form_pdf), "申请审核表.pdf"),
+                            photo=(io.BytesIO(form_pdf), "照片.jpg"),
                             employment_proof=(io.BytesIO(proof_pdf), "聘用证明.pdf")))
     assert resp.status_code == 422
     tokens = _kept_tokens(resp.get_data(as_text=True))
-    assert set(tokens) == {"application_form__keep", "employment_proof__keep"}
-    resp = _post(web, _form(web_world, application_form=None, employment_proof=None, **tokens))
+    assert set(tokens) == {"photo__keep", "employment_proof__keep"}
+    resp = _post(web, _form(web_world, photo=None, employment_proof=None, **tokens))
     assert resp.status_code == 302  # accepted without choosing the files again
     assert _temp(web_world.upload_dir) == {}
     with app.app_context():
@@ -143,19 +148,19 @@ def test_a_file_of_a_refused_post_is_stored_when_it_is_resubmitted(
         db.session.remove()
     staff = WebClient(app.test_client())
     staff.login("jigou01")
-    assert _download(staff, f"/inbox/applications/{iid}/files/application_form") == form_pdf
+    assert _download(staff, f"/inbox/applications/{iid}/files/photo") == form_pdf
     assert _download(staff, f"/inbox/applications/{iid}/files/employment_proof") == proof_pdf
 
 
 def test_an_accepted_post_stores_its_files(app: Flask, web: WebClient, web_world: World) -> None:
     web.login("doctor01")
     web.get(APPLY)
-    form_pdf = _pdf()
-    resp = _post(web, _form(web_world, application_form=(io.BytesIO(form_pdf), "申请审核表.pdf")))
+    form_pdf = _jpg()
+    resp = _post(web, _form(web_world, photo=(io.BytesIO(form_pdf), "照片.jpg")))
     assert resp.status_code == 302
     detail = web.get(resp.headers["Location"]).get_data(as_text=True)
     assert "待机构确认" in detail
-    link = re.search(r'href="([^"]+/files/application_form)"', detail)
+    link = re.search(r'href="([^"]+/files/photo)"', detail)
     assert link is not None and _download(web, link.group(1)) == form_pdf
     assert _temp(web_world.upload_dir) == {}
 
@@ -230,9 +235,9 @@ def test_the_daily_upload_limit_refuses_with_a_message_next_to_the_file(
     resp = _post(web, _form(web_world))
     page = resp.get_data(as_text=True)
     assert resp.status_code == 422
-    assert _error_of(page, "application_form") == ""
-    assert "已上传：申请审核表.pdf" in page
-    assert _error_of(page, "employment_proof") == (
+    assert _error_of(page, "employment_proof") == ""  # the first file in the form's order
+    assert "已上传：聘用证明.pdf" in page
+    assert _error_of(page, "photo") == (
         "您今天上传的文件已达到每日 100 MB 的上限，此文件未能保存，请明天再上传")
     assert _store(web_world.upload_dir) == before
     other = WebClient(app.test_client())  # the limit is per person

@@ -224,7 +224,6 @@ def seed_demo(upload_dir: str) -> DemoWorld:
 def demo_payload(institution: Institution, upload_dir: str, user: User) -> dict[str, object]:
     """A complete, valid registration application for the demo and the tests."""
     pdf = b"%PDF-1.4\n% demo\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-    form = attachments.store(upload_dir, attachments.Upload("申请审核表.pdf", pdf), user.id)
     proof = attachments.store(upload_dir, attachments.Upload("聘用证明.pdf", pdf + b" "), user.id)
     # the demo physicians qualified long ago and never registered: 医师法 第十九条 training proof
     training = attachments.store(upload_dir, attachments.Upload("培训考核合格证明.pdf", pdf + b"  "),
@@ -233,7 +232,7 @@ def demo_payload(institution: Institution, upload_dir: str, user: User) -> dict[
     return {"institution_id": institution.id, "department_id": institution.departments[0].id,
             "practice_scopes": ["11"], "contact_mobile": user.mobile or "15175070658",
             "declare_health": True, "declare_no_bar": True,
-            "application_form": form, "employment_proof": proof, "photo": photo,
+            "employment_proof": proof, "photo": photo,
             "training_proof": training}
 
 
@@ -257,4 +256,5 @@ def _demo_applications(people: dict[str, User], hospital: Institution, upload_di
     task_id = db.session.scalar(select(HumanTask.id).where(
         HumanTask.instance_id == started.instance_id, HumanTask.status == TaskStatus.OPEN))
     assert task_id is not None
-    processes.complete_task(staff, task_id, {"decision": "confirm", "note": "材料齐全，同意"})
+    confirmed = {"decision": "confirm", "paper_held": True, "note": "材料齐全，同意"}
+    processes.complete_task(staff, task_id, confirmed)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 from datetime import date
 
 from flask_babel import gettext as _
@@ -27,15 +29,21 @@ KINDS = {
     "main": "主执业机构在本院",
     "filed_out": "本院医师多机构备案",
     "filed_in": "外院医师在本院多机构备案",
+    "main_other_province": "主执业在本院-外省注册",
+    "filed_in_other_province": "多机构在本院-外省注册",
 }
+# the two 外省 lists: the people of the base list who also hold a registration in another province
+OTHER_PROVINCE = {"main_other_province": "main", "filed_in_other_province": "filed_in"}
 HEADER = ["姓名", "身份证号", "执业证书编码", "医师级别", "执业地点", "主要执业机构", "状态",
-          "备案机构", "备案开始", "备案结束"]
+          "备案机构", "备案开始", "备案结束", "外省注册地点", "外省注册机构", "外省执业证书编码"]
+HELD = (RegistrationStatus.ACTIVE, RegistrationStatus.PENDING_CHANGE, RegistrationStatus.SUSPENDED)
 
 
 @dataclass(frozen=True)
 class RosterLine:
     name: str
     id_masked: str
+    id_number: str = field(repr=False)  # to match the person's other registrations; never shown
     cert_no: str
     level: str
     place: str
@@ -44,25 +52,59 @@ class RosterLine:
     filing_institution: str = ""
     valid_from: date | None = None
     valid_to: date | None = None
+    other_place: str = ""
+    other_institution: str = ""
+    other_cert_no: str = ""
 
     def row(self) -> list[str]:
         return [self.name, self.id_masked, self.cert_no, self.level, self.place, self.institution,
                 self.status, self.filing_institution,
                 self.valid_from.isoformat() if self.valid_from else "",
-                self.valid_to.isoformat() if self.valid_to else ""]
+                self.valid_to.isoformat() if self.valid_to else "",
+                self.other_place, self.other_institution, self.other_cert_no]
 
 
 def roster(actor: User, kind: str) -> list[RosterLine]:
-    """One of the three lists for the actor's institution (ID numbers masked)."""
+    """One of the five lists for the actor's institution (ID numbers masked)."""
     if actor.role is not Role.INSTITUTION or actor.institution_id is None:
         raise Forbidden(_("只有医疗机构用户可以查看医师名册"))
     if kind not in KINDS:
         raise NotFound(_("名册不存在"))
-    me = actor.institution_id
+    if kind in OTHER_PROVINCE:
+        return _other_province(actor.institution_id, OTHER_PROVINCE[kind])
+    return _lines(actor.institution_id, kind)
+
+
+def _other_province(me: int, base: str) -> list[RosterLine]:
+    """The base list's people who also hold a registration whose 执业地点 is another province.
+
+    One line per such registration; a person registered in two other provinces has two lines.
+    """
+    home = db.session.get(Institution, me)
+    province = home.region_code[:2] if home is not None else ""
+    lines = _lines(me, base)
+    if not lines:
+        return []
+    ids = {line.id_number for line in lines}
+    elsewhere: dict[str, list[Registration]] = {}
+    rows = db.session.execute(select(Registration, Qualification.id_number).join(
+        Qualification, Qualification.id == Registration.qualification_id).where(
+        Qualification.id_number.in_(ids), Registration.status.in_(HELD)).order_by(Registration.id))
+    for reg, id_number in rows:
+        if reg.place_region[:2] != province:
+            elsewhere.setdefault(id_number, []).append(reg)
+    return [replace(line, other_place=PROVINCES.get(reg.place_region[:2], reg.place_region),
+                    other_institution=reg.institution.name, other_cert_no=reg.cert_no or "")
+            for line in lines for reg in elsewhere.get(line.id_number, [])]
+
+
+def _lines(me: int, kind: str) -> list[RosterLine]:
+    """主执业机构在本院 / 本院医师多机构备案 / 外院医师在本院多机构备案."""
 
     def line(reg: Registration, qual: Qualification, filing: MultiFiling | None = None,
              filing_at: Institution | None = None) -> RosterLine:
-        return RosterLine(qual.name, mask_id(qual.id_number), reg.cert_no or "", reg.level,
+        return RosterLine(qual.name, mask_id(qual.id_number), qual.id_number, reg.cert_no or "",
+                          reg.level,
                           PROVINCES.get(reg.place_region[:2], reg.place_region),
                           reg.institution.name, reg.status_label,
                           filing_at.name if filing_at else "",
@@ -71,9 +113,8 @@ def roster(actor: User, kind: str) -> list[RosterLine]:
     if kind == "main":
         rows = db.session.execute(select(Registration, Qualification).join(
             Qualification, Qualification.id == Registration.qualification_id).where(
-            Registration.institution_id == me, Registration.status.in_(
-                (RegistrationStatus.ACTIVE, RegistrationStatus.PENDING_CHANGE,
-                 RegistrationStatus.SUSPENDED))).order_by(Qualification.name))
+            Registration.institution_id == me, Registration.status.in_(HELD)).order_by(
+            Qualification.name))
         return [line(r, q) for r, q in rows]
     filings = select(MultiFiling, Registration, Qualification, Institution).join(
         Registration, Registration.id == MultiFiling.registration_id).join(

@@ -18,6 +18,7 @@ from app.services.errors import InvalidInput
 from app.services.inbox import bulk
 from app.services.inbox import comments
 from app.services.inbox import dashboard as dashboard_service
+from app.services.inbox import paper
 from app.services.inbox import tasks
 from app.services.records import penalties
 from app.web.common import form_token
@@ -26,6 +27,8 @@ from app.web.common import role_required
 from app.web.common import submission
 from app.web.common import upload_dir
 from app.web.files import send_attachment
+from app.web.files import send_review_table
+from app.web.files import send_scan
 from app.web.inbox import bp
 
 staff_only = role_required(Role.INSTITUTION, Role.COMMISSION)
@@ -48,7 +51,8 @@ def index() -> ResponseReturnValue:
 @role_required(Role.INSTITUTION)
 def bulk_confirm() -> ResponseReturnValue:
     ids = [n for n in map(int_arg, request.form.getlist("task_id")) if n is not None]
-    result = bulk.confirm(current_user, ids, token=form_token())
+    result = bulk.confirm(current_user, ids, request.form.get("paper_held") == "on",
+                          token=form_token())
     if result.confirmed:
         flash(_("已确认 %(n)s 项：申请编号 %(ids)s。", n=len(result.confirmed),
                 ids="、".join(map(str, result.confirmed))), "success")
@@ -84,6 +88,8 @@ def _render_task(task_id: int, values: dict[str, object] | None = None,
         "inbox/task.html", page=page, fields=fields, errors=errors,
         extension=extension or {}, extension_errors=extension_errors or {},
         comments=comments.for_instance(current_user, instance_id),
+        review_table=paper.table_title(page.application.instance.definition),
+        paper_state=paper.paper_state(current_user, page.application.instance),
         file_url=lambda name: url_for("inbox.file", instance_id=instance_id, field=name),
     ), status
 
@@ -217,3 +223,15 @@ def registration_penalties(registration_id: int) -> ResponseReturnValue:
                                     registration_id=registration_id))
     return render_template("inbox/penalties.html", page=penalties.page(current_user, registration_id),
                            errors=errors, values=values), (422 if errors else 200)
+
+
+@bp.route("/applications/<int:instance_id>/review-table.pdf")
+@staff_only
+def review_table(instance_id: int) -> ResponseReturnValue:
+    return send_review_table(instance_id)
+
+
+@bp.route("/applications/<int:instance_id>/paper-scan")
+@staff_only
+def paper_scan(instance_id: int) -> ResponseReturnValue:
+    return send_scan(instance_id)

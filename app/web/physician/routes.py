@@ -17,6 +17,7 @@ from app.services.applications import prepare as applications
 from app.services.engine import processes
 from app.services.errors import DomainError
 from app.services.errors import InvalidInput
+from app.services.inbox import paper
 from app.services.inbox import tasks
 from app.services.records import maintenance
 from app.services.records import profile
@@ -26,6 +27,7 @@ from app.web.common import int_arg
 from app.web.common import submission
 from app.web.common import upload_dir
 from app.web.files import send_attachment
+from app.web.files import send_review_table
 from app.web.physician import bp
 
 physician_only = activated_physician
@@ -140,7 +142,14 @@ def application(instance_id: int) -> ResponseReturnValue:
     return render_template(
         "physician/application.html", view=view, holder=tasks.holder(view),
         can_withdraw=processes.can_withdraw(view.instance),
+        review_table=paper.table_title(view.instance.definition),
         file_url=lambda name: url_for("physician.file", instance_id=instance_id, field=name))
+
+
+@bp.route("/applications/<int:instance_id>/review-table.pdf")
+@physician_only
+def review_table(instance_id: int) -> ResponseReturnValue:
+    return send_review_table(instance_id)
 
 
 @bp.route("/applications/<int:instance_id>/diagram")

@@ -11,6 +11,8 @@ from markupsafe import Markup
 
 from app.extensions import limiter
 from app.services.errors import InvalidInput
+from app.services.inbox import paper
+from app.services.records import notices as notice_lists
 from app.services.records import public_register
 from app.web.common import activated_physician
 from app.web.common import captcha_ok
@@ -58,3 +60,27 @@ def certificate(registration_id: int) -> ResponseReturnValue:
 def verify(token: str) -> ResponseReturnValue:
     entry = public_register.verify(token, _secret())
     return render_template("public/verify.html", entry=entry), (200 if entry else 404)
+
+
+@bp.route("/applications/<token>")
+@limiter.limit("60 per minute")
+def application_check(token: str) -> ResponseReturnValue:
+    """The QR code printed on a 申请审核表: type, status and date of that application only."""
+    found = paper.verify(token, _secret())
+    return render_template("public/application_check.html", found=found), (200 if found else 404)
+
+
+@bp.route("/notices")
+@limiter.limit("60 per minute")
+def notices() -> ResponseReturnValue:
+    """准予注册 / 注销 notices per province (医师法 第二十一条), no sign-in."""
+    kind, province = request.args.get("kind", "registered"), request.args.get("province", "")
+    try:
+        listing = notice_lists.notices(kind, province, int_arg(request.args.get("page")) or 1)
+    except InvalidInput as exc:
+        return render_template("public/notices.html", listing=None, errors=exc.errors,
+                               kind=kind, province=province, kinds=notice_lists.KINDS,
+                               provinces=notice_lists.provinces()), 422
+    return render_template("public/notices.html", listing=listing, errors={}, kind=kind,
+                           province=province, kinds=notice_lists.KINDS,
+                           provinces=notice_lists.provinces())
