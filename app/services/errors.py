@@ -31,6 +31,10 @@ class Conflict(DomainError):
     """The state changed under the actor (e.g. the task was already handled)."""
 
 
+class Unavailable(DomainError):
+    """A service this step needs is missing on the server (a set-up fault, not the user's)."""
+
+
 class InvalidInput(DomainError):
     """Form input was refused; ``errors`` maps field names to messages and ``values``
     holds what was entered, so the page can show it again."""

@@ -16,9 +16,10 @@ from app.services.errors import DomainError
 from app.services.errors import Forbidden
 from app.services.errors import InvalidInput
 from app.services.errors import NotFound
+from app.services.errors import Unavailable
 
 STATUS: dict[type[DomainError], int] = {NotFound: 404, Forbidden: 403, Conflict: 409,
-                                        InvalidInput: 422}
+                                        InvalidInput: 422, Unavailable: 503}
 
 
 def status_of(err: DomainError) -> int:

@@ -69,10 +69,10 @@ def _open(iid: int) -> HumanTask:
 
 
 def _to_decision(world: World, iid: int, target_staff: int | None = None) -> HumanTask:
-    processes.complete_task(user(world.staff_id), _open(iid).id, {"decision": "confirm"})
+    processes.complete_task(user(world.staff_id), _open(iid).id, {"decision": "confirm", "paper_held": True})
     # the new (here: the same) institution confirms too
     processes.complete_task(user(target_staff or world.staff_id), _open(iid).id,
-                            {"decision": "confirm"})
+                            {"decision": "confirm", "paper_held": True})
     processes.complete_task(user(world.officer_id), _open(iid).id, {"decision": "accept"})
     return _open(iid)
 
@@ -203,7 +203,7 @@ def test_pending_change_returns_to_active_when_the_change_ends_otherwise(
         processes.withdraw(user(world.doctor_id), iid)
     elif ending == "not_accepted":
         for _step in range(2):  # the main and the new institution confirm
-            processes.complete_task(user(world.staff_id), _open(iid).id, {"decision": "confirm"})
+            processes.complete_task(user(world.staff_id), _open(iid).id, {"decision": "confirm", "paper_held": True})
         processes.complete_task(user(world.officer_id), _open(iid).id,
                                 {"decision": "reject", "note": "不属于本机关管辖"})
     else:

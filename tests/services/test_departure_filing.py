@@ -162,7 +162,9 @@ def test_a_filed_physician_registers_at_a_new_institution(app: Flask, web_world:
         for who, decision in ((web_world.other_staff_id, "confirm"),
                               (web_world.other_officer_id, "accept"),
                               (web_world.other_officer_id, "approve")):
-            processes.complete_task(user(who), _open_task(iid).id, {"decision": decision})
+            processes.complete_task(user(who), _open_task(iid).id,
+                                    {"decision": decision, "paper_held": True} if decision == "confirm"
+                                    else {"decision": decision})
         db.session.expire_all()
         assert db.session.get(Registration, reg_id).status == "FILED"
     practice = doctor.get("/physician/practice").get_data(as_text=True)

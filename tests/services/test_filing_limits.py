@@ -134,7 +134,7 @@ def test_filings_close_when_the_registration_is_changed_out_by_an_upgrade(world:
         "registration_id": reg.id, "practice_scopes": ["11"],
         "old_certificate": _att(world, "证.pdf"),
         "declare_true": True}).instance_id
-    processes.complete_task(user(world.staff_id), _open(iid).id, {"decision": "confirm"})
+    processes.complete_task(user(world.staff_id), _open(iid).id, {"decision": "confirm", "paper_held": True})
     processes.complete_task(user(world.officer_id), _open(iid).id, {"decision": "accept"})
     processes.complete_task(user(world.officer_id), _open(iid).id, {"decision": "approve"})
     db.session.expire_all()
@@ -154,7 +154,8 @@ def test_filings_close_when_the_registration_changes_to_the_military(world: Worl
         who = world.staff_id if task.scope_kind == "institution" else world.officer_id
         decision = {"institution": "confirm"}.get(task.scope_kind) or (
             "accept" if task.form_id == "commission_accept" else "approve")
-        processes.complete_task(user(who), task.id, {"decision": decision})
+        processes.complete_task(user(who), task.id, {"decision": decision, "paper_held": True}
+                                if decision == "confirm" else {"decision": decision})
     db.session.expire_all()
     assert db.session.get(Registration, reg.id).status == "CHANGED_OUT"  # type: ignore[union-attr]
     assert db.session.get(MultiFiling, filing.id).status == "CANCELLED"  # type: ignore[union-attr]
@@ -185,8 +186,8 @@ def test_the_filed_institution_is_told_the_result(world: World) -> None:
     reg = _reg(world)
     second, staff2 = _hospital(world, 2)
     iid = _apply(world, reg, second)
-    processes.complete_task(user(world.staff_id), _open(iid).id, {"decision": "confirm"})
-    processes.complete_task(user(staff2), _open(iid).id, {"decision": "confirm"})
+    processes.complete_task(user(world.staff_id), _open(iid).id, {"decision": "confirm", "paper_held": True})
+    processes.complete_task(user(staff2), _open(iid).id, {"decision": "confirm", "paper_held": True})
     processes.complete_task(user(world.officer_id), _open(iid).id, {"decision": "accept"})
     processes.complete_task(user(world.officer_id), _open(iid).id, {"decision": "approve"})
     told = db.session.scalars(select(OutboxMessage.body).where(

@@ -73,15 +73,15 @@ def test_a_decision_submitted_twice_counts_once(world: World) -> None:
     assert task is not None
     token = idempotency.new_token()
     first = processes.complete_task(user(world.staff_id), task.id,
-                                    {"decision": "confirm"}, token=token)
+                                    {"decision": "confirm", "paper_held": True}, token=token)
     again = processes.complete_task(user(world.staff_id), task.id,
-                                    {"decision": "confirm"}, token=token)
+                                    {"decision": "confirm", "paper_held": True}, token=token)
     assert first == again == iid  # the retry lands on the same application, not on an error
     assert _count(AuditEvent, AuditEvent.action == "task.institution_confirm") == 1
     inst = db.session.get(ProcessInstance, iid)
     assert inst is not None and inst.business_status == "待卫健委受理"
     with pytest.raises(Conflict, match="该任务已被处理"):  # a new form (new token) is refused
-        processes.complete_task(user(world.staff_id), task.id, {"decision": "confirm"},
+        processes.complete_task(user(world.staff_id), task.id, {"decision": "confirm", "paper_held": True},
                                 token=idempotency.new_token())
 
 
@@ -172,7 +172,7 @@ def test_a_bulk_confirmation_sent_twice_reports_the_same(world: World) -> None:
     ids = list(db.session.scalars(select(HumanTask.id).where(HumanTask.status == "open")
                                   .order_by(HumanTask.id)))
     token = idempotency.new_token()
-    first = bulk.confirm(user(world.staff_id), ids, token=token)
-    again = bulk.confirm(user(world.staff_id), ids, token=token)
+    first = bulk.confirm(user(world.staff_id), ids, paper_held=True, token=token)
+    again = bulk.confirm(user(world.staff_id), ids, paper_held=True, token=token)
     assert first == again and first.confirmed == [iid, iid2] and first.refused == []
     assert _count(AuditEvent, AuditEvent.action == "task.institution_confirm") == 2

@@ -52,7 +52,7 @@ def test_the_shipped_diagram_allows_bulk_and_withdrawal(world: World) -> None:
     assert [r.bulk for r in tasks.inbox(user(world.staff_id))] == [True]
     inst = db.session.get(ProcessInstance, iid)
     assert inst is not None and processes.can_withdraw(inst)
-    result = bulk.confirm(user(world.staff_id), [task.id])
+    result = bulk.confirm(user(world.staff_id), [task.id], paper_held=True)
     assert result.confirmed == [iid] and result.refused == []
     db.session.expire_all()
     inst = db.session.get(ProcessInstance, iid)

@@ -185,7 +185,7 @@ def test_a_confirmation_sent_twice_is_shown_as_done(web: WebClient, web_world: W
     page = staff.get(f"/inbox/tasks/{task.id}").get_data(as_text=True)
     token = re.search(r'name="submit_token" value="([^"]+)"', page)
     assert token is not None
-    form = {"decision": "confirm", "submit_token": token.group(1)}
+    form = {"decision": "confirm", "paper_held": "on", "submit_token": token.group(1)}
     assert staff.post(f"/inbox/tasks/{task.id}/complete", form).status_code == 302
     again = staff.post(f"/inbox/tasks/{task.id}/complete", form, follow_redirects=True)
     text = again.get_data(as_text=True)

@@ -28,6 +28,7 @@ from app.services.backoffice import definitions
 from tests.conftest import WebClient
 from tests.factories import PDF
 from tests.factories import World
+from tests.factories import photo_jpeg
 
 
 def _photo_png() -> bytes:
@@ -229,7 +230,8 @@ def test_applications_on_a_version_before_the_paper_step_keep_working(
         "practice_scopes": ["11"], "contact_mobile": "15175070658",
         "declare_health": "on", "declare_no_bar": "on",
         "application_form": (io.BytesIO(PDF + b"old"), "申请审核表.pdf"),
-        "employment_proof": (io.BytesIO(PDF), "聘用证明.pdf")}, content_type="multipart/form-data")
+        "employment_proof": (io.BytesIO(PDF), "聘用证明.pdf"),
+        "photo": (io.BytesIO(photo_jpeg()), "照片.jpg")}, content_type="multipart/form-data")
     assert resp.status_code == 302
     with app.app_context():
         iid = db.session.scalar(select(ProcessInstance.id))

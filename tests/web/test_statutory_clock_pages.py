@@ -52,7 +52,7 @@ def submitted_and_confirmed(web: WebClient, world: World, app: Flask) -> HumanTa
     staff.login("jigou01")
     task = _open_task(app)
     assert staff.post(f"/inbox/tasks/{task.id}/complete",
-                      {"decision": "confirm"}).status_code == 302
+                      {"decision": "confirm", "paper_held": "on"}).status_code == 302
     task = _open_task(app)
     assert task.task_spec_id == "commission_accept"
     return task

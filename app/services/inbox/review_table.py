@@ -34,8 +34,8 @@ from app.models import User
 from app.services.applications import attachments
 from app.services.engine.clock import CST
 from app.services.engine.clock import today_cst
-from app.services.errors import DomainError
 from app.services.errors import NotFound
+from app.services.errors import Unavailable
 from app.services.inbox import paper
 from app.services.inbox import tasks
 from app.services.records.maintenance import profile_of
@@ -44,10 +44,8 @@ FONT_NAME = "MedregSong"
 _registered: dict[str, str] = {}
 
 
-class FontMissing(DomainError):
+class FontMissing(Unavailable):
     """The CJK font configured for printed tables is not on this machine (a set-up fault)."""
-
-    status_code = 503
 
 
 @dataclass(frozen=True)
