@@ -64,6 +64,9 @@ def _handle(page: Page, title: str, label: str) -> None:
     page.goto("/inbox/")
     page.locator("tr", has_text=title).first.get_by_role("link", name="办理").click()
     page.get_by_label(label, exact=True).check()
+    paper = page.locator("input[name=paper_held]")
+    if paper.count():  # the institution holds the signed and stamped 申请审核表
+        paper.check()
     page.get_by_role("button", name="提交").click()
     expect(page.get_by_text("已办理完成。")).to_be_visible()
 
