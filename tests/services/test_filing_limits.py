@@ -215,7 +215,7 @@ def test_the_data_migration_brings_existing_records_in_line(world: World) -> Non
     filing = _filing_row(old, _hospital(world, 2)[0])
     reg.status = "ACTIVE"  # as written before this release
     db.session.commit()
-    path = Path(__file__).parents[2] / "migrations" / "versions" / "0016_changes_rules.py"
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "0017_changes_rules.py"
     spec = importlib.util.spec_from_file_location("m0016", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

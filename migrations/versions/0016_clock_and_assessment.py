@@ -1,15 +1,15 @@
 """The statutory clock officers can rely on: receipt and 受理 dates, 延期 (process_instance);
 定期考核 results entered by the main institution (assessment.institution_id, one per cycle)
 
-Revision ID: 0017
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-29 18:45:00
 
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0017'
+revision = '0016'
 down_revision = '0015'
 branch_labels = None
 depends_on = None

@@ -1,15 +1,15 @@
 """Idempotency tokens: one row per submitted form (token unique) with the first result
 
-Revision ID: 0019
-Revises: 0014
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-11-29 18:40:00
 
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0019'
-down_revision = '0016'
+revision = '0018'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

@@ -1,16 +1,16 @@
 """定期考核 consequences: a 暂停执业 that follows from a failed assessment records which
 assessment it came from (penalty.assessment_id)
 
-Revision ID: 0021
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-11-29 19:00:00
 
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0021'
-down_revision = '0019'
+revision = '0019'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

@@ -3,16 +3,16 @@
 
 Data only, no schema change.
 
-Revision ID: 0016
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-11-29 18:40:00
 
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0016'
-down_revision = '0017'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
