@@ -168,6 +168,7 @@ def test_no_withdrawal_once_the_institution_confirmed(driver: Driver) -> None:
 )
 def test_commission_outcomes(driver: Driver, accept: dict[str, Any],
                              decide: dict[str, Any] | None, outcome: str) -> None:
+    # 行政许可法 第三十二条、第三十四条: 受理 / 不予受理 with its reason / 一次性告知补正
     with at(MONDAY):
         to_commission(driver)
         driver.complete("commission_accept", "commission", accept)

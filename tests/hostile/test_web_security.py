@@ -273,6 +273,7 @@ def _audited_actions(app: Flask, rich: Rich) -> None:
 
 
 def test_audit_verify_reports_an_intact_chain_then_a_tampered_row(app: Flask, rich: Rich) -> None:
+    # 行政许可法 第六十一条; DOMAIN [S10]: every step is audited and a changed or removed record is found
     _audited_actions(app, rich)
     runner = app.test_cli_runner()
     ok = runner.invoke(args=["audit", "verify"])

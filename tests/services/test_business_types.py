@@ -77,6 +77,7 @@ def _run(world: World, pid: str, data: dict[str, Any], target_staff: int | None 
 
 
 def test_upgrade_issues_a_physician_registration(world: World) -> None:
+    # 医师执业注册管理办法 第七条; DOMAIN [S4][S13]: old certificate withdrawn, new issued, 执业地点 widens
     doctor = user(world.doctor_id)
     assistant = doctor.qualification
     assistant.level = "执业助理医师"
@@ -113,6 +114,7 @@ def test_upgrade_issues_a_physician_registration(world: World) -> None:
 
 
 def test_change_of_main_institution_in_the_same_province(world: World) -> None:
+    # DOMAIN [S9]: the new institution confirms a 变更
     reg = _reg(world)
     second, staff2 = _second_hospital(world)
     db.session.commit()
@@ -127,6 +129,7 @@ def test_change_of_main_institution_in_the_same_province(world: World) -> None:
 
 
 def test_military_in_creates_a_registration(world: World) -> None:
+    # DOMAIN [S13]: 军队变更入 on the local qualification
     data = application_payload(world, world.doctor_id, military_unit="某部队医院",
                                placement_proof=_att(world, "安置证明.pdf"))
     _run(world, "military_in", data)
@@ -170,6 +173,7 @@ def test_legacy_site_is_removed(world: World) -> None:
 
 
 def test_reissue_keeps_the_number_and_is_marked(world: World) -> None:
+    # 医师执业注册管理办法 第十六条: 补办 by the issuing authority, same number, marked 补发
     reg = _reg(world)
     db.session.commit()
     _run(world, "reissue", {"registration_id": reg.id, "cause": "lost",

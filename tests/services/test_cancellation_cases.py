@@ -41,6 +41,7 @@ def _open(iid: int) -> HumanTask:
 
 
 def test_institution_reports_a_physician_without_an_account(world: World) -> None:
+    # 医师法 第十七条; 医师执业注册管理办法 第十八条: the institution reports a 注销 ground
     reg = _registration(world)
     iid = processes.start_case(user(world.staff_id), "cancellation_report",
                                _report(reg.id)).instance_id

@@ -52,6 +52,7 @@ def _open(iid: int) -> HumanTask:
 
 
 def test_cancellation_annuls_the_registration(world: World) -> None:
+    # 医师法 第十七条: 注销 annuls the registration and its certificate
     reg = _registration(world)
     doctor = user(world.doctor_id)
     iid = processes.start_application(doctor, "cancellation", {
@@ -67,6 +68,7 @@ def test_cancellation_annuls_the_registration(world: World) -> None:
 
 
 def test_filing_is_signed_by_both_institutions(world: World) -> None:
+    # 医师执业注册管理办法 第十条: a filing goes to the commission of the filed institution
     reg = _registration(world)
     second = Institution(name="太原市中心医院", reg_no="R-140-2", kind="综合医院",
                          region_code="140106", authority_id=world.authority_id)

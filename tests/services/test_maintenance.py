@@ -60,6 +60,7 @@ def _active(world: World) -> None:
 ])
 def test_bad_photos_are_refused_with_the_reason(world: World, name: str, data: bytes,
                                                message: str) -> None:
+    # guide 2.3.2: 354×472, jpg/jpeg/png, ≤ 80 KB
     _active(world)
     with pytest.raises(InvalidInput) as err:
         maintenance.submit_photo(user(world.doctor_id), Upload(name, data), world.upload_dir)
@@ -91,6 +92,7 @@ def test_photo_is_reencoded_replaced_and_approved(world: World) -> None:
 
 
 def test_info_change_leaves_the_qualification_unchanged(world: World) -> None:
+    # guide 2.3.1: an info change never alters the qualification
     _active(world)
     doctor = user(world.doctor_id)
     before = doctor.qualification.school

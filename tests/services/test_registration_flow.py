@@ -37,6 +37,7 @@ def _submit(world: World) -> int:
 
 
 def test_registration_happy_path_creates_active_registration(world: World) -> None:
+    # 行政许可法 第四十四条: the certificate is issued with the decision
     iid = _submit(world)
     inst = db.session.get(ProcessInstance, iid)
     assert inst.business_status == "待机构确认"
@@ -66,6 +67,7 @@ def test_registration_happy_path_creates_active_registration(world: World) -> No
 
 
 def test_refusal_leaves_records_unchanged_and_keeps_reasons(world: World) -> None:
+    # 医师法 第十六条; 行政许可法 第三十八条: a refusal gives its reasons and the right to appeal
     iid = _submit(world)
     processes.complete_task(user(world.staff_id), _open_task(iid).id, CONFIRMED)
     processes.complete_task(user(world.officer_id), _open_task(iid).id, {"decision": "accept"})
@@ -94,6 +96,7 @@ def test_second_completion_is_told_already_handled(world: World) -> None:
 
 
 def test_other_institution_may_not_complete(world: World) -> None:
+    # 医师执业注册管理办法 第九条: the registration authority is the commission of the institution
     iid = _submit(world)
     with pytest.raises(Forbidden):
         processes.complete_task(user(world.other_staff_id), _open_task(iid).id,

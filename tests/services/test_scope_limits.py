@@ -67,6 +67,7 @@ def test_four_scopes_are_refused_even_at_a_primary_institution(world: World) -> 
 
 
 def test_scopes_of_another_category_are_refused(world: World) -> None:
+    # DOMAIN [S3 Art 7], [S5]: the 执业类别 is the category of the qualification
     # 医师法 第十四条 (按照注册的执业类别执业); 执业范围暂行规定 第二条; R-24
     inst = _institution(world, "乡镇卫生院", "清徐县西谷乡卫生院")
     with pytest.raises(InvalidInput) as err:

@@ -32,6 +32,7 @@ def _id_born(born: date, region: str = "110105", seq: str = "002") -> str:
     "11010519491231002x",   # lower-case x accepted
 ])
 def test_valid_resident_ids(number: str) -> None:
+    # GB 11643-1999: weights, check digit, lower-case x
     assert resident_id_error(number) is None
 
 
@@ -92,6 +93,7 @@ def test_invalid_resident_ids(number: str, message: str) -> None:
 
 
 def test_other_identifiers() -> None:
+    # DOMAIN [S6][S7]: 资格证书编码 and the 15-digit 执业证书编码
     assert is_mobile("15175070658") and not is_mobile("12345678901")
     assert is_practice_cert("110430122000123") and not is_practice_cert("11043012200012")
     assert is_qualification_cert("201614110" + "11010519491231002X")

@@ -74,7 +74,8 @@ def _recover(client: WebClient, doc: dict[str, str | int], cert: str, password: 
 
 def test_recovery_by_personal_information_is_refused_to_accounts_with_a_verified_phone(
         app: Flask, web_world: World) -> None:
-    # guide 找回您的登录账户: 通过个人信息找回 is for accounts with neither phone nor e-mail verified
+    # guide 找回您的登录账户 ([Guide], [S9]; R-20): 通过个人信息找回 is for accounts with neither phone
+    # nor e-mail verified
     doc = _physician(app, web_world, verified=True)
     resp = _recover(WebClient(app.test_client()), doc, str(doc["cert"]))
     assert NO_MATCH in resp.get_data(as_text=True)

@@ -62,6 +62,7 @@ OUTSIDERS = ["jigou02", "weijian02", "doctor02", "admin01", None]
 
 @pytest.mark.parametrize("who", OUTSIDERS)
 def test_outsiders_get_no_data(app: Flask, web_world: World, who: str | None) -> None:
+    # DOMAIN [S10]: an institution sees only its own physicians
     ids = _world_a_case(app, web_world)
     client = WebClient(app.test_client())
     if who:

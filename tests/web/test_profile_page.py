@@ -15,6 +15,7 @@ from tests.services.test_maintenance import photo_bytes
 
 
 def test_profile_page_photo_and_department(web: WebClient, web_world: World, app: Flask) -> None:
+    # guide 2.3.3: the department from the main institution's active departments
     with app.app_context():
         doctor = user(web_world.doctor_id)
         reg = Registration(qualification_id=doctor.qualification_id, level="执业医师",
@@ -45,3 +46,53 @@ def test_profile_page_photo_and_department(web: WebClient, web_world: World, app
     assert resp.status_code == 302
     with app.app_context():
         assert db.session.get(Registration, reg_id).department_id == web_world.department_id
+
+
+def test_practice_page_shows_every_registration_of_the_person_and_its_filings(
+        web: WebClient, web_world: World, app: Flask) -> None:
+    # 医师执业注册管理办法 第九条、第十条 ([S9], [S10]; R-27): a filing is recorded with its
+    # institution, scope and period, and the physician sees it; issue 11 §3: an assistant who
+    # became a 执业医师 sees the registrations of both qualifications
+    from datetime import date
+
+    from app.models import MultiFiling
+    from app.models import Qualification
+
+    with app.app_context():
+        doctor = user(web_world.doctor_id)
+        assistant = doctor.qualification
+        assistant.level = "执业助理医师"
+        db.session.add(Registration(
+            qualification_id=assistant.id, level="执业助理医师", category="1", scopes=["11"],
+            place_region="140105", institution_id=web_world.hospital_id,
+            authority_id=web_world.authority_id, status="CHANGED_OUT", cert_no="211140100000001"))
+        physician = Qualification(
+            cert_no="2016141" + assistant.cert_no[7:], name=assistant.name, sex=assistant.sex,
+            id_number=assistant.id_number, birth_date=assistant.birth_date, level="执业医师",
+            category="1", year=2016, issued_on=assistant.issued_on, issuer=assistant.issuer)
+        db.session.add(physician)
+        db.session.flush()
+        doctor.qualification_id = physician.id
+        current = Registration(
+            qualification_id=physician.id, level="执业医师", category="1", scopes=["11"],
+            place_region="140000", institution_id=web_world.hospital_id,
+            authority_id=web_world.authority_id, status="ACTIVE", cert_no="110140100000777")
+        db.session.add(current)
+        db.session.flush()
+        db.session.add_all([
+            MultiFiling(registration_id=current.id, institution_id=web_world.other_hospital_id,
+                        scopes=["11"], valid_from=date(2026, 1, 1), valid_to=date(2027, 12, 31),
+                        authority_id=web_world.authority_id, filed_on=date(2025, 12, 20)),
+            MultiFiling(registration_id=current.id, institution_id=web_world.other_hospital_id,
+                        scopes=["11"], valid_from=date(2024, 1, 1), valid_to=date(2025, 6, 30),
+                        authority_id=web_world.authority_id, filed_on=date(2023, 12, 20),
+                        status="EXPIRED")])
+        db.session.commit()
+    web.login("doctor01")
+    page = web.get("/physician/practice").get_data(as_text=True)
+    assert page.index("110140100000777") < page.index("211140100000001")  # in force first
+    assert "变更出" in page and "执业助理医师" in page
+    filings = page[page.index("多执业机构备案"):]
+    assert "2026年01月01日 — 2027年12月31日" in filings and "有效" in filings
+    assert "2024年01月01日 — 2025年06月30日" in filings and "已到期" in filings
+    assert "内科专业" in filings

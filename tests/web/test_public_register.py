@@ -33,6 +33,7 @@ def _registered(app: Flask, world: World) -> tuple[str, str, str]:
 
 
 def test_search_shows_public_fields_only(web: WebClient, web_world: World, app: Flask) -> None:
+    # 医师法 第二十一条 (R-1): the public may query physicians' registration; no ID number is shown
     name, id_number, mobile = _registered(app, web_world)
     web.get("/public/register")
     resp = web.post("/public/register", {"name": name})

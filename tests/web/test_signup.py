@@ -152,6 +152,7 @@ def test_step1_does_not_tell_whether_an_id_number_has_an_account(web: WebClient,
     ("confirm", "Abc12346", "两次输入的密码不一致"),
 ])
 def test_step2_each_invalid_case(web: WebClient, field: str, value: str, message: str) -> None:
+    # guide 个人用户注册: user name and password rules
     _step1(web, "张三", GOOD_ID)
     resp = _step2(web, **{field: value})
     text = resp.get_data(as_text=True)
@@ -172,6 +173,7 @@ def test_step2_username_must_be_unique_case_insensitively(web: WebClient,
 
 def test_no_match_shows_guidance_and_identity_can_be_corrected(web: WebClient, app: Flask,
                                                                clean_db: None) -> None:
+    # DOMAIN [S7][S13]: 老人老办法 guidance and the military exchange guidance
     with app.app_context():
         q = make_qualification("李四", 5)
         db.session.commit()
@@ -237,6 +239,7 @@ def test_path_b_activates_with_the_qualification_code(web: WebClient, app: Flask
 @pytest.mark.parametrize("status", ["CHANGED_OUT", "FILED", "CANCELLED", "RESIDENCY", "REVOKED"])
 def test_invalid_registrations_take_path_b(web: WebClient, web_world: World, app: Flask,
                                            status: str) -> None:
+    # 医师执业注册管理办法 第二十条: 规培 and registrations not in force activate by path B
     with app.app_context():
         q = make_qualification("赵六", 7)
         db.session.add(Registration(qualification_id=q.id, level="执业医师", category="1",

@@ -99,6 +99,7 @@ def test_correction_notice_refused_after_five_working_days(web: WebClient, web_w
         page = officer.get(f"/inbox/tasks/{task.id}").get_data(as_text=True)
         assert "已超过补正告知期限，自收到申请材料之日起即为受理" in page
         assert 'value="correct"' not in page and 'value="accept"' in page
+        assert 'value="reject"' not in page  # deemed accepted: no 不予受理 either
         resp = officer.post(f"/inbox/tasks/{task.id}/complete",
                             {"decision": "correct", "fields": ["contact_mobile"],
                              "note": "请补充材料"})
@@ -106,6 +107,10 @@ def test_correction_notice_refused_after_five_working_days(web: WebClient, web_w
         assert resp.status_code == 422
         assert re.search(r'id="field-decision".*?已超过补正告知期限', text, re.S)
         assert "请补充材料" in text  # input kept
+        resp = officer.post(f"/inbox/tasks/{task.id}/complete",
+                            {"decision": "reject", "note": "材料不全"})
+        assert resp.status_code == 422
+        assert "申请已视为受理，不能再不予受理" in resp.get_data(as_text=True)
         assert _open_task(app).task_spec_id == "commission_accept"
         assert officer.post(f"/inbox/tasks/{task.id}/complete",
                             {"decision": "accept"}).status_code == 302

@@ -26,7 +26,11 @@ from app.services.errors import InvalidInput
 
 ACCEPT_TASK = "commission_accept"
 CORRECT = "correct"
+# once deemed accepted, 受理 is the only answer left: neither a 补正 notice nor 不予受理 (a
+# matter that does not qualify is refused by the 审查决定, with its reason)
+CLOSED = frozenset({CORRECT, "reject"})
 LATE = "已超过补正告知期限，自收到申请材料之日起即为受理"
+LATE_REJECT = "已超过补正告知期限，申请已视为受理，不能再不予受理；不符合条件的，请在审查决定中作出不予许可的决定"
 
 
 def correction_closed(cal: WorkCalendar, inst: ProcessInstance, today: date) -> bool:
@@ -42,20 +46,22 @@ def task_schema(cal: WorkCalendar, task: HumanTask, schema: dict[str, Any],
     if task.task_spec_id != ACCEPT_TASK or not correction_closed(cal, task.instance, today):
         return schema, ""
     decision = schema.get("properties", {}).get("decision")
-    if not isinstance(decision, dict) or CORRECT not in decision.get("enum", []):
+    if not isinstance(decision, dict) or not CLOSED & set(decision.get("enum", [])):
         return schema, LATE
     narrowed = copy.deepcopy(schema)
     prop = narrowed["properties"]["decision"]
-    prop["enum"] = [v for v in prop["enum"] if v != CORRECT]
+    prop["enum"] = [v for v in prop["enum"] if v not in CLOSED]
     return narrowed, LATE
 
 
 def refuse_late_correction(cal: WorkCalendar, task: HumanTask, inst: ProcessInstance,
                            data: dict[str, Any], today: date) -> None:
-    """Refuse a 补正 notice after the five working days (the server's check)."""
-    if (task.task_spec_id == ACCEPT_TASK and data.get("decision") == CORRECT
+    """Refuse a 补正 notice or 不予受理 after the five working days (the server's check)."""
+    decision = data.get("decision")
+    if (task.task_spec_id == ACCEPT_TASK and decision in CLOSED
             and correction_closed(cal, inst, today)):
-        raise InvalidInput(_("请按提示修改后重新提交"), {"decision": _(LATE)},
+        why = _(LATE) if decision == CORRECT else _(LATE_REJECT)
+        raise InvalidInput(_("请按提示修改后重新提交"), {"decision": why},
                            {k: v for k, v in data.items() if k != "decision"})
 
 
