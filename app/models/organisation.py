@@ -26,6 +26,10 @@ class Authority(db.Model):  # type: ignore[name-defined]
         return f"<Authority {self.region_code} {self.name}>"
 
 
+PRIMARY_CARE_KINDS = frozenset({"乡镇卫生院", "社区卫生服务中心", "社区卫生服务站", "社区卫生服务中心(站)",
+                                "社区卫生服务中心（站）", "村卫生室"})
+
+
 class Institution(db.Model):  # type: ignore[name-defined]
     """A medical institution; its authority is the one that approved it."""
 
@@ -48,11 +52,11 @@ class Institution(db.Model):  # type: ignore[name-defined]
     )
 
     @property
-    def is_grassroots(self) -> bool:
-        """County-level-or-below primary care (乡镇卫生院, 社区卫生服务中心(站), 村卫生室); not
-        county hospitals nor county-level 门诊部/诊所 (执业范围暂行规定; R-24)."""
-        return self.kind in {"乡镇卫生院", "社区卫生服务中心", "社区卫生服务站",
-                             "社区卫生服务中心(站)", "社区卫生服务中心（站）", "村卫生室"}
+    def is_county_or_below(self) -> bool:
+        """县及县级以下医疗机构 (《关于医师执业注册中执业范围的暂行规定》第三条; R-24): approved by a
+        county-level commission (county hospitals, county clinics), or primary care (乡镇卫生院,
+        社区卫生服务中心(站), 村卫生室) whoever approved it."""
+        return self.kind in PRIMARY_CARE_KINDS or self.authority.level == "county"
 
     def __repr__(self) -> str:
         return f"<Institution {self.reg_no} {self.name}>"

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.errors import InvalidInput
 from app.extensions import db
+from app.models import Authority
 from app.models import CatalogueItem
 from app.models import Department
 from app.models import Institution
@@ -50,9 +51,23 @@ def test_three_scopes_of_one_category_at_a_primary_institution(world: World, kin
 
 
 @pytest.mark.parametrize("kind", ["综合医院", "门诊部", "诊所"])
-def test_county_hospitals_and_clinics_allow_one_scope(world: World, kind: str) -> None:
-    # 执业范围暂行规定 第二条: only 乡镇卫生院, 社区卫生服务中心(站), 村卫生室; R-24
+def test_county_level_institutions_allow_three_scopes(world: World, kind: str) -> None:
+    # 执业范围暂行规定 第三条: 县及县级以下医疗机构 — a county hospital or clinic approved by the
+    # county commission counts (issue 11: county hospitals included); R-24
+    county = Authority(name="清徐县卫生健康局", region_code="140121", level="county",
+                       parent_id=world.authority_id)
+    db.session.add(county)
+    db.session.flush()
     inst = _institution(world, kind, f"清徐县人民{kind}")
+    inst.authority_id = county.id
+    db.session.commit()
+    assert _register(world, inst, ["11", "12"])
+
+
+@pytest.mark.parametrize("kind", ["综合医院", "门诊部", "诊所"])
+def test_city_level_institutions_allow_one_scope(world: World, kind: str) -> None:
+    # 执业范围暂行规定 第三条: above county level one specialty only; R-24
+    inst = _institution(world, kind, f"太原市{kind}", region="140105")  # approved by the city
     with pytest.raises(InvalidInput) as err:
         _register(world, inst, ["11", "12"])
     assert err.value.errors["practice_scopes"] == ONE_ONLY

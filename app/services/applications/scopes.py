@@ -1,6 +1,7 @@
-"""执业范围 limits (《关于医师执业注册中执业范围的暂行规定》; DOMAIN §3.7, §5): one specialty, or
-up to three of one category for a clinician at a county-or-below primary institution
-(乡镇卫生院, 社区卫生服务中心(站), 村卫生室 — not county hospitals, 门诊部 or 诊所).
+"""执业范围 limits (《关于医师执业注册中执业范围的暂行规定》第三条; DOMAIN §3.7, §5): one specialty,
+or up to three of one category for a clinician at a county-or-below institution (县及县级以下医疗
+机构: approved by a county commission, county hospitals included, or 乡镇卫生院, 社区卫生服务中心(站),
+村卫生室).
 
 One helper for every type that sets scopes: 注册, 军队变更入, 变更, 助理医师升执业医师.
 """
@@ -32,7 +33,7 @@ def scope_errors(institution: Institution | None, scopes: Any, category: str) ->
         return {"practice_scopes": str(_("执业范围须为同一执业类别内的专业"))}
     if len(codes) == 1 or institution is None:
         return {}
-    if not (institution.is_grassroots and category == GRASSROOTS_CATEGORY):
+    if not (institution.is_county_or_below and category == GRASSROOTS_CATEGORY):
         return {"practice_scopes": str(_("只能选择 1 个执业范围；县级及以下医疗机构的临床医师"
                                          "经批准方可选择至多 3 个"))}
     if len(codes) > MAX_SCOPES:
