@@ -18,8 +18,8 @@ from app.services.inbox import tasks
 from app.web.common import upload_dir
 
 
-def send_attachment(instance_id: int, field: str) -> ResponseReturnValue:
-    ref = tasks.attachment_of(current_user, instance_id, field)
+def _send_stored(ref: tasks.FileRef) -> ResponseReturnValue:
+    """A stored upload as a download (404 when the store no longer has it)."""
     try:
         path = attachments.path_of(upload_dir(), ref.sha256)
     except ValueError:
@@ -27,18 +27,15 @@ def send_attachment(instance_id: int, field: str) -> ResponseReturnValue:
     if not path.exists():
         abort(404)
     return send_file(path, mimetype=ref.mime, download_name=ref.name, as_attachment=True)
+
+
+def send_attachment(instance_id: int, field: str) -> ResponseReturnValue:
+    return _send_stored(tasks.attachment_of(current_user, instance_id, field))
 
 
 def send_scan(instance_id: int) -> ResponseReturnValue:
     """The signed and stamped 申请审核表 the institution uploaded at its confirmation."""
-    ref = paper.scan_of(current_user, instance_id)
-    try:
-        path = attachments.path_of(upload_dir(), ref.sha256)
-    except ValueError:
-        abort(404)
-    if not path.exists():
-        abort(404)
-    return send_file(path, mimetype=ref.mime, download_name=ref.name, as_attachment=True)
+    return _send_stored(paper.scan_of(current_user, instance_id))
 
 
 def send_review_table(instance_id: int) -> ResponseReturnValue:
