@@ -324,10 +324,15 @@ def changes(schema: Mapping[str, Any], old: Mapping[str, Any],
 
 
 def attachment_limits(schema: Mapping[str, Any]) -> dict[str, tuple[set[str], int]]:
-    """Allowed extensions and size in KB for each attachment field."""
+    """Allowed extensions and size in KB for each attachment field, in the form's order (the
+    order files are checked and counted against the daily limit; PostgreSQL's JSONB does not
+    keep the order of ``properties``)."""
     widgets = schema.get("x-ui", {}).get("widgets", {})
+    props = schema.get("properties", {})
+    order = [n for n in (schema.get("x-ui", {}).get("order") or []) if n in props]
     out = {}
-    for name, prop in schema.get("properties", {}).items():
+    for name in [*order, *(n for n in props if n not in order)]:
+        prop = props[name]
         if prop.get("x-attachment"):
             w = widgets.get(name, {})
             exts = {e.strip().lower() for e in w.get("accept", ".pdf,.jpg,.jpeg,.png").split(",")}
