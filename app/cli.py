@@ -46,6 +46,7 @@ def bpmn_validate(files: tuple[Path, ...]) -> None:
 
 
 @bpmn.command("load")
+@with_appcontext
 def bpmn_load() -> None:
     """Load bpmn/ and forms/ as version 1 of each definition (idempotent); exit 1 when the
     diagrams are not installed."""
