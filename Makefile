@@ -5,7 +5,7 @@ FLASK   := MEDREG_ENV=development MEDREG_SCHEDULER=off $(VENV)/bin/flask --app a
 INSTALLED := $(VENV)/.installed
 VENDOR  := app/static/vendor/.built
 
-.PHONY: run test install assets db lint browser system bench clean messages bpmn-coverage
+.PHONY: run test install assets db lint browser system bench clean messages bpmn-coverage wheel-check
 
 $(INSTALLED): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,13 @@ lint: install
 test: install assets system lint
 	MEDREG_ENV=development $(VENV)/bin/flask --app app bpmn validate bpmn/*.bpmn
 	$(VENV)/bin/pytest
+
+# The production install from the wheel (issue 12 §7): build → fresh venv without extras →
+# db upgrade on PostgreSQL → seed → create-admin → load → test cases → publish (deploy/wheel-check.sh).
+# WHEEL_CHECK_DATABASE_URL: an empty PostgreSQL database (default: bench/pg.sh recreates medreg_wheel).
+# Needs app/static/vendor (make assets; CI's make test builds it) and says so when it is missing.
+wheel-check:
+	WHEEL_CHECK_DATABASE_URL="$${WHEEL_CHECK_DATABASE_URL:-$$(bash bench/pg.sh medreg_wheel)}" deploy/wheel-check.sh
 
 bpmn-coverage: install
 	$(VENV)/bin/python -m workflows_tests.coverage

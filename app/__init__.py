@@ -46,7 +46,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         database.configure_engine(db.engine)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    migrate.init_app(app, db, directory=_migrations_directory())
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=lambda: "zh_CN")
@@ -59,3 +59,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         from app.services.platform import scheduler
         scheduler.start(app)
     return app
+
+
+def _migrations_directory() -> str:
+    """Alembic's folder: shipped in the wheel as package data, or the checkout's migrations/."""
+    from app import resources
+    return str(resources.base() / "migrations")

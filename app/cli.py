@@ -11,7 +11,10 @@ from flask import Flask
 from flask import current_app
 from flask.cli import with_appcontext
 
+from app.resources import MissingResource
+from app.services.accounts import staff
 from app.services.backoffice import definitions
+from app.services.errors import DomainError
 from app.services.platform import audit
 from app.services.platform import seed as seed_service
 
@@ -21,6 +24,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(scheduler)
     app.cli.add_command(audit_group)
+    app.cli.add_command(users)
 
 
 @click.group()
@@ -42,9 +46,14 @@ def bpmn_validate(files: tuple[Path, ...]) -> None:
 
 
 @bpmn.command("load")
+@with_appcontext
 def bpmn_load() -> None:
-    """Load bpmn/ and forms/ as version 1 of each definition (idempotent)."""
-    loaded = definitions.load_baseline()
+    """Load bpmn/ and forms/ as version 1 of each definition (idempotent); exit 1 when the
+    diagrams are not installed."""
+    try:
+        loaded = definitions.load_baseline()
+    except MissingResource as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo("已加载：" + (", ".join(loaded) if loaded else "无（均已存在）"))
 
 
@@ -57,7 +66,10 @@ def seed(demo: bool | None) -> None:
     development = current_app.config.get("MEDREG_ENV") == "development"
     if demo and not development:
         raise click.ClickException("演示数据（公开的演示账户和密码）只能在开发环境生成（MEDREG_ENV=development）")
-    seed_service.seed_reference()
+    try:
+        seed_service.seed_reference()
+    except MissingResource as exc:
+        raise click.ClickException(str(exc)) from None
     if not (development if demo is None else demo):
         return
     world = seed_service.seed_demo(current_app.config["MEDREG_UPLOAD_DIR"])
@@ -157,3 +169,25 @@ def audit_anchor(anchor_file: Path | None) -> None:
     with anchor_file.open("a", encoding="utf-8") as fh:
         fh.write(anchor.to_json() + "\n")
     click.echo(f"已追加锚点：第 {anchor.event_id} 号事件，共 {anchor.count} 条记录 → {anchor_file}")
+
+
+@click.group()
+def users() -> None:
+    """账户管理。"""
+
+
+@users.command("create-admin")
+@click.option("--username", required=True, help="系统管理员的用户名（4–30 位字母、数字或下划线，以字母开头）")
+@click.option("--display-name", default="系统管理员", show_default=True, help="姓名或科室名称")
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="从标准输入读取密码（第一行），不出现在命令行和历史记录中")
+@with_appcontext
+def users_create_admin(username: str, display_name: str, password_stdin: bool) -> None:
+    """Create an administrator (the first one of an install) with the password read from stdin."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        staff.create_admin(username, password, display_name)
+    except DomainError as exc:
+        details = "；".join(exc.errors.values())
+        raise click.ClickException(exc.message + (f"：{details}" if details else "")) from None
+    click.echo(f"已创建系统管理员 {username.strip()}")

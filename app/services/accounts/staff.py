@@ -23,6 +23,7 @@ from app.models import Role
 from app.models import User
 from app.services.accounts import accounts
 from app.services.accounts import websessions
+from app.services.accounts.signup import password_errors
 from app.services.errors import Forbidden
 from app.services.errors import InvalidInput
 from app.services.errors import NotFound
@@ -180,3 +181,26 @@ def set_org_admin(actor: User, user_id: int, value: bool) -> User:
     audit.record(actor, "account.org_admin", "user", target.id, {"value": value})
     db.session.commit()
     return target
+
+
+def create_admin(username: str, password: str, display_name: str = "系统管理员") -> int:
+    """Create an administrator with a chosen password (the install's first administrator,
+    from the command line); the password follows the guide's rule. Returns the user id."""
+    username, display_name = username.strip(), display_name.strip()
+    errors = {k: v for k, v in password_errors(password, password).items() if k == "password"}
+    if not USERNAME_RE.fullmatch(username):
+        errors["username"] = _("用户名为 4–30 位字母、数字或下划线，以字母开头")
+    elif db.session.scalar(select(User.id).where(User.username == username)):
+        errors["username"] = _("该用户名已被使用")
+    if not 2 <= len(display_name) <= 60:
+        errors["display_name"] = _("请填写姓名或科室名称（2–60 个字）")
+    if errors:
+        raise InvalidInput(_("请按提示修改"), errors, {"username": username, "display_name": display_name})
+    user = User(username=username, password_hash=accounts.hash_password(password), role=Role.ADMIN,
+                display_name=display_name)
+    db.session.add(user)
+    db.session.flush()
+    audit.record(None, "account.created", "user", user.id,
+                 {"username": username, "role": Role.ADMIN.value, "via": "command line"})
+    db.session.commit()
+    return user.id

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlalchemy import select
 
+from app import resources
 from app.extensions import db
 from app.models import ProcessDefinition
 from app.models import Role
@@ -27,9 +28,7 @@ from app.workflow import TaskFlags
 from app.workflow import WorkflowError
 from app.workflow import validate_bpmn
 
-ROOT = Path(__file__).resolve().parents[3]  # the checkout: bpmn/, forms/
-BPMN_DIR = ROOT / "bpmn"
-FORMS_DIR = ROOT / "forms"
+ROOT = Path(__file__).resolve().parents[3]  # the checkout (the editor's scenario run only)
 LANES = frozenset({"physician", "institution", "target_institution", "commission", "admin"})
 START_TASK = "physician_apply"
 
@@ -37,9 +36,10 @@ _lock = threading.Lock()
 _defs: dict[tuple[int, str], Definition] = {}
 
 
-def all_forms(forms_dir: Path = FORMS_DIR) -> dict[str, dict[str, Any]]:
-    """Every form in ``forms/`` by id (file stem)."""
-    return {p.stem: json.loads(p.read_text("utf-8")) for p in sorted(forms_dir.glob("*.json"))}
+def all_forms(forms_dir: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Every form in ``forms/`` (the shipped one unless given) by id (file stem)."""
+    folder = resources.forms_dir() if forms_dir is None else forms_dir
+    return {p.stem: json.loads(p.read_text("utf-8")) for p in sorted(folder.glob("*.json"))}
 
 
 def function_names() -> set[str]:
@@ -79,11 +79,25 @@ def check_files(paths: list[Path]) -> list[FileProblem]:
     return out
 
 
-def load_baseline(author: str = "system") -> list[str]:
-    """Load each ``bpmn/*.bpmn`` as version 1 of its process if none exists (idempotent)."""
-    forms = all_forms()
+def baseline_files(bpmn_dir: Path | None = None) -> list[Path]:
+    """The shipped diagrams; a missing or empty folder is an install error, never "nothing new"."""
+    folder = resources.bpmn_dir() if bpmn_dir is None else bpmn_dir
+    if not folder.is_dir():
+        raise resources.MissingResource(f"找不到 bpmn/ 目录（查找位置：{folder}）；安装包不完整，请重新构建并安装")
+    paths = sorted(folder.glob("*.bpmn"))
+    if not paths:
+        raise resources.MissingResource(f"bpmn/ 目录中没有流程图（{folder}）；安装包不完整，请重新构建并安装")
+    return paths
+
+
+def load_baseline(author: str = "system", bpmn_dir: Path | None = None,
+                  forms_dir: Path | None = None) -> list[str]:
+    """Load each shipped ``bpmn/*.bpmn`` as version 1 of its process if none exists
+    (idempotent); raises ``MissingResource`` when the diagrams are not installed."""
+    paths = baseline_files(bpmn_dir)
+    forms = all_forms(forms_dir)
     loaded = []
-    for path in sorted(BPMN_DIR.glob("*.bpmn")):
+    for path in paths:
         xml = path.read_text("utf-8")
         defn, problems = check(xml, forms, path.stem)
         if defn is None:

@@ -62,7 +62,9 @@ def seed_catalogues() -> None:
 
 
 def seed_reference() -> None:
-    """Catalogues, the working-day calendar and the baseline diagrams."""
+    """Catalogues, the working-day calendar and the baseline diagrams (nothing is written when
+    the diagrams are not installed: ``MissingResource``)."""
+    definitions.baseline_files()
     seed_catalogues()
     calendar.seed_from_package()
     definitions.load_baseline()
