@@ -23,6 +23,7 @@ from jsonschema import Draft202012Validator
 
 from app.services.applications import forms as form_service
 from app.services.applications import operations
+from app.services.backoffice import calendar as work_calendar
 from app.services.backoffice import definitions
 from app.services.engine.clock import script_functions
 from app.services.engine.workdays import WorkCalendar
@@ -188,7 +189,7 @@ def run_case(defn: Definition, ends: set[str], case: Case, forms: Mapping[str, d
 
 def run(process_id: str, xml: str, forms: Mapping[str, dict[str, Any]], cases: list[Case], *,
         progress: Callable[[int, int], None] | None = None,
-        seconds: float = RUN_SECONDS) -> Report:
+        seconds: float = RUN_SECONDS, calendar: WorkCalendar | None = None) -> Report:
     """Run ``cases`` against exactly this diagram and these forms (a draft's or a version's)."""
     try:
         defn = load_definition(xml, process_id)
@@ -196,7 +197,7 @@ def run(process_id: str, xml: str, forms: Mapping[str, dict[str, Any]], cases: l
     except WorkflowError as exc:
         return Report(process_id, [CaseResult(c.key, c.name, False, exc.message) for c in cases],
                       [])
-    calendar = chinesecalendar_calendar()
+    calendar = calendar or chinesecalendar_calendar()
     deadline = time.monotonic() + seconds
     results: list[CaseResult] = []
     visited: set[str] = set()
@@ -221,7 +222,11 @@ def run_published(process_id: str, base: Path = CASES_DIR) -> Report:
     """Run the process's case files against its published version."""
     version = definitions.published(process_id)
     forms = {**definitions.all_forms(), **dict(version.forms)}
-    return run(process_id, version.bpmn_xml, forms, load(process_id, base))
+    found = {c.key: c for c in load(process_id, base)}
+    for key, content in (version.cases or {}).items():  # cases edited in the editor
+        found[key] = Case(key, content)
+    return run(process_id, version.bpmn_xml, forms, [found[k] for k in sorted(found)],
+               calendar=work_calendar.current())
 
 
 def run_files(process_id: str, base: Path = CASES_DIR) -> Report:

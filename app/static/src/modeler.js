@@ -145,29 +145,53 @@ function start(root) {
     showProblems(res.data.problems || [{ element_id: "", message: res.data.message || "校验失败" }]);
   }
 
-  async function scenarios() {
-    if (!(await save())) return;
+  function showRun(d) {
     const box = document.getElementById("scenario-result");
-    box.textContent = "正在运行场景测试…";
-    box.className = "pending";
-    const res = await post(url("scenarios"));
-    const d = res.data;
     box.innerHTML = "";
-    box.className = d.ok ? "ok" : "error";
     const head = document.createElement("p");
-    head.textContent = d.message;
+    if (!d.finished) {
+      box.className = "pending";
+      head.textContent = (d.state === "queued" ? "测试用例排队中…" : "正在运行测试用例…") +
+        "（" + (d.done || 0) + "/" + (d.total || 0) + "）";
+      box.appendChild(head);
+      return;
+    }
+    box.className = d.state === "passed" ? "ok" : "error";
+    head.textContent = d.message || "";
     box.appendChild(head);
-    (d.failures || []).forEach((f) => {
+    const r = d.results || {};
+    (r.results || []).filter((c) => !c.ok).forEach((c) => {
       const pre = document.createElement("pre");
-      pre.textContent = f.name + "\n" + f.detail;
+      pre.textContent = c.key + "（" + c.name + "）\n" + c.detail;
       box.appendChild(pre);
     });
-    if ((d.uncovered || []).length) {
+    if ((r.uncovered || []).length) {
       const p = document.createElement("p");
       p.className = "warn";
-      p.textContent = "以下元素没有任何场景经过（请补充场景测试）：" + d.uncovered.join("、");
+      p.textContent = "以下元素没有任何测试用例到达（请补充测试用例）：" + r.uncovered.join("、");
       box.appendChild(p);
     }
+  }
+
+  async function poll(onOpen) {
+    const r = await fetch(url("cases-status"), { credentials: "same-origin", headers: { "Accept": "application/json" } });
+    const d = await r.json();
+    if (d.state === "none" || (onOpen && d.finished && !d.current)) return;
+    showRun(d);
+    if (!d.finished) setTimeout(poll, 1000);
+  }
+
+  async function scenarios() {
+    if (!(await save())) return;
+    const res = await post(url("cases-run"));
+    if (res.status >= 400) {
+      const box = document.getElementById("scenario-result");
+      box.className = "error";
+      box.textContent = res.data.message || "无法运行测试用例";
+      return;
+    }
+    showRun(res.data);
+    if (!res.data.finished) setTimeout(poll, 1000);
   }
 
   async function diff() {
@@ -242,6 +266,7 @@ function start(root) {
   document.getElementById("btn-save").addEventListener("click", () => { dirty = true; save(); });
   document.getElementById("btn-validate").addEventListener("click", validate);
   document.getElementById("btn-scenarios").addEventListener("click", scenarios);
+  poll(true);  // a run started before the page was opened shows its progress
   document.getElementById("btn-diff").addEventListener("click", diff);
   const publishForm = document.getElementById("publish-form");
   if (publishForm) {
