@@ -41,8 +41,8 @@ from app.models.websession import WebSession
 
 __all__ = [
     "ActivationCode", "Assessment", "AttemptCounter", "Attachment",
-    "CaptchaChallenge", "AuditEvent", "Authority", "CalendarDay", "CalendarYear",
-    "CaseRun", "CatalogueItem", "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage", "Penalty",
+    "CaptchaChallenge", "AuditEvent", "Authority", "CalendarDay", "CalendarYear", "CaseRun",
+    "CatalogueItem", "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage", "Penalty",
     "PhysicianProfile", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Qualification",
     "Registration", "Role", "SubmissionToken", "TaskComment", "User",
     "FilingStatus", "ImportStatus", "OutboxStatus", "RegistrationStatus", "ScopeKind", "TaskStatus",

@@ -163,7 +163,10 @@ def _execute(job: _Job) -> None:
 def _message(report: cases.Report) -> str:
     if report.ok:
         return _("测试用例全部通过（%(n)s 个），流程图的每个元素都有用例到达", n=report.passed)
-    text = _("%(f)s 个用例失败，%(n)s 个通过", f=report.failed, n=report.passed)
+    if not report.results:
+        return _("该流程没有测试用例")
+    text = (_("%(f)s 个用例失败，%(n)s 个通过", f=report.failed, n=report.passed) if report.failed
+            else _("%(n)s 个用例全部通过", n=report.passed))
     if report.uncovered:
         text += _("；%(k)s 个元素没有用例到达", k=len(report.uncovered))
     return text

@@ -24,8 +24,8 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ProcessDefinition
 from app.models import CaseRun
+from app.models import ProcessDefinition
 from app.models import ProcessDraft
 from app.models import ProcessInstance
 from app.models import User
