@@ -145,6 +145,19 @@ function start(root) {
     showProblems(res.data.problems || [{ element_id: "", message: res.data.message || "校验失败" }]);
   }
 
+  let marked = [];
+  function markDiagram(ids, cls) {
+    const canvas = modeler.get("canvas");
+    const registry = modeler.get("elementRegistry");
+    marked.forEach(([id, c]) => { if (registry.get(id)) canvas.removeMarker(id, c); });
+    marked = [];
+    ids.forEach((id) => { if (registry.get(id)) { canvas.addMarker(id, cls); marked.push([id, cls]); } });
+  }
+
+  function showPath(c) {  // the flow nodes a case went through, on the diagram
+    markDiagram(c.path || [], "case-path");
+  }
+
   function showRun(d) {
     const box = document.getElementById("scenario-result");
     box.innerHTML = "";
@@ -160,11 +173,18 @@ function start(root) {
     head.textContent = d.message || "";
     box.appendChild(head);
     const r = d.results || {};
-    (r.results || []).filter((c) => !c.ok).forEach((c) => {
-      const pre = document.createElement("pre");
-      pre.textContent = c.key + "（" + c.name + "）\n" + c.detail;
-      box.appendChild(pre);
+    const list = document.createElement("ul");
+    list.className = "problems";
+    (r.results || []).forEach((c) => {
+      const li = document.createElement("li");
+      li.className = c.ok ? "ok" : "problem";
+      li.title = "点击在流程图上显示该用例经过的环节";
+      li.textContent = (c.ok ? "✓ " : "✗ ") + c.key + "（" + c.name + "）" + (c.ok ? "" : "：" + c.detail);
+      li.addEventListener("click", () => showPath(c));
+      list.appendChild(li);
     });
+    box.appendChild(list);
+    markDiagram(r.uncovered || [], "not-reached");
     if ((r.uncovered || []).length) {
       const p = document.createElement("p");
       p.className = "warn";
