@@ -89,3 +89,20 @@ def test_a_bad_case_is_refused_next_to_its_field(web: WebClient, web_world: Worl
     assert "expect" in bad.get_json()["errors"]["content"]
     key = _json(web, "/admin/processes/cancellation/cases", {"key": "A B", "content": {}})
     assert key.status_code == 422 and "小写字母" in key.get_json()["errors"]["key"]
+
+
+def test_the_cases_tab_lists_the_cases_and_the_fields_of_each_task(web: WebClient, web_world: World) -> None:
+    web.login("admin01")
+    page = web.get("/admin/processes/cancellation").get_data(as_text=True)
+    assert 'data-tab="pane-cases"' in page and "保存用例" in page
+    sheet = web.client.get("/admin/processes/cancellation/cases.json").get_json()
+    assert sheet["cases"]["approved"]["expect"]["end"] == "end_approved"
+    tasks = {t["id"]: t for t in sheet["tasks"]}
+    assert tasks["start"]["form"] == "cancellation_apply" and "reason" in tasks["start"]["required"]
+    assert tasks["institution_confirm"]["lane"] == "institution"
+    assert "paper_held" in tasks["institution_confirm"]["fields"]
+    case = {**sheet["cases"]["approved"], "name": "受理并准予（改）"}
+    saved = _json(web, "/admin/processes/cancellation/cases", {"key": "approved", "content": case})
+    assert saved.status_code == 200 and "approved" in saved.get_json()["cases"]
+    again = web.client.get("/admin/processes/cancellation/cases.json").get_json()
+    assert again["cases"]["approved"]["name"] == "受理并准予（改）"

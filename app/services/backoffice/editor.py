@@ -163,6 +163,42 @@ def save_case(actor: User, process_id: str, key: Any, content: Any) -> DraftView
     return _view(draft, definitions.published(process_id).name)
 
 
+@dataclass(frozen=True)
+class TaskFields:
+    """What a case step of a user task needs: its id, lane and the fields of its form."""
+
+    spec_id: str
+    title: str
+    lane: str | None
+    form_id: str
+    fields: list[str]
+    required: list[str]
+
+
+def case_sheet(process_id: str) -> tuple[list[case_files.Case], list[TaskFields]]:
+    """The draft's cases, and the user tasks with their form fields (the case editor's helper;
+    the first row, ``start``, is the form the application starts with)."""
+    draft = loaded(process_id)
+    forms = known_forms(draft)
+    defn, _found = definitions.check(draft.bpmn_xml, forms, process_id)
+    rows: list[TaskFields] = []
+    if defn is not None:
+        start = definitions.start_form_id(defn)
+        pairs = [("start", _("开始（申请表）"), None, start)] + [
+            (t.spec_id, t.title, t.lane, t.form_id) for t in sorted(
+                defn.user_tasks.values(), key=lambda t: t.spec_id)]
+        for spec_id, title, lane, form_id in pairs:
+            schema = forms.get(form_id) or {}
+            props = schema.get("properties")
+            required = schema.get("required")
+            rows.append(TaskFields(spec_id, title, lane, form_id,
+                                   sorted(props) if isinstance(props, dict) else [],
+                                   [str(r) for r in required] if isinstance(required, list) else []))
+    found = draft_cases(draft)
+    db.session.rollback()
+    return found, rows
+
+
 def draft_of(process_id: str) -> ProcessDraft | None:
     return _draft(process_id)
 

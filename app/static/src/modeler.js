@@ -229,6 +229,66 @@ function start(root) {
     });
   }
 
+  // -- test cases ----------------------------------------------------------------------------
+  const casePick = document.getElementById("case-pick");
+  const caseKey = document.getElementById("case-key");
+  const caseText = document.getElementById("case-json");
+  let caseData = {};
+
+  async function loadCases(select) {
+    const r = await fetch(url("cases"), { credentials: "same-origin", headers: { "Accept": "application/json" } });
+    const d = await r.json();
+    caseData = d.cases || {};
+    casePick.innerHTML = "";
+    Object.keys(caseData).sort().forEach((k) => {
+      const o = document.createElement("option");
+      o.value = k; o.textContent = k + "（" + (caseData[k].name || "") + "）";
+      casePick.appendChild(o);
+    });
+    if (select && caseData[select]) casePick.value = select;
+    showCase(casePick.value);
+    const helper = document.getElementById("case-helper");
+    helper.innerHTML = "";
+    (d.tasks || []).forEach((t) => {
+      const li = document.createElement("li");
+      li.textContent = t.id + "（" + t.title + "）" + (t.lane ? " 泳道 " + t.lane : "") + " · 表单 " + t.form + "：" +
+        t.fields.map((f) => f + (t.required.includes(f) ? "*" : "")).join("、");
+      helper.appendChild(li);
+    });
+  }
+
+  function showCase(key) {
+    caseKey.value = key || "";
+    caseText.value = key ? JSON.stringify(caseData[key], null, 2) : "";
+  }
+
+  async function saveCase() {
+    const keyError = document.getElementById("case-key-error");
+    const jsonError = document.getElementById("case-json-error");
+    keyError.textContent = ""; jsonError.textContent = "";
+    let content;
+    try { content = JSON.parse(caseText.value); } catch (e) { jsonError.textContent = "不是有效的 JSON：" + e.message; return; }
+    const res = await post(url("case-save"), { key: caseKey.value.trim(), content });
+    if (!res.ok) {
+      const errors = res.data.errors || {};
+      keyError.textContent = errors.key || "";
+      jsonError.textContent = errors.content || (errors.key ? "" : res.data.message || "保存失败");
+      return;
+    }
+    await loadCases(caseKey.value.trim());
+    setStatus("用例已保存，请重新运行测试用例", "ok");
+  }
+
+  casePick.addEventListener("change", () => showCase(casePick.value));
+  document.getElementById("btn-case-new").addEventListener("click", () => {
+    caseKey.value = "";
+    caseText.value = JSON.stringify({ name: "", start: { data: {} }, steps: [{ task: "", lane: "", data: {} }],
+      expect: { end: "" } }, null, 2);
+    caseKey.focus();
+  });
+  document.getElementById("btn-case-save").addEventListener("click", saveCase);
+  loadCases();
+
   // -- forms -------------------------------------------------------------------------------
   const picker = document.getElementById("form-pick");
   const editor = document.getElementById("form-json");

@@ -81,6 +81,15 @@ def case_run(process_id: str) -> ResponseReturnValue:
     return jsonify(run.to_json() if run is not None else {"state": "none", "finished": True})
 
 
+@bp.route("/processes/<process_id>/cases.json")
+@admin_only
+def cases_json(process_id: str) -> ResponseReturnValue:
+    found, tasks = editor.case_sheet(process_id)
+    return jsonify(cases={c.key: c.content for c in found},
+                   tasks=[{"id": t.spec_id, "title": t.title, "lane": t.lane, "form": t.form_id,
+                           "fields": t.fields, "required": t.required} for t in tasks])
+
+
 @bp.route("/processes/<process_id>/cases", methods=["POST"])
 @admin_only
 def save_case(process_id: str) -> ResponseReturnValue:
