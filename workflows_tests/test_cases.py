@@ -153,3 +153,12 @@ def test_case_files_are_json_in_the_process_folder(tmp_path: Path) -> None:
     report = cases.run("photo", _xml("photo"), definitions.all_forms(), loaded)
     assert [r.ok for r in report.results] == [False, True]
     assert report.results[0].detail.startswith("用例格式不正确")
+
+
+def test_a_run_stops_at_its_time_limit_and_says_so() -> None:
+    # issue 12 §2: a hard time limit per run
+    found = cases.load("photo")
+    report = cases.run("photo", _xml("photo"), definitions.all_forms(), found, seconds=0)
+    assert [r.ok for r in report.results] == [False] * len(found)
+    assert {r.detail for r in report.results} == {"运行超过时限（0 秒），未运行"}
+    assert not report.ok
