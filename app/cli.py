@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(scheduler)
     app.cli.add_command(audit_group)
     app.cli.add_command(users)
+    app.cli.add_command(processes)
 
 
 @click.group()
@@ -55,6 +56,42 @@ def bpmn_load() -> None:
     except MissingResource as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("已加载：" + (", ".join(loaded) if loaded else "无（均已存在）"))
+
+
+@click.group()
+def processes() -> None:
+    """业务流程：测试用例。"""
+
+
+@processes.command("test")
+@click.argument("process_id", required=False)
+@with_appcontext
+def processes_test(process_id: str | None) -> None:
+    """Run the test cases of one process (or of every process) against its published
+    version; print a summary in Chinese and exit 1 on any failure or unreached element."""
+    from app.services.backoffice import cases
+    from app.services.errors import DomainError
+
+    ids = [process_id] if process_id else cases.process_ids_with_cases()
+    failed = False
+    for pid in ids:
+        try:
+            report = cases.run_published(pid)
+        except DomainError as exc:
+            click.echo(f"{pid}：{exc.message}")
+            failed = True
+            continue
+        click.echo(f"{pid}：{report.passed} 个用例通过，{report.failed} 个失败")
+        for r in report.results:
+            if not r.ok:
+                click.echo(f"  ✗ {r.key}（{r.name}）：{r.detail}")
+        if not report.results:
+            click.echo("  该流程没有测试用例")
+        if report.uncovered:
+            click.echo("  没有用例到达的元素：" + "、".join(report.uncovered))
+        failed = failed or not report.ok
+    click.echo("测试用例未全部通过" if failed else "测试用例全部通过", err=failed)
+    sys.exit(1 if failed else 0)
 
 
 @click.command("seed")

@@ -1,8 +1,10 @@
-"""Coverage of the diagrams by the scenarios: flow nodes and sequence flows reached.
+"""Coverage of the diagrams by the test cases: flow nodes and sequence flows reached.
 
     .venv/bin/python -m workflows_tests.coverage      (also: make bpmn-coverage)
 
-Prints one row per diagram in bpmn/ and exits 1 if any node or flow is never reached.
+Runs every case of workflows_tests/<process>/ against bpmn/ and forms/ (the product's case
+runner, app/services/backoffice/cases.py), prints one row per diagram in bpmn/ and exits 1
+if any case fails or any node or flow is never reached.
 """
 
 from __future__ import annotations
@@ -11,15 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import time_machine
-
-from workflows_tests import test_business_types as business
-from workflows_tests import test_registration as registration
-from workflows_tests import test_report_processes as reports
-from workflows_tests import test_review_processes as review
-from workflows_tests.conftest import Driver
-from workflows_tests.conftest import flow_node_ids
-from workflows_tests.conftest import sequence_flows
+from app.services.backoffice import cases
+from app.workflow.cases import shape
 
 BPMN = Path(__file__).resolve().parents[1] / "bpmn"
 
@@ -31,29 +26,17 @@ class Row:
     nodes_reached: int
     flows: int
     flows_taken: int
+    failed: int
     missing: list[str]
 
 
 def measure(process_id: str) -> Row:
-    visited: set[str] = set()
-    taken: set[tuple[str, str]] = set()
-    if process_id == "registration":
-        runs = [(Driver(), fn, kw) for fn, kw in registration.SCENARIOS]
-    elif process_id in reports.SCENARIOS:
-        runs = [(reports.new(process_id), fn, kw) for fn, kw in reports.runs(process_id)]
-    elif process_id in review.CASES:
-        runs = [(review.new(process_id), fn, kw) for fn, kw in review.runs(process_id)]
-    else:
-        runs = [(business.new(process_id), fn, kw) for fn, kw in business._runs(process_id)]
-    for driver, fn, kwargs in runs:
-        with time_machine.travel(business.MONDAY, tick=False):
-            fn(driver, **kwargs)
-        visited |= driver.visited
-        taken |= driver.flows
-    nodes, flows = flow_node_ids(process_id), sequence_flows(process_id)
-    missing = sorted(nodes - visited) + sorted(flows[p] for p in set(flows) - taken)
-    return Row(process_id, len(nodes), len(nodes & visited), len(flows),
-               len(set(flows) & taken), missing)
+    diagram = shape((BPMN / f"{process_id}.bpmn").read_bytes(), process_id)
+    report = cases.run_files(process_id)
+    missing_nodes = [m for m in report.uncovered if m in diagram.nodes]
+    return Row(process_id, len(diagram.nodes), len(diagram.nodes) - len(missing_nodes),
+               len(diagram.flows), len(diagram.flows) - (len(report.uncovered) - len(missing_nodes)),
+               report.failed, report.uncovered)
 
 
 def report() -> list[Row]:
@@ -62,11 +45,11 @@ def report() -> list[Row]:
 
 def main() -> int:
     rows = report()
-    print(f"{'流程':<16}{'节点':>8}{'已覆盖':>8}{'顺序流':>8}{'已覆盖':>8}  未覆盖")
+    print(f"{'流程':<16}{'节点':>8}{'已覆盖':>8}{'顺序流':>8}{'已覆盖':>8}{'失败':>6}  未覆盖")
     for r in rows:
         print(f"{r.process_id:<16}{r.nodes:>8}{r.nodes_reached:>8}{r.flows:>8}{r.flows_taken:>8}"
-              f"  {', '.join(r.missing) or '—'}")
-    return 1 if any(r.missing for r in rows) else 0
+              f"{r.failed:>6}  {', '.join(r.missing) or '—'}")
+    return 1 if any(r.missing or r.failed for r in rows) else 0
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from app.models.physician import Penalty
 from app.models.physician import Qualification
 from app.models.physician import Registration
 from app.models.physician import RegistrationStatus
+from app.models.process import CaseRun
 from app.models.process import HumanTask
 from app.models.process import ProcessDefinition
 from app.models.process import ProcessDraft
@@ -40,7 +41,7 @@ from app.models.websession import WebSession
 
 __all__ = [
     "ActivationCode", "Assessment", "AttemptCounter", "Attachment",
-    "CaptchaChallenge", "AuditEvent", "Authority", "CalendarDay", "CalendarYear",
+    "CaptchaChallenge", "AuditEvent", "Authority", "CalendarDay", "CalendarYear", "CaseRun",
     "CatalogueItem", "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage", "Penalty",
     "PhysicianProfile", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Qualification",
     "Registration", "Role", "SubmissionToken", "TaskComment", "User",

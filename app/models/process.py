@@ -41,6 +41,8 @@ class ProcessDefinition(db.Model):  # type: ignore[name-defined]
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     author: Mapped[str] = mapped_column(String(60), default="system")
     note: Mapped[str | None] = mapped_column(String(200))  # what changed, e.g. 回滚至版本 1
+    # test cases added or changed in the editor, by key, over workflows_tests/<process>/
+    cases: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:
@@ -58,9 +60,32 @@ class ProcessDraft(db.Model):  # type: ignore[name-defined]
     bpmn_xml: Mapped[str] = mapped_column(Text)
     forms: Mapped[dict[str, Any]] = mapped_column(JSONType)
     revision: Mapped[int] = mapped_column(default=1)  # a save names the revision it edited
-    scenarios_passed_sha: Mapped[str | None] = mapped_column(String(64))  # content that passed
+    # test cases added or changed in the editor, by key, over workflows_tests/<process>/
+    cases: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     updated_by: Mapped[str] = mapped_column(String(60))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CaseRun(db.Model):  # type: ignore[name-defined]
+    """One run of a process's test cases against a draft's exact content (a background job).
+
+    ``active_key`` is the process id while the run is queued or running and NULL once it has
+    finished; being unique, it lets only one run per draft be under way at a time."""
+
+    __tablename__ = "case_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(60), index=True)
+    content_sha: Mapped[str] = mapped_column(String(64))  # the draft content the run tests
+    state: Mapped[str] = mapped_column(String(10))  # queued / running / passed / failed
+    done: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    results: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    message: Mapped[str | None] = mapped_column(String(200))
+    active_key: Mapped[str | None] = mapped_column(String(60), unique=True)
+    started_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ProcessInstance(db.Model):  # type: ignore[name-defined]

@@ -1,4 +1,5 @@
-"""The administrator adds a reminder timer to 注销 in the browser editor, runs the scenarios,
+"""The administrator adds a reminder timer to 注销 in the browser editor, runs the test cases
+(a background job the page polls), adds a case that reaches the timer,
 publishes version 2; a new application runs on version 2 while one started before stays on
 version 1 and completes."""
 
@@ -134,9 +135,20 @@ def test_admin_adds_a_reminder_timer_and_publishes_version_two(
 
     admin.get_by_role("button", name="校验").click()
     expect(admin.locator("#problems")).to_contain_text("校验通过")
-    admin.get_by_role("button", name="运行场景测试").click()
-    expect(admin.locator("#scenario-result")).to_contain_text("场景测试全部通过", timeout=90_000)
-    expect(admin.locator("#scenario-result")).to_contain_text(boundary)  # reached by no scenario yet
+    admin.get_by_role("button", name="运行测试用例").click()
+    expect(admin.locator("#scenario-result")).to_contain_text("10 个用例全部通过", timeout=90_000)
+    expect(admin.locator("#scenario-result")).to_contain_text(boundary)  # reached by no case yet
+    csrf = admin.locator("#editor").get_attribute("data-csrf") or ""
+    added = admin.request.post("/admin/processes/cancellation/cases", headers={"X-CSRFToken": csrf},
+                               data={"key": "remind_confirm", "content": {
+                                   "name": "机构确认超过3天提醒",
+                                   "start": {"data": {"registration_id": 1, "reason": "own_request",
+                                                      "event_date": "2026-02-27", "declare_true": True}},
+                                   "steps": [{"timer": boundary, "ready": ["institution_confirm"]}],
+                                   "expect": {"ready": ["institution_confirm"], "called": ["remind_holders"]}}})
+    assert added.ok, added.text()
+    admin.get_by_role("button", name="运行测试用例").click()
+    expect(admin.locator("#scenario-result")).to_contain_text("测试用例全部通过（11 个）", timeout=90_000)
     admin.get_by_role("button", name="与已发布版本比较").click()
     expect(admin.locator("#diff")).to_contain_text("remind_holders")
     admin.fill("#note", "机构确认超过3天提醒")

@@ -1,5 +1,6 @@
 """The process editor's services: drafts that never lose an edit, checks on the elements,
-scenarios against the draft, publish as a new version beside the running one, rollback."""
+test cases run on the draft (a background job, worked in the request here), publish as a new
+version beside the running one, rollback."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from app.models import OutboxMessage
 from app.models import ProcessDefinition
 from app.models import ProcessInstance
 from app.models import Registration
+from app.services.backoffice import case_runs
 from app.services.backoffice import editor
 from app.services.engine import processes
 from app.services.engine.clock import CST
@@ -51,8 +53,31 @@ TIMER = """
   </bpmn:process>"""
 
 
+TIMER_CASE = {
+    "name": "机构确认超过3天提醒",
+    "start": {"data": {"registration_id": 1, "reason": "own_request", "event_date": "2026-02-27",
+                       "declare_true": True}},
+    "steps": [{"timer": "remind_confirm", "ready": ["institution_confirm"]}],
+    "expect": {"ready": ["institution_confirm"], "called": ["remind_holders"]},
+}
+
+
+@pytest.fixture(autouse=True)
+def _runs_in_the_request(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(app.config, case_runs.SYNC_FLAG, True)
+
+
 def _admin(world: World) -> Any:
     return user(world.admin_id)
+
+
+def _run(world: World) -> case_runs.RunView:
+    return case_runs.start(_admin(world), "cancellation")
+
+
+def _save_timer(world: World, xml: str) -> None:
+    _save(world, _with_timer(xml))
+    editor.save_case(_admin(world), "cancellation", "remind_confirm", TIMER_CASE)
 
 
 def _save(world: World, xml: str | None = None, forms: dict[str, Any] | None = None) -> editor.DraftView:
@@ -125,10 +150,11 @@ def test_checks_name_the_element_of_each_problem(world: World) -> None:
 def test_a_broken_draft_fails_its_scenarios_and_cannot_be_published(world: World) -> None:
     xml = editor.open_draft(_admin(world), "cancellation").xml
     _save(world, xml.replace('decision == "confirm"', 'decision == "confirmed"'))
-    report = editor.run_scenarios(_admin(world), "cancellation")
-    assert not report.ok and report.failures
-    assert "个场景失败" in report.message
-    with pytest.raises(DomainError, match="请先运行场景测试"):
+    report = _run(world)
+    assert report.state == "failed" and report.current
+    assert "个用例失败" in report.message
+    assert report.results is not None and any(not r["ok"] for r in report.results["results"])
+    with pytest.raises(DomainError, match="请先运行测试用例"):
         editor.publish(_admin(world), "cancellation", "")
     assert db.session.scalar(select(ProcessDefinition.version).where(
         ProcessDefinition.process_id == "cancellation").order_by(ProcessDefinition.version.desc())) == 1
@@ -136,10 +162,10 @@ def test_a_broken_draft_fails_its_scenarios_and_cannot_be_published(world: World
 
 def test_an_edit_after_a_green_run_needs_a_new_run(world: World) -> None:
     xml = editor.open_draft(_admin(world), "cancellation").xml
-    _save(world, _with_timer(xml))
-    assert editor.run_scenarios(_admin(world), "cancellation").ok
+    _save_timer(world, xml)
+    assert _run(world).state == "passed"
     _save(world, _with_timer(xml).replace('"P3D"', '"P5D"'))
-    with pytest.raises(DomainError, match="请先运行场景测试"):
+    with pytest.raises(DomainError, match="请先运行测试用例"):
         editor.publish(_admin(world), "cancellation", "")
 
 
@@ -148,10 +174,9 @@ def test_published_version_two_runs_beside_version_one(world: World) -> None:
     with time_machine.travel(monday, tick=False):
         old = _apply(world, world.doctor_id, _registration(world, world.doctor_id, "110140100000801"))
         xml = editor.open_draft(_admin(world), "cancellation").xml
-        _save(world, _with_timer(xml))
-        report = editor.run_scenarios(_admin(world), "cancellation")
-        assert report.ok, report.failures
-        assert {"remind_confirm", "remind_confirm_task"} <= set(report.uncovered)
+        _save_timer(world, xml)
+        report = _run(world)
+        assert report.state == "passed", report.results
         assert editor.publish(_admin(world), "cancellation", "机构确认超过3天提醒") == 2
         new = _apply(world, world.doctor2_id, _registration(world, world.doctor2_id, "110140100000802"))
     assert db.session.get(ProcessInstance, old).definition.version == 1
@@ -175,8 +200,8 @@ def test_published_version_two_runs_beside_version_one(world: World) -> None:
 
 def test_rollback_publishes_a_copy_of_the_old_version(world: World) -> None:
     xml = editor.open_draft(_admin(world), "cancellation").xml
-    _save(world, _with_timer(xml))
-    assert editor.run_scenarios(_admin(world), "cancellation").ok
+    _save_timer(world, xml)
+    assert _run(world).state == "passed"
     editor.publish(_admin(world), "cancellation", "")
     with pytest.raises(DomainError, match="已是当前版本"):
         editor.rollback(_admin(world), "cancellation", 2)

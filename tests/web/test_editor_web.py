@@ -56,4 +56,53 @@ def test_publishing_an_unchecked_draft_says_why_on_the_editor(web: WebClient, we
     web.get("/admin/processes/cancellation")
     resp = web.post("/admin/processes/cancellation/publish", {"note": "x"}, follow_redirects=True)
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and "请先运行场景测试" in html and "流程编辑" in html
+    assert resp.status_code == 200 and "请先运行测试用例" in html and "流程编辑" in html
+
+
+def test_running_the_cases_is_a_job_the_page_polls_then_publish(web: WebClient, web_world: World,
+                                                                app: Any, monkeypatch: Any) -> None:
+    # issue 12 §2: 运行测试用例 answers at once (202) and the page polls its progress
+    from app.services.backoffice import case_runs
+
+    monkeypatch.setitem(app.config, case_runs.SYNC_FLAG, True)
+    web.login("admin01")
+    page = web.get("/admin/processes/cancellation").get_data(as_text=True)
+    assert "运行测试用例" in page and "cases/run.json" in page
+    assert web.client.get("/admin/processes/cancellation/cases/run.json").get_json() == {
+        "state": "none", "finished": True}
+    queued = _json(web, "/admin/processes/cancellation/cases/run", {})
+    assert queued.status_code == 202
+    run = web.client.get("/admin/processes/cancellation/cases/run.json",
+                         headers={"Accept": "application/json"}).get_json()
+    assert run["state"] == "passed" and run["done"] == run["total"] == 10 and run["current"]
+    assert "测试用例全部通过（10 个）" in run["message"]
+    assert web.get("/admin/processes/cancellation").get_data(as_text=True).count("已通过全部测试用例") == 1
+    resp = web.post("/admin/processes/cancellation/publish", {"note": "x"}, follow_redirects=True)
+    assert "已发布版本 2" in resp.get_data(as_text=True)
+
+
+def test_a_bad_case_is_refused_next_to_its_field(web: WebClient, web_world: World) -> None:
+    web.login("admin01")
+    web.get("/admin/processes/cancellation")
+    bad = _json(web, "/admin/processes/cancellation/cases", {"key": "x", "content": {"name": "无结束"}})
+    assert bad.status_code == 422
+    assert "expect" in bad.get_json()["errors"]["content"]
+    key = _json(web, "/admin/processes/cancellation/cases", {"key": "A B", "content": {}})
+    assert key.status_code == 422 and "小写字母" in key.get_json()["errors"]["key"]
+
+
+def test_the_cases_tab_lists_the_cases_and_the_fields_of_each_task(web: WebClient, web_world: World) -> None:
+    web.login("admin01")
+    page = web.get("/admin/processes/cancellation").get_data(as_text=True)
+    assert 'data-tab="pane-cases"' in page and "保存用例" in page
+    sheet = web.client.get("/admin/processes/cancellation/cases.json").get_json()
+    assert sheet["cases"]["approved"]["expect"]["end"] == "end_approved"
+    tasks = {t["id"]: t for t in sheet["tasks"]}
+    assert tasks["start"]["form"] == "cancellation_apply" and "reason" in tasks["start"]["required"]
+    assert tasks["institution_confirm"]["lane"] == "institution"
+    assert "paper_held" in tasks["institution_confirm"]["fields"]
+    case = {**sheet["cases"]["approved"], "name": "受理并准予（改）"}
+    saved = _json(web, "/admin/processes/cancellation/cases", {"key": "approved", "content": case})
+    assert saved.status_code == 200 and "approved" in saved.get_json()["cases"]
+    again = web.client.get("/admin/processes/cancellation/cases.json").get_json()
+    assert again["cases"]["approved"]["name"] == "受理并准予（改）"

@@ -1,8 +1,9 @@
-"""The administrator's process editor: drafts, checks, scenarios, difference, publish, rollback.
+"""The administrator's process editor: drafts, checks, test cases, difference, publish, rollback.
 
 A draft is saved on every edit (one per process; a save names the revision it edited, so two
 windows never overwrite each other silently). Publishing needs a draft that passes every
-check and whose exact content passed the process's scenarios; it adds a new version, and
+check and whose exact content (diagram, forms and test cases) had its latest run of the
+test cases green, with every flow node reached (case_runs.py); it adds a new version, and
 running applications stay on the version they started with.
 """
 
@@ -11,13 +12,9 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import os
-import subprocess
-import sys
-import tempfile
+import re
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from flask_babel import gettext as _
@@ -27,6 +24,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from app.extensions import db
+from app.models import CaseRun
 from app.models import ProcessDefinition
 from app.models import ProcessDraft
 from app.models import ProcessInstance
@@ -34,6 +32,7 @@ from app.models import User
 from app.models.base import utcnow
 from app.services.applications import forms as form_service
 from app.services.applications import operations
+from app.services.backoffice import cases as case_files
 from app.services.backoffice import definitions
 from app.services.errors import Conflict
 from app.services.errors import DomainError
@@ -44,8 +43,7 @@ from app.workflow import Problem
 
 MAX_XML = 2 * 1024 * 1024
 MAX_FORMS = 1024 * 1024
-SCENARIO_TIMEOUT = 300
-_RESULT = "@@RESULT@@"
+CASE_KEY = re.compile(r"^[a-z0-9_]{1,60}$")
 
 
 @dataclass(frozen=True)
@@ -79,16 +77,8 @@ class DraftView:
     revision: int
     updated_by: str
     updated_at: datetime
-    scenarios_passed: bool
-
-
-@dataclass(frozen=True)
-class ScenarioReport:
-    ok: bool
-    passed: int
-    failures: list[dict[str, str]]
-    uncovered: list[str]
-    message: str
+    cases_passed: bool  # the latest run on the present content is green
+    cases: list[case_files.Case]
 
 
 def _running_by_definition() -> dict[int, int]:
@@ -134,7 +124,83 @@ def versions(process_id: str) -> list[VersionRow]:
 
 def _view(d: ProcessDraft, name: str) -> DraftView:
     return DraftView(d.process_id, name, d.base_version, d.bpmn_xml, dict(d.forms), d.revision,
-                     d.updated_by, d.updated_at, d.scenarios_passed_sha == _content_sha(d))
+                     d.updated_by, d.updated_at, _green(d), draft_cases(d))
+
+
+def _green(draft: ProcessDraft) -> bool:
+    """Whether the latest finished run on the draft's present content passed."""
+    state = db.session.scalar(select(CaseRun.state).where(
+        CaseRun.process_id == draft.process_id, CaseRun.content_sha == content_sha(draft),
+        CaseRun.state.in_(("passed", "failed"))).order_by(CaseRun.id.desc()).limit(1))
+    return state == "passed"
+
+
+def draft_cases(draft: ProcessDraft) -> list[case_files.Case]:
+    """The draft's test cases: workflows_tests/<process>/, with those edited in the editor
+    replacing or adding to them (by key)."""
+    found = {c.key: c for c in case_files.load(draft.process_id)}
+    for key, content in (draft.cases or {}).items():
+        found[key] = case_files.Case(key, content)
+    return [found[k] for k in sorted(found)]
+
+
+def save_case(actor: User, process_id: str, key: Any, content: Any) -> DraftView:
+    """Add or replace a test case of the draft (checked against the case format)."""
+    if not isinstance(key, str) or not CASE_KEY.match(key):
+        raise InvalidInput(_("用例编号只能由小写字母、数字和下划线组成（最多 60 个字符）"),
+                           {"key": _("用例编号只能由小写字母、数字和下划线组成")})
+    found = case_files.case_problems(content)
+    if found:
+        raise InvalidInput(_("用例格式不正确"), {"content": "；".join(found[:3])})
+    draft = db.session.scalar(select(ProcessDraft).where(ProcessDraft.process_id == process_id)
+                              .with_for_update())
+    if draft is None:
+        raise NotFound(_("没有草稿，请先打开编辑器"))
+    draft.cases = {**(draft.cases or {}), key: content}
+    draft.updated_by, draft.updated_at = actor.username, utcnow()
+    audit.record(actor, "process.case_saved", "process_definition", process_id, {"case": key})
+    db.session.commit()
+    return _view(draft, definitions.published(process_id).name)
+
+
+@dataclass(frozen=True)
+class TaskFields:
+    """What a case step of a user task needs: its id, lane and the fields of its form."""
+
+    spec_id: str
+    title: str
+    lane: str | None
+    form_id: str
+    fields: list[str]
+    required: list[str]
+
+
+def case_sheet(process_id: str) -> tuple[list[case_files.Case], list[TaskFields]]:
+    """The draft's cases, and the user tasks with their form fields (the case editor's helper;
+    the first row, ``start``, is the form the application starts with)."""
+    draft = loaded(process_id)
+    forms = known_forms(draft)
+    defn, _found = definitions.check(draft.bpmn_xml, forms, process_id)
+    rows: list[TaskFields] = []
+    if defn is not None:
+        start = definitions.start_form_id(defn)
+        pairs = [("start", _("开始（申请表）"), None, start)] + [
+            (t.spec_id, t.title, t.lane, t.form_id) for t in sorted(
+                defn.user_tasks.values(), key=lambda t: t.spec_id)]
+        for spec_id, title, lane, form_id in pairs:
+            schema = forms.get(form_id) or {}
+            props = schema.get("properties")
+            required = schema.get("required")
+            rows.append(TaskFields(spec_id, title, lane, form_id,
+                                   sorted(props) if isinstance(props, dict) else [],
+                                   [str(r) for r in required] if isinstance(required, list) else []))
+    found = draft_cases(draft)
+    db.session.rollback()
+    return found, rows
+
+
+def draft_of(process_id: str) -> ProcessDraft | None:
+    return _draft(process_id)
 
 
 def _draft(process_id: str) -> ProcessDraft | None:
@@ -148,6 +214,7 @@ def open_draft(actor: User, process_id: str) -> DraftView:
     if draft is None:
         draft = ProcessDraft(process_id=process_id, base_version=current.version,
                              bpmn_xml=current.bpmn_xml, forms=dict(current.forms), revision=1,
+                             cases=dict(current.cases or {}),
                              updated_by=actor.username, updated_at=utcnow())
         db.session.add(draft)
         db.session.commit()
@@ -197,12 +264,15 @@ def discard_draft(actor: User, process_id: str) -> None:
     db.session.commit()
 
 
-def _content_sha(draft: ProcessDraft) -> str:
-    blob = draft.bpmn_xml + "\0" + json.dumps(draft.forms, sort_keys=True, ensure_ascii=False)
+def content_sha(draft: ProcessDraft) -> str:
+    """The hash of what a run tests: the diagram, the forms and the test cases."""
+    tested = {c.key: c.content for c in draft_cases(draft)}
+    blob = "\0".join((draft.bpmn_xml, json.dumps(draft.forms, sort_keys=True, ensure_ascii=False),
+                      json.dumps(tested, sort_keys=True, ensure_ascii=False)))
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _known_forms(draft: ProcessDraft) -> dict[str, dict[str, Any]]:
+def known_forms(draft: ProcessDraft) -> dict[str, dict[str, Any]]:
     return {**definitions.all_forms(), **draft.forms}
 
 
@@ -220,16 +290,16 @@ def _form_problems(forms: dict[str, Any]) -> list[Problem]:
     return out
 
 
-def _problems(draft: ProcessDraft) -> list[Problem]:
+def problems_of(draft: ProcessDraft) -> list[Problem]:
     problems = _form_problems(draft.forms)
-    defn, found = definitions.check(draft.bpmn_xml, _known_forms(draft), draft.process_id)
+    defn, found = definitions.check(draft.bpmn_xml, known_forms(draft), draft.process_id)
     problems.extend(found)
     if defn is not None and defn.process_id != draft.process_id:
         problems.append(Problem("", _("流程编号必须保持为 %(p)s", p=draft.process_id)))
     return problems
 
 
-def _loaded(process_id: str) -> ProcessDraft:
+def loaded(process_id: str) -> ProcessDraft:
     draft = _draft(process_id)
     if draft is None:
         raise NotFound(_("没有草稿，请先打开编辑器"))
@@ -238,65 +308,9 @@ def _loaded(process_id: str) -> ProcessDraft:
 
 def check_draft(process_id: str) -> list[Problem]:
     """Every problem of the saved draft, with the element it is on (empty: acceptable)."""
-    problems = _problems(_loaded(process_id))
+    problems = problems_of(loaded(process_id))
     db.session.rollback()
     return problems
-
-
-def _scenario_env(draft: ProcessDraft, workdir: Path) -> dict[str, str]:
-    (workdir / "bpmn").mkdir()
-    (workdir / "forms").mkdir()
-    (workdir / "bpmn" / f"{draft.process_id}.bpmn").write_text(draft.bpmn_xml, "utf-8")
-    for fid, schema in _known_forms(draft).items():
-        if "/" in fid or fid.startswith("."):
-            continue
-        (workdir / "forms" / f"{fid}.json").write_text(json.dumps(schema, ensure_ascii=False),
-                                                        "utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDREG_SCENARIO")}
-    env["MEDREG_SCENARIO_DIR"] = str(workdir)
-    return env
-
-
-def run_scenarios(actor: User, process_id: str) -> ScenarioReport:
-    """Run the process's workflows_tests scenarios against the saved draft (in a separate
-    interpreter with the draft copied to a temporary folder) and remember a green run."""
-    draft = _loaded(process_id)
-    problems = _problems(draft)
-    if problems:
-        db.session.rollback()
-        return ScenarioReport(False, 0, [], [], _("草稿未通过校验（%(n)s 个问题），请先修正", n=len(problems)))
-    sha = _content_sha(draft)
-    with tempfile.TemporaryDirectory(prefix="medreg-scenarios-") as tmp:
-        env = _scenario_env(draft, Path(tmp))
-        db.session.rollback()  # no transaction stays open while the scenarios run
-        try:
-            proc = subprocess.run(  # noqa: S603 - fixed interpreter and module, no shell
-                [sys.executable, "-m", "workflows_tests.draft_run", process_id],
-                cwd=definitions.ROOT, env=env, capture_output=True, text=True,
-                timeout=SCENARIO_TIMEOUT, check=False)
-        except subprocess.TimeoutExpired:
-            return ScenarioReport(False, 0, [], [], _("场景测试超时（%(s)s 秒）", s=SCENARIO_TIMEOUT))
-    marker = proc.stdout.rfind(_RESULT)
-    if marker < 0:
-        tail = (proc.stderr or proc.stdout)[-2000:]
-        return ScenarioReport(False, 0, [{"name": "场景测试无法运行", "detail": tail}], [],
-                              _("场景测试无法运行"))
-    result = json.loads(proc.stdout[marker + len(_RESULT):])
-    tests = result["tests"]
-    failures = [{"name": t["name"], "detail": t["detail"]} for t in tests if t["outcome"] == "failed"]
-    passed = sum(1 for t in tests if t["outcome"] == "passed")
-    if not tests:
-        return ScenarioReport(False, 0, [], [], _("该流程没有场景测试，不能发布"))
-    ok = not failures
-    draft = _loaded(process_id)
-    if ok and _content_sha(draft) == sha:
-        draft.scenarios_passed_sha = sha
-    audit.record(actor, "process.scenarios", "process_definition", process_id,
-                 {"passed": passed, "failed": len(failures), "revision": draft.revision})
-    db.session.commit()
-    message = (_("场景测试全部通过（%(n)s 个）", n=passed) if ok else
-               _("%(f)s 个场景失败，%(n)s 个通过", f=len(failures), n=passed))
-    return ScenarioReport(ok, passed, failures, result.get("uncovered", []), message)
 
 
 def _pretty_forms(forms: dict[str, Any]) -> list[str]:
@@ -305,7 +319,7 @@ def _pretty_forms(forms: dict[str, Any]) -> list[str]:
 
 def diff(process_id: str) -> list[str]:
     """Unified difference of the draft (diagram, then forms) to the published version."""
-    draft = _loaded(process_id)
+    draft = loaded(process_id)
     current = definitions.published(process_id)
     lines = list(difflib.unified_diff(
         current.bpmn_xml.splitlines(), draft.bpmn_xml.splitlines(),
@@ -341,15 +355,16 @@ def publish(actor: User, process_id: str, note: str) -> int:
                               .with_for_update())
     if draft is None:
         raise NotFound(_("没有草稿，请先打开编辑器"))
-    problems = _problems(draft)
+    problems = problems_of(draft)
     if problems:
         db.session.rollback()
         raise DomainError(_("草稿未通过校验（%(n)s 个问题），不能发布", n=len(problems)))
-    if draft.scenarios_passed_sha != _content_sha(draft):
+    if not _green(draft):
         db.session.rollback()
-        raise DomainError(_("请先运行场景测试；草稿的当前内容全部通过后才能发布"))
+        raise DomainError(_("请先运行测试用例；草稿的当前内容全部通过、流程图每个元素都有用例到达后才能发布"))
     row = _new_version(actor, process_id, draft.bpmn_xml, dict(draft.forms),
                        note.strip() or _("基于版本 %(v)s 修改", v=draft.base_version))
+    row.cases = dict(draft.cases) if draft.cases else None
     db.session.delete(draft)
     audit.record(actor, "process.published", "process_definition", row.id,
                  {"process_id": process_id, "version": row.version, "note": row.note})

@@ -145,29 +145,73 @@ function start(root) {
     showProblems(res.data.problems || [{ element_id: "", message: res.data.message || "校验失败" }]);
   }
 
-  async function scenarios() {
-    if (!(await save())) return;
+  let marked = [];
+  function markDiagram(ids, cls) {
+    const canvas = modeler.get("canvas");
+    const registry = modeler.get("elementRegistry");
+    marked.forEach(([id, c]) => { if (registry.get(id)) canvas.removeMarker(id, c); });
+    marked = [];
+    ids.forEach((id) => { if (registry.get(id)) { canvas.addMarker(id, cls); marked.push([id, cls]); } });
+  }
+
+  function showPath(c) {  // the flow nodes a case went through, on the diagram
+    markDiagram(c.path || [], "case-path");
+  }
+
+  function showRun(d) {
     const box = document.getElementById("scenario-result");
-    box.textContent = "正在运行场景测试…";
-    box.className = "pending";
-    const res = await post(url("scenarios"));
-    const d = res.data;
     box.innerHTML = "";
-    box.className = d.ok ? "ok" : "error";
     const head = document.createElement("p");
-    head.textContent = d.message;
+    if (!d.finished) {
+      box.className = "pending";
+      head.textContent = (d.state === "queued" ? "测试用例排队中…" : "正在运行测试用例…") +
+        "（" + (d.done || 0) + "/" + (d.total || 0) + "）";
+      box.appendChild(head);
+      return;
+    }
+    box.className = d.state === "passed" ? "ok" : "error";
+    head.textContent = d.message || "";
     box.appendChild(head);
-    (d.failures || []).forEach((f) => {
-      const pre = document.createElement("pre");
-      pre.textContent = f.name + "\n" + f.detail;
-      box.appendChild(pre);
+    const r = d.results || {};
+    const list = document.createElement("ul");
+    list.className = "problems";
+    (r.results || []).forEach((c) => {
+      const li = document.createElement("li");
+      li.className = c.ok ? "ok" : "problem";
+      li.title = "点击在流程图上显示该用例经过的环节";
+      li.textContent = (c.ok ? "✓ " : "✗ ") + c.key + "（" + c.name + "）" + (c.ok ? "" : "：" + c.detail);
+      li.addEventListener("click", () => showPath(c));
+      list.appendChild(li);
     });
-    if ((d.uncovered || []).length) {
+    box.appendChild(list);
+    markDiagram(r.uncovered || [], "not-reached");
+    if ((r.uncovered || []).length) {
       const p = document.createElement("p");
       p.className = "warn";
-      p.textContent = "以下元素没有任何场景经过（请补充场景测试）：" + d.uncovered.join("、");
+      p.textContent = "以下元素没有任何测试用例到达（请补充测试用例）：" + r.uncovered.join("、");
       box.appendChild(p);
     }
+  }
+
+  async function poll(onOpen) {
+    const r = await fetch(url("cases-status"), { credentials: "same-origin", headers: { "Accept": "application/json" } });
+    const d = await r.json();
+    if (d.state === "none" || (onOpen && d.finished && !d.current)) return;
+    showRun(d);
+    if (!d.finished) setTimeout(poll, 1000);
+  }
+
+  async function scenarios() {
+    if (!(await save())) return;
+    const res = await post(url("cases-run"));
+    if (res.status >= 400) {
+      const box = document.getElementById("scenario-result");
+      box.className = "error";
+      box.textContent = res.data.message || "无法运行测试用例";
+      return;
+    }
+    showRun(res.data);
+    if (!res.data.finished) setTimeout(poll, 1000);
   }
 
   async function diff() {
@@ -184,6 +228,66 @@ function start(root) {
       pre.appendChild(span);
     });
   }
+
+  // -- test cases ----------------------------------------------------------------------------
+  const casePick = document.getElementById("case-pick");
+  const caseKey = document.getElementById("case-key");
+  const caseText = document.getElementById("case-json");
+  let caseData = {};
+
+  async function loadCases(select) {
+    const r = await fetch(url("cases"), { credentials: "same-origin", headers: { "Accept": "application/json" } });
+    const d = await r.json();
+    caseData = d.cases || {};
+    casePick.innerHTML = "";
+    Object.keys(caseData).sort().forEach((k) => {
+      const o = document.createElement("option");
+      o.value = k; o.textContent = k + "（" + (caseData[k].name || "") + "）";
+      casePick.appendChild(o);
+    });
+    if (select && caseData[select]) casePick.value = select;
+    showCase(casePick.value);
+    const helper = document.getElementById("case-helper");
+    helper.innerHTML = "";
+    (d.tasks || []).forEach((t) => {
+      const li = document.createElement("li");
+      li.textContent = t.id + "（" + t.title + "）" + (t.lane ? " 泳道 " + t.lane : "") + " · 表单 " + t.form + "：" +
+        t.fields.map((f) => f + (t.required.includes(f) ? "*" : "")).join("、");
+      helper.appendChild(li);
+    });
+  }
+
+  function showCase(key) {
+    caseKey.value = key || "";
+    caseText.value = key ? JSON.stringify(caseData[key], null, 2) : "";
+  }
+
+  async function saveCase() {
+    const keyError = document.getElementById("case-key-error");
+    const jsonError = document.getElementById("case-json-error");
+    keyError.textContent = ""; jsonError.textContent = "";
+    let content;
+    try { content = JSON.parse(caseText.value); } catch (e) { jsonError.textContent = "不是有效的 JSON：" + e.message; return; }
+    const res = await post(url("case-save"), { key: caseKey.value.trim(), content });
+    if (!res.ok) {
+      const errors = res.data.errors || {};
+      keyError.textContent = errors.key || "";
+      jsonError.textContent = errors.content || (errors.key ? "" : res.data.message || "保存失败");
+      return;
+    }
+    await loadCases(caseKey.value.trim());
+    setStatus("用例已保存，请重新运行测试用例", "ok");
+  }
+
+  casePick.addEventListener("change", () => showCase(casePick.value));
+  document.getElementById("btn-case-new").addEventListener("click", () => {
+    caseKey.value = "";
+    caseText.value = JSON.stringify({ name: "", start: { data: {} }, steps: [{ task: "", lane: "", data: {} }],
+      expect: { end: "" } }, null, 2);
+    caseKey.focus();
+  });
+  document.getElementById("btn-case-save").addEventListener("click", saveCase);
+  loadCases();
 
   // -- forms -------------------------------------------------------------------------------
   const picker = document.getElementById("form-pick");
@@ -242,6 +346,7 @@ function start(root) {
   document.getElementById("btn-save").addEventListener("click", () => { dirty = true; save(); });
   document.getElementById("btn-validate").addEventListener("click", validate);
   document.getElementById("btn-scenarios").addEventListener("click", scenarios);
+  poll(true);  // a run started before the page was opened shows its progress
   document.getElementById("btn-diff").addEventListener("click", diff);
   const publishForm = document.getElementById("publish-form");
   if (publishForm) {

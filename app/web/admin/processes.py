@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.models import Role
+from app.services.backoffice import case_runs
 from app.services.backoffice import editor
 from app.services.errors import DomainError
 from app.web.admin import bp
@@ -66,12 +67,35 @@ def check_draft(process_id: str) -> ResponseReturnValue:
     return jsonify(problems=[{"element_id": p.element_id, "message": p.message} for p in problems])
 
 
-@bp.route("/processes/<process_id>/scenarios", methods=["POST"])
+@bp.route("/processes/<process_id>/cases/run", methods=["POST"])
 @admin_only
-def run_scenarios(process_id: str) -> ResponseReturnValue:
-    r = editor.run_scenarios(current_user, process_id)
-    return jsonify(ok=r.ok, passed=r.passed, failures=r.failures, uncovered=r.uncovered,
-                   message=r.message)
+def run_cases(process_id: str) -> ResponseReturnValue:
+    """Queue a run of the test cases on the saved draft; the page then polls case_run."""
+    return jsonify(case_runs.start(current_user, process_id).to_json()), 202
+
+
+@bp.route("/processes/<process_id>/cases/run.json")
+@admin_only
+def case_run(process_id: str) -> ResponseReturnValue:
+    run = case_runs.status(process_id)
+    return jsonify(run.to_json() if run is not None else {"state": "none", "finished": True})
+
+
+@bp.route("/processes/<process_id>/cases.json")
+@admin_only
+def cases_json(process_id: str) -> ResponseReturnValue:
+    found, tasks = editor.case_sheet(process_id)
+    return jsonify(cases={c.key: c.content for c in found},
+                   tasks=[{"id": t.spec_id, "title": t.title, "lane": t.lane, "form": t.form_id,
+                           "fields": t.fields, "required": t.required} for t in tasks])
+
+
+@bp.route("/processes/<process_id>/cases", methods=["POST"])
+@admin_only
+def save_case(process_id: str) -> ResponseReturnValue:
+    body = _body()
+    d = editor.save_case(current_user, process_id, body.get("key"), body.get("content"))
+    return jsonify(cases=[c.key for c in d.cases])
 
 
 @bp.route("/processes/<process_id>/diff.json")
