@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import ProcessDefinition
 from app.models import Role
 from app.models.base import utcnow
+from app.services.applications import forms as form_service
 from app.services.applications import operations
 from app.services.engine.clock import script_functions
 from app.services.engine.workdays import WorkCalendar
@@ -50,7 +51,8 @@ def check(xml: bytes | str, forms: dict[str, dict[str, Any]],
           process_id: str | None = None) -> tuple[Definition | None, list[Problem]]:
     """Validate a diagram as an upload is validated."""
     return validate_bpmn(xml, forms=forms, operations=operations.names(),
-                         functions=function_names(), lanes=LANES, process_id=process_id)
+                         functions=function_names(), lanes=LANES, process_id=process_id,
+                         option_sources=form_service.OPTION_SOURCES)
 
 
 @dataclass(frozen=True)
