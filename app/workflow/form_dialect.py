@@ -117,6 +117,8 @@ def _field_problems(name: str, prop: Mapping[str, Any], widget: Mapping[str, Any
                 re.compile(str(target["pattern"]))
             except re.error:
                 out.append(f"{label}.pattern：不是有效的正则表达式")
+    if kind in ("array", "object") and ("enum" in prop or "const" in prop):
+        out.append(f"{where}：{_type_names(kind)}字段不能有 enum 或 const（多选的选项写在 items.enum 中）")
     if "const" in prop and not _scalar_type_ok(prop["const"], kind):
         out.append(f"{where}.const：类型应为{_type_names(kind)}")
     for low, high in (("minLength", "maxLength"), ("minItems", "maxItems"), ("minimum", "maximum")):

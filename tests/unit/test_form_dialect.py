@@ -104,6 +104,10 @@ CROSS: dict[str, tuple[dict[str, Any], str]] = {
     "an enum of the wrong type": (
         {"type": "object", "properties": {"n": {"type": "integer", "enum": ["1"]}}},
         "properties.n.enum：选项的类型应为整数"),
+    "choices on the array instead of its items": (
+        {"type": "object", "properties": {"s": {"type": "array", "enum": ["11"],
+                                                "items": {"type": "string"}}}},
+        "properties.s：数组字段不能有 enum 或 const（多选的选项写在 items.enum 中）"),
     "a pattern that is no regular expression": (
         {"type": "object", "properties": {"p": {"type": "string", "pattern": "("}}},
         "properties.p.pattern：不是有效的正则表达式"),
