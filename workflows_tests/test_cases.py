@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from app import resources
 from app.services.backoffice import cases
 from app.services.backoffice import definitions
 from app.workflow.cases import shape
@@ -19,7 +20,7 @@ ALL = [(pid, case.key) for pid in cases.process_ids_with_cases() for case in cas
 
 
 def _xml(pid: str) -> str:
-    return (definitions.BPMN_DIR / f"{pid}.bpmn").read_text(encoding="utf-8")
+    return (resources.bpmn_dir() / f"{pid}.bpmn").read_text(encoding="utf-8")
 
 
 def _case(pid: str, key: str) -> cases.Case:
@@ -46,7 +47,7 @@ def test_case(pid: str, key: str) -> None:
 
 
 def test_every_process_has_cases_that_reach_every_flow_node_and_flow() -> None:
-    diagrams = sorted(p.stem for p in definitions.BPMN_DIR.glob("*.bpmn"))
+    diagrams = sorted(p.stem for p in resources.bpmn_dir().glob("*.bpmn"))
     assert cases.process_ids_with_cases() == diagrams
     for pid in diagrams:
         report = cases.run_files(pid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,6 +12,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from app.workflow import flags
+from app.workflow import form_dialect
 from app.workflow.engine import Definition
 from app.workflow.engine import load_definition
 from app.workflow.engine import parse_specs
@@ -108,6 +110,7 @@ def validate_bpmn(
     functions: Iterable[str] = (),
     lanes: Iterable[str] = (),
     process_id: str | None = None,
+    option_sources: Collection[str] | None = None,
 ) -> tuple[Definition | None, list[Problem]]:
     """Validate a diagram; return its definition (if acceptable) and every problem found.
 
@@ -115,6 +118,7 @@ def validate_bpmn(
     :param operations: the names service tasks may call.
     :param functions: the names scripts may call.
     :param lanes: allowed lane names (the roles).
+    :param option_sources: the option lists form widgets may name (None: not checked).
     """
     try:
         root = parse_xml(xml)
@@ -133,7 +137,8 @@ def validate_bpmn(
     ops, fns, allowed_lanes = set(operations), set(functions), set(lanes)
     known = set(SAFE_BUILTIN_NAMES) | fns | {"True", "False", "None"}
     for form in forms.values():
-        known |= set((form.get("properties") or {}).keys())
+        props = form.get("properties") if isinstance(form, dict) else None
+        known |= set(props) if isinstance(props, dict) else set()
     specs = [spec, *subs.values()]
     for s in specs:
         for ts in s.task_specs.values():
@@ -156,6 +161,7 @@ def validate_bpmn(
                     and task_id not in catchers):
                 problems.append(Problem(task_id, "任务标记为“医师可撤回”（medreg:withdrawable），但没有"
                                              "接收“医师撤回”消息（withdraw）的边界事件"))
+    checked_forms: set[str] = set()  # each form's dialect problems once, on its first task
     cycle = _automatic_cycle(parse_xml(xml))
     if cycle:
         problems.append(Problem(cycle[0], "流程中存在不经过人工任务或等待事件的循环（"
@@ -177,7 +183,12 @@ def validate_bpmn(
                     problems.append(Problem(eid, "用户任务必须位于某个角色泳道中"))
                 if form_id not in forms:
                     problems.append(Problem(eid, f"表单 {form_id} 不存在"))
-                fields = set((forms.get(form_id, {}).get("properties") or {}).keys())
+                elif form_id not in checked_forms:
+                    checked_forms.add(form_id)
+                    problems.extend(Problem(eid, f"表单 {form_id}：{m}")
+                                    for m in form_dialect.problems(forms[form_id], option_sources))
+                props = forms.get(form_id, {}).get("properties") if form_id in forms else None
+                fields = set(props) if isinstance(props, dict) else set()
                 for message in flags.problems(task_properties(ts), fields if form_id in forms else None):
                     problems.append(Problem(eid, message))
             elif flags.has_any(task_properties(ts)):

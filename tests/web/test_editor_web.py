@@ -45,7 +45,7 @@ def test_bad_input_gets_a_clear_message(web: WebClient, web_world: World) -> Non
                       {"xml": draft["xml"], "forms": {"a": [1]}, "revision": draft["revision"]})
     assert bad_forms.status_code == 422 and "JSON 对象" in bad_forms.get_json()["errors"]["forms"]
     preview = _json(web, "/admin/form-preview", {"schema": {"type": "object", "properties": {"a": {"type": 7}}}})
-    assert preview.status_code == 422 and "不是有效的 JSON Schema" in preview.get_json()["message"]
+    assert preview.status_code == 422 and "表单不符合表单格式" in preview.get_json()["message"]
     good = _json(web, "/admin/form-preview", {"schema": {"type": "object", "properties": {
         "reason": {"type": "string", "title": "注销原因"}}}})
     assert "注销原因" in good.get_json()["html"]

@@ -20,10 +20,25 @@ from jsonschema.exceptions import ValidationError
 
 from app.services.errors import InvalidInput
 from app.services.records import validators
+from app.workflow import form_dialect
 
 if TYPE_CHECKING:
     from app.services.applications import uploads
 Option = tuple[str, str]
+
+# The option lists a widget may name (``x-ui.widgets.*.options``): prepare.form_options and
+# the approver's "application_fields".
+OPTION_SOURCES = frozenset({
+    "institutions", "departments", "practice_categories", "person_categories", "practice_scopes",
+    "registrations_cancellable", "registrations_active", "registrations_assistant",
+    "registrations_legacy", "legacy_sites", "registrations_reportable", "filings_active",
+    "application_fields",
+})
+
+
+def problems(schema: object) -> list[str]:
+    """What is wrong with a form against the dialect (docs/forms.md); empty: it renders."""
+    return form_dialect.problems(schema, OPTION_SOURCES)
 
 FORMAT_CHECKER = FormatChecker(formats=())
 FORMAT_MESSAGES = {
@@ -263,6 +278,8 @@ def field_views(schema: Mapping[str, Any], values: Mapping[str, Any] | None = No
     values = values or {}
     out = []
     for name in ui.get("order") or list(props):
+        if name not in props:  # refused by the dialect; an old stored form still renders
+            continue
         prop = props[name]
         w = widgets.get(name, {})
         widget = w.get("widget") or _default_widget(prop)

@@ -232,5 +232,5 @@ def run_published(process_id: str, base: Path = CASES_DIR) -> Report:
 
 def run_files(process_id: str, base: Path = CASES_DIR) -> Report:
     """Run the process's case files against the shipped bpmn/ and forms/ (no database)."""
-    xml = (definitions.BPMN_DIR / f"{process_id}.bpmn").read_text(encoding="utf-8")
+    xml = (resources.bpmn_dir() / f"{process_id}.bpmn").read_text(encoding="utf-8")
     return run(process_id, xml, definitions.all_forms(), load(process_id, base))

@@ -18,6 +18,7 @@ from app.extensions import db
 from app.models import ProcessDefinition
 from app.models import Role
 from app.models.base import utcnow
+from app.services.applications import forms as form_service
 from app.services.applications import operations
 from app.services.engine.clock import script_functions
 from app.services.engine.workdays import WorkCalendar
@@ -48,9 +49,17 @@ def function_names() -> set[str]:
 
 def check(xml: bytes | str, forms: dict[str, dict[str, Any]],
           process_id: str | None = None) -> tuple[Definition | None, list[Problem]]:
-    """Validate a diagram as an upload is validated."""
-    return validate_bpmn(xml, forms=forms, operations=operations.names(),
-                         functions=function_names(), lanes=LANES, process_id=process_id)
+    """Validate a diagram as an upload is validated, with its forms (docs/forms.md): those of
+    its user tasks, and the start form a physician fills in when no task names it."""
+    defn, problems = validate_bpmn(xml, forms=forms, operations=operations.names(),
+                                   functions=function_names(), lanes=LANES, process_id=process_id,
+                                   option_sources=form_service.OPTION_SOURCES)
+    if defn is None:
+        return defn, problems
+    start = start_form_id(defn)
+    if start in forms and start not in defn.form_ids:
+        problems = [Problem("", f"表单 {start}：{m}") for m in form_service.problems(forms[start])]
+    return (defn if not problems else None), problems
 
 
 @dataclass(frozen=True)

@@ -309,8 +309,20 @@ function start(root) {
 
   async function renderPreview() {
     const res = await post(url("preview"), { schema: forms[picker.value] });
-    if (res.ok) preview.innerHTML = res.data.html;
-    else preview.textContent = res.data.message || "无法预览";
+    if (res.ok) { preview.innerHTML = res.data.html; return; }
+    // a form outside the dialect (docs/forms.md): every problem, each with its place
+    preview.textContent = res.data.message || "无法预览";
+    const problems = ((res.data.errors || {}).schema || "").split("；").filter(Boolean);
+    if (problems.length > 1) {
+      const list = document.createElement("ul");
+      list.className = "errors";
+      problems.forEach((text) => {
+        const li = document.createElement("li");
+        li.textContent = text;
+        list.appendChild(li);
+      });
+      preview.appendChild(list);
+    }
   }
 
   function showForm() {
