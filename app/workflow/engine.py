@@ -218,9 +218,17 @@ def unpack(stored: str) -> str:
 
 
 def _wrap(exc: Exception) -> WorkflowError:
-    cause = getattr(exc, "exception", None) or exc.__cause__
-    if isinstance(cause, WorkflowError):
-        return cause
+    """Our own error where SpiffWorkflow wrapped one (perhaps more than once), else a new one."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [getattr(exc, "exception", None), exc.__cause__, exc.__context__]
+    while todo:
+        cause = todo.pop(0)
+        if cause is None or any(cause is s for s in seen):
+            continue
+        if isinstance(cause, WorkflowError):
+            return cause
+        seen.append(cause)
+        todo += [getattr(cause, "exception", None), cause.__cause__, cause.__context__]
     return WorkflowError(f"流程执行出错：{exc}")
 
 

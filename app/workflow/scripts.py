@@ -445,10 +445,57 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[
         return json.dumps(result, ensure_ascii=False, default=str)
 
 
-def problems_for(element_id: str, source: str, mode: str, known: Iterable[str]) -> list[Problem]:
+MAX_FUNCTION_CALLS = 6  # calls of named (calendar, clock) functions in one text
+MAX_DATE_YEARS = 3  # constant dates within this many years of today
+
+
+def _mults_sequence(node: ast.AST) -> bool:
+    """A repetition inside a repetition, over a string or list (``[x] * n * m``)."""
+    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult)):
+        return False
+    inner = [n for side in (node.left, node.right) for n in ast.walk(side)
+             if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult)]
+    return bool(inner) and any(_is_str_or_seq_const(n) for n in ast.walk(node))
+
+
+def cost_problems(source: str, mode: str, functions: Iterable[str],
+                  today: date | None = None) -> list[str]:
+    """What makes the cost of a text unbounded, where that can be told without running it:
+    many calls of the named (calendar) functions, constant dates far from today (the
+    calendar counts day by day), repetition inside repetition."""
+    try:
+        tree = ast.parse(source, mode=mode)
+    except SyntaxError:
+        return []
+    names, year = frozenset(functions), (today or date.today()).year
+    out: list[str] = []
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
+             and isinstance(n.func, ast.Name) and n.func.id in names]
+    if len(calls) > MAX_FUNCTION_CALLS:
+        out.append(f"调用函数 {len(calls)} 次（最多 {MAX_FUNCTION_CALLS} 次），运行开销无法确定")
+    for call in calls:
+        for arg in ast.walk(call):
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                try:
+                    day = date.fromisoformat(arg.value[:10])
+                except ValueError:
+                    continue
+                if abs(day.year - year) > MAX_DATE_YEARS:
+                    out.append(f"日期 {arg.value} 超出今天前后 {MAX_DATE_YEARS} 年的范围，"
+                               "日历函数会逐日计算")
+    for node in ast.walk(tree):
+        if _mults_sequence(node):
+            out.append(f"第 {getattr(node, 'lineno', 1)} 行：嵌套的重复运算（字符串或列表重复后再重复），"
+                       "结果大小无法确定")
+            break
+    return out
+
+
+def problems_for(element_id: str, source: str, mode: str, known: Iterable[str],
+                 functions: Iterable[str] = ()) -> list[Problem]:
     """Check one piece of diagram text and return the problems found (none if safe)."""
     try:
         check_source(source, mode, known)
     except WorkflowError as exc:
         return [Problem(element_id, exc.message)]
-    return []
+    return [Problem(element_id, m) for m in cost_problems(source, mode, functions)]
