@@ -293,7 +293,7 @@ class Runtime:
                                            f"{MAX_STEP_SECONDS:g} 秒，可能存在无限循环，已停止")
 
         try:
-            with budget.deadline(MAX_STEP_SECONDS):
+            with budget.step(MAX_STEP_SECONDS):
                 self.workflow.do_engine_steps(did_complete_task=guard)
         except WorkflowError:
             raise
@@ -302,7 +302,7 @@ class Runtime:
 
     def fire_timers(self) -> None:
         """Fire due timers: ``refresh_timers()`` then ``do_engine_steps()``."""
-        with budget.deadline(MAX_STEP_SECONDS):  # timer expressions are administrator text
+        with budget.step(MAX_STEP_SECONDS):  # timer expressions are administrator text
             try:
                 self.workflow.refresh_timers()
             except (SpiffWorkflowException, Exception) as exc:
@@ -403,7 +403,7 @@ class Runtime:
         view = TaskView(task_id, info.spec_id, info.title, info.lane, info.form_id,
                         info.status, dict(data))
         task.set_data(**dict(data))
-        with budget.deadline(MAX_STEP_SECONDS):  # the task's post-script and the steps after it
+        with budget.step(MAX_STEP_SECONDS):  # the task's post-script and the steps after it
             try:
                 task.run()
             except (SpiffWorkflowException, Exception) as exc:
@@ -425,7 +425,7 @@ class Runtime:
         for task in self.workflow.get_tasks(state=TaskState.WAITING):
             ev = getattr(task.task_spec, "event_definition", None)
             if isinstance(ev, MessageEventDefinition) and ev.name == name:
-                with budget.deadline(MAX_STEP_SECONDS):
+                with budget.step(MAX_STEP_SECONDS):
                     try:
                         self.workflow.send_event(BpmnEvent(ev, payload=dict(payload or {})))
                     except WorkflowException as exc:

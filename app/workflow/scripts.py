@@ -421,13 +421,13 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[
                  external_context: Any = None) -> Any:
         code = _compile(expression.strip(), "eval")
         ns = self._namespace(context, external_context)
-        with budget.deadline(budget.EVAL_SECONDS), budget.traced():
+        with budget.evaluation():
             return eval(code, ns)  # noqa: S307
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
         code = _compile(script, "exec")
         ns = self._namespace(context, external_context)
-        with budget.deadline(budget.EVAL_SECONDS), budget.traced():
+        with budget.evaluation():
             exec(code, ns)  # noqa: S102
         reserved = set(self._base) | set(self.functions) | set(external_context or {})
         for key, value in ns.items():
