@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -20,10 +21,15 @@ from app.models import ProcessDefinition
 from app.models import ProcessInstance
 from app.models.base import utcnow
 from app.services.backoffice import definitions
+from app.services.backoffice import instances
+from app.services.engine import processes
+from app.services.errors import DomainError
 from app.workflow.budget import EVAL_SECONDS
 from app.workflow.budget import LIMIT_MESSAGE
 from tests.conftest import WebClient
 from tests.factories import World
+from tests.factories import application_payload
+from tests.factories import user
 from tests.web.test_inbox import _submit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,20 +40,54 @@ RUNAWAY = "x = [1] * 1000&#10;x = x * 99&#10;" + "b = x == x&#10;" * 1500 + "clo
 LATENCY_FILE = ROOT / "docs" / "security.md"
 
 
-def _publish_runaway(app: Flask) -> None:
-    """Version 2 of 注册 whose clock_start script runs away; it passes 校验."""
-    xml = BASE.replace("clock = start_clock(today())", RUNAWAY, 1)
+def _publish(script: str) -> None:
+    """Version 2 of 注册 whose clock_start script is ``script``; it passes 校验."""
+    xml = BASE.replace("clock = start_clock(today())", script, 1)
     assert xml != BASE
+    row = definitions.published("registration")
+    defn, problems = definitions.check(xml, definitions.all_forms(), "registration")
+    assert defn is not None, problems  # the static checks cannot tell: the run-time limits must
+    db.session.add(ProcessDefinition(
+        process_id="registration", version=row.version + 1, name=defn.name, bpmn_xml=xml,
+        forms=dict(row.forms), spec_json=defn.spec_json,
+        sha256=hashlib.sha256(xml.encode()).hexdigest(), published_at=utcnow(), author="test"))
+    db.session.commit()
+
+
+def _publish_runaway(app: Flask) -> None:
     with app.app_context():
-        row = definitions.published("registration")
-        defn, problems = definitions.check(xml, definitions.all_forms(), "registration")
-        assert defn is not None, problems  # the static checks cannot tell: the deadline must
-        db.session.add(ProcessDefinition(
-            process_id="registration", version=row.version + 1, name=defn.name, bpmn_xml=xml,
-            forms=dict(row.forms), spec_json=defn.spec_json,
-            sha256=hashlib.sha256(xml.encode()).hexdigest(), published_at=utcnow(), author="test"))
-        db.session.commit()
+        _publish(RUNAWAY)
         db.session.remove()
+
+
+GUARDED = {  # a step building a large value: refused by the guards, before memory grows
+    "percent_format_via_variable": 'f = "%0" + str(len(decision)) + "000000d"&#10;y = f % 1',
+    "round_negative_digits": "y = round(1, -100000000)",
+    "sum_lists": 'a = "x" * 1000&#10;a = [a] * 40&#10;b = sum([a, a], a)',
+    "calendar_5000_years_via_variable": "t = today()&#10;far = str(int(t[:4]) + 5000) + t[4:]&#10;"
+                                        "c = resume_clock(pause_clock(start_clock(t), t), far)",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(GUARDED))
+def test_a_step_that_builds_too_much_rolls_back_and_marks_the_instance_failed(
+        world: World, shape: str) -> None:
+    # issue 12 §5; 行政许可法 第三十二条 (the application's handling is not changed by a failed step)
+    _publish(GUARDED[shape] + "&#10;clock = start_clock(today())")
+    iid = processes.start_application(user(world.doctor_id), "registration",
+                                      application_payload(world, world.doctor_id)).instance_id
+    task = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == iid,
+                                                     HumanTask.status == "open"))
+    assert task is not None and task.task_spec_id == "institution_confirm"
+    with pytest.raises(DomainError, match=LIMIT_MESSAGE):
+        processes.complete_task(user(world.staff_id), task.id, {"decision": "confirm",
+                                                               "paper_held": True})
+    db.session.expire_all()
+    inst = db.session.get(ProcessInstance, iid)
+    assert inst is not None and inst.error and LIMIT_MESSAGE in inst.error
+    assert [r.id for r in instances.search(state="failed").rows] == [iid]  # 流程实例: 步骤失败
+    reopened = db.session.get(HumanTask, task.id)
+    assert reopened is not None and reopened.status == "open" and inst.received_on is None
 
 
 def test_a_runaway_step_stops_rolls_back_and_others_are_answered_meanwhile(
