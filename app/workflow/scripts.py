@@ -81,6 +81,7 @@ MAX_REPEAT = 1000
 MAX_LENGTH = 100_000  # items of a string, list or tuple a script may build
 MAX_INT_BITS = 64_000  # about 19,000 decimal digits
 MAX_ROUND_DIGITS = 30  # round(x, -N) builds 10**N
+MAX_SOURCE_CHARS = 20_000  # one text: compiling it happens inside the step too
 _SIZED = (str, bytes, list, tuple)
 _GUARDED_OPS = {ast.Mult: "*", ast.Pow: "**", ast.Add: "+", ast.Mod: "%"}
 
@@ -178,6 +179,8 @@ def check_source(source: str, mode: str, known: Iterable[str] | None = None) -> 
     :param known: when given, every name read must be one of these.
     :raise WorkflowError: with a Chinese message naming the line.
     """
+    if len(source) > MAX_SOURCE_CHARS:
+        raise WorkflowError(f"脚本过长（{len(source)} 个字符，最多 {MAX_SOURCE_CHARS} 个）")
     try:
         tree = ast.parse(source, mode=mode)
     except SyntaxError as exc:

@@ -156,6 +156,13 @@ def test_nested_repetition_is_refused_at_upload() -> None:
     assert any(eid == "clock_start" and "嵌套的重复运算" in m for eid, m in problems), problems
 
 
+def test_a_very_long_text_is_refused_at_upload() -> None:
+    # issue 12 §5: compiling a text happens inside the step too, so its length is bounded
+    problems = _problems("clock = start_clock(today())",
+                         "b = 1&#10;" * 5000 + "clock = start_clock(today())")
+    assert any(eid == "clock_start" and "脚本过长" in m for eid, m in problems), problems
+
+
 def test_a_bounded_calendar_condition_passes() -> None:
     near = _far(1)
     xml = BASE.replace(CONDITION, f'decision == "confirm" and resume_clock(pause_clock('
