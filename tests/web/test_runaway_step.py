@@ -88,6 +88,12 @@ def test_a_step_that_builds_too_much_rolls_back_and_marks_the_instance_failed(
     assert [r.id for r in instances.search(state="failed").rows] == [iid]  # 流程实例: 步骤失败
     reopened = db.session.get(HumanTask, task.id)
     assert reopened is not None and reopened.status == "open" and inst.received_on is None
+    # the administrator retries once the cause is dealt with: the mark clears, the task waits
+    processes.retry(user(world.admin_id), iid)
+    db.session.expire_all()
+    assert instances.search(state="failed").rows == []
+    assert [t.task_spec_id for t in db.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == iid, HumanTask.status == "open"))] == ["institution_confirm"]
 
 
 def test_a_runaway_step_stops_rolls_back_and_others_are_answered_meanwhile(
