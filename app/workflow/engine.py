@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import uuid
 import zlib
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
+from app.workflow import budget
 from app.workflow import flags
 from app.workflow.errors import Problem
 from app.workflow.errors import WorkflowError
@@ -42,7 +42,7 @@ from app.workflow.xmlsafe import parse_xml
 SERIALIZER_VERSION = "1.5"
 _PACKED = "zlib:"  # a finished workflow's state, compressed (it is read again only rarely)
 MAX_STEP_TASKS = 1000
-MAX_STEP_SECONDS = 10.0
+MAX_STEP_SECONDS = budget.STEP_SECONDS  # checked between tasks and inside every evaluation
 _PINNED = "__pinned_specs__"
 
 
@@ -218,9 +218,17 @@ def unpack(stored: str) -> str:
 
 
 def _wrap(exc: Exception) -> WorkflowError:
-    cause = getattr(exc, "exception", None) or exc.__cause__
-    if isinstance(cause, WorkflowError):
-        return cause
+    """Our own error where SpiffWorkflow wrapped one (perhaps more than once), else a new one."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [getattr(exc, "exception", None), exc.__cause__, exc.__context__]
+    while todo:
+        cause = todo.pop(0)
+        if cause is None or any(cause is s for s in seen):
+            continue
+        if isinstance(cause, WorkflowError):
+            return cause
+        seen.append(cause)
+        todo += [getattr(cause, "exception", None), cause.__cause__, cause.__context__]
     return WorkflowError(f"流程执行出错：{exc}")
 
 
@@ -274,17 +282,19 @@ class Runtime:
         """Run engine steps until the workflow waits for people or timers, within
         ``MAX_STEP_TASKS`` automatic tasks and ``MAX_STEP_SECONDS`` (a diagram that loops
         without waiting stops with a clear error and nothing is saved)."""
-        started, done = time.monotonic(), 0
+        done = 0
 
         def guard(_task: Any) -> None:
             nonlocal done
             done += 1
-            if done > MAX_STEP_TASKS or time.monotonic() - started > MAX_STEP_SECONDS:
-                raise WorkflowError(f"流程步骤超过限制（{MAX_STEP_TASKS} 个自动环节或 {MAX_STEP_SECONDS} 秒），"
-                                    "可能存在无限循环，已停止")
+            left = budget.remaining()
+            if done > MAX_STEP_TASKS or (left is not None and left < 0):
+                raise budget.LimitExceeded(f"流程步骤超过限制：{MAX_STEP_TASKS} 个自动环节或 "
+                                           f"{MAX_STEP_SECONDS:g} 秒，可能存在无限循环，已停止")
 
         try:
-            self.workflow.do_engine_steps(did_complete_task=guard)
+            with budget.step(MAX_STEP_SECONDS):
+                self.workflow.do_engine_steps(did_complete_task=guard)
         except WorkflowError:
             raise
         except (SpiffWorkflowException, Exception) as exc:
@@ -292,11 +302,12 @@ class Runtime:
 
     def fire_timers(self) -> None:
         """Fire due timers: ``refresh_timers()`` then ``do_engine_steps()``."""
-        try:
-            self.workflow.refresh_timers()
-        except (SpiffWorkflowException, Exception) as exc:
-            raise _wrap(exc) from exc
-        self.run()
+        with budget.step(MAX_STEP_SECONDS):  # timer expressions are administrator text
+            try:
+                self.workflow.refresh_timers()
+            except (SpiffWorkflowException, Exception) as exc:
+                raise _wrap(exc) from exc
+            self.run()
 
     @property
     def completed(self) -> bool:
@@ -392,11 +403,12 @@ class Runtime:
         view = TaskView(task_id, info.spec_id, info.title, info.lane, info.form_id,
                         info.status, dict(data))
         task.set_data(**dict(data))
-        try:
-            task.run()
-        except (SpiffWorkflowException, Exception) as exc:
-            raise _wrap(exc) from exc
-        self.run()
+        with budget.step(MAX_STEP_SECONDS):  # the task's post-script and the steps after it
+            try:
+                task.run()
+            except (SpiffWorkflowException, Exception) as exc:
+                raise _wrap(exc) from exc
+            self.run()
         return view
 
     def waiting_messages(self) -> set[str]:
@@ -413,11 +425,12 @@ class Runtime:
         for task in self.workflow.get_tasks(state=TaskState.WAITING):
             ev = getattr(task.task_spec, "event_definition", None)
             if isinstance(ev, MessageEventDefinition) and ev.name == name:
-                try:
-                    self.workflow.send_event(BpmnEvent(ev, payload=dict(payload or {})))
-                except WorkflowException as exc:
-                    raise _wrap(exc) from exc
-                self.run()
+                with budget.step(MAX_STEP_SECONDS):
+                    try:
+                        self.workflow.send_event(BpmnEvent(ev, payload=dict(payload or {})))
+                    except WorkflowException as exc:
+                        raise _wrap(exc) from exc
+                    self.run()
                 return
         raise WorkflowError("当前状态不能执行此操作")
 

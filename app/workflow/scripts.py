@@ -6,12 +6,19 @@ conditions, timer expressions, service-task parameters) passes two gates:
 1. an allow-list of Python syntax (:func:`check_source`): no imports, loops,
    comprehensions, functions, classes, dunder or private names, attribute access
    beyond a few harmless methods, no ``.format`` or ``%`` templates or format specs,
-   no large powers or repetitions, and (at upload) no name that is neither a known
-   variable nor an allow-listed function;
-2. RestrictedPython's compiler and guarded globals when it runs, with every ``*``, ``**``
-   and ``+`` (and ``+=``) routed through :func:`_binop` so no value a script builds can grow
-   past ``MAX_LENGTH`` items or ``MAX_INT_BITS`` bits (memory bombs built step by step
-   from allowed pieces, like ``a = a ** 4`` repeated, stop with a clear error).
+   no large powers or repetitions, no slice assignment, and (at upload) no name that is
+   neither a known variable nor an allow-listed function;
+2. RestrictedPython's compiler and guarded globals when it runs, with every ``*``, ``**``,
+   ``%`` and ``+`` (and ``+=``) routed through :func:`_binop`, every list, tuple, dict and
+   set literal, f-string and comparison operand through a weight check, and ``round``,
+   ``sum``, ``min``, ``max`` and ``sorted`` replaced by guarded versions, so no value a
+   script builds can weigh more than ``MAX_LENGTH`` items (counted through nesting: a list
+   of 1,000 references to a 1,000-item list weighs 1,000,000) or ``MAX_INT_BITS`` bits, and
+   nothing runs on values heavier than that (memory and CPU bombs built step by step from
+   allowed pieces, like ``a = a ** 4`` repeated or ``"%0" + n + "d" % 1``, stop with
+   "流程脚本运行超时/结果过大");
+3. a deadline (:mod:`app.workflow.budget`) for every evaluation, checked by a trace hook
+   on every Python line it runs and inside the calendar functions it may call.
 
 Only plain functions are exposed, never modules.
 """
@@ -40,6 +47,8 @@ from RestrictedPython.Guards import safer_getattr
 from RestrictedPython.transformer import RestrictingNodeTransformer
 from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment
 
+from app.workflow import budget
+from app.workflow.budget import LimitExceeded
 from app.workflow.errors import Problem
 from app.workflow.errors import WorkflowError
 
@@ -71,8 +80,10 @@ MAX_POWER = 4
 MAX_REPEAT = 1000
 MAX_LENGTH = 100_000  # items of a string, list or tuple a script may build
 MAX_INT_BITS = 64_000  # about 19,000 decimal digits
+MAX_ROUND_DIGITS = 30  # round(x, -N) builds 10**N
+MAX_SOURCE_CHARS = 20_000  # one text: compiling it happens inside the step too
 _SIZED = (str, bytes, list, tuple)
-_GUARDED_OPS = {ast.Mult: "*", ast.Pow: "**", ast.Add: "+"}
+_GUARDED_OPS = {ast.Mult: "*", ast.Pow: "**", ast.Add: "+", ast.Mod: "%"}
 
 
 def _reject(msg: str, node: ast.AST | None = None) -> WorkflowError:
@@ -130,13 +141,16 @@ def _check_node(node: ast.AST, known: frozenset[str] | None) -> None:
                 raise _reject("不允许大量重复字符串或列表", node)
         if isinstance(node.op, ast.Mod) and _is_str_or_seq_const(node.left):
             raise _reject("不允许使用 % 格式化字符串", node)
-    elif isinstance(node, ast.FormattedValue) and node.format_spec is not None:
-        raise _reject("不允许在 f-string 中使用格式说明", node)
+    elif isinstance(node, ast.FormattedValue) and (node.format_spec is not None
+                                                   or node.conversion != -1):
+        raise _reject("不允许在 f-string 中使用格式说明或转换", node)
     elif isinstance(node, (ast.Assign, ast.AugAssign)):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         for target in targets:
             if not isinstance(target, (ast.Name, ast.Subscript, ast.Tuple)):
                 raise _reject("只能给变量赋值", node)
+            if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Slice):
+                raise _reject("不允许给切片赋值", node)
     for child in ast.iter_child_nodes(node):
         _check_tree(child, known)
 
@@ -165,6 +179,8 @@ def check_source(source: str, mode: str, known: Iterable[str] | None = None) -> 
     :param known: when given, every name read must be one of these.
     :raise WorkflowError: with a Chinese message naming the line.
     """
+    if len(source) > MAX_SOURCE_CHARS:
+        raise WorkflowError(f"脚本过长（{len(source)} 个字符，最多 {MAX_SOURCE_CHARS} 个）")
     try:
         tree = ast.parse(source, mode=mode)
     except SyntaxError as exc:
@@ -175,36 +191,83 @@ def check_source(source: str, mode: str, known: Iterable[str] | None = None) -> 
         raise WorkflowError("；".join(compiled.errors))
 
 
+def _call(name: str, args: list[ast.expr], like: ast.AST) -> ast.expr:
+    call = ast.Call(func=ast.Name(name, ast.Load()), args=args, keywords=[])
+    return ast.fix_missing_locations(ast.copy_location(call, like))
+
+
 class _SizeGuardPolicy(RestrictingNodeTransformer):
-    """RestrictedPython's policy, plus: ``a * b``, ``a ** b`` and ``a + b`` become
-    ``_binop_("*", a, b)`` so their results are size-checked before they are built."""
+    """RestrictedPython's policy, plus: ``a * b``, ``a ** b``, ``a % b`` and ``a + b`` become
+    ``_binop_("*", a, b)`` so their results are size-checked before they are built; literals
+    become ``_built_(literal)``, f-strings ``_fstr_(part, ...)`` and comparison operands
+    ``_built_(x)`` so nothing heavier than ``MAX_LENGTH`` items is built or compared."""
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         node = self.node_contents_visit(node)
         symbol = _GUARDED_OPS.get(type(node.op))
         if symbol is None:
             return node
-        call = ast.Call(func=ast.Name("_binop_", ast.Load()),
-                        args=[ast.Constant(symbol), node.left, node.right], keywords=[])
-        return ast.fix_missing_locations(ast.copy_location(call, node))
+        return _call("_binop_", [ast.Constant(symbol), node.left, node.right], node)
 
-    def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
+    def _literal(self, node: ast.AST) -> ast.AST:
         node = self.node_contents_visit(node)
-        node.value = ast.fix_missing_locations(ast.copy_location(
-            ast.Call(func=ast.Name("_text_", ast.Load()), args=[node.value], keywords=[]), node.value))
+        if isinstance(getattr(node, "ctx", ast.Load()), ast.Load):
+            return _call("_built_", [node], node)  # type: ignore[list-item]
         return node
+
+    visit_List = visit_Tuple = visit_Set = visit_Dict = _literal  # noqa: N815
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        node = self.node_contents_visit(node)
+        node.left = _call("_built_", [node.left], node.left)
+        node.comparators = [_call("_built_", [c], c) for c in node.comparators]
+        return node
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.AST:
+        node = self.node_contents_visit(node)
+        parts = [v.value if isinstance(v, ast.FormattedValue) else v for v in node.values]
+        return _call("_fstr_", parts, node)
 
 
 def _too_big(message: str) -> WorkflowError:
-    return WorkflowError(f"脚本运算结果过大（{message}），已停止执行")
+    return LimitExceeded(f"脚本运算结果过大：{message}，已停止执行")
+
+
+def weight(value: Any, cap: int = MAX_LENGTH) -> int:
+    """Items in ``value`` counted through nesting (a string counts its length), stopping
+    once past ``cap``; shared references count each time (that is what a copy, a
+    comparison or a hash would walk)."""
+    total, todo = 0, [value]
+    while todo and total <= cap:
+        item = todo.pop()
+        if isinstance(item, (str, bytes)):
+            total += max(len(item), 1)
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            total += 1
+            todo.extend(item)
+        elif isinstance(item, dict):
+            total += 1
+            todo.extend(item.keys())
+            todo.extend(item.values())
+        else:
+            total += 1
+    return total
+
+
+def _built(value: Any) -> Any:
+    """``value`` if it weighs at most ``MAX_LENGTH`` items."""
+    if isinstance(value, (list, tuple, set, frozenset, dict, str, bytes)) and weight(value) > MAX_LENGTH:
+        raise _too_big(f"超过 {MAX_LENGTH} 项")
+    return value
 
 
 def _binop(symbol: str, a: Any, b: Any) -> Any:
     """``a <symbol> b`` after checking the size of what it would build."""
     if symbol == "*":
         for seq, n in ((a, b), (b, a)):
-            if isinstance(seq, _SIZED) and isinstance(n, int) and len(seq) * max(n, 0) > MAX_LENGTH:
-                raise _too_big(f"长度超过 {MAX_LENGTH}")
+            if isinstance(seq, _SIZED) and isinstance(n, int) and n > 0 and (
+                    len(seq) * n > MAX_LENGTH or weight(seq) * n > MAX_LENGTH):
+                raise _too_big(f"超过 {MAX_LENGTH} 项")
         if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > MAX_INT_BITS:
             raise _too_big("整数过大")
         return a * b
@@ -212,9 +275,63 @@ def _binop(symbol: str, a: Any, b: Any) -> Any:
         if isinstance(a, int) and isinstance(b, int) and b > 0 and a.bit_length() * b > MAX_INT_BITS:
             raise _too_big("整数过大")
         return a**b
-    if isinstance(a, _SIZED) and isinstance(b, _SIZED) and len(a) + len(b) > MAX_LENGTH:
-        raise _too_big(f"长度超过 {MAX_LENGTH}")
+    if symbol == "%":
+        if isinstance(a, (str, bytes)):
+            raise _too_big("不允许使用 % 格式化字符串")
+        return a % b
+    if isinstance(a, _SIZED) and isinstance(b, _SIZED) and (
+            len(a) + len(b) > MAX_LENGTH or weight(a) + weight(b) > MAX_LENGTH):
+        raise _too_big(f"超过 {MAX_LENGTH} 项")
     return a + b
+
+
+def _fstr(*parts: Any) -> str:
+    """An f-string: the text of each part, never longer than ``MAX_LENGTH`` in all."""
+    out: list[str] = []
+    length = 0
+    for part in parts:
+        text = _text(part)
+        length += len(text)
+        if length > MAX_LENGTH:
+            raise _too_big(f"长度超过 {MAX_LENGTH}")
+        out.append(text)
+    return "".join(out)
+
+
+def _round(number: Any, ndigits: Any = None) -> Any:
+    """``round``; ``ndigits`` within ±``MAX_ROUND_DIGITS`` (``round(1, -N)`` builds 10**N)."""
+    if ndigits is None:
+        return round(number)
+    if not isinstance(ndigits, int) or abs(ndigits) > MAX_ROUND_DIGITS:
+        raise _too_big(f"round 的位数超过 {MAX_ROUND_DIGITS}")
+    return round(number, ndigits)
+
+
+def _sum(items: Any, start: Any = 0) -> Any:
+    """``sum`` over a value of bounded weight whose result is bounded too (``sum(lists, [])``)."""
+    _built(items)
+    _built(start)
+    if isinstance(start, _SIZED):
+        total = weight(start) + _binop_weight(items)
+        if total > MAX_LENGTH:
+            raise _too_big(f"超过 {MAX_LENGTH} 项")
+    return sum(items, start)
+
+
+def _binop_weight(items: Any) -> int:
+    return sum(weight(i) for i in (items.values() if isinstance(items, dict) else items))
+
+
+def _bounded_call(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` (min, max, sorted, ...) that refuses arguments heavier than ``MAX_LENGTH``."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        for arg in [*args, *kwargs.values()]:
+            _built(arg)
+        return fn(*args, **kwargs)
+
+    call.__name__ = fn.__name__
+    return call
 
 
 _SCALARS = (str, int, float, bool, type(None), date, datetime, Decimal)
@@ -256,6 +373,10 @@ def _inplace(op: str, x: Any, y: Any) -> Any:
 def _base_globals() -> dict[str, Any]:
     allowed = {name: getattr(builtins, name) for name in SAFE_BUILTIN_NAMES}
     allowed["str"] = _text
+    allowed["round"] = _round
+    allowed["sum"] = _sum
+    for name in ("min", "max", "sorted", "any", "all", "list", "tuple", "dict"):
+        allowed[name] = _bounded_call(allowed[name])
     allowed.update({"True": True, "False": False, "None": None})
     return {
         "__builtins__": allowed,
@@ -268,6 +389,8 @@ def _base_globals() -> dict[str, Any]:
         "_inplacevar_": _inplace,
         "_binop_": _binop,
         "_text_": _text,
+        "_built_": _built,
+        "_fstr_": _fstr,
     }
 
 
@@ -300,12 +423,15 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[
     def evaluate(self, expression: str, context: dict[str, Any],
                  external_context: Any = None) -> Any:
         code = _compile(expression.strip(), "eval")
-        return eval(code, self._namespace(context, external_context))  # noqa: S307
+        ns = self._namespace(context, external_context)
+        with budget.evaluation():
+            return eval(code, ns)  # noqa: S307
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
         code = _compile(script, "exec")
         ns = self._namespace(context, external_context)
-        exec(code, ns)  # noqa: S102
+        with budget.evaluation():
+            exec(code, ns)  # noqa: S102
         reserved = set(self._base) | set(self.functions) | set(external_context or {})
         for key, value in ns.items():
             if key in reserved or key.startswith("_") or callable(value):
@@ -322,10 +448,57 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[
         return json.dumps(result, ensure_ascii=False, default=str)
 
 
-def problems_for(element_id: str, source: str, mode: str, known: Iterable[str]) -> list[Problem]:
+MAX_FUNCTION_CALLS = 6  # calls of named (calendar, clock) functions in one text
+MAX_DATE_YEARS = 3  # constant dates within this many years of today
+
+
+def _mults_sequence(node: ast.AST) -> bool:
+    """A repetition inside a repetition, over a string or list (``[x] * n * m``)."""
+    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult)):
+        return False
+    inner = [n for side in (node.left, node.right) for n in ast.walk(side)
+             if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult)]
+    return bool(inner) and any(_is_str_or_seq_const(n) for n in ast.walk(node))
+
+
+def cost_problems(source: str, mode: str, functions: Iterable[str],
+                  today: date | None = None) -> list[str]:
+    """What makes the cost of a text unbounded, where that can be told without running it:
+    many calls of the named (calendar) functions, constant dates far from today (the
+    calendar counts day by day), repetition inside repetition."""
+    try:
+        tree = ast.parse(source, mode=mode)
+    except SyntaxError:
+        return []
+    names, year = frozenset(functions), (today or date.today()).year
+    out: list[str] = []
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
+             and isinstance(n.func, ast.Name) and n.func.id in names]
+    if len(calls) > MAX_FUNCTION_CALLS:
+        out.append(f"调用函数 {len(calls)} 次（最多 {MAX_FUNCTION_CALLS} 次），运行开销无法确定")
+    for call in calls:
+        for arg in ast.walk(call):
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                try:
+                    day = date.fromisoformat(arg.value[:10])
+                except ValueError:
+                    continue
+                if abs(day.year - year) > MAX_DATE_YEARS:
+                    out.append(f"日期 {arg.value} 超出今天前后 {MAX_DATE_YEARS} 年的范围，"
+                               "日历函数会逐日计算")
+    for node in ast.walk(tree):
+        if _mults_sequence(node):
+            out.append(f"第 {getattr(node, 'lineno', 1)} 行：嵌套的重复运算（字符串或列表重复后再重复），"
+                       "结果大小无法确定")
+            break
+    return out
+
+
+def problems_for(element_id: str, source: str, mode: str, known: Iterable[str],
+                 functions: Iterable[str] = ()) -> list[Problem]:
     """Check one piece of diagram text and return the problems found (none if safe)."""
     try:
         check_source(source, mode, known)
     except WorkflowError as exc:
         return [Problem(element_id, exc.message)]
-    return []
+    return [Problem(element_id, m) for m in cost_problems(source, mode, functions)]

@@ -25,15 +25,16 @@ from app.workflow.scripts import problems_for
 from app.workflow.xmlsafe import parse_xml
 
 
-def _texts(ts: Any) -> list[tuple[str, str, str]]:
-    """(what, source, mode) of every piece of text the engine would evaluate."""
+def _texts(ts: Any, conditions: bool = True) -> list[tuple[str, str, str]]:
+    """(what, source, mode) of every piece of text the engine would evaluate (gateway
+    conditions only with ``conditions``: they are checked on their sequence flows)."""
     out: list[tuple[str, str, str]] = []
     for attr, what in (("prescript", "前置脚本"), ("postscript", "后置脚本")):
         if getattr(ts, attr, None):
             out.append((what, str(getattr(ts, attr)), "exec"))
     if getattr(ts, "script", None):
         out.append(("脚本", ts.script, "exec"))
-    for cond, _target in getattr(ts, "cond_task_specs", None) or []:
+    for cond, _target in (getattr(ts, "cond_task_specs", None) or []) if conditions else []:
         expr = cond.args[0] if hasattr(cond, "args") and cond.args else cond
         if expr:
             out.append(("条件", str(expr), "eval"))
@@ -51,6 +52,17 @@ def _texts(ts: Any) -> list[tuple[str, str, str]]:
 
 
 BPMN_NS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+
+
+def _flow_conditions(root: Any) -> list[tuple[str, str]]:
+    """(sequence flow id, condition) of every conditional sequence flow."""
+    out: list[tuple[str, str]] = []
+    for flow in root.iter(f"{BPMN_NS}sequenceFlow"):
+        for cond in flow.iter(f"{BPMN_NS}conditionExpression"):
+            text = (cond.text or "").strip()
+            if text:
+                out.append((flow.get("id", ""), text))
+    return out
 _WAITING = {"userTask", "manualTask", "receiveTask", "intermediateCatchEvent"}
 
 
@@ -196,7 +208,10 @@ def validate_bpmn(
             op = getattr(ts, "operation_name", None)
             if op is not None and op not in ops:
                 problems.append(Problem(eid, f"服务操作 {op} 未注册"))
-            for what, src, mode in _texts(ts):
-                for p in problems_for(eid, src, mode, known):
+            for what, src, mode in _texts(ts, conditions=False):
+                for p in problems_for(eid, src, mode, known, fns):
                     problems.append(Problem(p.element_id, f"{what}不安全：{p.message}"))
+    for flow_id, src in _flow_conditions(parse_xml(xml)):  # reported on the flow that holds it
+        for p in problems_for(flow_id, src, "eval", known, fns):
+            problems.append(Problem(p.element_id, f"条件不安全：{p.message}"))
     return (definition if not problems else None), problems

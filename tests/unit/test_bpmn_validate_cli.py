@@ -49,7 +49,7 @@ EXPECT = {
     "script_import": "clock_start",
     "prescript_subclasses": "institution_confirm",
     "postscript_open": "institution_confirm",
-    "condition_frames": "gw_institution",
+    "condition_frames": "f_inst_ok",  # the sequence flow that holds the condition (issue 12 §5)
     "timer_import": "accept_reminder",
     "doctype": "DOCTYPE",
     "unknown_operation": "issue_registration",

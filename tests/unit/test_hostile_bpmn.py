@@ -65,7 +65,7 @@ def test_oversized_files_are_refused() -> None:
 
 UNSAFE = {  # where the engine would evaluate it -> (original, replacement, element)
     "script": ("clock = start_clock(today())", f"clock = open('{MARKER}', 'w')", "clock_start"),
-    "condition": ('decision == "confirm"', "(lambda: 1)()", "gw_institution"),
+    "condition": ('decision == "confirm"', "(lambda: 1)()", "f_inst_ok"),  # on its sequence flow
     "timer": ('>clock["remind_at"]</bpmn:timeDate>', ">__import__('os').getcwd()</bpmn:timeDate>",
               "accept_reminder"),
     "service_parameter": ("value=\"'withdrawn'\"", "value=\"().__class__.__bases__\"", "close_withdrawn"),
@@ -108,7 +108,8 @@ def test_a_loop_without_waiting_is_refused_at_upload_and_stopped_at_run() -> Non
     assert any("不经过人工任务或等待事件的循环" in p.message and p.element_id in ("spin", "again")
                for p in problems), problems
     # even if such a diagram got past the upload, a step stops after MAX_STEP_TASKS tasks
-    with pytest.raises(WorkflowError, match="流程步骤超过限制"):
+    # or at the step's deadline, whichever comes first (issue 12 §5)
+    with pytest.raises(WorkflowError, match="流程脚本运行超时/结果过大"):
         Runtime.start(load_definition(LOOP, "loop"), {"n": 1})
     assert MAX_STEP_TASKS <= 1000
 

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.services.engine.workdays import WorkCalendar
+from app.workflow.budget import LimitExceeded
 
 CST = ZoneInfo("Asia/Shanghai")
 LIMIT_DAYS = 20
@@ -108,11 +109,45 @@ def days_left(cal: WorkCalendar, clock: dict[str, Any] | None, today: date) -> i
     return -cal.working_days_between(due, today)
 
 
+MAX_SPAN_DAYS = 3 * 366  # a date diagram text passes lies within three years of today
+MAX_CLOCK_DAYS = 3 * 262  # paused or extended working days a clock may carry
+
+
+def _script_day(value: Any) -> date:
+    """A date diagram text passed: ISO text within ``MAX_SPAN_DAYS`` of today."""
+    try:
+        day = date.fromisoformat(str(value)[:10])
+    except ValueError as exc:
+        raise LimitExceeded(f"日期 {str(value)[:20]} 无效") from exc
+    if abs((day - today_cst()).days) > MAX_SPAN_DAYS:
+        raise LimitExceeded(f"日期 {day.isoformat()} 超出今天前后三年的范围")
+    return day
+
+
+def _script_clock(clock: Any) -> dict[str, Any]:
+    """A clock diagram text passed: its dates and day counts within the bounds."""
+    if not isinstance(clock, dict):
+        raise LimitExceeded("时限不是由 start_clock 得到的")
+    for key in ("started_on", "paused_on", "received_on"):
+        if clock.get(key):
+            _script_day(clock[key])
+    for key in ("paused_days", "extended_days"):
+        try:
+            days = int(clock.get(key) or 0)
+        except (TypeError, ValueError) as exc:
+            raise LimitExceeded(f"{key} 无效") from exc
+        if not 0 <= days <= MAX_CLOCK_DAYS:
+            raise LimitExceeded(f"{key} 超出范围")
+    return clock
+
+
 def script_functions(cal: WorkCalendar) -> dict[str, Any]:
-    """The clock functions diagrams may call, bound to a calendar."""
+    """The clock functions diagrams may call, bound to a calendar. Their dates lie within
+    three years of today and the calendar checks the step's deadline as it counts
+    (a condition over 5,000 years stops with "流程脚本运行超时/结果过大")."""
     return {
         "today": lambda: today_cst().isoformat(),
-        "start_clock": lambda d: start_clock(cal, date.fromisoformat(str(d))),
-        "pause_clock": lambda c, d: pause_clock(cal, c, date.fromisoformat(str(d))),
-        "resume_clock": lambda c, d: resume_clock(cal, c, date.fromisoformat(str(d))),
+        "start_clock": lambda d: start_clock(cal, _script_day(d)),
+        "pause_clock": lambda c, d: pause_clock(cal, _script_clock(c), _script_day(d)),
+        "resume_clock": lambda c, d: resume_clock(cal, _script_clock(c), _script_day(d)),
     }

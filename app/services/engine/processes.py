@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
@@ -61,11 +62,14 @@ from app.services.platform import idempotency
 from app.services.platform import outbox
 from app.workflow import Runtime
 from app.workflow import WorkflowError
+from app.workflow.budget import LIMIT_MESSAGE
+from app.workflow.budget import LimitExceeded
 from app.workflow.engine import SERIALIZER_VERSION
 from app.workflow.engine import pack
 
 ALREADY_HANDLED = "该任务已被处理"
 log = logging.getLogger("medreg.processes")
+_stepping: ContextVar[int | None] = ContextVar("medreg_stepping", default=None)  # instance id
 
 
 def _runtime_args(ctx: StepContext) -> dict[str, Any]:
@@ -147,6 +151,9 @@ def _fail(exc: WorkflowError) -> DomainError:
     if exc.message == ALREADY_HANDLED or any(isinstance(c, StaleDataError) for c in causes):
         return Conflict(ALREADY_HANDLED)
     log.error("workflow step failed: %s", exc.message, exc_info=exc)
+    if any(isinstance(c, LimitExceeded) for c in causes):
+        return DomainError(_("办理失败（%(m)s），申请未作任何更改，已记录供系统管理员处理。",
+                             m=LIMIT_MESSAGE))
     return DomainError(_("办理失败，申请未作任何更改。请稍后重试，如仍有问题请联系系统管理员。"))
 
 
@@ -157,12 +164,17 @@ def _step(files: uploads.Batch | None = None) -> Iterator[None]:
     ``files`` are the submission's uploads: on failure they leave the store again, and stay
     in the sender's temp area only when the form is shown again with its messages.
     """
+    token = _stepping.set(None)
     try:
         yield
     except WorkflowError as exc:
         db.session.rollback()
         if files is not None:
             files.refused(shown_again=False)
+        stepped = _stepping.get()
+        limit = next((c for c in _causes(exc) if isinstance(c, LimitExceeded)), None)
+        if stepped is not None and limit is not None:
+            _mark_failed(stepped, limit.message)
         raise _fail(exc) from exc
     except StaleDataError as exc:
         db.session.rollback()
@@ -174,6 +186,21 @@ def _step(files: uploads.Batch | None = None) -> Iterator[None]:
         if files is not None:
             files.refused(shown_again=isinstance(exc, InvalidInput))
         raise
+    finally:
+        _stepping.reset(token)
+
+
+def _mark_failed(instance_id: int, message: str) -> None:
+    """After the rollback, in a transaction of its own: the instance shows the administrator
+    its failed step (流程实例, 失败的步骤) until a retry succeeds; its timers stay."""
+    try:
+        inst = db.session.get(ProcessInstance, instance_id)
+        if inst is not None:
+            inst.error = message[:500]
+            db.session.commit()
+    except Exception:  # noqa: BLE001 - the person still gets the clear refusal
+        db.session.rollback()
+        log.exception("could not mark instance %s failed", instance_id)
 
 
 def _commit(files: uploads.Batch) -> None:
@@ -185,6 +212,7 @@ def _commit(files: uploads.Batch) -> None:
 
 def _restore(ctx: StepContext) -> tuple[definitions.Version, Runtime]:
     """The instance's definition version and its workflow, ready to step."""
+    _stepping.set(ctx.instance.id)
     version = definitions.version_by_id(ctx.instance.definition_id)
     rt = Runtime.restore(version.definition, ctx.instance.workflow_json, **_runtime_args(ctx))
     return version, rt

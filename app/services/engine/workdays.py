@@ -14,6 +14,8 @@ from dataclasses import field
 from datetime import date
 from datetime import timedelta
 
+from app.workflow import budget
+
 
 @dataclass(frozen=True)
 class WorkCalendar:
@@ -31,6 +33,7 @@ class WorkCalendar:
         """The date of the ``n``-th working day after ``start`` (``start`` not counted)."""
         day, left = start, n
         while left > 0:
+            budget.check()  # diagram text may call this: stop at the step's deadline
             day += timedelta(days=1)
             if self.is_workday(day):
                 left -= 1
@@ -40,6 +43,7 @@ class WorkCalendar:
         """Working days after ``start`` up to and including ``end``."""
         count, day = 0, start
         while day < end:
+            budget.check()
             day += timedelta(days=1)
             if self.is_workday(day):
                 count += 1
