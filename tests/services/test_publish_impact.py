@@ -81,7 +81,7 @@ def _open_task(iid: int) -> HumanTask:
 
 
 def test_the_publish_page_counts_running_applications_by_version_and_task(world: World) -> None:
-    # R-56 (issue 12 §4): which tasks of the running applications the draft removes or changes
+    # issue 12 §4 (G5), no rule row: which tasks of the running applications the draft removes or changes
     first = _apply(world, world.doctor_id, "110140100000901")
     _apply(world, world.doctor2_id, "110140100000902")
     processes.complete_task(user(world.staff_id), _open_task(first).id,
@@ -116,7 +116,7 @@ def test_a_task_the_draft_deletes_is_named(world: World) -> None:
 
 
 def test_a_migrated_application_finishes_on_the_new_version(world: World) -> None:
-    # 行政许可法 第三十二条 (the application keeps its place in the procedure); R-56
+    # issue 12 §4 (G5): moved explicitly, audited, and it finishes on the new version
     waiting = _apply(world, world.doctor_id, "110140100000904")
     assert _publish(world, _v1_xml().replace(*RENAMED)) == 2
     found = impact.impact("cancellation")
@@ -142,7 +142,7 @@ def test_a_migrated_application_finishes_on_the_new_version(world: World) -> Non
 
 
 def test_a_changed_form_at_the_waiting_task_refuses_the_move_with_the_reason(world: World) -> None:
-    # only where the waiting task exists in the new version with the same form
+    # issue 12 §4: only where the waiting task exists in the new version with the same form
     stays = _apply(world, world.doctor_id, "110140100000905")
     moves = _apply(world, world.doctor2_id, "110140100000906")
     processes.complete_task(user(world.staff_id), _open_task(moves).id,
@@ -163,7 +163,7 @@ def test_a_changed_form_at_the_waiting_task_refuses_the_move_with_the_reason(wor
 
 
 def test_a_new_connection_at_the_waiting_task_is_refused_by_the_engine(world: World) -> None:
-    # SpiffWorkflow restores the state only where the reached elements keep their links
+    # issue 12 §4: SpiffWorkflow restores the state only where the reached elements keep their links
     from tests.services.test_editor import _with_timer
 
     waiting = _apply(world, world.doctor_id, "110140100000907")
