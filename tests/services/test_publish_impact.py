@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from sqlalchemy import func
 from sqlalchemy import select
 
@@ -27,7 +30,10 @@ from app.services.backoffice import definitions
 from app.services.backoffice import editor
 from app.services.backoffice import impact
 from app.services.engine import processes
+from app.services.engine.clock import CST
+from tests.factories import CONFIRMED
 from tests.factories import World
+from tests.factories import application_payload
 from tests.factories import user
 
 RENAMED = ('<bpmn:userTask id="commission_decide" name="审查决定"',
@@ -43,16 +49,16 @@ def _v1_xml() -> str:
     return definitions.published("cancellation").bpmn_xml
 
 
-def _publish(world: World, xml: str) -> int:
+def _publish(world: World, xml: str, process_id: str = "cancellation") -> int:
     """A new published version as the editor's publish stores it (its scenario gate is tested
     in test_editor.py)."""
-    defn, problems = definitions.check(xml, definitions.all_forms(), "cancellation")
+    defn, problems = definitions.check(xml, definitions.all_forms(), process_id)
     assert defn is not None, problems
     forms = definitions.all_forms()
     used = {f: forms[f] for f in defn.form_ids | {definitions.start_form_id(defn)} if f in forms}
     latest = db.session.scalar(select(func.max(ProcessDefinition.version)).where(
-        ProcessDefinition.process_id == "cancellation"))
-    row = ProcessDefinition(process_id="cancellation", version=latest + 1, name=defn.name,
+        ProcessDefinition.process_id == process_id))
+    row = ProcessDefinition(process_id=process_id, version=latest + 1, name=defn.name,
                             bpmn_xml=xml, forms=used, spec_json=defn.spec_json,
                             sha256=hashlib.sha256(xml.encode()).hexdigest(), published_at=utcnow(),
                             author="admin01")
@@ -175,3 +181,28 @@ def test_a_new_connection_at_the_waiting_task_is_refused_by_the_engine(world: Wo
     processes.complete_task(user(world.staff_id), _open_task(waiting).id,
                             {"decision": "confirm", "paper_held": True})
     assert _open_task(waiting).task_spec_id == "commission_accept"  # still runs on version 1
+
+
+def test_a_moved_application_keeps_its_statutory_clock_and_timers(world: World) -> None:
+    # 行政许可法 第四十二条 (the twenty working days keep running across the move); issue 12 §4
+    monday = datetime(2026, 3, 2, 9, 0, tzinfo=CST)
+    with time_machine.travel(monday, tick=False):
+        iid = processes.start_application(user(world.doctor_id), "registration",
+                                          application_payload(world, world.doctor_id)).instance_id
+        processes.complete_task(user(world.staff_id), _open_task(iid).id, CONFIRMED)
+        before = db.session.get(ProcessInstance, iid)
+        due_on, timer_at = before.due_on, before.next_timer_at
+        assert timer_at is not None and _open_task(iid).task_spec_id == "commission_accept"
+        _publish(world, definitions.published("registration").bpmn_xml.replace(*RENAMED), "registration")
+        assert impact.migrate(_admin(world), "registration").moved == [iid]
+    inst = db.session.get(ProcessInstance, iid)
+    assert (inst.definition.version, inst.due_on, inst.next_timer_at) == (2, due_on, timer_at)
+    with time_machine.travel(timer_at + timedelta(minutes=1), tick=False):
+        assert processes.fire_timers(iid)
+    inst = db.session.get(ProcessInstance, iid)
+    assert inst.error is None and _open_task(iid).task_spec_id == "commission_accept"
+    processes.complete_task(user(world.officer_id), _open_task(iid).id, {"decision": "accept"})
+    decide = _open_task(iid)
+    assert decide.title == "审查决定（第二版）"
+    processes.complete_task(user(world.officer_id), decide.id, {"decision": "approve"})
+    assert db.session.get(ProcessInstance, iid).outcome == "approved"

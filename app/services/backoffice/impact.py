@@ -197,7 +197,11 @@ def migrate(actor: User, process_id: str, instance_id: int | None = None) -> Mig
                 continue
             locked = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == inst.id)
                                        .with_for_update().execution_options(populate_existing=True))
-            assert locked is not None
+            if locked is None or locked.completed_at is not None:
+                continue  # finished meanwhile
+            ts = list(db.session.scalars(select(HumanTask).where(  # as they are under the lock
+                HumanTask.instance_id == inst.id, HumanTask.status == TaskStatus.OPEN)
+                .order_by(HumanTask.id)))
             reasons = _reasons(locked, ts, current)
             if reasons:
                 refused.append(Candidate(inst.id, definitions.version_by_id(inst.definition_id).version,
