@@ -40,6 +40,13 @@ def test_the_publish_section_shows_the_waiting_tasks_and_the_drafts_change(
     page = _text(web.get("/admin/processes/cancellation").get_data(as_text=True))
     assert "对办理中申请的影响" in page
     assert "版本 1（当前） 1 医疗机构确认 institution_confirm 1 草稿中该环节的表单已改变" in page
+    # the editor fetches the section again after each save
+    draft = web.client.get("/admin/processes/cancellation/draft.json").get_json()
+    web.client.post("/admin/processes/cancellation/draft", headers={"X-CSRFToken": web.token}, json={
+        "xml": draft["xml"].replace(*reversed(FORM_SWAP)), "forms": draft["forms"],
+        "revision": draft["revision"]})
+    section = _text(web.client.get("/admin/processes/cancellation/impact").get_data(as_text=True))
+    assert "医疗机构确认 institution_confirm 1 未修改" in section
 
 
 def test_admin_moves_a_waiting_application_and_it_finishes_on_the_new_version(

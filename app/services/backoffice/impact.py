@@ -66,6 +66,7 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Impact:
+    process_id: str
     versions: list[VersionImpact]
     draft_checked: bool  # False: the draft does not parse, so its changes are unknown
     current_version: int
@@ -169,7 +170,7 @@ def impact(process_id: str) -> Impact:
             candidates += [Candidate(i.id, row.version, [t.title for t in ts],
                                      _reasons(i, ts, current)) for i, ts in mine]
     db.session.rollback()
-    return Impact(out, draft is not None, current.version, candidates)
+    return Impact(process_id, out, draft is not None, current.version, candidates)
 
 
 def _move(actor: User, inst: ProcessInstance, target: definitions.Version) -> None:

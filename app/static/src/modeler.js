@@ -93,12 +93,31 @@ function start(root) {
         dirty = false;
         localStorage.removeItem(storeKey);
         setStatus("草稿已保存（" + res.data.saved_at + "）", "ok");
+        refreshImpact();
         return true;
       }
       setStatus(res.data.message || "草稿保存失败，修改已保留在本机，请稍后重试", "error");
       return false;
     })();
     try { return await saving; } finally { saving = null; }
+  }
+
+  // the 发布 section's impact table follows the saved draft (which tasks it removes or changes)
+  async function refreshImpact() {
+    const box = document.getElementById("impact");
+    if (!box) return;
+    try {
+      const r = await fetch(url("impact"), { credentials: "same-origin", headers: { "Accept": "text/html" } });
+      if (!r.ok) return;
+      const holder = document.createElement("div");
+      holder.innerHTML = await r.text();
+      const fresh = holder.querySelector("#impact");
+      if (!fresh) return;
+      fresh.querySelectorAll("[data-confirm]").forEach((el) => el.addEventListener("click", (ev) => {
+        if (!window.confirm(el.getAttribute("data-confirm"))) ev.preventDefault();
+      }));
+      box.replaceWith(fresh);
+    } catch (e) { /* the table stays as it was; a reload shows it */ }
   }
 
   window.addEventListener("beforeunload", (ev) => {

@@ -101,6 +101,13 @@ def publish(process_id: str) -> ResponseReturnValue:
     return redirect(url_for("admin.process_editor", process_id=process_id))
 
 
+@bp.route("/processes/<process_id>/impact")
+@admin_only
+def impact_section(process_id: str) -> ResponseReturnValue:
+    """The 发布 section's impact table again (the editor refreshes it after each save)."""
+    return render_template("admin/_impact.html", impact=impact.impact(process_id))
+
+
 @bp.route("/processes/<process_id>/migrate", methods=["POST"])
 @admin_only
 def migrate_instances(process_id: str) -> ResponseReturnValue:
