@@ -206,3 +206,22 @@ def test_a_moved_application_keeps_its_statutory_clock_and_timers(world: World) 
     assert decide.title == "审查决定（第二版）"
     processes.complete_task(user(world.officer_id), decide.id, {"decision": "approve"})
     assert db.session.get(ProcessInstance, iid).outcome == "approved"
+
+
+def test_a_deleted_waiting_task_or_a_failed_step_refuses_the_move(world: World) -> None:
+    # issue 12 §4: refused otherwise, with the reason
+    waiting = _apply(world, world.doctor_id, "110140100000908")
+    failed = _apply(world, world.doctor2_id, "110140100000909")
+    processes.complete_task(user(world.staff_id), _open_task(failed).id,
+                            {"decision": "confirm", "paper_held": True})
+    db.session.get(ProcessInstance, failed).error = "流程执行出错"
+    db.session.commit()
+    _publish(world, re.sub(r"\binstitution_confirm\b(?!_)", "institution_ok", _v1_xml()))
+    with pytest.raises(Conflict, match="环节“医疗机构确认”在新版本中不存在"):
+        impact.migrate(_admin(world), "cancellation", waiting)
+    with pytest.raises(Conflict, match="该申请有失败的步骤，请先重试或处理"):
+        impact.migrate(_admin(world), "cancellation", failed)
+    assert impact.migrate(_admin(world), "cancellation").moved == []
+    assert [v.version for v in impact.impact("cancellation").versions] == [1]
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "instance.migrated")) == 0
