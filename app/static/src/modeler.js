@@ -93,12 +93,31 @@ function start(root) {
         dirty = false;
         localStorage.removeItem(storeKey);
         setStatus("草稿已保存（" + res.data.saved_at + "）", "ok");
+        refreshImpact();
         return true;
       }
       setStatus(res.data.message || "草稿保存失败，修改已保留在本机，请稍后重试", "error");
       return false;
     })();
     try { return await saving; } finally { saving = null; }
+  }
+
+  // the 发布 section's impact table follows the saved draft (which tasks it removes or changes)
+  async function refreshImpact() {
+    const box = document.getElementById("impact");
+    if (!box) return;
+    try {
+      const r = await fetch(url("impact"), { credentials: "same-origin", headers: { "Accept": "text/html" } });
+      if (!r.ok) return;
+      const holder = document.createElement("div");
+      holder.innerHTML = await r.text();
+      const fresh = holder.querySelector("#impact");
+      if (!fresh) return;
+      fresh.querySelectorAll("[data-confirm]").forEach((el) => el.addEventListener("click", (ev) => {
+        if (!window.confirm(el.getAttribute("data-confirm"))) ev.preventDefault();
+      }));
+      box.replaceWith(fresh);
+    } catch (e) { /* the table stays as it was; a reload shows it */ }
   }
 
   window.addEventListener("beforeunload", (ev) => {
@@ -350,10 +369,52 @@ function start(root) {
   });
   picker.addEventListener("change", showForm);
 
+  // -- the canvas: fit the diagram beside the palette -----------------------------------------
+  // zoom('fit-viewport') fits the whole container, so the palette (over the canvas' left edge)
+  // hides elements there: fit into the area right of the palette instead, never above 100 %.
+  const container = document.getElementById("canvas");
+  const wrap = document.getElementById("modeler-wrap");
+
+  function fitDiagram() {
+    const canvas = modeler.get("canvas");
+    canvas.resized();
+    const outer = { width: container.clientWidth, height: container.clientHeight };
+    if (!outer.width || !outer.height) return;  // hidden (another tab): fitted when shown
+    canvas.zoom("fit-viewport");
+    const inner = canvas.viewbox().inner;
+    if (!inner.width || !inner.height) return;
+    const palette = container.querySelector(".djs-palette");
+    const box = container.getBoundingClientRect();
+    const pad = 16;
+    const left = (palette ? palette.getBoundingClientRect().right - box.left : 0) + pad;
+    const scale = Math.min(1, (outer.width - left - pad) / inner.width, (outer.height - 2 * pad) / inner.height);
+    canvas.viewbox({ x: inner.x - left / scale, y: inner.y - pad / scale,
+      width: outer.width / scale, height: outer.height / scale });
+  }
+
+  document.getElementById("btn-fit").addEventListener("click", fitDiagram);
+  const propsButton = document.getElementById("btn-props");
+  propsButton.addEventListener("click", () => {
+    const collapsed = wrap.classList.toggle("props-collapsed");
+    propsButton.textContent = collapsed ? "显示属性面板" : "隐藏属性面板";
+    propsButton.setAttribute("aria-expanded", String(!collapsed));
+    fitDiagram();
+  });
+  let lastSize = "";
+  if (window.ResizeObserver) {
+    new ResizeObserver(() => {
+      const size = container.clientWidth + "x" + container.clientHeight;
+      if (size === lastSize || !root.hasAttribute("data-ready")) return;
+      lastSize = size;
+      modeler.get("canvas").resized();
+    }).observe(container);
+  }
+
   // -- tabs and buttons ----------------------------------------------------------------------
   document.querySelectorAll("[data-tab]").forEach((btn) => btn.addEventListener("click", () => {
     document.querySelectorAll("[data-tab]").forEach((b) => b.setAttribute("aria-selected", String(b === btn)));
     document.querySelectorAll(".tab-pane").forEach((p) => { p.hidden = p.id !== btn.getAttribute("data-tab"); });
+    if (btn.getAttribute("data-tab") === "pane-diagram") fitDiagram();
   }));
   document.getElementById("btn-save").addEventListener("click", () => { dirty = true; save(); });
   document.getElementById("btn-validate").addEventListener("click", validate);
@@ -383,7 +444,7 @@ function start(root) {
       }
     } catch (e) { /* ignore a broken local copy */ }
     await modeler.importXML(xml);
-    modeler.get("canvas").zoom("fit-viewport");
+    fitDiagram();
     modeler.on("commandStack.changed", changed);
     fillPicker();
     showForm();

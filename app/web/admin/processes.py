@@ -17,6 +17,7 @@ from flask_login import current_user
 from app.models import Role
 from app.services.backoffice import case_runs
 from app.services.backoffice import editor
+from app.services.backoffice import impact
 from app.services.errors import DomainError
 from app.web.admin import bp
 from app.web.common import role_required
@@ -41,7 +42,8 @@ def process_editor(process_id: str) -> ResponseReturnValue:
     draft = editor.open_draft(current_user, process_id)
     form_ids, operations = editor.editor_choices(draft)
     return render_template("admin/editor.html", draft=draft, versions=editor.versions(process_id),
-                           form_ids=json.dumps(form_ids), operations=json.dumps(operations))
+                           form_ids=json.dumps(form_ids), operations=json.dumps(operations),
+                           impact=impact.impact(process_id))
 
 
 @bp.route("/processes/<process_id>/draft.json")
@@ -121,6 +123,28 @@ def publish(process_id: str) -> ResponseReturnValue:
         return redirect(url_for("admin.process_editor", process_id=process_id))
     flash(_("已发布版本 %(v)s：新的申请将使用该版本，已开始的申请继续按原版本办理。", v=version), "success")
     return redirect(url_for("admin.process_editor", process_id=process_id))
+
+
+@bp.route("/processes/<process_id>/impact")
+@admin_only
+def impact_section(process_id: str) -> ResponseReturnValue:
+    """The 发布 section's impact table again (the editor refreshes it after each save)."""
+    return render_template("admin/_impact.html", impact=impact.impact(process_id))
+
+
+@bp.route("/processes/<process_id>/migrate", methods=["POST"])
+@admin_only
+def migrate_instances(process_id: str) -> ResponseReturnValue:
+    raw = request.form.get("instance_id", "").strip()
+    instance_id = int(raw) if raw.isdigit() else None
+    try:
+        done = impact.migrate(current_user, process_id, instance_id)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin.process_editor", process_id=process_id) + "#impact")
+    flash(_("已迁移 %(n)s 个申请到当前版本；%(r)s 个申请不能迁移，仍按原版本办理。",
+            n=len(done.moved), r=len(done.refused)), "success")
+    return redirect(url_for("admin.process_editor", process_id=process_id) + "#impact")
 
 
 @bp.route("/processes/<process_id>/rollback/<int:version>", methods=["POST"])
