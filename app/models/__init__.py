@@ -17,6 +17,7 @@ from app.models.imports import ImportStatus
 from app.models.organisation import Authority
 from app.models.organisation import Department
 from app.models.organisation import Institution
+from app.models.configured import ConfiguredType
 from app.models.outbox import OutboxMessage
 from app.models.outbox import OutboxStatus
 from app.models.physician import Assessment
@@ -42,7 +43,7 @@ from app.models.websession import WebSession
 __all__ = [
     "ActivationCode", "Assessment", "AttemptCounter", "Attachment",
     "CaptchaChallenge", "AuditEvent", "Authority", "CalendarDay", "CalendarYear", "CaseRun",
-    "CatalogueItem", "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage", "Penalty",
+    "CatalogueItem", "ConfiguredType", "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage", "Penalty",
     "PhysicianProfile", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Qualification",
     "Registration", "Role", "SubmissionToken", "TaskComment", "User",
     "FilingStatus", "ImportStatus", "OutboxStatus", "RegistrationStatus", "ScopeKind", "TaskStatus",
