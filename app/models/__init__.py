@@ -10,6 +10,7 @@ from app.models.codes import ActivationCode
 from app.models.codes import AttemptCounter
 from app.models.codes import CaptchaChallenge
 from app.models.codes import VerificationCode
+from app.models.configured import ConfiguredType
 from app.models.files import Attachment
 from app.models.idempotency import SubmissionToken
 from app.models.imports import ImportJob
@@ -17,7 +18,6 @@ from app.models.imports import ImportStatus
 from app.models.organisation import Authority
 from app.models.organisation import Department
 from app.models.organisation import Institution
-from app.models.configured import ConfiguredType
 from app.models.outbox import OutboxMessage
 from app.models.outbox import OutboxStatus
 from app.models.physician import Assessment
@@ -43,7 +43,8 @@ from app.models.websession import WebSession
 __all__ = [
     "ActivationCode", "Assessment", "AttemptCounter", "Attachment",
     "CaptchaChallenge", "AuditEvent", "Authority", "CalendarDay", "CalendarYear", "CaseRun",
-    "CatalogueItem", "ConfiguredType", "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage", "Penalty",
+    "CatalogueItem", "ConfiguredType",
+    "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage", "Penalty",
     "PhysicianProfile", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Qualification",
     "Registration", "Role", "SubmissionToken", "TaskComment", "User",
     "FilingStatus", "ImportStatus", "OutboxStatus", "RegistrationStatus", "ScopeKind", "TaskStatus",
