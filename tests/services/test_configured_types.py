@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.errors import DomainError
 from app.errors import InvalidInput
 from app.extensions import db
+from app.models import AuditEvent
 from app.models import ConfiguredType
 from app.models import HumanTask
 from app.models import ProcessDraft
@@ -22,8 +23,11 @@ from app.models import Registration
 from app.services.applications import eligibility
 from app.services.applications import types
 from app.services.backoffice import case_runs
+from app.services.backoffice import cases as case_files
 from app.services.backoffice import configured_types
+from app.services.backoffice import definitions
 from app.services.backoffice import editor
+from app.services.backoffice import skeleton
 from app.services.engine import processes
 from tests.factories import World
 from tests.factories import user
@@ -89,17 +93,20 @@ def test_ids_names_and_choices_are_checked_next_to_the_field(world: World) -> No
 
 
 def test_the_template_cases_reach_every_element_and_it_publishes(world: World, sync: None) -> None:
-    # 行政许可法 第四十二条: the skeleton keeps the statutory clock with reminder and overdue
+    # 行政许可法 第四十二条 / R-10: the skeleton keeps the statutory clock with reminder and
+    # overdue; R-15: the creation is audited
     _create(world)
     with pytest.raises(DomainError, match="测试用例"):
         editor.publish(_admin(world), "cert_copy", "")
     assert _publish(world) == 1
     assert db.session.scalar(select(ProcessDraft.id)) is None
     assert editor.versions("cert_copy")[0].current
+    created = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "process.created"))
+    assert created is not None and created.actor_id == world.admin_id
 
 
 def test_service_tasks_may_call_only_the_chosen_operations(world: World) -> None:
-    # R-56 (no code from the browser): the type's operations come from the registry, by choice
+    # issue 12 §3 (no code from the browser): the type's operations are chosen from the registry
     _create(world)
     d = editor.open_draft(_admin(world), "cert_copy")
     xml = d.xml.replace('serviceTaskOperator id="close_application" resultVariable="closed">'
@@ -118,8 +125,8 @@ def test_service_tasks_may_call_only_the_chosen_operations(world: World) -> None
 
 
 def test_the_type_is_on_the_apply_page_only_once_published(world: World, sync: None) -> None:
-    # 医师执业注册管理办法 第十九条 (an application needs a registration in force) via the
-    # chosen rule 需有有效执业注册; R-5
+    # DOMAIN §4.0 common preconditions via the chosen rules 需有有效执业注册 and 不得有同类申请在办
+    # (医师法 第十六条 bars: R-16)
     _create(world)
     doctor = user(world.doctor_id)
     assert "cert_copy" not in dict((p, n) for p, n, _r in eligibility.available_types(doctor))
@@ -165,3 +172,20 @@ def test_the_registry_follows_the_table(world: World) -> None:
     configured.refresh()
     assert types.get("cert_copy") is None
 
+
+
+def test_the_skeleton_keeps_corrections_and_the_clock(world: World) -> None:
+    # 行政许可法 第三十二条 (一次性告知补正, clock paused: ); 第四十二条 (20 working
+    # days with reminder and overdue: R-10); 第三十八条 (不予批准 recorded as such: R-8)
+    xml = skeleton.skeleton_xml("cert_copy", "执业证书副本申领")
+    forms = {**definitions.all_forms(), "cert_copy_apply": skeleton.apply_form("执业证书副本申领")}
+    made = skeleton.template_cases("cert_copy")
+    report = case_files.run("cert_copy", xml, forms,
+                            [case_files.Case(k, v) for k, v in sorted(made.items())])
+    assert [(r.key, r.ok, r.detail) for r in report.results] == [
+        ("approved", True, ""), ("refused", True, "")]
+    assert report.uncovered == []
+    approved = report.results[0].path
+    assert approved.index("clock_pause") < approved.index("physician_supplement") \
+        < approved.index("clock_resume")
+    assert "physician_apply" in approved  # 退回修改 goes back to the physician

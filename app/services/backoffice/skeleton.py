@@ -2,10 +2,11 @@
 (physician → 医疗机构确认 → 卫健委受理 → 审查决定, with the statutory clock and its reminder and
 overdue timers) or an empty diagram; and the test cases the skeleton comes with.
 
-The skeleton is small on purpose: every step's decision goes to one gateway (办理意见), whose
-positive answers (confirm / accept / approve) lead on and whose every other answer closes the
-application as refused; so two cases (准予 and 不予批准) reach every element and flow, and a
-new process can be published as it is and then grown in the editor.
+The skeleton is small on purpose: every step's decision goes to one gateway (办理意见): the
+positive answers (confirm / accept / approve) lead on, 退回修改 and 一次性告知补正 (with the clock
+paused, 行政许可法 第三十二条) go back to the physician, and 不予确认 / 不予受理 / 不予批准 close
+the application as refused. So two cases (准予 after both corrections, and 不予批准) reach every
+element and flow, and a new process can be published as it is and then grown in the editor.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from xml.sax.saxutils import quoteattr
 _SIZE = {"startEvent": (36, 36), "endEvent": (36, 36), "boundaryEvent": (36, 36),
          "exclusiveGateway": (50, 50), "userTask": (110, 80), "serviceTask": (110, 80),
          "scriptTask": (110, 80)}
-LANES = (("physician", 0, 160), ("institution", 160, 180), ("commission", 340, 360))
+LANES = (("physician", 0, 160), ("institution", 160, 180), ("commission", 340, 560))
 _X0, _WIDTH = 120, 1900
 
 
@@ -55,15 +56,23 @@ def _timer(node_id: str, expr: str) -> str:
 
 
 # the outcome close_application records: which step said no
-REFUSED_OUTCOME = ('"not_accepted" if decision in ("reject", "correct") else '
+REFUSED_OUTCOME = ('"not_accepted" if decision == "reject" else '
                    '("refused" if stage == "commission" else "inst_refused")')
 
 
 def _skeleton_nodes(apply_form: str) -> list[_Node]:
-    del apply_form  # the start form is <process>_apply (definitions.start_form_id)
     cy, iy, py = 520, 240, 80
+    locked = (("medreg:locked", "registration_id"),)
     return [
         _Node("start", "startEvent", "提交申请", "physician", 160, py),
+        _Node("physician_apply", "userTask", "修改并重新提交申请", "physician", 420, py,
+              _props(apply_form, "已退回补正", locked)),
+        _Node("physician_supplement", "userTask", "按一次性告知补正材料", "physician", 1010, py,
+              _props(apply_form, "待补正材料", locked)),
+        _Node("clock_pause", "scriptTask", "暂停计时", "commission", 1010, cy - 130,
+              "<bpmn:script>clock = pause_clock(clock, today())</bpmn:script>"),
+        _Node("clock_resume", "scriptTask", "恢复计时", "commission", 700, cy - 130,
+              "<bpmn:script>clock = resume_clock(clock, today())</bpmn:script>"),
         _Node("receive", "scriptTask", "登记申请", "institution", 260, iy,
               '<bpmn:script>stage = "institution"</bpmn:script>'),
         _Node("institution_confirm", "userTask", "医疗机构确认", "institution", 420, iy,
@@ -114,8 +123,14 @@ _FLOWS = (
     ("f_confirmed", "gw_route", "clock_start", "机构确认", 'decision == "confirm"'),
     ("f_accepted", "gw_route", "commission_decide", "受理", 'decision == "accept"'),
     ("f_approve", "gw_route", "close_approved", "准予", 'decision == "approve"'),
+    ("f_return", "gw_route", "physician_apply", "退回修改", 'decision == "return"'),
+    ("f_resubmit", "physician_apply", "institution_confirm", "重新提交", ""),
+    ("f_correct", "gw_route", "clock_pause", "一次性告知补正", 'decision == "correct"'),
+    ("f_pause", "clock_pause", "physician_supplement", "", ""),
+    ("f_supplied", "physician_supplement", "clock_resume", "提交补正材料", ""),
+    ("f_resume", "clock_resume", "commission_accept", "", ""),
     ("f_refuse", "gw_route", "close_refused", "不予确认、不予受理或不予批准",
-     'decision not in ("confirm", "accept", "approve")'),
+     'decision in ("refuse", "reject")'),
     ("f_approved_end", "close_approved", "end_approved", "", ""),
     ("f_refused_end", "close_refused", "end_refused", "", ""),
     *((f"f_r{s}", f"{s}_reminder", f"remind_{s}", "", "") for s in ("accept", "decide")),
@@ -226,22 +241,34 @@ def apply_form(name: str) -> dict[str, Any]:
 
 
 def template_cases(process_id: str) -> dict[str, dict[str, Any]]:
-    """A happy path (with the clock's reminder and overdue at 受理) and a refusal at 审查决定
-    (with those at 审查决定): together they reach every element of the skeleton."""
-    start = {"form": f"{process_id}_apply",
-             "data": {"registration_id": 1, "note": "测试", "declare_true": True}}
+    """A happy path (退回修改 and 一次性告知补正 on the way, the clock's reminder and overdue at
+    受理) and a refusal at 审查决定 (with those at 审查决定): together they reach every element
+    and flow of the skeleton."""
+    data = {"registration_id": 1, "note": "测试", "declare_true": True}
+    start = {"form": f"{process_id}_apply", "data": data}
     confirm = {"task": "institution_confirm", "lane": "institution",
                "data": {"decision": "confirm", "paper_held": True}, "ready": ["commission_accept"]}
     accept = {"task": "commission_accept", "lane": "commission", "data": {"decision": "accept"},
               "ready": ["commission_decide"]}
     return {
         "approved": {
-            "name": "机构确认、受理并准予（受理期间时限提醒与届满）",
-            "rules": ["行政许可法 第三十四条", "行政许可法 第四十二条"],
+            "name": "机构退回修改、受理时一次性告知补正，补正后准予（受理期间时限提醒与届满）",
+            "rules": ["行政许可法 第三十二条", "行政许可法 第三十四条", "行政许可法 第四十二条"],
             "start": start,
-            "steps": [confirm,
+            "steps": [{"task": "institution_confirm", "lane": "institution",
+                       "data": {"decision": "return", "note": "请补充情况说明", "fields": ["note"]},
+                       "ready": ["physician_apply"]},
+                      {"task": "physician_apply", "lane": "physician", "data": data,
+                       "ready": ["institution_confirm"]},
+                      confirm,
                       {"timer": "accept_reminder", "ready": ["commission_accept"]},
                       {"timer": "accept_overdue", "ready": ["commission_accept"]},
+                      {"task": "commission_accept", "lane": "commission",
+                       "data": {"decision": "correct", "note": "请一次性补正申请审核表",
+                                "fields": ["declare_true"]},
+                       "ready": ["physician_supplement"]},
+                      {"task": "physician_supplement", "lane": "physician", "data": data,
+                       "ready": ["commission_accept"]},
                       accept,
                       {"task": "commission_decide", "lane": "commission",
                        "data": {"decision": "approve"}}],
@@ -257,7 +284,7 @@ def template_cases(process_id: str) -> dict[str, dict[str, Any]]:
                       {"timer": "decide_overdue", "ready": ["commission_decide"]},
                       {"task": "commission_decide", "lane": "commission",
                        "data": {"decision": "refuse", "note": "不符合条件"}}],
-            "expect": {"end": "end_refused",
+            "expect": {"end": "end_refused", "business_status": "已不予批准",
                        "called": ["statutory_reminder", "statutory_overdue", "close_application"]},
         },
     }
