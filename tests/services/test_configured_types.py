@@ -86,6 +86,9 @@ def test_ids_names_and_choices_are_checked_next_to_the_field(world: World) -> No
                 rules=["__import__"], chosen_operations=["os.system"])
     assert set(bad.value.errors) == {"process_id", "name", "starter", "template",
                                      "refusal_rules", "operations"}
+    with pytest.raises(InvalidInput) as other:
+        _create(world, "report_x", starter="institution")
+    assert other.value.errors == {"template": "通用流程由医师发起；其他发起人请选择空白流程图"}
     with pytest.raises(InvalidInput) as taken:
         _create(world, "reissue")  # a shipped process
     assert taken.value.errors["process_id"] == "已有流程使用该编号，请换一个"
@@ -101,6 +104,7 @@ def test_the_template_cases_reach_every_element_and_it_publishes(world: World, s
     assert _publish(world) == 1
     assert db.session.scalar(select(ProcessDraft.id)) is None
     assert editor.versions("cert_copy")[0].current
+    assert editor.versions("cert_copy")[0].note == "新建流程"
     created = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "process.created"))
     assert created is not None and created.actor_id == world.admin_id
 

@@ -384,7 +384,8 @@ def publish(actor: User, process_id: str, note: str) -> int:
         db.session.rollback()
         raise DomainError(_("请先运行测试用例；草稿的当前内容全部通过、流程图每个元素都有用例到达后才能发布"))
     row = _new_version(actor, process_id, draft.bpmn_xml, dict(draft.forms),
-                       note.strip() or _("基于版本 %(v)s 修改", v=draft.base_version))
+                       note.strip() or (_("基于版本 %(v)s 修改", v=draft.base_version)
+                                        if draft.base_version else _("新建流程")))
     row.cases = dict(draft.cases) if draft.cases else None
     db.session.delete(draft)
     audit.record(actor, "process.published", "process_definition", row.id,
