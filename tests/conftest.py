@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from app import create_app
+from app import resources
 from app.extensions import db
 from app.services.backoffice import calendar
 from app.services.backoffice import definitions
@@ -93,6 +94,10 @@ def _clean(app: Flask) -> None:
             conn.execute(text("DELETE FROM calendar_day WHERE source = 'admin'"))
             conn.execute(text("DELETE FROM calendar_year WHERE source = 'admin'"))
             conn.execute(text("DELETE FROM process_definition WHERE version > 1"))
+            # processes created in the browser (新建流程) are not reference data
+            shipped = {p.stem for p in resources.bpmn_dir().glob("*.bpmn")}
+            definition = db.metadata.tables["process_definition"]
+            conn.execute(definition.delete().where(definition.c.process_id.not_in(shipped)))
         calendar.invalidate()
         definitions.forget_versions()
 

@@ -10,6 +10,7 @@ from app.models.codes import ActivationCode
 from app.models.codes import AttemptCounter
 from app.models.codes import CaptchaChallenge
 from app.models.codes import VerificationCode
+from app.models.configured import ConfiguredType
 from app.models.files import Attachment
 from app.models.idempotency import SubmissionToken
 from app.models.imports import ImportJob
@@ -42,7 +43,8 @@ from app.models.websession import WebSession
 __all__ = [
     "ActivationCode", "Assessment", "AttemptCounter", "Attachment",
     "CaptchaChallenge", "AuditEvent", "Authority", "CalendarDay", "CalendarYear", "CaseRun",
-    "CatalogueItem", "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage", "Penalty",
+    "CatalogueItem", "ConfiguredType",
+    "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage", "Penalty",
     "PhysicianProfile", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Qualification",
     "Registration", "Role", "SubmissionToken", "TaskComment", "User",
     "FilingStatus", "ImportStatus", "OutboxStatus", "RegistrationStatus", "ScopeKind", "TaskStatus",

@@ -77,7 +77,9 @@ def refusal(actor: User, process_id: str) -> str | None:
 def business_types() -> dict[str, str]:
     """The physician's business types (process id -> name), in the order of 业务申请."""
     names = type_names()
-    return {bt.process_id: names.get(bt.process_id, bt.process_id) for bt in types.of_kind("application")}
+    # a type created in the browser shows once its process is published (issue 12 §3)
+    return {bt.process_id: names.get(bt.process_id, bt.process_id) for bt in types.of_kind("application")
+            if not bt.configured or bt.process_id in names}
 
 
 def maintenance_types() -> dict[str, str]:

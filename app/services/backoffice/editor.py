@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import CaseRun
+from app.models import ConfiguredType
 from app.models import ProcessDefinition
 from app.models import ProcessDraft
 from app.models import ProcessInstance
@@ -31,6 +32,7 @@ from app.models.base import utcnow
 from app.services.applications import forms as form_service
 from app.services.applications import operations
 from app.services.backoffice import cases as case_files
+from app.services.backoffice import configured_types
 from app.services.backoffice import definitions
 from app.services.errors import Conflict
 from app.services.errors import DomainError
@@ -104,7 +106,27 @@ def overview() -> list[ProcessRow]:
             (prev.versions if prev else 0) + 1,
             (prev.running if prev else 0) + running.get(row.id, 0),
             draft.updated_by if draft else None, draft.updated_at if draft else None)
+    names = configured_names()
+    for pid, draft in sorted(drafts.items()):  # new processes (新建流程) not yet published
+        if pid not in out:
+            out[pid] = ProcessRow(pid, names.get(pid, pid), 0, 0, 0, draft.updated_by,
+                                  draft.updated_at)
     return list(out.values())
+
+
+def configured_names() -> dict[str, str]:
+    """Process id -> name of the business types created in the browser."""
+    return {p: n for p, n in db.session.execute(select(ConfiguredType.process_id,
+                                                       ConfiguredType.name))}
+
+
+def process_name(process_id: str) -> str:
+    """The name of the published version, else (a new process) the configured type's."""
+    row = db.session.scalar(
+        select(ProcessDefinition.name).where(ProcessDefinition.process_id == process_id,
+                                             ProcessDefinition.published_at.is_not(None))
+        .order_by(ProcessDefinition.version.desc()).limit(1))
+    return row or configured_names().get(process_id, process_id)
 
 
 def versions(process_id: str) -> list[VersionRow]:
@@ -113,6 +135,8 @@ def versions(process_id: str) -> list[VersionRow]:
                               .where(ProcessDefinition.process_id == process_id)
                               .order_by(ProcessDefinition.version.desc())).all()
     if not rows:
+        if _draft(process_id) is not None:  # a new process: no version yet
+            return []
         raise NotFound(_("没有这个业务流程"))
     running = _running_by_definition()
     current = definitions.published(process_id).version
@@ -158,7 +182,7 @@ def save_case(actor: User, process_id: str, key: Any, content: Any) -> DraftView
     draft.updated_by, draft.updated_at = actor.username, utcnow()
     audit.record(actor, "process.case_saved", "process_definition", process_id, {"case": key})
     db.session.commit()
-    return _view(draft, definitions.published(process_id).name)
+    return _view(draft, process_name(process_id))
 
 
 @dataclass(frozen=True)
@@ -207,15 +231,16 @@ def _draft(process_id: str) -> ProcessDraft | None:
 
 def open_draft(actor: User, process_id: str) -> DraftView:
     """The process's draft; the first opening copies the published version."""
-    current = definitions.published(process_id)
     draft = _draft(process_id)
-    if draft is None:
-        draft = ProcessDraft(process_id=process_id, base_version=current.version,
-                             bpmn_xml=current.bpmn_xml, forms=dict(current.forms), revision=1,
-                             cases=dict(current.cases or {}),
-                             updated_by=actor.username, updated_at=utcnow())
-        db.session.add(draft)
-        db.session.commit()
+    if draft is not None:
+        return _view(draft, process_name(process_id))
+    current = definitions.published(process_id)
+    draft = ProcessDraft(process_id=process_id, base_version=current.version,
+                         bpmn_xml=current.bpmn_xml, forms=dict(current.forms), revision=1,
+                         cases=dict(current.cases or {}),
+                         updated_by=actor.username, updated_at=utcnow())
+    db.session.add(draft)
+    db.session.commit()
     return _view(draft, current.name)
 
 
@@ -236,7 +261,6 @@ def save_draft(actor: User, process_id: str, xml: Any, forms: Any, revision: Any
     if len(xml.encode()) > MAX_XML:
         raise InvalidInput(_("流程图过大（超过 2 MB）"), {"xml": _("流程图过大")})
     checked = _check_forms_payload(forms)
-    current = definitions.published(process_id)
     draft = db.session.scalar(select(ProcessDraft).where(ProcessDraft.process_id == process_id)
                               .with_for_update())
     if draft is None:
@@ -249,7 +273,7 @@ def save_draft(actor: User, process_id: str, xml: Any, forms: Any, revision: Any
     draft.revision += 1
     draft.updated_by, draft.updated_at = actor.username, utcnow()
     db.session.commit()
-    return _view(draft, current.name)
+    return _view(draft, process_name(process_id))
 
 
 def discard_draft(actor: User, process_id: str) -> None:
@@ -259,6 +283,7 @@ def discard_draft(actor: User, process_id: str) -> None:
         db.session.delete(draft)
         audit.record(actor, "process.draft_discarded", "process_definition", process_id,
                      {"revision": draft.revision})
+        configured_types.forget_unpublished(process_id)
     db.session.commit()
 
 
@@ -287,6 +312,7 @@ def problems_of(draft: ProcessDraft) -> list[Problem]:
     problems.extend(found)
     if defn is not None and defn.process_id != draft.process_id:
         problems.append(Problem("", _("流程编号必须保持为 %(p)s", p=draft.process_id)))
+    problems.extend(configured_types.operation_problems(draft.process_id, draft.bpmn_xml))
     return problems
 
 
@@ -311,12 +337,16 @@ def _pretty_forms(forms: dict[str, Any]) -> list[str]:
 def diff(process_id: str) -> list[str]:
     """Unified difference of the draft (diagram, then forms) to the published version."""
     draft = loaded(process_id)
-    current = definitions.published(process_id)
+    try:
+        current = definitions.published(process_id)
+        old_xml, old_forms, label = current.bpmn_xml, dict(current.forms), f"版本 {current.version}"
+    except NotFound:  # a new process: everything is new
+        old_xml, old_forms, label = "", {}, _("（尚未发布）")
     lines = list(difflib.unified_diff(
-        current.bpmn_xml.splitlines(), draft.bpmn_xml.splitlines(),
-        f"版本 {current.version}/{process_id}.bpmn", f"草稿/{process_id}.bpmn", lineterm=""))
-    lines += difflib.unified_diff(_pretty_forms(current.forms), _pretty_forms(draft.forms),
-                                  f"版本 {current.version}/表单", "草稿/表单", lineterm="")
+        old_xml.splitlines(), draft.bpmn_xml.splitlines(),
+        f"{label}/{process_id}.bpmn", f"草稿/{process_id}.bpmn", lineterm=""))
+    lines += difflib.unified_diff(_pretty_forms(old_forms), _pretty_forms(draft.forms),
+                                  f"{label}/表单", "草稿/表单", lineterm="")
     db.session.rollback()
     return lines
 
@@ -354,7 +384,8 @@ def publish(actor: User, process_id: str, note: str) -> int:
         db.session.rollback()
         raise DomainError(_("请先运行测试用例；草稿的当前内容全部通过、流程图每个元素都有用例到达后才能发布"))
     row = _new_version(actor, process_id, draft.bpmn_xml, dict(draft.forms),
-                       note.strip() or _("基于版本 %(v)s 修改", v=draft.base_version))
+                       note.strip() or (_("基于版本 %(v)s 修改", v=draft.base_version)
+                                        if draft.base_version else _("新建流程")))
     row.cases = dict(draft.cases) if draft.cases else None
     db.session.delete(draft)
     audit.record(actor, "process.published", "process_definition", row.id,
@@ -390,5 +421,8 @@ def form_preview(schema: Any) -> list[form_service.FieldView]:
 
 
 def editor_choices(draft: DraftView) -> tuple[list[str], list[str]]:
-    """(form ids, operation names) the properties panel offers."""
-    return sorted(set(definitions.all_forms()) | set(draft.forms)), sorted(operations.names())
+    """(form ids, operation names) the properties panel offers (for a type created in the
+    browser, the operations chosen for it)."""
+    allowed = configured_types.allowed_operations(draft.process_id)
+    return (sorted(set(definitions.all_forms()) | set(draft.forms)),
+            sorted(allowed if allowed is not None else operations.names()))

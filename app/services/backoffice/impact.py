@@ -139,12 +139,19 @@ def _reasons(inst: ProcessInstance, open_tasks: list[HumanTask],
     return obstacles(inst.workflow_json, old.definition, target.definition)
 
 
+def editor_draft_exists(process_id: str) -> bool:
+    return db.session.scalar(select(ProcessDraft.id).where(
+        ProcessDraft.process_id == process_id)) is not None
+
+
 def impact(process_id: str) -> Impact:
     """Running applications per version, the tasks they wait at and what the draft does to
     those tasks; and, for the older versions, which applications can move to the current one."""
     rows = db.session.scalars(select(ProcessDefinition).where(
         ProcessDefinition.process_id == process_id).order_by(ProcessDefinition.version.desc())).all()
     if not rows:
+        if editor_draft_exists(process_id):  # a new process (新建流程): nothing runs yet
+            return Impact(process_id, [], True, 0, [])
         raise NotFound(_("没有这个业务流程"))
     current = definitions.version_by_id(definitions.published(process_id).id)
     draft, draft_forms = _draft_definition(process_id)

@@ -16,9 +16,11 @@ from flask_login import current_user
 
 from app.models import Role
 from app.services.backoffice import case_runs
+from app.services.backoffice import configured_types
 from app.services.backoffice import editor
 from app.services.backoffice import impact
 from app.services.errors import DomainError
+from app.services.errors import InvalidInput
 from app.web.admin import bp
 from app.web.common import role_required
 
@@ -36,6 +38,35 @@ def processes() -> ResponseReturnValue:
     return render_template("admin/processes.html", rows=editor.overview())
 
 
+@bp.route("/processes/new", methods=["GET", "POST"])
+@admin_only
+def new_process() -> ResponseReturnValue:
+    """新建流程: a new business type from the skeleton or an empty diagram, opened as a draft."""
+    form: dict[str, object] = {"template": "skeleton", "starter": "physician",
+                               "refusal_rules": ["registration_current", "no_open_same"],
+                               "operations": []}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = {"process_id": request.form.get("process_id", ""),
+                "name": request.form.get("name", ""),
+                "starter": request.form.get("starter", ""),
+                "template": request.form.get("template", ""),
+                "refusal_rules": request.form.getlist("refusal_rules"),
+                "operations": request.form.getlist("operations")}
+        try:
+            pid = configured_types.create(current_user, form["process_id"], form["name"],
+                                          form["starter"], form["template"],
+                                          form["refusal_rules"], form["operations"])
+        except InvalidInput as exc:
+            errors = exc.errors
+        else:
+            flash(_("已新建流程 %(p)s：请在编辑器中完善流程图和表单，添加测试用例并全部通过后发布。", p=pid),
+                  "success")
+            return redirect(url_for("admin.process_editor", process_id=pid))
+    return render_template("admin/process_new.html", choices=configured_types.choices(),
+                           form=form, errors=errors), (422 if errors else 200)
+
+
 @bp.route("/processes/<process_id>")
 @admin_only
 def process_editor(process_id: str) -> ResponseReturnValue:
@@ -43,7 +74,21 @@ def process_editor(process_id: str) -> ResponseReturnValue:
     form_ids, operations = editor.editor_choices(draft)
     return render_template("admin/editor.html", draft=draft, versions=editor.versions(process_id),
                            form_ids=json.dumps(form_ids), operations=json.dumps(operations),
-                           impact=impact.impact(process_id))
+                           impact=impact.impact(process_id),
+                           template_cases=configured_types.has_template(process_id))
+
+
+@bp.route("/processes/<process_id>/cases/template", methods=["POST"])
+@admin_only
+def template_cases(process_id: str) -> ResponseReturnValue:
+    """Add the skeleton's test cases (准予 and 不予批准) to a new process's draft."""
+    try:
+        keys = configured_types.add_template_cases(current_user, process_id)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("已按模板添加测试用例：%(k)s。请运行测试用例。", k="、".join(keys)), "success")
+    return redirect(url_for("admin.process_editor", process_id=process_id))
 
 
 @bp.route("/processes/<process_id>/draft.json")

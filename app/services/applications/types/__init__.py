@@ -4,7 +4,9 @@ start data is prepared (the fields a correction keeps are the diagram's ``medreg
 (:func:`app.services.applications.operations.operation`); the display name is the published
 definition's.
 
-Adding a type = its diagram (bpmn/), its forms (forms/), a module here, its scenarios.
+Adding a type = its diagram (bpmn/), its forms (forms/), a module here, its scenarios; or, from
+the browser (新建流程), a row of ``configured_type`` read by the one data-driven module
+:mod:`.configured` (refusal rules and operations chosen from lists, no code).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class BusinessType:
     on_start: Hook | None = None  # after submission (second argument: "submitted")
     on_close: Hook | None = None  # when the application ends (second argument: its outcome)
     info: str | None = None  # told to the physician above the application form
+    configured: bool = False  # created in the browser (types/configured.py); shown once published
 
     def open_key(self, subject_user_id: int) -> str:
         """The key of an open application of this type (see ``ProcessInstance.open_key``)."""
@@ -77,16 +80,29 @@ def register(bt: BusinessType) -> BusinessType:
     return bt
 
 
-def _load() -> None:
-    """Import every type module once (threads of a server may ask at the same moment)."""
-    global _loaded
-    if _loaded:
-        return
+def replace_configured(wanted: dict[str, BusinessType]) -> None:
+    """Make the configured types of the registry exactly ``wanted`` (readers in other threads
+    keep the dictionary they hold: a new one replaces it)."""
+    global _REGISTRY
     with _lock:
-        if not _loaded:
-            for info in pkgutil.iter_modules(__path__):
-                importlib.import_module(f"{__name__}.{info.name}")
-            _loaded = True
+        kept = {k: v for k, v in _REGISTRY.items() if not v.configured}
+        kept.update({k: v for k, v in wanted.items() if k not in kept})
+        _REGISTRY = kept
+
+
+def _load() -> None:
+    """Import every type module once (threads of a server may ask at the same moment), then
+    bring the configured types in line with the database (once per request)."""
+    global _loaded
+    if not _loaded:
+        with _lock:
+            if not _loaded:
+                for info in pkgutil.iter_modules(__path__):
+                    importlib.import_module(f"{__name__}.{info.name}")
+                _loaded = True
+    from app.services.applications.types import configured
+
+    configured.sync()
 
 
 def get(process_id: str) -> BusinessType | None:
