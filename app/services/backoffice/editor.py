@@ -65,6 +65,7 @@ class VersionRow:
     note: str | None
     running: int
     current: bool
+    exceptions: dict[str, str]  # unreached elements published as exceptions, with the reason
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def versions(process_id: str) -> list[VersionRow]:
     running = _running_by_definition()
     current = definitions.published(process_id).version
     return [VersionRow(r.version, r.author, r.published_at, r.note, running.get(r.id, 0),
-                       r.version == current) for r in rows]
+                       r.version == current, dict(r.coverage_exceptions or {})) for r in rows]
 
 
 def _view(d: ProcessDraft, name: str) -> DraftView:
@@ -377,7 +378,7 @@ def _coverage_gate(draft: ProcessDraft, exceptions: dict[str, str]) -> None:
                for e, reason in exceptions.items() if e in unreached and not reason}
     if errors:
         db.session.rollback()
-        raise InvalidInput(_("例外不正确，请按提示修改"), errors)
+        raise InvalidInput(_("例外不正确：%(m)s", m=next(iter(errors.values()))), errors)
     missing = [e for e in unreached if e not in exceptions]
     if missing:
         db.session.rollback()
