@@ -205,3 +205,5 @@ def test_the_command_leaves_an_administrators_draft_alone(world: World, app: Fla
     busy = _cli(app, "cancellation")
     assert busy.exit_code == 1 and "该流程有草稿正在编辑（admin01" in busy.output
     assert db.session.scalar(select(ProcessDraft.updated_by)) == "admin01"
+    unknown = _cli(app, "no_such_process")
+    assert unknown.exit_code == 1 and "该业务流程尚未发布" in unknown.output

@@ -205,6 +205,8 @@ function start(root) {
     });
     box.appendChild(list);
     if (d.case_key && (r.results || []).length === 1) { showPath(r.results[0]); return; }  // 运行此用例
+    const stale = document.getElementById("coverage-exceptions");
+    if (stale && d.current && (r.failed || !(r.uncovered || []).length)) stale.remove();  // nothing to except now
     markDiagram(r.uncovered || [], "not-reached");
     if ((r.uncovered || []).length) {
       const p = document.createElement("p");
