@@ -60,7 +60,7 @@ def bpmn_load() -> None:
 
 @click.group()
 def processes() -> None:
-    """业务流程：测试用例。"""
+    """业务流程：测试用例与发布。"""
 
 
 @processes.command("test")
@@ -92,6 +92,43 @@ def processes_test(process_id: str | None) -> None:
         failed = failed or not report.ok
     click.echo("测试用例未全部通过" if failed else "测试用例全部通过", err=failed)
     sys.exit(1 if failed else 0)
+
+
+def _exceptions(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        element, _sep, reason = value.partition("=")
+        out[element.strip()] = reason.strip()
+    return out
+
+
+@processes.command("publish")
+@click.argument("process_id")
+@click.option("--author", default=None, help="以该系统管理员的名义发布（用户名；默认：第一个系统管理员）")
+@click.option("--from-files", is_flag=True, help="以安装包中的流程图、表单和测试用例为草稿（默认：最新发布的版本）")
+@click.option("--note", default="", help="修改说明")
+@click.option("--exception", "exceptions", multiple=True, metavar="元素编号=理由",
+              help="没有测试用例到达的元素列为例外（可多次；理由必填，记入审计日志和版本）")
+@with_appcontext
+def processes_publish(process_id: str, author: str | None, from_files: bool, note: str,
+                      exceptions: tuple[str, ...]) -> None:
+    """Open a draft of the process, run its test cases here and publish it as the editor's
+    发布 does (audited); exit 1 with the reasons in Chinese when it cannot be published."""
+    from app.services.backoffice import release
+
+    try:
+        outcome = release.publish(author, process_id, from_files=from_files, note=note,
+                                  exceptions=_exceptions(exceptions))
+    except DomainError as exc:
+        click.echo(f"{process_id}：不能发布：{exc.message}", err=True)
+        sys.exit(1)
+    if outcome.version is None:
+        click.echo(f"{process_id}：不能发布", err=True)
+        for reason in outcome.reasons:
+            click.echo(f"  {reason}", err=True)
+        sys.exit(1)
+    passed = (outcome.run.results or {}).get("passed", 0) if outcome.run else 0
+    click.echo(f"{process_id}：{passed} 个测试用例通过，已发布版本 {outcome.version}")
 
 
 @click.command("seed")

@@ -2,7 +2,7 @@
 # A production install from the wheel, start to finish (issue 12 §7):
 #   build the wheel → a fresh venv with `pip install medreg-*.whl` (no extras) → MEDREG_ENV=production
 #   → flask db upgrade (PostgreSQL) → flask seed --no-demo → users create-admin → bpmn load
-#   → the processes' test cases (when the command exists) → a published version of every process
+#   → flask processes test → flask processes publish of every process (version 2, audited)
 #   → the home page and a vendored asset served from the installed package.
 # Runs outside the checkout, so every file must come from the installed wheel.
 #
@@ -92,24 +92,24 @@ step "flask bpmn load"
 "${FLASK[@]}" bpmn load
 
 step "test cases"
-# HOOK(issue 12 §1/§2): `flask processes test` runs workflows_tests/<process_id>/*.json
-# (exit 1 on any failure); it runs here as soon as the command exists.
-if "${FLASK[@]}" processes test --help >/dev/null 2>&1; then
-    "${FLASK[@]}" processes test
-else
-    echo "(flask processes test is not there yet: skipped)"
-fi
+# flask processes test runs workflows_tests/<process_id>/*.json (exit 1 on any failure).
+"${FLASK[@]}" processes test
 
 step "publish"
-# HOOK(issue 12 §1/§2 and §4): once the cases run from the command line, publish a draft of
-# each process here (open the draft, run its cases, publish). Until then the published
-# versions are those `bpmn load` made (version 1 of every shipped diagram): check them.
+# A scripted publish of every process, from the installed wheel's diagrams and forms: the
+# command opens a draft, runs its cases here with the editor's runner and gate, and publishes
+# through the editor's 发布 (audited); exit 1 with the reasons otherwise.
+for path in $("${WORK}/venv/bin/python" -c 'from app import resources; print(" ".join(sorted(str(p) for p in resources.bpmn_dir().glob("*.bpmn"))))'); do
+    pid=$(basename "${path}" .bpmn)
+    "${FLASK[@]}" processes publish "${pid}" --author sysadmin --from-files --note "安装检查：按安装包发布"
+done
 "${WORK}/venv/bin/python" - <<'PY'
 from sqlalchemy import select
 
 from app import create_app
 from app import resources
 from app.extensions import db
+from app.models import AuditEvent
 from app.models import ProcessDefinition
 from app.models import User
 from app.services.backoffice import definitions
@@ -117,20 +117,24 @@ from app.services.backoffice import definitions
 app = create_app()
 with app.app_context():
     shipped = sorted(p.stem for p in resources.bpmn_dir().glob("*.bpmn"))
-    for pid in shipped:
-        row = definitions.published(pid)
-        print(f"  {pid}: 版本 {row.version} 已发布 {row.published_at:%Y-%m-%d %H:%M}")
     assert len(shipped) >= 10, shipped
     admin = db.session.scalar(select(User).where(User.username == "sysadmin"))
     assert admin is not None and admin.role.value == "admin"
-    assert db.session.scalar(select(db.func.count()).select_from(ProcessDefinition)) >= len(shipped)
+    for pid in shipped:
+        row = definitions.published(pid)
+        assert row.version == 2 and row.author == "sysadmin", (pid, row.version, row.author)
+        print(f"  {pid}: 版本 {row.version} 已发布 {row.published_at:%Y-%m-%d %H:%M}（{row.author}）")
+    published = db.session.scalar(select(db.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "process.published", AuditEvent.actor_id == admin.id))
+    assert published == len(shipped), published
+    assert db.session.scalar(select(db.func.count()).select_from(ProcessDefinition)) == 2 * len(shipped)
     client = app.test_client()
     login = client.get("/", base_url="https://localhost", follow_redirects=True)  # → the login page
     assert login.status_code == 200 and "登录" in login.get_data(as_text=True), login.status_code
     asset = client.get("/static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js",
                        base_url="https://localhost")
     assert asset.status_code == 200, asset.status_code
-    print(f"{len(shipped)} 个流程已发布；登录页与静态资源由安装包提供")
+    print(f"{len(shipped)} 个流程已由 sysadmin 发布版本 2（审计日志已记录）；登录页与静态资源由安装包提供")
 PY
 
 step "OK: the wheel installs and runs in production mode"

@@ -43,6 +43,8 @@ class ProcessDefinition(db.Model):  # type: ignore[name-defined]
     note: Mapped[str | None] = mapped_column(String(200))  # what changed, e.g. 回滚至版本 1
     # test cases added or changed in the editor, by key, over workflows_tests/<process>/
     cases: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # flow elements no test case reaches, published as audited exceptions: {element id: reason}
+    coverage_exceptions: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:
@@ -84,6 +86,8 @@ class CaseRun(db.Model):  # type: ignore[name-defined]
     message: Mapped[str | None] = mapped_column(String(200))
     active_key: Mapped[str | None] = mapped_column(String(60), unique=True)
     started_by: Mapped[str] = mapped_column(String(60))
+    # the one case this run tested (运行此用例); NULL: every case (only those count for publishing)
+    case_key: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -5,6 +5,8 @@ A run tests the draft's exact content (diagram, forms and cases, by hash) with t
 limit :data:`cases.RUN_SECONDS`; one run per draft at a time (``case_run.active_key`` is
 unique). A run left unfinished past the limit (the server stopped) is marked failed when
 it is next looked at. Tests set ``MEDREG_CASE_RUNS_SYNC`` to work the job in the request.
+A run of one case (运行此用例, ``case_key``) shows that case's result and path; it never counts
+for publishing, which needs a run of every case.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from app.services.backoffice import cases
 from app.services.backoffice import editor
 from app.services.errors import Conflict
 from app.services.errors import DomainError
+from app.services.errors import NotFound
 from app.services.platform import audit
 
 SYNC_FLAG = "MEDREG_CASE_RUNS_SYNC"
@@ -48,6 +51,7 @@ class RunView:
     message: str
     results: dict[str, Any] | None
     current: bool  # it tested the draft's present content
+    case_key: str | None = None  # the one case it ran (None: every case)
 
     @property
     def finished(self) -> bool:
@@ -56,7 +60,7 @@ class RunView:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "state": self.state, "done": self.done, "total": self.total,
                 "message": self.message, "results": self.results, "current": self.current,
-                "finished": self.finished}
+                "finished": self.finished, "case_key": self.case_key}
 
 
 @dataclass(frozen=True)
@@ -67,11 +71,12 @@ class _Job:
     xml: str
     forms: dict[str, dict[str, Any]]
     cases: list[cases.Case]
+    case_key: str | None = None
 
 
 def _view(row: CaseRun, sha: str | None) -> RunView:
     return RunView(row.id, row.process_id, row.state, row.done, row.total, row.message or "",
-                   row.results, sha == row.content_sha)
+                   row.results, sha == row.content_sha, row.case_key)
 
 
 def _expire_stale(process_id: str) -> None:
@@ -84,8 +89,10 @@ def _expire_stale(process_id: str) -> None:
         message=_("运行超过时限或被中断，请重新运行")))
 
 
-def start(actor: User, process_id: str) -> RunView:
-    """Queue a run of the process's cases on the saved draft and start its worker."""
+def start(actor: User, process_id: str, case_key: str | None = None, *,
+          sync: bool = False) -> RunView:
+    """Queue a run of the process's cases (or of the one case ``case_key``) on the saved draft
+    and start its worker; ``sync`` works it here and returns the finished run."""
     draft = editor.loaded(process_id)
     problems = editor.problems_of(draft)
     if problems:
@@ -95,11 +102,17 @@ def start(actor: User, process_id: str) -> RunView:
     if not found:
         db.session.rollback()
         raise DomainError(_("该流程没有测试用例，不能发布；请先添加测试用例"))
+    if case_key is not None:
+        found = [c for c in found if c.key == case_key]
+        if not found:
+            db.session.rollback()
+            raise NotFound(_("没有这个测试用例：%(k)s（请先保存用例）", k=case_key))
     sha = editor.content_sha(draft)
     job_xml, job_forms = draft.bpmn_xml, editor.known_forms(draft)
     _expire_stale(process_id)
     row = CaseRun(process_id=process_id, content_sha=sha, state="queued", done=0,
-                  total=len(found), active_key=process_id, started_by=actor.username)
+                  total=len(found), active_key=process_id, started_by=actor.username,
+                  case_key=case_key)
     db.session.add(row)
     try:
         db.session.flush()
@@ -107,11 +120,12 @@ def start(actor: User, process_id: str) -> RunView:
         db.session.rollback()
         raise Conflict(_("该草稿的测试用例正在运行，请等待本次运行结束")) from None
     audit.record(actor, "process.cases_started", "process_definition", process_id,
-                 {"run": row.id, "cases": len(found), "revision": draft.revision})
+                 {"run": row.id, "cases": len(found), "revision": draft.revision,
+                  **({"case": case_key} if case_key is not None else {})})
     db.session.commit()
-    job = _Job(row.id, actor.id, process_id, job_xml, job_forms, found)
+    job = _Job(row.id, actor.id, process_id, job_xml, job_forms, found, case_key)
     view = _view(row, sha)
-    if current_app.config.get(SYNC_FLAG):
+    if sync or current_app.config.get(SYNC_FLAG):
         _execute(job)
         return status(process_id) or view
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -142,8 +156,11 @@ def _execute(job: _Job) -> None:
     try:
         report = cases.run(job.process_id, job.xml, job.forms, job.cases,
                            progress=_progress(job.run_id), calendar=work_calendar.current())
+        if job.case_key is not None:  # one case reaches only part of the diagram
+            report = cases.Report(report.process_id, report.results, [])
         results: dict[str, Any] | None = report.to_json()
-        state, message = ("passed" if report.ok else "failed"), _message(report)
+        state = "passed" if report.ok else "failed"
+        message = _message(report) if job.case_key is None else _one_message(report)
     except Exception as exc:  # noqa: BLE001 - the run fails, the worker lives on
         db.session.rollback()
         results, state = None, "failed"
@@ -170,6 +187,13 @@ def _message(report: cases.Report) -> str:
     if report.uncovered:
         text += _("；%(k)s 个元素没有用例到达", k=len(report.uncovered))
     return text
+
+
+def _one_message(report: cases.Report) -> str:
+    result = report.results[0]
+    if result.ok:
+        return _("用例 %(k)s 通过（仅运行此用例；发布前请运行全部测试用例）", k=result.key)
+    return _("用例 %(k)s 失败：%(d)s", k=result.key, d=result.detail)
 
 
 def status(process_id: str) -> RunView | None:

@@ -3,8 +3,9 @@
 A draft is saved on every edit (one per process; a save names the revision it edited, so two
 windows never overwrite each other silently). Publishing needs a draft that passes every
 check and whose exact content (diagram, forms and test cases) had its latest run of the
-test cases green, with every flow node reached (case_runs.py); it adds a new version, and
-running applications stay on the version they started with.
+test cases green, with every flow node reached (case_runs.py) or named by the administrator as
+an exception with a reason (recorded on the version and in the audit event); it adds a new
+version, and running applications stay on the version they started with.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import difflib
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -65,6 +67,7 @@ class VersionRow:
     note: str | None
     running: int
     current: bool
+    exceptions: dict[str, str]  # unreached elements published as exceptions, with the reason
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,9 @@ class DraftView:
     updated_at: datetime
     cases_passed: bool  # the latest run on the present content is green
     cases: list[case_files.Case]
+    # every case passed on the present content but these elements are not reached: publishing
+    # needs each of them named as an exception with a reason (empty: nothing to except)
+    unreached: list[str]
 
 
 def _running_by_definition() -> dict[int, int]:
@@ -141,20 +147,32 @@ def versions(process_id: str) -> list[VersionRow]:
     running = _running_by_definition()
     current = definitions.published(process_id).version
     return [VersionRow(r.version, r.author, r.published_at, r.note, running.get(r.id, 0),
-                       r.version == current) for r in rows]
+                       r.version == current, dict(r.coverage_exceptions or {})) for r in rows]
 
 
 def _view(d: ProcessDraft, name: str) -> DraftView:
+    run = _latest_full_run(d)
     return DraftView(d.process_id, name, d.base_version, d.bpmn_xml, dict(d.forms), d.revision,
-                     d.updated_by, d.updated_at, _green(d), draft_cases(d))
+                     d.updated_by, d.updated_at, run is not None and run.state == "passed",
+                     draft_cases(d), _unreached(run) or [])
 
 
-def _green(draft: ProcessDraft) -> bool:
-    """Whether the latest finished run on the draft's present content passed."""
-    state = db.session.scalar(select(CaseRun.state).where(
+def _latest_full_run(draft: ProcessDraft) -> CaseRun | None:
+    """The latest finished run of every case on the draft's present content (a run of one
+    case, 运行此用例, never counts for publishing)."""
+    return db.session.scalar(select(CaseRun).where(
         CaseRun.process_id == draft.process_id, CaseRun.content_sha == content_sha(draft),
-        CaseRun.state.in_(("passed", "failed"))).order_by(CaseRun.id.desc()).limit(1))
-    return state == "passed"
+        CaseRun.case_key.is_(None), CaseRun.state.in_(("passed", "failed")))
+        .order_by(CaseRun.id.desc()).limit(1))
+
+
+def _unreached(run: CaseRun | None) -> list[str] | None:
+    """The elements no case reached when every case of ``run`` passed; None when the run is
+    missing or a case failed (then nothing can be published)."""
+    results = (run.results or {}) if run is not None else {}
+    if not results.get("results") or results.get("failed", 1) or run is None:
+        return None
+    return [str(e) for e in results.get("uncovered") or []]
 
 
 def draft_cases(draft: ProcessDraft) -> list[case_files.Case]:
@@ -370,8 +388,39 @@ def _new_version(actor: User, process_id: str, xml: str, forms: dict[str, Any],
     return row
 
 
-def publish(actor: User, process_id: str, note: str) -> int:
-    """Publish the draft as the next version; returns the version number."""
+def _clean_exceptions(exceptions: Mapping[str, Any] | None) -> dict[str, str]:
+    return {str(k).strip(): (v.strip() if isinstance(v, str) else "")
+            for k, v in (exceptions or {}).items() if str(k).strip()}
+
+
+def _coverage_gate(draft: ProcessDraft, exceptions: dict[str, str]) -> None:
+    """Refuse unless the latest run of every case on the present content is green and each
+    element no case reaches is named as an exception with a reason (and only those)."""
+    run = _latest_full_run(draft)
+    unreached = _unreached(run)
+    if unreached is None:
+        db.session.rollback()
+        raise DomainError(_("请先运行测试用例；草稿的当前内容全部通过、流程图每个元素都有用例到达"
+                            "（或将未到达的元素列为例外并说明理由）后才能发布"))
+    errors = {f"exception-{e}": _("元素 %(e)s 已有测试用例到达，不能列为例外", e=e)
+              for e in exceptions if e not in unreached}
+    errors |= {f"reason-{e}": _("请填写理由：为什么没有测试用例到达元素 %(e)s", e=e)
+               for e, reason in exceptions.items() if e in unreached and not reason}
+    if errors:
+        db.session.rollback()
+        raise InvalidInput(_("例外不正确：%(m)s", m=next(iter(errors.values()))), errors)
+    missing = [e for e in unreached if e not in exceptions]
+    if missing:
+        db.session.rollback()
+        raise DomainError(_("以下元素没有测试用例到达：%(m)s；请补充测试用例，或勾选为例外并填写理由",
+                            m="、".join(missing)))
+
+
+def publish(actor: User, process_id: str, note: str,
+            exceptions: Mapping[str, Any] | None = None) -> int:
+    """Publish the draft as the next version; returns the version number. ``exceptions`` names
+    the flow elements no test case reaches that are published anyway, each with its reason
+    (recorded on the version and in the audit event)."""
     draft = db.session.scalar(select(ProcessDraft).where(ProcessDraft.process_id == process_id)
                               .with_for_update())
     if draft is None:
@@ -380,16 +429,18 @@ def publish(actor: User, process_id: str, note: str) -> int:
     if problems:
         db.session.rollback()
         raise DomainError(_("草稿未通过校验（%(n)s 个问题），不能发布", n=len(problems)))
-    if not _green(draft):
-        db.session.rollback()
-        raise DomainError(_("请先运行测试用例；草稿的当前内容全部通过、流程图每个元素都有用例到达后才能发布"))
+    excepted = _clean_exceptions(exceptions)
+    _coverage_gate(draft, excepted)
     row = _new_version(actor, process_id, draft.bpmn_xml, dict(draft.forms),
                        note.strip() or (_("基于版本 %(v)s 修改", v=draft.base_version)
                                         if draft.base_version else _("新建流程")))
     row.cases = dict(draft.cases) if draft.cases else None
+    row.coverage_exceptions = dict(sorted(excepted.items())) or None
     db.session.delete(draft)
-    audit.record(actor, "process.published", "process_definition", row.id,
-                 {"process_id": process_id, "version": row.version, "note": row.note})
+    event: dict[str, Any] = {"process_id": process_id, "version": row.version, "note": row.note}
+    if excepted:
+        event["coverage_exceptions"] = row.coverage_exceptions
+    audit.record(actor, "process.published", "process_definition", row.id, event)
     db.session.commit()
     return row.version
 

@@ -183,7 +183,8 @@ function start(root) {
     const head = document.createElement("p");
     if (!d.finished) {
       box.className = "pending";
-      head.textContent = (d.state === "queued" ? "测试用例排队中…" : "正在运行测试用例…") +
+      head.textContent = (d.case_key ? "用例 " + d.case_key + "：" : "") +
+        (d.state === "queued" ? "测试用例排队中…" : "正在运行测试用例…") +
         "（" + (d.done || 0) + "/" + (d.total || 0) + "）";
       box.appendChild(head);
       return;
@@ -203,13 +204,47 @@ function start(root) {
       list.appendChild(li);
     });
     box.appendChild(list);
+    if (d.case_key && (r.results || []).length === 1) { showPath(r.results[0]); return; }  // 运行此用例
+    const stale = document.getElementById("coverage-exceptions");
+    if (stale && d.current && (r.failed || !(r.uncovered || []).length)) stale.remove();  // nothing to except now
     markDiagram(r.uncovered || [], "not-reached");
     if ((r.uncovered || []).length) {
       const p = document.createElement("p");
       p.className = "warn";
-      p.textContent = "以下元素没有任何测试用例到达（请补充测试用例）：" + r.uncovered.join("、");
+      p.textContent = "以下元素没有任何测试用例到达（请补充测试用例，或在“发布”中勾选为例外并填写理由）：" + r.uncovered.join("、");
       box.appendChild(p);
+      if (!r.failed && d.current) offerExceptions(r.uncovered);
     }
+  }
+
+  function offerExceptions(ids) {  // the 发布 form's exception rows, as the page renders them
+    const form = document.getElementById("publish-form");
+    if (!form || document.getElementById("coverage-exceptions")) return;
+    const set = document.createElement("fieldset");
+    set.id = "coverage-exceptions";
+    set.innerHTML = "<legend>没有测试用例到达的元素</legend><p class='hint'>测试用例全部通过，但以下元素没有用例到达。" +
+      "请补充测试用例；或勾选为例外并填写理由（理由记入审计日志和该版本）。</p>";
+    ids.forEach((id) => {
+      const row = document.createElement("div");
+      row.className = "field";
+      const label = document.createElement("label");
+      label.className = "lbl";
+      const box = document.createElement("input");
+      box.type = "checkbox"; box.name = "exception"; box.value = id; box.id = "exc-" + id;
+      const code = document.createElement("code");
+      code.textContent = id;
+      label.append(box, " ", code);
+      const control = document.createElement("div");
+      control.className = "control";
+      const reason = document.createElement("input");
+      reason.name = "reason-" + id; reason.id = "reason-" + id; reason.maxLength = 200;
+      reason.placeholder = "理由：如 该分支仅在系统故障时进入";
+      reason.setAttribute("aria-label", "理由");
+      control.appendChild(reason);
+      row.append(label, control);
+      set.appendChild(row);
+    });
+    form.insertBefore(set, document.getElementById("btn-publish"));
   }
 
   async function poll(onOpen) {
@@ -292,10 +327,31 @@ function start(root) {
       const errors = res.data.errors || {};
       keyError.textContent = errors.key || "";
       jsonError.textContent = errors.content || (errors.key ? "" : res.data.message || "保存失败");
-      return;
+      return false;
     }
     await loadCases(caseKey.value.trim());
     setStatus("用例已保存，请重新运行测试用例", "ok");
+    return true;
+  }
+
+  async function runOneCase() {  // 运行此用例: the case as shown, saved first when edited
+    const key = caseKey.value.trim();
+    let shown;
+    try { shown = JSON.parse(caseText.value); } catch (e) { shown = null; }
+    if (!caseData[key] || JSON.stringify(shown) !== JSON.stringify(caseData[key])) {
+      if (!(await saveCase())) return;
+    }
+    if (!(await save())) return;
+    const res = await post(url("case-run").replace("__KEY__", encodeURIComponent(key)));
+    const box = document.getElementById("scenario-result");
+    if (res.status >= 400) {
+      box.className = "error";
+      box.textContent = res.data.message || "无法运行该用例";
+      return;
+    }
+    showRun(res.data);
+    box.scrollIntoView({ block: "nearest" });
+    if (!res.data.finished) setTimeout(poll, 1000);
   }
 
   casePick.addEventListener("change", () => showCase(casePick.value));
@@ -306,6 +362,7 @@ function start(root) {
     caseKey.focus();
   });
   document.getElementById("btn-case-save").addEventListener("click", saveCase);
+  document.getElementById("btn-case-run").addEventListener("click", runOneCase);
   loadCases();
 
   // -- forms -------------------------------------------------------------------------------

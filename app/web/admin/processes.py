@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask import flash
 from flask import jsonify
@@ -70,12 +71,19 @@ def new_process() -> ResponseReturnValue:
 @bp.route("/processes/<process_id>")
 @admin_only
 def process_editor(process_id: str) -> ResponseReturnValue:
+    return _editor_page(process_id)
+
+
+def _editor_page(process_id: str, errors: dict[str, str] | None = None,
+                 kept: dict[str, Any] | None = None, status: int = 200) -> ResponseReturnValue:
+    """The editor page; after a refused 发布, with the errors next to the fields and the input kept."""
     draft = editor.open_draft(current_user, process_id)
     form_ids, operations = editor.editor_choices(draft)
     return render_template("admin/editor.html", draft=draft, versions=editor.versions(process_id),
                            form_ids=json.dumps(form_ids), operations=json.dumps(operations),
                            impact=impact.impact(process_id),
-                           template_cases=configured_types.has_template(process_id))
+                           template_cases=configured_types.has_template(process_id),
+                           errors=errors or {}, kept=kept or {}), status
 
 
 @bp.route("/processes/<process_id>/cases/template", methods=["POST"])
@@ -121,6 +129,13 @@ def run_cases(process_id: str) -> ResponseReturnValue:
     return jsonify(case_runs.start(current_user, process_id).to_json()), 202
 
 
+@bp.route("/processes/<process_id>/cases/<case_key>/run", methods=["POST"])
+@admin_only
+def run_one_case(process_id: str, case_key: str) -> ResponseReturnValue:
+    """运行此用例: queue a run of the one saved case; the page polls case_run as for all."""
+    return jsonify(case_runs.start(current_user, process_id, case_key).to_json()), 202
+
+
 @bp.route("/processes/<process_id>/cases/run.json")
 @admin_only
 def case_run(process_id: str) -> ResponseReturnValue:
@@ -161,8 +176,15 @@ def form_preview() -> ResponseReturnValue:
 @bp.route("/processes/<process_id>/publish", methods=["POST"])
 @admin_only
 def publish(process_id: str) -> ResponseReturnValue:
+    ticked = request.form.getlist("exception")
+    exceptions = {e: request.form.get(f"reason-{e}", "") for e in ticked}
     try:
-        version = editor.publish(current_user, process_id, request.form.get("note", ""))
+        version = editor.publish(current_user, process_id, request.form.get("note", ""), exceptions)
+    except InvalidInput as exc:
+        flash(exc.message, "error")
+        kept = {"note": request.form.get("note", ""), "ticked": ticked,
+                "reasons": {k[7:]: v for k, v in request.form.items() if k.startswith("reason-")}}
+        return _editor_page(process_id, exc.errors, kept, 422)
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("admin.process_editor", process_id=process_id))
