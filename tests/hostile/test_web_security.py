@@ -49,7 +49,8 @@ def _urls(rule: Rule, rich: Rich, staff_id: int) -> list[str]:
     values: dict[str, Any] = {"instance_id": rich.instance_id, "task_id": rich.task_id,
                               "registration_id": rich.registration_id, "user_id": staff_id,
                               "department_id": rich.world.department_id, "job_id": 1,
-                              "process_id": "registration", "channel": "mobile", "version": 1}
+                              "process_id": "registration", "channel": "mobile", "version": 1,
+                              "case_key": "approved"}
     urls = [rule.rule]
     for arg, conv in rule._converters.items():  # noqa: SLF001 - the URL map is the spec
         options = list(getattr(conv, "items", [])) or [values[arg]]

@@ -71,7 +71,7 @@ def _world_a(app: Flask, world: World) -> dict[str, Any]:
         db.session.commit()
         ids = {"instance_id": iid, "task_id": task, "registration_id": reg.id, "user_id": world.staff_id,
                "department_id": dept.id, "job_id": job.id, "process_id": "registration", "version": 1,
-               "field": "employment_proof"}
+               "field": "employment_proof", "case_key": "approved"}
         db.session.remove()
         return ids
 
