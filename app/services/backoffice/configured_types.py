@@ -106,14 +106,14 @@ def create(actor: User, process_id: Any, name: Any, starter: Any, template: Any,
         errors["operations"] = _("请从列表中选择服务操作")
     if errors:
         raise InvalidInput(_("请检查标出的项目"), errors)
-    xml = skeleton.skeleton_xml(pid, title) if template == "skeleton" else skeleton.empty_xml(pid, title)
+    xml = skeleton.skeleton_xml(pid, title) if template == "skeleton" else skeleton.empty_xml(pid, title, starter)
     form_id = f"{pid}_apply"
     db.session.add(ConfiguredType(
         process_id=pid, name=title, starter=starter, template=template,
         refusal_rules=[k for k in refusal_rules.CATALOGUE if k in rule_keys],
         operations=sorted(set(op_names) - BASE_OPERATIONS), created_by=actor.username))
     db.session.add(ProcessDraft(process_id=pid, base_version=0, bpmn_xml=xml,
-                                forms={form_id: skeleton.apply_form(title)}, revision=1,
+                                forms={form_id: skeleton.apply_form(title, starter)}, revision=1,
                                 cases=None, updated_by=actor.username, updated_at=utcnow()))
     audit.record(actor, "process.created", "process_definition", pid,
                  {"name": title, "starter": starter, "template": template,

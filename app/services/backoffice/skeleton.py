@@ -213,14 +213,37 @@ def skeleton_xml(process_id: str, name: str) -> str:
     return _diagram(process_id, name, _skeleton_nodes(f"{process_id}_apply"), _FLOWS)
 
 
-def empty_xml(process_id: str, name: str) -> str:
-    """A diagram with the lanes and a start event only (the administrator draws the rest)."""
-    return _diagram(process_id, name, [_Node("start", "startEvent", "提交申请", "physician", 160, 80)], ())
+def empty_xml(process_id: str, name: str, starter: str = "physician") -> str:
+    """A diagram with the lanes and a start event only, in the starter's lane (the
+    administrator draws the rest)."""
+    lane = next((lane for lane in LANES if lane[0] == starter), LANES[0])
+    start = _Node("start", "startEvent", "提交申请" if starter == "physician" else "发起业务",
+                  lane[0], 160, lane[1] + 80)
+    return _diagram(process_id, name, [start], ())
 
 
-def apply_form(name: str) -> dict[str, Any]:
+def apply_form(name: str, starter: str = "physician") -> dict[str, Any]:
     """The physician's application form: the registration it concerns, a statement, the pledge
-    (the wording of the guide's 申请审核表)."""
+    (the wording of the guide's 申请审核表). Started by an institution or a commission (发起业务),
+    it names a registration of its own physicians (its jurisdiction) instead."""
+    if starter != "physician":
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": name,
+            "type": "object",
+            "required": ["registration_id", "declare_true"],
+            "properties": {
+                "registration_id": {"type": "integer", "title": "涉及的执业注册"},
+                "note": {"type": "string", "title": "情况说明", "maxLength": 300},
+                "declare_true": {"type": "boolean", "const": True, "title": "承诺所填信息真实有效"},
+            },
+            "additionalProperties": False,
+            "x-ui": {"order": ["registration_id", "note", "declare_true"],
+                     "widgets": {"registration_id": {"widget": "select",
+                                                     "options": "registrations_reportable"},
+                                 "note": {"widget": "textarea"},
+                                 "declare_true": {"widget": "checkbox"}}},
+        }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"{name}申请",
