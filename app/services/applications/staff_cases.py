@@ -131,8 +131,9 @@ def prepare_staff_case(actor: User | None, process_id: str, schema: dict[str, An
     if reg is not None and instance is None and bt.refusal is not None:
         physician = physician_of(reg)
         reason = bt.refusal(physician) if physician is not None else None
-        if reason:
-            extra["registration_id"] = reason
+        if reason:  # the rules speak to the physician: say whom they are about
+            extra["registration_id"] = _("医师%(name)s：%(reason)s", name=reg.qualification.name,
+                                         reason=reason)
     clean = forms.validate(schema, data, options(actor, bt), extra)
     assert reg is not None
     return Prepared(clean, reg.institution_id, reg.authority_id, reg.id)
