@@ -7,6 +7,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.extensions import db
+from app.models import HumanTask
 from app.models import ProcessInstance
 from tests.conftest import WebClient
 from tests.factories import World
@@ -45,12 +46,16 @@ def test_the_institution_starts_it_from_its_menu_and_the_commission_sees_it(
     with app.app_context():
         inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.process_id == PID))
         assert inst is not None and inst.registration_id == reg_id
+        task_id = db.session.scalar(select(HumanTask.id).where(
+            HumanTask.instance_id == inst.id, HumanTask.status == "open"))
         db.session.remove()
     web.post("/logout")
     web.login("weijian01")
     inbox = web.get("/inbox/").get_data(as_text=True)
     assert "卫健委受理" in inbox
     assert "宋宏强" in inbox
+    task = web.get(f"/inbox/tasks/{task_id}").get_data(as_text=True)
+    assert "核查说明" in task and "110140100000952" in task  # what the institution submitted
 
 
 def test_other_roles_and_institutions_are_refused(app: Flask, web: WebClient,
