@@ -165,3 +165,26 @@ def test_a_commission_starts_a_type_about_its_jurisdiction(world: World, sync: N
     started = processes.start(user(world.officer_id), PID, _data(reg_id))
     inst = db.session.get(ProcessInstance, started.instance_id)
     assert inst is not None and inst.business_status == "待卫健委受理"
+
+
+def test_the_common_skeleton_serves_an_institution_started_type(world: World) -> None:
+    # 行政许可法 第三十二条 (一次性告知补正 goes back to the institution that started it) and
+    # 第四十二条 (the statutory clock with reminder and overdue) / R-10, R-56
+    admin = user(world.admin_id)
+    configured_types.create(admin, process_id=PID, name=NAME, starter="institution",
+                            template="skeleton", rules=[], chosen_operations=[])
+    assert editor.check_draft(PID) == []
+    draft = editor.open_draft(admin, PID)
+    assert "institution_confirm" not in draft.xml and "physician_apply" not in draft.xml
+    assert configured_types.add_template_cases(admin, PID) == ["approved", "refused"]
+    run = case_runs.start(admin, PID, sync=True)
+    assert run.state == "passed", run.message
+    assert editor.publish(admin, PID, "") == 1
+    reg_id = registration(world)
+    started = processes.start(user(world.staff_id), PID, _data(reg_id))
+    inst = db.session.get(ProcessInstance, started.instance_id)
+    assert inst is not None and inst.business_status == "待卫健委受理"
+    [row] = tasks.inbox(user(world.officer_id))
+    task = db.session.get(HumanTask, row.task_id)
+    assert task is not None and task.task_spec_id == "commission_accept"
+    assert task.instance_id == inst.id
