@@ -188,3 +188,16 @@ def test_the_common_skeleton_serves_an_institution_started_type(world: World) ->
     task = db.session.get(HumanTask, row.task_id)
     assert task is not None and task.task_spec_id == "commission_accept"
     assert task.instance_id == inst.id
+    # 一次性告知补正 goes back to the institution, which corrects its own submission
+    processes.complete_task(user(world.officer_id), task.id, {
+        "decision": "correct", "note": "请补充情况说明", "fields": ["note"]})
+    db.session.refresh(inst)
+    assert inst.business_status == "待补正材料"
+    supplement = db.session.scalar(select(HumanTask).where(
+        HumanTask.instance_id == inst.id, HumanTask.status == "open"))
+    assert supplement is not None and supplement.task_spec_id == "institution_supplement"
+    processes.complete_task(user(world.staff_id), supplement.id,
+                            {**_data(reg_id), "note": "已补充核查经过"})
+    db.session.refresh(inst)
+    assert inst.business_status == "待卫健委受理"
+    assert inst.application["note"] == "已补充核查经过"

@@ -427,8 +427,11 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
                                         file_errors).data
             task.changes = forms.changes(start_schema, inst.application, data)
         elif task.task_spec_id == "institution_supplement":
-            data = applications.prepare_report(actor, inst.process_id, schema, payload, inst,
-                                               file_errors).data
+            bt = types.get(inst.process_id)
+            staff_case = bt is not None and bt.configured and bt.prepare is not None
+            prepare_case = bt.prepare if staff_case and bt is not None and bt.prepare else \
+                applications.prepare_report  # a configured case (发起业务) or 报告注销
+            data = prepare_case(actor, inst.process_id, schema, payload, inst, file_errors).data
             task.changes = forms.changes(start_schema, inst.application, data)
         else:
             options = {"application_fields": forms.field_titles(start_schema)}
