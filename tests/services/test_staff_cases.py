@@ -174,6 +174,7 @@ def test_the_common_skeleton_serves_an_institution_started_type(world: World) ->
     configured_types.create(admin, process_id=PID, name=NAME, starter="institution",
                             template="skeleton", rules=[], chosen_operations=[])
     assert editor.check_draft(PID) == []
+    assert staff_cases.startable(user(world.staff_id)) == []  # not before it is published
     draft = editor.open_draft(admin, PID)
     assert "institution_confirm" not in draft.xml and "physician_apply" not in draft.xml
     assert configured_types.add_template_cases(admin, PID) == ["approved", "refused"]

@@ -31,7 +31,7 @@ def test_the_institution_starts_it_from_its_menu_and_the_commission_sees_it(
     reg_id = _setup(app, web_world)
     web.login("jigou01")
     home = web.get("/inbox/").get_data(as_text=True)
-    assert "发起业务" in home
+    assert 'href="/inbox/start"' in home  # 发起业务 in the menu
     listing = web.get("/inbox/start").get_data(as_text=True)
     assert NAME in listing and f"/inbox/start/{PID}" in listing
     form = web.get(f"/inbox/start/{PID}").get_data(as_text=True)
@@ -69,7 +69,7 @@ def test_other_roles_and_institutions_are_refused(app: Flask, web: WebClient,
     assert "请选择本机构（本辖区）医师有效的执业注册" in resp.get_data(as_text=True)
     web.post("/logout")
     web.login("weijian01")
-    assert "发起业务" not in web.get("/inbox/").get_data(as_text=True)
+    assert 'href="/inbox/start"' not in web.get("/inbox/").get_data(as_text=True)
     assert web.get(f"/inbox/start/{PID}").status_code == 404
     web.post("/logout")
     web.login("doctor01")
