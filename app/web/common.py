@@ -23,6 +23,7 @@ from app.config import captcha_required
 from app.models import Role
 from app.models import User
 from app.services.accounts import captcha
+from app.services.applications import staff_cases
 from app.services.applications.attachments import Upload
 from app.services.applications.forms import Submission
 from app.services.records.validators import whole_number
@@ -132,14 +133,19 @@ def menu_for(user: User) -> list[tuple[str, str | None]]:
                 ("科室维护", url_for("institution.departments_page")),
                 ("定期考核", url_for("institution.assessments_page")),
                 ("报告注销/备案", url_for("inbox.report_cancellation"))]
+        if staff_cases.startable(user):
+            menu.append(("发起业务", url_for("inbox.start_list")))
         if user.org_admin:
             menu.append(("工作人员账户", url_for("institution.staff_list")))
         return menu
     if user.role is Role.COMMISSION:
-        return [("待办任务", url_for("inbox.index")),
+        menu = [("待办任务", url_for("inbox.index")),
                 ("办理统计", url_for("inbox.dashboard")),
                 ("依职权注销", url_for("inbox.report_cancellation")),
                 ("行政处罚记录", url_for("inbox.find_registration"))]
+        if staff_cases.startable(user):
+            menu.append(("发起业务", url_for("inbox.start_list")))
+        return menu
     return [("管理首页", url_for("admin.home")), ("流程管理", url_for("admin.processes")),
             ("流程实例", url_for("admin.instance_list")), ("数据导入", url_for("admin.import_list")),
             ("用户管理", url_for("admin.users_list")), ("工作日历", url_for("admin.calendar"))]

@@ -87,8 +87,9 @@ def test_ids_names_and_choices_are_checked_next_to_the_field(world: World) -> No
     assert set(bad.value.errors) == {"process_id", "name", "starter", "template",
                                      "refusal_rules", "operations"}
     with pytest.raises(InvalidInput) as other:
-        _create(world, "report_x", starter="institution")
-    assert other.value.errors == {"template": "通用流程由医师发起；其他发起人请选择空白流程图"}
+        _create(world, "report_x", starter="commission")
+    assert other.value.errors == {
+        "template": "通用流程由医师或医疗机构发起；卫生健康委员会发起的业务请选择空白流程图"}
     with pytest.raises(InvalidInput) as taken:
         _create(world, "reissue")  # a shipped process
     assert taken.value.errors["process_id"] == "已有流程使用该编号，请换一个"

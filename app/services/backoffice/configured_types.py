@@ -39,7 +39,8 @@ from app.workflow import Problem
 RESERVED = frozenset({"new"})  # a path of the process pages
 PROCESS_ID = re.compile(r"^[a-z][a-z0-9_]{2,39}$")
 STARTERS = {"physician": "医师", "institution": "医疗机构", "commission": "卫生健康委员会"}
-TEMPLATES = {"skeleton": "通用流程：医师申请 → 医疗机构确认 → 卫健委受理 → 审查决定（含法定时限提醒与超期）",
+TEMPLATES = {"skeleton": "通用流程：医师申请 → 医疗机构确认（医疗机构发起时省去）→ 卫健委受理 → 审查决定"
+                         "（含法定时限提醒与超期）",
              "empty": "空白流程图"}
 # what the skeleton itself calls: always allowed
 BASE_OPERATIONS = frozenset({"close_application", "statutory_reminder", "statutory_overdue"})
@@ -98,22 +99,23 @@ def create(actor: User, process_id: Any, name: Any, starter: Any, template: Any,
         errors["starter"] = _("请选择发起人")
     if template not in TEMPLATES:
         errors["template"] = _("请选择模板")
-    elif template == "skeleton" and starter in STARTERS and starter != "physician":
-        errors["template"] = _("通用流程由医师发起；其他发起人请选择空白流程图")
+    elif template == "skeleton" and starter == "commission":
+        errors["template"] = _("通用流程由医师或医疗机构发起；卫生健康委员会发起的业务请选择空白流程图")
     if any(k not in refusal_rules.CATALOGUE for k in rule_keys):
         errors["refusal_rules"] = _("请从列表中选择不予申请的条件")
     if any(o not in operations.names() for o in op_names):
         errors["operations"] = _("请从列表中选择服务操作")
     if errors:
         raise InvalidInput(_("请检查标出的项目"), errors)
-    xml = skeleton.skeleton_xml(pid, title) if template == "skeleton" else skeleton.empty_xml(pid, title)
+    xml = (skeleton.skeleton_xml(pid, title, starter) if template == "skeleton"
+           else skeleton.empty_xml(pid, title, starter))
     form_id = f"{pid}_apply"
     db.session.add(ConfiguredType(
         process_id=pid, name=title, starter=starter, template=template,
         refusal_rules=[k for k in refusal_rules.CATALOGUE if k in rule_keys],
         operations=sorted(set(op_names) - BASE_OPERATIONS), created_by=actor.username))
     db.session.add(ProcessDraft(process_id=pid, base_version=0, bpmn_xml=xml,
-                                forms={form_id: skeleton.apply_form(title)}, revision=1,
+                                forms={form_id: skeleton.apply_form(title, starter)}, revision=1,
                                 cases=None, updated_by=actor.username, updated_at=utcnow()))
     audit.record(actor, "process.created", "process_definition", pid,
                  {"name": title, "starter": starter, "template": template,
@@ -140,7 +142,7 @@ def add_template_cases(actor: User, process_id: str) -> list[str]:
                               .with_for_update())
     if draft is None:
         raise NotFound(_("没有草稿，请先打开编辑器"))
-    made = skeleton.template_cases(process_id)
+    made = skeleton.template_cases(process_id, row.starter)
     draft.cases = {**(draft.cases or {}), **made}
     draft.updated_by, draft.updated_at = actor.username, utcnow()
     audit.record(actor, "process.case_saved", "process_definition", process_id,

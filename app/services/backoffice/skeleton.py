@@ -140,6 +140,28 @@ _FLOWS = (
 )
 
 
+def _case_nodes(apply_form: str) -> list[_Node]:
+    """The institution-started skeleton: no 医疗机构确认 (the institution starts it), 一次性告知补正
+    goes back to the institution."""
+    iy = 240
+    locked = (("medreg:locked", "registration_id"),)
+    return [
+        _Node("start", "startEvent", "发起业务", "institution", 160, iy),
+        _Node("institution_supplement", "userTask", "按一次性告知补正材料", "institution", 1010, iy,
+              _props(apply_form, "待补正材料", locked)),
+        *(n for n in _skeleton_nodes(apply_form) if n.lane == "commission"),
+    ]
+
+
+_CASE_FLOWS = (
+    ("f_start", "start", "clock_start", "", ""),
+    *(f for f in _FLOWS if f[0] not in ("f_start", "f_receive", "f_confirm_gw", "f_confirmed",
+                                          "f_return", "f_resubmit", "f_pause", "f_supplied")),
+    ("f_pause", "clock_pause", "institution_supplement", "", ""),
+    ("f_supplied", "institution_supplement", "clock_resume", "提交补正材料", ""),
+)
+
+
 def _box(n: _Node) -> tuple[int, int, int, int]:
     w, h = _SIZE[n.kind]
     return n.x - w // 2, n.y - h // 2, w, h
@@ -208,19 +230,45 @@ def _document(process_id: str, name: str, process: str, shapes: str) -> str:
         "</bpmndi:BPMNPlane></bpmndi:BPMNDiagram></bpmn:definitions>\n")
 
 
-def skeleton_xml(process_id: str, name: str) -> str:
-    """The common skeleton as a diagram of process ``process_id`` named ``name``."""
+def skeleton_xml(process_id: str, name: str, starter: str = "physician") -> str:
+    """The common skeleton as a diagram of process ``process_id`` named ``name`` (started by an
+    institution: institution → 卫健委受理 → 审查决定)."""
+    if starter == "institution":
+        return _diagram(process_id, name, _case_nodes(f"{process_id}_apply"), _CASE_FLOWS)
     return _diagram(process_id, name, _skeleton_nodes(f"{process_id}_apply"), _FLOWS)
 
 
-def empty_xml(process_id: str, name: str) -> str:
-    """A diagram with the lanes and a start event only (the administrator draws the rest)."""
-    return _diagram(process_id, name, [_Node("start", "startEvent", "提交申请", "physician", 160, 80)], ())
+def empty_xml(process_id: str, name: str, starter: str = "physician") -> str:
+    """A diagram with the lanes and a start event only, in the starter's lane (the
+    administrator draws the rest)."""
+    lane = next((lane for lane in LANES if lane[0] == starter), LANES[0])
+    start = _Node("start", "startEvent", "提交申请" if starter == "physician" else "发起业务",
+                  lane[0], 160, lane[1] + 80)
+    return _diagram(process_id, name, [start], ())
 
 
-def apply_form(name: str) -> dict[str, Any]:
+def apply_form(name: str, starter: str = "physician") -> dict[str, Any]:
     """The physician's application form: the registration it concerns, a statement, the pledge
-    (the wording of the guide's 申请审核表)."""
+    (the wording of the guide's 申请审核表). Started by an institution or a commission (发起业务),
+    it names a registration of its own physicians (its jurisdiction) instead."""
+    if starter != "physician":
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": name,
+            "type": "object",
+            "required": ["registration_id", "declare_true"],
+            "properties": {
+                "registration_id": {"type": "integer", "title": "涉及的执业注册"},
+                "note": {"type": "string", "title": "情况说明", "maxLength": 300},
+                "declare_true": {"type": "boolean", "const": True, "title": "承诺所填信息真实有效"},
+            },
+            "additionalProperties": False,
+            "x-ui": {"order": ["registration_id", "note", "declare_true"],
+                     "widgets": {"registration_id": {"widget": "select",
+                                                     "options": "registrations_reportable"},
+                                 "note": {"widget": "textarea"},
+                                 "declare_true": {"widget": "checkbox"}}},
+        }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"{name}申请",
@@ -240,12 +288,14 @@ def apply_form(name: str) -> dict[str, Any]:
     }
 
 
-def template_cases(process_id: str) -> dict[str, dict[str, Any]]:
+def template_cases(process_id: str, starter: str = "physician") -> dict[str, dict[str, Any]]:
     """A happy path (退回修改 and 一次性告知补正 on the way, the clock's reminder and overdue at
     受理) and a refusal at 审查决定 (with those at 审查决定): together they reach every element
     and flow of the skeleton."""
     data = {"registration_id": 1, "note": "测试", "declare_true": True}
     start = {"form": f"{process_id}_apply", "data": data}
+    if starter == "institution":
+        return _case_template_cases(start, data)
     confirm = {"task": "institution_confirm", "lane": "institution",
                "data": {"decision": "confirm", "paper_held": True}, "ready": ["commission_accept"]}
     accept = {"task": "commission_accept", "lane": "commission", "data": {"decision": "accept"},
@@ -286,5 +336,43 @@ def template_cases(process_id: str) -> dict[str, dict[str, Any]]:
                        "data": {"decision": "refuse", "note": "不符合条件"}}],
             "expect": {"end": "end_refused", "business_status": "已不予批准",
                        "called": ["statutory_reminder", "statutory_overdue", "close_application"]},
+        },
+    }
+
+
+def _case_template_cases(start: dict[str, Any], data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The institution-started skeleton's cases: 一次性告知补正 back to the institution then 准予,
+    and 不予批准; together they reach every element and flow."""
+    accept = {"task": "commission_accept", "lane": "commission", "data": {"decision": "accept"},
+              "ready": ["commission_decide"]}
+    called = ["statutory_reminder", "statutory_overdue", "close_application"]
+    return {
+        "approved": {
+            "name": "受理时一次性告知机构补正，补正后准予（受理期间时限提醒与届满）",
+            "rules": ["行政许可法 第三十二条", "行政许可法 第四十二条"],
+            "start": start,
+            "steps": [{"timer": "accept_reminder", "ready": ["commission_accept"]},
+                      {"timer": "accept_overdue", "ready": ["commission_accept"]},
+                      {"task": "commission_accept", "lane": "commission",
+                       "data": {"decision": "correct", "note": "请一次性补正情况说明",
+                                "fields": ["note"]},
+                       "ready": ["institution_supplement"]},
+                      {"task": "institution_supplement", "lane": "institution", "data": data,
+                       "ready": ["commission_accept"]},
+                      accept,
+                      {"task": "commission_decide", "lane": "commission",
+                       "data": {"decision": "approve"}}],
+            "expect": {"end": "end_approved", "business_status": "已批准", "called": called},
+        },
+        "refused": {
+            "name": "受理后审查决定不予批准（审查期间时限提醒与届满）",
+            "rules": ["行政许可法 第三十八条", "行政许可法 第四十二条"],
+            "start": start,
+            "steps": [accept,
+                      {"timer": "decide_reminder", "ready": ["commission_decide"]},
+                      {"timer": "decide_overdue", "ready": ["commission_decide"]},
+                      {"task": "commission_decide", "lane": "commission",
+                       "data": {"decision": "refuse", "note": "不符合条件"}}],
+            "expect": {"end": "end_refused", "business_status": "已不予批准", "called": called},
         },
     }

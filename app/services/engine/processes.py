@@ -7,6 +7,7 @@ the audit event and the outbox, commit. Any failure rolls everything back.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -270,6 +271,9 @@ def _business_type(actor: User | None, process_id: str) -> types.BusinessType:
 
 def _prepare(bt: types.BusinessType, actor: User | None, schema: dict[str, Any],
              payload: dict[str, Any], file_errors: dict[str, str]) -> applications.Prepared:
+    if bt.kind == "case" and bt.configured and bt.prepare is not None:  # 发起业务
+        assert actor is not None  # configured cases have a staff starter
+        return bt.prepare(actor, bt.process_id, schema, payload, None, file_errors)
     if bt.kind == "case":
         return applications.prepare_report(actor, bt.process_id, schema, payload, None, file_errors)
     assert actor is not None  # physician types have a physician starter
@@ -336,6 +340,8 @@ def start(actor: User | None, process_id: str, submission: forms.Submission | di
         ctx = StepContext(inst, actor, now, upload_dir)
         rt = Runtime.start(defn, prepared.data, **_runtime_args(ctx))
         who = _submitter(actor, prepared)
+        if bt.kind == "case" and bt.configured:
+            who = dataclasses.replace(who, title="发起业务")
         db.session.add(HumanTask(
             instance_id=inst.id, task_guid=f"submit-{inst.id}", task_spec_id="submit",
             title=who.title, lane=who.lane, form_id=form_id, scope_kind=who.scope_kind,
@@ -421,8 +427,11 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
                                         file_errors).data
             task.changes = forms.changes(start_schema, inst.application, data)
         elif task.task_spec_id == "institution_supplement":
-            data = applications.prepare_report(actor, inst.process_id, schema, payload, inst,
-                                               file_errors).data
+            bt = types.get(inst.process_id)
+            staff_case = bt is not None and bt.configured and bt.prepare is not None
+            prepare_case = bt.prepare if staff_case and bt is not None and bt.prepare else \
+                applications.prepare_report  # a configured case (发起业务) or 报告注销
+            data = prepare_case(actor, inst.process_id, schema, payload, inst, file_errors).data
             task.changes = forms.changes(start_schema, inst.application, data)
         else:
             options = {"application_fields": forms.field_titles(start_schema)}

@@ -12,6 +12,7 @@ from flask_login import current_user
 from app.models import Role
 from app.services.applications import forms
 from app.services.applications import prepare as applications
+from app.services.applications import staff_cases
 from app.services.engine import processes
 from app.services.errors import Conflict
 from app.services.errors import InvalidInput
@@ -159,6 +160,28 @@ def report_cancellation() -> ResponseReturnValue:
             return redirect(url_for("inbox.index"))
     _pid, title, fields = applications.report_form(current_user, values, errors)
     return render_template("inbox/cancel.html", title=title, fields=fields, errors=errors), status
+
+
+@bp.route("/start")
+@staff_only
+def start_list() -> ResponseReturnValue:
+    return render_template("inbox/start_list.html", rows=staff_cases.startable(current_user))
+
+
+@bp.route("/start/<process_id>", methods=["GET", "POST"])
+@staff_only
+def start_case(process_id: str) -> ResponseReturnValue:
+    values, errors, status = None, None, 200
+    if request.method == "POST":
+        try:
+            processes.start(current_user, process_id, submission(), upload_dir(), token=form_token())
+        except InvalidInput as exc:
+            values, errors, status = exc.values, exc.errors, 422
+        else:
+            flash(_("已提交，请在待办任务中跟踪办理进度。"), "success")
+            return redirect(url_for("inbox.index"))
+    page = staff_cases.start_page(current_user, process_id, values, errors)
+    return render_template("inbox/start.html", page=page, errors=errors), status
 
 
 @bp.route("/tasks/<int:task_id>/claim", methods=["POST"])

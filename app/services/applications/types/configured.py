@@ -24,6 +24,7 @@ def business_type(row: ConfiguredType) -> types.BusinessType:
     """The registry entry of a configured type."""
     from app.services.applications import refusal_rules
     from app.services.applications.prepare import prepare_simple
+    from app.services.applications.staff_cases import prepare_staff_case
 
     starter: types.Starter = row.starter if row.starter in ("physician", "institution", "commission") \
         else "physician"  # type: ignore[assignment]
@@ -31,7 +32,8 @@ def business_type(row: ConfiguredType) -> types.BusinessType:
     return types.BusinessType(
         row.process_id, kind, (starter,), ORDER_BASE + row.id,
         refusal=refusal_rules.refusal(tuple(row.refusal_rules or ()), row.process_id, row.name),
-        prepare=prepare_simple, needs_status=("ACTIVE", "SUSPENDED"), configured=True)
+        prepare=prepare_simple if kind == "application" else prepare_staff_case,
+        needs_status=("ACTIVE", "SUSPENDED"), configured=True)
 
 
 def sync() -> None:
