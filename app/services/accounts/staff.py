@@ -104,12 +104,7 @@ def create(actor: User, role: str, username: str, display_name: str, org_code: s
         role, org_admin = Role.INSTITUTION.value, False
     if role not in {r.value for r in STAFF_ROLES}:
         errors["role"] = _("请选择角色（医师账户由医师本人注册）")
-    if not USERNAME_RE.fullmatch(username):
-        errors["username"] = _("用户名为 4–30 位字母、数字或下划线，以字母开头")
-    elif db.session.scalar(select(User.id).where(User.username == username)):
-        errors["username"] = _("该用户名已被使用")
-    if not 2 <= len(display_name) <= 60:
-        errors["display_name"] = _("请填写姓名或科室名称（2–60 个字）")
+    errors.update(_name_errors(username, display_name))
     institution_id = authority_id = None
     if actor.role is not Role.ADMIN:
         institution_id = actor.institution_id
@@ -183,17 +178,24 @@ def set_org_admin(actor: User, user_id: int, value: bool) -> User:
     return target
 
 
-def create_admin(username: str, password: str, display_name: str = "系统管理员") -> int:
-    """Create an administrator with a chosen password (the install's first administrator,
-    from the command line); the password follows the guide's rule. Returns the user id."""
-    username, display_name = username.strip(), display_name.strip()
-    errors = {k: v for k, v in password_errors(password, password).items() if k == "password"}
+def _name_errors(username: str, display_name: str) -> dict[str, str]:
+    """The user name (free, of the allowed shape) and the display name of a new staff account."""
+    errors: dict[str, str] = {}
     if not USERNAME_RE.fullmatch(username):
         errors["username"] = _("用户名为 4–30 位字母、数字或下划线，以字母开头")
     elif db.session.scalar(select(User.id).where(User.username == username)):
         errors["username"] = _("该用户名已被使用")
     if not 2 <= len(display_name) <= 60:
         errors["display_name"] = _("请填写姓名或科室名称（2–60 个字）")
+    return errors
+
+
+def create_admin(username: str, password: str, display_name: str = "系统管理员") -> int:
+    """Create an administrator with a chosen password (the install's first administrator,
+    from the command line); the password follows the guide's rule. Returns the user id."""
+    username, display_name = username.strip(), display_name.strip()
+    errors = {k: v for k, v in password_errors(password, password).items() if k == "password"}
+    errors.update(_name_errors(username, display_name))
     if errors:
         raise InvalidInput(_("请按提示修改"), errors, {"username": username, "display_name": display_name})
     user = User(username=username, password_hash=accounts.hash_password(password), role=Role.ADMIN,

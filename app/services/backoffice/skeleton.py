@@ -251,40 +251,26 @@ def apply_form(name: str, starter: str = "physician") -> dict[str, Any]:
     """The physician's application form: the registration it concerns, a statement, the pledge
     (the wording of the guide's 申请审核表). Started by an institution or a commission (发起业务),
     it names a registration of its own physicians (its jurisdiction) instead."""
-    if starter != "physician":
-        return {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "title": name,
-            "type": "object",
-            "required": ["registration_id", "declare_true"],
-            "properties": {
-                "registration_id": {"type": "integer", "title": "涉及的执业注册"},
-                "note": {"type": "string", "title": "情况说明", "maxLength": 300},
-                "declare_true": {"type": "boolean", "const": True, "title": "承诺所填信息真实有效"},
-            },
-            "additionalProperties": False,
-            "x-ui": {"order": ["registration_id", "note", "declare_true"],
-                     "widgets": {"registration_id": {"widget": "select",
-                                                     "options": "registrations_reportable"},
-                                 "note": {"widget": "textarea"},
-                                 "declare_true": {"widget": "checkbox"}}},
-        }
+    staff = starter != "physician"
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": f"{name}申请",
+        "title": name if staff else f"{name}申请",
         "type": "object",
         "required": ["registration_id", "declare_true"],
         "properties": {
-            "registration_id": {"type": "integer", "title": "申请涉及的执业注册"},
+            "registration_id": {"type": "integer",
+                                "title": "涉及的执业注册" if staff else "申请涉及的执业注册"},
             "note": {"type": "string", "title": "情况说明", "maxLength": 300},
-            "declare_true": {"type": "boolean", "const": True, "title": "本人承诺所填信息真实有效"},
+            "declare_true": {"type": "boolean", "const": True,
+                             "title": "承诺所填信息真实有效" if staff else "本人承诺所填信息真实有效"},
         },
         "additionalProperties": False,
         "x-ui": {"order": ["registration_id", "note", "declare_true"],
-                 "widgets": {"registration_id": {"widget": "select",
-                                                 "options": "registrations_active"},
-                             "note": {"widget": "textarea"},
-                             "declare_true": {"widget": "checkbox"}}},
+                 "widgets": {"registration_id": {
+                     "widget": "select",
+                     "options": "registrations_reportable" if staff else "registrations_active"},
+                     "note": {"widget": "textarea"},
+                     "declare_true": {"widget": "checkbox"}}},
     }
 
 
