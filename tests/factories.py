@@ -12,6 +12,7 @@ from app.models import Authority
 from app.models import Department
 from app.models import Institution
 from app.models import Qualification
+from app.models import Registration
 from app.models import Role
 from app.models import User
 from app.services.accounts import accounts
@@ -132,3 +133,23 @@ def user(user_id: int) -> User:
     u = db.session.get(User, user_id)
     assert u is not None
     return u
+
+
+def stored_pdf(world: World, name: str) -> dict[str, Any]:
+    """A small PDF named ``name`` in the upload store, as the physician's attachment."""
+    return attachments.store(world.upload_dir, attachments.Upload(name, PDF + name.encode()),
+                             world.doctor_id)
+
+
+def active_registration(world: World, **kw: Any) -> Registration:
+    """doctor01's 有效 执业医师 registration at the hospital (fields overridable), committed."""
+    fields: dict[str, Any] = dict(
+        qualification_id=user(world.doctor_id).qualification_id, level="执业医师", category="1",
+        scopes=["11"], place_region="140000", institution_id=world.hospital_id,
+        department_id=world.department_id, authority_id=world.authority_id, status="ACTIVE",
+        cert_no="110140100000888")
+    fields.update(kw)
+    reg = Registration(**fields)
+    db.session.add(reg)
+    db.session.commit()
+    return reg

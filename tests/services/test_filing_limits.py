@@ -21,31 +21,21 @@ from app.models import Qualification
 from app.models import Registration
 from app.models import Role
 from app.models import User
-from app.services.applications import attachments
 from app.services.engine import processes
 from app.services.engine.clock import today_cst
-from tests.factories import PDF
 from tests.factories import World
+from tests.factories import active_registration
 from tests.factories import make_user
+from tests.factories import stored_pdf
 from tests.factories import user
 
 
 def _att(world: World, name: str) -> dict[str, Any]:
-    return attachments.store(world.upload_dir, attachments.Upload(name, PDF + name.encode()),
-                             world.doctor_id)
+    return stored_pdf(world, name)
 
 
 def _reg(world: World, **kw: Any) -> Registration:
-    doctor = user(world.doctor_id)
-    fields: dict[str, Any] = dict(
-        qualification_id=doctor.qualification_id, level="执业医师", category="1", scopes=["11"],
-        place_region="140000", institution_id=world.hospital_id, department_id=world.department_id,
-        authority_id=world.authority_id, status="ACTIVE", cert_no="110140100000555")
-    fields.update(kw)
-    reg = Registration(**fields)
-    db.session.add(reg)
-    db.session.commit()
-    return reg
+    return active_registration(world, **{"cert_no": "110140100000555", **kw})
 
 
 def _hospital(world: World, n: int, region: str = "140106") -> tuple[Institution, int]:
