@@ -77,19 +77,39 @@ def test_step1_valid_cases(web: WebClient, id_number: str) -> None:
 
 
 # DOMAIN §5 姓名: Chinese characters plus the middle dot for ethnic-minority names. A 生僻字
-# (CJK Ext-B and later) is a Chinese character, and people type the dot in several ways.
-@pytest.mark.parametrize("name", ["𠈌明", "𠀀𠀁", "阿依古丽•买买提", "阿依古丽·买买提", "爱新觉罗・溥仪",
-                                  "艾力‧买买提", "李〇"])
-def test_step1_accepts_rare_characters_and_middle_dots(web: WebClient, name: str) -> None:
+# (CJK Ext-B to Ext-G, the compatibility ideographs) is a Chinese character, and people type the
+# dot in several ways; it is stored as the records write it, "·" U+00B7.
+# 指南 1.1 #4 (您的姓名)
+@pytest.mark.parametrize(("name", "stored"), [
+    ("𠈌明", "𠈌明"), ("𠀀𠀁", "𠀀𠀁"), ("𰀀明", "𰀀明"), ("李\uf900", "李\uf900"), ("王\U0002f800", "王\U0002f800"),
+    ("阿依古丽•买买提", "阿依古丽·买买提"), ("阿依古丽·买买提", "阿依古丽·买买提"),
+    ("爱新觉罗・溥仪", "爱新觉罗·溥仪"), ("艾力‧买买提", "艾力·买买提"), ("李〇", "李〇")])
+def test_step1_accepts_rare_characters_and_middle_dots(web: WebClient, name: str,
+                                                       stored: str) -> None:
     resp = _step1(web, name, GOOD_ID)
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/account/register/account")
     resp = _step2(web)
     assert resp.status_code == 302
     page = web.get(resp.headers["Location"]).get_data(as_text=True)
-    assert f"<dt>您的姓名</dt><dd>{name}</dd>" in page  # stored and shown as typed
+    assert f"<dt>您的姓名</dt><dd>{stored}</dd>" in page  # one form of the dot
 
 
-@pytest.mark.parametrize("name", ["·张三", "张三·", "张··三", "张 三", "张三3"])
+# 指南 1.1 #4: the name typed with a bullet "•" or "・" matches the record written with "·"
+@pytest.mark.parametrize("typed", ["阿依古丽•买买提", "阿依古丽・买买提", "阿依古丽‧买买提"])
+def test_a_minority_name_with_another_dot_matches_the_record(web: WebClient, app: Flask,
+                                                             clean_db: None, typed: str) -> None:
+    with app.app_context():
+        q = make_qualification("阿依古丽·买买提", 11)
+        db.session.commit()
+        rid = q.id_number
+    _step1(web, typed, rid)
+    _step2(web, username="ayiguli01")
+    text = web.get("/account/activate").get_data(as_text=True)
+    assert "恭喜，您已经通过医师资格信息校验！" in text
+    assert "未查询到医师资格信息" not in text
+
+
+@pytest.mark.parametrize("name", ["·张三", "张三·", "张··三", "张 三", "张三3", "张Ａ", "张３", "张•", "Zhang•San"])
 def test_step1_refuses_a_dot_out_of_place(web: WebClient, name: str) -> None:
     resp = _step1(web, name, GOOD_ID)
     assert resp.status_code == 422

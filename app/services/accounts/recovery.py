@@ -17,6 +17,7 @@ from app.services.accounts import attempts
 from app.services.accounts import codes
 from app.services.accounts import websessions
 from app.services.accounts.signup import EMAIL_RE
+from app.services.accounts.signup import normalize_name
 from app.services.accounts.signup import password_errors
 from app.services.errors import DomainError
 from app.services.errors import InvalidInput
@@ -108,7 +109,7 @@ def reset_with_identity(name: str, id_number: str, cert_no: str, password: str,
                                                 User.activated.is_(True)).limit(1))
     qual = user.qualification if user else None
     if (user is None or qual is None or user.mobile_verified or user.email_verified
-            or not user.active or user.display_name != (name or "").strip()
+            or not user.active or user.display_name != normalize_name(name)
             or qual.cert_no.upper() != (cert_no or "").strip().upper()):
         if user is not None and attempts.used(IDENTITY_KIND, number, IDENTITY_WINDOW) >= IDENTITY_TRIES:
             audit.record(None, "account.recover_identity_closed", "user", user.id)

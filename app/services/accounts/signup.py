@@ -44,6 +44,7 @@ from app.services.records.validators import resident_id_error
 _HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U000323af"
 _DOT = "\u00b7\u30fb\uff65\u2022\u2027\u2219\u22c5\uff0e"
 NAME_RE = re.compile(rf"^(?=.{{2,30}}$)[{_HAN}]+(?:[{_DOT}][{_HAN}]+)*$")
+_DOTS = str.maketrans({c: "\u00b7" for c in _DOT})
 USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{5,11}$")
 PASSWORD_RE = re.compile(r"^[A-Za-z0-9]{6,16}$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
@@ -55,6 +56,12 @@ MAX_CODE_TRIES = 5
 class Identity:
     name: str
     id_number: str
+
+
+def normalize_name(name: str) -> str:
+    """The name as stored and matched: trimmed, every 间隔号 look-alike written "·" (U+00B7),
+    as the national records write it ("阿依古丽•买买提" is "阿依古丽·买买提")."""
+    return (name or "").strip().translate(_DOTS)
 
 
 def name_error(name: str) -> str | None:
@@ -90,6 +97,8 @@ def check_identity(name: str, id_number: str) -> Identity:
     errors: dict[str, str] = {}
     if msg := name_error(name):
         errors["name"] = msg
+    else:
+        name = normalize_name(name)
     number = normalize_resident_id(id_number)
     if not (id_number or "").strip():
         errors["id_number"] = _("请填写身份证号")
@@ -104,7 +113,7 @@ def check_identity(name: str, id_number: str) -> Identity:
 def match_qualification(name: str, id_number: str) -> Qualification | None:
     """The qualification record of this name and ID number, if the records hold one."""
     return db.session.scalar(select(Qualification).where(
-        Qualification.id_number == id_number, Qualification.name == name).limit(1))
+        Qualification.id_number == id_number, Qualification.name == normalize_name(name)).limit(1))
 
 
 def create_account(identity: Identity, mobile: str, email: str, username: str,
@@ -192,6 +201,8 @@ def update_identity(user: User, name: str, id_number: str) -> None:
     errors: dict[str, str] = {}
     if msg := name_error(name):
         errors["name"] = msg
+    else:
+        name = normalize_name(name)
     number = normalize_resident_id(id_number)
     if msg := resident_id_error(number):
         errors["id_number"] = msg
