@@ -116,7 +116,11 @@ def int_arg(value: str | None) -> int | None:
 def menu_for(user: User) -> list[tuple[str, str | None]]:
     """The left menu (label, url or None when not yet open)."""
     if user.role is Role.PHYSICIAN and not user.activated:
-        return [("医师账户激活", url_for("account.activate")), ("安全设置", url_for("account.security"))]
+        # 指南 1.3 #2 (身份信息更新 / 安全设置) and the FAQ's 资格补【改】指南 menu
+        return [("医师账户激活", url_for("account.activate")),
+                ("身份信息更新", url_for("account.identity")),
+                ("资格补【改】指南", url_for("account.guides")),
+                ("安全设置", url_for("account.security"))]
     if user.role is Role.PHYSICIAN:
         return [("资格信息", url_for("physician.qualification")),
                 ("执业信息", url_for("physician.practice")),

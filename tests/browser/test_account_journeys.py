@@ -81,9 +81,10 @@ def _register(page: Page, name: str, id_typed: str, mobile: str, username: str) 
 
     expect(page).to_have_url(re.compile(r"/activate$"))
     expect(page.locator("p.ok")).to_have_text("恭喜，您已经通过医师资格信息校验！")
-    # Not activated yet: only activation and security in the menu.
+    # Not activated yet: activation, 身份信息更新, 资格补【改】指南 and security (指南 1.3 #2).
     menu = page.locator("nav.side")
-    expect(menu.get_by_role("link")).to_have_text(["医师账户激活", "安全设置"])
+    expect(menu.get_by_role("link")).to_have_text(["医师账户激活", "身份信息更新", "资格补【改】指南",
+                                                   "安全设置"])
 
 
 def _verify_phone(page: Page, app: Flask, mobile: str) -> None:

@@ -356,3 +356,58 @@ def test_reloading_the_issued_code_page_issues_nothing_new(web: WebClient, web_w
         from app.models import ActivationCode
 
         assert db.session.scalar(select(func.count()).select_from(ActivationCode)) == 1
+
+
+def _menu(text: str) -> dict[str, str]:
+    nav = text.split('<nav class="side"', 1)[1].split("</nav>", 1)[0]
+    return {label: href for href, label in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', nav)}
+
+
+# 指南 1.3 #2 (身份信息更新 / 安全设置 on the activation screens) and the FAQ 未验证到医师资格怎么办
+# #2 ("请在系统内“资格补【改】指南”菜单中查看解决办法"): a matched but not yet activated user
+# corrects name and ID from the menu, and finds the three guides there
+def test_activation_menu_offers_identity_update_and_the_guides(web: WebClient, app: Flask,
+                                                                clean_db: None) -> None:
+    with app.app_context():
+        q = make_qualification("周八", 12)
+        db.session.commit()
+        rid = q.id_number
+    _step1(web, "周八", rid)
+    _step2(web, username="zhouba01")
+    menu = _menu(web.get("/account/activate").get_data(as_text=True))
+    assert list(menu) == ["医师账户激活", "身份信息更新", "资格补【改】指南", "安全设置"]
+    guides = web.get(menu["资格补【改】指南"]).get_data(as_text=True)
+    assert "当前位置 &gt; 首页 &gt; 资格补【改】指南" in guides
+    for href, title in (("/account/guide/old", "老人老办法医师资格信息修改及补录指南"),
+                        ("/account/guide/new", "新人新办法医师资格信息修改及补录指南"),
+                        ("/account/guide/military", "军队离休及复转退人员医师资格信息补录指南")):
+        assert f'<a href="{href}">{title}</a>' in guides
+        page = web.get(href).get_data(as_text=True)
+        assert title in page and 'href="/account/guides"' in page  # back to the list
+    assert "简称“老人老办法资格”" in guides
+    # the matched user finds a typing error in the ID and corrects it from the menu
+    web.get(menu["身份信息更新"])
+    resp = web.post(menu["身份信息更新"], {"name": "周八", "id_number": GOOD_ID})
+    assert resp.status_code == 302
+    text = web.get("/account/activate").get_data(as_text=True)
+    assert "未查询到医师资格信息！" in text
+    web.post(menu["身份信息更新"], {"name": "周八", "id_number": rid})
+    assert "恭喜，您已经通过医师资格信息校验！" in web.get("/account/activate").get_data(as_text=True)
+
+
+# 指南 1.3 #3 and FAQ path B #4: step 2 (the phone verified) says the guide's line
+# "恭喜，您已经通过医师信息校验！"; step 1 says "…医师资格信息校验！"
+def test_step_two_says_the_guides_line(web: WebClient, app: Flask, clean_db: None) -> None:
+    with app.app_context():
+        q = make_qualification("吴九", 13)
+        db.session.commit()
+        rid = q.id_number
+    _step1(web, "吴九", rid)
+    _step2(web, username="wujiu001")
+    step1 = web.get("/account/activate").get_data(as_text=True)
+    assert "医师账户激活第一步 医师信息校验" in step1
+    assert "恭喜，您已经通过医师资格信息校验！" in step1 and "通过医师信息校验" not in step1
+    _verify_phone(web, app)
+    step2 = web.get("/account/activate").get_data(as_text=True)
+    assert "医师账户激活第二步 输入资格证书编码激活账户" in step2
+    assert "恭喜，您已经通过医师信息校验！" in step2 and "医师资格信息校验" not in step2

@@ -164,6 +164,12 @@ def identity() -> ResponseReturnValue:
         422 if errors else 200)
 
 
+@bp.route("/guides")
+def guides() -> ResponseReturnValue:
+    """资格补【改】指南: the three guides for a qualification the records do not (correctly) hold."""
+    return render_template("account/guides.html", guides=GUIDES)
+
+
 @bp.route("/guide/<name>")
 def guide(name: str) -> ResponseReturnValue:
     if name not in GUIDES:
