@@ -96,3 +96,42 @@ def test_practice_page_shows_every_registration_of_the_person_and_its_filings(
     assert "2026年01月01日 — 2027年12月31日" in filings and "有效" in filings
     assert "2024年01月01日 — 2025年06月30日" in filings and "已到期" in filings
     assert "内科专业" in filings
+
+
+def _active_registration(app: Flask, web_world: World) -> None:
+    with app.app_context():
+        doctor = user(web_world.doctor_id)
+        db.session.add(Registration(qualification_id=doctor.qualification_id, level="执业医师",
+                                    category="1", scopes=["11"], place_region="140000",
+                                    institution_id=web_world.hospital_id,
+                                    authority_id=web_world.authority_id, status="ACTIVE",
+                                    cert_no="110140100000556", department_id=web_world.department_id))
+        db.session.commit()
+
+
+# 指南 2.3 #12 我修改的内容: the values of the change awaiting the institution's review are
+# shown as "field: old → new", not only the flag
+def test_profile_shows_what_i_changed_while_it_awaits_review(web: WebClient, web_world: World,
+                                                            app: Flask) -> None:
+    _active_registration(app, web_world)
+    web.login("doctor01")
+    text = web.get("/physician/profile").get_data(as_text=True)
+    assert "我修改的内容" not in text
+    resp = web.post("/physician/profile", {"action": "info", "education": "研究生（硕士）",
+                                           "school": "北京大学医学部", "major": "临床医学",
+                                           "title": "医师"}, follow_redirects=True)
+    text = resp.get_data(as_text=True)
+    assert "修改已提交" in text
+    changes = text.split("我修改的内容", 1)[1].split("</dl>", 1)[0]
+    assert "<dt>学历</dt><dd>大学本科 → 研究生（硕士）</dd>" in changes
+    assert "<dt>毕业学校</dt><dd>山西医科大学 → 北京大学医学部</dd>" in changes
+    assert "所学专业" not in changes and "任职资格" not in changes  # unchanged fields stay out
+
+
+# 指南 2.3 #30: the department option reads "code name 诊疗科目：subject" as in the guide
+def test_department_options_show_code_and_clinical_subject(web: WebClient, web_world: World,
+                                                           app: Flask) -> None:
+    _active_registration(app, web_world)
+    web.login("doctor01")
+    text = web.get("/physician/profile").get_data(as_text=True)
+    assert f'<option value="{web_world.department_id}" selected>01 内科 诊疗科目：内科</option>' in text

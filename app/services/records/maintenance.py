@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 from flask_babel import gettext as _
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Attachment
+from app.models import CatalogueItem
 from app.models import Department
 from app.models import PhysicianProfile
 from app.models import ProcessInstance
@@ -44,6 +46,19 @@ class ProfileView:
     pending_info: bool
     registration: Registration | None
     departments: list[Department]
+    # 我修改的内容: (label, value in use, value submitted) of the change awaiting review
+    pending_changes: tuple[tuple[str, str, str], ...] = ()
+    subject_names: dict[str, str] = field(default_factory=dict)  # 诊疗科目 code -> name
+
+    def department_label(self, dept: Department) -> str:
+        """The option as the guide shows it: "12 内科 诊疗科目：预防保健科"."""
+        subject = self.subject_names.get(dept.subject_code, dept.subject_code)
+        return _("%(code)s %(name)s 诊疗科目：%(subject)s", code=dept.code, name=dept.name,
+                 subject=subject)
+
+
+INFO_LABELS = (("education", "学历"), ("school", "毕业学校"), ("major", "所学专业"),
+               ("title", "任职资格"))
 
 
 def _physician(actor: User) -> None:
@@ -72,17 +87,26 @@ def view(actor: User) -> ProfileView:
         Department.institution_id == reg.institution_id, Department.active.is_(True))
         .order_by(Department.code))) if reg else []
 
-    def pending(pid: str) -> bool:
-        return db.session.scalar(select(ProcessInstance.id).where(
+    def pending(pid: str) -> ProcessInstance | None:
+        return db.session.scalar(select(ProcessInstance).where(
             ProcessInstance.subject_user_id == actor.id, ProcessInstance.process_id == pid,
-            ProcessInstance.completed_at.is_(None)).limit(1)) is not None
+            ProcessInstance.completed_at.is_(None)).order_by(ProcessInstance.id.desc()).limit(1))
 
+    current = {"education": (prof and prof.education) or qual.education,
+               "school": (prof and prof.school) or qual.school,
+               "major": (prof and prof.major) or qual.major,
+               "title": (prof and prof.title) or qual.title}
+    info = pending("info_change")
+    submitted = (info.application or {}) if info else {}
+    changes = tuple((_(label), str(current[key] or ""), str(submitted[key]))
+                    for key, label in INFO_LABELS
+                    if key in submitted and str(submitted[key]) != str(current[key] or ""))
+    subjects = dict(db.session.execute(select(CatalogueItem.code, CatalogueItem.name).where(
+        CatalogueItem.kind == "clinical_subject")).tuples().all()) if depts else {}
     return ProfileView(
-        qual.name, qual.sex, qual.birth_date,
-        (prof and prof.education) or qual.education, (prof and prof.school) or qual.school,
-        (prof and prof.major) or qual.major, (prof and prof.title) or qual.title,
-        prof.photo_sha256 if prof else None, pending("photo"), pending("info_change"), reg,
-        depts)
+        qual.name, qual.sex, qual.birth_date, current["education"], current["school"],
+        current["major"], current["title"], prof.photo_sha256 if prof else None,
+        pending("photo") is not None, info is not None, reg, depts, changes, subjects)
 
 
 def info_fields(actor: User, values: dict[str, Any] | None = None,
