@@ -66,7 +66,7 @@ def _physician(app: Flask, world: World, *, verified: bool = True) -> dict[str, 
 def _recover(client: WebClient, doc: dict[str, str | int], cert: str, password: str = "Taken123"):  # type: ignore[no-untyped-def]
     client.get("/account/recover/identity")
     return client.post("/account/recover/identity", {
-        "name": doc["name"], "id_number": doc["id"], "cert_no": cert,
+        "name": doc["name"], "id_number": doc["id"], "cert_no": cert, "mobile": "13700000007",
         "password": password, "confirm": password})
 
 

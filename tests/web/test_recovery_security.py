@@ -48,25 +48,93 @@ def test_recover_by_phone_does_not_reveal_accounts(web: WebClient, web_world: Wo
     assert web.login("doctor01", "Newpass1").status_code == 302
 
 
-def test_recover_by_personal_information(web: WebClient, web_world: World, app: Flask) -> None:
+def _by_identity(web: WebClient, **fields: str):  # type: ignore[no-untyped-def]
+    web.get("/account/recover/identity")
+    return web.post("/account/recover/identity", {"password": "Newpass2", "confirm": "Newpass2",
+                                                  **fields})
+
+
+NO_MATCH = "您输入的信息与我们的记录不符"
+
+
+# 指南 FAQ 找回您的登录账户 #12 (R-20): "如果您的手机号和邮箱都未验证可通过账户注册时填写的个人信息找回
+# 登录账户！" — refused while a phone or e-mail is verified (then the phone/e-mail way is open)
+def test_recover_by_personal_information_only_without_a_verified_contact(
+        web: WebClient, web_world: World, app: Flask) -> None:
     with app.app_context():
         doctor = db.session.get(User, web_world.doctor_id)
         name, rid, cert = doctor.display_name, doctor.id_number, doctor.qualification.cert_no
-        doctor.mobile_verified = False  # the guide offers this path only without verified contacts
+        assert doctor.mobile_verified
+    mine = {"name": name, "id_number": rid, "mobile": MOBILE, "cert_no": cert}
+    resp = _by_identity(web, **mine)
+    assert NO_MATCH in resp.get_data(as_text=True)
+    assert web.login("doctor01", "Newpass2").status_code == 401
+    with app.app_context():
+        doctor = db.session.get(User, web_world.doctor_id)
+        doctor.mobile_verified = False
+        doctor.email_verified = True
         db.session.commit()
-    web.get("/account/recover/identity")
-    wrong = web.post("/account/recover/identity", {"name": name, "id_number": rid,
-                                                   "cert_no": cert[:-1] + "9", "password": "Newpass2",
-                                                   "confirm": "Newpass2"})
-    nobody = web.post("/account/recover/identity", {"name": "无此人", "id_number": "11010519491231002X",
-                                                    "cert_no": cert, "password": "Newpass2",
-                                                    "confirm": "Newpass2"})
-    msg = "您输入的信息与我们的记录不符"
-    assert msg in wrong.get_data(as_text=True) and msg in nobody.get_data(as_text=True)
-    ok = web.post("/account/recover/identity", {"name": name, "id_number": rid.lower(), "cert_no": cert,
-                                                "password": "Newpass2", "confirm": "Newpass2"})
-    assert "doctor01" in ok.get_data(as_text=True)
+    assert NO_MATCH in _by_identity(web, **mine).get_data(as_text=True)
+    with app.app_context():
+        db.session.get(User, web_world.doctor_id).email_verified = False
+        db.session.commit()
+    # neither verified: wrong certificate, wrong phone, unknown person get the same answer
+    wrong = _by_identity(web, **{**mine, "cert_no": cert[:-1] + "9"})
+    phone = _by_identity(web, **{**mine, "mobile": "13800000000"})
+    nobody = _by_identity(web, name="无此人", id_number="11010519491231002X", mobile=MOBILE,
+                          cert_no=cert)
+    assert wrong.status_code == phone.status_code == nobody.status_code
+    for resp in (wrong, phone, nobody):
+        assert NO_MATCH in resp.get_data(as_text=True)
+    ok = _by_identity(web, **{**mine, "id_number": rid.lower()})
+    assert "您的登录用户名是" in ok.get_data(as_text=True) and "doctor01" in ok.get_data(as_text=True)
     assert web.login("doctor01", "Newpass2").status_code == 302
+
+
+# 指南 FAQ 找回您的登录账户 #12 (R-20): an account the records did not match (no 资格证书编码 to
+# give) recovers with its name, ID number and the phone it signed up with
+def test_an_unmatched_account_recovers_by_personal_information(web: WebClient, app: Flask,
+                                                               clean_db: None) -> None:
+    rid = "11010519491231002X"
+    web.get("/account/register")
+    web.post("/account/register", {"name": "阿依古丽•买买提", "id_number": rid})
+    web.get("/account/register/account")
+    resp = web.post("/account/register/account", {
+        "mobile": "13912345678", "email": "ayi@example.cn", "username": "ayiguli01",
+        "password": "Abc12345", "confirm": "Abc12345"})
+    assert resp.status_code == 302
+    web.post("/logout")
+    other = WebClient(app.test_client())
+    with_cert = _by_identity(other, name="阿依古丽·买买提", id_number=rid, mobile="13912345678",
+                             cert_no="201214110123456789012")
+    assert NO_MATCH in with_cert.get_data(as_text=True)
+    ok = _by_identity(other, name="阿依古丽·买买提", id_number=rid, mobile="13912345678")
+    assert "ayiguli01" in ok.get_data(as_text=True)
+    resp = other.login("ayiguli01", "Newpass2")
+    assert resp.status_code == 302
+    page = other.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "未查询到医师资格信息！" in page  # back on the activation page, still to be matched
+
+
+# R-20: limits per identity: five wrong tries close the path for the ID, whichever account
+def test_personal_information_recovery_is_limited_per_identity(web: WebClient, app: Flask,
+                                                               clean_db: None) -> None:
+    rid = "11010519491231002X"
+    web.get("/account/register")
+    web.post("/account/register", {"name": "李四", "id_number": rid})
+    web.get("/account/register/account")
+    web.post("/account/register/account", {
+        "mobile": "13912345678", "email": "lisi@example.cn", "username": "lisi0001",
+        "password": "Abc12345", "confirm": "Abc12345"})
+    web.post("/logout")
+    for i in range(5):
+        resp = _by_identity(WebClient(app.test_client()), name="李四", id_number=rid,
+                            mobile=f"1391234560{i}")
+        assert NO_MATCH in resp.get_data(as_text=True)
+    resp = _by_identity(WebClient(app.test_client()), name="李四", id_number=rid,
+                        mobile="13912345678")
+    assert "错误次数过多" in resp.get_data(as_text=True)
+    assert WebClient(app.test_client()).login("lisi0001", "Newpass2").status_code == 401
 
 
 def test_security_page_masks_and_changes_the_phone(web: WebClient, web_world: World,

@@ -85,10 +85,33 @@ IDENTITY_WINDOW = timedelta(hours=24)
 NO_MATCH = "您输入的信息与我们的记录不符，或该账户已绑定手机号/邮箱（请通过手机或邮箱找回），无法通过个人信息找回"
 
 
-def reset_with_identity(name: str, id_number: str, cert_no: str, password: str,
+def _identity_account(number: str, name: str, mobile: str, cert_no: str) -> User | None:
+    """The open account of this ID number whose sign-up details are these: the name, the
+    mobile number given at sign-up, and the 资格证书编码 when the account is matched to a
+    qualification (empty when it is not); never one with a verified phone or e-mail."""
+    candidates = db.session.scalars(select(User).where(
+        User.id_number == number, User.active.is_(True), accounts.holds_contacts())
+        .order_by(User.activated.desc(), User.id)).all()
+    owner = next((u for u in candidates if u.activated), None)
+    for user in [owner] if owner is not None else candidates:
+        qual = user.qualification
+        if (user.mobile_verified or user.email_verified or user.display_name != name
+                or not user.mobile or user.mobile != mobile):
+            continue
+        if qual is not None and qual.cert_no.upper() == cert_no:
+            return user
+        if qual is None and not cert_no:
+            return user
+    return None
+
+
+def reset_with_identity(name: str, id_number: str, mobile: str, cert_no: str, password: str,
                         confirm: str) -> str:
-    """通过个人信息找回: name + ID number + 资格证书编码 of an activated account that has
-    neither a verified phone nor a verified e-mail (the guide offers this path only then).
+    """通过个人信息找回: "如果您的手机号和邮箱都未验证可通过账户注册时填写的个人信息找回登录账户"
+    — name + ID number + the mobile number given at sign-up, and the 资格证书编码 when the
+    account is matched to a qualification (an account not matched leaves it empty). Only an
+    account with neither a verified phone nor a verified e-mail; an activated account owns
+    its ID number, so then only that one.
 
     Wrong tries are counted per ID number, whoever makes them: after 5 in 24 hours the path
     is closed for that identity, the right answer too, and the owner is told. Every refusal
@@ -105,17 +128,18 @@ def reset_with_identity(name: str, id_number: str, cert_no: str, password: str,
         db.session.commit()
         raise DomainError(_("通过个人信息找回的错误次数过多，该身份的此找回方式已关闭24小时。"
                             "请到所在医疗机构核实身份后重置密码"))
-    user = db.session.scalar(select(User).where(User.id_number == number,
-                                                User.activated.is_(True)).limit(1))
-    qual = user.qualification if user else None
-    if (user is None or qual is None or user.mobile_verified or user.email_verified
-            or not user.active or user.display_name != normalize_name(name)
-            or qual.cert_no.upper() != (cert_no or "").strip().upper()):
-        if user is not None and attempts.used(IDENTITY_KIND, number, IDENTITY_WINDOW) >= IDENTITY_TRIES:
-            audit.record(None, "account.recover_identity_closed", "user", user.id)
-            outbox.notify_user(user, _("账户安全提醒"), _(
-                "有人多次尝试通过个人信息找回您的账户，此找回方式已关闭24小时。"
-                "如非本人操作，请联系所在医疗机构。"))
+    user = _identity_account(number, normalize_name(name), (mobile or "").strip(),
+                             (cert_no or "").strip().upper())
+    if user is None:
+        used = attempts.used(IDENTITY_KIND, number, IDENTITY_WINDOW)
+        if used >= IDENTITY_TRIES:  # the try that closed the path: told once per window
+            open_ = list(db.session.scalars(select(User).where(
+                User.id_number == number, User.active.is_(True), accounts.holds_contacts())))
+            for warned in [u for u in open_ if u.activated] or open_:
+                audit.record(None, "account.recover_identity_closed", "user", warned.id)
+                outbox.notify_user(warned, _("账户安全提醒"), _(
+                    "有人多次尝试通过个人信息找回您的账户，此找回方式已关闭24小时。"
+                    "如非本人操作，请联系所在医疗机构。"))
         db.session.commit()
         raise DomainError(_(NO_MATCH))
     attempts.give_back(IDENTITY_KIND, number)

@@ -309,8 +309,8 @@ def recover_by_identity() -> ResponseReturnValue:
         else:
             try:
                 username = recovery.reset_with_identity(
-                    form.get("name", ""), form.get("id_number", ""), form.get("cert_no", ""),
-                    form.get("password", ""), form.get("confirm", ""))
+                    form.get("name", ""), form.get("id_number", ""), form.get("mobile", ""),
+                    form.get("cert_no", ""), form.get("password", ""), form.get("confirm", ""))
             except InvalidInput as exc:
                 errors = exc.errors
             except DomainError as exc:
