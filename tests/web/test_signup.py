@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import OutboxMessage
 from app.models import Registration
+from app.models import Role
 from app.models import User
 from app.services.engine.clock import today_cst
 from app.services.platform.seed import make_resident_id
@@ -411,3 +412,101 @@ def test_step_two_says_the_guides_line(web: WebClient, app: Flask, clean_db: Non
     step2 = web.get("/account/activate").get_data(as_text=True)
     assert "医师账户激活第二步 输入资格证书编码激活账户" in step2
     assert "恭喜，您已经通过医师信息校验！" in step2 and "医师资格信息校验" not in step2
+
+
+def _sms(app: Flask, mobile: str, subject: str = "账户激活码") -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(select(OutboxMessage.body).where(
+            OutboxMessage.recipient == mobile, OutboxMessage.subject == subject)
+            .order_by(OutboxMessage.id)))
+
+
+def _verify_and_open(web: WebClient, app: Flask, mobile: str) -> str:
+    web.get("/account/security/mobile")
+    web.post("/account/security/mobile", {"action": "send", "target": mobile})
+    with app.app_context():
+        body = db.session.scalar(select(OutboxMessage.body).where(
+            OutboxMessage.recipient == mobile).order_by(OutboxMessage.id.desc()))
+    code = re.search(r"\d{6}", body or "").group(0)
+    resp = web.post("/account/security/mobile", {"action": "confirm", "target": mobile,
+                                                 "code": code}, follow_redirects=True)
+    return resp.get_data(as_text=True)
+
+
+# 指南 1.3 #8: "手机号码验证成功后，激活码会以短信方式发送至您的手机。" A code the institution
+# generated before the physician verified the phone is sent (as a fresh code replacing it) when
+# the phone verified is the one the institution checked in person; a stranger who signed up
+# with the same name and ID and verified another phone receives nothing.
+def test_the_code_is_sent_when_the_institutions_phone_is_verified(web: WebClient,
+                                                                   web_world: World,
+                                                                   app: Flask) -> None:
+    with app.app_context():
+        q = make_qualification("冯十二", 14)
+        reg = Registration(qualification_id=q.id, level="执业医师", category="1", scopes=["11"],
+                           place_region="140000", institution_id=web_world.hospital_id,
+                           authority_id=web_world.authority_id, status="ACTIVE",
+                           cert_no="110140100999014")
+        db.session.add(reg)
+        db.session.commit()
+        rid, reg_id = q.id_number, reg.id
+    staff = WebClient(app.test_client())
+    staff.login("jigou01")
+    staff.get("/institution/activation-codes")
+    page = staff.post(f"/institution/activation-codes/{reg_id}",
+                      follow_redirects=True).get_data(as_text=True)
+    handed = re.search(r'id="activation-code">([A-Z0-9]{8})<', page).group(1)  # never handed over
+    staff.post(f"/institution/activation-codes/{reg_id}/mobile", {"mobile": "13912345678"})
+    assert _sms(app, "13912345678") == []  # generated before the phone was recorded
+
+    stranger = WebClient(app.test_client())
+    _step1(stranger, "冯十二", rid)
+    _step2(stranger, username="stranger01", mobile="13700000000")
+    text = _verify_and_open(stranger, app, "13700000000")
+    assert "验证成功！" in text and "激活码已以短信方式发送" not in text
+    assert _sms(app, "13700000000") == []
+
+    _step1(web, "冯十二", rid)
+    _step2(web, username="fengshi01", mobile="13912345678")
+    text = _verify_and_open(web, app, "13912345678")
+    assert "医师账户激活第二步 输入激活码激活账户" in text
+    assert "激活码已以短信方式发送至您的手机" in text
+    sent = _sms(app, "13912345678")
+    assert len(sent) == 1
+    code = re.search(r"激活码为 ([A-Z0-9]{8})", sent[0]).group(1)
+    assert code not in text and code != handed
+    resp = web.post("/account/activate", {"path": "A", "code": handed})
+    assert "激活码不正确或已失效" in resp.get_data(as_text=True)  # replaced by the one sent
+    resp = web.post("/account/activate", {"path": "A", "code": code})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/physician/")
+    assert "有效" in web.get("/physician/practice").get_data(as_text=True)
+
+
+# 指南 1.3 #8: the sending on verification is limited per identity (three a day)
+def test_the_code_is_sent_again_at_most_three_times_a_day(web_world: World, app: Flask) -> None:
+    from app.models import ActivationCode
+    from app.services.accounts import activation
+    from tests.factories import make_user
+    from tests.factories import user as user_of
+
+    with app.app_context():
+        q = make_qualification("陈十三", 15)
+        reg = Registration(qualification_id=q.id, level="执业医师", category="1", scopes=["11"],
+                           place_region="140000", institution_id=web_world.hospital_id,
+                           authority_id=web_world.authority_id, status="ACTIVE",
+                           cert_no="110140100999015", roster_mobile="13912345679")
+        db.session.add(reg)
+        db.session.flush()
+        activation.issue(user_of(web_world.staff_id), reg.id)
+        doc = make_user("chenshi01", Role.PHYSICIAN, "陈十三", qualification_id=q.id,
+                        id_number=q.id_number, mobile="13912345679", mobile_verified=True,
+                        activated=False)
+        db.session.commit()
+        results = []
+        for _ in range(4):
+            results.append(activation.send_on_verified(doc))
+            db.session.commit()
+        assert results == [True, True, True, False]
+        live = db.session.scalars(select(ActivationCode).where(
+            ActivationCode.id_number == q.id_number, ActivationCode.revoked_at.is_(None))).all()
+        assert len(live) == 1  # every sending replaced the earlier code
+    assert len(_sms(app, "13912345679")) == 4  # the issue and three sendings

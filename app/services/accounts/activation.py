@@ -19,6 +19,7 @@ from app.models import Role
 from app.models import User
 from app.models.base import utcnow
 from app.services.accounts import accounts
+from app.services.accounts import attempts
 from app.services.errors import Forbidden
 from app.services.errors import InvalidInput
 from app.services.errors import NotFound
@@ -135,3 +136,49 @@ def issue(actor: User, registration_id: int) -> IssuedCode:
                  {"code_id": row.id, "sent": len(sent)})
     db.session.commit()
     return IssuedCode(code, qual.name, row.expires_at, sent)
+
+
+RESENDS, RESEND_WINDOW = 3, timedelta(hours=24)  # per identity (ID number)
+
+
+def send_on_verified(user: User) -> bool:
+    """指南 1.3: "手机号码验证成功后，激活码会以短信方式发送至您的手机。"
+
+    Called when a physician's account has just verified its phone. The live (unused,
+    unrevoked, unexpired) code of the account's identity is sent again only when the
+    verified number is the one the institution checked in person for that registration: a
+    number an account declared itself never receives a code (anyone can sign up with a name
+    and ID). Codes are kept hashed, so the code sent is a fresh one with the same expiry that
+    replaces the earlier one. At most three times a day per identity. Does not commit.
+    """
+    if (user.role is not Role.PHYSICIAN or user.activated or not user.mobile_verified
+            or not user.mobile or not user.id_number):
+        return False
+    now = utcnow()
+    row = db.session.scalar(select(ActivationCode).where(
+        ActivationCode.id_number == user.id_number, ActivationCode.revoked_at.is_(None),
+        ActivationCode.used_at.is_(None), ActivationCode.expires_at > now)
+        .order_by(ActivationCode.id.desc()).limit(1))
+    reg = db.session.get(Registration, row.registration_id) if row else None
+    if (row is None or reg is None or reg.status not in ISSUABLE
+            or reg.roster_mobile != user.mobile
+            or reg.qualification_id != user.qualification_id):
+        return False
+    if not attempts.claim("activation_resend", user.id_number, RESENDS, RESEND_WINDOW):
+        return False
+    row.revoked_at = now
+    code = "".join(secrets.choice(ALPHABET) for _ in range(8))
+    fresh = ActivationCode(id_number=row.id_number, institution_id=row.institution_id,
+                           registration_id=row.registration_id,
+                           code_hash=accounts.hash_password(code), issued_by_id=row.issued_by_id,
+                           created_at=now, expires_at=row.expires_at)
+    db.session.add(fresh)
+    db.session.flush()
+    days = max(1, -(-(row.expires_at - now) // timedelta(days=1)))
+    outbox.enqueue("sms", user.mobile, _("账户激活码"), _(
+        "您的手机号码已验证。您的医师电子化注册系统账户激活码为 %(code)s，%(days)s天内有效，"
+        "仅可使用一次，此前的激活码已失效。请登录系统在“激活我的账户”中输入。",
+        code=code, days=days), user_id=user.id, secret=True)
+    audit.record(user, "activation_code.resend", "registration", reg.id,
+                 {"code_id": fresh.id, "replaces": row.id})
+    return True

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import User
 from app.services.accounts import accounts
+from app.services.accounts import activation
 from app.services.accounts import codes
 from app.services.accounts import websessions
 from app.services.accounts.signup import EMAIL_RE
@@ -48,9 +49,10 @@ def send_code(user: User, channel: str, new_value: str | None = None) -> None:
     db.session.commit()
 
 
-def confirm(user: User, channel: str, target: str, code: str, keep_session: str | None = None) -> None:
+def confirm(user: User, channel: str, target: str, code: str, keep_session: str | None = None) -> bool:
     """Check the code and make ``target`` the user's verified phone/e-mail; every other
-    session of the user ends."""
+    session of the user ends. True when an activation code was sent to the phone just
+    verified (:func:`activation.send_on_verified`)."""
     field, flag = FIELDS[channel]
     target = _target(channel, target)
     codes.consume(f"verify_{channel}:{user.id}", target, code)
@@ -67,7 +69,9 @@ def confirm(user: User, channel: str, target: str, code: str, keep_session: str 
     if changed and old:
         outbox.enqueue(channel, old, _("账户安全提醒"), body, user_id=user.id)
     websessions.end_all(user.id, keep=keep_session)
+    sent = channel == "sms" and activation.send_on_verified(user)
     db.session.commit()
+    return sent
 
 
 def change_password(user: User, old: str, new: str, confirm_: str,

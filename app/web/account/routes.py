@@ -225,9 +225,12 @@ def contact(channel: str) -> ResponseReturnValue:
                 sent = True
                 flash(_("校验码已发送，请查收（5分钟内有效）。"), "success")
             else:
-                security.confirm(user, kind, target, request.form.get("code", ""), current_sid())
+                code_sent = security.confirm(user, kind, target, request.form.get("code", ""),
+                                             current_sid())
                 renew()
                 flash(_("验证成功！"), "success")
+                if code_sent:
+                    flash(_("激活码已以短信方式发送至您的手机，请查收后在下方输入。"), "success")
                 return redirect(url_for("account.activate" if not user.activated else "account.security"))
         except InvalidInput as exc:
             errors = exc.errors
