@@ -510,3 +510,50 @@ def test_the_code_is_sent_again_at_most_three_times_a_day(web_world: World, app:
             ActivationCode.id_number == q.id_number, ActivationCode.revoked_at.is_(None))).all()
         assert len(live) == 1  # every sending replaced the earlier code
     assert len(_sms(app, "13912345679")) == 4  # the issue and three sendings
+
+
+# FAQ 处于注册无效状态及规培的医师如何激活 #1: path B is for "有资格未注册 / 变更出 / 注册备案 / 注销 /
+# 规培 / 其他处于无效状态"; 暂停执业 and 变更中 registrations are still in force at a main
+# institution (which can issue the code: 指南 1.3 第二步), so they take path A
+@pytest.mark.parametrize(("status", "seq"), [("SUSPENDED", 16), ("PENDING_CHANGE", 17)])
+def test_suspended_and_changing_registrations_take_path_a(web: WebClient, web_world: World,
+                                                          app: Flask, status: str,
+                                                          seq: int) -> None:
+    with app.app_context():
+        q = make_qualification("褚十四", seq)
+        db.session.add(Registration(qualification_id=q.id, level="执业医师", category="1",
+                                    scopes=["11"], place_region="140000",
+                                    institution_id=web_world.hospital_id,
+                                    authority_id=web_world.authority_id, status=status,
+                                    cert_no=f"1101401009990{seq}"))
+        db.session.commit()
+        rid = q.id_number
+    _step1(web, "褚十四", rid)
+    _step2(web, username=f"chushi{seq}")
+    _verify_phone(web, app)
+    text = web.get("/account/activate").get_data(as_text=True)
+    assert "医师账户激活第二步 输入激活码激活账户" in text and "山西大学医院" in text
+
+
+# R-37 (医师法 第十六条): a physician whose only record is 吊销 activates by path B and sees the
+# records; the two-year bar applies to 注册, not to the account
+def test_a_revoked_only_physician_activates_and_sees_the_records(web: WebClient,
+                                                                 web_world: World,
+                                                                 app: Flask) -> None:
+    with app.app_context():
+        q = make_qualification("卫十五", 18)
+        db.session.add(Registration(qualification_id=q.id, level="执业医师", category="1",
+                                    scopes=["11"], place_region="140000",
+                                    institution_id=web_world.hospital_id,
+                                    authority_id=web_world.authority_id, status="REVOKED",
+                                    cert_no="110140100999018"))
+        db.session.commit()
+        rid, cert = q.id_number, q.cert_no
+    _step1(web, "卫十五", rid)
+    _step2(web, username="weishiwu1")
+    _verify_phone(web, app)
+    resp = web.post("/account/activate", {"path": "B", "cert_no": cert})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/physician/")
+    practice = web.get("/physician/practice").get_data(as_text=True)
+    assert "110140100999018" in practice and "吊销" in practice
+    assert "已被吊销" in web.get("/physician/apply").get_data(as_text=True)  # the bar on 注册
