@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ActivationCode
+from app.models import OutboxMessage
 from app.models import Qualification
 from app.models import Registration
 from app.models import RegistrationStatus
@@ -148,8 +149,10 @@ def send_on_verified(user: User) -> bool:
     unrevoked, unexpired) code of the account's identity is sent again only when the
     verified number is the one the institution checked in person for that registration: a
     number an account declared itself never receives a code (anyone can sign up with a name
-    and ID). Codes are kept hashed, so the code sent is a fresh one with the same expiry that
-    replaces the earlier one. At most three times a day per identity. Does not commit.
+    and ID). A code that already went to that phone (issued after the institution recorded
+    it) stays as it is. Codes are kept hashed, so the code sent is a fresh one with the same
+    expiry that replaces the earlier one. At most three times a day per identity. Does not
+    commit.
     """
     if (user.role is not Role.PHYSICIAN or user.activated or not user.mobile_verified
             or not user.mobile or not user.id_number):
@@ -163,6 +166,12 @@ def send_on_verified(user: User) -> bool:
     if (row is None or reg is None or reg.status not in ISSUABLE
             or reg.roster_mobile != user.mobile
             or reg.qualification_id != user.qualification_id):
+        return False
+    delivered = db.session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.channel == "sms", OutboxMessage.recipient == user.mobile,
+        OutboxMessage.subject == _("账户激活码"), OutboxMessage.created_at >= row.created_at)
+        .limit(1))
+    if delivered is not None:  # the live code already went to this phone: it stays valid
         return False
     if not attempts.claim("activation_resend", user.id_number, RESENDS, RESEND_WINDOW):
         return False
