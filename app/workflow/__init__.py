@@ -17,6 +17,7 @@ from app.workflow.lanes import Lane
 from app.workflow.lanes import Milestone
 from app.workflow.lanes import Outline
 from app.workflow.lanes import outline
+from app.workflow.lanes import with_lane_names
 from app.workflow.validate import validate_bpmn
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "load_definition",
     "outline",
     "validate_bpmn",
+    "with_lane_names",
 ]

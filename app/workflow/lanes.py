@@ -126,3 +126,19 @@ def outline(xml: str) -> Outline:
                 seen.add(nxt)
                 queue.append(nxt)
     return Outline(lanes, start, tuple(order))
+
+
+def with_lane_names(xml: str, names: dict[str, str]) -> str:
+    """The diagram with each lane whose name is still a role key (a version published before
+    lanes had Chinese names) named as a person reads it; for viewing only."""
+    root = parse_xml(xml)
+    changed = False
+    for lane in _lanes(root):
+        name = lane.get("name") or ""
+        key = role_key(lane.get("id"), name)
+        if (not name or name in names) and key in names:
+            lane.set("name", names[str(key)])
+            changed = True
+    if not changed:
+        return xml
+    return str(etree.tostring(root.getroottree(), encoding="unicode"))

@@ -19,6 +19,7 @@ from app.services.applications.timeline import Timeline
 from app.services.backoffice import definitions
 from app.services.engine import processes
 from app.services.engine.clock import today_cst
+from app.services.inbox import tasks
 from tests.factories import CONFIRMED
 from tests.factories import World
 from tests.factories import application_payload
@@ -166,4 +167,7 @@ def test_an_old_version_with_english_lane_names_still_runs(world: World) -> None
         assert (task.lane, task.scope_id) == ("commission", world.authority_id)
         tl = _timeline(world, iid)
         assert tl.steps[1].party == HOSPITAL and tl.steps[3].party == COMMISSION
+        xml = tasks.diagram_of(user(world.admin_id), iid).xml  # staff read Chinese lane names
+        assert 'name="卫生健康委"' in xml and 'name="医师"' in xml
+        assert 'name="commission"' not in xml and 'name="physician"' not in xml
         processes.terminate(user(world.admin_id), iid, "测试结束")
