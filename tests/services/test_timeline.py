@@ -112,6 +112,18 @@ def test_a_withdrawn_application_says_so(world: World) -> None:
     assert tl.steps[-1].state is StepState.DONE and tl.steps[-1].note == "已撤回"
 
 
+def test_a_refusal_says_so_at_the_step_that_refused(world: World) -> None:
+    # 行政许可法 第三十八条 — R-8: a refusal is told as such; the steps after it were not reached
+    iid = _submit(world)
+    processes.complete_task(user(world.staff_id), _open_task(iid).id,
+                            {"decision": "refuse", "note": "非本机构人员", "paper_held": True})
+    tl = _timeline(world, iid)
+    assert tl.ended and not tl.approved and tl.outcome == "机构不予确认"
+    assert (tl.steps[1].state, tl.steps[1].note) == (StepState.DONE, "不予确认")
+    assert [s.state for s in tl.steps[2:4]] == [StepState.SKIPPED] * 2
+    assert tl.steps[-1].note == "机构不予确认"
+
+
 def test_an_institution_started_case_has_a_sensible_timeline(world: World) -> None:
     # 医师执业注册管理办法 第十八条: the institution reports, the commission decides; the
     # physician concerned sees the report as the first step and no step of their own
