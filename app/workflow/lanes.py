@@ -17,6 +17,7 @@ from lxml import etree
 from app.workflow.xmlsafe import parse_xml
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _NS = {"bpmn": BPMN}
 LANE_PREFIX = "lane_"
 
@@ -36,6 +37,7 @@ class Milestone:
     spec_id: str
     title: str
     lane: str | None  # the role key
+    form_id: str = ""  # a user task's form (its spiffworkflow "form" property, else its id)
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,9 @@ def outline(xml: str) -> Outline:
         node = queue.popleft()
         el = nodes.get(node)
         if el is not None and el.tag == f"{{{BPMN}}}userTask":
-            order.append(Milestone(node, el.get("name") or node, by_node.get(node)))
+            form = el.find(f".//{{{SPIFF}}}property[@name='form']")
+            order.append(Milestone(node, el.get("name") or node, by_node.get(node),
+                                   (form.get("value") if form is not None else None) or node))
         for nxt in edges.get(node, []):
             if nxt not in seen:
                 seen.add(nxt)

@@ -102,6 +102,22 @@ def test_a_correction_returns_the_step_to_the_physician(world: World) -> None:
     assert tl.steps[tl.current_index or 0].title in ("卫健委受理", "审查决定")
 
 
+def test_an_institution_return_waits_for_the_physician(world: World) -> None:
+    # 医师执业注册管理办法 第八条 (退回修改) — the institution's step waits for the physician's
+    # corrected application; after it the institution holds it again
+    iid = _submit(world)
+    processes.complete_task(user(world.staff_id), _open_task(iid).id,
+                            {"decision": "return", "note": "聘用证明不清晰",
+                             "fields": ["employment_proof"]})
+    tl = _timeline(world, iid)
+    assert tl.steps[1].state is StepState.RETURNED and tl.current_index == 1
+    assert tl.my_task_id == _open_task(iid).id and tl.steps[2].state is StepState.UPCOMING
+    processes.complete_task(user(world.doctor_id), _open_task(iid).id,
+                            application_payload(world, world.doctor_id))
+    tl = _timeline(world, iid)
+    assert tl.steps[1].state is StepState.CURRENT and tl.holder == HOSPITAL
+
+
 def test_a_withdrawn_application_says_so(world: World) -> None:
     # 行政许可法 第三十二条 (撤回) — the end says 已撤回, the steps never reached say 未办理
     iid = _submit(world)
@@ -124,22 +140,40 @@ def test_a_refusal_says_so_at_the_step_that_refused(world: World) -> None:
     assert tl.steps[-1].note == "机构不予确认"
 
 
-def test_an_institution_started_case_has_a_sensible_timeline(world: World) -> None:
-    # 医师执业注册管理办法 第十八条: the institution reports, the commission decides; the
-    # physician concerned sees the report as the first step and no step of their own
+def _registration(world: World) -> Registration:
     qual = user(world.doctor_id).qualification
     reg = Registration(qualification_id=qual.id, level="执业医师", category="1", scopes=["11"],
                        place_region="140000", institution_id=world.hospital_id,
                        authority_id=world.authority_id, status="ACTIVE", cert_no="110140100004444")
     db.session.add(reg)
     db.session.commit()
+    return reg
+
+
+def _report(reg: Registration) -> dict[str, object]:
+    return {"registration_id": reg.id, "reason": "death", "event_date": today_cst().isoformat()}
+
+
+def test_an_institution_started_case_has_a_sensible_timeline(world: World) -> None:
+    # 医师执业注册管理办法 第十八条: the institution reports, the commission decides; the
+    # physician concerned sees the report as the first step and no step of their own
     iid = processes.start_case(user(world.staff_id), "cancellation_report",
-                               {"registration_id": reg.id, "reason": "death",
-                                "event_date": today_cst().isoformat()}).instance_id
+                               _report(_registration(world))).instance_id
     tl = _timeline(world, iid)
     assert _states(tl) == [("医疗机构报告注销", StepState.DONE), ("卫健委受理", StepState.CURRENT),
                            ("审查决定", StepState.UPCOMING), ("办结", StepState.UPCOMING)]
     assert tl.steps[0].party == HOSPITAL and tl.holder == COMMISSION
+
+
+def test_an_ex_officio_case_shows_the_decision_as_a_step(world: World) -> None:
+    # 医师法 第十七条: the commission starts and decides in its own lane; its decision is
+    # a step of the timeline, not a correction loop
+    iid = processes.start_case(user(world.officer_id), "cancellation_ex_officio",
+                               _report(_registration(world))).instance_id
+    tl = _timeline(world, iid)
+    assert _states(tl) == [("卫健委依职权注销", StepState.DONE), ("审查决定", StepState.CURRENT),
+                           ("办结", StepState.UPCOMING)]
+    assert tl.steps[0].party == COMMISSION and tl.holder == COMMISSION
 
 
 ENGLISH = {"医师": "physician", "医疗机构": "institution", "卫生健康委": "commission"}

@@ -19,9 +19,11 @@ from app.models import ProcessInstance
 from app.models import ScopeKind
 from app.models import TaskStatus
 from app.models import User
+from app.services.backoffice import definitions
 from app.services.engine import policies
 from app.services.engine.clock import CST
 from app.services.errors import NotFound
+from app.workflow import Milestone
 from app.workflow import Outline
 from app.workflow import outline
 
@@ -134,13 +136,20 @@ def _decision_label(inst: ProcessInstance, task: HumanTask) -> str:
     return str(prop.get("x-labels", {}).get(value, ""))
 
 
+def _corrects(task: Milestone, starter: str | None, start_form: str) -> bool:
+    """Whether a user task is the applicant's correction (退回修改, 补正): a loop, not a step.
+    It is in the starter's lane and edits the application (the start form)."""
+    return task.lane == starter and task.form_id == start_form
+
+
 def build(inst: ProcessInstance, viewer_id: int | None) -> Timeline:
     """The timeline of ``inst``: the start, the user tasks of its diagram along the path (the
-    starter's own correction tasks are loops, not steps), and 办结."""
+    applicant's correction tasks are loops, not steps), and 办结."""
     shape = outline(inst.definition.bpmn_xml)
     parties = _Parties(inst, shape, viewer_id)
     starter = shape.start.lane
-    main = [m for m in shape.tasks if starter is None or m.lane != starter]
+    start_form = definitions.start_form_id(definitions.definition_of(inst.definition))
+    main = [m for m in shape.tasks if not _corrects(m, starter, start_form)]
     index = {m.spec_id: i for i, m in enumerate(main)}
     tasks = sorted(inst.tasks, key=lambda t: t.id)
     done: dict[str, HumanTask] = {}
