@@ -32,6 +32,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from app.workflow import budget
 from app.workflow import flags
+from app.workflow import lanes
 from app.workflow.errors import Problem
 from app.workflow.errors import WorkflowError
 from app.workflow.flags import TaskFlags
@@ -150,6 +151,7 @@ def parse_specs(xml: bytes | str, process_id: str | None = None) -> tuple[Any, d
             raise WorkflowError("流程图中没有可执行的流程")
         spec = parser.get_spec(pid)
         subs = parser.get_subprocess_specs(pid)
+        lanes.apply_keys(root, [spec, *subs.values()])
     except SpiffWorkflowException as exc:
         eid = getattr(exc, "id", "") or ""
         raise WorkflowError(f"流程图无法解析：{exc}", [Problem(eid, str(exc))]) from exc

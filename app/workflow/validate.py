@@ -188,7 +188,8 @@ def validate_bpmn(
             if type(ts).__name__ == "BusinessRuleTask":
                 problems.append(Problem(eid, "不支持决策表任务"))
             if allowed_lanes and ts.lane is not None and ts.lane not in allowed_lanes:
-                problems.append(Problem(eid, f"泳道 {ts.lane} 不是已知角色"))
+                problems.append(Problem(eid, f"泳道 {ts.lane} 不是已知角色（泳道的 id 应为 lane_ 加角色，"
+                                             f"如 {'、'.join('lane_' + k for k in sorted(allowed_lanes))}）"))
             if getattr(ts, "manual", False):
                 form_id = definition.user_tasks[eid].form_id
                 if allowed_lanes and ts.lane is None:

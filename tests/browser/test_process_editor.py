@@ -174,9 +174,11 @@ def test_admin_adds_a_reminder_timer_and_publishes_version_two(
         assert db.session.scalar(select(ProcessDraft.base_version)) == 2  # the next draft
         db.session.remove()
     assert new is not None and _version_of(app, new) == 2
-    doctor.goto(f"/physician/applications/{new}")
-    expect(doctor.locator("#diagram")).to_have_attribute("data-ready", "true")
-    assert doctor.locator(f"#diagram g[data-element-id={boundary}]").count() == 1
+    doctor.goto(f"/physician/applications/{new}")  # the physician reads the plain timeline
+    expect(doctor.locator('ol.stepper > li[aria-current="step"]')).to_contain_text("医疗机构确认")
+    admin.goto(f"/admin/instances/{new}")  # staff see the diagram of version 2
+    expect(admin.locator("#diagram")).to_have_attribute("data-ready", "true")
+    assert admin.locator(f"#diagram g[data-element-id={boundary}]").count() == 1
 
     # the application started before stays on version 1 and completes on it
     done = _complete(app, web_world, old)

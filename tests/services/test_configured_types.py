@@ -194,3 +194,16 @@ def test_the_skeleton_keeps_corrections_and_the_clock(world: World) -> None:
     assert approved.index("clock_pause") < approved.index("physician_supplement") \
         < approved.index("clock_resume")
     assert "physician_apply" in approved  # 退回修改 goes back to the physician
+
+
+def test_new_types_get_chinese_lane_names(world: World) -> None:
+    # issue 13 item 6: a person reads 医师 / 医疗机构 / 卫生健康委 on every lane; the role key is
+    # the lane id (lane_physician), so the engine still finds who works each task
+    for xml in (skeleton.skeleton_xml("cert_copy", "执业证书副本申领"),
+                skeleton.empty_xml("cert_copy", "执业证书副本申领", "institution")):
+        assert 'name="医师"' in xml and 'name="医疗机构"' in xml and 'name="卫生健康委"' in xml
+        assert 'name="physician"' not in xml and 'name="commission"' not in xml
+    defn, problems = definitions.check(skeleton.skeleton_xml("cert_copy", "执业证书副本申领"), {
+        **definitions.all_forms(), "cert_copy_apply": skeleton.apply_form("执业证书副本申领")})
+    assert defn is not None, problems
+    assert {t.spec_id: t.lane for t in defn.user_tasks.values()}["commission_decide"] == "commission"

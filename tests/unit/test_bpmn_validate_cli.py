@@ -40,8 +40,10 @@ def _variant(kind: str) -> str:
     if kind == "unknown_operation":
         return BASE.replace('serviceTaskOperator id="apply_registration"',
                             'serviceTaskOperator id="delete_everything"')
-    if kind == "unknown_lane":
-        return BASE.replace('name="commission"', 'name="hackers"')
+    if kind == "unknown_lane":  # the role key is the lane's id (lane_<role>), not its name
+        return BASE.replace('lane_commission"', 'lane_hackers"')
+    if kind == "lane_without_role":  # a Chinese name alone names no role
+        return BASE.replace('lane_commission"', 'Lane_0x7k2"')
     raise AssertionError(kind)
 
 
@@ -54,6 +56,7 @@ EXPECT = {
     "doctype": "DOCTYPE",
     "unknown_operation": "issue_registration",
     "unknown_lane": "commission_accept",
+    "lane_without_role": "commission_accept",
 }
 
 

@@ -44,7 +44,6 @@ def _routes(ids: dict[str, int]) -> list[tuple[str, str]]:
         ("POST", f"/inbox/tasks/{t}/unclaim"),
         ("GET", f"/inbox/applications/{i}/files/employment_proof"),
         ("GET", f"/physician/applications/{i}"),
-        ("GET", f"/physician/applications/{i}/diagram"),
         ("GET", f"/physician/applications/{i}/files/employment_proof"),
         ("POST", f"/physician/applications/{i}/withdraw"),
         ("POST", f"/institution/activation-codes/{r}"),

@@ -20,6 +20,9 @@ _SIZE = {"startEvent": (36, 36), "endEvent": (36, 36), "boundaryEvent": (36, 36)
          "exclusiveGateway": (50, 50), "userTask": (110, 80), "serviceTask": (110, 80),
          "scriptTask": (110, 80)}
 LANES = (("physician", 0, 160), ("institution", 160, 180), ("commission", 340, 560))
+# the name a person reads on each lane (the role key is in the lane's id: lane_<key>)
+LANE_NAMES = {"physician": "医师", "institution": "医疗机构", "target_institution": "拟执业机构",
+              "commission": "卫生健康委"}
 _X0, _WIDTH = 120, 1900
 
 
@@ -174,7 +177,7 @@ def _diagram(process_id: str, name: str, nodes: list[_Node],
            f'<bpmn:laneSet id="{process_id}_lanes">']
     for lane, _y, _h in LANES:
         refs = "".join(f"<bpmn:flowNodeRef>{n.id}</bpmn:flowNodeRef>" for n in nodes if n.lane == lane)
-        out.append(f'<bpmn:lane id="lane_{lane}" name="{lane}">{refs}</bpmn:lane>')
+        out.append(f'<bpmn:lane id="lane_{lane}" name="{LANE_NAMES[lane]}">{refs}</bpmn:lane>')
     out.append("</bpmn:laneSet>")
     for n in nodes:
         ins = "".join(f"<bpmn:incoming>{f[0]}</bpmn:incoming>" for f in flows if f[2] == n.id)

@@ -33,6 +33,7 @@ from app.services.applications import conflicts
 from app.services.applications import eligibility
 from app.services.applications import forms
 from app.services.applications import prepare as applications
+from app.services.applications import timeline
 from app.services.applications.types import cancellation_report
 from app.services.backoffice import calendar
 from app.services.backoffice import definitions
@@ -49,6 +50,7 @@ from app.services.platform import audit
 from app.services.platform.paging import Keyset
 from app.services.records.validators import mask_id
 from app.services.records.validators import mask_mobile
+from app.workflow import with_lane_names
 
 
 @dataclass(frozen=True)
@@ -363,7 +365,8 @@ def diagram_of(actor: User, instance_id: int) -> DiagramView:
         raise NotFound(_("申请不存在"))
     done = ["start"] + [t.task_spec_id for t in inst.tasks if t.status == TaskStatus.COMPLETED]
     current = [t.task_spec_id for t in inst.tasks if t.status == TaskStatus.OPEN]
-    return DiagramView(inst.definition.bpmn_xml, sorted(set(done) - {"submit"}), current)
+    return DiagramView(with_lane_names(inst.definition.bpmn_xml, timeline.LANE_NAMES),
+                       sorted(set(done) - {"submit"}), current)
 
 
 def holder(view: ApplicationView) -> str:

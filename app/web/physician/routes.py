@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask import flash
-from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -14,6 +13,7 @@ from flask_login import current_user
 from app.services.applications import attachments
 from app.services.applications import eligibility
 from app.services.applications import prepare as applications
+from app.services.applications import timeline
 from app.services.engine import processes
 from app.services.errors import DomainError
 from app.services.errors import InvalidInput
@@ -141,6 +141,7 @@ def application(instance_id: int) -> ResponseReturnValue:
     view = tasks.application_view(current_user, instance_id)
     return render_template(
         "physician/application.html", view=view, holder=tasks.holder(view),
+        timeline=timeline.timeline_of(current_user, instance_id),
         can_withdraw=processes.can_withdraw(view.instance),
         review_table=paper.table_title(view.instance.definition),
         file_url=lambda name: url_for("physician.file", instance_id=instance_id, field=name))
@@ -150,13 +151,6 @@ def application(instance_id: int) -> ResponseReturnValue:
 @physician_only
 def review_table(instance_id: int) -> ResponseReturnValue:
     return send_review_table(instance_id)
-
-
-@bp.route("/applications/<int:instance_id>/diagram")
-@physician_only
-def diagram(instance_id: int) -> ResponseReturnValue:
-    view = tasks.diagram_of(current_user, instance_id)
-    return jsonify({"xml": view.xml, "done": view.done, "current": view.current})
 
 
 @bp.route("/applications/<int:instance_id>/withdraw", methods=["POST"])
