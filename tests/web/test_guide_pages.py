@@ -37,6 +37,7 @@ def test_reissue_menu_opens_the_form_and_submitting_starts_the_application(
     form = web.get(_menu_link(home, "证书补办")).get_data(as_text=True)
     assert "证书补办申请" in form and "补办原因" in form and "遗失" in form
     assert f'value="{reg_id}"' in form
+    assert _menu_link(form, "查看业务说明") == "/guide/types/reissue"  # 指南 2.4 #2
     resp = web.post("/physician/apply/reissue", {"registration_id": str(reg_id), "cause": "damaged",
                                                  "declare_true": "on"},
                     content_type="multipart/form-data")
