@@ -165,6 +165,7 @@ def test_every_business_type_has_its_description_linked_from_apply(web: WebClien
     reissue = web.get("/guide/types/reissue").get_data(as_text=True)
     assert "遗失声明" in reissue and "医师执业证书补办申请审核表" in reissue
     assert "以下业务正在办理期间，不能同时申请：" in reissue and "变更" in reissue
+    assert "可以延长" not in page  # 延期 is off unless the province allows it
     change = web.get("/guide/types/change").get_data(as_text=True)
     assert "拟执业机构确认" in change  # the second institution's step, from the diagram
     index = web.get(_link(listing, "业务详细说明")).get_data(as_text=True)
@@ -207,3 +208,11 @@ def test_the_manual_prints_and_downloads_as_pdf(web: WebClient, web_world: World
     assert web.get("/guide/manual/nobody").status_code == 404
 
 
+
+
+def test_the_time_limit_tells_of_the_extension_where_it_is_allowed(
+        web: WebClient, web_world: World, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 行政许可法 第四十二条: ten more working days with the head's approval (DOMAIN [I]: off by default)
+    monkeypatch.setitem(app.config, "MEDREG_ALLOW_EXTENSION", True)
+    page = web.get("/guide/types/registration").get_data(as_text=True)
+    assert "20个工作日内作出决定" in page and "可以延长10个工作日" in page

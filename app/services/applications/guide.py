@@ -12,7 +12,9 @@ from flask_babel import gettext as _
 from app.models import Role
 from app.services.applications import eligibility
 from app.services.applications import types
+from app.services.engine import processes
 from app.services.engine.clock import CORRECTION_DAYS
+from app.services.engine.clock import EXTENSION_DAYS
 from app.services.engine.clock import LIMIT_DAYS
 from app.services.errors import NotFound
 
@@ -88,6 +90,10 @@ def type_guide(process_id: str) -> TypeGuide:
         "卫生健康行政部门自受理申请之日起%(days)d个工作日内作出决定（医师法 第十三条）；申请材料不齐全"
         "或者不符合法定形式的，在%(fix)d个工作日内一次性告知需要补正的全部内容（行政许可法 第三十二条）。",
         days=LIMIT_DAYS, fix=CORRECTION_DAYS) if commission else None
+    if limit and processes.extension_allowed():
+        limit += _("%(days)d个工作日内不能作出决定的，经本行政机关负责人批准，可以延长%(more)d个工作日，"
+                   "并将延长期限的理由告知申请人（行政许可法 第四十二条）。",
+                   days=LIMIT_DAYS, more=EXTENSION_DAYS)
     return TypeGuide(process_id, names[process_id], bt.info, _conditions(bt), fields, materials,
                      declarations, schema.get("x-review-table"), steps, limit, row.version)
 
