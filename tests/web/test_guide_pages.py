@@ -198,7 +198,8 @@ def test_a_configured_type_gets_its_description_once_published(web: WebClient, w
 def test_the_manual_prints_and_downloads_as_pdf(web: WebClient, web_world: World) -> None:
     # 指南 2.4 #3: "也可下载系统使用手册"
     web.login("doctor01")
-    page = web.get("/guide/manual/physician").get_data(as_text=True)
+    home = web.get("/physician/").get_data(as_text=True)
+    page = web.get(_link(home, "下载系统使用手册")).get_data(as_text=True)
     assert "data-print" in page and 'media="print"' in page
     resp = web.client.get(_link(page, "下载系统使用手册（PDF）"))
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
