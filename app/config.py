@@ -30,6 +30,9 @@ class DefaultConfig:
     MEDREG_SMTP_HOST = "127.0.0.1"
     MEDREG_SMTP_PORT = 25
     MEDREG_MAIL_FROM = "noreply@medreg.local"
+    # 技术支持 shown on the portal and the login page (each only when set)
+    MEDREG_SUPPORT_EMAIL: str | None = None
+    MEDREG_SUPPORT_PHONE: str | None = None
     MEDREG_UPLOAD_DIR = ""  # default: instance/uploads
     # the 宋体-style CJK font embedded in printed 申请审核表 (Debian fonts-arphic-uming; .ttc index)
     MEDREG_CJK_FONT = "/usr/share/fonts/truetype/arphic/uming.ttc"

@@ -129,12 +129,22 @@ with app.app_context():
     assert published == len(shipped), published
     assert db.session.scalar(select(db.func.count()).select_from(ProcessDefinition)) == 2 * len(shipped)
     client = app.test_client()
-    login = client.get("/", base_url="https://localhost", follow_redirects=True)  # → the login page
-    assert login.status_code == 200 and "登录" in login.get_data(as_text=True), login.status_code
+    portal = client.get("/", base_url="https://localhost")  # the portal: the two editions
+    assert portal.status_code == 200 and "医师个人版" in portal.get_data(as_text=True), portal.status_code
+    login = client.get("/login?edition=physician", base_url="https://localhost")
+    assert login.status_code == 200 and "（个人端）" in login.get_data(as_text=True), login.status_code
+    # 使用手册 and 业务说明 are served from the installed package (templates + published definitions)
+    for url, text in (("/guide/manual/physician", "医师电子化注册培训教程"),
+                      ("/guide/manual/institution", "医疗机构电子化注册培训教程"),
+                      ("/guide/types/registration", "20个工作日")):
+        page = client.get(url, base_url="https://localhost")
+        assert page.status_code == 200 and text in page.get_data(as_text=True), (url, page.status_code)
+    manual_pdf = client.get("/guide/manual/physician.pdf", base_url="https://localhost")
+    assert manual_pdf.status_code in (200, 503), manual_pdf.status_code  # 503: no CJK font installed
     asset = client.get("/static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js",
                        base_url="https://localhost")
     assert asset.status_code == 200, asset.status_code
-    print(f"{len(shipped)} 个流程已由 sysadmin 发布版本 2（审计日志已记录）；登录页与静态资源由安装包提供")
+    print(f"{len(shipped)} 个流程已由 sysadmin 发布版本 2（审计日志已记录）；门户、登录页、使用手册、业务说明与静态资源由安装包提供")
 PY
 
 step "OK: the wheel installs and runs in production mode"

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 from flask import redirect
-from flask import url_for
+from flask import render_template
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -23,6 +23,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web.admin import bp as admin_bp
     from app.web.auth import bp as auth_bp
     from app.web.dev import bp as dev_bp
+    from app.web.guide import bp as guide_bp
     from app.web.inbox import bp as inbox_bp
     from app.web.institution import bp as institution_bp
     from app.web.physician import bp as physician_bp
@@ -37,6 +38,7 @@ def register_blueprints(app: Flask) -> None:
     if is_development(app.config) and app.config["MEDREG_MAIL_BACKEND"] == "log":
         app.register_blueprint(dev_bp, url_prefix="/dev")
     app.register_blueprint(public_bp, url_prefix="/public")
+    app.register_blueprint(guide_bp, url_prefix="/guide")
 
     production = not is_development(app.config)
     if production:
@@ -55,7 +57,7 @@ def register_blueprints(app: Flask) -> None:
 
         if current_user.is_authenticated:
             return redirect(home_of(current_user))
-        return redirect(url_for("auth.login"))
+        return render_template("guide/portal.html")
 
     @app.after_request
     def security_headers(resp: Any) -> Any:

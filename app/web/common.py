@@ -113,8 +113,8 @@ def int_arg(value: str | None) -> int | None:
     return whole_number(value)
 
 
-def menu_for(user: User) -> list[tuple[str, str | None]]:
-    """The left menu (label, url or None when not yet open)."""
+def menu_for(user: User) -> list[tuple[str, str]]:
+    """The left menu (label, url)."""
     if user.role is Role.PHYSICIAN and not user.activated:
         # 指南 1.3 #2 (身份信息更新 / 安全设置) and the FAQ's 资格补【改】指南 menu
         return [("医师账户激活", url_for("account.activate")),
@@ -128,10 +128,10 @@ def menu_for(user: User) -> list[tuple[str, str | None]]:
                 ("信息维护", url_for("physician.profile")),
                 ("业务申请", url_for("physician.apply_list")),
                 ("业务查询", url_for("physician.applications")),
-                ("证书补办", None),
+                ("证书补办", url_for("physician.apply", process_id="reissue")),
                 ("安全设置", url_for("account.security"))]
     if user.role is Role.INSTITUTION:
-        menu: list[tuple[str, str | None]] = [("待办任务", url_for("inbox.index")),
+        menu: list[tuple[str, str]] = [("待办任务", url_for("inbox.index")),
                 ("医师名册", url_for("institution.roster", kind="main")),
                 ("激活码", url_for("institution.activation_codes")),
                 ("科室维护", url_for("institution.departments_page")),

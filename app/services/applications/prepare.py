@@ -70,9 +70,9 @@ def qualification_of(actor: User) -> Qualification:
 
 
 def _registration_label(reg: Registration) -> str:
-    from app.services.records.profile import PROVINCES
+    from app.services.records.regions import province_name
 
-    return (f"{PROVINCES.get(reg.place_region[:2], reg.place_region)} · {reg.institution.name} · "
+    return (f"{province_name(reg.place_region)} · {reg.institution.name} · "
             f"{reg.cert_no or ''}（{reg.status_label}）")
 
 

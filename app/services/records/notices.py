@@ -21,7 +21,9 @@ from app.models import Qualification
 from app.models import Registration
 from app.services.engine.clock import today_cst
 from app.services.errors import InvalidInput
-from app.services.records.profile import PROVINCES
+from app.services.records import regions
+from app.services.records.regions import PROVINCES
+from app.services.records.regions import province_name
 
 KINDS = {"registered": "准予注册公告", "cancelled": "注销注册公告"}
 PAGE_SIZE = 20
@@ -84,7 +86,7 @@ def notices(kind: str, province: str = "", page: int = 1) -> NoticePage:
     cats = {c.code: c.name for c in db.session.scalars(
         select(CatalogueItem).where(CatalogueItem.kind == "practice_category"))}
     items = [Notice(name, cats.get(reg.category, reg.category), inst,
-                    PROVINCES.get(reg.place_region[:2], reg.place_region),
+                    province_name(reg.place_region),
                     (reg.approved_on if kind == "registered" else reg.status_changed_on)
                     or since)
              for reg, name, inst in rows]
@@ -93,4 +95,4 @@ def notices(kind: str, province: str = "", page: int = 1) -> NoticePage:
 
 def provinces() -> list[tuple[str, str]]:
     """The provinces a reader can choose from."""
-    return sorted(PROVINCES.items())
+    return regions.provinces()

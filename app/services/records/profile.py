@@ -19,9 +19,8 @@ from app.models import Role
 from app.models import User
 from app.models.physician import STATUS_REASONS
 from app.services.errors import Forbidden
-
-PROVINCES = {"14": "山西省", "53": "云南省", "11": "北京市", "44": "广东省"}
-
+from app.services.records.regions import PROVINCES as PROVINCES  # re-exported: older import path
+from app.services.records.regions import province_name
 
 FILING_STATUSES = {FilingStatus.ACTIVE: "有效", FilingStatus.EXPIRED: "已到期", FilingStatus.CANCELLED: "已取消"}
 
@@ -113,7 +112,7 @@ def registrations(actor: User) -> list[RegistrationView]:
         return "、".join(scopes.get(c, c) for c in codes)
 
     out = [RegistrationView(
-        place=PROVINCES.get(r.place_region[:2], r.place_region), status=r.status_label,
+        place=province_name(r.place_region), status=r.status_label,
         institution=r.institution.name, department=r.department.name if r.department else "",
         level=r.level, category=cats.get(r.category, r.category),
         scopes=scope_names(r.scopes), authority=r.authority.name,

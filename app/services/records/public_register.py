@@ -26,7 +26,9 @@ from app.models import RegistrationStatus
 from app.models import User
 from app.services.errors import InvalidInput
 from app.services.errors import NotFound
-from app.services.records.profile import PROVINCES
+from app.services.records import regions
+from app.services.records.regions import PROVINCES
+from app.services.records.regions import province_name
 from app.services.records.validators import is_practice_cert
 
 PUBLIC_STATUSES = (RegistrationStatus.ACTIVE, RegistrationStatus.PENDING_CHANGE, RegistrationStatus.SUSPENDED,
@@ -69,14 +71,14 @@ def _entry(reg: Registration, cats: dict[str, str], scopes: dict[str, str]) -> P
     return PublicEntry(
         reg.id, reg.qualification.name, reg.qualification.sex, reg.level,
         cats.get(reg.category, reg.category), "、".join(scopes.get(s, s) for s in reg.scopes),
-        PROVINCES.get(reg.place_region[:2], reg.place_region), reg.institution.name,
+        province_name(reg.place_region), reg.institution.name,
         reg.status_label, reg.cert_no or "", reg.approved_on,
         [Filing(f.institution.name, f.valid_from, f.valid_to) for f in reg.filings
          if f.status == FilingStatus.ACTIVE])
 
 
 def provinces() -> list[tuple[str, str]]:
-    return sorted(PROVINCES.items())
+    return regions.provinces()
 
 
 def institutions() -> list[tuple[int, str]]:

@@ -21,7 +21,7 @@ from app.models import Role
 from app.models import User
 from app.services.errors import Forbidden
 from app.services.errors import NotFound
-from app.services.records.profile import PROVINCES
+from app.services.records.regions import province_name
 from app.services.records.spreadsheets import csv_text
 from app.services.records.validators import mask_id
 
@@ -93,7 +93,7 @@ def _other_province(me: int, base: str) -> list[RosterLine]:
     for reg, id_number in rows:
         if reg.place_region[:2] != province:
             elsewhere.setdefault(id_number, []).append(reg)
-    return [replace(line, other_place=PROVINCES.get(reg.place_region[:2], reg.place_region),
+    return [replace(line, other_place=province_name(reg.place_region),
                     other_institution=reg.institution.name, other_cert_no=reg.cert_no or "")
             for line in lines for reg in elsewhere.get(line.id_number, [])]
 
@@ -105,7 +105,7 @@ def _lines(me: int, kind: str) -> list[RosterLine]:
              filing_at: Institution | None = None) -> RosterLine:
         return RosterLine(qual.name, mask_id(qual.id_number), qual.id_number, reg.cert_no or "",
                           reg.level,
-                          PROVINCES.get(reg.place_region[:2], reg.place_region),
+                          province_name(reg.place_region),
                           reg.institution.name, reg.status_label,
                           filing_at.name if filing_at else "",
                           filing.valid_from if filing else None, filing.valid_to if filing else None)

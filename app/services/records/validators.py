@@ -6,16 +6,14 @@ import re
 from datetime import date
 
 from app.services.engine.clock import today_cst
+from app.services.records.regions import PROVINCES
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 # GB/T 2260 province-level codes (first two digits); 71 台湾, 81 香港, 82 澳门 included.
 # 港澳台居民居住证 numbers have the same 18-digit form and check character, with the
 # address code 810000 (香港), 820000 (澳门) or 830000 (台湾): 83 is not a GB/T 2260 code.
-PROVINCE_CODES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 "
-    "61 62 63 64 65 71 81 82 83".split()
-)
+PROVINCE_CODES = frozenset(PROVINCES) | {"83"}
 ADULT_AGE = 18  # DOMAIN §5: the holder of an account is at least 18
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 QUAL_CERT_RE = re.compile(r"^\d{9}(\d{15}|\d{17}[\dX])$")

@@ -41,7 +41,15 @@ def login() -> ResponseReturnValue:
         else:
             return _start(user)
     return render_template("auth/login.html", error=error, username=username,
-                           captcha_error=captcha_error), (401 if error or captcha_error else 200)
+                           captcha_error=captcha_error, edition=_edition()), (
+        401 if error or captcha_error else 200)
+
+
+def _edition() -> str | None:
+    """The entry chosen on the portal: 医师个人版 (physician) or 医疗机构版 (institution); the
+    same sign-in either way, only the title and the links differ."""
+    edition = request.args.get("edition")
+    return edition if edition in ("physician", "institution") else None
 
 
 def _start(user: User) -> ResponseReturnValue:

@@ -58,6 +58,8 @@ class BusinessType:
     on_close: Hook | None = None  # when the application ends (second argument: its outcome)
     info: str | None = None  # told to the physician above the application form
     configured: bool = False  # created in the browser (types/configured.py); shown once published
+    # who may apply, as 业务说明 tells it (the refusal is the check; conflicts are added there)
+    conditions: tuple[str, ...] = ()
 
     def open_key(self, subject_user_id: int) -> str:
         """The key of an open application of this type (see ``ProcessInstance.open_key``)."""

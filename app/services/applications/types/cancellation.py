@@ -49,4 +49,6 @@ register(BusinessType("cancellation", "application", ("physician",), 6, refusal=
                       conflict_group=REGISTRATION_STATUS,
                       # 注销 ends the registration: no change, upgrade, filing... may be open with it
                       conflicts=frozenset({"change", "upgrade", "to_military", "filing",
-                                           "filing_cancel", "reissue", "legacy_cancel"})))
+                                           "filing_cancel", "reissue", "legacy_cancel"}),
+                      conditions=("持有有效、暂停执业或备案状态的执业注册。",
+                                  "有医师法 第十七条规定的注销情形，或本人申请注销。")))

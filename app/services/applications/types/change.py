@@ -78,4 +78,6 @@ register(BusinessType("change", "application", ("physician",), 5, info=NO_CHANGE
                       conflicts=frozenset({"cancellation", "upgrade", "to_military", "filing",
                                            "reissue", "legacy_cancel"}),
                       on_start=mark_pending, on_close=end_pending,
-                      conflict_group=REGISTRATION_STATUS))
+                      conflict_group=REGISTRATION_STATUS,
+                      conditions=("持有有效的执业注册。",
+                                  "变更主要执业机构的，须经拟执业机构确认；变更执业范围的，须具备相应的培训考核合格证明。")))

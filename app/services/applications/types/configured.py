@@ -33,7 +33,9 @@ def business_type(row: ConfiguredType) -> types.BusinessType:
         row.process_id, kind, (starter,), ORDER_BASE + row.id,
         refusal=refusal_rules.refusal(tuple(row.refusal_rules or ()), row.process_id, row.name),
         prepare=prepare_simple if kind == "application" else prepare_staff_case,
-        needs_status=("ACTIVE", "SUSPENDED"), configured=True)
+        needs_status=("ACTIVE", "SUSPENDED"), configured=True,
+        conditions=tuple(refusal_rules.CATALOGUE[k].label + "。" for k in refusal_rules.CATALOGUE
+                         if k in (row.refusal_rules or ())))
 
 
 def sync() -> None:

@@ -93,4 +93,7 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
 register(BusinessType("filing", "application", ("physician",), 7, refusal=refusal, prepare=prepare,
                       needs_status=("ACTIVE",),
                       conflict_group=REGISTRATION_STATUS,
-                      conflicts=frozenset({"change", "cancellation", "upgrade", "to_military"})))
+                      conflicts=frozenset({"change", "cancellation", "upgrade", "to_military"}),
+                      conditions=("持有有效的执业注册。",
+                                  "拟备案的医疗机构与主要执业机构在同一执业地点（省）；执业助理医师须在同一县级行政区划内。",
+                                  "备案的执业范围不超出注册的执业范围；须有机构间协议或主要执业机构同意证明。")))

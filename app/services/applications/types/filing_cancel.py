@@ -59,4 +59,5 @@ def blocker(inst: ProcessInstance) -> str | None:
 
 
 register(BusinessType("filing_cancel", "application", ("physician",), 8, refusal=refusal,
-                      prepare=prepare, blocker=blocker))
+                      prepare=prepare, blocker=blocker,
+                      conditions=("有本人有效的多执业机构备案。",)))

@@ -21,4 +21,5 @@ def refusal(actor: User) -> str | None:
 
 register(BusinessType("legacy_cancel", "application", ("physician",), 9, refusal=refusal,
                       prepare=prepare_simple, needs_status=("ACTIVE", "SUSPENDED"),
-                      conflicts=frozenset({"change", "cancellation", "upgrade"})))
+                      conflicts=frozenset({"change", "cancellation", "upgrade"}),
+                      conditions=("执业注册中仍有2017年以前登记的“多地点执业”地点。",)))

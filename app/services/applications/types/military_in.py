@@ -10,4 +10,7 @@ from app.services.applications.types.registration import refusal
 register(BusinessType("military_in", "application", ("physician",), 3,
                       refusal=lambda actor: refusal(actor, None, "military_in"), prepare=prepare,
                       refusal_in_prepare=True, institution_from_instance=True,
-                      conflicts=frozenset({"registration"})))
+                      conflicts=frozenset({"registration"}),
+                      conditions=("由军队医疗机构转业、退役到地方执业。",
+                                  "已持有地方医师资格证书（军队资格须先换发）。",
+                                  "拟执业地点（省）没有有效或变更中的执业注册。")))

@@ -188,4 +188,9 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
 register(BusinessType("registration", "application", ("physician",), 1,
                       refusal=lambda actor: refusal(actor), prepare=prepare, refusal_in_prepare=True,
                       conflicts=frozenset({"military_in"}), institution_from_instance=True,
-                      notes=notes))
+                      notes=notes, conditions=(
+                          "持有医师资格证书（资格信息已在系统中）。",
+                          "拟执业地点（省）没有有效或变更中的执业注册；已在该省注册的，请办理变更或多执业机构备案。",
+                          "没有暂停执业、吊销执业证书未满二年、因考核不合格注销未满一年等"
+                          "不予注册的情形（医师法 第十六条）。",
+                          "执业助理医师只能在一个执业地点注册。")))

@@ -13,4 +13,6 @@ register(BusinessType("reissue", "application", ("physician",), 10,
                       refusal=lambda actor: eligibility.active_refusal(actor, "reissue", _("证书补办")),
                       prepare=prepare_simple, needs_status=("ACTIVE", "SUSPENDED"),
                       # the certificate reissued must still be the one in force
-                      conflicts=frozenset({"change", "cancellation", "upgrade"})))
+                      conflicts=frozenset({"change", "cancellation", "upgrade"}),
+                      conditions=("持有有效的执业注册，执业证书遗失、损坏或信息印制错误。",
+                                  "向原发证机关申请；补发的证书执业证书编码不变，损坏的原证书须交回。")))

@@ -16,4 +16,5 @@ register(BusinessType("to_military", "application", ("physician",), 4,
                       conflict_group=REGISTRATION_STATUS,
                       # the registration leaves for the military: nothing else may act on it
                       conflicts=frozenset({"change", "cancellation", "upgrade", "filing", "reissue",
-                                           "legacy_cancel"})))
+                                           "legacy_cancel"}),
+                      conditions=("持有有效的执业注册。", "已取得军队单位的调令或接收证明。")))

@@ -45,4 +45,6 @@ register(BusinessType("upgrade", "application", ("physician",), 2, refusal=refus
                       conflict_group=REGISTRATION_STATUS,
                       # the assistant registration becomes 变更出 on approval
                       conflicts=frozenset({"change", "cancellation", "to_military", "filing",
-                                           "reissue", "legacy_cancel"})))
+                                           "reissue", "legacy_cancel"}),
+                      conditions=("持有有效的执业助理医师执业注册。",
+                                  "已取得同一类别的执业医师资格（资格信息已在系统中）。")))

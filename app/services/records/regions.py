@@ -1,0 +1,27 @@
+"""The 34 provincial-level divisions of GB/T 2260 (first two digits of a region code)."""
+
+from __future__ import annotations
+
+# GB/T 2260 (中华人民共和国行政区划代码), provincial level, in code order
+PROVINCES: dict[str, str] = {
+    "11": "北京市", "12": "天津市", "13": "河北省", "14": "山西省", "15": "内蒙古自治区",
+    "21": "辽宁省", "22": "吉林省", "23": "黑龙江省",
+    "31": "上海市", "32": "江苏省", "33": "浙江省", "34": "安徽省", "35": "福建省", "36": "江西省",
+    "37": "山东省",
+    "41": "河南省", "42": "湖北省", "43": "湖南省", "44": "广东省", "45": "广西壮族自治区",
+    "46": "海南省",
+    "50": "重庆市", "51": "四川省", "52": "贵州省", "53": "云南省", "54": "西藏自治区",
+    "61": "陕西省", "62": "甘肃省", "63": "青海省", "64": "宁夏回族自治区", "65": "新疆维吾尔自治区",
+    "71": "台湾省", "81": "香港特别行政区", "82": "澳门特别行政区",
+}
+
+
+def province_name(region_code: str) -> str:
+    """The province of a GB/T 2260 code ("130000", "1301", "13" -> 河北省); the code itself
+    when it names no province."""
+    return PROVINCES.get((region_code or "")[:2], region_code)
+
+
+def provinces() -> list[tuple[str, str]]:
+    """(two-digit code, name) of every province, in code order (for a province list)."""
+    return list(PROVINCES.items())
