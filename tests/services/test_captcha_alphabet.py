@@ -11,6 +11,7 @@ from app.services.accounts import captcha
 
 
 def test_the_alphabet_has_no_look_alikes() -> None:
+    # guide Part 1: 验证码 + 换一张 (sign-in and 个人用户注册): a code a person can read
     for ch in "S5Z2B8O0QI1lG6":
         assert ch not in captcha.ALPHABET, ch
     assert not any(c.islower() for c in captcha.ALPHABET)  # no l (nor any other lower case)

@@ -73,6 +73,7 @@ def recorded_actions() -> set[str]:
 
 
 def test_every_recorded_action_has_a_label() -> None:
+    # 行政许可法 第六十一条: the audit of every step, readable by the administrator
     actions = recorded_actions()
     assert {"application.submit", "task.*", "account.recover_sms", "application.approved",
             "registration.penalty.revoked", "account.mobile_change"} <= actions

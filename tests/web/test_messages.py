@@ -13,12 +13,17 @@ from sqlalchemy import event
 from sqlalchemy import select
 
 from app.extensions import db
+from app.models import HumanTask
 from app.models import OutboxMessage
 from app.models import OutboxStatus
+from app.models import TaskStatus
+from app.services.engine import processes
 from app.services.platform import messages
 from app.services.platform import outbox
 from tests.conftest import WebClient
+from tests.factories import CONFIRMED
 from tests.factories import World
+from tests.factories import application_payload
 from tests.factories import user
 
 
@@ -151,3 +156,24 @@ def test_the_outbox_worker_leaves_inbox_messages_delivered(app: Flask, web_world
         assert sent == 1  # the doctor's SMS; the inbox message was delivered by being stored
     page = _signed_in(app, "doctor01").get("/messages/").get_data(as_text=True)
     assert "受理通知" in page and "【未读】" in page
+
+
+def test_the_decision_reaches_the_physicians_messages(app: Flask, web_world: World) -> None:
+    # 行政许可法 第三十二条, 第三十八条; 医师法 第十六条: the 受理通知 and the written decision
+    # reach the applicant — in the app on 消息 (DOMAIN §4.0 step 6: SMS/in-app at every transition)
+    with app.app_context():
+        iid = processes.start_application(user(web_world.doctor_id), "registration",
+                                          application_payload(web_world, web_world.doctor_id)
+                                          ).instance_id
+        for actor, data in ((web_world.staff_id, CONFIRMED), (web_world.officer_id, {"decision": "accept"}),
+                            (web_world.officer_id, {"decision": "approve"})):
+            task = db.session.scalar(select(HumanTask.id).where(
+                HumanTask.instance_id == iid, HumanTask.status == TaskStatus.OPEN))
+            assert task is not None
+            processes.complete_task(user(actor), task, data)
+        db.session.remove()
+    client = _signed_in(app, "doctor01")
+    page = client.get("/messages/").get_data(as_text=True)
+    assert page.index("业务办理结果：已批准") < page.index("受理通知")  # the newest first
+    assert f"申请（编号 {iid}）办理结果：已批准" in page and "【未读】" in page
+    assert "未读消息" in _header(page)
