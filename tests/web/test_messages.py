@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy import select
+from sqlalchemy import text
 
 from app.extensions import db
 from app.models import HumanTask
@@ -177,3 +178,16 @@ def test_the_decision_reaches_the_physicians_messages(app: Flask, web_world: Wor
     assert page.index("业务办理结果：已批准") < page.index("受理通知")  # the newest first
     assert f"申请（编号 {iid}）办理结果：已批准" in page and "【未读】" in page
     assert "未读消息" in _header(page)
+
+
+def test_the_unread_count_reads_the_index_alone(app: Flask, web_world: World) -> None:
+    _send(app, web_world.doctor_id, "受理通知")
+    with app.app_context():
+        stmt = messages.unread_statement(web_world.doctor_id)
+        sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
+        explain = "EXPLAIN QUERY PLAN " if db.engine.dialect.name == "sqlite" else "EXPLAIN "
+        if db.engine.dialect.name == "postgresql":  # a handful of rows: it would scan the table
+            db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = " ".join(str(row) for row in db.session.execute(text(explain + sql)))
+        assert "ix_outbox_message_unread" in plan, plan
+        assert messages.unread_count(web_world.doctor_id) == 1

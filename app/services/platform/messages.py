@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Select
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
@@ -52,10 +53,15 @@ def _own(user_id: int) -> list[ColumnElement[bool]]:
     return [OutboxMessage.recipient_user_id == user_id, OutboxMessage.channel == INBOX]
 
 
+def unread_statement(user_id: int) -> Select[tuple[int]]:
+    """The count of the person's unread messages (answered from ``ix_outbox_message_unread``)."""
+    return select(func.count()).select_from(OutboxMessage).where(
+        *_own(user_id), OutboxMessage.read_at.is_(None))
+
+
 def unread_count(user_id: int) -> int:
-    """How many of the person's messages are unread (one query on the unread index)."""
-    return int(db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        *_own(user_id), OutboxMessage.read_at.is_(None))) or 0)
+    """How many of the person's messages are unread (one query, on the index alone)."""
+    return int(db.session.scalar(unread_statement(user_id)) or 0)
 
 
 def page(user: User, before: str = "") -> MessagePage:
