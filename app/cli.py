@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+import unicodedata
 from pathlib import Path
 
 import click
@@ -131,6 +132,12 @@ def processes_publish(process_id: str, author: str | None, from_files: bool, not
     click.echo(f"{process_id}：{passed} 个测试用例通过，已发布版本 {outcome.version}")
 
 
+def _pad(text: str, width: int) -> str:
+    """``text`` padded to ``width`` terminal columns (a Chinese character takes two)."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(width - used, 0)
+
+
 @click.command("seed")
 @with_appcontext
 @click.option("--demo/--no-demo", default=None, help="也生成演示数据（仅开发环境；默认：开发环境生成）")
@@ -150,7 +157,7 @@ def seed(demo: bool | None) -> None:
     click.echo("演示数据" + ("已生成" if world.created else "已存在"))
     click.echo("演示账户（用户名 / 密码 / 角色 / 说明）：")
     for username, password, role, note in world.accounts:
-        click.echo(f"  {username:<10} {password:<12} {role:<8} {note}")
+        click.echo(f"  {username:<10} {password:<12} {_pad(role, 10)} {note}")
     click.echo("可用来试用“个人用户注册”的医师（姓名 / 身份证号 / 资格证书编码 / 激活方式）：")
     for name, id_number, cert_no, how in world.identities:
         click.echo(f"  {name} {id_number} {cert_no} {how}")

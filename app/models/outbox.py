@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from sqlalchemy import Index
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy.orm import Mapped
@@ -28,6 +29,10 @@ class OutboxMessage(db.Model):  # type: ignore[name-defined]
     """A message written in a step's transaction and sent after commit."""
 
     __tablename__ = "outbox_message"
+    __table_args__ = (
+        # 消息: a person's unread count (the header of every page) is read from this index alone
+        Index("ix_outbox_message_unread", "recipient_user_id", "channel", "read_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -43,3 +48,4 @@ class OutboxMessage(db.Model):  # type: ignore[name-defined]
     attempts: Mapped[int] = mapped_column(default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(300))
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # channel inbox: when its person read it

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from flask import redirect
 from flask import render_template
+from flask import request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -26,6 +27,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web.guide import bp as guide_bp
     from app.web.inbox import bp as inbox_bp
     from app.web.institution import bp as institution_bp
+    from app.web.messages import bp as messages_bp
     from app.web.physician import bp as physician_bp
     from app.web.public import bp as public_bp
 
@@ -35,6 +37,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(institution_bp, url_prefix="/institution")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(messages_bp, url_prefix="/messages")
     if is_development(app.config) and app.config["MEDREG_MAIL_BACKEND"] == "log":
         app.register_blueprint(dev_bp, url_prefix="/dev")
     app.register_blueprint(public_bp, url_prefix="/public")
@@ -76,13 +79,19 @@ def register_blueprints(app: Flask) -> None:
     def layout() -> dict[str, Any]:
         from app.config import captcha_required
         from app.services.applications.eligibility import type_name
+        from app.services.platform import messages
         from app.services.platform.idempotency import new_token
+        from app.web.common import back_url
         from app.web.common import menu_for
+        from app.web.common import menu_on
         from app.web.common import sign_kept
 
-        return {"menu": menu_for(current_user) if current_user.is_authenticated else [],
+        signed_in = current_user.is_authenticated
+        menu = menu_for(current_user) if signed_in else []
+        return {"menu": menu, "menu_on": menu_on(menu, request.path),
+                "unread_messages": messages.unread_count(current_user.id) if signed_in else 0,
                 "type_name": type_name, "sign_kept": sign_kept, "submit_token": new_token,
-                "captcha_on": captcha_required()}
+                "captcha_on": captcha_required(), "back_url": back_url}
 
     @app.template_filter("cst")
     def cst(value: datetime | None) -> str:

@@ -155,6 +155,36 @@ def menu_for(user: User) -> list[tuple[str, str]]:
             ("用户管理", url_for("admin.users_list")), ("工作日历", url_for("admin.calendar"))]
 
 
+def menu_on(menu: list[tuple[str, str | None]], path: str) -> str | None:
+    """The one menu item to light on the page at ``path``: its own item, else the item whose
+    address is the longest whole-segment prefix (a task page lights 待办任务, 办理统计 only 办理统计)."""
+    best: str | None = None
+    best_len = -1
+    for _label, href in menu:
+        if not href:
+            continue
+        own = urlsplit(href).path
+        base = own.rstrip("/")
+        if (path == own or path.startswith(base + "/")) and len(base) > best_len:
+            best, best_len = href, len(base)
+    return best
+
+
+def back_url() -> str:
+    """返回上一页 without a script: the page the person came from when it is on this site
+    (and not this very page), else their home."""
+    ref = request.referrer
+    if ref:
+        parts = urlsplit(ref)
+        if parts.netloc == request.host and parts.scheme in ("http", "https"):
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            if safe_next(target) and target != request.full_path.rstrip("?"):
+                return target
+    if current_user.is_authenticated:
+        return home_of(current_user)
+    return url_for("auth.login")
+
+
 def _signer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="kept-attachment")
 

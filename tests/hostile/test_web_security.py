@@ -34,7 +34,7 @@ from tests.hostile.payloads import snapshot
 # ---- CSRF -----------------------------------------------------------------------------
 
 WHO = {"physician": "doctor01", "inbox": "jigou01", "institution": "jigouadmin", "admin": "admin01",
-       "account": "doctor01", "auth": "doctor01", "public": None}
+       "account": "doctor01", "auth": "doctor01", "messages": "doctor01", "public": None}
 ANONYMOUS = {"auth.login", "account.register", "account.register_account", "account.recover_by_contact",
              "account.recover_by_identity", "public.search"}
 
@@ -50,7 +50,7 @@ def _urls(rule: Rule, rich: Rich, staff_id: int) -> list[str]:
                               "registration_id": rich.registration_id, "user_id": staff_id,
                               "department_id": rich.world.department_id, "job_id": 1,
                               "process_id": "registration", "channel": "mobile", "version": 1,
-                              "case_key": "approved"}
+                              "case_key": "approved", "message_id": 1}
     urls = [rule.rule]
     for arg, conv in rule._converters.items():  # noqa: SLF001 - the URL map is the spec
         options = list(getattr(conv, "items", [])) or [values[arg]]

@@ -16,7 +16,10 @@ from app.extensions import db
 from app.models import CaptchaChallenge
 from app.models.base import utcnow
 
-ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+# Only characters a person cannot mistake for another in a distorted image: none of the
+# look-alike pairs S/5, Z/2, B/8, O/0/Q, I/1/l, G/6 (answers are read case-blind).
+LOOK_ALIKE = "S5Z2B8O0QI1lG6"
+ALPHABET = "ACDEFHJKLMNPRTUVWXY3479"
 VALID_MINUTES = 10
 _IMAGE = ImageCaptcha(width=120, height=44, font_sizes=(34, 38))
 

@@ -3,6 +3,7 @@ diagram, history and audit trail (the actions are in :mod:`app.services.engine.p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,12 +13,14 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent
+from app.models import HumanTask
 from app.models import Institution
 from app.models import ProcessDefinition
 from app.models import ProcessInstance
 from app.models import Qualification
 from app.models import User
 from app.services.applications import eligibility
+from app.services.backoffice import audit_labels
 from app.services.inbox import tasks
 from app.services.platform.paging import Keyset
 from app.services.records.validators import whole_number
@@ -94,7 +97,7 @@ class InstanceDetail:
     view: tasks.ApplicationView
     version: int
     state: str
-    events: list[AuditEvent]
+    events: list[audit_labels.AuditLine]
 
 
 def detail(actor: User, instance_id: int) -> InstanceDetail:
@@ -104,7 +107,25 @@ def detail(actor: User, instance_id: int) -> InstanceDetail:
         select(AuditEvent).where(AuditEvent.object_type == "process_instance",
                                  AuditEvent.object_id == str(instance_id))
         .order_by(AuditEvent.id)))
-    return InstanceDetail(view, view.instance.definition.version, _state(view.instance), events)
+    row = view.instance.definition
+    by_id = {t.id: t for t in view.instance.tasks}
+
+    def task_of(task_id: Any) -> HumanTask | None:
+        number = whole_number(str(task_id))
+        return by_id.get(number) if number is not None else None
+
+    def decision_of(task_id: Any) -> Callable[[Any], str]:
+        task = task_of(task_id)
+        labels = row.forms.get(task.form_id, {}).get("properties", {}).get("decision", {}).get(
+            "x-labels", {}) if task is not None else {}
+        return lambda value: str(labels.get(value, value))
+
+    def title_of(task_id: Any) -> str:
+        task = task_of(task_id)
+        return task.title if task is not None else ""
+
+    lines = [audit_labels.describe(e, decision_of(e.detail.get("task")), title_of) for e in events]
+    return InstanceDetail(view, row.version, _state(view.instance), lines)
 
 
 def process_choices() -> list[tuple[str, str]]:

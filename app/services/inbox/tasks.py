@@ -287,6 +287,10 @@ class ApplicationView:
     open_tasks: list[HumanTask]
     days_left: int | None
     late_report_days: int = 0  # an institution's report made after its 30 days (逾期报告)
+    # the header's name of ``institution_name``: 拟执业机构 for a new registration, the current
+    # 执业机构 for anything done to a registration held (注销, 变更, 备案, 补办, ...)
+    institution_label: str = "拟执业机构"
+    target_institution_name: str = ""  # 变更/备案: the institution it goes to (拟执业机构)
 
 
 def _labels(row: ProcessDefinition, form_id: str, value: Any) -> str:
@@ -346,7 +350,17 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
         (physician.id_number or "") if own and physician is not None else mask_id(qual.id_number if qual else ""),
         institution.name if institution else "", fields, _history(inst, row),
         [t for t in inst.tasks if t.status == TaskStatus.OPEN], days_left,
-        cancellation_report.reported_late_days(inst.process_id, inst.application, inst.created_at))
+        cancellation_report.reported_late_days(inst.process_id, inst.application, inst.created_at),
+        _("执业机构") if inst.registration_id else _("拟执业机构"),
+        _target_name(inst))
+
+
+def _target_name(inst: ProcessInstance) -> str:
+    """变更/备案: the name of the institution the registration goes to (else empty)."""
+    if not inst.target_institution_id or inst.target_institution_id == inst.institution_id:
+        return ""
+    target = db.session.get(Institution, inst.target_institution_id)
+    return target.name if target else ""
 
 
 @dataclass(frozen=True)

@@ -17,19 +17,25 @@ from app.models.base import utcnow
 
 log = logging.getLogger("medreg.outbox")
 MAX_ATTEMPTS = 10
+INBOX = "inbox"  # the in-app channel: the 消息 page
 REDACTED_BODY = "（内容含校验码或激活码，发送后已清除）"
 
 
 def enqueue(channel: str, recipient: str, subject: str, body: str, *,
             user_id: int | None = None, dedupe_key: str | None = None,
             secret: bool = False) -> OutboxMessage | None:
-    """Write a message (flushes). With ``dedupe_key``, a second message with the key is dropped."""
+    """Write a message (flushes). With ``dedupe_key``, a second message with the key is dropped.
+
+    An ``inbox`` message (站内消息) is delivered by being stored: it is written as sent, so the
+    outbox worker never picks it up (nor marks it failed); its person reads it on 消息."""
     if dedupe_key and db.session.scalar(
         select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
     ):
         return None
     msg = OutboxMessage(channel=channel, recipient=recipient, subject=subject, body=body,
                         recipient_user_id=user_id, dedupe_key=dedupe_key, secret=secret)
+    if channel == INBOX:
+        msg.status, msg.sent_at = OutboxStatus.SENT, utcnow()
     db.session.add(msg)
     db.session.flush()
     return msg
@@ -37,7 +43,7 @@ def enqueue(channel: str, recipient: str, subject: str, body: str, *,
 
 def notify_user(user: User, subject: str, body: str, key: str | None = None) -> None:
     """Tell a user in the app, and by SMS/e-mail where they have verified contacts."""
-    enqueue("inbox", user.username, subject, body, user_id=user.id,
+    enqueue(INBOX, user.username, subject, body, user_id=user.id,
             dedupe_key=f"{key}:inbox:{user.id}" if key else None)
     if user.mobile:
         enqueue("sms", user.mobile, subject, body, user_id=user.id,
@@ -66,7 +72,8 @@ def dispatch_pending(config: dict[str, Any], limit: int = 100) -> int:
     """Send pending messages; failures are retried later. Returns how many were sent."""
     sent = 0
     rows = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
+        select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING,
+                                    OutboxMessage.channel != INBOX)
         .order_by(OutboxMessage.id).limit(limit)
     ).all()
     for msg in rows:

@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import or_
 from sqlalchemy import select
 
 from app.extensions import db
@@ -41,6 +42,11 @@ DEMO_ACCOUNTS = [
     ("doctor03", "Doctor2026", Role.PHYSICIAN, "王晓燕", "医师：注册申请待卫健委受理"),
 ]
 
+# the other institutions' and the second commission's accounts (usernames follow the
+# institution's id: jigou02x, ...), to try what involves two of them (变更, 多执业机构备案)
+OTHER_PASSWORDS = {Role.INSTITUTION: "Jigou2026", Role.COMMISSION: "Weijian2026"}
+OTHER_COMMISSION = "weijian02"
+
 _SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 _GIVEN = ["建国", "丽华", "志强", "秀英", "海涛", "晓明", "静", "磊", "敏", "伟", "芳", "洋",
           "婷", "勇", "军", "杰", "娟", "涛", "超", "霞"]
@@ -75,6 +81,23 @@ class DemoWorld:
     created: bool
     accounts: list[tuple[str, str, str, str]]
     identities: list[tuple[str, str, str, str]]  # name, ID number, 资格证书编码, how to activate
+
+
+def demo_accounts() -> list[tuple[str, str, str, str]]:
+    """Every demo account a person can sign in with (username, password, role, what it is for):
+    one per role first, then the other institutions' and the second commission's."""
+    out = [(u, p, r.label, n) for u, p, r, _d, n in DEMO_ACCOUNTS]
+    others = db.session.execute(
+        select(User, Institution.name).outerjoin(Institution, Institution.id == User.institution_id)
+        .where(or_(User.username.like("jigou%x"), User.username == OTHER_COMMISSION))
+        .order_by(User.role.desc(), User.username)).all()
+    for user, inst_name in others:
+        if user.role is Role.INSTITUTION:
+            note = f"医疗机构：{inst_name}"
+        else:
+            note = "卫健委：昆明市卫生健康委员会（办理云南两家机构的申请）"
+        out.append((user.username, OTHER_PASSWORDS[user.role], user.role.label, note))
+    return out
 
 
 def demo_identities() -> list[tuple[str, str, str, str]]:
@@ -162,9 +185,8 @@ def _qualification(rng: random.Random, idx: int, name: str, region: str, born: d
 
 def seed_demo(upload_dir: str) -> DemoWorld:
     """Two provinces, four institutions, ~40 physicians, one account per role, open tasks."""
-    listing = [(u, p, r.label, n) for u, p, r, _d, n in DEMO_ACCOUNTS]
     if db.session.scalar(select(User.id).where(User.username == "admin01")):
-        return DemoWorld(False, listing, demo_identities())
+        return DemoWorld(False, demo_accounts(), demo_identities())
     rng = random.Random(2026)
     auth = _authorities()
     insts = _institutions(auth)
@@ -213,14 +235,14 @@ def seed_demo(upload_dir: str) -> DemoWorld:
         people[username] = user
     for inst in insts[1:]:
         db.session.add(User(username=f"jigou{inst.id:02d}x", display_name=f"{inst.name}医务科",
-                            password_hash=accounts.hash_password("Jigou2026"),
+                            password_hash=accounts.hash_password(OTHER_PASSWORDS[Role.INSTITUTION]),
                             role=Role.INSTITUTION, institution_id=inst.id))
-    db.session.add(User(username="weijian02", display_name="昆明市卫健委审批员",
-                        password_hash=accounts.hash_password("Weijian2026"),
+    db.session.add(User(username=OTHER_COMMISSION, display_name="昆明市卫健委审批员",
+                        password_hash=accounts.hash_password(OTHER_PASSWORDS[Role.COMMISSION]),
                         role=Role.COMMISSION, authority_id=auth["530100"].id))
     db.session.commit()
     _demo_applications(people, insts[0], upload_dir)
-    return DemoWorld(True, listing, demo_identities())
+    return DemoWorld(True, demo_accounts(), demo_identities())
 
 
 def demo_payload(institution: Institution, upload_dir: str, user: User) -> dict[str, object]:
