@@ -155,14 +155,12 @@ def menu_for(user: User) -> list[tuple[str, str]]:
             ("用户管理", url_for("admin.users_list")), ("工作日历", url_for("admin.calendar"))]
 
 
-def menu_on(menu: list[tuple[str, str | None]], path: str) -> str | None:
+def menu_on(menu: list[tuple[str, str]], path: str) -> str | None:
     """The one menu item to light on the page at ``path``: its own item, else the item whose
     address is the longest whole-segment prefix (a task page lights 待办任务, 办理统计 only 办理统计)."""
     best: str | None = None
     best_len = -1
     for _label, href in menu:
-        if not href:
-            continue
         own = urlsplit(href).path
         base = own.rstrip("/")
         if (path == own or path.startswith(base + "/")) and len(base) > best_len:
