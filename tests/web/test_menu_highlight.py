@@ -36,8 +36,8 @@ def test_each_menu_page_lights_exactly_its_own_item(app: Flask, web_world: World
 
 
 def test_a_page_under_a_menu_item_lights_its_parent_only() -> None:
-    menu: list[tuple[str, str | None]] = [
-        ("待办任务", "/inbox/"), ("办理统计", "/inbox/dashboard"), ("证书补办", None),
+    menu: list[tuple[str, str]] = [
+        ("待办任务", "/inbox/"), ("办理统计", "/inbox/dashboard"), ("证书补办", "/physician/apply/reissue"),
         ("业务申请", "/physician/apply"), ("业务查询", "/physician/applications"),
         ("医师名册", "/institution/roster?kind=main")]
     assert menu_on(menu, "/inbox/tasks/13") == "/inbox/"

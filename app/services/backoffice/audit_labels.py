@@ -51,6 +51,7 @@ ACTIONS: dict[str, str] = {
     "assessment.enter": "录入定期考核结果",
     "roster.mobile": "登记医师手机号",
     "activation_code.issue": "生成账户激活码",
+    "activation_code.resend": "激活码短信发送",
     "department.saved": "保存科室",
     "department.enabled": "启用科室",
     "department.disabled": "停用科室",
