@@ -17,6 +17,7 @@ All failures of a role are reported in one assertion: page, size, rule, nodes.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -311,3 +312,29 @@ def test_the_checks_can_fail() -> None:
     assert _known("/physician/applications/12", "english", "physician")
     assert not _known("/physician/applications/12", "english", "decision=confirm")
     assert not _known("/physician/applications/12", "axe", "physician")
+
+
+def test_sign_in_box_at_1280_keeps_label_and_captcha_on_one_line(
+        web_world: object, new_page: Callable[[], Page], monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 13 item 9: the sign-in box was too narrow (label and 换一张 wrapped)
+    monkeypatch.setenv("MEDREG_CAPTCHA", "on")
+    page = new_page()
+    page.goto("/login")
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "login-1280.png"))
+    label = page.locator("label[for=username]").bounding_box()
+    field = page.locator("#username").bounding_box()
+    captcha = page.locator("#in-captcha").bounding_box()
+    refresh = page.get_by_role("button", name="换一张").bounding_box()
+    assert label and field and captcha and refresh
+    lines = page.evaluate("""() => { const r = document.createRange();
+      r.selectNodeContents(document.querySelector('label[for=username]'));
+      return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; }""")
+    assert lines == 1, f"the label takes {lines} lines"
+    assert abs(label["y"] - field["y"]) < 12, (label, field)  # the label beside its input
+    assert refresh["y"] < captcha["y"] + captcha["height"], (captcha, refresh)  # same row
+    assert page.get_by_text("请输入图片中的字符，看不清可点击换一张").is_visible()
+    # the refresh is a real button reached by keyboard
+    page.locator("#in-captcha").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "换一张"
