@@ -338,3 +338,65 @@ def test_sign_in_box_at_1280_keeps_label_and_captcha_on_one_line(
     page.locator("#in-captcha").focus()
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "换一张"
+
+
+FIELD_WIRING = """() => {
+  const out = [];
+  for (const l of document.querySelectorAll('label[for]'))
+    if (!document.getElementById(l.htmlFor)) out.push('label for=' + l.htmlFor + ' points at nothing');
+  for (const el of document.querySelectorAll('[aria-describedby]'))
+    for (const id of el.getAttribute('aria-describedby').split(/\\s+/))
+      if (!document.getElementById(id)) out.push(el.name + ': aria-describedby ' + id + ' missing');
+  for (const f of document.querySelectorAll('.field.has-error')) {
+    const msg = f.querySelector('.error').textContent.trim();
+    const inputs = [...f.querySelectorAll('input:not([type=hidden]), select, textarea')];
+    const tied = inputs.filter(i => i.getAttribute('aria-invalid') === 'true' &&
+      (i.getAttribute('aria-describedby') || '').split(/\\s+/)
+        .some(id => (document.getElementById(id) || {}).textContent?.trim() === msg));
+    if (!inputs.length || tied.length !== inputs.length) out.push(f.id + ': "' + msg + '" not tied to its input');
+  }
+  for (const r of document.querySelectorAll('input[type=radio], .opt input[type=checkbox]')) {
+    const fs = r.closest('fieldset');
+    if (!fs || !fs.querySelector(':scope > legend')) out.push(r.name + ': option outside a fieldset with a legend');
+  }
+  return out;
+}"""
+
+
+def test_a_refused_form_ties_each_message_to_its_field(
+        web_world: object, new_page: Callable[[], Page]) -> None:
+    # 行政许可法 第三十二条: the applicant learns what to correct, next to the field — read out
+    # by a screen reader too (WCAG 1.3.1, 3.3.1; GB/T 37668-2019)
+    for size, viewport in SIZES.items():
+        page = new_page()
+        page.set_viewport_size(viewport)
+        _sign_in(page, Visitor("doctor01", PASSWORD, [], True))
+        page.goto("/physician/apply/registration")
+        scopes = page.get_by_role("group", name="执业范围")
+        assert scopes.get_by_role("checkbox").count() > 3  # the options are one named group
+        page.get_by_role("button", name="提交申请").click()
+        page.wait_for_selector(".field.has-error")
+        assert page.locator(".field.has-error").count() >= 3
+        assert page.evaluate(FIELD_WIRING) == []
+        institution = page.locator("#in-institution_id")
+        assert institution.get_attribute("aria-invalid") == "true"
+        # the whole page passes the every-page rules with its messages showing
+        path = urlsplit(page.url).path
+        problems = _check(page, path, size, Visitor("doctor01", PASSWORD, [], True), None)
+        assert problems == [], problems
+
+
+def test_every_label_and_description_points_at_something(
+        demo: None, new_page: Callable[[], Page], monkeypatch: pytest.MonkeyPatch) -> None:
+    # the labels and descriptions of every anonymous and physician form exist (WCAG 1.3.1)
+    monkeypatch.setenv("MEDREG_CAPTCHA", "on")
+    page = new_page()
+    for path in ROLES["anonymous"].start:
+        page.goto(path)
+        assert page.evaluate(FIELD_WIRING) == [], path
+    monkeypatch.setenv("MEDREG_CAPTCHA", "off")
+    _sign_in(page, ROLES["physician"])
+    for path in ("/physician/apply/change", "/physician/apply/cancellation", "/physician/profile",
+                 "/account/security/password"):
+        page.goto(path)
+        assert page.evaluate(FIELD_WIRING) == [], path
