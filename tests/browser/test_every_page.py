@@ -400,3 +400,20 @@ def test_every_label_and_description_points_at_something(
                  "/account/security/password"):
         page.goto(path)
         assert page.evaluate(FIELD_WIRING) == [], path
+
+
+def test_the_first_tab_offers_to_skip_to_the_content(
+        web_world: object, new_page: Callable[[], Page]) -> None:
+    # WCAG 2.4.1 bypass blocks, 2.4.7 focus visible: keyboard users pass the menu in one step
+    page = new_page()
+    page.set_viewport_size(SIZES["375"])
+    _sign_in(page, Visitor("doctor01", PASSWORD, [], True))
+    page.goto("/physician/qualification")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "跳到主要内容"
+    skip = page.get_by_role("link", name="跳到主要内容").bounding_box()
+    assert skip and skip["y"] >= 0 and skip["height"] >= 44  # shown when focused
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
