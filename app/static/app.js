@@ -38,3 +38,29 @@
     });
   });
 })();
+(function () {
+  // A table wider than the screen scrolls inside itself (app.css): make it reachable by
+  // keyboard and say so above it.
+  var tables = document.querySelectorAll("table.grid:not(.cards)");
+  function mark() {
+    tables.forEach(function (t) {
+      var wide = t.scrollWidth > t.clientWidth + 1;
+      var hint = t.previousElementSibling;
+      var has = hint && hint.classList.contains("scroll-hint");
+      if (wide) {
+        t.setAttribute("tabindex", "0");
+        if (!has) {
+          hint = document.createElement("p");
+          hint.className = "scroll-hint";
+          hint.textContent = "表格较宽，可左右滑动查看";
+          t.parentNode.insertBefore(hint, t);
+        }
+      } else {
+        t.removeAttribute("tabindex");
+        if (has) hint.remove();
+      }
+    });
+  }
+  mark();
+  window.addEventListener("resize", mark);
+})();

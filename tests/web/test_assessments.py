@@ -64,7 +64,7 @@ def test_main_institution_enters_a_result_the_physician_sees(web: WebClient, web
     assert resp.status_code == 200 and "定期考核结果已保存" in resp.get_data(as_text=True)
     web.login("doctor01")
     text = web.get("/physician/assessment").get_data(as_text=True)
-    row = re.search(r'<table class="grid" id="assessments">.*?</table>', text, re.S)
+    row = re.search(r'<table class="grid cards" id="assessments">.*?</table>', text, re.S)
     assert row is not None
     for shown in ("2022-2024", "太原市卫生健康委员会", "一般", "不合格", "2025年03月01日",
                   "2025年08月31日", "合格", "山西大学医院"):
