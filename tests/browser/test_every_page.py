@@ -126,7 +126,8 @@ ROLES = {
     "institution": Visitor("jigou01", "Jigou2026", [], False),
     "commission": Visitor("weijian01", "Weijian2026", [], False),
     "admin": Visitor("admin01", "Admin2026", [], False),
-    "anonymous": Visitor(None, "", ["/login", "/login/sms", "/account/register", "/account/recover",
+    "anonymous": Visitor(None, "", ["/", "/login?edition=physician", "/login?edition=institution",
+                                  "/guide/signup", "/guide/types", "/guide/manual/institution", "/login", "/login/sms", "/account/register", "/account/recover",
                                   "/account/recover/mobile", "/account/recover/email",
                                   "/account/recover/identity", "/public/register",
                                   "/public/notices"], True),
@@ -255,8 +256,9 @@ def _pages(page: Page, role: Visitor) -> list[str]:
     """The menu pages (or the start pages) and, bounded, the pages one link below them."""
     if role.start:
         menu = list(role.start)
-    else:
-        menu = _links(page, "nav.side a[href]")
+    else:  # the page the sign-in lands on, the menu, and the header's links (消息)
+        menu = list(dict.fromkeys([_path(page.url, page.url) or "/"]
+                                  + _links(page, "nav.side a[href]") + _links(page, ".top-links a[href]")))
     assert menu, "no menu"
     pages = list(menu)
     shapes = {_shape(p) for p in pages}
