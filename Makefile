@@ -35,9 +35,10 @@ run: install assets db
 	MEDREG_ENV=development MEDREG_SCHEDULER=on $(VENV)/bin/flask --app app run --host 127.0.0.1 --port 5000
 
 # From the OS packages: Chromium drives the browser tests; redis-server is the shared
-# rate-limit store the production-mode tests start (production uses one too).
+# rate-limit store the production-mode tests start (production uses one too); poppler-utils'
+# pdftotext reads the printed PDFs back in the tests.
 system:
-	@(test -x /usr/bin/chromium && test -x /usr/bin/redis-server && dpkg -s fonts-wqy-microhei >/dev/null 2>&1 && dpkg -s fonts-arphic-uming >/dev/null 2>&1) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei fonts-arphic-uming redis-server >/dev/null)
+	@(test -x /usr/bin/chromium && test -x /usr/bin/redis-server && test -x /usr/bin/pdftotext && dpkg -s fonts-wqy-microhei >/dev/null 2>&1 && dpkg -s fonts-arphic-uming >/dev/null 2>&1) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei fonts-arphic-uming redis-server poppler-utils >/dev/null)
 
 browser: system
 

@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -264,3 +265,34 @@ def test_a_missing_font_is_a_clear_message_not_a_stack_trace(
     page = resp.get_data(as_text=True)
     assert resp.status_code == 503
     assert "打印服务暂不可用" in page and "fonts-arphic-uming" in page and "Traceback" not in page
+
+
+def test_the_printed_table_reads_back_with_poppler(web: WebClient, web_world: World, app: Flask,
+                                                    tmp_path: Path) -> None:
+    # 医师执业注册管理办法 第十二条 / R-39, 指南 2.4 #13 (纸质资料): what another PDF reader
+    # (poppler's pdftotext) finds on the printed sheet: the applicant, the institution and the
+    # address the QR code carries; pdftoppm draws it (the PNG is the sheet a person looks at)
+    iid = _submit(web, web_world, app)
+    resp = web.client.get(f"/physician/applications/{iid}/review-table.pdf")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    pdf = tmp_path / "审核表.pdf"
+    pdf.write_bytes(resp.data)
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    squeezed = re.sub(r"\s+", "", text)
+    with app.app_context():
+        doctor = db.session.get(User, web_world.doctor_id)
+        assert doctor is not None
+        name = doctor.display_name
+    assert name and name in squeezed  # the applicant
+    assert "山西大学医院" in squeezed  # the institution chosen
+    payload = re.search(r"http://localhost/public/applications/[\w.\-]+", squeezed)
+    assert payload is not None  # the QR code's address, printed under it
+    check = app.test_client().get(payload.group(0).removeprefix("http://localhost"))
+    assert check.status_code == 200 and "待机构确认" in check.get_data(as_text=True)
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-singlefile", str(pdf),
+                    str(tmp_path / "sheet")], check=True)
+    sheet = Image.open(tmp_path / "sheet.png").convert("L")
+    assert sheet.width < sheet.height  # an upright A4 sheet
+    dark = sheet.point(lambda px: 255 if px < 128 else 0).histogram()[255]
+    assert dark > sheet.width * sheet.height // 100  # printed, not blank

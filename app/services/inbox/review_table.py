@@ -110,7 +110,9 @@ def review_table(actor: User, instance_id: int, verify_url: Callable[[str], str]
     small = ParagraphStyle("small", parent=body, fontSize=8, leading=11)
 
     def p(text: str, style: ParagraphStyle = body) -> Paragraph:
-        return Paragraph(escape(text).replace("\n", "<br/>"), style)
+        # full-width spaces are the room left to sign in: kept, not collapsed like spaces
+        return Paragraph(escape(text).replace("\n", "<br/>").replace("\u3000", "&nbsp;" * 2),
+                         style)
 
     inst = view.instance
     url = verify_url(paper.token_for(inst.id, secret))
@@ -123,23 +125,28 @@ def review_table(actor: User, instance_id: int, verify_url: Callable[[str], str]
     top = [
         [p("受理编号"), p(str(inst.id)), p("业务类型"), p(view.business_type), photo_cell],
         [p("姓名"), p(view.physician_name), p("身份证件号码"), p(view.physician_id_masked), ""],
-        [p("拟执业机构"), p(view.institution_name or "—"), p("提交日期"),
+        [p(view.institution_label), p(view.institution_name or "—"), p("提交日期"),
          p(inst.created_at.astimezone(CST).date().isoformat()), ""],
     ]
     rows: list[list[Any]] = []
     wide: list[int] = []  # declarations: one row across the table
     for f in view.fields:
-        if f.widget == "checkbox":
+        if f.name == "institution_id" and f.display == view.institution_name:
+            continue  # already in the head of the table
+        if f.name == "photo" and photo is not None:
+            rows.append([p(f.title), p("见表头照片"), "", "", ""])
+        elif f.widget == "checkbox":
             wide.append(len(top) + len(rows))
             rows.append([p(f"{f.title}：{_value(f)}"), "", "", "", ""])
         else:
             rows.append([p(f.title), p(_value(f)), "", "", ""])
+    gap = "\u3000"  # room to sign in
+    date = f"年{gap * 2}月{gap * 2}日"
     sign = [
-        [p("申请人声明"), p("本人承诺以上所填信息真实有效。\n申请人签名：　　　　　　　　　　"
-                          "　　　　年　　月　　日"), "", "", ""],
-        [p("医疗机构意见"), p("\n\n负责人签字：　　　　　　（机构盖章）　　　　年　　月　　日"),
+        [p("申请人声明"), p(f"本人承诺以上所填信息真实有效。\n申请人签名：{gap * 22}{date}"),
          "", "", ""],
-        [p("卫生健康行政部门审核意见"), p("\n\n经办人签字：　　　　　　（盖章）　　　　　　年　　月　　日"),
+        [p("医疗机构意见"), p(f"\n\n负责人签字：{gap * 10}（机构盖章）{gap * 6}{date}"), "", "", ""],
+        [p("卫生健康行政部门审核意见"), p(f"\n\n经办人签字：{gap * 10}（盖章）{gap * 8}{date}"),
          "", "", ""],
     ]
     table = Table(top + rows + sign, colWidths=[30 * mm, 50 * mm, 26 * mm, 42 * mm, 34 * mm])
