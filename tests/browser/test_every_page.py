@@ -126,11 +126,11 @@ ROLES = {
     "institution": Visitor("jigou01", "Jigou2026", [], False),
     "commission": Visitor("weijian01", "Weijian2026", [], False),
     "admin": Visitor("admin01", "Admin2026", [], False),
-    "anonymous": Visitor(None, "", ["/", "/login?edition=physician", "/login?edition=institution",
-                                  "/guide/signup", "/guide/types", "/guide/manual/institution", "/login", "/login/sms", "/account/register", "/account/recover",
-                                  "/account/recover/mobile", "/account/recover/email",
-                                  "/account/recover/identity", "/public/register",
-                                  "/public/notices"], True),
+    "anonymous": Visitor(None, "", [
+        "/", "/login?edition=physician", "/login?edition=institution", "/guide/signup",
+        "/guide/types", "/guide/manual/institution", "/login", "/login/sms", "/account/register",
+        "/account/recover", "/account/recover/mobile", "/account/recover/email",
+        "/account/recover/identity", "/public/register", "/public/notices"], True),
 }
 
 

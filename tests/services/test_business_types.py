@@ -77,6 +77,7 @@ def _run(world: World, pid: str, data: dict[str, Any], target_staff: int | None 
 
 
 def test_upgrade_issues_a_physician_registration(world: World) -> None:
+    # G-15: 指南 2.4 #5 助理医师升执业医师
     # 医师执业注册管理办法 第七条; DOMAIN [S4][S13]: old certificate withdrawn, new issued, 执业地点 widens
     doctor = user(world.doctor_id)
     assistant = doctor.qualification

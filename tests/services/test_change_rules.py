@@ -162,6 +162,7 @@ def _practice_page(username: str = "doctor01") -> str:
 
 
 def test_a_registration_is_pending_change_while_a_change_is_open(world: World) -> None:
+    # G-16: 指南 2.4 #8 变更
     # 医师执业注册管理办法 第二十二条; R-32
     reg = _reg(world)
     iid = processes.start_application(user(world.doctor_id), "change",

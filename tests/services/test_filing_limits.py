@@ -152,6 +152,7 @@ def test_filings_close_when_the_registration_changes_to_the_military(world: Worl
 
 
 def test_the_cancel_date_is_today_or_later_and_within_the_filing(world: World) -> None:
+    # G-17: 指南 2.4 #11 多执业机构取消备案
     # 多执业机构取消备案 取消日期 (Part 1 row 11: a past date was accepted)
     reg = _reg(world)
     filing = _filing_row(reg, _hospital(world, 2)[0])

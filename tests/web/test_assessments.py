@@ -52,6 +52,7 @@ def _client(app: Flask, username: str = "jigou01") -> WebClient:
 
 def test_main_institution_enters_a_result_the_physician_sees(web: WebClient, web_world: World,
                                                              app: Flask) -> None:
+    # G-10: 指南 2.1 #18 考核信息
     # 医师执业注册管理办法 第十一条; 医师法 第四十二条 — R-3: the main institution enters 定期考核
     own, _other = _registrations(app, web_world)
     staff = _client(app)

@@ -27,6 +27,7 @@ def _menu_link(page: str, label: str) -> str:
 
 def test_reissue_menu_opens_the_form_and_submitting_starts_the_application(
         web: WebClient, web_world: World, app: Flask) -> None:
+    # G-8: 指南 2 #11 证书补办
     # 指南 1.3 #11 / issue 13 item 2: 证书补办 is a working menu entry, not greyed 即将开放
     with app.app_context():
         reg_id = active_registration(web_world).id
@@ -58,6 +59,7 @@ def test_reissue_menu_says_why_when_the_physician_cannot_apply(web: WebClient,
 
 def test_a_registration_in_hebei_shows_its_province_everywhere(web: WebClient, web_world: World,
                                                               app: Flask) -> None:
+    # G-9: 指南 2.1 #11 执业地点：省
     # 指南 1.4 #11 / issue 13 item 4: every GB/T 2260 provincial-level name, not a raw code
     with app.app_context():
         active_registration(web_world, place_region="130000", cert_no="110130100000777")
@@ -96,6 +98,9 @@ def _link(page: str, label: str, pattern: bool = False) -> str:
 
 
 def test_the_portal_offers_both_editions_and_the_tutorials(web: WebClient, web_world: World) -> None:
+    # G-20: 指南 FAQ 找回 #8 使用说明
+    # G-19: 指南 FAQ 找回 #2 个人端
+    # G-1: 指南 1.1 #1 选择医师个人版 / 培训教程
     # 指南 1.1 #1: "选择医师个人版点击进入"; 医师电子化注册培训教程 / 医疗机构电子化注册培训教程
     portal = web.get("/").get_data(as_text=True)
     for label in ("医师个人版", "医疗机构版", "医师电子化注册培训教程", "医疗机构电子化注册培训教程"):
@@ -128,6 +133,7 @@ def test_a_signed_in_user_opening_the_root_goes_home(web: WebClient, web_world: 
 def test_support_contact_comes_from_the_configuration(web: WebClient, web_world: World, app: Flask,
                                                       monkeypatch: pytest.MonkeyPatch,
                                                       url: str) -> None:
+    # G-4: 指南 1.1 #12 技术支持
     # 指南 1.1 #12: 技术支持 (our own contact, shown only when configured)
     assert "技术支持" not in web.get(url).get_data(as_text=True)
     monkeypatch.setitem(app.config, "MEDREG_SUPPORT_EMAIL", "help@wsjkw.example.cn")
@@ -137,6 +143,7 @@ def test_support_contact_comes_from_the_configuration(web: WebClient, web_world:
 
 
 def test_signup_help_is_a_page_linked_from_registration(web: WebClient, web_world: World) -> None:
+    # G-3: 指南 1.1 #9 注册说明
     # 指南 1.1 #9: [注册说明] as a link
     register = web.get("/account/register").get_data(as_text=True)
     page = web.get(_link(register, "注册说明")).get_data(as_text=True)
@@ -146,6 +153,7 @@ def test_signup_help_is_a_page_linked_from_registration(web: WebClient, web_worl
 
 def test_every_business_type_has_its_description_linked_from_apply(web: WebClient,
                                                                   web_world: World) -> None:
+    # G-13: 指南 2.4 #2 业务详细说明
     # 指南 2.4 #2: "您可查看系统内的业务详细说明"; 医师法 第十三条: 20 working days from 受理
     web.login("doctor01")
     listing = web.get("/physician/apply").get_data(as_text=True)
@@ -196,6 +204,7 @@ def test_a_configured_type_gets_its_description_once_published(web: WebClient, w
 
 
 def test_the_manual_prints_and_downloads_as_pdf(web: WebClient, web_world: World) -> None:
+    # G-14: 指南 2.4 #3 系统使用手册
     # 指南 2.4 #3: "也可下载系统使用手册"
     web.login("doctor01")
     home = web.get("/physician/").get_data(as_text=True)

@@ -113,6 +113,7 @@ def _active_registration(app: Flask, web_world: World) -> None:
 # shown as "field: old → new", not only the flag
 def test_profile_shows_what_i_changed_while_it_awaits_review(web: WebClient, web_world: World,
                                                             app: Flask) -> None:
+    # G-11: 指南 2.3 #12 我修改的内容
     _active_registration(app, web_world)
     web.login("doctor01")
     text = web.get("/physician/profile").get_data(as_text=True)
@@ -131,6 +132,7 @@ def test_profile_shows_what_i_changed_while_it_awaits_review(web: WebClient, web
 # 指南 2.3 #30: the department option reads "code name 诊疗科目：subject" as in the guide
 def test_department_options_show_code_and_clinical_subject(web: WebClient, web_world: World,
                                                            app: Flask) -> None:
+    # G-12: 指南 2.3 #30 科室选项
     _active_registration(app, web_world)
     web.login("doctor01")
     text = web.get("/physician/profile").get_data(as_text=True)

@@ -61,6 +61,7 @@ NO_MATCH = "您输入的信息与我们的记录不符"
 # 登录账户！" — refused while a phone or e-mail is verified (then the phone/e-mail way is open)
 def test_recover_by_personal_information_only_without_a_verified_contact(
         web: WebClient, web_world: World, app: Flask) -> None:
+    # G-21: 指南 FAQ 找回 #12 通过个人信息找回
     with app.app_context():
         doctor = db.session.get(User, web_world.doctor_id)
         name, rid, cert = doctor.display_name, doctor.id_number, doctor.qualification.cert_no

@@ -269,6 +269,7 @@ def test_a_missing_font_is_a_clear_message_not_a_stack_trace(
 
 def test_the_printed_table_reads_back_with_poppler(web: WebClient, web_world: World, app: Flask,
                                                     tmp_path: Path) -> None:
+    # G-18: 指南 2.4 #13 纸质资料
     # 医师执业注册管理办法 第十二条 / R-39, 指南 2.4 #13 (纸质资料): what another PDF reader
     # (poppler's pdftotext) finds on the printed sheet: the applicant, the institution and the
     # address the QR code carries; pdftoppm draws it (the PNG is the sheet a person looks at)

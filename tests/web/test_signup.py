@@ -87,6 +87,7 @@ def test_step1_valid_cases(web: WebClient, id_number: str) -> None:
     ("爱新觉罗・溥仪", "爱新觉罗·溥仪"), ("艾力‧买买提", "艾力·买买提"), ("李〇", "李〇")])
 def test_step1_accepts_rare_characters_and_middle_dots(web: WebClient, name: str,
                                                        stored: str) -> None:
+    # G-2: 指南 1.1 #4 您的姓名
     resp = _step1(web, name, GOOD_ID)
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/account/register/account")
     resp = _step2(web)
@@ -369,6 +370,8 @@ def _menu(text: str) -> dict[str, str]:
 # corrects name and ID from the menu, and finds the three guides there
 def test_activation_menu_offers_identity_update_and_the_guides(web: WebClient, app: Flask,
                                                                 clean_db: None) -> None:
+    # G-24: 指南 FAQ 未验证 #2 资格补【改】指南
+    # G-5: 指南 1.3 #2 身份信息更新
     with app.app_context():
         q = make_qualification("周八", 12)
         db.session.commit()
@@ -399,6 +402,8 @@ def test_activation_menu_offers_identity_update_and_the_guides(web: WebClient, a
 # 指南 1.3 #3 and FAQ path B #4: step 2 (the phone verified) says the guide's line
 # "恭喜，您已经通过医师信息校验！"; step 1 says "…医师资格信息校验！"
 def test_step_two_says_the_guides_line(web: WebClient, app: Flask, clean_db: None) -> None:
+    # G-23: 指南 FAQ 无效状态 #4 恭喜
+    # G-7: 指南 第二步 #3 恭喜
     with app.app_context():
         q = make_qualification("吴九", 13)
         db.session.commit()
@@ -440,6 +445,7 @@ def _verify_and_open(web: WebClient, app: Flask, mobile: str) -> str:
 def test_the_code_is_sent_when_the_institutions_phone_is_verified(web: WebClient,
                                                                    web_world: World,
                                                                    app: Flask) -> None:
+    # G-6: 指南 1.3 #8 激活码以短信方式发送
     with app.app_context():
         q = make_qualification("冯十二", 14)
         reg = Registration(qualification_id=q.id, level="执业医师", category="1", scopes=["11"],
@@ -546,6 +552,7 @@ def test_suspended_and_changing_registrations_take_path_a(web: WebClient, web_wo
 def test_a_revoked_only_physician_activates_and_sees_the_records(web: WebClient,
                                                                  web_world: World,
                                                                  app: Flask) -> None:
+    # G-22: 指南 FAQ 无效状态 #1
     with app.app_context():
         q = make_qualification("卫十五", 18)
         db.session.add(Registration(qualification_id=q.id, level="执业医师", category="1",
