@@ -7,6 +7,7 @@ officers accept and approve. Requests are named by step so the report reads per 
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
@@ -19,8 +20,27 @@ from locust import task
 SETUP = json.loads(os.environ["MEDREG_LOAD_SETUP"])
 PDF = b"%PDF-1.4\n% load\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 _next_physician = itertools.count()
+
+
+def _photo() -> bytes:
+    """A 2-inch white JPEG, as the form asks (近期二寸免冠白底正面半身照片)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (354, 472), (250, 250, 250)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+PHOTO = _photo()
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 TASK_LINK = re.compile(r'href="/inbox/tasks/(\d+)"')
+SUBMIT = re.compile(r'name="submit_token" value="([^"]+)"')  # the form's idempotency token
+
+
+def submit_token(page: str) -> dict[str, str]:
+    """The form's idempotency token, sent back as a browser sends every hidden field."""
+    found = SUBMIT.search(page)
+    return {"submit_token": found.group(1)} if found else {}
 
 
 class Staff(HttpUser):
@@ -44,7 +64,8 @@ class Staff(HttpUser):
             if token is None or step is None:
                 continue
             with self.client.post(f"/inbox/tasks/{task_id}/complete", name="提交办理意见",
-                                  data={"csrf_token": token.group(1), "decision": step, "paper_held": "on"},
+                                  data={"csrf_token": token.group(1), "decision": step, "paper_held": "on",
+                                        **submit_token(form)},
                                   allow_redirects=False, catch_response=True) as resp:
                 if resp.status_code != 302:
                     resp.failure(f"办理失败 {resp.status_code}")
@@ -92,8 +113,10 @@ class Physician(HttpUser):
             return
         data = {"csrf_token": token.group(1), "institution_id": str(SETUP["institution_id"]),
                 "department_id": str(SETUP["department_id"]), "practice_scopes": "11",
-                "contact_mobile": "15175070658", "declare_health": "on", "declare_no_bar": "on"}
-        files = {"employment_proof": ("聘用证明.pdf", PDF + b"e" + str(n).encode(), "application/pdf")}
+                "contact_mobile": "15175070658", "declare_health": "on", "declare_no_bar": "on",
+                **submit_token(form)}
+        files = {"employment_proof": ("聘用证明.pdf", PDF + b"e" + str(n).encode(), "application/pdf"),
+                 "photo": ("照片.jpg", PHOTO, "image/jpeg")}
         with self.client.post("/physician/apply/registration", name="提交申请", data=data, files=files,
                               allow_redirects=False, catch_response=True) as resp:
             if resp.status_code == 302 and "/physician/applications/" in resp.headers.get("Location", ""):
