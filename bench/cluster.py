@@ -55,6 +55,14 @@ from tests.waiting import wait_until  # noqa: E402
 SECRET = "cluster-secret-shared-by-every-node"  # noqa: S105 - a benchmark's throwaway key
 
 
+def _own_group_dies_with_us() -> None:
+    """In the child: a process group of its own, and SIGKILL when this script dies, however."""
+    import ctypes
+
+    os.setsid()
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 class Cluster:
     """The processes started here, each in a process group of its own."""
 
@@ -63,7 +71,8 @@ class Cluster:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str, args: list[str], env: dict[str, str], **kw: Any) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, preexec_fn=_own_group_dies_with_us,  # noqa: PLW1509
+                                stdout=subprocess.DEVNULL,
                                 stderr=open(f"{self.tmp}/{name}.log", "w"), **kw)
         self.procs[name] = proc
         return proc
@@ -303,6 +312,7 @@ def main() -> None:
     ap.add_argument("--throughput-seconds", type=float, default=60, help="each throughput phase")
     ap.add_argument("--timers", type=int, default=200, help="timers due during the failover phase")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the finally clauses stop the cluster
     if not (args.database_url or "").startswith("postgresql"):
         ap.error("a PostgreSQL --database-url: several processes write at once (bench/pg.sh prints one)")
     result = run(args.database_url, args.schema, args.users, args.seconds, args.throughput_seconds, args.timers)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -51,3 +52,29 @@ def test_inbox() -> None:
 def test_storage() -> None:
     r = _bench("storage.py", "--n", "2")
     assert r["completed_applications"] == 2 and 0 < r["workflow_state_kib"] < r["all_rows_kib"]
+
+
+@pytest.mark.skipif(not PG, reason="the multi-process deployment needs PostgreSQL (several processes write at "
+                                   "once); it runs in the PostgreSQL pass of `make test`")
+def test_cluster() -> None:
+    """Two nodes, two schedulers, Redis: one node and one scheduler SIGKILLed half-way through."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDREG_")}
+    proc = subprocess.Popen([sys.executable, "bench/cluster.py", "--users", "4", "--seconds", "16",
+                             "--throughput-seconds", "6", "--timers", "10", "--database-url", PG,
+                             "--schema", "bench_smoke_cluster"], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = proc.communicate(timeout=300)
+    finally:  # the script stops its cluster on SIGTERM (and its children die with it anyway)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-3000:]
+    r = json.loads(out[out.index("{\n"):])
+    assert r["phases"]["failover"]["killed"] == ["node2", "scheduler1"]
+    assert r["failed_requests_after_retry"] == 0
+    assert r["acknowledged_applications"] > 0 and r["lost_acknowledged"] == 0
+    assert r["physicians_with_two_applications"] == 0
+    assert r["timers"] == {"timers": 10, "fired_once": 10, "fired_twice_or_more": 0, "not_fired": 0, "errors": 0}
+    assert r["audit_chain_broken_at"] == [] and r["read_model_mismatches"] == []
+    assert r["rate_limit_keys_in_redis"] > 0  # the nodes count in the shared store
