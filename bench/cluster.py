@@ -137,7 +137,8 @@ def _start_node(cluster: Cluster, name: str, env: dict[str, str]) -> str:
     with listening_socket() as listener:  # gunicorn inherits it: no port to race for
         port = listener.getsockname()[1]
         proc = cluster.start(name, [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"fd://{listener.fileno()}",
-                                    "--timeout", "60", "app:create_app()"], env, pass_fds=(listener.fileno(),))
+                                    "--timeout", "60", "-c", "bench/cluster_gunicorn.py", "app:create_app()"],
+                             env, pass_fds=(listener.fileno(),))
     url = f"http://127.0.0.1:{port}"
     wait_for_http(f"{url}/login", f"{name} serving the sign-in page (log: {cluster.tmp}/{name}.log)",
                   processes=[proc])
