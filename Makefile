@@ -77,7 +77,8 @@ bench: install
 	$(VENV)/bin/python bench/storage.py > $(BENCH_OUT)/storage-sqlite.json && \
 	$(VENV)/bin/python bench/storage.py --database-url $$PG > $(BENCH_OUT)/storage-postgresql.json && \
 	$(VENV)/bin/python bench/load.py --database-url $$PG --users 20 --seconds 300 --out $(BENCH_OUT) > $(BENCH_OUT)/load-postgresql.json && \
-	$(VENV)/bin/python bench/load.py --database-url $$PG --users 20 --seconds 180 --kill-at 90 --out $(BENCH_OUT)/kill > $(BENCH_OUT)/load-kill-postgresql.json
+	$(VENV)/bin/python bench/load.py --database-url $$PG --users 20 --seconds 180 --kill-at 90 --out $(BENCH_OUT)/kill > $(BENCH_OUT)/load-kill-postgresql.json && \
+	$(VENV)/bin/python bench/cluster.py --database-url $$PG > $(BENCH_OUT)/cluster-postgresql.json
 
 clean:
 	rm -rf $(VENV) node_modules app/static/vendor

@@ -176,7 +176,12 @@ def _phase(cluster: Cluster, env: dict[str, str], name: str, nodes: list[str], u
     return {"nodes": len(nodes), "users": users, "seconds": seconds, "requests": total.get("requests", 0),
             "failed_requests": total.get("failures", 0), "rps": round(total.get("requests", 0) / seconds, 2),
             "p50_ms": total.get("p50_ms"), "p95_ms": total.get("p95_ms"), "retried_on_other_node": len(retries),
-            "retry_causes": dict(Counter(r["error"] for r in retries)), "killed": list(kill) if killed else [],
+            "retry_causes": dict(Counter(r["error"] for r in retries)),
+            # a sign-in the dead node had done but not answered: its retry carries the session
+            # token that sign-in replaced, so the form's CSRF check refuses it (400)
+            "sign_ins_refused_after_lost_answer": sum(1 for r in retries if r["method"] == "POST"
+                                                      and r["path"] == "/login" and r.get("then") == 400),
+            "killed": list(kill) if killed else [],
             "elapsed_s": round(elapsed, 1), "_acks": acks, "endpoints": report}
 
 
@@ -292,6 +297,8 @@ def run(url: str | None, schema: str, users: int, seconds: float, throughput_sec
         "set_up": {"web_nodes": 2, "workers_per_node": 2, "schedulers": 2, "rate_limit_store": "redis",
                    "upload_dir_shared": True, "users": users},
         "failed_requests_after_retry": sum(p["failed_requests"] for p in (warm, one, two, fail)),
+        "of_which_sign_ins_refused_after_lost_answer": sum(p["sign_ins_refused_after_lost_answer"]
+                                                           for p in (warm, one, two, fail)),
         **stored, "timers": timers,
         "every_timer_fired_once": timers["fired_once"] == timers["timers"] and not timers["errors"],
         "audit_chain_broken_at": check["audit_chain_broken_at"], "read_model_mismatches": check["mismatched"],

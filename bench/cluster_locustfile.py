@@ -65,16 +65,28 @@ class FailoverSession(HttpSession):
             self.node = (self.node + 1) % len(NODES)
             self.base_url = NODES[self.node]
             url = url.replace(old, self.base_url, 1)
-            _append(RETRIES, {"method": method, "path": url[len(self.base_url):], "error": failed,
-                              "from": old, "to": self.base_url})
             resp = super()._send_request_safe_mode(method, url, **kwargs)
+            _append(RETRIES, {"method": method, "path": url[len(self.base_url):], "error": failed,
+                              "from": old, "to": self.base_url, "then": getattr(resp, "status_code", None)})
         data = kwargs.get("data")
-        location = getattr(resp, "headers", {}).get("Location", "") if hasattr(resp, "headers") else ""
-        if (method == "POST" and isinstance(data, dict) and data.get("submit_token")
-                and getattr(resp, "status_code", 0) == 302 and "/login" not in location):
-            _append(ACKS, {"path": url[len(self.base_url):], "token": data["submit_token"],
-                           "location": location})
+        if method == "POST" and isinstance(data, dict) and data.get("submit_token"):
+            self._acknowledged(url, data["submit_token"], resp)
         return resp
+
+    def _acknowledged(self, url: str, token: str, resp: Any) -> None:
+        """Log the submission if the person was told it succeeded: the application's page, or
+        the inbox saying 已办理完成 (a colleague may have decided the task first)."""
+        location = resp.headers.get("Location", "") if getattr(resp, "status_code", 0) == 302 else ""
+        if not location or "/login" in location:
+            return
+        if "/physician/applications/" not in location:
+            try:
+                page = Session.request(self, "GET", self.base_url + location if location.startswith("/") else location)
+            except RequestException:
+                return  # the node died meanwhile: the person never saw the answer
+            if "已办理完成" not in page.text:
+                return
+        _append(ACKS, {"path": url[len(self.base_url):], "token": token, "location": location})
 
     def new_address(self) -> None:
         """Another person (another browser) from now on."""
