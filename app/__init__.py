@@ -43,6 +43,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from app.web import errors
     from app.web import register_blueprints
 
+    from app.models.base import compact_json
+
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"json_serializer": compact_json,
+                                               **(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
     db.init_app(app)
     with app.app_context():
         database.configure_engine(db.engine)
