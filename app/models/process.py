@@ -108,7 +108,7 @@ class ProcessInstance(db.Model):  # type: ignore[name-defined]
     open_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     qualification_id: Mapped[int | None] = mapped_column(ForeignKey("qualification.id"))
     registration_id: Mapped[int | None] = mapped_column(ForeignKey("registration.id"))
-    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"))  # no query filters on it
     target_institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"))
     authority_id: Mapped[int | None] = mapped_column(ForeignKey("authority.id"), index=True)
     business_status: Mapped[str] = mapped_column(String(20))

@@ -1,0 +1,26 @@
+"""Indexes no query uses are dropped (issue 14 goal 2, bytes per completed instance):
+outbox_message.recipient_user_id (ix_outbox_message_unread starts with that column and serves
+every query on it) and process_instance.institution_id (no query filters instances by
+institution; institutions are never deleted). The evidence is in docs/performance.md.
+
+Revision ID: 0024c
+Revises: 0023b
+Create Date: 2026-11-29 22:20:00
+
+"""
+from alembic import op
+
+revision = '0024c'
+down_revision = '0023b'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.drop_index('ix_outbox_message_recipient_user_id', table_name='outbox_message')
+    op.drop_index('ix_process_instance_institution_id', table_name='process_instance')
+
+
+def downgrade():
+    op.create_index('ix_process_instance_institution_id', 'process_instance', ['institution_id'])
+    op.create_index('ix_outbox_message_recipient_user_id', 'outbox_message', ['recipient_user_id'])
