@@ -39,10 +39,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from app.extensions import limiter
     from app.extensions import login_manager
     from app.extensions import migrate
+    from app.models.base import compact_json
     from app.services.platform import database
     from app.web import errors
     from app.web import register_blueprints
 
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"json_serializer": compact_json,
+                                               **(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
     db.init_app(app)
     with app.app_context():
         database.configure_engine(db.engine)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 from datetime import UTC
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def compact_json(value: Any) -> str:
+    """How JSON columns are written on SQLite: no spaces, Chinese as UTF-8 (three bytes a
+    character, not a six-byte ``\\uXXXX``). PostgreSQL's JSONB stores its own binary form."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")

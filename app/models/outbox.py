@@ -38,7 +38,7 @@ class OutboxMessage(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     channel: Mapped[str] = mapped_column(String(10))  # sms / email / inbox
     recipient: Mapped[str] = mapped_column(String(120))
-    recipient_user_id: Mapped[int | None] = mapped_column(index=True)
+    recipient_user_id: Mapped[int | None] = mapped_column()  # indexed first in ix_outbox_message_unread
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)

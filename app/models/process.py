@@ -13,6 +13,7 @@ from sqlalchemy import Index
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -108,7 +109,7 @@ class ProcessInstance(db.Model):  # type: ignore[name-defined]
     open_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     qualification_id: Mapped[int | None] = mapped_column(ForeignKey("qualification.id"))
     registration_id: Mapped[int | None] = mapped_column(ForeignKey("registration.id"))
-    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"))  # no query filters on it
     target_institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"))
     authority_id: Mapped[int | None] = mapped_column(ForeignKey("authority.id"), index=True)
     business_status: Mapped[str] = mapped_column(String(20))
@@ -164,10 +165,15 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "human_task"
     __table_args__ = (
-        # the inbox pages by keyset on these (soonest due first, or by arrival)
-        Index("ix_human_task_scope_due", "scope_kind", "scope_id", "status", "due_at", "id"),
-        Index("ix_human_task_scope_arrived", "scope_kind", "scope_id", "status", "created_at", "id"),
-        Index("ix_human_task_scope_claim", "scope_kind", "scope_id", "status", "claimed_by_id"),
+        # the inbox pages by keyset on these (soonest due first, or by arrival); open tasks
+        # only: every inbox query asks for status 'open', and a done task leaves the indexes
+        # (status stays a column: the queries bind it as a parameter and read the index alone)
+        Index("ix_human_task_scope_due", "scope_kind", "scope_id", "status", "due_at", "id",
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+        Index("ix_human_task_scope_arrived", "scope_kind", "scope_id", "status", "created_at", "id",
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+        Index("ix_human_task_scope_claim", "scope_kind", "scope_id", "status", "claimed_by_id",
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -329,6 +329,8 @@ class Runtime:
         wf = self.workflow
         if wf.subprocesses:
             return 0
+        if self.completed:
+            return self._trim_finished()
         done = TaskState.FINISHED_MASK
         live: dict[uuid.UUID, bool] = {}
         order, stack = [], [wf.task_tree]
@@ -367,6 +369,19 @@ class Runtime:
             child._parent = parent.id
             del wf.tasks[node.id]
             removed += 1
+
+    def _trim_finished(self) -> int:
+        """A finished workflow keeps only its first task and its end data (``workflow.data``):
+        nothing steps it again, and its path is in the read model and the audit log. It still
+        restores, reads as completed and gives :meth:`latest_data` (issue 14: bytes per
+        completed instance)."""
+        wf, removed = self.workflow, 0
+        for child in list(wf.task_tree.children):
+            removed += self._drop(child)
+        wf.task_tree._children = []
+        if wf.last_task is not None and wf.last_task.id not in wf.tasks:
+            wf.last_task = None
+        return removed
 
     def _drop(self, task: Any) -> int:
         stack, n = [task], 0

@@ -50,8 +50,19 @@ def test_inbox() -> None:
 
 
 def test_storage() -> None:
+    # issue 14 goal 2: database growth per completed instance, per table and index
     r = _bench("storage.py", "--n", "2")
-    assert r["completed_applications"] == 2 and 0 < r["workflow_state_kib"] < r["all_rows_kib"]
+    done, kept = r["growth_when_completed"], r["growth_after_outbox_retention"]
+    assert r["completed_applications"] == 2 and r["workflow_state_kib"] > 0
+    assert 0 < kept["bytes_per_instance"] <= done["bytes_per_instance"]
+    assert "process_instance" in done["by_table_or_index"]
+
+
+def test_every_index_of_the_instance_tables_is_used() -> None:
+    # issue 14 goal 2: indexes no query uses are removed; each remaining one shows in its plan
+    r = _bench("indexes.py")
+    assert r["all_used"], [i for i in r["indexes"] if not i["used"]] or r["not_audited"]
+    assert len(r["indexes"]) == 15
 
 
 @pytest.mark.skipif(not PG, reason="the multi-process deployment needs PostgreSQL (several processes write at "

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from datetime import datetime
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy import select
 
 from app.extensions import db
@@ -92,6 +95,19 @@ def dispatch_pending(config: dict[str, Any], limit: int = 100) -> int:
             sent += 1
     db.session.commit()
     return sent
+
+
+def prune_delivered(now: datetime, retention_days: int) -> int:
+    """Delete SMS and e-mail messages sent more than ``retention_days`` ago (run by the
+    hourly sweep); returns rows removed. Pending and failed messages stay (still to send,
+    or for an administrator to see), and so do 站内消息 (channel ``inbox``): they are the
+    person's own messages on 消息."""
+    result = db.session.execute(delete(OutboxMessage).where(
+        OutboxMessage.status == OutboxStatus.SENT,
+        OutboxMessage.channel != INBOX,
+        OutboxMessage.sent_at < now - timedelta(days=retention_days)))
+    db.session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def recent(limit: int = 200) -> list[OutboxMessage]:

@@ -61,6 +61,7 @@ def sweep(app: Flask) -> int:
                 acceptance.deem_accepted()  # 行政许可法 第三十二条: no 补正 notice in 5 days
                 uploads.sweep(app.config["MEDREG_UPLOAD_DIR"])  # refused attempts' files
                 idempotency.prune(utcnow())  # forms' tokens older than two days
+                outbox.prune_delivered(utcnow(), int(app.config["MEDREG_OUTBOX_RETENTION_DAYS"]))
             outbox.dispatch_pending(app.config)
         except Exception:  # noqa: BLE001 - the sweeper must survive and retry
             db.session.rollback()
