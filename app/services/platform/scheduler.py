@@ -21,6 +21,7 @@ from app.services.engine import acceptance
 from app.services.engine import assessment_rules
 from app.services.engine import processes
 from app.services.engine import rules
+from app.services.platform import health
 from app.services.platform import idempotency
 from app.services.platform import outbox
 
@@ -62,6 +63,7 @@ def sweep(app: Flask) -> int:
                 uploads.sweep(app.config["MEDREG_UPLOAD_DIR"])  # refused attempts' files
                 idempotency.prune(utcnow())  # forms' tokens older than two days
             outbox.dispatch_pending(app.config)
+            health.record_sweep()  # /healthz: the sweep age
         except Exception:  # noqa: BLE001 - the sweeper must survive and retry
             db.session.rollback()
             log.exception("timer sweep failed")
