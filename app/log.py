@@ -119,6 +119,7 @@ def configure(app: Flask) -> None:
     for name in list(logging.root.manager.loggerDict):  # Alembic's fileConfig disables them
         if name == "medreg" or name.startswith(("medreg.", "app")):
             logging.getLogger(name).disabled = False
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per sweep
     app.logger.handlers.clear()  # Flask's own handler would print each line twice
     app.logger.propagate = True
     app.before_request(_begin)

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask
 from sqlalchemy import event
 
@@ -28,6 +33,10 @@ from app.services.platform import scheduler
 from tests import conftest
 from tests.conftest import WebClient
 from tests.factories import make_user
+from tests.waiting import listening_socket
+from tests.waiting import wait_for_http
+
+ROOT = Path(__file__).resolve().parents[2]
 
 TOKEN = "health-token-" + "x" * 24
 
@@ -162,11 +171,11 @@ def test_a_request_logs_one_json_line_with_the_id_it_returned(
         capsys: pytest.CaptureFixture[str]) -> None:
     throwaway = _json_app(tmp_path, app)
     capsys.readouterr()
-    resp = throwaway.test_client().get("/public/", headers={"X-Request-Id": "lb-7f3a.9_X"})
+    resp = throwaway.test_client().get("/login", headers={"X-Request-Id": "lb-7f3a.9_X"})
     assert resp.headers["X-Request-Id"] == "lb-7f3a.9_X"  # a sane incoming id is kept
     (line,) = _request_lines(capsys.readouterr().err)
     assert line["request_id"] == "lb-7f3a.9_X"
-    assert (line["method"], line["path"], line["status"]) == ("GET", "/public/", resp.status_code)
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/login", 200)
     assert line["level"] == "INFO" and line["user_id"] is None and line["duration_ms"] >= 0
     assert set(line) >= {"timestamp", "level", "logger", "message", "request_id", "method", "path",
                          "status", "duration_ms", "user_id"}
@@ -203,6 +212,46 @@ def test_a_signed_in_request_logs_the_user_id_not_the_name(
     (line,) = _request_lines(err)
     assert line["user_id"] == user_id and line["path"] == "/messages/"
     assert "张三丰" not in err and "140101199001011234" not in err and "phys01" not in err
+
+
+def test_gunicorn_with_the_shipped_config_logs_json_access_lines_with_the_request_id(
+        app: Flask, clean_db: None, redis_url: str, tmp_path: Path) -> None:
+    # deploy/gunicorn.conf.py, as docs/deploy.md starts it (production: JSON by default)
+    sock = listening_socket()
+    port = sock.getsockname()[1]
+    out, err = tmp_path / "access.log", tmp_path / "error.log"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MEDREG_", "SECRET_KEY", "RATELIMIT_", "DATABASE_URL"))}
+    env.update({"SECRET_KEY": "p" * 40, "MEDREG_AUDIT_KEY": "a" * 40, "MEDREG_SCHEDULER": "off",
+                "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "MEDREG_WORKERS": "1",
+                "MEDREG_UPLOAD_DIR": app.config["MEDREG_UPLOAD_DIR"], "RATELIMIT_STORAGE_URI": redis_url,
+                "MEDREG_HEALTH_SWEEP_MAX_SECONDS": "0"})
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "-b",
+             f"fd://{sock.fileno()}", "app:create_app()"], cwd=ROOT, pass_fds=[sock.fileno()],
+            env=env, stdout=stdout, stderr=stderr)
+    sock.close()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(base + "/healthz", "gunicorn with deploy/gunicorn.conf.py", processes=[proc])
+        health_resp = requests.get(base + "/healthz", timeout=30, headers={"X-Request-Id": "lb-probe-1"})
+        page = requests.get(base + "/login", timeout=30, headers={"X-Request-Id": "x" * 100})
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert (health_resp.status_code, health_resp.json()) == (200, {"status": "ok"})
+    assert health_resp.headers["X-Request-Id"] == "lb-probe-1"
+    new_id = page.headers["X-Request-Id"]
+    assert page.status_code == 200 and re.fullmatch(r"[0-9a-f]{32}", new_id)
+    access = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+    by_id = {line["request_id"]: line for line in access}
+    assert by_id["lb-probe-1"]["logger"] == "gunicorn.access"
+    assert (by_id["lb-probe-1"]["path"], by_id["lb-probe-1"]["status"]) == ("/healthz", 200)
+    assert (by_id[new_id]["method"], by_id[new_id]["path"], by_id[new_id]["status"]) == ("GET", "/login", 200)
+    app_lines = [json.loads(line) for line in err.read_text().splitlines() if line.startswith("{")]
+    assert {line["request_id"] for line in app_lines if line["logger"] == "medreg.request"} >= {
+        "lb-probe-1", new_id}  # the app's own line carries the same id
 
 
 def test_production_logs_json_and_development_text_unless_chosen() -> None:
