@@ -156,9 +156,15 @@ def test_a_database_that_does_not_answer_is_unavailable(tmp_path: Path, broken: 
 
 # ---- JSON logs with a request id --------------------------------------------------------
 
-def _json_app(tmp_path: Path, app: Flask) -> Flask:
-    return create_app({**conftest.test_config(tmp_path, app.config["SQLALCHEMY_DATABASE_URI"]),
-                       "MEDREG_LOG_FORMAT": "json"})
+@pytest.fixture()
+def json_app(tmp_path: Path, app: Flask, clean_db: None, root_logging: None) -> Iterator[Flask]:
+    """An app on the session's database that logs JSON (its connections closed afterwards)."""
+    throwaway = create_app({**conftest.test_config(tmp_path, app.config["SQLALCHEMY_DATABASE_URI"]),
+                            "MEDREG_LOG_FORMAT": "json"})
+    yield throwaway
+    with throwaway.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def _request_lines(err: str) -> list[dict[str, Any]]:
@@ -167,9 +173,8 @@ def _request_lines(err: str) -> list[dict[str, Any]]:
 
 
 def test_a_request_logs_one_json_line_with_the_id_it_returned(
-        tmp_path: Path, app: Flask, clean_db: None, root_logging: None,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    throwaway = _json_app(tmp_path, app)
+        json_app: Flask, capsys: pytest.CaptureFixture[str]) -> None:
+    throwaway = json_app
     capsys.readouterr()
     resp = throwaway.test_client().get("/login", headers={"X-Request-Id": "lb-7f3a.9_X"})
     assert resp.headers["X-Request-Id"] == "lb-7f3a.9_X"  # a sane incoming id is kept
@@ -183,10 +188,9 @@ def test_a_request_logs_one_json_line_with_the_id_it_returned(
 
 @pytest.mark.parametrize("forged", ['x\n{"level":"CRITICAL","message":"forged"}', "a" * 1024,
                                     "id with spaces", ""])
-def test_a_forged_request_id_is_replaced(tmp_path: Path, app: Flask, clean_db: None,
-                                         root_logging: None, forged: str,
+def test_a_forged_request_id_is_replaced(json_app: Flask, forged: str,
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    throwaway = _json_app(tmp_path, app)
+    throwaway = json_app
     capsys.readouterr()
     resp = throwaway.test_client().get("/healthz", environ_overrides={"HTTP_X_REQUEST_ID": forged})
     given = resp.headers["X-Request-Id"]
@@ -198,9 +202,8 @@ def test_a_forged_request_id_is_replaced(tmp_path: Path, app: Flask, clean_db: N
 
 
 def test_a_signed_in_request_logs_the_user_id_not_the_name(
-        tmp_path: Path, app: Flask, clean_db: None, root_logging: None,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    throwaway = _json_app(tmp_path, app)
+        json_app: Flask, capsys: pytest.CaptureFixture[str]) -> None:
+    throwaway = json_app
     with throwaway.app_context():
         user_id = make_user("phys01", Role.PHYSICIAN, "张三丰", id_number="140101199001011234").id
         db.session.commit()
