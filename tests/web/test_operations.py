@@ -19,6 +19,7 @@ import pytest
 import requests
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy import select
 
 from app import create_app
 from app import log
@@ -26,6 +27,7 @@ from app.config import DefaultConfig
 from app.config import from_environment
 from app.extensions import db
 from app.models import Role
+from app.models import WebSession
 from app.models.base import utcnow
 from app.services.platform import health
 from app.services.platform import outbox
@@ -119,7 +121,15 @@ def test_the_figures_go_only_to_the_token_or_an_administrator(
     assert _healthz(web).get_json() == {"status": "unavailable"}  # a physician sees no figures
     admin = WebClient(app.test_client())
     assert admin.login("admin01").status_code == 302
+    with app.app_context():  # the session was last used 10 minutes ago (a page would touch it)
+        for row in db.session.scalars(select(WebSession)):
+            row.seen_at = utcnow() - timedelta(minutes=10)
+        db.session.commit()
+        seen = {row.id: row.seen_at for row in db.session.scalars(select(WebSession))}
     assert _healthz(admin).get_json()["outbox_pending"] == 1
+    with app.app_context():  # a monitoring page left open does not keep the session alive
+        db.session.expire_all()
+        assert {row.id: row.seen_at for row in db.session.scalars(select(WebSession))} == seen
 
 
 def test_healthz_is_cheap(app: Flask, web: WebClient) -> None:
@@ -148,6 +158,9 @@ def test_a_database_that_does_not_answer_is_unavailable(tmp_path: Path, broken: 
     client = throwaway.test_client()
     resp = client.get("/healthz")
     assert (resp.status_code, resp.get_json()) == (503, {"status": "unavailable"})
+    client.set_cookie("session", "a-browser-cookie-from-before-the-outage")  # still 503, not 500
+    assert client.get("/healthz").get_json() == {"status": "unavailable"}
+    client.delete_cookie("session")
     detail = client.get("/healthz", headers={"Authorization": f"Bearer {TOKEN}"}).get_json()
     assert detail["database"] == "unavailable" and detail["problems"] == ["database"]
     with throwaway.app_context():
