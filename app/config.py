@@ -111,6 +111,10 @@ def check_production(config: dict[str, Any]) -> None:
     if config.get("MEDREG_MAIL_BACKEND") != "smtp":
         raise RuntimeError("MEDREG_MAIL_BACKEND=log keeps messages on a development page; "
                            "production needs smtp")
+    token = config.get("MEDREG_HEALTH_TOKEN")
+    if token is not None and len(str(token)) < 16:
+        raise RuntimeError("MEDREG_HEALTH_TOKEN must be 16 characters or more (or unset: "
+                           "/healthz's figures for administrators only)")
     if config.get("MEDREG_FAST_HASH"):
         raise RuntimeError("MEDREG_FAST_HASH weakens password hashes; tests only")
     if not config.get("RATELIMIT_ENABLED"):

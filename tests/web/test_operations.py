@@ -167,6 +167,30 @@ def test_a_database_that_does_not_answer_is_unavailable(tmp_path: Path, broken: 
         db.engine.dispose()
 
 
+def test_healthz_is_never_rate_limited(tmp_path: Path, app: Flask, clean_db: None,
+                                       root_logging: None) -> None:
+    # a load balancer probes every few seconds from one address: limits must not take it out
+    limited = create_app({**conftest.test_config(tmp_path, app.config["SQLALCHEMY_DATABASE_URI"]),
+                          "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
+                          "RATELIMIT_DEFAULT": "3 per minute", "MEDREG_HEALTH_SWEEP_MAX_SECONDS": 0})
+    client = limited.test_client()
+    try:
+        assert [client.get("/login").status_code for _ in range(4)][-1] == 429  # the limit is on
+        assert {client.get("/healthz").status_code for _ in range(10)} == {200}
+    finally:
+        with limited.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_production_refuses_a_short_health_token(tmp_path: Path, redis_url: str,
+                                                 root_logging: None,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDREG_CAPTCHA", "on")
+    with pytest.raises(RuntimeError, match="MEDREG_HEALTH_TOKEN"):
+        create_app(conftest.production_config(tmp_path, redis_url, MEDREG_HEALTH_TOKEN="1234"))
+
+
 # ---- JSON logs with a request id --------------------------------------------------------
 
 @pytest.fixture()
