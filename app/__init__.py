@@ -19,7 +19,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "app.db")
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
-        app.config.from_mapping(config_module.from_environment())
+        app.config.from_mapping(config_module.from_environment(app.config))
     else:
         app.config.from_mapping(test_config)
     config_module.apply_defaults(app.config)
@@ -33,6 +33,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["MEDREG_UPLOAD_DIR"] = os.path.join(app.instance_path, "uploads")
 
     from app import cli
+    from app import log
     from app.extensions import babel
     from app.extensions import csrf
     from app.extensions import db
@@ -43,6 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from app.services.platform import database
     from app.web import errors
     from app.web import register_blueprints
+    log.configure(app)
 
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"json_serializer": compact_json,
                                                **(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}

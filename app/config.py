@@ -6,8 +6,12 @@ in-process rate-limit store, a built-in SECRET_KEY) must be chosen with ``MEDREG
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
 from typing import Any
+
+from flask import Config
 
 DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105 - development only; production refuses it
 DEV_AUDIT_KEY = "medreg-dev-audit-key"  # development only; production refuses it
@@ -51,6 +55,12 @@ class DefaultConfig:
     # 连续两个考核周期未参加 (办法 第十八条) counts only cycles from this year on: set it to the
     # first cycle whose results are all in the system (None: MEDREG_ASSESSMENT_FIRST_CYCLE)
     MEDREG_MISSED_CYCLES_FROM: int | None = None
+    # /healthz: the figures to a caller with `Authorization: Bearer <token>` (none: admins only)
+    MEDREG_HEALTH_TOKEN: str | None = None
+    # not ok when the newest timer sweep is older (0: this deployment runs no scheduler)
+    MEDREG_HEALTH_SWEEP_MAX_SECONDS = 300.0
+    MEDREG_HEALTH_OUTBOX_MAX_SECONDS = 1800.0  # not ok when a pending message is older (0: off)
+    MEDREG_LOG_FORMAT: str | None = None  # json | text; production defaults to json
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_STORAGE_URI: str | None = None  # production: redis://host:6379/0 (shared by workers)
@@ -103,6 +113,10 @@ def check_production(config: dict[str, Any]) -> None:
     if config.get("MEDREG_MAIL_BACKEND") != "smtp":
         raise RuntimeError("MEDREG_MAIL_BACKEND=log keeps messages on a development page; "
                            "production needs smtp")
+    token = config.get("MEDREG_HEALTH_TOKEN")
+    if token is not None and len(str(token)) < 16:
+        raise RuntimeError("MEDREG_HEALTH_TOKEN must be 16 characters or more (or unset: "
+                           "/healthz's figures for administrators only)")
     if config.get("MEDREG_FAST_HASH"):
         raise RuntimeError("MEDREG_FAST_HASH weakens password hashes; tests only")
     if not config.get("RATELIMIT_ENABLED"):
@@ -113,19 +127,77 @@ def check_production(config: dict[str, Any]) -> None:
                            "(redis://host:6379/0); memory:// counts per process")
 
 
-def from_environment() -> dict[str, Any]:
-    """``MEDREG_*`` (and ``SECRET_KEY``/``DATABASE_URL``/``RATELIMIT_STORAGE_URI``) settings
-    from the environment."""
+_WORDS = {"true": True, "false": False, "on": True, "off": False, "yes": True, "no": False}
+# settings read from the environment without the MEDREG_ prefix, as deployments already set them
+PLAIN_NAMES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI", "SECRET_KEY": "SECRET_KEY",
+               "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+               "RATELIMIT_KEY_PREFIX": "RATELIMIT_KEY_PREFIX"}
+
+
+def _loads(raw: str) -> Any:
+    """A value as JSON (3 -> int, true -> bool), on/off/yes/no as bools, else the text itself."""
+    word = _WORDS.get(raw.strip().lower())
+    if word is not None:
+        return word
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _typed(name: str, default: Any, raw: Any) -> Any:
+    """Keep a setting's declared type: text settings stay text (a numeric SECRET_KEY too)."""
+    kind = _declared_type(name, default)
+    if kind is str:
+        return raw if isinstance(raw, str) else json.dumps(raw)
+    value = _loads(raw) if isinstance(raw, str) else raw
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise RuntimeError(f"{name} must be true or false (on/off), not {raw!r}")
+    elif kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RuntimeError(f"{name} must be a whole number, not {raw!r}")
+    elif kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise RuntimeError(f"{name} must be a number, not {raw!r}")
+        value = float(value)
+    return value
+
+
+def _declared_type(name: str, default: Any) -> type | None:
+    if default is not None and type(default) in (str, bool, int, float):
+        return type(default)
+    hint = str(DefaultConfig.__annotations__.get(name, ""))
+    for kind in (str, int, float, bool):
+        if hint.startswith(kind.__name__ + " |"):
+            return kind
+    return None
+
+
+def from_environment(current: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings the environment overrides, read by Flask's ``from_prefixed_env("MEDREG")``.
+
+    ``MEDREG_<NAME>`` sets our own setting ``MEDREG_<NAME>`` (``MEDREG_SCHEDULER=off``) or, when
+    only ``NAME`` is a known Flask/extension setting, that one (``MEDREG_SECRET_KEY``,
+    ``MEDREG_SQLALCHEMY_ENGINE_OPTIONS__pool_size=20``). ``MEDREG_RATELIMIT=off`` switches rate
+    limits off; ``DATABASE_URL``, ``SECRET_KEY``, ``RATELIMIT_STORAGE_URI`` and
+    ``RATELIMIT_KEY_PREFIX`` are read as they are. Each value keeps its setting's type."""
+    env = os.environ
+    parsed = Config("")
+    parsed.from_prefixed_env("MEDREG", loads=str)  # typed below, by each setting's type
     out: dict[str, Any] = {}
-    for key, value in os.environ.items():
-        if key.startswith("MEDREG_"):
-            out[key] = {"true": True, "false": False, "on": True, "off": False}.get(
-                value.lower(), value)
-    if "MEDREG_RATELIMIT" in out:  # off: e.g. a load generator that is one client address
-        out["RATELIMIT_ENABLED"] = bool(out.pop("MEDREG_RATELIMIT"))
-    if os.environ.get("DATABASE_URL"):
-        out["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
-    for key in ("SECRET_KEY", "RATELIMIT_STORAGE_URI", "RATELIMIT_KEY_PREFIX"):
-        if os.environ.get(key):
-            out[key] = os.environ[key]
+    for plain, setting in PLAIN_NAMES.items():
+        if env.get(plain):
+            out[setting] = env[plain]
+    for key, raw in parsed.items():
+        if key == "RATELIMIT":  # off: e.g. a load generator that is one client address
+            out["RATELIMIT_ENABLED"] = _typed("RATELIMIT_ENABLED", True, raw)
+            continue
+        name = key if key in current and f"MEDREG_{key}" not in current else f"MEDREG_{key}"
+        if isinstance(raw, dict):  # NAME__part: merged into the setting's dict
+            merged = dict(current.get(name) or {})
+            merged.update({k: _loads(v) if isinstance(v, str) else v for k, v in raw.items()})
+            out[name] = merged
+        else:
+            out[name] = _typed(name, current.get(name), raw)
     return out

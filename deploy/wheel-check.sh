@@ -147,4 +147,21 @@ with app.app_context():
     print(f"{len(shipped)} 个流程已由 sysadmin 发布版本 2（审计日志已记录）；门户、登录页、使用手册、业务说明与静态资源由安装包提供")
 PY
 
+step "/healthz (database, scheduler sweep, outbox) from the installed package"
+MEDREG_HEALTH_TOKEN="wheel-check-health-token" "${WORK}/venv/bin/python" - <<'PY'
+from app import create_app
+from app.services.platform import scheduler
+
+app = create_app()
+client = app.test_client()
+before = client.get("/healthz")
+assert (before.status_code, before.get_json()) == (503, {"status": "unavailable"}), before.get_json()
+scheduler.sweep(app)  # one sweep of `flask scheduler run` records its time
+after = client.get("/healthz", headers={"Authorization": "Bearer wheel-check-health-token"})
+body = after.get_json()
+assert after.status_code == 200 and body["problems"] == [] and body["database"] == "ok", body
+assert after.headers["X-Request-Id"], after.headers
+print("  /healthz:", body)
+PY
+
 step "OK: the wheel installs and runs in production mode"

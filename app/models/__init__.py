@@ -36,6 +36,7 @@ from app.models.process import ScopeKind
 from app.models.process import TaskComment
 from app.models.process import TaskStatus
 from app.models.profile import PhysicianProfile
+from app.models.scheduler import SchedulerBeat
 from app.models.user import Role
 from app.models.user import User
 from app.models.websession import WebSession
@@ -46,7 +47,7 @@ __all__ = [
     "CatalogueItem", "ConfiguredType",
     "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage", "Penalty",
     "PhysicianProfile", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Qualification",
-    "Registration", "Role", "SubmissionToken", "TaskComment", "User",
+    "Registration", "Role", "SchedulerBeat", "SubmissionToken", "TaskComment", "User",
     "FilingStatus", "ImportStatus", "OutboxStatus", "RegistrationStatus", "ScopeKind", "TaskStatus",
     "VerificationCode", "WebSession",
 ]

@@ -25,6 +25,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web.auth import bp as auth_bp
     from app.web.dev import bp as dev_bp
     from app.web.guide import bp as guide_bp
+    from app.web.health import bp as health_bp
     from app.web.inbox import bp as inbox_bp
     from app.web.institution import bp as institution_bp
     from app.web.messages import bp as messages_bp
@@ -42,6 +43,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(dev_bp, url_prefix="/dev")
     app.register_blueprint(public_bp, url_prefix="/public")
     app.register_blueprint(guide_bp, url_prefix="/guide")
+    app.register_blueprint(health_bp)
 
     production = not is_development(app.config)
     if production:

@@ -52,14 +52,21 @@ class ServerSessionInterface(SessionInterface):
         if request.path.startswith("/static/"):
             return ServerSession()
         token = request.cookies.get(self.get_cookie_name(app), "")
-        stored = websessions.load(token) if token else None
+        health = request.path == HEALTH_PATH  # read-only; a database outage is its 503, not a 500
+        try:
+            stored = websessions.load(token) if token else None
+        except Exception:
+            if not health:
+                raise
+            db.session.rollback()
+            return ServerSession()
         if stored is None:
             return ServerSession()
         try:
             data = _JSON.loads(stored.data)
         except ValueError:
             data = {}
-        return ServerSession(data, stored.sid, stored.user_id, stored.touch)
+        return ServerSession(data, stored.sid, stored.user_id, stored.touch and not health)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, ServerSession)
@@ -94,6 +101,7 @@ class ServerSessionInterface(SessionInterface):
         response.vary.add("Cookie")
 
 
+HEALTH_PATH = "/healthz"  # app/web/health.py: never touches a session, survives a database outage
 REAUTH_SECONDS = 300  # a security change needs the password entered within 5 minutes
 
 

@@ -21,6 +21,7 @@ from app.services.engine import acceptance
 from app.services.engine import assessment_rules
 from app.services.engine import processes
 from app.services.engine import rules
+from app.services.platform import health
 from app.services.platform import idempotency
 from app.services.platform import outbox
 
@@ -63,6 +64,7 @@ def sweep(app: Flask) -> int:
                 idempotency.prune(utcnow())  # forms' tokens older than two days
                 outbox.prune_delivered(utcnow(), int(app.config["MEDREG_OUTBOX_RETENTION_DAYS"]))
             outbox.dispatch_pending(app.config)
+            health.record_sweep()  # /healthz: the sweep age
         except Exception:  # noqa: BLE001 - the sweeper must survive and retry
             db.session.rollback()
             log.exception("timer sweep failed")
