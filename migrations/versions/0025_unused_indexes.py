@@ -6,7 +6,7 @@ tasks only (partial indexes WHERE status = 'open': every inbox query asks for op
 done task leaves them). The evidence is in docs/performance.md.
 
 Revision ID: 0024c
-Revises: 0023b
+Revises: 0024a
 Create Date: 2026-11-29 22:20:00
 
 """
@@ -17,7 +17,7 @@ OPEN = sa.text("status = 'open'")
 SCOPE = {'ix_human_task_scope_due': 'due_at', 'ix_human_task_scope_arrived': 'created_at'}
 
 revision = '0024c'
-down_revision = '0023b'
+down_revision = '0024a'
 branch_labels = None
 depends_on = None
 
