@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy import select
+from sqlalchemy import text
 
 from app.extensions import db
 from app.models import AuditEvent
@@ -100,4 +101,19 @@ def test_an_audit_event_costs_two_statements_and_keeps_the_chain(ctx: Flask) -> 
     assert len(sql) == (2 if db.engine.dialect.name == "postgresql" else 3), seen
     first = db.session.scalar(select(AuditEvent).order_by(AuditEvent.id).limit(1))
     assert first is not None and ev.prev_hash == first.hash
+    assert audit.verify() == []
+
+
+def test_audit_detail_is_stored_compactly_and_still_verifies(ctx: Flask) -> None:
+    # R-engine-step (issue 14 goal 2, audit detail stored compactly): no empty values (the trail
+    # page skips them), on SQLite UTF-8 JSON without spaces; the hash is over the canonical form.
+    ev = audit.record(None, "registration.change", "registration", 7,
+                      {"field": "department", "value": "内科", "note": "", "via": None})
+    db.session.commit()
+    assert ev.detail == {"field": "department", "value": "内科"}
+    raw = db.session.execute(text("SELECT detail FROM audit_event WHERE id = :i"), {"i": ev.id}).scalar_one()
+    if db.engine.dialect.name == "sqlite":
+        assert raw == '{"field":"department","value":"内科"}'
+    else:
+        assert raw == {"field": "department", "value": "内科"}
     assert audit.verify() == []

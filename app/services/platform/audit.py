@@ -17,10 +17,12 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import Text
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import literal
 from sqlalchemy import select
+from sqlalchemy import type_coerce
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
@@ -70,6 +72,21 @@ def _lock_head() -> str:
     return head
 
 
+def _kept(detail: dict[str, Any] | None) -> dict[str, Any]:
+    """The detail without empty values (the trail page shows none of them)."""
+    return {k: v for k, v in (detail or {}).items() if v is not None and v != ""}
+
+
+def _stored(detail: dict[str, Any]) -> Any:
+    """The detail as stored: on SQLite compact JSON text (UTF-8, no spaces; the default JSON
+    type writes ``\\uXXXX`` escapes and spaces); PostgreSQL's JSONB is binary already. The
+    hash covers the canonical form (:func:`_digest`), not these bytes."""
+    if is_postgres():
+        return detail
+    return type_coerce(json.dumps(detail, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
+                       Text)
+
+
 def record(actor: User | None, action: str, object_type: str, object_id: Any,
            detail: dict[str, Any] | None = None) -> AuditEvent:
     """Append an event (the caller's transaction commits it).
@@ -82,11 +99,11 @@ def record(actor: User | None, action: str, object_type: str, object_id: Any,
     prev = _lock_head()
     at = utcnow().replace(microsecond=0)
     name = actor.username if actor is not None else "system"
-    det = json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str))
+    det = json.loads(json.dumps(_kept(detail), ensure_ascii=False, default=str))
     oid = str(object_id)
     digest = _digest(key, prev, at, name, action, object_type, oid, det)
     row = {"at": at, "actor_id": actor.id if actor else None, "actor_name": name, "action": action,
-           "object_type": object_type, "object_id": oid, "detail": det, "prev_hash": prev,
+           "object_type": object_type, "object_id": oid, "detail": _stored(det), "prev_hash": prev,
            "hash": digest}
     move = update(AuditHead).where(AuditHead.id == _HEAD).values(hash=digest)
     stmt = insert(AuditEvent).values(**row).returning(AuditEvent)
