@@ -53,7 +53,7 @@ def _statements() -> Iterator[list[str]]:
 
 
 def test_completing_a_task_makes_at_most_eight_round_trips(world: World) -> None:
-    # R-engine-step (issue 14 goal 4): BEGIN, the locked read, the read model (UPDATE instance,
+    # issue 14 goal 4 (no statute; a performance rule): BEGIN, the locked read, the read model (UPDATE instance,
     # UPDATE task, INSERT next task), the audit head locked and read (one UPDATE … RETURNING),
     # the audit event with the new head (one statement on PostgreSQL), COMMIT. Before: nine on
     # PostgreSQL, with the advisory lock and the head read as two statements of their own.
@@ -90,7 +90,7 @@ def test_completing_a_task_makes_at_most_eight_round_trips(world: World) -> None
 
 
 def test_an_audit_event_costs_two_statements_and_keeps_the_chain(ctx: Flask) -> None:
-    # R-engine-step: the head's lock and read are one statement (the row lock serialises
+    # issue 14 goal 4: the head's lock and read are one statement (the row lock serialises
     # appenders; its RETURNING reads the newest committed head, so the chain cannot fork).
     audit.record(None, "registration.change", "registration", 1, {"value": "内科"})
     db.session.commit()
@@ -105,7 +105,7 @@ def test_an_audit_event_costs_two_statements_and_keeps_the_chain(ctx: Flask) -> 
 
 
 def test_audit_detail_is_stored_compactly_and_still_verifies(ctx: Flask) -> None:
-    # R-engine-step (issue 14 goal 2, audit detail stored compactly): no empty values (the trail
+    # issue 14 goal 2 (audit detail stored compactly): no empty values (the trail
     # page skips them), on SQLite UTF-8 JSON without spaces; the hash is over the canonical form.
     ev = audit.record(None, "registration.change", "registration", 7,
                       {"field": "department", "value": "内科", "note": "", "via": None})

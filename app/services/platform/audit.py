@@ -2,8 +2,9 @@
 
 Each event's ``hash`` is HMAC-SHA256, under ``MEDREG_AUDIT_KEY``, of the previous hash and the
 event, so a row rewritten by someone without the key no longer verifies, even with the rest of
-the chain recomputed. Deleting the newest events leaves a shorter chain that still verifies; an
-anchor (the head written outside the database, ``flask audit anchor``) catches that.
+the chain recomputed. Deleting the newest events leaves a shorter chain that still verifies until
+the next event is written (it links to the deleted head kept in ``audit_head``); an anchor (the
+head written outside the database, ``flask audit anchor``) catches it at once.
 """
 
 from __future__ import annotations
