@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.models.audit import AuditEvent
+from app.models.audit import AuditHead
 from app.models.calendar import CalendarDay
 from app.models.calendar import CalendarYear
 from app.models.catalogue import CatalogueItem
@@ -43,7 +44,7 @@ from app.models.websession import WebSession
 
 __all__ = [
     "ActivationCode", "Assessment", "AttemptCounter", "Attachment",
-    "CaptchaChallenge", "AuditEvent", "Authority", "CalendarDay", "CalendarYear", "CaseRun",
+    "CaptchaChallenge", "AuditEvent", "AuditHead", "Authority", "CalendarDay", "CalendarYear", "CaseRun",
     "CatalogueItem", "ConfiguredType",
     "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage", "Penalty",
     "PhysicianProfile", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Qualification",

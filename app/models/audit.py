@@ -30,3 +30,13 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(db.Model):  # type: ignore[name-defined]
+    """The chain's head in one row (``id`` 1): appenders lock it with an UPDATE that returns the
+    newest hash, so locking and reading the head are one statement and the chain cannot fork."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -96,21 +96,30 @@ ATTACHMENT_SCHEMA = {
 
 def effective_schema(schema: Mapping[str, Any],
                      options: Mapping[str, list[Option]] | None = None) -> dict[str, Any]:
-    """The schema as validated: attachments expanded, option lists turned into enums."""
-    out = copy.deepcopy(dict(schema))
-    widgets = out.get("x-ui", {}).get("widgets", {})
-    for name, prop in out.get("properties", {}).items():
+    """The schema as validated: attachments expanded, option lists turned into enums.
+
+    Copy on write: only the properties it changes are copied (the rest is shared with
+    ``schema``, read-only), so a form step does not deep-copy the whole form."""
+    out = {k: v for k, v in schema.items() if k != "x-ui"}
+    widgets = schema.get("x-ui", {}).get("widgets", {})
+    props = dict(schema.get("properties", {}))
+    for name, original in props.items():
+        src = widgets.get(name, {}).get("options")
+        listed = options is not None and src in options
+        if "x-attachment" not in original and not listed:
+            continue
+        prop = props[name] = copy.deepcopy(original)
         if prop.pop("x-attachment", False):
             prop.update(copy.deepcopy(ATTACHMENT_SCHEMA))
-        src = widgets.get(name, {}).get("options")
-        if options is not None and src in options:
+        if listed and options is not None:
             values = [v for v, _label in options[src]]
             target = prop["items"] if prop.get("type") == "array" else prop
             if target.get("type") == "integer":
                 target["enum"] = [int(v) for v in values if str(v).lstrip("-").isdigit()]
             else:
                 target["enum"] = values
-    out.pop("x-ui", None)
+    if "properties" in schema:
+        out["properties"] = props
     return out
 
 

@@ -2,8 +2,9 @@
 
 Each event's ``hash`` is HMAC-SHA256, under ``MEDREG_AUDIT_KEY``, of the previous hash and the
 event, so a row rewritten by someone without the key no longer verifies, even with the rest of
-the chain recomputed. Deleting the newest events leaves a shorter chain that still verifies; an
-anchor (the head written outside the database, ``flask audit anchor``) catches that.
+the chain recomputed. Deleting the newest events leaves a shorter chain that still verifies until
+the next event is written (it links to the deleted head kept in ``audit_head``); an anchor (the
+head written outside the database, ``flask audit anchor``) catches it at once.
 """
 
 from __future__ import annotations
@@ -17,18 +18,26 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import Text
 from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import literal
 from sqlalchemy import select
+from sqlalchemy import type_coerce
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
 
 from app.config import DEV_AUDIT_KEY  # development and tests; production must set its own
 from app.extensions import db
 from app.models import AuditEvent
+from app.models import AuditHead
 from app.models import User
 from app.models.base import utcnow
-from app.services.platform.database import advisory_lock
+from app.services.platform.database import is_postgres
 
 GENESIS = "0" * 64
-_AUDIT_LOCK = 7_001
+_HEAD = 1  # the one row of audit_head
 
 
 def chain_key() -> bytes:
@@ -43,24 +52,67 @@ def _digest(key: bytes, prev: str, at: datetime, actor: str, action: str, otype:
     return hmac.new(key, body.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def _lock_head() -> str:
+    """Lock the chain's head row and return its hash, in one statement.
+
+    An UPDATE waits for the row lock and then reads the newest committed version of the row
+    (PostgreSQL re-checks it under READ COMMITTED), so two appenders can never see the same head.
+    A SELECT in the statement that takes a lock would read the snapshot taken before the wait and
+    fork the chain. The row is created from the newest event the first time (a fresh database).
+    """
+    lock = update(AuditHead).where(AuditHead.id == _HEAD).values(hash=AuditHead.hash).returning(AuditHead.hash)
+    head = db.session.scalar(lock)
+    if head is not None:
+        return head
+    newest = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1).scalar_subquery()
+    dml = postgresql.insert if is_postgres() else sqlite.insert
+    db.session.execute(dml(AuditHead).from_select(
+        ["id", "hash"], select(literal(_HEAD), func.coalesce(newest, GENESIS))).on_conflict_do_nothing())
+    head = db.session.scalar(lock)
+    assert head is not None  # just created, by this transaction or a concurrent one
+    return head
+
+
+def _kept(detail: dict[str, Any] | None) -> dict[str, Any]:
+    """The detail without empty values (the trail page shows none of them)."""
+    return {k: v for k, v in (detail or {}).items() if v is not None and v != ""}
+
+
+def _stored(detail: dict[str, Any]) -> Any:
+    """The detail as stored: on SQLite compact JSON text (UTF-8, no spaces; the default JSON
+    type writes ``\\uXXXX`` escapes and spaces); PostgreSQL's JSONB is binary already. The
+    hash covers the canonical form (:func:`_digest`), not these bytes."""
+    if is_postgres():
+        return detail
+    return type_coerce(json.dumps(detail, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
+                       Text)
+
+
 def record(actor: User | None, action: str, object_type: str, object_id: Any,
            detail: dict[str, Any] | None = None) -> AuditEvent:
-    """Append an event (flushes; the caller's transaction commits it)."""
+    """Append an event (the caller's transaction commits it).
+
+    Two statements: the head's lock-and-read, then the event's INSERT with the head's new hash
+    (on PostgreSQL one statement, the head's UPDATE in a CTE; SQLite has no writable CTEs and
+    no round trips to save). The head stays locked until the caller commits.
+    """
     key = chain_key()
-    # Serialise appenders, then read the chain's head. Two statements on purpose: in READ
-    # COMMITTED a statement reads the snapshot taken when it started, so a head read in the
-    # same statement as the lock could miss an event committed while it waited (a fork).
-    advisory_lock(_AUDIT_LOCK)
-    prev = db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    prev = _lock_head()
     at = utcnow().replace(microsecond=0)
     name = actor.username if actor is not None else "system"
-    det = json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str))
-    ev = AuditEvent(at=at, actor_id=actor.id if actor else None, actor_name=name, action=action,
-                    object_type=object_type, object_id=str(object_id), detail=det,
-                    prev_hash=prev or GENESIS)
-    ev.hash = _digest(key, ev.prev_hash, at, name, action, object_type, str(object_id), det)
-    db.session.add(ev)
-    db.session.flush()
+    det = json.loads(json.dumps(_kept(detail), ensure_ascii=False, default=str))
+    oid = str(object_id)
+    digest = _digest(key, prev, at, name, action, object_type, oid, det)
+    row = {"at": at, "actor_id": actor.id if actor else None, "actor_name": name, "action": action,
+           "object_type": object_type, "object_id": oid, "detail": _stored(det), "prev_hash": prev,
+           "hash": digest}
+    move = update(AuditHead).where(AuditHead.id == _HEAD).values(hash=digest)
+    stmt = insert(AuditEvent).values(**row).returning(AuditEvent)
+    if is_postgres():
+        stmt = stmt.add_cte(move.cte("head"))
+    ev = db.session.scalars(stmt).one()
+    if not is_postgres():
+        db.session.execute(move)
     return ev
 
 
