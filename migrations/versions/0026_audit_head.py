@@ -3,7 +3,7 @@ statement (UPDATE … RETURNING), then writes the event and the new head (one st
 PostgreSQL) — two round trips instead of three (advisory lock, head read, insert)
 
 Revision ID: 0024d
-Revises: 0023b
+Revises: 0024c
 Create Date: 2026-11-29 22:05:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0024d'
-down_revision = '0023b'
+down_revision = '0024c'
 branch_labels = None
 depends_on = None
 
