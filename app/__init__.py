@@ -11,26 +11,12 @@ from flask import Flask
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: config -> extensions -> blueprints -> cli -> error handlers."""
-    app = Flask(__name__, instance_relative_config=True)
-    from app import config as config_module
-
-    app.config.from_object(config_module.DefaultConfig)
-    os.makedirs(app.instance_path, exist_ok=True)
-    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "app.db")
-    if test_config is None:
-        app.config.from_pyfile("config.py", silent=True)
-        app.config.from_mapping(config_module.from_environment())
-    else:
-        app.config.from_mapping(test_config)
-    config_module.apply_defaults(app.config)
-    config_module.check_production(app.config)
+    app = _configured(test_config)
     if app.config["MEDREG_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         hops = app.config["MEDREG_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-    if not app.config["MEDREG_UPLOAD_DIR"]:
-        app.config["MEDREG_UPLOAD_DIR"] = os.path.join(app.instance_path, "uploads")
 
     from app import cli
     from app.extensions import babel
@@ -39,13 +25,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from app.extensions import limiter
     from app.extensions import login_manager
     from app.extensions import migrate
-    from app.services.platform import database
     from app.web import errors
     from app.web import register_blueprints
 
-    db.init_app(app)
-    with app.app_context():
-        database.configure_engine(db.engine)
+    _init_database(app)
     migrate.init_app(app, db, directory=_migrations_directory())
     csrf.init_app(app)
     limiter.init_app(app)
@@ -59,6 +42,49 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         from app.services.platform import scheduler
         scheduler.start(app)
     return app
+
+
+def create_scheduler_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """The scheduler process's app: config, the database, Babel and the ``scheduler`` command —
+    no blueprints, templates, forms, rate limiter or Alembic (``python -m app.sweeper``)."""
+    app = _configured(test_config)
+    from app import sweeper
+    from app.extensions import babel
+
+    _init_database(app)
+    babel.init_app(app, locale_selector=lambda: "zh_CN")  # services' messages are gettext'd
+    app.cli.add_command(sweeper.scheduler)
+    return app
+
+
+def _configured(test_config: Mapping[str, Any] | None) -> Flask:
+    """A Flask app with its configuration read and checked (instance/config.py and the
+    environment, or ``test_config``)."""
+    from app import config as config_module
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config_module.DefaultConfig)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "app.db")
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_mapping(config_module.from_environment())
+    else:
+        app.config.from_mapping(test_config)
+    config_module.apply_defaults(app.config)
+    config_module.check_production(app.config)
+    if not app.config["MEDREG_UPLOAD_DIR"]:
+        app.config["MEDREG_UPLOAD_DIR"] = os.path.join(app.instance_path, "uploads")
+    return app
+
+
+def _init_database(app: Flask) -> None:
+    from app.extensions import db
+    from app.services.platform import database
+
+    db.init_app(app)
+    with app.app_context():
+        database.configure_engine(db.engine)
 
 
 def _migrations_directory() -> str:

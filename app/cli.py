@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 import unicodedata
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from app.services.backoffice import definitions
 from app.services.errors import DomainError
 from app.services.platform import audit
 from app.services.platform import seed as seed_service
+from app.sweeper import scheduler
 
 
 def init_app(app: Flask) -> None:
@@ -161,24 +161,6 @@ def seed(demo: bool | None) -> None:
     click.echo("可用来试用“个人用户注册”的医师（姓名 / 身份证号 / 资格证书编码 / 激活方式）：")
     for name, id_number, cert_no, how in world.identities:
         click.echo(f"  {name} {id_number} {cert_no} {how}")
-
-
-@click.group()
-def scheduler() -> None:
-    """定时器调度。"""
-
-
-@scheduler.command("run")
-def scheduler_run() -> None:
-    """Run the timer sweeper in this process until interrupted."""
-    from app.services.platform import scheduler as sched
-    sched.start(current_app._get_current_object())  # type: ignore[attr-defined]
-    click.echo("定时器调度已启动（Ctrl+C 退出）")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        sched.stop(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 @click.group("audit")
