@@ -12,6 +12,7 @@ from flask import Flask
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: config -> extensions -> blueprints -> cli -> error handlers."""
     app = _configured(test_config)
+    app.extensions = _Extensions(app)
     if app.config["MEDREG_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -21,15 +22,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from app import cli
     from app.extensions import babel
     from app.extensions import csrf
-    from app.extensions import db
     from app.extensions import limiter
     from app.extensions import login_manager
-    from app.extensions import migrate
     from app.web import errors
     from app.web import register_blueprints
 
     _init_database(app)
-    migrate.init_app(app, db, directory=_migrations_directory())
+    app.cli.add_command(cli.MigrateCommands(app))
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=lambda: "zh_CN")
@@ -42,6 +41,24 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         from app.services.platform import scheduler
         scheduler.start(app)
     return app
+
+
+class _Extensions(dict[str, Any]):
+    """``app.extensions`` that sets Flask-Migrate up when it is first asked for (``flask db``,
+    ``flask_migrate.upgrade()``, migrations/env.py): a web worker never imports Alembic."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__()
+        self._app = app
+
+    def __missing__(self, key: str) -> Any:
+        if key != "migrate":
+            raise KeyError(key)
+        from app.extensions import db
+        from app.extensions import migrate
+
+        migrate.init_app(self._app, db, directory=_migrations_directory())
+        return dict.__getitem__(self, key)
 
 
 def create_scheduler_app(test_config: Mapping[str, Any] | None = None) -> Flask:
