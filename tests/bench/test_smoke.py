@@ -51,3 +51,13 @@ def test_inbox() -> None:
 def test_storage() -> None:
     r = _bench("storage.py", "--n", "2")
     assert r["completed_applications"] == 2 and 0 < r["workflow_state_kib"] < r["all_rows_kib"]
+
+
+def test_memory() -> None:
+    r = _bench("memory.py", "--rounds", "1", "--settle", "1", "--setups", "embedded,production")
+    embedded, production = r["setups"]["embedded"], r["setups"]["production"]
+    # every page of the journey answered (3 sign-ins, 3 lists, the 2 staff's first task)
+    assert embedded["answered"] == production["answered"] == 8
+    assert [p["process"] for p in production["processes"]] == ["gunicorn master", "gunicorn worker", "scheduler"]
+    for p in embedded["processes"] + production["processes"]:
+        assert 0 < p["uss"] <= p["pss"] <= p["rss"]
