@@ -78,6 +78,8 @@ bench: install
 	$(VENV)/bin/python bench/storage.py --database-url $$PG > $(BENCH_OUT)/storage-postgresql.json && \
 	$(VENV)/bin/python bench/indexes.py > $(BENCH_OUT)/indexes-sqlite.json && \
 	$(VENV)/bin/python bench/indexes.py --database-url $$PG > $(BENCH_OUT)/indexes-postgresql.json && \
+	$(VENV)/bin/python bench/memory.py > $(BENCH_OUT)/memory-sqlite.json && \
+	$(VENV)/bin/python bench/memory.py --database-url $$PG > $(BENCH_OUT)/memory-postgresql.json && \
 	$(VENV)/bin/python bench/load.py --database-url $$PG --users 20 --seconds 300 --out $(BENCH_OUT) > $(BENCH_OUT)/load-postgresql.json && \
 	$(VENV)/bin/python bench/load.py --database-url $$PG --users 20 --seconds 180 --kill-at 90 --out $(BENCH_OUT)/kill > $(BENCH_OUT)/load-kill-postgresql.json && \
 	$(VENV)/bin/python bench/cluster.py --database-url $$PG > $(BENCH_OUT)/cluster-postgresql.json

@@ -11,47 +11,26 @@ from flask import Flask
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: config -> extensions -> blueprints -> cli -> error handlers."""
-    app = Flask(__name__, instance_relative_config=True)
-    from app import config as config_module
-
-    app.config.from_object(config_module.DefaultConfig)
-    os.makedirs(app.instance_path, exist_ok=True)
-    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "app.db")
-    if test_config is None:
-        app.config.from_pyfile("config.py", silent=True)
-        app.config.from_mapping(config_module.from_environment(app.config))
-    else:
-        app.config.from_mapping(test_config)
-    config_module.apply_defaults(app.config)
-    config_module.check_production(app.config)
+    app = _configured(test_config)
+    app.extensions = _Extensions(app)
     if app.config["MEDREG_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         hops = app.config["MEDREG_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-    if not app.config["MEDREG_UPLOAD_DIR"]:
-        app.config["MEDREG_UPLOAD_DIR"] = os.path.join(app.instance_path, "uploads")
 
     from app import cli
     from app import log
     from app.extensions import babel
     from app.extensions import csrf
-    from app.extensions import db
     from app.extensions import limiter
     from app.extensions import login_manager
-    from app.extensions import migrate
-    from app.models.base import compact_json
-    from app.services.platform import database
     from app.web import errors
     from app.web import register_blueprints
     log.configure(app)
 
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"json_serializer": compact_json,
-                                               **(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
-    db.init_app(app)
-    with app.app_context():
-        database.configure_engine(db.engine)
-    migrate.init_app(app, db, directory=_migrations_directory())
+    _init_database(app)
+    app.cli.add_command(cli.MigrateCommands(app))
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=lambda: "zh_CN")
@@ -64,6 +43,72 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         from app.services.platform import scheduler
         scheduler.start(app)
     return app
+
+
+class _Extensions(dict[str, Any]):
+    """``app.extensions`` that sets Flask-Migrate up when it is first asked for (``flask db``,
+    ``flask_migrate.upgrade()``, migrations/env.py): a web worker never imports Alembic."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__()
+        self._app = app
+
+    def __missing__(self, key: str) -> Any:
+        if key != "migrate":
+            raise KeyError(key)
+        from app.extensions import db
+        from app.extensions import migrate
+
+        migrate.init_app(self._app, db, directory=_migrations_directory())
+        return dict.__getitem__(self, key)
+
+
+def create_scheduler_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """The scheduler process's app: config, the database, Babel and the ``scheduler`` command —
+    no blueprints, templates, forms, rate limiter or Alembic (``python -m app.sweeper``)."""
+    app = _configured(test_config)
+    from app import log
+    from app import sweeper
+    from app.extensions import babel
+
+    log.configure(app)
+    _init_database(app)
+    babel.init_app(app, locale_selector=lambda: "zh_CN")  # services' messages are gettext'd
+    app.cli.add_command(sweeper.scheduler)
+    return app
+
+
+def _configured(test_config: Mapping[str, Any] | None) -> Flask:
+    """A Flask app with its configuration read and checked (instance/config.py and the
+    environment, or ``test_config``)."""
+    from app import config as config_module
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config_module.DefaultConfig)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "app.db")
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_mapping(config_module.from_environment(app.config))
+    else:
+        app.config.from_mapping(test_config)
+    config_module.apply_defaults(app.config)
+    config_module.check_production(app.config)
+    if not app.config["MEDREG_UPLOAD_DIR"]:
+        app.config["MEDREG_UPLOAD_DIR"] = os.path.join(app.instance_path, "uploads")
+    return app
+
+
+def _init_database(app: Flask) -> None:
+    from app.extensions import db
+    from app.models.base import compact_json
+    from app.services.platform import database
+
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"json_serializer": compact_json,
+                                               **(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
+    db.init_app(app)
+    with app.app_context():
+        database.configure_engine(db.engine)
 
 
 def _migrations_directory() -> str:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-import time
 import unicodedata
 from pathlib import Path
 
 import click
 from flask import Flask
 from flask import current_app
+from flask import g
 from flask.cli import with_appcontext
 
 from app.resources import MissingResource
@@ -18,6 +18,36 @@ from app.services.backoffice import definitions
 from app.services.errors import DomainError
 from app.services.platform import audit
 from app.services.platform import seed as seed_service
+from app.sweeper import scheduler
+
+
+def _remember_options(directory: str | None, x_arg: tuple[str, ...]) -> None:
+    g.directory = directory  # what Flask-Migrate's own ``db`` group does; its commands read them
+    g.x_arg = x_arg
+
+
+class MigrateCommands(click.Group):
+    """``flask db …`` (Flask-Migrate), loaded when such a command runs, so that serving pages
+    never imports Alembic (docs/performance.md, Memory)."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__("db", help="数据库迁移（Alembic）。", callback=with_appcontext(_remember_options),
+                         params=[click.Option(["-d", "--directory"], default=None, help="迁移脚本目录"),
+                                 click.Option(["-x", "--x-arg"], multiple=True, help="传给 env.py 的参数")])
+        self._app = app
+
+    def _group(self) -> click.Group:
+        self._app.extensions["migrate"]  # sets Flask-Migrate up (see app._Extensions)
+        from flask_migrate.cli import db as migrate_commands
+
+        group: click.Group = migrate_commands
+        return group
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self._group().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._group().get_command(ctx, cmd_name)
 
 
 def init_app(app: Flask) -> None:
@@ -161,24 +191,6 @@ def seed(demo: bool | None) -> None:
     click.echo("可用来试用“个人用户注册”的医师（姓名 / 身份证号 / 资格证书编码 / 激活方式）：")
     for name, id_number, cert_no, how in world.identities:
         click.echo(f"  {name} {id_number} {cert_no} {how}")
-
-
-@click.group()
-def scheduler() -> None:
-    """定时器调度。"""
-
-
-@scheduler.command("run")
-def scheduler_run() -> None:
-    """Run the timer sweeper in this process until interrupted."""
-    from app.services.platform import scheduler as sched
-    sched.start(current_app._get_current_object())  # type: ignore[attr-defined]
-    click.echo("定时器调度已启动（Ctrl+C 退出）")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        sched.stop(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 @click.group("audit")

@@ -4,7 +4,9 @@ For each size the table is filled with SQL (generate_series): one instance per t
 of tasks completed, the rest open, spread over 500 institutions' inboxes, and 5 % of all rows
 in the measured commission's inbox (at 1M: 50,000 rows, 10,000 of them open). Then the page a
 commission officer opens is timed through the service layer: ``tasks.inbox`` (first page and
-a keyset page further on) plus ``tasks.inbox_counts``, p50/p95 over ``--repeat`` runs.
+a keyset page further on) plus ``tasks.inbox_counts``, p50/p95 over ``--repeat`` runs; and the
+whole page as the officer's browser gets it (``GET /inbox/`` signed in: session, layout, menu,
+the 消息 count, rendering), with the number of SQL statements it runs.
 
     .venv/bin/python bench/inbox.py --database-url postgresql+psycopg://…/medreg_bench [--sizes 10000,100000,1000000]
 """
@@ -12,12 +14,15 @@ a keyset page further on) plus ``tasks.inbox_counts``, p50/p95 over ``--repeat``
 from __future__ import annotations
 
 import argparse
+import contextvars
 import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -29,6 +34,8 @@ from app.extensions import db  # noqa: E402
 from bench.common import bench_app  # noqa: E402
 from bench.common import machine  # noqa: E402
 from bench.common import pct  # noqa: E402
+
+T = TypeVar("T")
 
 FILL = """
 INSERT INTO process_instance (id, process_id, definition_id, business_status, application,
@@ -49,6 +56,26 @@ FROM generate_series(:start, :stop) AS g;
 """
 
 
+def _page(client: Any, engine: Any, repeat: int) -> tuple[list[float], int]:
+    """Times of ``GET /inbox/`` (after 5 warm-up requests) and the statements of one request."""
+    from sqlalchemy import event
+    times, statements = [], []
+    for i in range(repeat + 5):
+        t = time.perf_counter()
+        resp = client.get("/inbox/")
+        if i >= 5:
+            times.append((time.perf_counter() - t) * 1000)
+        assert resp.status_code == 200, resp.status_code
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    client.get("/inbox/")
+    event.remove(engine, "before_cursor_execute", count)
+    return times, sum(1 for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH")))
+
+
 def run(url: str, sizes: list[int], repeat: int, schema: str = "public") -> dict[str, Any]:
     from app.models import Authority
     from app.models import Institution
@@ -58,7 +85,8 @@ def run(url: str, sizes: list[int], repeat: int, schema: str = "public") -> dict
     from app.services.inbox import tasks
     from app.services.platform import seed
     assert url.startswith("postgresql"), "the inbox benchmark runs on PostgreSQL"
-    app = bench_app(url, schema)
+    os.environ["MEDREG_CAPTCHA"] = "off"  # the page's client signs in without the image
+    app = bench_app(url, schema, RATELIMIT_ENABLED=False)
     out: dict[str, Any] = {"database": "", "machine": machine(), "sizes": {}}
     with app.app_context():
         out["database"] = "PostgreSQL " + str(db.session.scalar(text("SHOW server_version")))
@@ -71,6 +99,12 @@ def run(url: str, sizes: list[int], repeat: int, schema: str = "public") -> dict
             ProcessDefinition.process_id == "registration"))
         officer_id, authority_id = officer.id, authority.id
         db.session.commit()
+        client = app.test_client()
+        signed_in = outside(lambda: client.post("/login", data={
+            "username": "weijian01", "password": "Weijian2026", "csrf_token": _token(client)}))
+        assert signed_in.status_code == 302, "the officer signs in"
+        engine = db.engine
+        db.session.remove()
         base = 1_000_000_000  # far above the demo rows' ids
         filled = 0
         for size in sizes:
@@ -106,19 +140,35 @@ def run(url: str, sizes: list[int], repeat: int, schema: str = "public") -> dict
                     first.append((t1 - t) * 1000)
                     counts.append((t2 - t1) * 1000)
                     deep.append((t3 - t2) * 1000)
+            db.session.remove()
+            http, queries = outside(lambda: _page(client, engine, repeat))
             assert len(page) == tasks.PAGE_SIZE and c.open == tasks.COUNT_CAP or c.open == in_scope
             page_ms = [a + b for a, b in zip(first, counts, strict=True)]
             out["sizes"][size] = {
                 "rows": rows, "open_in_inbox": in_scope, "fill_s": round(fill_s, 1),
                 "page_p50_ms": pct(page_ms, 0.5), "page_p95_ms": pct(page_ms, 0.95),
                 "list_p50_ms": pct(first, 0.5), "counts_p50_ms": pct(counts, 0.5),
-                "keyset_page_p50_ms": pct(deep, 0.5), "keyset_page_p95_ms": pct(deep, 0.95)}
+                "keyset_page_p50_ms": pct(deep, 0.5), "keyset_page_p95_ms": pct(deep, 0.95),
+                "http_page_p50_ms": pct(http, 0.5), "http_page_p95_ms": pct(http, 0.95),
+                "queries_per_page": queries}
             print(json.dumps({size: out["sizes"][size]}, ensure_ascii=False), file=sys.stderr, flush=True)
         db.session.remove()
     small, large = out["sizes"][sizes[0]], out["sizes"][sizes[-1]]
     out["ratio_p95_largest_to_smallest"] = round(large["page_p95_ms"] / small["page_p95_ms"], 2)
     out["median_of"] = repeat
     return out
+
+
+def outside(call: Callable[[], T]) -> T:
+    """Run ``call`` outside this script's app context, as a server runs a request: in its own
+    app context (else Flask would reuse ours, and ``g`` with it, across requests)."""
+    return contextvars.Context().run(call)
+
+
+def _token(client: Any) -> str:
+    import re
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True))
+    return found.group(1) if found else ""
 
 
 def main() -> None:

@@ -38,6 +38,7 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.touch = touch
         self.modified = False
         self.renew = False  # a new token at the end of this request (the old one ends)
+        self.loaded_user: object | None = None
 
 
 def _user_of(session: ServerSession) -> int | None:
@@ -66,7 +67,9 @@ class ServerSessionInterface(SessionInterface):
             data = _JSON.loads(stored.data)
         except ValueError:
             data = {}
-        return ServerSession(data, stored.sid, stored.user_id, stored.touch and not health)
+        session = ServerSession(data, stored.sid, stored.user_id, stored.touch and not health)
+        session.loaded_user = stored.user  # held for the request: the user loader needs no query
+        return session
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, ServerSession)

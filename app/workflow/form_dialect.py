@@ -12,12 +12,12 @@ from collections.abc import Collection
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-from jsonschema.exceptions import ValidationError
-from jsonschema.protocols import Validator
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
 
 MAX_PROBLEMS = 20
 WIDGET_TYPES: Mapping[str, Collection[str]] = {
@@ -40,6 +40,7 @@ def meta_schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Validator:
+    from jsonschema import Draft202012Validator  # on first use: the scheduler never needs it
     validator: Validator = Draft202012Validator(meta_schema())
     return validator
 
@@ -188,6 +189,8 @@ def problems(schema: object, option_sources: Collection[str] | None = None) -> l
     found = cross_problems(schema, option_sources)
     if found:
         return found[:MAX_PROBLEMS]
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:

@@ -91,3 +91,13 @@ def test_cluster() -> None:
     assert r["timers"] == {"timers": 10, "fired_once": 10, "fired_twice_or_more": 0, "not_fired": 0, "errors": 0}
     assert r["audit_chain_broken_at"] == [] and r["read_model_mismatches"] == []
     assert r["rate_limit_keys_in_redis"] > 0  # the nodes count in the shared store
+
+
+def test_memory() -> None:
+    r = _bench("memory.py", "--rounds", "1", "--settle", "1", "--setups", "embedded,production")
+    embedded, production = r["setups"]["embedded"], r["setups"]["production"]
+    # every page of the journey answered (3 sign-ins, 3 lists, the 2 staff's first task)
+    assert embedded["answered"] == production["answered"] == 8
+    assert [p["process"] for p in production["processes"]] == ["gunicorn master", "gunicorn worker", "scheduler"]
+    for p in embedded["processes"] + production["processes"]:
+        assert 0 < p["uss"] <= p["pss"] <= p["rss"]

@@ -162,3 +162,31 @@ def test_institution_reports_a_cancellation_through_the_page(app: Flask, web_wor
     officer.login("weijian01")
     text = officer.get("/inbox/").get_data(as_text=True)
     assert "机构报告注销" in text and "吴九" in text
+
+
+def test_the_inbox_page_costs_seven_queries_however_many_tasks(app: Flask, web_world: World) -> None:
+    # issue 14 goal 1 (list ready tasks): the session with its person, the newest published
+    # versions (once for filters, type names and menu), the page's task ids, their columns, the
+    # five header counts in one query, the configured types, the 消息 unread count
+    from sqlalchemy import event
+
+    for username in ("doctor01", "doctor02"):
+        _submit(app, web_world, username)
+    staff = WebClient(app.test_client())
+    staff.login("jigou01")
+    staff.get("/inbox/")
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = staff.get("/inbox/").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    selects = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+    assert page.count('href="/inbox/tasks/') == 2 and 'id="count-open">2<' in page
+    assert len(selects) == 7, "\n".join(selects)

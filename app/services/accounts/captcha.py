@@ -8,20 +8,31 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from functools import cache
+from typing import TYPE_CHECKING
 
-from captcha.image import ImageCaptcha
 from sqlalchemy import delete
 
 from app.extensions import db
 from app.models import CaptchaChallenge
 from app.models.base import utcnow
 
+if TYPE_CHECKING:
+    from captcha.image import ImageCaptcha
+
 # Only characters a person cannot mistake for another in a distorted image: none of the
 # look-alike pairs S/5, Z/2, B/8, O/0/Q, I/1/l, G/6 (answers are read case-blind).
 LOOK_ALIKE = "S5Z2B8O0QI1lG6"
 ALPHABET = "ACDEFHJKLMNPRTUVWXY3479"
 VALID_MINUTES = 10
-_IMAGE = ImageCaptcha(width=120, height=44, font_sizes=(34, 38))
+
+
+@cache
+def _image() -> ImageCaptcha:
+    """The image generator, built on the first challenge (Pillow is loaded only where captchas
+    are on)."""
+    from captcha.image import ImageCaptcha
+    return ImageCaptcha(width=120, height=44, font_sizes=(34, 38))
 
 
 def issue() -> tuple[str, bytes]:
@@ -33,7 +44,7 @@ def issue() -> tuple[str, bytes]:
     challenge = CaptchaChallenge(id=secrets.token_hex(16), answer=answer, created_at=now)
     db.session.add(challenge)
     db.session.commit()
-    return challenge.id, _IMAGE.generate(answer, format="png").getvalue()
+    return challenge.id, _image().generate(answer, format="png").getvalue()
 
 
 def verify(challenge_id: str | None, given: str | None) -> bool:

@@ -10,19 +10,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
+from functools import cache
 from typing import TYPE_CHECKING
 from typing import Any
 
 from flask_babel import gettext as _
-from jsonschema import Draft202012Validator
-from jsonschema import FormatChecker
-from jsonschema.exceptions import ValidationError
 
 from app.services.errors import InvalidInput
 from app.services.records import validators
 from app.workflow import form_dialect
 
 if TYPE_CHECKING:
+    from jsonschema import FormatChecker
+    from jsonschema.exceptions import ValidationError
+
     from app.services.applications import uploads
 Option = tuple[str, str]
 
@@ -40,7 +41,6 @@ def problems(schema: object) -> list[str]:
     """What is wrong with a form against the dialect (docs/forms.md); empty: it renders."""
     return form_dialect.problems(schema, OPTION_SOURCES)
 
-FORMAT_CHECKER = FormatChecker(formats=())
 FORMAT_MESSAGES = {
     "date": "请按 2026-01-31 的格式填写有效日期",
     "resident-id": "身份证号格式不正确",
@@ -50,12 +50,10 @@ FORMAT_MESSAGES = {
 }
 
 
-@FORMAT_CHECKER.checks("resident-id")
 def _resident_id(value: object) -> bool:
     return not isinstance(value, str) or validators.resident_id_error(value) is None
 
 
-@FORMAT_CHECKER.checks("date")
 def _date(value: object) -> bool:
     if not isinstance(value, str):
         return True
@@ -66,19 +64,28 @@ def _date(value: object) -> bool:
     return len(value) == 10
 
 
-@FORMAT_CHECKER.checks("mobile")
 def _mobile(value: object) -> bool:
     return not isinstance(value, str) or validators.is_mobile(value)
 
 
-@FORMAT_CHECKER.checks("qualification-cert")
 def _qual(value: object) -> bool:
     return not isinstance(value, str) or validators.is_qualification_cert(value)
 
 
-@FORMAT_CHECKER.checks("practice-cert")
 def _practice(value: object) -> bool:
     return not isinstance(value, str) or validators.is_practice_cert(value)
+
+
+@cache
+def format_checker() -> FormatChecker:
+    """The formats of our forms (jsonschema is imported on first validation, not by the
+    scheduler process)."""
+    from jsonschema import FormatChecker
+    checker = FormatChecker(formats=())
+    for name, check in (("resident-id", _resident_id), ("date", _date), ("mobile", _mobile),
+                        ("qualification-cert", _qual), ("practice-cert", _practice)):
+        checker.checks(name)(check)
+    return checker
 
 
 ATTACHMENT_SCHEMA = {
@@ -175,8 +182,9 @@ def _message(err: ValidationError, schema: Mapping[str, Any]) -> tuple[str, str]
 def errors_of(schema: Mapping[str, Any], data: Mapping[str, Any],
               options: Mapping[str, list[Option]] | None = None) -> dict[str, str]:
     """Validate ``data``; return field -> Chinese message (first error per field)."""
+    from jsonschema import Draft202012Validator
     validator = Draft202012Validator(effective_schema(schema, options),
-                                     format_checker=FORMAT_CHECKER)
+                                     format_checker=format_checker())
     out: dict[str, str] = {}
     errs = list(validator.iter_errors(dict(data)))
     for err in _flatten(errs):

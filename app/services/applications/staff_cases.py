@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ProcessDefinition
 from app.models import ProcessInstance
 from app.models import Registration
 from app.models import Role
@@ -48,10 +47,10 @@ class StartPage:
 
 
 def _published_names() -> dict[str, str]:
-    rows = db.session.execute(
-        select(ProcessDefinition.process_id, ProcessDefinition.name, ProcessDefinition.version)
-        .where(ProcessDefinition.published_at.is_not(None)).order_by(ProcessDefinition.version))
-    return {pid: name for pid, name, _v in rows}  # the newest version's name wins
+    """Process id -> the name of its newest published version (read once per request)."""
+    from app.services.backoffice import definitions
+
+    return {pid: name for _id, pid, name in definitions.newest_published()}
 
 
 def startable(actor: User) -> list[Startable]:

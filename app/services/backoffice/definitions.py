@@ -122,6 +122,7 @@ def load_baseline(author: str = "system", bpmn_dir: Path | None = None,
             published_at=utcnow(), author=author))
         loaded.append(defn.process_id)
     db.session.commit()
+    forget_published()
     return loaded
 
 
@@ -185,14 +186,46 @@ def version_by_id(definition_id: int) -> Version:
 
 
 def published_versions() -> list[Version]:
-    """The newest published version of every process (one small query; the rest cached)."""
+    """The newest published version of every process (one small query per request; the rest
+    cached)."""
+    return [version_by_id(i) for i, _pid, _name in newest_published()]
+
+
+def newest_published() -> list[tuple[int, str, str]]:
+    """(id, process id, name) of the newest published version of every process, by process id.
+
+    Read once per request (the inbox page asks for it for its filters, the business types'
+    names and the menu), never across requests: another process may publish at any moment."""
+    from flask import has_request_context
+    from flask import request
+
+    memo: list[tuple[int, str, str]] | None = (
+        getattr(request, "medreg_published", None) if has_request_context() else None)
+    if memo is not None:
+        return memo
     newest = (select(ProcessDefinition.process_id, func.max(ProcessDefinition.version).label("v"))
               .where(ProcessDefinition.published_at.is_not(None))
               .group_by(ProcessDefinition.process_id).subquery())
-    ids = db.session.scalars(select(ProcessDefinition.id).join(
-        newest, (ProcessDefinition.process_id == newest.c.process_id)
-        & (ProcessDefinition.version == newest.c.v)).order_by(ProcessDefinition.process_id))
-    return [version_by_id(i) for i in ids]
+    rows = [(i, pid, name) for i, pid, name in db.session.execute(
+        select(ProcessDefinition.id, ProcessDefinition.process_id, ProcessDefinition.name).join(
+            newest, (ProcessDefinition.process_id == newest.c.process_id)
+            & (ProcessDefinition.version == newest.c.v)).order_by(ProcessDefinition.process_id))]
+    if has_request_context():
+        request.medreg_published = rows  # type: ignore[attr-defined]
+    return rows
+
+
+def forget_published() -> None:
+    """After publishing in this request: read the newest versions again."""
+    from flask import g
+    from flask import has_app_context
+    from flask import has_request_context
+    from flask import request
+
+    if has_request_context() and hasattr(request, "medreg_published"):
+        del request.medreg_published
+    if has_app_context():
+        g.pop("medreg_type_names", None)
 
 
 def forget_versions() -> None:

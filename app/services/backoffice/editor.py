@@ -385,6 +385,7 @@ def _new_version(actor: User, process_id: str, xml: str, forms: dict[str, Any],
                             published_at=utcnow(), author=actor.username, note=note[:200] or None)
     db.session.add(row)
     db.session.flush()
+    definitions.forget_published()
     return row
 
 

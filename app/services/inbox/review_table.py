@@ -12,23 +12,11 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 from xml.sax.saxutils import escape
 
-import segno
 from flask_babel import gettext as _
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Image
-from reportlab.platypus import Paragraph
-from reportlab.platypus import SimpleDocTemplate
-from reportlab.platypus import Spacer
-from reportlab.platypus import Table
-from reportlab.platypus import TableStyle
 
 from app.models import User
 from app.services.applications import attachments
@@ -39,6 +27,10 @@ from app.services.errors import Unavailable
 from app.services.inbox import paper
 from app.services.inbox import tasks
 from app.services.records.maintenance import profile_of
+
+if TYPE_CHECKING:  # reportlab and segno are imported when a table is printed, not by every process
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Paragraph
 
 FONT_NAME = "MedregSong"
 _registered: dict[str, str] = {}
@@ -65,6 +57,9 @@ def _font(path: str, index: int) -> str:
         raise FontMissing(_(
             "打印服务暂不可用：服务器缺少中文字体 %(path)s（Debian 软件包 fonts-arphic-uming，"
             "或以 MEDREG_CJK_FONT 指定宋体字体），请联系系统管理员。", path=path))
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
     pdfmetrics.registerFont(TTFont(FONT_NAME, path, subfontIndex=index))
     _registered[FONT_NAME] = key
     return FONT_NAME
@@ -100,6 +95,18 @@ def review_table(actor: User, instance_id: int, verify_url: Callable[[str], str]
     :raise NotFound: no such application for the actor, or its type has no table.
     :raise FontMissing: the configured CJK font is absent (a set-up fault, not the user's).
     """
+    import segno
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Image
+    from reportlab.platypus import Paragraph
+    from reportlab.platypus import SimpleDocTemplate
+    from reportlab.platypus import Spacer
+    from reportlab.platypus import Table
+    from reportlab.platypus import TableStyle
+
     view = tasks.application_view(actor, instance_id)
     title = paper.table_title(view.instance.definition)
     if title is None:

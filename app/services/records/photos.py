@@ -7,8 +7,6 @@ import os
 import warnings
 
 from flask_babel import gettext as _
-from PIL import Image
-from PIL import UnidentifiedImageError
 
 from app.services.errors import InvalidInput
 
@@ -31,6 +29,9 @@ def clean(filename: str, data: bytes) -> tuple[bytes, str]:
         raise _refuse(_("文件扩展名须为 jpg、jpeg 或 png"))
     if len(data) > MAX_BYTES:
         raise _refuse(_("相片大小不得超过80k，您上传的相片为 %(kb)s KB", kb=(len(data) + 1023) // 1024))
+    from PIL import Image  # on first use: only photo uploads need Pillow
+    from PIL import UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

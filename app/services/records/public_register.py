@@ -9,7 +9,6 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
-import segno
 from flask_babel import gettext as _
 from itsdangerous import BadSignature
 from itsdangerous import SignatureExpired
@@ -143,6 +142,8 @@ def verify(token: str, secret: str) -> PublicEntry | None:
 
 def qr_svg(url: str) -> str:
     """An SVG QR code of ``url``."""
+    import segno  # on first use: the QR code is drawn on few pages
+
     out = io.BytesIO()
     segno.make(url, error="m").save(out, kind="svg", scale=4, xmldecl=False)
     return out.getvalue().decode("utf-8")

@@ -1,0 +1,54 @@
+"""The scheduler process: ``python -m app.sweeper`` (or ``flask --app app scheduler run``).
+
+``python -m app.sweeper`` builds the slim :func:`app.create_scheduler_app` — no web layer —
+so the process holds only what the timer sweep needs (docs/performance.md, Memory).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+import click
+from flask import Flask
+from flask import current_app
+
+
+@click.group()
+def scheduler() -> None:
+    """定时器调度。"""
+
+
+@scheduler.command("run")
+def scheduler_run() -> None:
+    """Run the timer sweeper in this process until interrupted."""
+    run(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def run(app: Flask) -> None:
+    """Sweep in a background thread until SIGINT/SIGTERM, then stop cleanly."""
+    from app.services.platform import scheduler as sched
+
+    stopping = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    sched.start(app)
+    click.echo("定时器调度已启动（Ctrl+C 退出）")
+    stopping.wait()
+    sched.stop(app)
+
+
+def main() -> None:
+    """Entry point of the scheduler process (configuration from the environment)."""
+    from app import create_scheduler_app
+
+    run(create_scheduler_app())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""Benchmark: the memory of every process of a set-up, after the journey's pages were served.
+
+Set-ups, each started on the same database (seeded demo data):
+
+* ``embedded`` — ``make run``: one ``flask run`` process with the scheduler in process;
+* ``production`` — gunicorn with 1 worker (master + worker) and one scheduler process
+  ``python -m app.sweeper`` (the slim scheduler app);
+* ``production-preload`` — the same with gunicorn ``--preload`` (the app loaded in the master and
+  the worker forked from it);
+* ``production-full-scheduler`` — gunicorn and ``flask --app app scheduler run``, the scheduler
+  as this issue found it (the whole web app in the scheduler process).
+
+Each set-up serves ``--rounds`` rounds of the journey's pages (the institution and the
+commission sign in, open 待办任务 and the first task; a physician signs in and opens 业务查询),
+waits for a few scheduler sweeps, then reads ``/proc/<pid>/smaps_rollup`` of every process:
+RSS, PSS (shared pages divided among the processes sharing them) and USS (private pages).
+
+    .venv/bin/python bench/memory.py [--database-url $PG] [--rounds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+
+from bench.common import bench_app  # noqa: E402
+from bench.common import machine  # noqa: E402
+from bench.common import with_schema  # noqa: E402
+from tests.waiting import listening_socket  # noqa: E402
+from tests.waiting import wait_for_http  # noqa: E402
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+TASK_LINK = re.compile(r'href="/inbox/tasks/(\d+)"')
+SPIFFARENA_MIB = 156.0  # its single process (issue 14)
+SETUPS = ("embedded", "production", "production-preload", "production-full-scheduler")
+
+
+def smaps(pid: int) -> dict[str, float]:
+    """RSS, PSS and USS (private clean + dirty) of one process, in MiB."""
+    fields: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, _, rest = line.partition(":")
+        fields[name] = int(rest.split()[0])
+    uss = fields["Private_Clean"] + fields["Private_Dirty"]
+    return {"rss": round(fields["Rss"] / 1024, 1), "pss": round(fields["Pss"] / 1024, 1),
+            "uss": round(uss / 1024, 1)}
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
+    return [int(p) for p in out.split()]
+
+
+def _journey(base: str, rounds: int) -> int:
+    """The pages people open; returns how many requests were answered below 400."""
+    ok = 0
+    people = (("jigou01", "Jigou2026", "/inbox/"), ("weijian01", "Weijian2026", "/inbox/"),
+              ("doctor02", "Doctor2026", "/physician/applications"))
+    for _ in range(rounds):
+        for username, password, page in people:
+            s = requests.Session()
+            token = TOKEN.search(s.get(f"{base}/login", timeout=30).text)
+            assert token is not None, "the sign-in page has a CSRF token"
+            r = s.post(f"{base}/login", data={"csrf_token": token.group(1), "username": username,
+                                               "password": password}, timeout=30)
+            ok += r.status_code < 400
+            listing = s.get(f"{base}{page}", timeout=30)
+            ok += listing.status_code < 400
+            for task_id in TASK_LINK.findall(listing.text)[:1]:
+                ok += s.get(f"{base}/inbox/tasks/{task_id}", timeout=30).status_code < 400
+    return ok
+
+
+def _start(setup: str, env: dict[str, str], log: str) -> tuple[list[subprocess.Popen[bytes]], str]:
+    """Start a set-up; its processes (the first is the web server) and its address."""
+    py = sys.executable
+    with listening_socket() as listener:
+        port = listener.getsockname()[1]
+        if setup == "embedded":
+            listener.close()  # flask run binds the port itself
+            web = subprocess.Popen([py, "-m", "flask", "--app", "app", "run", "--port", str(port)],
+                                   cwd=ROOT, env={**env, "MEDREG_SCHEDULER": "on"},
+                                   stdout=subprocess.DEVNULL, stderr=open(f"{log}-web.log", "w"))
+            procs = [web]
+        else:
+            preload = ["--preload"] if setup == "production-preload" else []
+            web = subprocess.Popen([py, "-m", "gunicorn", "-w", "1", *preload, "-b", f"fd://{listener.fileno()}",
+                                    "app:create_app()"], cwd=ROOT, env=env, pass_fds=(listener.fileno(),),
+                                   stdout=subprocess.DEVNULL, stderr=open(f"{log}-web.log", "w"))
+            sched_cmd = ([py, "-m", "flask", "--app", "app", "scheduler", "run"]
+                         if setup == "production-full-scheduler" else [py, "-m", "app.sweeper"])
+            procs = [web, subprocess.Popen(sched_cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                           stderr=open(f"{log}-scheduler.log", "w"))]
+    base = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{base}/login", f"{setup} serving the sign-in page (log: {log}-web.log)", processes=procs)
+    return procs, base
+
+
+def measure(setup: str, env: dict[str, str], rounds: int, settle: float, log: str) -> dict[str, Any]:
+    procs, base = _start(setup, env, log)
+    try:
+        answered = _journey(base, rounds)
+        time.sleep(settle)  # a few sweeps of the scheduler
+        named: list[tuple[str, int]] = []
+        if setup == "embedded":
+            named.append(("flask run + scheduler", procs[0].pid))
+        else:
+            named.append(("gunicorn master", procs[0].pid))
+            named += [("gunicorn worker", pid) for pid in _children(procs[0].pid)]
+            named.append(("scheduler", procs[1].pid))
+        per = [{"process": name, "pid": pid, **smaps(pid)} for name, pid in named]
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    total = {k: round(sum(p[k] for p in per), 1) for k in ("rss", "pss", "uss")}
+    return {"processes": per, "total_mib": total, "answered": answered,
+            "pss_total_vs_spiffarena": round(total["pss"] / SPIFFARENA_MIB, 2),
+            "rss_total_vs_spiffarena": round(total["rss"] / SPIFFARENA_MIB, 2)}
+
+
+def run(url: str | None, schema: str, rounds: int, settle: float, setups: list[str]) -> dict[str, Any]:
+    from app.extensions import db
+    from app.services.platform import seed
+
+    app = bench_app(url, schema)
+    with app.app_context():
+        seed.seed_demo(app.config["MEDREG_UPLOAD_DIR"])
+        db.session.remove()
+    db_url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if db_url.startswith("postgresql") and schema != "public" and "search_path" not in db_url:
+        db_url = with_schema(db_url, schema)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDREG_")}
+    env.update({"MEDREG_ENV": "development", "DATABASE_URL": db_url, "SECRET_KEY": "memory-bench",
+                "MEDREG_SCHEDULER": "off", "MEDREG_CAPTCHA": "off", "MEDREG_RATELIMIT": "off",
+                "MEDREG_MAIL_BACKEND": "log", "MEDREG_SWEEP_SECONDS": "1",
+                "MEDREG_UPLOAD_DIR": app.config["MEDREG_UPLOAD_DIR"], "PYTHONPATH": str(ROOT)})
+    tmp = tempfile.mkdtemp(prefix="medreg-memory-")
+    out: dict[str, Any] = {"database": db_url.split(":")[0], "machine": machine(), "rounds": rounds,
+                           "spiffarena_mib": SPIFFARENA_MIB, "setups": {}}
+    for setup in setups:
+        out["setups"][setup] = measure(setup, env, rounds, settle, f"{tmp}/{setup}")
+        print(json.dumps({setup: out["setups"][setup]["total_mib"]}), file=sys.stderr, flush=True)
+    out["logs"] = tmp
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    ap.add_argument("--schema", default="bench_memory", help="PostgreSQL schema to (re)create and use")
+    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--settle", type=float, default=3.0, help="seconds of scheduler sweeps before measuring")
+    ap.add_argument("--setups", default=",".join(SETUPS))
+    args = ap.parse_args()
+    setups = [s for s in args.setups.split(",") if s]
+    print(json.dumps(run(args.database_url, args.schema, args.rounds, args.settle, setups),
+                     ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""What each process imports (docs/performance.md, Memory; issue 14 goal 3): the scheduler
+process holds only what the timer sweep needs, and a web worker loads Alembic, reportlab,
+segno and Pillow only when a command or page needs them. Each check runs in a fresh
+interpreter, so nothing another test imported counts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB_ONLY = ("app.web", "flask_wtf", "wtforms", "flask_limiter", "limits", "alembic", "flask_migrate",
+            "mako", "reportlab", "PIL", "segno", "jsonschema")
+
+
+def _imported_after(code: str, tmp_path: Path) -> set[str]:
+    """The top-level packages (and app.* modules) loaded after running ``code``."""
+    script = (f"import json, sys\nSETTINGS = {{'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path}/x.db', "
+              f"'SECRET_KEY': 'x', 'MEDREG_ENV': 'development', 'MEDREG_UPLOAD_DIR': '{tmp_path}/u'}}\n"
+              f"{code}\nprint(json.dumps(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, check=True)
+    names: set[str] = set()
+    for name in json.loads(out.stdout.splitlines()[-1]):
+        names.add(name)
+        names.add(name.split(".")[0])
+    return names
+
+
+def test_the_scheduler_process_does_not_load_the_web_layer(tmp_path: Path) -> None:
+    loaded = _imported_after(
+        "from app import create_scheduler_app\n"
+        "from app.services.platform import scheduler\n"
+        "app = create_scheduler_app(SETTINGS)\n"
+        "with app.app_context():\n"
+        "    from app.extensions import db; db.create_all()\n"
+        "scheduler.sweep(app)\n", tmp_path)
+    assert "app.services.engine.processes" in loaded  # it can fire timers
+    assert [m for m in WEB_ONLY if m in loaded] == []
+
+
+def test_a_web_worker_loads_alembic_and_the_printers_on_use(tmp_path: Path) -> None:
+    loaded = _imported_after("from app import create_app\napp = create_app(SETTINGS)\n", tmp_path)
+    assert "app.web" in loaded and "flask_wtf" in loaded
+    assert [m for m in ("alembic", "flask_migrate", "reportlab", "PIL", "segno") if m in loaded] == []
+
+
+def test_flask_db_still_migrates(tmp_path: Path) -> None:
+    loaded = _imported_after(
+        "from app import create_app\nfrom flask_migrate import upgrade\n"
+        "app = create_app(SETTINGS)\nwith app.app_context(): upgrade()\n", tmp_path)
+    assert "alembic" in loaded
+    out = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "current"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120, check=True,
+                         env={"PATH": "/usr/bin:/bin", "MEDREG_ENV": "development",
+                              "DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "SECRET_KEY": "x"})
+    assert "(head)" in out.stdout
