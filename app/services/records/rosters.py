@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import scoped_session
 
 from app.extensions import db
 from app.models import FilingStatus
@@ -109,7 +111,7 @@ def _other_province(me: int, base: str) -> list[RosterLine]:
 def _lines(me: int, kind: str, session: Session | None = None) -> Iterator[RosterLine]:
     """主执业机构在本院 / 本院医师多机构备案 / 外院医师在本院多机构备案, read from the database
     a thousand rows at a time (a 50,000-physician hospital's list is never held whole)."""
-    session = session or db.session
+    reader: Session | scoped_session[Any] = session if session is not None else db.session
 
     def line(reg: Registration, qual: Qualification, filing: MultiFiling | None = None,
              filing_at: Institution | None = None) -> RosterLine:
@@ -121,7 +123,7 @@ def _lines(me: int, kind: str, session: Session | None = None) -> Iterator[Roste
                           filing.valid_from if filing else None, filing.valid_to if filing else None)
 
     if kind == "main":
-        rows = session.execute(select(Registration, Qualification).join(
+        rows = reader.execute(select(Registration, Qualification).join(
             Qualification, Qualification.id == Registration.qualification_id).where(
             Registration.institution_id == me, Registration.status.in_(HELD)).order_by(
             Qualification.name).execution_options(yield_per=1000))
@@ -135,7 +137,7 @@ def _lines(me: int, kind: str, session: Session | None = None) -> Iterator[Roste
         filings = filings.where(Registration.institution_id == me)
     else:
         filings = filings.where(MultiFiling.institution_id == me, Registration.institution_id != me)
-    return (line(r, q, f, i) for f, r, q, i in session.execute(
+    return (line(r, q, f, i) for f, r, q, i in reader.execute(
         filings.order_by(Qualification.name).execution_options(yield_per=1000)))
 
 

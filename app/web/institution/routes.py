@@ -189,6 +189,6 @@ def assessments_errors(job_id: int) -> ResponseReturnValue:
 
 
 def _csv_download(body: str, filename: str) -> ResponseReturnValue:
-    return Response(stream_with_context(body), mimetype="text/csv; charset=utf-8",
+    return Response(body, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
                              "Cache-Control": "no-store"})
