@@ -138,7 +138,7 @@ def sizes(scale: float) -> dict[str, int]:
             "n_inst_proc": max(100, int(NATION["tasks"] * scale) // 4),
             "n_audit": max(1_000, int(NATION["audit"] * scale)),
             "n_outbox": max(1_000, int(NATION["outbox"] * scale)),
-            "n_hosp": min(HOSPITAL, q // 4), "n_big": min(BIG_HOSPITAL, q // 4)}
+            "n_hosp": min(HOSPITAL, q // 2), "n_big": min(BIG_HOSPITAL, q // 4)}
 
 
 def generate(n: dict[str, int]) -> dict[str, Any]:
@@ -245,8 +245,10 @@ def rss_kib() -> int:
 def export(client: Client, url: str) -> dict[str, Any]:
     """Read a CSV export chunk by chunk while sampling RSS; is it streamed, and how far does RSS grow?"""
     import gc
+    import tracemalloc
     gc.collect()
     before, peak, stop = rss_kib(), [0], threading.Event()
+    tracemalloc.start()
 
     def sample() -> None:
         while not stop.is_set():
@@ -265,11 +267,14 @@ def export(client: Client, url: str) -> dict[str, Any]:
         lines += chunk.count(b"\n") if isinstance(chunk, bytes) else chunk.count("\n")
     r.close()
     seconds = time.perf_counter() - t
+    python_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
     stop.set()
     thread.join()
     return {"status": r.status_code, "streamed": no_length and chunks > 1, "rows": lines - 1, "chunks": chunks,
             "mib": round(size / 2**20, 1), "seconds": round(seconds, 2),
-            "rss_growth_mib": round(max(0, peak[0] - before) / 1024, 1)}
+            "rss_growth_mib": round(max(0, peak[0] - before) / 1024, 1),
+            "python_peak_mib": round(python_peak / 2**20, 1)}
 
 
 def pages(app: Flask, info: dict[str, Any], repeat: int, import_rows: int) -> dict[str, Any]:
