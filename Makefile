@@ -5,7 +5,7 @@ FLASK   := MEDREG_ENV=development MEDREG_SCHEDULER=off $(VENV)/bin/flask --app a
 INSTALLED := $(VENV)/.installed
 VENDOR  := app/static/vendor/.built
 
-.PHONY: run test install assets db lint browser system bench clean messages bpmn-coverage wheel-check
+.PHONY: run test install assets db lint browser system bench bench-national clean messages bpmn-coverage wheel-check
 
 $(INSTALLED): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -91,3 +91,11 @@ clean:
 messages: install
 	mkdir -p app/translations
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k gettext -k lazy_gettext -o app/translations/messages.pot .
+
+# National data volume (issue 14 goal 5) on PostgreSQL: 10k-scale, then NATIONAL_SCALE of the
+# nation (default 0.01: 50k qualifications, 1M audit events; 1 = 5M qualifications, 20M human
+# tasks, 100M audit events, hours and ~100 GB). Raw result in docs/bench/national-postgresql.json.
+NATIONAL_SCALE ?= 0.01
+bench-national: install
+	PG=$$(bash bench/pg.sh medreg_national) && \
+	$(VENV)/bin/python bench/national.py --database-url $$PG --scale $(NATIONAL_SCALE) > $(BENCH_OUT)/national-postgresql.json

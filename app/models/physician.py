@@ -76,7 +76,7 @@ class Qualification(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cert_no: Mapped[str] = mapped_column(String(27), unique=True)
-    name: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(30), index=True)  # 医师执业注册信息查询 by name
     sex: Mapped[str] = mapped_column(String(2))
     id_number: Mapped[str] = mapped_column(String(18), index=True)
     birth_date: Mapped[date] = mapped_column(Date)

@@ -101,3 +101,18 @@ def test_memory() -> None:
     assert [p["process"] for p in production["processes"]] == ["gunicorn master", "gunicorn worker", "scheduler"]
     for p in embedded["processes"] + production["processes"]:
         assert 0 < p["uss"] <= p["pss"] <= p["rss"]
+
+
+@pytest.mark.skipif(not PG, reason="the national benchmark fills PostgreSQL with generate_series; "
+                                   "it runs in the PostgreSQL pass of `make test`")
+def test_national() -> None:
+    r = _bench("national.py", "--scale", "0.0002", "--repeat", "2", "--import-rows", "300")
+    assert set(r["phases"]) == {"10k", "scale 0.0002"}
+    for phase in r["phases"].values():
+        pages = phase["pages"]
+        assert all(f.get("status", 200) == 200 for name, f in pages.items() if name != "signup_matching")
+        assert pages["signup_matching"]["status"] == 302 and pages["signup_matching"]["matched"] >= 2
+        assert pages["roster_export_hospital"]["rows"] > 0 and pages["roster_export_50k"]["rows"] > 0
+        assert pages["csv_import"]["imported"] == 300 and pages["csv_import"]["failed"] == 0
+    # 2,500 rows at 10k-scale: sent in pieces, without a Content-Length
+    assert r["phases"]["10k"]["pages"]["roster_export_hospital"]["streamed"]

@@ -174,7 +174,7 @@ def test_public_register_search_fuzz(app: Flask, web: WebClient, rich: Rich) -> 
     before = snapshot(app)
 
     @FUZZ
-    @given(form=form_of(["name", "province", "institution_id", "cert_no", "captcha"]))
+    @given(form=form_of(["name", "province", "institution", "cert_no", "captcha"]))
     def run(form: dict[str, list[str]]) -> None:
         resp = web.post("/public/register", form)
         body = assert_sane(resp, form)

@@ -170,7 +170,7 @@ def test_a_registration_is_pending_change_while_a_change_is_open(world: World) -
     assert _status(reg.id) == "PENDING_CHANGE"
     page = _practice_page()
     assert "变更中" in page and "电子证照" in page  # still in force under its old items
-    found = public_register.search("", "", None, reg.cert_no)
+    found = public_register.search("", "", "", reg.cert_no)
     assert [e.status for e in found] == ["变更中"]  # the public register
     # still in force for what reads "current": info change, 注销 by the institution
     assert eligibility.registrations_in(user(world.doctor_id), eligibility.CURRENT)

@@ -39,7 +39,7 @@ def test_search_shows_public_fields_only(web: WebClient, web_world: World, app: 
     resp = web.post("/public/register", {"name": name})
     assert resp.status_code == 422 and "请输入姓名并选择省份或执业机构" in resp.get_data(as_text=True)
     for query in ({"cert_no": CERT}, {"name": name, "province": "14"},
-                  {"name": name, "institution_id": str(web_world.hospital_id)}):
+                  {"name": name, "institution": "山西大学医院"}):
         text = web.post("/public/register", query).get_data(as_text=True)
         assert name in text and "山西大学医院" in text and "内科专业" in text and CERT in text
         assert id_number not in text and mobile not in text
@@ -86,7 +86,7 @@ def test_an_unknown_province_is_refused_next_to_the_field(web: WebClient, web_wo
     resp = web.post("/public/register", {"name": name, "province": province})
     text = resp.get_data(as_text=True)
     assert resp.status_code == 422
-    field = text[text.index('id="field-province"'):text.index('id="in-institution_id"')]
+    field = text[text.index('id="field-province"'):text.index('id="field-institution"')]
     assert "请从列表中选择执业地点（省）" in field
     assert "查询结果" not in text and CERT not in text
 
@@ -97,6 +97,18 @@ def test_percent_and_underscore_in_a_name_are_plain_characters(web: WebClient, w
     _registered(app, web_world)
     web.get("/public/register")
     for query in ({"name": name, "province": "14"},
-                  {"name": name, "institution_id": str(web_world.hospital_id)}):
+                  {"name": name, "institution": "山西大学医院"}):
         text = web.post("/public/register", query).get_data(as_text=True)
         assert "未查询到符合条件的医师执业注册信息" in text and CERT not in text
+
+
+def test_the_institution_is_typed_not_listed(web: WebClient, web_world: World, app: Flask) -> None:
+    # 医师法 第二十一条: the query by name and institution; at national volume (a million
+    # institutions) the page offers no list of them: the institution's name is typed (issue 14)
+    name, _id, _m = _registered(app, web_world)
+    page = web.get("/public/register").get_data(as_text=True)
+    assert 'name="institution"' in page and f"<option value=\"{web_world.hospital_id}\"" not in page
+    found = web.post("/public/register", {"name": name, "institution": " 山西大学医院 "}).get_data(as_text=True)
+    assert CERT in found
+    other = web.post("/public/register", {"name": name, "institution": "山西大学"}).get_data(as_text=True)
+    assert "未查询到符合条件的医师执业注册信息" in other and CERT not in other

@@ -80,17 +80,16 @@ def provinces() -> list[tuple[str, str]]:
     return regions.provinces()
 
 
-def institutions() -> list[tuple[int, str]]:
-    return [(i.id, i.name) for i in db.session.scalars(select(Institution).order_by(Institution.id))]
+def search(name: str, province: str, institution: str, cert_no: str) -> list[PublicEntry]:
+    """By 执业证书编码, or by name together with a province or an institution's name.
 
-
-def search(name: str, province: str, institution_id: int | None, cert_no: str) -> list[PublicEntry]:
-    """By 执业证书编码, or by name together with a province or an institution.
-
-    The province must be one of :func:`provinces`; every value is compared as plain text
+    The institution is typed, not picked from a list (a national list of a million
+    institutions is no list); its full name matches every institution of that name. The
+    province must be one of :func:`provinces`; every value is compared as plain text
     (``%`` and ``_`` match only themselves).
     """
     name, cert_no, province = (name or "").strip(), (cert_no or "").strip(), (province or "").strip()
+    institution = (institution or "").strip()
     if province and province not in PROVINCES:
         raise InvalidInput(_("请按提示修改"), {"province": _("请从列表中选择执业地点（省）")})
     q = (select(Registration).join(Qualification, Qualification.id == Registration.qualification_id)
@@ -99,12 +98,13 @@ def search(name: str, province: str, institution_id: int | None, cert_no: str) -
         if not is_practice_cert(cert_no):
             raise InvalidInput(_("请按提示修改"), {"cert_no": _("执业证书编码应为15位数字")})
         q = q.where(Registration.cert_no == cert_no)
-    elif name and (province or institution_id):
+    elif name and (province or institution):
         q = q.where(Qualification.name == name)
         if province:
             q = q.where(Registration.place_region.startswith(province, autoescape=True))
-        if institution_id:
-            q = q.where(Registration.institution_id == institution_id)
+        if institution:
+            q = q.where(Registration.institution_id.in_(
+                select(Institution.id).where(Institution.name == institution)))
     else:
         raise InvalidInput(_("请按提示修改"), {"form": _(
             "请输入姓名并选择省份或执业机构，或直接输入执业证书编码")})

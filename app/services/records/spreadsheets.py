@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from collections.abc import Iterator
 from typing import Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -30,3 +31,19 @@ def csv_text(header: Iterable[Any], rows: Iterable[Iterable[Any]]) -> str:
     writer.writerow([safe_cell(v) for v in header])
     writer.writerows([safe_cell(v) for v in row] for row in rows)
     return out.getvalue()
+
+
+def csv_chunks(header: Iterable[Any], rows: Iterable[Iterable[Any]], per_chunk: int = 1000) -> Iterator[str]:
+    """The same file as :func:`csv_text`, yielded ``per_chunk`` rows at a time, so that a
+    large export is streamed and never held whole in memory."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    out.write("\ufeff")
+    writer.writerow([safe_cell(v) for v in header])
+    for n, row in enumerate(rows, 1):
+        writer.writerow([safe_cell(v) for v in row])
+        if n % per_chunk == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()

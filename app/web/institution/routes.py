@@ -9,6 +9,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import session
+from flask import stream_with_context
 from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -41,7 +42,7 @@ def roster(kind: str) -> ResponseReturnValue:
 def roster_csv(kind: str) -> ResponseReturnValue:
     body = rosters.roster_csv(current_user, kind)
     name = quote(f"{rosters.KINDS.get(kind, kind)}.csv")
-    return Response(body, mimetype="text/csv; charset=utf-8",
+    return Response(stream_with_context(body), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}",
                              "Cache-Control": "no-store"})
 

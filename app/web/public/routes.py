@@ -34,16 +34,14 @@ def search() -> ResponseReturnValue:
         if not captcha_ok():
             errors["captcha"] = _("验证码不正确，请重新输入")
         else:
-            inst = form.get("institution_id", "")
             try:
                 results = public_register.search(form.get("name", ""), form.get("province", ""),
-                                                 int_arg(inst),
+                                                 form.get("institution", ""),
                                                  form.get("cert_no", ""))
             except InvalidInput as exc:
                 errors = exc.errors
     return render_template("public/search.html", results=results, errors=errors, form=form,
-                           provinces=public_register.provinces(),
-                           institutions=public_register.institutions()), (422 if errors else 200)
+                           provinces=public_register.provinces()), (422 if errors else 200)
 
 
 @bp.route("/certificates/<int:registration_id>")

@@ -1,0 +1,419 @@
+"""Benchmark: the pages people open, at 10k-scale and at national data volume (PostgreSQL).
+
+Scale 1 is the nation: 5M qualifications, 5M registrations (85 % current, 15 % history rows:
+变更出 / 注销 of the same people), 1M institutions, 3M physician accounts, 5M process
+instances with 20M human tasks (10 % open), 100M audit events, 10M outbox rows. Everything is
+generated in PostgreSQL with generate_series, foreign keys consistent, on top of the demo
+world (bench.common + seed_demo), whose accounts open the pages:
+
+- the demo hospital (jigou01, 山西大学医院) holds 5,000 physicians, a second hospital 50,000
+  (its 医师名册 CSV is the 50k-row export); 6 % of all physicians and of all open tasks belong
+  to the demo commission (weijian01): a province of 300k physicians at scale 1;
+- doctor01 holds a registration with its history and an open returned task.
+
+Every page is timed through the Flask test client, signed in as its person (not HTTP; no
+gunicorn): p50/p95 over ``--repeat`` requests after 3 warm-up requests. The 50k-row CSV export
+is read chunk by chunk while a thread samples the process's RSS (growth = peak − before); the
+response must be streamed (no Content-Length, a generator body). The CSV import posts
+``--import-rows`` 医师资格 rows as 系统管理员 and runs its batches to the end (rows/s).
+The first phase is always 10k-scale (10,000 qualifications); then ``--scale``.
+
+    .venv/bin/python bench/national.py --database-url postgresql+psycopg://…/medreg_national [--scale 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("MEDREG_CAPTCHA", "off")  # the captcha is a person's job, not the server's
+
+from flask import Flask  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from app.extensions import db  # noqa: E402
+from bench.common import bench_app  # noqa: E402
+from bench.common import machine  # noqa: E402
+from bench.common import pct  # noqa: E402
+
+BASE = 10_000_000  # generated ids start above every seeded row
+NATION = {"qualifications": 5_000_000, "institutions": 1_000_000, "tasks": 20_000_000,
+          "audit": 100_000_000, "outbox": 10_000_000}
+HOSPITAL, BIG_HOSPITAL = 5_000, 50_000  # physicians of jigou01's hospital / of the export's
+PROVINCE_PCT = 6  # % of the nation in weijian01's commission (300k of 5M)
+SURNAMES = list("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕")
+GIVEN = [a + b for a in "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红" for b in "国建文海志春立晓宏"]
+PROVINCE_CODES = ["11", "12", "13", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+                  "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62",
+                  "63", "64", "65"]
+
+FILL = """
+INSERT INTO institution (id, name, reg_no, kind, grade, region_code, address, authority_id, subject_codes)
+SELECT :base + g, '第' || g || '号医疗机构', 'N' || lpad(g::text, 21, '0'),
+       (ARRAY['综合医院','村卫生室','社区卫生服务中心','乡镇卫生院','诊所','专科医院'])[1 + g % 6],
+       '未定级', (CAST(:pcodes AS text[]))[1 + g % 30] || '0105', '', :other, '0300,0400'
+FROM generate_series(1, :n_inst) g;
+INSERT INTO qualification (id, cert_no, name, sex, id_number, birth_date, ethnicity, level, category,
+    obtained_by, year, issued_on, issuer, major, education, school, title)
+SELECT :base + g, 'Q' || lpad(g::text, 26, '0'),
+       (CAST(:surnames AS text[]))[1 + g % :n_sur] || (CAST(:given AS text[]))[1 + (g / :n_sur) % :n_given],
+       CASE WHEN g % 2 = 0 THEN '女' ELSE '男' END, lpad(g::text, 17, '0') || 'X',
+       date '1960-01-01' + (g % 12000), '汉族',
+       CASE WHEN g % 9 = 4 THEN '执业助理医师' ELSE '执业医师' END, (ARRAY['1','1','1','2','4'])[1 + g % 5],
+       '考试', 1995 + g % 30, date '1995-06-01' + (g % 10000), '国家卫生健康委员会', '临床医学', '本科', '', ''
+FROM generate_series(1, :n_qual) g;
+INSERT INTO registration (id, qualification_id, cert_no, level, category, scopes, place_region,
+    institution_id, authority_id, approved_on, issued_on, status, legacy_sites, reissue_count, created_at)
+SELECT :base + g, :base + CASE WHEN g <= :n_cur THEN g ELSE g - :n_cur END,
+       (100000000000000 + g)::text, '执业医师', '1', '["11"]'::jsonb,
+       CASE WHEN g <= :n_hosp + :n_big OR g % 100 < :pct THEN '140000'
+            ELSE (CAST(:pcodes AS text[]))[1 + g % 30] || '0000' END,
+       CASE WHEN g <= :n_hosp THEN :hosp WHEN g <= :n_hosp + :n_big THEN :big
+            ELSE :base + 1 + g % :n_inst END,
+       CASE WHEN g <= :n_hosp + :n_big OR g % 100 < :pct THEN :commission ELSE :other END,
+       date '2010-01-01' + (g % 5000), date '2010-01-05' + (g % 5000),
+       CASE WHEN g > :n_cur THEN (CASE WHEN g % 3 = 0 THEN 'CANCELLED' ELSE 'CHANGED_OUT' END)
+            WHEN g % 50 = 7 THEN 'FILED' WHEN g % 97 = 3 THEN 'SUSPENDED' ELSE 'ACTIVE' END,
+       '[]'::jsonb, 0, now() - (g % 5000) * interval '1 day'
+FROM generate_series(1, :n_reg) g;
+INSERT INTO user_account (id, username, password_hash, role, display_name, qualification_id, id_number,
+    mobile, mobile_verified, email_verified, active, org_admin, activated, failed_logins, created_at)
+SELECT :base + g, 'u' || g, 'x', 'physician', '医师' || g, :base + g, lpad(g::text, 17, '0') || 'X',
+       '139' || lpad(g::text, 8, '0'), true, false, true, false, true, 0, now()
+FROM generate_series(1, :n_users) g;
+INSERT INTO process_instance (id, process_id, definition_id, subject_user_id, qualification_id,
+    institution_id, authority_id, business_status, application, workflow_json, serializer_version,
+    clock_paused, extended, overdue, suspended, lock_version, created_at, updated_at, completed_at)
+SELECT :base + g, (ARRAY['registration','change','cancellation','reissue','filing'])[1 + g % 5], :definition,
+       :base + 1 + g % :n_users, :base + 1 + g % :n_qual,
+       CASE WHEN g % 100 < 2 THEN :hosp ELSE :base + 1 + g % :n_inst END,
+       CASE WHEN g % 100 < :pct THEN :commission ELSE :other END, '办结', '{}'::jsonb, '{}', '1.5',
+       false, false, false, false, 0, now() - (g % 2000) * interval '1 hour', now(),
+       CASE WHEN g % 10 = 0 THEN NULL ELSE now() END
+FROM generate_series(1, :n_inst_proc) g;
+INSERT INTO human_task (id, instance_id, task_guid, task_spec_id, title, lane, form_id, scope_kind,
+    scope_id, status, due_at, created_at, completed_at)
+SELECT :base + g, :base + 1 + (g - 1) / 4, 'n-' || g, 'commission_accept', '卫健委受理', 'commission',
+       'commission_accept',
+       CASE WHEN g % 100 < :pct THEN 'authority' ELSE 'institution' END,
+       CASE WHEN g % 100 < :pct THEN :commission WHEN g % 100 < :pct + 2 THEN :hosp
+            ELSE :base + 1 + g % :n_inst END,
+       CASE WHEN g % 10 = 0 THEN 'open' ELSE 'completed' END,
+       CASE WHEN g % 7 = 0 THEN NULL ELSE now() + (g % 40000 - 8000) * interval '1 minute' END,
+       now() - (g % 2000) * interval '1 hour', CASE WHEN g % 10 = 0 THEN NULL ELSE now() END
+FROM generate_series(1, :n_tasks) g;
+INSERT INTO audit_event (id, at, actor_id, actor_name, action, object_type, object_id, detail, prev_hash, hash)
+SELECT :base + g, now() - g * interval '1 second', :base + 1 + g % :n_users, '医师', 'task.complete',
+       'process_instance', (:base + 1 + g % :n_inst_proc)::text, '{}'::jsonb,
+       lpad(to_hex(g - 1), 64, '0'), lpad(to_hex(g), 64, '0')
+FROM generate_series(1, :n_audit) g;
+INSERT INTO outbox_message (id, created_at, channel, recipient, recipient_user_id, subject, body, secret,
+    status, attempts, sent_at, read_at)
+SELECT :base + g, now() - g * interval '1 second', CASE WHEN g % 2 = 0 THEN 'inbox' ELSE 'sms' END,
+       '139' || lpad((g % :n_users)::text, 8, '0'), :base + 1 + g % :n_users, '申请进度', '您的申请已受理。',
+       false, CASE WHEN g % 1000 = 0 THEN 'pending' ELSE 'sent' END, 1, now(),
+       CASE WHEN g % 3 = 0 THEN NULL ELSE now() END
+FROM generate_series(1, :n_outbox) g
+"""
+TABLES = ("institution", "qualification", "registration", "user_account", "process_instance",
+          "human_task", "audit_event", "outbox_message")
+
+
+def sizes(scale: float) -> dict[str, int]:
+    """Row counts at ``scale`` (1 = the nation)."""
+    q = max(1_000, int(NATION["qualifications"] * scale))
+    return {"n_qual": q, "n_reg": q, "n_cur": int(q * 0.85), "n_users": int(q * 0.6),
+            "n_inst": max(100, int(NATION["institutions"] * scale)),
+            "n_tasks": max(400, int(NATION["tasks"] * scale)),
+            "n_inst_proc": max(100, int(NATION["tasks"] * scale) // 4),
+            "n_audit": max(1_000, int(NATION["audit"] * scale)),
+            "n_outbox": max(1_000, int(NATION["outbox"] * scale)),
+            "n_hosp": min(HOSPITAL, q // 2), "n_big": min(BIG_HOSPITAL, q // 4)}
+
+
+def generate(n: dict[str, int]) -> dict[str, Any]:
+    """Fill the tables (one statement each) and give the demo accounts their national data."""
+    from app.models import Authority
+    from app.models import Institution
+    from app.models import ProcessDefinition
+    from app.models import User
+    ids = {u.username: u for u in db.session.query(User).filter(User.username.in_(
+        ["doctor01", "jigou01", "weijian01", "admin01"]))}
+    commission = ids["weijian01"].authority_id
+    other = db.session.query(Authority.id).filter(Authority.region_code == "530100").scalar()
+    hosp = ids["jigou01"].institution_id
+    big = db.session.query(Institution.id).filter(Institution.id != hosp, Institution.name.like(
+        "昆明%")).order_by(Institution.id).limit(1).scalar()
+    definition = db.session.query(ProcessDefinition.id).filter(
+        ProcessDefinition.process_id == "registration").order_by(ProcessDefinition.id).limit(1).scalar()
+    params: dict[str, Any] = {**n, "base": BASE, "pct": PROVINCE_PCT, "commission": commission,
+                              "other": other, "hosp": hosp, "big": big, "definition": definition,
+                              "surnames": SURNAMES, "given": GIVEN, "n_sur": len(SURNAMES),
+                              "n_given": len(GIVEN), "pcodes": PROVINCE_CODES}
+    db.session.commit()
+    seconds: dict[str, float] = {}
+    for table, stmt in zip(TABLES, FILL.strip().split(";\n"), strict=True):
+        t = time.perf_counter()
+        db.session.execute(text(stmt), params)
+        db.session.commit()
+        seconds[table] = round(time.perf_counter() - t, 1)
+        print(f"  {table}: {seconds[table]} s", file=sys.stderr, flush=True)
+    # doctor01: a registration with its history (变更出 then 有效) and a returned application
+    doctor = ids["doctor01"]
+    q = doctor.qualification_id
+    db.session.execute(text(
+        "INSERT INTO registration (qualification_id, cert_no, level, category, scopes, place_region,"
+        " institution_id, authority_id, approved_on, issued_on, status, legacy_sites, reissue_count,"
+        " created_at) VALUES (:q, '110140100999001', '执业医师', '1', '[\"11\"]', '140000', :big, :c,"
+        " '2015-03-01', '2015-03-05', 'CHANGED_OUT', '[]', 0, now()), (:q, '110140100999002',"
+        " '执业医师', '1', '[\"11\"]', '140000', :hosp, :c, '2020-03-01', '2020-03-05', 'ACTIVE', '[]',"
+        " 0, now())"), {"q": q, "big": big, "hosp": hosp, "c": commission})
+    db.session.execute(text(
+        "INSERT INTO human_task (instance_id, task_guid, task_spec_id, title, lane, form_id, scope_kind,"
+        " scope_id, status, created_at) VALUES (:i, 'n-doctor01', 'correct', '补正申请材料', 'physician',"
+        " 'registration', 'user', :u, 'open', now())"), {"i": BASE + 1, "u": doctor.id})
+    for table in TABLES + ("registration", "human_task"):
+        db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"  # noqa: S608
+                                f" (SELECT max(id) FROM {table}))"))
+    db.session.commit()
+    t = time.perf_counter()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    seconds["vacuum_analyze"] = round(time.perf_counter() - t, 1)
+    return {"fill_s": seconds, "hospital": hosp, "big_hospital": big, "commission": commission}
+
+
+class Client:
+    """A signed-in test client that sends the CSRF token like a browser."""
+
+    def __init__(self, app: Flask, username: str = "", password: str = "") -> None:
+        self.c: FlaskClient = app.test_client()
+        self.token = ""
+        if username:
+            self.get("/login")
+            r = self.post("/login", {"username": username, "password": password})
+            assert r.status_code == 302, f"sign-in of {username} failed"
+            self.get(r.headers["Location"], follow_redirects=True)  # a new session, a new token
+
+    def _keep(self, r: Any) -> Any:
+        if r.mimetype == "text/html":
+            m = re.search(r'name="csrf_token" value="([^"]+)"', r.get_data(as_text=True))
+            if m:
+                self.token = m.group(1)
+        return r
+
+    def get(self, url: str, **kw: Any) -> Any:
+        return self._keep(self.c.get(url, **kw))
+
+    def post(self, url: str, data: dict[str, Any], **kw: Any) -> Any:
+        if not self.token:
+            self.get("/login")
+        return self._keep(self.c.post(url, data={"csrf_token": self.token, **data}, **kw))
+
+
+def timed(fn: Any, repeat: int) -> dict[str, Any]:
+    """p50/p95 (ms) of ``fn()`` (which returns the response) after 3 warm-up calls."""
+    ms: list[float] = []
+    status = 0
+    for i in range(repeat + 3):
+        t = time.perf_counter()
+        r = fn(i)
+        r.get_data()
+        elapsed = (time.perf_counter() - t) * 1000
+        status = r.status_code
+        assert status in (200, 302), f"status {status}"
+        if i >= 3:
+            ms.append(elapsed)
+    return {"p50_ms": pct(ms, 0.5), "p95_ms": pct(ms, 0.95), "status": status}
+
+
+def rss_kib() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def export(client: Client, url: str) -> dict[str, Any]:
+    """Read a CSV export chunk by chunk while sampling RSS; is it streamed, and how far does RSS grow?"""
+    import gc
+    import tracemalloc
+    gc.collect()
+    before, peak, stop = rss_kib(), [0], threading.Event()
+    tracemalloc.start()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_kib())
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    t = time.perf_counter()
+    r = client.c.get(url, buffered=False)
+    no_length = "Content-Length" not in r.headers
+    size = lines = chunks = 0
+    for chunk in r.response:
+        chunks += 1
+        size += len(chunk)
+        lines += chunk.count(b"\n") if isinstance(chunk, bytes) else chunk.count("\n")
+    r.close()
+    seconds = time.perf_counter() - t
+    python_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    stop.set()
+    thread.join()
+    return {"status": r.status_code, "streamed": no_length and chunks > 1, "rows": lines - 1, "chunks": chunks,
+            "mib": round(size / 2**20, 1), "seconds": round(seconds, 2),
+            "rss_growth_mib": round(max(0, peak[0] - before) / 1024, 1),
+            "python_peak_mib": round(python_peak / 2**20, 1)}
+
+
+def pages(app: Flask, info: dict[str, Any], repeat: int, import_rows: int) -> dict[str, Any]:
+    """Time every page of the brief; returns {page: figures}."""
+    doctor = Client(app, "doctor01", "Doctor2026")
+    hospital = Client(app, "jigou01", "Jigou2026")
+    commission = Client(app, "weijian01", "Weijian2026")
+    public = Client(app)
+    with app.app_context():
+        big_user = db.session.execute(text(
+            "SELECT username FROM user_account WHERE institution_id = :i ORDER BY id LIMIT 1"),
+            {"i": info["big_hospital"]}).scalar_one()
+        name = db.session.execute(text(
+            "SELECT q.name FROM qualification q JOIN registration r ON r.qualification_id = q.id "
+            "WHERE r.place_region = '140000' AND r.status = 'ACTIVE' ORDER BY q.id LIMIT 1")).scalar_one()
+        cert_no = db.session.execute(text(
+            "SELECT cert_no FROM registration WHERE status = 'ACTIVE' ORDER BY id DESC LIMIT 1")).scalar_one()
+        # a qualification the sign-up finds: a real (check-digit valid) ID number on a generated row
+        id_number = next(f"1101011980010100{i}{c}" for i in range(10) for c in "0123456789X"
+                         if _valid(f"1101011980010100{i}{c}"))
+        db.session.execute(text("UPDATE qualification SET id_number = :n, name = '张国伟' WHERE id = :q"),
+                           {"n": id_number, "q": BASE + 9})
+        db.session.commit()
+    big = Client(app, big_user, "Jigou2026")
+    out: dict[str, Any] = {}
+    out["physician_home"] = timed(lambda i: doctor.get("/physician/"), repeat)
+    out["physician_practice"] = timed(lambda i: doctor.get("/physician/practice"), repeat)
+    out["institution_inbox"] = timed(lambda i: hospital.get("/inbox/"), repeat)
+    out["institution_roster"] = timed(lambda i: hospital.get("/institution/rosters/main"), repeat)
+    out["institution_roster_csv"] = timed(lambda i: hospital.get("/institution/rosters/main.csv"), repeat)
+    out["commission_inbox"] = timed(lambda i: commission.get("/inbox/"), repeat)
+    out["commission_dashboard"] = timed(lambda i: commission.get("/inbox/dashboard"), repeat)
+    out["public_search_name_province"] = timed(lambda i: public.post(
+        "/public/register", {"name": name, "province": "14"}), repeat)
+    out["public_search_cert_no"] = timed(lambda i: public.post(
+        "/public/register", {"cert_no": cert_no}), repeat)
+
+    def signup(i: int) -> Any:
+        person = Client(app)
+        r = person.post("/account/register", {"name": "张国伟", "id_number": id_number})
+        assert r.status_code == 302, r.get_data(as_text=True)[-500:]
+        person.get("/account/register/account")
+        return person.post("/account/register/account", {
+            "mobile": "13900000000", "email": "a@b.cn", "username": f"bench{i:05d}x",
+            "password": "Passw0rd1", "confirm": "Passw0rd1"})
+    out["signup_matching"] = timed(signup, repeat)
+    with app.app_context():
+        matched = db.session.execute(text(
+            "SELECT count(*) FROM user_account WHERE username LIKE 'bench%' AND qualification_id = :q"),
+            {"q": BASE + 9}).scalar_one()
+    out["signup_matching"]["matched"] = matched
+    out["roster_export_50k"] = export(big, "/institution/rosters/main.csv")
+    out["roster_export_hospital"] = export(hospital, "/institution/rosters/main.csv")
+    out["csv_import"] = import_csv(app, import_rows)
+    return out
+
+
+def _valid(number: str) -> bool:
+    from app.services.records.validators import resident_id_error
+    return resident_id_error(number) is None
+
+
+def import_csv(app: Flask, rows: int) -> dict[str, Any]:
+    """数据导入 of ``rows`` 医师资格 rows by 系统管理员: upload, then every batch to the end."""
+    admin = Client(app, "admin01", "Admin2026")
+    header = ("资格证书编码,姓名,性别,身份证件号码,出生日期,民族,医师级别,执业类别,取得方式,取得年份,"
+              "发证日期,发证机关,专业,学历,毕业学校")
+    body = "\n".join([header] + [f"9{g:023d},李建华,,,,汉族,执业医师,1,考试,2010,2010-07-01,"
+                                 f"国家卫生健康委员会,临床医学,本科,某医学院" for g in range(1, rows + 1)])
+    # ID numbers: valid ones (the import checks the check digit)
+    lines = body.split("\n")
+    lines[1:] = [_with_id(line, i) for i, line in enumerate(lines[1:])]
+    data = "\n".join(lines).encode()
+    import io
+    t = time.perf_counter()
+    r = admin.post("/admin/imports", {"kind": "qualifications", "file": (io.BytesIO(data), "q.csv")},
+                   content_type="multipart/form-data")
+    assert r.status_code == 302, r.get_data(as_text=True)[-800:]
+    job = int(r.headers["Location"].rstrip("/").split("/")[-1])
+    steps = 0
+    while True:
+        s = admin.post(f"/admin/imports/{job}/step", {}, headers={"Accept": "application/json"})
+        steps += 1
+        state = s.get_json()
+        if state["status"] == "done":
+            break
+    seconds = time.perf_counter() - t
+    return {"rows": rows, "imported": state["imported"], "failed": state["failed"], "batches": steps,
+            "seconds": round(seconds, 1), "rows_per_s": round(rows / seconds)}
+
+
+def _with_id(line: str, i: int) -> str:
+    stem = f"110101{1960 + i % 40}{1 + i % 12:02d}{1 + i % 28:02d}{i % 1000:03d}"
+    number = next(stem + c for c in "0123456789X" if _valid(stem + c))
+    parts = line.split(",")
+    parts[3] = number
+    return ",".join(parts)
+
+
+def run(url: str, scale: float, repeat: int, import_rows: int, schema: str) -> dict[str, Any]:
+    assert url.startswith("postgresql"), "the national benchmark runs on PostgreSQL"
+    from app.services.platform import seed
+    out: dict[str, Any] = {"database": "", "machine": machine(), "client": "Flask test client",
+                           "repeat": repeat, "phases": {}}
+    for label, s in (("10k", 10_000 / NATION["qualifications"]), (f"scale {scale:g}", scale)):
+        app = bench_app(url, schema, RATELIMIT_ENABLED=False)
+        with app.app_context():
+            out["database"] = "PostgreSQL " + str(db.session.scalar(text("SHOW server_version")))
+            seed.seed_demo(app.config["MEDREG_UPLOAD_DIR"])
+            n = sizes(s)
+            print(f"{label}: generating {n}", file=sys.stderr, flush=True)
+            info = generate(n)
+            rows = {t: db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()  # noqa: S608
+                    for t in TABLES}
+            size_mib = db.session.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+            db.session.remove()
+        figures = pages(app, info, repeat, import_rows)
+        out["phases"][label] = {"scale": s, "rows": rows, "database_mib": round(size_mib / 2**20),
+                                "fill_s": info["fill_s"], "pages": figures}
+        print(json.dumps({label: figures}, ensure_ascii=False), file=sys.stderr, flush=True)
+    small, large = out["phases"].values()
+    out["ratio_p95"] = {page: round(f["p95_ms"] / small["pages"][page]["p95_ms"], 2)
+                        for page, f in large["pages"].items() if "p95_ms" in f}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    ap.add_argument("--scale", type=float, default=0.01, help="1 = national volume (default 0.01)")
+    ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--import-rows", type=int, default=100_000)
+    ap.add_argument("--schema", default="public", help="PostgreSQL schema to (re)create and use")
+    args = ap.parse_args()
+    if not args.database_url:
+        sys.exit("--database-url (or BENCH_DATABASE_URL) must name a PostgreSQL database")
+    print(json.dumps(run(args.database_url, args.scale, args.repeat, args.import_rows, args.schema),
+                     ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
