@@ -139,3 +139,31 @@ def test_the_dashboard_page_costs_the_same_queries_however_many_tasks(app: Flask
     assert len(full) == len(empty), "\n".join(full)
     [by_type] = [s for s in full if "GROUP BY human_task.process_id" in s]
     assert "process_instance" not in by_type  # no instance read to know a task's type
+
+
+def test_the_migration_gives_the_tasks_already_stored_their_type(app: Flask, web_world: World) -> None:
+    # issue 14 goal 5: tasks written before this release get their instance's process_id
+    # (migration 0028, one UPDATE on SQLite and PostgreSQL), so the figures do not change
+    import importlib.util
+    from pathlib import Path
+
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    _commission_world(app, web_world)
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "0028_human_task_process_id.py"
+    spec = importlib.util.spec_from_file_location("m0028", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with app.app_context(), time_machine.travel(datetime.now(UTC), tick=False):
+        before = dashboard.commission_counts(user(web_world.officer_id))
+        with Operations.context(MigrationContext.configure(db.session.connection())):
+            module.downgrade()
+            module.upgrade()
+        db.session.commit()
+        db.session.expire_all()
+        stored = db.session.execute(select(HumanTask.process_id).distinct()).scalars().all()
+        assert stored == ["registration"]
+        assert dashboard.commission_counts(user(web_world.officer_id)) == before
+        assert before and before[0].open > 20
