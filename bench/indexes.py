@@ -44,7 +44,8 @@ QUERIES: list[tuple[str, str, str, str]] = [
      "SELECT id FROM human_task WHERE task_guid = '00000000-0000-0000-0000-000000000000'"),
     ("ix_human_task_instance_id", "", "an instance's tasks (办理记录, ProcessInstance.tasks)",
      "SELECT id, status FROM human_task WHERE instance_id = 1 ORDER BY id"),
-    ("ix_human_task_scope_due", "", "inbox/tasks.py 待办任务, soonest due first (keyset)",
+    ("ix_human_task_scope_due", "", "inbox/tasks.py 待办任务, soonest due first (keyset); "
+     "also inbox/dashboard.py 办理统计 (process_id last: counts by type from the index alone)",
      "SELECT id FROM human_task WHERE scope_kind = 'institution' AND scope_id = 1 AND status = :open "
      "ORDER BY due_at, id LIMIT 20"),
     ("ix_human_task_scope_arrived", "", "inbox/tasks.py 待办任务, by arrival (keyset)",
@@ -53,10 +54,6 @@ QUERIES: list[tuple[str, str, str, str]] = [
     ("ix_human_task_scope_claim", "", "inbox/tasks.py inbox_counts 我的 / 未认领 (header counts)",
      "SELECT count(*) FROM (SELECT id FROM human_task WHERE scope_kind = 'institution' AND scope_id = 1 "
      "AND status = 'open' AND claimed_by_id = 5 LIMIT 1000) AS t"),
-    ("ix_human_task_scope_process", "", "inbox/dashboard.py 办理统计 (open tasks by type, due dates)",
-     "SELECT process_id, count(*), sum(CASE WHEN due_at < '2026-12-01' THEN 1 ELSE 0 END) FROM human_task "
-     "WHERE scope_kind = 'authority' AND scope_id = 1 AND status = :open GROUP BY process_id "
-     "ORDER BY process_id"),
     ("uq_audit_event_hash", "sqlite_autoindex_audit_event_1", "the chain's hashes are unique (engine owns audit)",
      "SELECT id FROM audit_event WHERE hash = 'x'"),
     ("ix_audit_event_object_id", "", "backoffice/instances.py an instance's 审计记录",

@@ -168,15 +168,13 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
         # the inbox pages by keyset on these (soonest due first, or by arrival); open tasks
         # only: every inbox query asks for status 'open', and a done task leaves the indexes
         # (status stays a column: the queries bind it as a parameter and read the index alone)
+        # … and 办理统计 counts a commission's open tasks by type and due date from this index
+        # alone (process_id last: no instance read per task, the keyset order unchanged)
         Index("ix_human_task_scope_due", "scope_kind", "scope_id", "status", "due_at", "id",
-              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+              "process_id", sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
         Index("ix_human_task_scope_arrived", "scope_kind", "scope_id", "status", "created_at", "id",
               sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
         Index("ix_human_task_scope_claim", "scope_kind", "scope_id", "status", "claimed_by_id",
-              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
-        # 办理统计 counts a commission's open tasks by type, due dates included: read from this
-        # index alone, already grouped by process_id (no instance read per task)
-        Index("ix_human_task_scope_process", "scope_kind", "scope_id", "status", "process_id", "due_at",
               sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
     )
 

@@ -39,7 +39,7 @@ def commission_counts(actor: User) -> list[TypeCounts]:
         raise Forbidden(_("只有卫生健康委用户可以查看"))
     now = utcnow()
     week = now + timedelta(days=7)
-    # one statement on ix_human_task_scope_process alone: the task row keeps its type
+    # one statement read from ix_human_task_scope_due alone: the task row keeps its type
     q = (select(HumanTask.process_id, func.count(),
                 func.sum(case((HumanTask.due_at.between(now, week), 1), else_=0)),
                 func.sum(case((HumanTask.due_at < now, 1), else_=0)))
