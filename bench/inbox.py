@@ -44,9 +44,9 @@ INSERT INTO process_instance (id, process_id, definition_id, business_status, ap
 SELECT g, 'registration', :definition, '待卫健委受理', '{}'::jsonb, '{}', '1.5', false, false, false, 0,
        now() - (g % 1000) * interval '1 minute', now(), :authority, :institution
 FROM generate_series(:start, :stop) AS g;
-INSERT INTO human_task (id, instance_id, task_guid, task_spec_id, title, lane, form_id, scope_kind,
-    scope_id, status, due_at, created_at)
-SELECT g, g, 'bench-' || g, 'commission_accept', '卫健委受理', 'commission', 'commission_accept',
+INSERT INTO human_task (id, instance_id, process_id, task_guid, task_spec_id, title, lane, form_id,
+    scope_kind, scope_id, status, due_at, created_at)
+SELECT g, g, 'registration', 'bench-' || g, 'commission_accept', '卫健委受理', 'commission', 'commission_accept',
        CASE WHEN g % 20 = 0 THEN 'authority' ELSE 'institution' END,
        CASE WHEN g % 20 = 0 THEN :authority ELSE 1000 + g % 500 END,
        CASE WHEN g % 100 < 20 THEN 'open' ELSE 'completed' END,

@@ -44,7 +44,8 @@ QUERIES: list[tuple[str, str, str, str]] = [
      "SELECT id FROM human_task WHERE task_guid = '00000000-0000-0000-0000-000000000000'"),
     ("ix_human_task_instance_id", "", "an instance's tasks (办理记录, ProcessInstance.tasks)",
      "SELECT id, status FROM human_task WHERE instance_id = 1 ORDER BY id"),
-    ("ix_human_task_scope_due", "", "inbox/tasks.py 待办任务, soonest due first (keyset)",
+    ("ix_human_task_scope_due", "", "inbox/tasks.py 待办任务, soonest due first (keyset); "
+     "also inbox/dashboard.py 办理统计 (process_id last: counts by type from the index alone)",
      "SELECT id FROM human_task WHERE scope_kind = 'institution' AND scope_id = 1 AND status = :open "
      "ORDER BY due_at, id LIMIT 20"),
     ("ix_human_task_scope_arrived", "", "inbox/tasks.py 待办任务, by arrival (keyset)",

@@ -101,10 +101,11 @@ SELECT :base + g, (ARRAY['registration','change','cancellation','reissue','filin
        false, false, false, false, 0, now() - (g % 2000) * interval '1 hour', now(),
        CASE WHEN g % 10 = 0 THEN NULL ELSE now() END
 FROM generate_series(1, :n_inst_proc) g;
-INSERT INTO human_task (id, instance_id, task_guid, task_spec_id, title, lane, form_id, scope_kind,
-    scope_id, status, due_at, created_at, completed_at)
-SELECT :base + g, :base + 1 + (g - 1) / 4, 'n-' || g, 'commission_accept', '卫健委受理', 'commission',
-       'commission_accept',
+INSERT INTO human_task (id, instance_id, process_id, task_guid, task_spec_id, title, lane, form_id,
+    scope_kind, scope_id, status, due_at, created_at, completed_at)
+SELECT :base + g, :base + 1 + (g - 1) / 4,
+       (ARRAY['registration','change','cancellation','reissue','filing'])[1 + (1 + (g - 1) / 4) % 5], 'n-' || g,
+       'commission_accept', '卫健委受理', 'commission', 'commission_accept',
        CASE WHEN g % 100 < :pct THEN 'authority' ELSE 'institution' END,
        CASE WHEN g % 100 < :pct THEN :commission WHEN g % 100 < :pct + 2 THEN :hosp
             ELSE :base + 1 + g % :n_inst END,
@@ -179,8 +180,9 @@ def generate(n: dict[str, int]) -> dict[str, Any]:
         " '执业医师', '1', '[\"11\"]', '140000', :hosp, :c, '2020-03-01', '2020-03-05', 'ACTIVE', '[]',"
         " 0, now())"), {"q": q, "big": big, "hosp": hosp, "c": commission})
     db.session.execute(text(
-        "INSERT INTO human_task (instance_id, task_guid, task_spec_id, title, lane, form_id, scope_kind,"
-        " scope_id, status, created_at) VALUES (:i, 'n-doctor01', 'correct', '补正申请材料', 'physician',"
+        "INSERT INTO human_task (instance_id, process_id, task_guid, task_spec_id, title, lane, form_id,"
+        " scope_kind, scope_id, status, created_at) VALUES (:i, (SELECT process_id FROM process_instance"
+        " WHERE id = :i), 'n-doctor01', 'correct', '补正申请材料', 'physician',"
         " 'registration', 'user', :u, 'open', now())"), {"i": BASE + 1, "u": doctor.id})
     for table in TABLES + ("registration", "human_task"):
         db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"  # noqa: S608

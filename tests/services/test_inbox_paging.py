@@ -21,9 +21,9 @@ def _many_open_tasks(world: World, n: int) -> list[HumanTask]:
     iid = processes.start_application(user(world.doctor_id), "registration",
                                       application_payload(world, world.doctor_id)).instance_id
     now = utcnow()
-    rows = [HumanTask(instance_id=iid, task_guid=f"bulk-{i}", task_spec_id="commission_accept",
-                      title="卫健委受理", lane="commission", form_id="commission_accept",
-                      scope_kind="authority", scope_id=world.authority_id,
+    rows = [HumanTask(instance_id=iid, process_id="registration", task_guid=f"bulk-{i}",
+                      task_spec_id="commission_accept", title="卫健委受理", lane="commission",
+                      form_id="commission_accept", scope_kind="authority", scope_id=world.authority_id,
                       due_at=None if i % 7 == 0 else now + timedelta(hours=(i * 37) % 50),
                       created_at=now - timedelta(minutes=i))
             for i in range(n)]

@@ -122,8 +122,9 @@ def _save(ctx: StepContext, rt: Runtime, completed_guid: str | None = None) -> N
             continue
         kind, scope_id = scope_of_lane(task.lane, inst)
         db.session.add(HumanTask(
-            instance_id=inst.id, task_guid=task.id, task_spec_id=task.spec_id, title=task.title,
-            lane=task.lane, form_id=task.form_id, scope_kind=kind, scope_id=scope_id,
+            instance_id=inst.id, process_id=inst.process_id, task_guid=task.id,
+            task_spec_id=task.spec_id, title=task.title, lane=task.lane, form_id=task.form_id,
+            scope_kind=kind, scope_id=scope_id,
             due_at=_due_at(clock) if task.lane == "commission" else None, created_at=ctx.now))
         if task.lane == "physician":
             physician = (db.session.get(User, inst.subject_user_id) if inst.subject_user_id else None)
@@ -343,8 +344,8 @@ def start(actor: User | None, process_id: str, submission: forms.Submission | di
         if bt.kind == "case" and bt.configured:
             who = dataclasses.replace(who, title="发起业务")
         db.session.add(HumanTask(
-            instance_id=inst.id, task_guid=f"submit-{inst.id}", task_spec_id="submit",
-            title=who.title, lane=who.lane, form_id=form_id, scope_kind=who.scope_kind,
+            instance_id=inst.id, process_id=inst.process_id, task_guid=f"submit-{inst.id}",
+            task_spec_id="submit", title=who.title, lane=who.lane, form_id=form_id, scope_kind=who.scope_kind,
             scope_id=who.scope_id, status=TaskStatus.COMPLETED, data=prepared.data, created_at=now,
             completed_by_id=actor_id, completed_at=now))
         _save(ctx, rt)
