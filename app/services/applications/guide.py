@@ -65,7 +65,7 @@ def type_guide(process_id: str) -> TypeGuide:
     :raise NotFound: not a physician's business type, or not published.
     """
     from app.services.backoffice import definitions
-    from app.workflow.flow_order import user_task_order
+    from app.workflow import outline
 
     names = eligibility.business_types()
     bt = types.get(process_id)
@@ -78,8 +78,8 @@ def type_guide(process_id: str) -> TypeGuide:
     fields, materials, declarations = _items(schema)
     steps = [Step(_("提交申请"), APPLICANT)]
     commission = False
-    for spec_id in user_task_order(row.bpmn_xml, process_id):
-        task = defn.user_tasks.get(spec_id)
+    for milestone in outline(row.bpmn_xml).tasks:  # the order the path reaches them
+        task = defn.user_tasks.get(milestone.spec_id)
         if task is None or task.form_id == start_form:  # the applicant's own correction
             continue
         role = definitions.lane_role(task.lane)
