@@ -19,6 +19,7 @@ from tests.factories import CONFIRMED
 from tests.factories import World
 from tests.factories import application_payload
 from tests.factories import user
+from tests.statements import selects_of
 
 
 def test_counts_by_type(app: Flask, web_world: World) -> None:
@@ -112,25 +113,12 @@ def test_counts_match_a_count_through_the_instances(app: Flask, web_world: World
 def test_the_dashboard_page_costs_the_same_queries_however_many_tasks(app: Flask,
                                                                      web_world: World) -> None:
     # issue 14 goal 5: the counts by type are one statement (no read per task or per instance)
-    from sqlalchemy import event
 
     officer = WebClient(app.test_client())
     officer.login("weijian01")
 
     def selects() -> tuple[list[str], str]:
-        with app.app_context():
-            engine = db.engine
-        statements: list[str] = []
-
-        def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-            statements.append(statement)
-
-        event.listen(engine, "before_cursor_execute", count)
-        try:
-            page = officer.get("/inbox/dashboard").get_data(as_text=True)
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-        return [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))], page
+        return selects_of(app, lambda: officer.get("/inbox/dashboard").get_data(as_text=True))
 
     empty, _ = selects()
     _commission_world(app, web_world)

@@ -15,6 +15,7 @@ from tests.factories import World
 from tests.factories import application_payload
 from tests.factories import make_qualification
 from tests.factories import make_user
+from tests.statements import selects_of
 
 
 def _submit(app: Flask, world: World, username: str) -> int:
@@ -168,25 +169,12 @@ def test_the_inbox_page_costs_seven_queries_however_many_tasks(app: Flask, web_w
     # issue 14 goal 1 (list ready tasks): the session with its person, the newest published
     # versions (once for filters, type names and menu), the page's task ids, their columns, the
     # five header counts in one query, the configured types, the 消息 unread count
-    from sqlalchemy import event
 
     for username in ("doctor01", "doctor02"):
         _submit(app, web_world, username)
     staff = WebClient(app.test_client())
     staff.login("jigou01")
     staff.get("/inbox/")
-    with app.app_context():
-        engine = db.engine
-    statements: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        page = staff.get("/inbox/").get_data(as_text=True)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    selects = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+    selects, page = selects_of(app, lambda: staff.get("/inbox/").get_data(as_text=True))
     assert page.count('href="/inbox/tasks/') == 2 and 'id="count-open">2<' in page
     assert len(selects) == 7, "\n".join(selects)
