@@ -24,6 +24,7 @@ workflows. Prints JSON. Every process it started is killed on the way out.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import signal
@@ -182,7 +183,18 @@ def _phase(cluster: Cluster, env: dict[str, str], name: str, nodes: list[str], u
             "sign_ins_refused_after_lost_answer": sum(1 for r in retries if r["method"] == "POST"
                                                       and r["path"] == "/login" and r.get("then") == 400),
             "killed": list(kill) if killed else [],
+            "failures": _failures(prefix),
             "elapsed_s": round(elapsed, 1), "_acks": acks, "endpoints": report}
+
+
+def _failures(prefix: str) -> list[dict[str, Any]]:
+    """Locust's failure table (method, page, error, count): what a failed request was."""
+    path = Path(f"{prefix}_failures.csv")
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8", newline="") as f:
+        return [{"method": row["Method"], "name": row["Name"], "error": row["Error"][:300],
+                 "occurrences": int(row["Occurrences"])} for row in csv.DictReader(f)]
 
 
 def _check_acks(app: Any, acks: list[dict[str, Any]]) -> dict[str, Any]:
@@ -297,6 +309,9 @@ def run(url: str | None, schema: str, users: int, seconds: float, throughput_sec
         "set_up": {"web_nodes": 2, "workers_per_node": 2, "schedulers": 2, "rate_limit_store": "redis",
                    "upload_dir_shared": True, "users": users},
         "failed_requests_after_retry": sum(p["failed_requests"] for p in (warm, one, two, fail)),
+        "failed_after_retry": [{"phase": name, **f} for name, p in
+                               (("warm_up", warm), ("one_node", one), ("two_nodes", two), ("failover", fail))
+                               for f in p["failures"]],
         "of_which_sign_ins_refused_after_lost_answer": sum(p["sign_ins_refused_after_lost_answer"]
                                                            for p in (warm, one, two, fail)),
         **stored, "timers": timers,

@@ -90,6 +90,9 @@ def test_cluster() -> None:
     # What must hold whatever the timing: nothing acknowledged is lost or doubled, every timer
     # fires once, the chain and the read model are intact.
     assert r["failed_requests_after_retry"] >= r["of_which_sign_ins_refused_after_lost_answer"] >= 0
+    # what each failure was (page, error), so a run that sees some says which
+    assert sum(f["occurrences"] for f in r["failed_after_retry"]) == r["failed_requests_after_retry"], \
+        r["failed_after_retry"]
     assert r["acknowledged_applications"] > 0 and r["lost_acknowledged"] == 0
     assert r["physicians_with_two_applications"] == 0
     assert r["timers"] == {"timers": 10, "fired_once": 10, "fired_twice_or_more": 0, "not_fired": 0, "errors": 0}
