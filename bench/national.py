@@ -116,7 +116,7 @@ FROM generate_series(1, :n_tasks) g;
 INSERT INTO audit_event (id, at, actor_id, actor_name, action, object_type, object_id, detail, prev_hash, hash)
 SELECT :base + g, now() - g * interval '1 second', :base + 1 + g % :n_users, '医师', 'task.complete',
        'process_instance', (:base + 1 + g % :n_inst_proc)::text, '{}'::jsonb,
-       lpad(to_hex(g - 1), 64, '0'), lpad(to_hex(g), 64, '0')
+       decode(lpad(to_hex(g - 1), 64, '0'), 'hex'), decode(lpad(to_hex(g), 64, '0'), 'hex')
 FROM generate_series(1, :n_audit) g;
 INSERT INTO outbox_message (id, created_at, channel, recipient, recipient_user_id, subject, body, secret,
     status, attempts, sent_at, read_at)

@@ -140,11 +140,13 @@ def run(n: int, url: str | None, schema: str, vacuum_every: int = 20) -> dict[st
             db.session.remove()
             if postgres and vacuum_every and len(ids) % vacuum_every == 0:
                 _vacuum()
-        state = []
+        state, stored = [], []
         for iid in ids:
             inst = db.session.get(ProcessInstance, iid)
             assert inst is not None and inst.outcome == "approved"
-            state.append(len(inst.workflow_json.encode()))
+            state.append(len(inst.workflow_json.encode()))  # the JSON text
+            stored.append(db.session.scalar(text("SELECT length(workflow_json) FROM process_instance "
+                                                 "WHERE id = :i"), {"i": iid}))  # as stored (compressed)
         db.session.remove()
         completed = sizes()
         outbox.prune_delivered(utcnow() + timedelta(days=int(app.config["MEDREG_OUTBOX_RETENTION_DAYS"]) + 1),
@@ -155,6 +157,7 @@ def run(n: int, url: str | None, schema: str, vacuum_every: int = 20) -> dict[st
     return {"database": dialect, "completed_applications": n,
             "vacuum_every": vacuum_every if dialect == "postgresql" else None,
             "workflow_state_kib": round(statistics.median(state) / 1024, 2),
+            "workflow_state_stored_kib": round(statistics.median(stored) / 1024, 2),
             "growth_when_completed": _per_instance(before, completed, n),
             "growth_after_outbox_retention": _per_instance(before, retained, n),
             "machine": machine()}
