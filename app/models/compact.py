@@ -1,8 +1,9 @@
 """Column types that store a value in fewer bytes and keep its Python interface.
 
 - :class:`ZlibText`: a ``str`` column (a workflow state: JSON of about 10 KiB while an
-  application is open) stored zlib-compressed in a binary column, about 6× smaller. Callers
-  read and write plain text; the compression is the column's business.
+  application is open) stored zlib-compressed in a binary column, primed with a preset
+  dictionary of typical states (app/models/state_dictionary.py): about 8× smaller open, 5×
+  finished. Callers read and write plain text; the compression is the column's business.
 - :class:`HexDigest`: a SHA-256 hex digest (64 characters) stored as its 32 bytes.
 
 Both bind through the column's type, so hand-written statements (``insert(...).values``,
@@ -17,9 +18,19 @@ from typing import Any
 from sqlalchemy import LargeBinary
 from sqlalchemy import TypeDecorator
 
+from app.models.state_dictionary import DICTIONARY_1
+
 LEVEL = 6  # zlib level: as fast as level 1 on a 10 KiB state, and about 10 % smaller
 PACKED = "zlib:"  # an older text form: zlib, then base64 (finished states before migration 0029)
 _ZLIB_METHOD = 0x78  # the first byte of every zlib stream this type writes (deflate, 32 KiB window)
+_FDICT = 0x20  # the flag (second byte) of a stream written with a preset dictionary
+# every dictionary ever shipped, by the Adler-32 zlib writes into the stream; the last one writes
+DICTIONARIES: dict[int, bytes] = {zlib.adler32(d): d for d in (DICTIONARY_1,)}
+_WRITE = DICTIONARY_1
+
+
+class UnknownDictionary(ValueError):
+    """A stored state names a preset dictionary this version does not have."""
 
 
 def compress(text: str) -> bytes:
@@ -29,7 +40,8 @@ def compress(text: str) -> bytes:
         import base64
 
         return base64.b64decode(text[len(PACKED):])
-    return zlib.compress(text.encode("utf-8"), LEVEL)
+    z = zlib.compressobj(LEVEL, zdict=_WRITE)
+    return z.compress(text.encode("utf-8")) + z.flush()
 
 
 def decompress(stored: bytes | str) -> str:
@@ -38,9 +50,15 @@ def decompress(stored: bytes | str) -> str:
     if isinstance(stored, str):
         return stored
     raw = bytes(stored)
-    if raw[:1] == bytes([_ZLIB_METHOD]):
+    if raw[:1] != bytes([_ZLIB_METHOD]):
+        return raw.decode("utf-8")
+    if not raw[1] & _FDICT:
         return zlib.decompress(raw).decode("utf-8")
-    return raw.decode("utf-8")
+    zdict = DICTIONARIES.get(int.from_bytes(raw[2:6], "big"))
+    if zdict is None:
+        raise UnknownDictionary(f"流程状态使用了未知的压缩字典 {int.from_bytes(raw[2:6], 'big')}")
+    z = zlib.decompressobj(zdict=zdict)
+    return (z.decompress(raw) + z.flush()).decode("utf-8")
 
 
 class ZlibText(TypeDecorator[str]):

@@ -12,6 +12,7 @@ from datetime import UTC
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from alembic.script import ScriptDirectory
 from flask import Flask
 from flask_migrate import downgrade
@@ -26,6 +27,7 @@ from app.extensions import db
 from app.models import AuditEvent
 from app.models import ProcessInstance
 from app.models.compact import HexDigest
+from app.models.compact import UnknownDictionary
 from app.models.compact import ZlibText
 from app.services.engine import processes
 from app.services.platform import audit
@@ -102,6 +104,13 @@ def test_the_column_types_read_what_was_written_before_them() -> None:
     assert z.process_result_value(z.process_bind_param(packed, None), None) == FINISHED_STATE
     assert z.process_result_value(b"{}", None) == "{}" and z.process_result_value("{}", None) == "{}"
     assert h.process_result_value(h.process_bind_param("ab" * 32, None), None) == "ab" * 32
+    # without the preset dictionary (as migration 0029 writes) or with it (as the column writes)
+    assert z.process_result_value(zlib.compress(OPEN_STATE.encode()), None) == OPEN_STATE
+    primed = z.process_bind_param(OPEN_STATE, None)
+    assert primed is not None and primed[1] & 0x20 and z.process_result_value(primed, None) == OPEN_STATE
+    other = zlib.compressobj(6, zdict=b"another dictionary")
+    with pytest.raises(UnknownDictionary):
+        z.process_result_value(other.compress(b"{}") + other.flush(), None)
 
 
 def test_the_migration_converts_states_and_hashes_both_ways(tmp_path: Path) -> None:
