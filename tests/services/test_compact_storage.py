@@ -19,17 +19,20 @@ from flask_migrate import downgrade
 from flask_migrate import upgrade
 from sqlalchemy import String
 from sqlalchemy import insert
+from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy import type_coerce
 
 from app import create_app
 from app.extensions import db
 from app.models import AuditEvent
+from app.models import HumanTask
 from app.models import ProcessInstance
 from app.models.compact import HexDigest
 from app.models.compact import UnknownDictionary
 from app.models.compact import ZlibText
 from app.services.engine import processes
+from app.services.inbox import tasks
 from app.services.platform import audit
 from tests import conftest
 from tests.factories import CONFIRMED
@@ -81,6 +84,20 @@ def test_an_open_application_is_stored_compressed_and_restores_as_before(ctx: Fl
     db.session.remove()
     inst = db.session.get(ProcessInstance, iid)
     assert inst is not None and inst.business_status == "待卫健委受理"
+
+
+def test_the_submit_step_keeps_no_second_copy_of_the_application(ctx: Flask, world: World) -> None:
+    # issue 14 goal 2: the submitted data is the instance's application (a resubmission records
+    # its changes old → new on its own step); 办理记录 and the application page still show it
+    iid = processes.start_application(user(world.doctor_id), "registration",
+                                      application_payload(world, world.doctor_id)).instance_id
+    db.session.remove()
+    submit = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == iid,
+                                                       HumanTask.task_spec_id == "submit"))
+    assert submit is not None and submit.data is None and submit.status == "completed"
+    view = tasks.application_view(user(world.doctor_id), iid)
+    assert view.instance.application["contact_mobile"] == "15175070658"
+    assert [h.title for h in view.history] == ["提交申请"]
 
 
 def test_audit_hashes_are_stored_as_bytes_and_the_chain_verifies(ctx: Flask) -> None:

@@ -345,7 +345,7 @@ def start(actor: User | None, process_id: str, submission: forms.Submission | di
         db.session.add(HumanTask(
             instance_id=inst.id, process_id=inst.process_id, task_guid=f"submit-{inst.id}",
             task_spec_id="submit", title=who.title, lane=who.lane, form_id=form_id, scope_kind=who.scope_kind,
-            scope_id=who.scope_id, status=TaskStatus.COMPLETED, data=prepared.data, created_at=now,
+            scope_id=who.scope_id, status=TaskStatus.COMPLETED, data=None, created_at=now,  # data: inst.application
             completed_by_id=actor_id, completed_at=now))
         _save(ctx, rt)
         if bt.kind == "case":
