@@ -97,7 +97,7 @@ INSERT INTO process_instance (id, process_id, definition_id, subject_user_id, qu
 SELECT :base + g, (ARRAY['registration','change','cancellation','reissue','filing'])[1 + g % 5], :definition,
        :base + 1 + g % :n_users, :base + 1 + g % :n_qual,
        CASE WHEN g % 100 < 2 THEN :hosp ELSE :base + 1 + g % :n_inst END,
-       CASE WHEN g % 100 < :pct THEN :commission ELSE :other END, '办结', '{}'::jsonb, '{}', '1.5',
+       CASE WHEN g % 100 < :pct THEN :commission ELSE :other END, '办结', '{}', '{}', '1.5',
        false, false, false, false, 0, now() - (g % 2000) * interval '1 hour', now(),
        CASE WHEN g % 10 = 0 THEN NULL ELSE now() END
 FROM generate_series(1, :n_inst_proc) g;

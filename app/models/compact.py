@@ -4,6 +4,8 @@
   application is open) stored zlib-compressed in a binary column, primed with a preset
   dictionary of typical states (app/models/state_dictionary.py): about 8× smaller open, 5×
   finished. Callers read and write plain text; the compression is the column's business.
+- :class:`ZlibJSON`: a JSON ``dict`` column stored the same way (an application's data: the
+  form's fields, about 0.6 KiB as text, 0.3 KiB compressed); no SQL reads inside it.
 - :class:`HexDigest`: a SHA-256 hex digest (64 characters) stored as its 32 bytes.
 
 Both bind through the column's type, so hand-written statements (``insert(...).values``,
@@ -12,6 +14,7 @@ Both bind through the column's type, so hand-written statements (``insert(...).v
 
 from __future__ import annotations
 
+import json
 import zlib
 from typing import Any
 
@@ -73,6 +76,24 @@ class ZlibText(TypeDecorator[str]):
 
     def process_result_value(self, value: bytes | str | None, dialect: Any) -> str | None:
         return None if value is None else decompress(value)
+
+
+class ZlibJSON(TypeDecorator[dict[str, Any]]):
+    """A JSON object stored as compact JSON text, compressed like :class:`ZlibText`."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: dict[str, Any] | None, dialect: Any) -> bytes | None:
+        if value is None:
+            return None
+        return compress(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+    def process_result_value(self, value: bytes | str | None, dialect: Any) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        data: dict[str, Any] = json.loads(decompress(value))
+        return data
 
 
 class HexDigest(TypeDecorator[str]):

@@ -1,5 +1,6 @@
-"""Bytes per completed instance (issue 14 goal 2): the workflow state is stored zlib-compressed
-(process_instance.workflow_json: text → binary; a finished state was zlib + base64 text), the
+"""Bytes per completed instance (issue 14 goal 2): the workflow state and the application's data
+are stored zlib-compressed (process_instance.workflow_json: text → binary, a finished state was
+zlib + base64 text; process_instance.application: JSON → binary of compact JSON), the
 audit chain's hashes as their 32 bytes instead of 64 hex characters, and the audit chain's
 unique index on hash is dropped (no query reads by hash; the audit_head row lock is what keeps
 the chain from forking)
@@ -10,10 +11,12 @@ Create Date: 2026-11-30 01:00:00
 
 """
 import base64
+import json
 import zlib
 
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 revision = '0025s'
 down_revision = '0024g'
@@ -23,6 +26,7 @@ depends_on = None
 PACKED = b"zlib:"  # the older text form of a finished state: zlib, then base64
 HASHES = (('audit_event', 'prev_hash'), ('audit_event', 'hash'), ('audit_head', 'hash'))
 BATCH = 500
+JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
 
 
 def _postgres():
@@ -40,6 +44,15 @@ def _compressed(value):
     if raw[:1] == b'{':
         return zlib.compress(raw, 6)
     return raw  # compressed already
+
+
+def _compact_json(value):
+    """A JSON value (text, or a dict from the JSON type) compressed as compact JSON text (rows
+    written here have no preset dictionary: the column type reads both)."""
+    if isinstance(value, (bytes, memoryview)) and bytes(value)[:1] == b'\x78':
+        return bytes(value)  # compressed already
+    data = json.loads(_raw(value)) if isinstance(value, (str, bytes, memoryview)) else value
+    return zlib.compress(json.dumps(data, ensure_ascii=False, separators=(',', ':')).encode('utf-8'), 6)
 
 
 def _text(value):
@@ -67,6 +80,9 @@ def upgrade():
                         existing_type=sa.Text(), existing_nullable=False,
                         postgresql_using="convert_to(workflow_json, 'UTF8')")
         _rewrite('process_instance', 'workflow_json', _compressed)
+        op.alter_column('process_instance', 'application', type_=sa.LargeBinary(), existing_type=JSON,
+                        existing_nullable=False, postgresql_using="convert_to(application::text, 'UTF8')")
+        _rewrite('process_instance', 'application', _compact_json)
         op.drop_constraint('uq_audit_event_hash', 'audit_event', type_='unique')
         for table, column in HASHES:
             op.alter_column(table, column, type_=sa.LargeBinary(), existing_type=sa.String(length=64),
@@ -74,10 +90,13 @@ def upgrade():
         return
     # SQLite stores any value in any column: the values first, then the declared types
     _rewrite('process_instance', 'workflow_json', _compressed)
+    _rewrite('process_instance', 'application', _compact_json)
     for table, column in HASHES:
         _rewrite(table, column, lambda v: bytes.fromhex(v) if isinstance(v, str) else v)
     with op.batch_alter_table('process_instance') as batch:
         batch.alter_column('workflow_json', type_=sa.LargeBinary(), existing_type=sa.Text(),
+                           existing_nullable=False)
+        batch.alter_column('application', type_=sa.LargeBinary(), existing_type=JSON,
                            existing_nullable=False)
     with op.batch_alter_table('audit_event') as batch:
         batch.drop_constraint('uq_audit_event_hash', type_='unique')
@@ -95,16 +114,22 @@ def downgrade():
         op.alter_column('process_instance', 'workflow_json', type_=sa.Text(),
                         existing_type=sa.LargeBinary(), existing_nullable=False,
                         postgresql_using="convert_from(workflow_json, 'UTF8')")
+        _rewrite('process_instance', 'application', lambda v: _text(v).encode('utf-8'))
+        op.alter_column('process_instance', 'application', type_=JSON, existing_type=sa.LargeBinary(),
+                        existing_nullable=False, postgresql_using="convert_from(application, 'UTF8')::jsonb")
         for table, column in HASHES:
             op.alter_column(table, column, type_=sa.String(length=64), existing_type=sa.LargeBinary(),
                             existing_nullable=False, postgresql_using=f"encode({column}, 'hex')")
         op.create_unique_constraint('uq_audit_event_hash', 'audit_event', ['hash'])
         return
     _rewrite('process_instance', 'workflow_json', _text)
+    _rewrite('process_instance', 'application', _text)
     for table, column in HASHES:
         _rewrite(table, column, lambda v: v if isinstance(v, str) else bytes(v).hex())
     with op.batch_alter_table('process_instance') as batch:
         batch.alter_column('workflow_json', type_=sa.Text(), existing_type=sa.LargeBinary(),
+                           existing_nullable=False)
+        batch.alter_column('application', type_=JSON, existing_type=sa.LargeBinary(),
                            existing_nullable=False)
     with op.batch_alter_table('audit_event') as batch:
         for column in ('prev_hash', 'hash'):

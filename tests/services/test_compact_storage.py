@@ -44,6 +44,7 @@ REVISION = "0025s"
 SCHEMA = "test_compact_storage"
 OPEN_STATE = json.dumps({"tasks": {f"t{i}": {"state": 16, "data": {"姓名": "张三"}} for i in range(60)},
                          "completed": False}, ensure_ascii=False)
+APPLICATION = {"contact_mobile": "15175070658", "practice_scopes": ["11"], "declare_health": True}
 FINISHED_STATE = json.dumps({"tasks": {}, "completed": True, "data": {"decision": "approve"}})
 
 
@@ -149,8 +150,8 @@ def test_the_migration_converts_states_and_hashes_both_ways(tmp_path: Path) -> N
             db.session.execute(text(
                 "INSERT INTO process_instance (id, process_id, definition_id, business_status, application, "
                 "workflow_json, serializer_version, clock_paused, extended, overdue, suspended, lock_version, "
-                "created_at, updated_at) VALUES (:id, 'registration', 1, '处理中', '{}', :state, '1.5', "
-                "false, false, false, false, 0, :now, :now)"), {"id": iid, "state": state, "now": now})
+                "created_at, updated_at) VALUES (:id, 'registration', 1, '处理中', :app, :state, '1.5', "
+                "false, false, false, false, 0, :now, :now)"), {"id": iid, "state": state, "now": now, "app": json.dumps(APPLICATION)})
         prev = audit.GENESIS
         for i in range(3):  # a keyed chain as the code before the migration wrote it (hex text)
             ev = AuditEvent(at=now, actor_name="system", action="registration.change",
@@ -169,6 +170,7 @@ def test_the_migration_converts_states_and_hashes_both_ways(tmp_path: Path) -> N
         upgrade()
         states = [db.session.get(ProcessInstance, i) for i in (1, 2)]
         assert [s.workflow_json for s in states if s] == [OPEN_STATE, FINISHED_STATE]
+        assert [s.application for s in states if s] == [APPLICATION, APPLICATION]
         assert all(isinstance(v, bytes) and len(v) < 400 for v in _stored("workflow_json"))
         assert audit.verify() == []
         assert [len(h) for h in _stored("hash", "audit_event")] == [32, 32, 32]
@@ -179,6 +181,7 @@ def test_the_migration_converts_states_and_hashes_both_ways(tmp_path: Path) -> N
 
         downgrade(revision=before)
         assert _stored("workflow_json") == [OPEN_STATE, FINISHED_STATE]
+        assert [a if isinstance(a, dict) else json.loads(str(a)) for a in _stored("application")] == [APPLICATION] * 2
         hashes = _stored("hash", "audit_event")
         assert hashes[2] == prev and all(isinstance(h, str) and len(h) == 64 for h in hashes)
         assert _stored("hash", "audit_head") == [hashes[-1]]
