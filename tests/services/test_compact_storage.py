@@ -151,7 +151,8 @@ def test_the_migration_converts_states_and_hashes_both_ways(tmp_path: Path) -> N
                 "INSERT INTO process_instance (id, process_id, definition_id, business_status, application, "
                 "workflow_json, serializer_version, clock_paused, extended, overdue, suspended, lock_version, "
                 "created_at, updated_at) VALUES (:id, 'registration', 1, '处理中', :app, :state, '1.5', "
-                "false, false, false, false, 0, :now, :now)"), {"id": iid, "state": state, "now": now, "app": json.dumps(APPLICATION)})
+                "false, false, false, false, 0, :now, :now)"),
+            {"id": iid, "state": state, "now": now, "app": json.dumps(APPLICATION)})
         prev = audit.GENESIS
         for i in range(3):  # a keyed chain as the code before the migration wrote it (hex text)
             ev = AuditEvent(at=now, actor_name="system", action="registration.change",
