@@ -3,7 +3,7 @@ are stored zlib-compressed (process_instance.workflow_json: text → binary, a f
 zlib + base64 text; process_instance.application: JSON → binary of compact JSON), the
 audit chain's hashes as their 32 bytes instead of 64 hex characters, and the audit chain's
 unique index on hash is dropped (no query reads by hash; the audit_head row lock is what keeps
-the chain from forking)
+the chain from forking); an in-app message (站内消息) no longer repeats its created_at as sent_at
 
 Revision ID: 0025s
 Revises: 0024g
@@ -74,7 +74,11 @@ def _rewrite(table, column, change):
         last = rows[-1][0]
 
 
+INBOX_SENT_AT = "UPDATE outbox_message SET sent_at = {} WHERE channel = 'inbox'"
+
+
 def upgrade():
+    op.execute(INBOX_SENT_AT.format("NULL"))
     if _postgres():
         op.alter_column('process_instance', 'workflow_json', type_=sa.LargeBinary(),
                         existing_type=sa.Text(), existing_nullable=False,
@@ -109,6 +113,7 @@ def upgrade():
 
 
 def downgrade():
+    op.execute(INBOX_SENT_AT.format("created_at"))
     if _postgres():
         _rewrite('process_instance', 'workflow_json', lambda v: _text(v).encode('utf-8'))
         op.alter_column('process_instance', 'workflow_json', type_=sa.Text(),

@@ -165,6 +165,10 @@ def test_the_migration_converts_states_and_hashes_both_ways(tmp_path: Path) -> N
                 hash=type_coerce(digest, String)))
             prev = digest
         db.session.execute(text("UPDATE audit_head SET hash = :h WHERE id = 1"), {"h": prev})
+        db.session.execute(text(
+            "INSERT INTO outbox_message (created_at, channel, recipient, recipient_user_id, subject, body, secret, "
+            "status, attempts, sent_at) VALUES (:now, 'inbox', 'doctor01', 1, '受理通知', '已受理。', false, 'sent', "
+            "0, :now)"), {"now": now})
         db.session.commit()
         db.session.remove()
 
@@ -178,6 +182,7 @@ def test_the_migration_converts_states_and_hashes_both_ways(tmp_path: Path) -> N
         assert audit.record(None, "registration.change", "registration", 9).prev_hash == prev
         db.session.commit()
         assert audit.verify() == []
+        assert _stored("sent_at", "outbox_message") == [None]  # 站内消息: delivered when stored
         db.session.remove()
 
         downgrade(revision=before)
@@ -186,6 +191,7 @@ def test_the_migration_converts_states_and_hashes_both_ways(tmp_path: Path) -> N
         hashes = _stored("hash", "audit_event")
         assert hashes[2] == prev and all(isinstance(h, str) and len(h) == 64 for h in hashes)
         assert _stored("hash", "audit_head") == [hashes[-1]]
+        assert _stored("sent_at", "outbox_message") != [None]
         db.session.remove()
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:
