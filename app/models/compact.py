@@ -8,12 +8,13 @@
   form's fields, about 0.6 KiB as text, 0.3 KiB compressed); no SQL reads inside it.
 - :class:`HexDigest`: a SHA-256 hex digest (64 characters) stored as its 32 bytes.
 
-Both bind through the column's type, so hand-written statements (``insert(...).values``,
+All three bind through the column's type, so hand-written statements (``insert(...).values``,
 ``bindparam(type_=...)``) store the same bytes as the ORM.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import zlib
 from typing import Any
@@ -23,7 +24,7 @@ from sqlalchemy import TypeDecorator
 
 from app.models.state_dictionary import DICTIONARY_1
 
-LEVEL = 6  # zlib level: as fast as level 1 on a 10 KiB state, and about 10 % smaller
+LEVEL = 6  # zlib level: about 0.2 KiB smaller a state than level 1, for about 40 µs more
 PACKED = "zlib:"  # an older text form: zlib, then base64 (finished states before migration 0029)
 _ZLIB_METHOD = 0x78  # the first byte of every zlib stream this type writes (deflate, 32 KiB window)
 _FDICT = 0x20  # the flag (second byte) of a stream written with a preset dictionary
@@ -40,8 +41,6 @@ def compress(text: str) -> bytes:
     """The stored bytes of ``text`` (an older packed text is stored as its zlib bytes, not
     compressed twice)."""
     if text.startswith(PACKED):
-        import base64
-
         return base64.b64decode(text[len(PACKED):])
     z = zlib.compressobj(LEVEL, zdict=_WRITE)
     return z.compress(text.encode("utf-8")) + z.flush()
@@ -49,11 +48,11 @@ def compress(text: str) -> bytes:
 
 def decompress(stored: bytes | str) -> str:
     """The text of stored bytes; a value that is not a zlib stream (text written by hand, e.g.
-    a benchmark's bulk insert) is read as UTF-8 text."""
+    a benchmark's bulk insert: JSON, which starts with ``{``) is read as UTF-8 text."""
     if isinstance(stored, str):
         return stored
     raw = bytes(stored)
-    if raw[:1] != bytes([_ZLIB_METHOD]):
+    if len(raw) < 6 or raw[0] != _ZLIB_METHOD:
         return raw.decode("utf-8")
     if not raw[1] & _FDICT:
         return zlib.decompress(raw).decode("utf-8")
