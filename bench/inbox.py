@@ -41,7 +41,7 @@ FILL = """
 INSERT INTO process_instance (id, process_id, definition_id, business_status, application,
     workflow_json, serializer_version, clock_paused, overdue, suspended, lock_version,
     created_at, updated_at, authority_id, institution_id)
-SELECT g, 'registration', :definition, '待卫健委受理', '{}'::jsonb, '{}', '1.5', false, false, false, 0,
+SELECT g, 'registration', :definition, '待卫健委受理', '{}', '{}', '1.5', false, false, false, 0,
        now() - (g % 1000) * interval '1 minute', now(), :authority, :institution
 FROM generate_series(:start, :stop) AS g;
 INSERT INTO human_task (id, instance_id, process_id, task_guid, task_spec_id, title, lane, form_id,

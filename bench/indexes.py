@@ -54,8 +54,6 @@ QUERIES: list[tuple[str, str, str, str]] = [
     ("ix_human_task_scope_claim", "", "inbox/tasks.py inbox_counts 我的 / 未认领 (header counts)",
      "SELECT count(*) FROM (SELECT id FROM human_task WHERE scope_kind = 'institution' AND scope_id = 1 "
      "AND status = 'open' AND claimed_by_id = 5 LIMIT 1000) AS t"),
-    ("uq_audit_event_hash", "sqlite_autoindex_audit_event_1", "the chain's hashes are unique (engine owns audit)",
-     "SELECT id FROM audit_event WHERE hash = 'x'"),
     ("ix_audit_event_object_id", "", "backoffice/instances.py an instance's 审计记录",
      "SELECT id FROM audit_event WHERE object_id = '1' ORDER BY id"),
     ("uq_outbox_message_dedupe_key", "sqlite_autoindex_outbox_message_1", "platform/outbox.py enqueue (dedupe, unique)",

@@ -97,7 +97,7 @@ INSERT INTO process_instance (id, process_id, definition_id, subject_user_id, qu
 SELECT :base + g, (ARRAY['registration','change','cancellation','reissue','filing'])[1 + g % 5], :definition,
        :base + 1 + g % :n_users, :base + 1 + g % :n_qual,
        CASE WHEN g % 100 < 2 THEN :hosp ELSE :base + 1 + g % :n_inst END,
-       CASE WHEN g % 100 < :pct THEN :commission ELSE :other END, '办结', '{}'::jsonb, '{}', '1.5',
+       CASE WHEN g % 100 < :pct THEN :commission ELSE :other END, '办结', '{}', '{}', '1.5',
        false, false, false, false, 0, now() - (g % 2000) * interval '1 hour', now(),
        CASE WHEN g % 10 = 0 THEN NULL ELSE now() END
 FROM generate_series(1, :n_inst_proc) g;
@@ -116,7 +116,7 @@ FROM generate_series(1, :n_tasks) g;
 INSERT INTO audit_event (id, at, actor_id, actor_name, action, object_type, object_id, detail, prev_hash, hash)
 SELECT :base + g, now() - g * interval '1 second', :base + 1 + g % :n_users, '医师', 'task.complete',
        'process_instance', (:base + 1 + g % :n_inst_proc)::text, '{}'::jsonb,
-       lpad(to_hex(g - 1), 64, '0'), lpad(to_hex(g), 64, '0')
+       decode(lpad(to_hex(g - 1), 64, '0'), 'hex'), decode(lpad(to_hex(g), 64, '0'), 'hex')
 FROM generate_series(1, :n_audit) g;
 INSERT INTO outbox_message (id, created_at, channel, recipient, recipient_user_id, subject, body, secret,
     status, attempts, sent_at, read_at)

@@ -80,6 +80,26 @@ def _per_instance(before: tuple[int, dict[str, int]], after: tuple[int, dict[str
                                   if round(v / n) != 0}}
 
 
+def _codec(state: str, repeat: int = 200) -> dict[str, Any]:
+    """What the compressed state column costs a step: µs to compress and decompress a real open
+    state (median of ``repeat``), and its sizes."""
+    import time
+
+    from app.models.compact import compress
+    from app.models.compact import decompress
+    stored = compress(state)
+    times: dict[str, list[float]] = {"compress": [], "decompress": []}
+    for _ in range(repeat):
+        t = time.perf_counter()
+        compress(state)
+        times["compress"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        decompress(stored)
+        times["decompress"].append(time.perf_counter() - t)
+    return {"open_state_bytes": len(state.encode()), "stored_bytes": len(stored),
+            **{f"{k}_us": round(statistics.median(v) * 1e6, 1) for k, v in times.items()}}
+
+
 def _vacuum() -> None:
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM")
@@ -120,12 +140,15 @@ def run(n: int, url: str | None, schema: str, vacuum_every: int = 20) -> dict[st
                   for name in set(NAMES.values())}
         db.session.remove()
         before = sizes()
-        ids = []
+        ids: list[int] = []
+        open_state = ""
         for doctor_id, payload in zip(doctors, payloads, strict=True):
             iid = processes.start_application(db.session.get(User, doctor_id), "registration",
                                               payload, upload_dir).instance_id
             ids.append(iid)
             db.session.remove()
+            if not open_state:  # the first application's state after its submission (open)
+                open_state = db.session.get(ProcessInstance, iid).workflow_json
             while True:
                 task = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == iid,
                                                                  HumanTask.status == "open"))
@@ -140,11 +163,13 @@ def run(n: int, url: str | None, schema: str, vacuum_every: int = 20) -> dict[st
             db.session.remove()
             if postgres and vacuum_every and len(ids) % vacuum_every == 0:
                 _vacuum()
-        state = []
+        state, stored = [], []
         for iid in ids:
             inst = db.session.get(ProcessInstance, iid)
             assert inst is not None and inst.outcome == "approved"
-            state.append(len(inst.workflow_json.encode()))
+            state.append(len(inst.workflow_json.encode()))  # the JSON text
+            stored.append(db.session.scalar(text("SELECT length(workflow_json) FROM process_instance "
+                                                 "WHERE id = :i"), {"i": iid}))  # as stored (compressed)
         db.session.remove()
         completed = sizes()
         outbox.prune_delivered(utcnow() + timedelta(days=int(app.config["MEDREG_OUTBOX_RETENTION_DAYS"]) + 1),
@@ -155,6 +180,8 @@ def run(n: int, url: str | None, schema: str, vacuum_every: int = 20) -> dict[st
     return {"database": dialect, "completed_applications": n,
             "vacuum_every": vacuum_every if dialect == "postgresql" else None,
             "workflow_state_kib": round(statistics.median(state) / 1024, 2),
+            "workflow_state_stored_kib": round(statistics.median(stored) / 1024, 2),
+            "state_codec": _codec(open_state),
             "growth_when_completed": _per_instance(before, completed, n),
             "growth_after_outbox_retention": _per_instance(before, retained, n),
             "machine": machine()}

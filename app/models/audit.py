@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models.base import JSONType
 from app.models.base import UTCDateTime
 from app.models.base import utcnow
+from app.models.compact import HexDigest
 
 
 class AuditEvent(db.Model):  # type: ignore[name-defined]
@@ -28,8 +29,8 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
     object_type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[str] = mapped_column(String(40), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prev_hash: Mapped[str] = mapped_column(HexDigest)  # hex in Python, its 32 bytes stored
+    hash: Mapped[str] = mapped_column(HexDigest)
 
 
 class AuditHead(db.Model):  # type: ignore[name-defined]
@@ -39,4 +40,4 @@ class AuditHead(db.Model):  # type: ignore[name-defined]
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(HexDigest)

@@ -23,6 +23,8 @@ from app.models.base import JSONType
 from app.models.base import UTCDateTime
 from app.models.base import str_enum
 from app.models.base import utcnow
+from app.models.compact import ZlibJSON
+from app.models.compact import ZlibText
 
 
 class ProcessDefinition(db.Model):  # type: ignore[name-defined]
@@ -114,8 +116,8 @@ class ProcessInstance(db.Model):  # type: ignore[name-defined]
     authority_id: Mapped[int | None] = mapped_column(ForeignKey("authority.id"), index=True)
     business_status: Mapped[str] = mapped_column(String(20))
     outcome: Mapped[str | None] = mapped_column(String(20))
-    application: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    workflow_json: Mapped[str] = mapped_column(Text)
+    application: Mapped[dict[str, Any]] = mapped_column(ZlibJSON, default=dict)  # stored compressed
+    workflow_json: Mapped[str] = mapped_column(ZlibText)  # JSON text, stored zlib-compressed
     serializer_version: Mapped[str] = mapped_column(String(10))
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     due_on: Mapped[date | None] = mapped_column(Date)

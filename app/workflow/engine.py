@@ -41,7 +41,7 @@ from app.workflow.scripts import ServiceHandler
 from app.workflow.xmlsafe import parse_xml
 
 SERIALIZER_VERSION = "1.5"
-_PACKED = "zlib:"  # a finished workflow's state, compressed (it is read again only rarely)
+_PACKED = "zlib:"  # an older stored form (before migration 0029 the column type compresses)
 MAX_STEP_TASKS = 1000
 MAX_STEP_SECONDS = budget.STEP_SECONDS  # checked between tasks and inside every evaluation
 _PINNED = "__pinned_specs__"
@@ -207,13 +207,9 @@ class _Engine(PythonScriptEngine):  # type: ignore[misc]
             raise WorkflowTaskException(str(exc), task=task, exception=exc) from exc
 
 
-def pack(state: str) -> str:
-    """Compress a stored state (used once an instance has finished: about 6× smaller)."""
-    return _PACKED + base64.b64encode(zlib.compress(state.encode("utf-8"), 6)).decode("ascii")
-
-
 def unpack(stored: str) -> str:
-    """The state JSON of a stored state, packed or not."""
+    """The state JSON of a state written before migration 0029 (finished ones were packed:
+    zlib, then base64), or of one read from today's compressed column (plain JSON)."""
     if stored.startswith(_PACKED):
         return zlib.decompress(base64.b64decode(stored[len(_PACKED):])).decode("utf-8")
     return stored

@@ -17,8 +17,11 @@ import pytest
 from click.testing import Result
 from flask import Flask
 from flask_migrate import upgrade
+from sqlalchemy import String
+from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import text
+from sqlalchemy import type_coerce
 
 from app import create_app
 from app.extensions import db
@@ -244,8 +247,13 @@ def test_the_upgrade_rekeys_an_intact_legacy_chain_and_refuses_a_tampered_one(tm
                 ev = AuditEvent(at=utcnow().replace(microsecond=0), actor_name="system",
                                 action="registration.change", object_type="registration", object_id=str(i),
                                 detail={"value": f"科室{i}"}, prev_hash=prev)
-                ev.hash = prev = plain_sha256(prev, ev)
-                db.session.add(ev)
+                ev.hash = plain_sha256(prev, ev)
+                # as hex text, the way it was stored then (today's column type stores the bytes)
+                db.session.execute(insert(AuditEvent).values(
+                    at=ev.at, actor_name=ev.actor_name, action=ev.action, object_type=ev.object_type,
+                    object_id=ev.object_id, detail=ev.detail, prev_hash=type_coerce(prev, String),
+                    hash=type_coerce(ev.hash, String)))
+                prev = ev.hash
             db.session.commit()
             if tamper:
                 db.session.execute(text("UPDATE audit_event SET detail = '{\"value\": \"伪造\"}' WHERE id = 2"))

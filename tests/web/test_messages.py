@@ -153,7 +153,8 @@ def test_the_outbox_worker_leaves_inbox_messages_delivered(app: Flask, web_world
     with app.app_context():
         sent = outbox.dispatch_pending(app.config)
         stored = db.session.get(OutboxMessage, msg)
-        assert stored is not None and stored.status is OutboxStatus.SENT and stored.sent_at
+        assert stored is not None and stored.status is OutboxStatus.SENT and stored.created_at
+        assert stored.sent_at is None  # issue 14 goal 2: delivered when stored (created_at), not repeated
         assert sent == 1  # the doctor's SMS; the inbox message was delivered by being stored
     page = _signed_in(app, "doctor01").get("/messages/").get_data(as_text=True)
     assert "受理通知" in page and "【未读】" in page

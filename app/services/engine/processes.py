@@ -66,7 +66,6 @@ from app.workflow import WorkflowError
 from app.workflow.budget import LIMIT_MESSAGE
 from app.workflow.budget import LimitExceeded
 from app.workflow.engine import SERIALIZER_VERSION
-from app.workflow.engine import pack
 
 ALREADY_HANDLED = "该任务已被处理"
 log = logging.getLogger("medreg.processes")
@@ -90,7 +89,7 @@ def _save(ctx: StepContext, rt: Runtime, completed_guid: str | None = None) -> N
     """Store the workflow, derive status and timers, and sync the human-task read model."""
     inst = ctx.instance
     rt.compact()  # finished history lives in the read model and the audit log, not the tree
-    inst.workflow_json = pack(rt.dump()) if rt.completed else rt.dump()  # finished: compressed
+    inst.workflow_json = rt.dump()  # stored zlib-compressed by its column type
     inst.serializer_version = SERIALIZER_VERSION
     data = rt.latest_data()
     clock = data.get("clock") if isinstance(data.get("clock"), dict) else None
@@ -346,7 +345,7 @@ def start(actor: User | None, process_id: str, submission: forms.Submission | di
         db.session.add(HumanTask(
             instance_id=inst.id, process_id=inst.process_id, task_guid=f"submit-{inst.id}",
             task_spec_id="submit", title=who.title, lane=who.lane, form_id=form_id, scope_kind=who.scope_kind,
-            scope_id=who.scope_id, status=TaskStatus.COMPLETED, data=prepared.data, created_at=now,
+            scope_id=who.scope_id, status=TaskStatus.COMPLETED, data=None, created_at=now,  # data: inst.application
             completed_by_id=actor_id, completed_at=now))
         _save(ctx, rt)
         if bt.kind == "case":
@@ -578,7 +577,7 @@ def terminate(actor: User, instance_id: int, reason: str) -> None:
         ctx = StepContext(inst, actor, utcnow())
         _row, rt = _restore(ctx)
         rt.cancel()
-        inst.workflow_json = pack(rt.dump())
+        inst.workflow_json = rt.dump()
         inst.outcome = "terminated"
         inst.business_status = operations.OUTCOMES["terminated"]
         inst.completed_at = inst.updated_at = ctx.now

@@ -66,8 +66,9 @@ def _lock_head() -> str:
         return head
     newest = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1).scalar_subquery()
     dml = postgresql.insert if is_postgres() else sqlite.insert
+    genesis = literal(GENESIS, AuditHead.__table__.c.hash.type)  # bound as the column stores it
     db.session.execute(dml(AuditHead).from_select(
-        ["id", "hash"], select(literal(_HEAD), func.coalesce(newest, GENESIS))).on_conflict_do_nothing())
+        ["id", "hash"], select(literal(_HEAD), func.coalesce(newest, genesis))).on_conflict_do_nothing())
     head = db.session.scalar(lock)
     assert head is not None  # just created, by this transaction or a concurrent one
     return head

@@ -30,7 +30,8 @@ def enqueue(channel: str, recipient: str, subject: str, body: str, *,
     """Write a message (flushes). With ``dedupe_key``, a second message with the key is dropped.
 
     An ``inbox`` message (站内消息) is delivered by being stored: it is written as sent, so the
-    outbox worker never picks it up (nor marks it failed); its person reads it on 消息."""
+    outbox worker never picks it up (nor marks it failed); its person reads it on 消息. Its
+    ``sent_at`` stays empty: it would repeat ``created_at`` (26 bytes a message on SQLite)."""
     if dedupe_key and db.session.scalar(
         select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
     ):
@@ -38,7 +39,7 @@ def enqueue(channel: str, recipient: str, subject: str, body: str, *,
     msg = OutboxMessage(channel=channel, recipient=recipient, subject=subject, body=body,
                         recipient_user_id=user_id, dedupe_key=dedupe_key, secret=secret)
     if channel == INBOX:
-        msg.status, msg.sent_at = OutboxStatus.SENT, utcnow()
+        msg.status = OutboxStatus.SENT
     db.session.add(msg)
     db.session.flush()
     return msg
