@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
+from sqlalchemy.orm import validates
 
 from app.extensions import db
 from app.models.base import UTCDateTime
@@ -21,6 +22,12 @@ from app.models.base import utcnow
 from app.models.organisation import Authority
 from app.models.organisation import Institution
 from app.models.physician import Qualification
+
+
+def canonical_username(name: str) -> str:
+    """A user name as it is stored and compared: trimmed, lower case (用户名 are unique
+    whatever their case, and signing in ignores the case)."""
+    return (name or "").strip().lower()
 
 
 class Role(enum.StrEnum):
@@ -47,6 +54,8 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # stored lower case (canonical_username): "is it taken?" and sign-in are lookups in its
+    # unique index (migration 0029 lower-cased the rows stored before)
     username: Mapped[str] = mapped_column(String(40), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(Enum(Role, name="role", native_enum=False,
@@ -72,6 +81,10 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     institution: Mapped[Institution | None] = relationship()
     authority: Mapped[Authority | None] = relationship()
     qualification: Mapped[Qualification | None] = relationship()
+
+    @validates("username")
+    def _canonical(self, _key: str, name: str) -> str:
+        return canonical_username(name)
 
     @property
     def is_active(self) -> bool:  # Flask-Login

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from datetime import date
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
 
@@ -191,6 +193,62 @@ def test_step2_username_must_be_unique_case_insensitively(web: WebClient,
     _step1(web, "张三", GOOD_ID)
     resp = _step2(web, username="DOCTOR01")
     assert "已被使用" in _field_error(resp.get_data(as_text=True), "username")
+
+
+# R-50 (DOMAIN §5 用户名 [Guide], 指南 1.1 "医师自己设置用户名"): unique whatever its case
+def test_zhang_and_zhang_in_another_case_cannot_both_register(web: WebClient, app: Flask,
+                                                              clean_db: None) -> None:
+    _step1(web, "张三", GOOD_ID)
+    first = _step2(web, username="Zhangsan01")
+    assert first.status_code == 302 and first.headers["Location"].endswith("/account/activate")
+    other = WebClient(app.test_client())
+    _step1(other, "李四", "110105194912310038")
+    resp = _step2(other, username="zhangsan01")
+    assert resp.status_code == 422
+    text = resp.get_data(as_text=True)
+    assert "该用户名已被使用，请换一个" in _field_error(text, "username")
+    assert 'value="zhangsan01"' in text  # input kept
+    with app.app_context():  # stored in its canonical (lower) case, so the check is an index lookup
+        assert db.session.scalars(select(User.username).where(User.role == Role.PHYSICIAN)).all() == [
+            "zhangsan01"]
+    # the name signs in whatever case is typed (用户名/手机号码/资格证书编码)
+    again = WebClient(app.test_client())
+    assert again.login("ZHANGSAN01", "Abc12345").status_code == 302
+    assert again.get("/account/activate").status_code == 200
+
+
+def test_the_taken_check_is_a_lookup_in_the_unique_index(web: WebClient, app: Flask, clean_db: None) -> None:
+    # issue 14 goal 5 (个人用户注册 at national volume) and R-50: "该用户名已被使用" reads the
+    # unique index of user_account.username, not every account through lower(username)
+    _step1(web, "张三", GOOD_ID)
+    web.get("/account/register/account")
+    data = {"mobile": "13912345678", "email": "zhang@example.cn", "username": "ZhangSan01",
+            "password": "Abc12345", "confirm": "Abc12345"}
+    sent: list[tuple[str, Any]] = []
+
+    def keep(_conn: object, _cursor: object, statement: str, parameters: Any, *_rest: object) -> None:
+        sent.append((statement, parameters))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        assert web.post("/account/register/account", data).status_code == 302
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    [(taken, params)] = [(s, p) for s, p in sent if s.lstrip().upper().startswith("SELECT")
+                         and "FROM user_account" in s and "username" in s.split("WHERE", 1)[-1]]
+    with app.app_context():
+        conn = db.session.connection()
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a tiny table: ask for the index
+            plan = " ".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + taken, params))
+            assert "Index" in plan and "uq_user_account_username" in plan and "Seq Scan" not in plan, plan
+        else:
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + taken, params))
+            assert re.search(r"SEARCH user_account USING (COVERING )?INDEX \S+ \(username=\?\)", plan), plan
+        assert "zhangsan01" in str(params)  # the canonical name is what is looked up
+        db.session.rollback()
 
 
 def test_no_match_shows_guidance_and_identity_can_be_corrected(web: WebClient, app: Flask,

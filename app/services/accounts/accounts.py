@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import Qualification
 from app.models import Role
 from app.models import User
+from app.models import canonical_username
 from app.models.base import utcnow
 from app.services.accounts import codes
 from app.services.errors import DomainError
@@ -57,7 +58,7 @@ def _find(login: str) -> User | None:
     login = (login or "").strip()
     cert_owner = select(Qualification.id).where(Qualification.cert_no == login.upper())
     return db.session.scalar(select(User).where(or_(
-        User.username == login,
+        User.username == canonical_username(login),
         (User.mobile == login) & User.mobile_verified.is_(True) & User.active.is_(True),
         User.qualification_id.in_(cert_owner) & (User.role == Role.PHYSICIAN) & User.activated.is_(True),
     )).order_by(User.activated.desc(), User.id).limit(1))

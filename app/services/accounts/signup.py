@@ -12,7 +12,6 @@ from datetime import timedelta
 from argon2.exceptions import InvalidHashError
 from argon2.exceptions import VerificationError
 from flask_babel import gettext as _
-from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +23,7 @@ from app.models import Qualification
 from app.models import RegistrationStatus
 from app.models import Role
 from app.models import User
+from app.models import canonical_username
 from app.models.base import utcnow
 from app.services.accounts import accounts
 from app.services.accounts import attempts
@@ -127,7 +127,7 @@ def create_account(identity: Identity, mobile: str, email: str, username: str,
         errors["email"] = _("请如实填写有效的电子邮箱")
     if not USERNAME_RE.fullmatch(username):
         errors["username"] = _("用户名以字母开头，6至12位数字和字母组合")
-    elif db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+    elif db.session.scalar(select(User.id).where(User.username == canonical_username(username))):
         errors["username"] = _("该用户名已被使用，请换一个")
     errors.update(password_errors(password, confirm))
     if errors:
