@@ -63,10 +63,10 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     display_name: Mapped[str] = mapped_column(String(60))
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
     authority_id: Mapped[int | None] = mapped_column(ForeignKey("authority.id"), index=True)
-    qualification_id: Mapped[int | None] = mapped_column(ForeignKey("qualification.id"))
+    qualification_id: Mapped[int | None] = mapped_column(ForeignKey("qualification.id"), index=True)
     # several unactivated accounts may name one ID number; only an activated one owns it
     id_number: Mapped[str | None] = mapped_column(String(18), index=True)
-    mobile: Mapped[str | None] = mapped_column(String(11))
+    mobile: Mapped[str | None] = mapped_column(String(11), index=True)  # sign-in by 手机号码
     email: Mapped[str | None] = mapped_column(String(120))
     mobile_verified: Mapped[bool] = mapped_column(default=False)
     email_verified: Mapped[bool] = mapped_column(default=False)

@@ -1,6 +1,9 @@
 """用户名 stored lower case (issue 14 goal 5): "is this user name taken?" (个人用户注册, staff
 accounts) and sign-in compare the canonical name, so they are lookups in the unique index
-uq_user_account_username instead of a scan of lower(username) over every account.
+uq_user_account_username instead of a scan of lower(username) over every account. Sign-in by
+手机号码 or 资格证书编码 gets its indexes too (ix_user_account_mobile,
+ix_user_account_qualification_id): each way of signing in is an index lookup among millions
+of accounts, not a scan of them.
 
 The rows stored before are lower-cased. Two accounts whose names differ only in case cannot
 both keep their name: the upgrade then stops, naming them, and changes nothing (an
@@ -25,6 +28,16 @@ class UsernameClash(RuntimeError):
 
 
 def upgrade():
+    _lower_case_names()
+    _create_indexes()
+
+
+def _create_indexes():
+    op.create_index('ix_user_account_mobile', 'user_account', ['mobile'])
+    op.create_index('ix_user_account_qualification_id', 'user_account', ['qualification_id'])
+
+
+def _lower_case_names():
     bind = op.get_bind()
     clashes = bind.execute(sa.text(
         "SELECT lower(username) AS name, count(*) AS n FROM user_account "
@@ -42,5 +55,7 @@ def upgrade():
 
 
 def downgrade():
-    """Nothing to undo: the original case of a name is not kept, and lower-case names are
-    valid names for the previous release too."""
+    """The indexes go; the names stay lower case (the original case is not kept, and lower-case
+    names are valid names for the previous release too)."""
+    op.drop_index('ix_user_account_qualification_id', table_name='user_account')
+    op.drop_index('ix_user_account_mobile', table_name='user_account')
