@@ -217,6 +217,25 @@ def test_zhang_and_zhang_in_another_case_cannot_both_register(web: WebClient, ap
     assert again.get("/account/activate").status_code == 200
 
 
+def test_a_name_taken_alongside_is_refused_by_the_unique_index(web: WebClient, app: Flask, clean_db: None,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # R-50 (用户名 unique): two sign-ups of "Zhangsan01" and "zhangsan01" at the same moment both
+    # pass the check; the unique index on the canonical name refuses the second, next to the field
+    from app.services.accounts import signup
+    _step1(web, "张三", GOOD_ID)
+    assert _step2(web, username="Zhangsan01").status_code == 302
+    monkeypatch.setattr(signup, "canonical_username", lambda name: "not-yet-taken")  # the check sees nothing
+    other = WebClient(app.test_client())
+    _step1(other, "李四", "110105194912310038")
+    resp = _step2(other, username="zhangsan01")
+    assert resp.status_code == 422
+    text = resp.get_data(as_text=True)
+    assert "该用户名已被使用，请换一个" in _field_error(text, "username") and 'value="zhangsan01"' in text
+    with app.app_context():
+        assert db.session.scalars(select(User.username).where(User.role == Role.PHYSICIAN)).all() == [
+            "zhangsan01"]
+
+
 def test_the_taken_check_is_a_lookup_in_the_unique_index(web: WebClient, app: Flask, clean_db: None) -> None:
     # issue 14 goal 5 (个人用户注册 at national volume) and R-50: "该用户名已被使用" reads the
     # unique index of user_account.username, not every account through lower(username)

@@ -139,7 +139,12 @@ def create_account(identity: Identity, mobile: str, email: str, username: str,
                 mobile=mobile, email=email, activated=False,
                 qualification_id=qual.id if qual else None)
     db.session.add(user)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same name taken a moment ago, by a sign-up running alongside
+        db.session.rollback()
+        raise InvalidInput(_("请按提示修改后继续"), {"username": _("该用户名已被使用，请换一个")},
+                           {"mobile": mobile, "email": email, "username": username}) from None
     audit.record(user, "account.register", "user", user.id, {"matched": qual is not None})
     db.session.commit()
     return user
