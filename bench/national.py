@@ -395,7 +395,8 @@ def run(url: str, scale: float, repeat: int, import_rows: int, schema: str) -> d
     assert url.startswith("postgresql"), "the national benchmark runs on PostgreSQL"
     from app.services.platform import seed
     out: dict[str, Any] = {"database": "", "machine": machine(), "client": "Flask test client",
-                           "repeat": repeat, "interleaved": True, "phases": {}}
+                           "command": command(), "scale": scale, "repeat": repeat, "interleaved": True,
+                           "phases": {}}
     phases: list[tuple[Flask, dict[str, Any]]] = []
     # both data sets side by side, each in a schema of its own (the 10k one next to ``schema``)
     for label, s, where in (("10k", 10_000 / NATION["qualifications"], f"{schema}_10k"),
@@ -425,6 +426,13 @@ def run(url: str, scale: float, repeat: int, import_rows: int, schema: str) -> d
     out["ratio_p50"] = {page: round(f["p50_ms"] / small["pages"][page]["p50_ms"], 2)
                         for page, f in large["pages"].items() if "p50_ms" in f}
     return out
+
+
+def command() -> str:
+    """The command line of this run, its database named $PG (the URL holds a password)."""
+    args = ["$PG" if a.startswith("postgresql") else a.split("=", 1)[0] + "=$PG"
+            if a.startswith("--database-url=") else a for a in sys.argv[1:]]
+    return " ".join([".venv/bin/python bench/national.py", *args])
 
 
 def main() -> None:
