@@ -12,6 +12,7 @@ from flask import current_app
 from flask import g
 from flask.cli import with_appcontext
 
+from app.models import canonical_username
 from app.resources import MissingResource
 from app.services.accounts import staff
 from app.services.backoffice import definitions
@@ -283,4 +284,4 @@ def users_create_admin(username: str, display_name: str, password_stdin: bool) -
     except DomainError as exc:
         details = "；".join(exc.errors.values())
         raise click.ClickException(exc.message + (f"：{details}" if details else "")) from None
-    click.echo(f"已创建系统管理员 {username.strip()}")
+    click.echo(f"已创建系统管理员 {canonical_username(username)}")

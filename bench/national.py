@@ -16,7 +16,9 @@ gunicorn): p50/p95 over ``--repeat`` requests after 3 warm-up requests. The 50k-
 is read chunk by chunk while a thread samples the process's RSS (growth = peak − before); the
 response must be streamed (no Content-Length, a generator body). The CSV import posts
 ``--import-rows`` 医师资格 rows as 系统管理员 and runs its batches to the end (rows/s).
-The first phase is always 10k-scale (10,000 qualifications); then ``--scale``.
+Two phases: 10k-scale (10,000 qualifications, in schema ``<schema>_10k``) and ``--scale`` (in
+``--schema``), both generated first and kept side by side; their page requests take turns, so
+the p95 ratio of a page is not the noise of the moment each phase happened to run in.
 
     .venv/bin/python bench/national.py --database-url postgresql+psycopg://…/medreg_national [--scale 1]
 """
@@ -223,20 +225,23 @@ class Client:
         return self._keep(self.c.post(url, data={"csrf_token": self.token, **data}, **kw))
 
 
-def timed(fn: Any, repeat: int) -> dict[str, Any]:
-    """p50/p95 (ms) of ``fn()`` (which returns the response) after 3 warm-up calls."""
-    ms: list[float] = []
-    status = 0
+def timed(fns: list[Any], repeat: int) -> list[dict[str, Any]]:
+    """p50/p95 (ms) of each ``fn(i)`` (which returns the response) after 3 warm-up calls. The
+    functions take turns request by request (one phase's page, then the other's), so a busy
+    moment of the shared machine slows both phases alike and their ratio is the data's."""
+    ms: list[list[float]] = [[] for _ in fns]
+    status = [0 for _ in fns]
     for i in range(repeat + 3):
-        t = time.perf_counter()
-        r = fn(i)
-        r.get_data()
-        elapsed = (time.perf_counter() - t) * 1000
-        status = r.status_code
-        assert status in (200, 302), f"status {status}"
-        if i >= 3:
-            ms.append(elapsed)
-    return {"p50_ms": pct(ms, 0.5), "p95_ms": pct(ms, 0.95), "status": status}
+        for k, fn in enumerate(fns):
+            t = time.perf_counter()
+            r = fn(i)
+            r.get_data()
+            elapsed = (time.perf_counter() - t) * 1000
+            status[k] = r.status_code
+            assert status[k] in (200, 302), f"status {status[k]}"
+            if i >= 3:
+                ms[k].append(elapsed)
+    return [{"p50_ms": pct(m, 0.5), "p95_ms": pct(m, 0.95), "status": st} for m, st in zip(ms, status, strict=True)]
 
 
 def rss_kib() -> int:
@@ -279,16 +284,13 @@ def export(client: Client, url: str) -> dict[str, Any]:
             "python_peak_mib": round(python_peak / 2**20, 1)}
 
 
-def pages(app: Flask, info: dict[str, Any], repeat: int, import_rows: int) -> dict[str, Any]:
-    """Time every page of the brief; returns {page: figures}."""
+def visitors(app: Flask, info: dict[str, Any]) -> dict[str, Any]:
+    """Every page of the brief as a function of the request number, signed in as its person."""
     doctor = Client(app, "doctor01", "Doctor2026")
     hospital = Client(app, "jigou01", "Jigou2026")
     commission = Client(app, "weijian01", "Weijian2026")
     public = Client(app)
     with app.app_context():
-        big_user = db.session.execute(text(
-            "SELECT username FROM user_account WHERE institution_id = :i ORDER BY id LIMIT 1"),
-            {"i": info["big_hospital"]}).scalar_one()
         name = db.session.execute(text(
             "SELECT q.name FROM qualification q JOIN registration r ON r.qualification_id = q.id "
             "WHERE r.place_region = '140000' AND r.status = 'ACTIVE' ORDER BY q.id LIMIT 1")).scalar_one()
@@ -300,19 +302,6 @@ def pages(app: Flask, info: dict[str, Any], repeat: int, import_rows: int) -> di
         db.session.execute(text("UPDATE qualification SET id_number = :n, name = '张国伟' WHERE id = :q"),
                            {"n": id_number, "q": BASE + 9})
         db.session.commit()
-    big = Client(app, big_user, "Jigou2026")
-    out: dict[str, Any] = {}
-    out["physician_home"] = timed(lambda i: doctor.get("/physician/"), repeat)
-    out["physician_practice"] = timed(lambda i: doctor.get("/physician/practice"), repeat)
-    out["institution_inbox"] = timed(lambda i: hospital.get("/inbox/"), repeat)
-    out["institution_roster"] = timed(lambda i: hospital.get("/institution/rosters/main"), repeat)
-    out["institution_roster_csv"] = timed(lambda i: hospital.get("/institution/rosters/main.csv"), repeat)
-    out["commission_inbox"] = timed(lambda i: commission.get("/inbox/"), repeat)
-    out["commission_dashboard"] = timed(lambda i: commission.get("/inbox/dashboard"), repeat)
-    out["public_search_name_province"] = timed(lambda i: public.post(
-        "/public/register", {"name": name, "province": "14"}), repeat)
-    out["public_search_cert_no"] = timed(lambda i: public.post(
-        "/public/register", {"cert_no": cert_no}), repeat)
 
     def signup(i: int) -> Any:
         person = Client(app)
@@ -322,15 +311,41 @@ def pages(app: Flask, info: dict[str, Any], repeat: int, import_rows: int) -> di
         return person.post("/account/register/account", {
             "mobile": "13900000000", "email": "a@b.cn", "username": f"bench{i:05d}x",
             "password": "Passw0rd1", "confirm": "Passw0rd1"})
-    out["signup_matching"] = timed(signup, repeat)
-    with app.app_context():
-        matched = db.session.execute(text(
-            "SELECT count(*) FROM user_account WHERE username LIKE 'bench%' AND qualification_id = :q"),
-            {"q": BASE + 9}).scalar_one()
-    out["signup_matching"]["matched"] = matched
-    out["roster_export_50k"] = export(big, "/institution/rosters/main.csv")
-    out["roster_export_hospital"] = export(hospital, "/institution/rosters/main.csv")
-    out["csv_import"] = import_csv(app, import_rows)
+
+    return {
+        "physician_home": lambda i: doctor.get("/physician/"),
+        "physician_practice": lambda i: doctor.get("/physician/practice"),
+        "institution_inbox": lambda i: hospital.get("/inbox/"),
+        "institution_roster": lambda i: hospital.get("/institution/rosters/main"),
+        "institution_roster_csv": lambda i: hospital.get("/institution/rosters/main.csv"),
+        "commission_inbox": lambda i: commission.get("/inbox/"),
+        "commission_dashboard": lambda i: commission.get("/inbox/dashboard"),
+        "public_search_name_province": lambda i: public.post(
+            "/public/register", {"name": name, "province": "14"}),
+        "public_search_cert_no": lambda i: public.post("/public/register", {"cert_no": cert_no}),
+        "signup_matching": signup,
+    }
+
+
+def pages(phases: list[tuple[Flask, dict[str, Any]]], repeat: int, import_rows: int) -> list[dict[str, Any]]:
+    """Time every page of the brief in every phase (interleaved); then the exports and the import,
+    phase after phase. Returns one {page: figures} per phase."""
+    pagesets = [visitors(app, info) for app, info in phases]
+    out: list[dict[str, Any]] = [{} for _ in phases]
+    for page in pagesets[0]:
+        for o, figures in zip(out, timed([ps[page] for ps in pagesets], repeat), strict=True):
+            o[page] = figures
+    for o, (app, info) in zip(out, phases, strict=True):
+        with app.app_context():
+            o["signup_matching"]["matched"] = db.session.execute(text(
+                "SELECT count(*) FROM user_account WHERE username LIKE 'bench%' AND qualification_id = :q"),
+                {"q": BASE + 9}).scalar_one()
+            big_user = db.session.execute(text(
+                "SELECT username FROM user_account WHERE institution_id = :i ORDER BY id LIMIT 1"),
+                {"i": info["big_hospital"]}).scalar_one()
+        o["roster_export_50k"] = export(Client(app, big_user, "Jigou2026"), "/institution/rosters/main.csv")
+        o["roster_export_hospital"] = export(Client(app, "jigou01", "Jigou2026"), "/institution/rosters/main.csv")
+        o["csv_import"] = import_csv(app, import_rows)
     return out
 
 
@@ -380,27 +395,44 @@ def run(url: str, scale: float, repeat: int, import_rows: int, schema: str) -> d
     assert url.startswith("postgresql"), "the national benchmark runs on PostgreSQL"
     from app.services.platform import seed
     out: dict[str, Any] = {"database": "", "machine": machine(), "client": "Flask test client",
-                           "repeat": repeat, "phases": {}}
-    for label, s in (("10k", 10_000 / NATION["qualifications"]), (f"scale {scale:g}", scale)):
-        app = bench_app(url, schema, RATELIMIT_ENABLED=False)
+                           "command": command(), "scale": scale, "repeat": repeat, "interleaved": True,
+                           "phases": {}}
+    phases: list[tuple[Flask, dict[str, Any]]] = []
+    # both data sets side by side, each in a schema of its own (the 10k one next to ``schema``)
+    for label, s, where in (("10k", 10_000 / NATION["qualifications"], f"{schema}_10k"),
+                            (f"scale {scale:g}", scale, schema)):
+        app = bench_app(url, where, RATELIMIT_ENABLED=False)
         with app.app_context():
             out["database"] = "PostgreSQL " + str(db.session.scalar(text("SHOW server_version")))
             seed.seed_demo(app.config["MEDREG_UPLOAD_DIR"])
             n = sizes(s)
-            print(f"{label}: generating {n}", file=sys.stderr, flush=True)
+            print(f"{label}: generating {n} in schema {where}", file=sys.stderr, flush=True)
             info = generate(n)
             rows = {t: db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()  # noqa: S608
                     for t in TABLES}
-            size_mib = db.session.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+            size = db.session.execute(text(
+                "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n"
+                " ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'")).scalar_one()
             db.session.remove()
-        figures = pages(app, info, repeat, import_rows)
-        out["phases"][label] = {"scale": s, "rows": rows, "database_mib": round(size_mib / 2**20),
-                                "fill_s": info["fill_s"], "pages": figures}
+        out["phases"][label] = {"scale": s, "schema": where, "rows": rows, "schema_mib": round(size / 2**20),
+                                "fill_s": info["fill_s"]}
+        phases.append((app, info))
+    for label, figures in zip(out["phases"], pages(phases, repeat, import_rows), strict=True):
+        out["phases"][label]["pages"] = figures
         print(json.dumps({label: figures}, ensure_ascii=False), file=sys.stderr, flush=True)
     small, large = out["phases"].values()
     out["ratio_p95"] = {page: round(f["p95_ms"] / small["pages"][page]["p95_ms"], 2)
                         for page, f in large["pages"].items() if "p95_ms" in f}
+    out["ratio_p50"] = {page: round(f["p50_ms"] / small["pages"][page]["p50_ms"], 2)
+                        for page, f in large["pages"].items() if "p50_ms" in f}
     return out
+
+
+def command() -> str:
+    """The command line of this run, its database named $PG (the URL holds a password)."""
+    args = ["$PG" if a.startswith("postgresql") else a.split("=", 1)[0] + "=$PG"
+            if a.startswith("--database-url=") else a for a in sys.argv[1:]]
+    return " ".join([".venv/bin/python bench/national.py", *args])
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ from app.models.profile import PhysicianProfile
 from app.models.scheduler import SchedulerBeat
 from app.models.user import Role
 from app.models.user import User
+from app.models.user import canonical_username
 from app.models.websession import WebSession
 
 __all__ = [
@@ -50,5 +51,5 @@ __all__ = [
     "PhysicianProfile", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Qualification",
     "Registration", "Role", "SchedulerBeat", "SubmissionToken", "TaskComment", "User",
     "FilingStatus", "ImportStatus", "OutboxStatus", "RegistrationStatus", "ScopeKind", "TaskStatus",
-    "VerificationCode", "WebSession",
+    "VerificationCode", "WebSession", "canonical_username",
 ]

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
+from sqlalchemy.orm import validates
 
 from app.extensions import db
 from app.models.base import UTCDateTime
@@ -21,6 +22,12 @@ from app.models.base import utcnow
 from app.models.organisation import Authority
 from app.models.organisation import Institution
 from app.models.physician import Qualification
+
+
+def canonical_username(name: str) -> str:
+    """A user name as it is stored and compared: trimmed, lower case (用户名 are unique
+    whatever their case, and signing in ignores the case)."""
+    return (name or "").strip().lower()
 
 
 class Role(enum.StrEnum):
@@ -47,6 +54,8 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # stored lower case (canonical_username): "is it taken?" and sign-in are lookups in its
+    # unique index (migration 0029 lower-cased the rows stored before)
     username: Mapped[str] = mapped_column(String(40), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(Enum(Role, name="role", native_enum=False,
@@ -54,10 +63,10 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     display_name: Mapped[str] = mapped_column(String(60))
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
     authority_id: Mapped[int | None] = mapped_column(ForeignKey("authority.id"), index=True)
-    qualification_id: Mapped[int | None] = mapped_column(ForeignKey("qualification.id"))
+    qualification_id: Mapped[int | None] = mapped_column(ForeignKey("qualification.id"), index=True)
     # several unactivated accounts may name one ID number; only an activated one owns it
     id_number: Mapped[str | None] = mapped_column(String(18), index=True)
-    mobile: Mapped[str | None] = mapped_column(String(11))
+    mobile: Mapped[str | None] = mapped_column(String(11), index=True)  # sign-in by 手机号码
     email: Mapped[str | None] = mapped_column(String(120))
     mobile_verified: Mapped[bool] = mapped_column(default=False)
     email_verified: Mapped[bool] = mapped_column(default=False)
@@ -72,6 +81,10 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     institution: Mapped[Institution | None] = relationship()
     authority: Mapped[Authority | None] = relationship()
     qualification: Mapped[Qualification | None] = relationship()
+
+    @validates("username")
+    def _canonical(self, _key: str, name: str) -> str:
+        return canonical_username(name)
 
     @property
     def is_active(self) -> bool:  # Flask-Login

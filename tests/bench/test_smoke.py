@@ -115,6 +115,9 @@ def test_memory() -> None:
 def test_national() -> None:
     r = _bench("national.py", "--scale", "0.0002", "--repeat", "2", "--import-rows", "300")
     assert set(r["phases"]) == {"10k", "scale 0.0002"}
+    # the two data sets side by side, their requests taking turns: both ratios for every page
+    assert r["interleaved"] and set(r["ratio_p50"]) == set(r["ratio_p95"]) >= {"signup_matching"}
+    assert [p["schema"] for p in r["phases"].values()] == ["bench_smoke_10k", "bench_smoke"]
     for phase in r["phases"].values():
         pages = phase["pages"]
         assert all(f.get("status", 200) == 200 for name, f in pages.items() if name != "signup_matching")

@@ -21,6 +21,8 @@ from app.services.platform.seed import make_resident_id
 from tests.conftest import WebClient
 from tests.factories import World
 from tests.factories import make_qualification
+from tests.statements import plan_of
+from tests.statements import sent_of
 
 GOOD_ID = "11010519491231002X"
 
@@ -191,6 +193,65 @@ def test_step2_username_must_be_unique_case_insensitively(web: WebClient,
     _step1(web, "张三", GOOD_ID)
     resp = _step2(web, username="DOCTOR01")
     assert "已被使用" in _field_error(resp.get_data(as_text=True), "username")
+
+
+# R-50 (DOMAIN §5 用户名 [Guide], 指南 1.1 "医师自己设置用户名"): unique whatever its case
+def test_zhang_and_zhang_in_another_case_cannot_both_register(web: WebClient, app: Flask,
+                                                              clean_db: None) -> None:
+    _step1(web, "张三", GOOD_ID)
+    first = _step2(web, username="Zhangsan01")
+    assert first.status_code == 302 and first.headers["Location"].endswith("/account/activate")
+    other = WebClient(app.test_client())
+    _step1(other, "李四", "110105194912310038")
+    resp = _step2(other, username="zhangsan01")
+    assert resp.status_code == 422
+    text = resp.get_data(as_text=True)
+    assert "该用户名已被使用，请换一个" in _field_error(text, "username")
+    assert 'value="zhangsan01"' in text  # input kept
+    with app.app_context():  # stored in its canonical (lower) case, so the check is an index lookup
+        assert db.session.scalars(select(User.username).where(User.role == Role.PHYSICIAN)).all() == [
+            "zhangsan01"]
+    # the name signs in whatever case is typed (用户名/手机号码/资格证书编码)
+    again = WebClient(app.test_client())
+    assert again.login("ZHANGSAN01", "Abc12345").status_code == 302
+    assert again.get("/account/activate").status_code == 200
+
+
+def test_a_name_taken_alongside_is_refused_by_the_unique_index(web: WebClient, app: Flask, clean_db: None,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # R-50 (用户名 unique): two sign-ups of "Zhangsan01" and "zhangsan01" at the same moment both
+    # pass the check; the unique index on the canonical name refuses the second, next to the field
+    from app.services.accounts import signup
+    _step1(web, "张三", GOOD_ID)
+    assert _step2(web, username="Zhangsan01").status_code == 302
+    monkeypatch.setattr(signup, "canonical_username", lambda name: "not-yet-taken")  # the check sees nothing
+    other = WebClient(app.test_client())
+    _step1(other, "李四", "110105194912310038")
+    resp = _step2(other, username="zhangsan01")
+    assert resp.status_code == 422
+    text = resp.get_data(as_text=True)
+    assert "该用户名已被使用，请换一个" in _field_error(text, "username") and 'value="zhangsan01"' in text
+    with app.app_context():
+        assert db.session.scalars(select(User.username).where(User.role == Role.PHYSICIAN)).all() == [
+            "zhangsan01"]
+
+
+def test_the_taken_check_is_a_lookup_in_the_unique_index(web: WebClient, app: Flask, clean_db: None) -> None:
+    # issue 14 goal 5 (个人用户注册 at national volume) and R-50: "该用户名已被使用" reads the
+    # unique index of user_account.username, not every account through lower(username)
+    _step1(web, "张三", GOOD_ID)
+    web.get("/account/register/account")
+    data = {"mobile": "13912345678", "email": "zhang@example.cn", "username": "ZhangSan01",
+            "password": "Abc12345", "confirm": "Abc12345"}
+    sent, resp = sent_of(app, lambda: web.post("/account/register/account", data))
+    assert resp.status_code == 302
+    [(taken, params)] = [(s, p) for s, p in sent if s.lstrip().upper().startswith("SELECT")
+                         and "FROM user_account" in s and "username" in s.split("WHERE", 1)[-1]]
+    assert "zhangsan01" in str(params)  # the canonical name is what is looked up
+    plan = plan_of(app, taken, params)
+    assert re.search(r"SEARCH user_account USING (COVERING )?INDEX \S+ \(username=\?\)"
+                     r"|Index (Only )?Scan using uq_user_account_username", plan), plan
+    assert "Seq Scan" not in plan, plan
 
 
 def test_no_match_shows_guidance_and_identity_can_be_corrected(web: WebClient, app: Flask,

@@ -108,3 +108,17 @@ def test_admin_manages_every_role_and_unlocks(app: Flask, web: WebClient, web_wo
     assert _user(app, "jigou02").org_admin is True
     own = web.post(f"/admin/users/{web_world.admin_id}/disable", {}, follow_redirects=True)
     assert "不能停用自己的账户" in own.get_data(as_text=True) and _user(app, "admin01").active
+
+
+def test_a_staff_name_taken_in_another_case_is_refused(app: Flask, web: WebClient, web_world: World) -> None:
+    # R-50 (DOMAIN §5 用户名: unique): "DOCTOR01" is doctor01's name; the new colleague's name is
+    # stored in its canonical case and signs in as typed
+    _org_admin(app, web_world)
+    web.login("jigou01")
+    bad = web.post("/institution/staff", {"username": "DOCTOR01", "display_name": "医务科王五"})
+    assert bad.status_code == 422
+    assert "该用户名已被使用" in bad.get_data(as_text=True) and 'value="DOCTOR01"' in bad.get_data(as_text=True)
+    resp = web.post("/institution/staff", {"username": "JiGou01C", "display_name": "医务科王五"},
+                    follow_redirects=True)
+    assert "jigou01c" in resp.get_data(as_text=True)
+    assert WebClient(app.test_client()).login("JiGou01C", _password(resp.get_data(as_text=True))).status_code == 302

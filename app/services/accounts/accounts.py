@@ -12,11 +12,13 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import union_all
 
 from app.extensions import db
 from app.models import Qualification
 from app.models import Role
 from app.models import User
+from app.models import canonical_username
 from app.models.base import utcnow
 from app.services.accounts import codes
 from app.services.errors import DomainError
@@ -54,13 +56,18 @@ def _check(hashed: str, password: str) -> bool:
 
 
 def _find(login: str) -> User | None:
+    """The account signing in as ``login``: its 用户名, verified 手机号码 or (physicians)
+    资格证书编码. Three index lookups (user name, mobile, qualification), not one OR over
+    every account."""
     login = (login or "").strip()
-    cert_owner = select(Qualification.id).where(Qualification.cert_no == login.upper())
-    return db.session.scalar(select(User).where(or_(
-        User.username == login,
-        (User.mobile == login) & User.mobile_verified.is_(True) & User.active.is_(True),
-        User.qualification_id.in_(cert_owner) & (User.role == Role.PHYSICIAN) & User.activated.is_(True),
-    )).order_by(User.activated.desc(), User.id).limit(1))
+    candidates = union_all(
+        select(User.id).where(User.username == canonical_username(login)),
+        select(User.id).where(User.mobile == login, User.mobile_verified.is_(True), User.active.is_(True)),
+        select(User.id).join(Qualification, Qualification.id == User.qualification_id).where(
+            Qualification.cert_no == login.upper(), User.role == Role.PHYSICIAN, User.activated.is_(True)),
+    ).subquery()
+    return db.session.scalar(select(User).where(User.id.in_(select(candidates.c.id)))
+                             .order_by(User.activated.desc(), User.id).limit(1))
 
 
 def _wait_after(failures: int) -> timedelta:

@@ -12,7 +12,6 @@ from datetime import timedelta
 from argon2.exceptions import InvalidHashError
 from argon2.exceptions import VerificationError
 from flask_babel import gettext as _
-from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +23,7 @@ from app.models import Qualification
 from app.models import RegistrationStatus
 from app.models import Role
 from app.models import User
+from app.models import canonical_username
 from app.models.base import utcnow
 from app.services.accounts import accounts
 from app.services.accounts import attempts
@@ -127,7 +127,7 @@ def create_account(identity: Identity, mobile: str, email: str, username: str,
         errors["email"] = _("请如实填写有效的电子邮箱")
     if not USERNAME_RE.fullmatch(username):
         errors["username"] = _("用户名以字母开头，6至12位数字和字母组合")
-    elif db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+    elif db.session.scalar(select(User.id).where(User.username == canonical_username(username))):
         errors["username"] = _("该用户名已被使用，请换一个")
     errors.update(password_errors(password, confirm))
     if errors:
@@ -139,7 +139,12 @@ def create_account(identity: Identity, mobile: str, email: str, username: str,
                 mobile=mobile, email=email, activated=False,
                 qualification_id=qual.id if qual else None)
     db.session.add(user)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same name taken a moment ago, by a sign-up running alongside
+        db.session.rollback()
+        raise InvalidInput(_("请按提示修改后继续"), {"username": _("该用户名已被使用，请换一个")},
+                           {"mobile": mobile, "email": email, "username": username}) from None
     audit.record(user, "account.register", "user", user.id, {"matched": qual is not None})
     db.session.commit()
     return user

@@ -21,6 +21,7 @@ from app.models import Authority
 from app.models import Institution
 from app.models import Role
 from app.models import User
+from app.models import canonical_username
 from app.services.accounts import accounts
 from app.services.accounts import websessions
 from app.services.accounts.signup import password_errors
@@ -86,7 +87,8 @@ def search(actor: User, role: str = "", q: str = "", before: str = "") -> list[U
         stmt = stmt.where(User.role == Role(role))
     if q.strip():
         needle = q.strip()
-        stmt = stmt.where(or_(User.username == needle, User.display_name.contains(needle, autoescape=True)))
+        stmt = stmt.where(or_(User.username == canonical_username(needle),
+                              User.display_name.contains(needle, autoescape=True)))
     after = NEWEST_FIRST.read(before)
     if after is not None:
         stmt = stmt.where(NEWEST_FIRST.after(after))
@@ -125,9 +127,9 @@ def create(actor: User, role: str, username: str, display_name: str, org_code: s
     db.session.add(user)
     db.session.flush()
     audit.record(actor, "account.created", "user", user.id,
-                 {"username": username, "role": role, "org_admin": user.org_admin})
+                 {"username": user.username, "role": role, "org_admin": user.org_admin})
     db.session.commit()
-    return Issued(user.id, username, password)
+    return Issued(user.id, user.username, password)
 
 
 def set_active(actor: User, user_id: int, active: bool) -> User:
@@ -183,7 +185,7 @@ def _name_errors(username: str, display_name: str) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not USERNAME_RE.fullmatch(username):
         errors["username"] = _("用户名为 4–30 位字母、数字或下划线，以字母开头")
-    elif db.session.scalar(select(User.id).where(User.username == username)):
+    elif db.session.scalar(select(User.id).where(User.username == canonical_username(username))):
         errors["username"] = _("该用户名已被使用")
     if not 2 <= len(display_name) <= 60:
         errors["display_name"] = _("请填写姓名或科室名称（2–60 个字）")
@@ -203,6 +205,6 @@ def create_admin(username: str, password: str, display_name: str = "系统管理
     db.session.add(user)
     db.session.flush()
     audit.record(None, "account.created", "user", user.id,
-                 {"username": username, "role": Role.ADMIN.value, "via": "command line"})
+                 {"username": user.username, "role": Role.ADMIN.value, "via": "command line"})
     db.session.commit()
     return user.id

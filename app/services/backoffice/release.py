@@ -19,6 +19,7 @@ from app import resources
 from app.extensions import db
 from app.models import Role
 from app.models import User
+from app.models import canonical_username
 from app.services.backoffice import case_runs
 from app.services.backoffice import definitions
 from app.services.backoffice import editor
@@ -39,7 +40,7 @@ class Outcome:
 def _actor(author: str | None) -> User:
     query = select(User).where(User.role == Role.ADMIN, User.active.is_(True))
     if author:
-        query = query.where(User.username == author.strip())
+        query = query.where(User.username == canonical_username(author))
     user = db.session.scalar(query.order_by(User.id).limit(1))
     db.session.rollback()
     if user is None:
