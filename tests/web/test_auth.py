@@ -81,11 +81,11 @@ def test_dev_outbox_only_with_the_log_backend(web: WebClient, app: object,
     assert web.get("/dev/outbox").status_code == 404
 
 
-def _migration_0029():  # type: ignore[no-untyped-def]
+def _migration_0030():  # type: ignore[no-untyped-def]
     import importlib.util
     from pathlib import Path
-    path = Path(__file__).parents[2] / "migrations" / "versions" / "0029_username_lower_case.py"
-    spec = importlib.util.spec_from_file_location("m0029", path)
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "0030_username_lower_case.py"
+    spec = importlib.util.spec_from_file_location("m0030", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -94,10 +94,10 @@ def _migration_0029():  # type: ignore[no-untyped-def]
 
 def _run_upgrade(app: Flask, stored: dict[str, str]) -> list[str]:
     """Give accounts the names ``stored`` (old name -> name as an older release stored it),
-    run migration 0029's upgrade, and return every user name afterwards."""
+    run migration 0030's upgrade, and return every user name afterwards."""
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
-    module = _migration_0029()
+    module = _migration_0030()
     with app.app_context():
         for old, name in stored.items():  # raw SQL: the model would store the canonical case
             db.session.execute(text("UPDATE user_account SET username = :n WHERE username = :o"),

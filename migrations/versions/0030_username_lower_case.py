@@ -18,7 +18,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0025n'
-down_revision = '0024g'
+down_revision = '0025s'
 branch_labels = None
 depends_on = None
 
