@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -97,15 +99,16 @@ def available_types(actor: User) -> list[tuple[str, str, str | None]]:
     return [(pid, name, refusal(actor, pid)) for pid, name in business_types().items()]
 
 
-def type_names() -> dict[str, str]:
-    """Process id -> the name of its newest published definition (one query per request)."""
+def type_names() -> Mapping[str, str]:
+    """Process id -> the name of its newest published definition (one query per request; the
+    same mapping for the whole request, never copied: read it, do not change it)."""
     from flask import g
     from flask import has_app_context
 
     from app.services.backoffice import definitions
 
     if has_app_context() and "medreg_type_names" in g:
-        return dict(g.medreg_type_names)
+        return g.medreg_type_names  # type: ignore[no-any-return]
     names = {v.process_id: v.definition.name for v in definitions.published_versions()}
     if has_app_context():
         g.medreg_type_names = names

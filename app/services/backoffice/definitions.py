@@ -191,6 +191,19 @@ def published_versions() -> list[Version]:
     return [version_by_id(i) for i, _pid, _name in newest_published()]
 
 
+def _newest_published_statement() -> Any:
+    newest = (select(ProcessDefinition.process_id, func.max(ProcessDefinition.version).label("v"))
+              .where(ProcessDefinition.published_at.is_not(None))
+              .group_by(ProcessDefinition.process_id).subquery())
+    return (select(ProcessDefinition.id, ProcessDefinition.process_id, ProcessDefinition.name)
+            .join(newest, (ProcessDefinition.process_id == newest.c.process_id)
+                  & (ProcessDefinition.version == newest.c.v))
+            .order_by(ProcessDefinition.process_id))
+
+
+_NEWEST_PUBLISHED = _newest_published_statement()  # built once: every page asks
+
+
 def newest_published() -> list[tuple[int, str, str]]:
     """(id, process id, name) of the newest published version of every process, by process id.
 
@@ -203,13 +216,7 @@ def newest_published() -> list[tuple[int, str, str]]:
         getattr(request, "medreg_published", None) if has_request_context() else None)
     if memo is not None:
         return memo
-    newest = (select(ProcessDefinition.process_id, func.max(ProcessDefinition.version).label("v"))
-              .where(ProcessDefinition.published_at.is_not(None))
-              .group_by(ProcessDefinition.process_id).subquery())
-    rows = [(i, pid, name) for i, pid, name in db.session.execute(
-        select(ProcessDefinition.id, ProcessDefinition.process_id, ProcessDefinition.name).join(
-            newest, (ProcessDefinition.process_id == newest.c.process_id)
-            & (ProcessDefinition.version == newest.c.v)).order_by(ProcessDefinition.process_id))]
+    rows = [(i, pid, name) for i, pid, name in db.session.execute(_NEWEST_PUBLISHED)]
     if has_request_context():
         request.medreg_published = rows  # type: ignore[attr-defined]
     return rows
