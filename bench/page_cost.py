@@ -128,13 +128,15 @@ class Pages:
         assert resp.status_code == 422, resp.status_code  # no decision: shown again with its errors
         return str(resp.get_data(as_text=True))
 
-    def time(self, page: str, n: int) -> list[float]:
+    def time(self, page: str, n: int) -> list[list[float]]:
+        """``n`` requests of one page: [wall ms, CPU ms of this process] each (the CPU time is
+        what the web worker spends; on a loaded machine it moves less than the wall time)."""
         out = []
         call = self.calls[page]
         for _ in range(n):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             call()
-            out.append((time.perf_counter() - t) * 1000)
+            out.append([(time.perf_counter() - t) * 1000, (time.thread_time() - c) * 1000])
         return out
 
     def count(self, page: str) -> int:
@@ -215,13 +217,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         trees = {"before": Path(args.before).resolve(), "after": ROOT}
     # one database each: a PostgreSQL schema of its own, or a SQLite file of its own (bench_app)
     children = {name: _Child(tree, args, f"{args.schema}_{name}") for name, tree in trees.items()}
-    times: dict[str, dict[str, list[float]]] = {name: {p: [] for p in PAGES} for name in trees}
-    done = 0
+    times: dict[str, dict[str, list[list[float]]]] = {name: {p: [] for p in PAGES} for name in trees}
+    done, order = 0, list(children.items())
     while done < args.repeat:
         n = min(args.round, args.repeat - done)
-        for name, child in children.items():  # alternating rounds
+        for name, child in order:  # alternating rounds, each tree first in every other round
             for page, values in child.round(n).items():
                 times[name][page].extend(values)
+        order.reverse()
         done += n
     for child in children.values():
         child.stop()
@@ -232,10 +235,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for page in PAGES:
         row: dict[str, Any] = {}
         for name in trees:
-            row[name] = {"p50_ms": pct(times[name][page], 0.5), "p95_ms": pct(times[name][page], 0.95),
+            wall = [w for w, _c in times[name][page]]
+            cpu = [c for _w, c in times[name][page]]
+            row[name] = {"p50_ms": pct(wall, 0.5), "p95_ms": pct(wall, 0.95),
+                         "cpu_p50_ms": pct(cpu, 0.5), "cpu_mean_ms": round(sum(cpu) / len(cpu), 2),
                          "statements": children[name].ready["statements"][page]}
         if "before" in row:
             row["after_over_before_p50"] = round(row["after"]["p50_ms"] / row["before"]["p50_ms"], 2)
+            row["after_over_before_cpu_p50"] = round(
+                row["after"]["cpu_p50_ms"] / row["before"]["cpu_p50_ms"], 2)
         out["pages"][page] = row
     return out
 

@@ -61,9 +61,10 @@ def unread_statement(user_id: int) -> Select[tuple[int]]:
         *_own(user_id), OutboxMessage.read_at.is_(None))
 
 
-_UNREAD = select(func.count()).select_from(OutboxMessage).where(
+_UNREAD_COUNT = select(func.count()).select_from(OutboxMessage).where(
     OutboxMessage.recipient_user_id == bindparam("unread_of"), OutboxMessage.channel == INBOX,
-    OutboxMessage.read_at.is_(None)).scalar_subquery()  # built once; a request binds the person
+    OutboxMessage.read_at.is_(None))  # built once; a request binds the person
+_UNREAD = _UNREAD_COUNT.scalar_subquery()
 
 
 def unread_count(user_id: int) -> int:
@@ -75,7 +76,7 @@ def unread_count(user_id: int) -> int:
     known = getattr(request, "medreg_unread", None) if has_request_context() else None
     if known is not None and known[0] == user_id:
         return int(known[1])
-    return int(db.session.scalar(select(_UNREAD), {"unread_of": user_id}) or 0)
+    return int(db.session.scalar(_UNREAD_COUNT, {"unread_of": user_id}) or 0)
 
 
 def unread_column() -> Any:
