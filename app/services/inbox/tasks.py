@@ -13,10 +13,13 @@ from datetime import timedelta
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import Integer
 from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy.orm import defer
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import HumanTask
@@ -201,13 +204,13 @@ def inbox(actor: User, filters: InboxFilter | None = None, limit: int = PAGE_SIZ
         return []
     # 2. what the page shows of those tasks (columns only: no workflow state, no form data)
     found = {row[0]: row for row in db.session.execute(_PAGE_ROWS, {"ids": page})}
-    names = eligibility.type_names()
+    names, me = eligibility.type_names(), actor.id  # actor may be a request-local proxy: read once
     out = []
     for task_id in page:
         (tid, title, created, due, claimed_by, spec, iid, pid, status, overdue,
          name, inst_name, claimed, definition_id) = found[task_id]
         out.append(InboxRow(tid, iid, title, names.get(pid, pid), name, inst_name or "",
-                            status, created, due, claimed, claimed_by == actor.id,
+                            status, created, due, claimed, claimed_by == me,
                             bool(overdue or (due is not None and due < now)),
                             definitions.task_flags(definition_id, spec).bulk))
     return out
@@ -273,8 +276,9 @@ _choices: dict[tuple[tuple[int, ...], Role], tuple[list[tuple[str, str]], list[t
 
 
 def _capped_count(*conditions: Any) -> Any:
-    """How many open tasks match, counting at most ``COUNT_CAP`` (index-only, bounded)."""
-    limited = select(HumanTask.id).where(*conditions).limit(COUNT_CAP).subquery()
+    """How many open tasks match, counting at most ``COUNT_CAP`` (bound as ``cap``; index-only,
+    bounded)."""
+    limited = select(HumanTask.id).where(*conditions).limit(bindparam("cap", type_=Integer)).subquery()
     return select(func.count()).select_from(limited).scalar_subquery()
 
 
@@ -304,7 +308,7 @@ def inbox_counts(actor: User) -> InboxCounts:
     now = utcnow()
     *counts, unread = db.session.execute(_COUNTS, {
         "kind": kind, "sid": sid, "me": actor.id, "now": now, "week": now + timedelta(days=7),
-        "unread_of": actor.id}).one()
+        "unread_of": actor.id, "cap": COUNT_CAP}).one()
     messages.remember_unread(actor.id, int(unread or 0))
     return InboxCounts(*(int(v or 0) for v in counts))
 
@@ -387,9 +391,14 @@ def _history(inst: ProcessInstance, row: ProcessDefinition) -> list[HistoryEntry
     return sorted(out, key=lambda h: h.at)
 
 
+# an instance as a page shows it: with its definition version (one statement), without the
+# workflow state (about 10 KiB no page shows; the engine reads it when it steps)
+_SHOWN_INSTANCE = (joinedload(ProcessInstance.definition), defer(ProcessInstance.workflow_json))
+
+
 def application_view(actor: User, instance_id: int) -> ApplicationView:
     """The whole application as the actor may see it: data, history, open steps."""
-    inst = db.session.get(ProcessInstance, instance_id)
+    inst = db.session.get(ProcessInstance, instance_id, options=_SHOWN_INSTANCE)
     if inst is None or not policies.can_view_instance(actor, inst):
         raise NotFound(_("申请不存在"))
     row = inst.definition
@@ -492,7 +501,11 @@ class TaskPage:
 
 def task_page(actor: User, task_id: int) -> TaskPage:
     """A task with the application under review above its decision form."""
-    task = db.session.get(HumanTask, task_id)
+    # with its instance and definition in one statement; populate_existing: after a refused
+    # step (rolled back, its objects expired) too, rather than a refresh per object that would
+    # read the workflow state again
+    task = db.session.get(HumanTask, task_id, populate_existing=True, options=[
+        joinedload(HumanTask.instance).options(*_SHOWN_INSTANCE)])
     if task is None or not policies.in_scope(actor, task):
         raise NotFound(_("任务不存在"))
     view = application_view(actor, task.instance_id)
