@@ -14,7 +14,9 @@ database of its own filled the same way, and the two are timed in alternating ro
 ``--round`` requests per page, so the machine's load hits both alike.
 
     .venv/bin/python bench/page_cost.py [--tasks 10000] [--repeat 200] [--before /tmp/main] \
-        [--database-url postgresql+psycopg://…/medreg_x] [--profile inbox_commission]
+        [--database-url postgresql+psycopg://…/medreg_x]
+    .venv/bin/python bench/page_cost.py --phases inbox_commission [--tree /tmp/main]   # where the CPU goes
+    .venv/bin/python bench/page_cost.py --profile inbox_commission                      # cProfile
 """
 
 from __future__ import annotations
@@ -176,6 +178,56 @@ def profile(args: argparse.Namespace) -> None:
     stats.sort_stats(args.sort).print_stats(args.lines)
 
 
+def phases(args: argparse.Namespace) -> dict[str, Any]:
+    """Where one page's CPU time goes: ``--repeat`` requests, each phase's thread CPU time per
+    request (phases nest: the dispatch holds the view's services and the rendering)."""
+    import collections
+
+    import flask
+    import jinja2
+    from sqlalchemy import event
+    pages = Pages(args.database_url, args.schema, args.tasks)
+    spent: dict[str, float] = collections.defaultdict(float)
+
+    def timed(owner: Any, name: str, label: str) -> None:
+        inner = getattr(owner, name)
+
+        def wrapper(*a: Any, **k: Any) -> Any:
+            t = time.thread_time()
+            try:
+                return inner(*a, **k)
+            finally:
+                spent[label] += time.thread_time() - t
+        setattr(owner, name, wrapper)
+
+    from app.services.accounts import websessions
+    from app.services.inbox import tasks
+    timed(flask.Flask, "wsgi_app", "whole request (WSGI)")
+    timed(websessions, "load", "session row + person")
+    timed(flask.Flask, "preprocess_request", "before_request hooks")
+    timed(flask.Flask, "full_dispatch_request", "dispatch (hooks, view, render)")
+    timed(flask.Flask, "update_template_context", "context processors (menu, 消息 count)")
+    timed(jinja2.Template, "render", "template render")
+    timed(flask.Flask, "process_response", "after_request (log, headers, session save)")
+    for name in ("inbox", "inbox_counts", "inbox_choices", "task_page", "my_open_tasks"):
+        timed(tasks, name, f"service tasks.{name}")
+    started: list[float] = []
+    event.listen(pages.engine, "before_cursor_execute", lambda *a: started.append(time.thread_time()))
+    event.listen(pages.engine, "after_cursor_execute",
+                 lambda *a: spent.__setitem__("SQL: driver execute", spent["SQL: driver execute"]
+                                              + time.thread_time() - started.pop()))
+    pages.time(args.phases, 10)
+    spent.clear()
+    t = time.thread_time()
+    pages.time(args.phases, args.repeat)
+    total = time.thread_time() - t
+    out = {"page": args.phases, "requests": args.repeat, "statements": pages.count(args.phases),
+           "cpu_ms_per_request": round(total * 1000 / args.repeat, 2),
+           "phases_cpu_ms": {k: round(v * 1000 / args.repeat, 2)
+                             for k, v in sorted(spent.items(), key=lambda kv: -kv[1])}}
+    return out
+
+
 class _Child:
     def __init__(self, tree: Path, args: argparse.Namespace, schema: str) -> None:
         cmd = [sys.executable, str(ROOT / "bench" / "page_cost.py"), "--serve", "--tree", str(tree),
@@ -257,10 +309,11 @@ def main() -> None:
     ap.add_argument("--round", type=int, default=10, help="requests per page before the other tree's turn")
     ap.add_argument("--before", help="a checkout of the code to compare with, timed interleaved")
     ap.add_argument("--profile", choices=PAGES, help="print a cProfile of one page instead")
+    ap.add_argument("--phases", choices=PAGES, help="CPU time per phase of one page instead (of --tree)")
     ap.add_argument("--sort", default="cumulative")
     ap.add_argument("--lines", type=int, default=60)
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--tree", help=argparse.SUPPRESS)
+    ap.add_argument("--tree", help="with --phases or --profile: the checkout to measure (default: this one)")
     args = ap.parse_args()
     tree = Path(args.tree).resolve() if args.tree else ROOT
     sys.path.insert(0, str(tree))
@@ -270,6 +323,8 @@ def main() -> None:
         serve(args)
     elif args.profile:
         profile(args)
+    elif args.phases:
+        print(json.dumps(phases(args), ensure_ascii=False, indent=2))
     else:
         print(json.dumps(run(args), ensure_ascii=False, indent=2))
 

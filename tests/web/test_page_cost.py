@@ -79,3 +79,14 @@ def test_the_inbox_list_never_reads_the_workflow_state(app: Flask, web_world: Wo
     selects, page = selects_of(app, lambda: staff.get("/inbox/").get_data(as_text=True))
     assert 'href="/inbox/tasks/' in page
     assert not [s for s in selects if "workflow_json" in s or "bpmn_xml" in s]
+
+
+def test_the_application_form_reads_no_diagram_row(app: Flask, web_world: World) -> None:
+    # issue 14 goal 1 (start form GET): the newest published version comes from the request's
+    # list of newest versions and the cache of versions, not from its stored row (diagram,
+    # forms and spec: tens of KiB)
+    client = _signed_in(app, "doctor01")
+    client.get("/physician/apply/registration")
+    selects, page = selects_of(app, lambda: client.get("/physician/apply/registration").get_data(as_text=True))
+    assert "拟执业机构" in page and "执业范围" in page
+    assert not [s for s in selects if "bpmn_xml" in s or "workflow_json" in s]

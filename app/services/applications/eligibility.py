@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from app.extensions import db
 from app.models import FilingStatus
@@ -29,7 +30,8 @@ OPEN_BLOCKING = {RegistrationStatus.SUSPENDED: "您的执业注册处于暂停�
 def open_application(actor: User, process_id: str) -> ProcessInstance | None:
     return db.session.scalar(select(ProcessInstance).where(
         ProcessInstance.subject_user_id == actor.id, ProcessInstance.process_id == process_id,
-        ProcessInstance.completed_at.is_(None)).limit(1))
+        ProcessInstance.completed_at.is_(None)).limit(1)
+        .options(defer(ProcessInstance.workflow_json)))  # a form page shows none of the state
 
 
 def registrations_in(actor: User, statuses: tuple[RegistrationStatus, ...]) -> list[Registration]:
