@@ -77,6 +77,8 @@ def register_blueprints(app: Flask) -> None:
             resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return resp
 
+    _template_gettext(app)
+
     @app.context_processor
     def layout() -> dict[str, Any]:
         from app.config import captcha_required
@@ -88,10 +90,11 @@ def register_blueprints(app: Flask) -> None:
         from app.web.common import menu_on
         from app.web.common import sign_kept
 
-        signed_in = current_user.is_authenticated
-        menu = menu_for(current_user) if signed_in else []
+        user = current_user._get_current_object()  # once, not per use
+        signed_in = user.is_authenticated
+        menu = menu_for(user) if signed_in else []
         return {"menu": menu, "menu_on": menu_on(menu, request.path),
-                "unread_messages": messages.unread_count(current_user.id) if signed_in else 0,
+                "unread_messages": messages.unread_count(user.id) if signed_in else 0,
                 "type_name": type_name, "sign_kept": sign_kept, "submit_token": new_token,
                 "captcha_on": captcha_required(), "back_url": back_url}
 
@@ -109,3 +112,30 @@ def register_blueprints(app: Flask) -> None:
     @app.template_filter("cn_date")
     def cn_date(value: date | None) -> str:
         return f"{value.year}年{value.month:02d}月{value.day:02d}日" if value else ""
+
+
+def _template_gettext(app: Flask) -> None:
+    """The templates' ``_()`` with the catalogue looked up once per process, not per string.
+
+    Every request has the one locale zh_CN (``create_app``'s locale selector), so what
+    Flask-Babel looks up on each call (the context, the locale, the domain, its catalogue
+    cache) gives the same catalogue every time; a page calls ``_()`` about a hundred times."""
+    from flask import has_request_context
+    from flask_babel import get_translations
+
+    held: list[Any] = []
+
+    def catalogue() -> Any:
+        if held:
+            return held[0]
+        found = get_translations()
+        if has_request_context():  # outside a request Flask-Babel answers with no catalogue
+            held.append(found)
+        return found
+
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # jinja2.ext.i18n adds it
+        gettext=lambda s: catalogue().ugettext(s),
+        ngettext=lambda s, p, n: catalogue().ungettext(s, p, n),
+        pgettext=lambda c, s: catalogue().upgettext(c, s),
+        npgettext=lambda c, s, p, n: catalogue().unpgettext(c, s, p, n),
+        newstyle=True)

@@ -49,6 +49,17 @@ def test_inbox() -> None:
     assert set(r["sizes"]) == {"500", "2000"} and r["ratio_p95_largest_to_smallest"] > 0
 
 
+def test_page_cost() -> None:
+    # issue 14 goal 1: the fixed cost of a page, this tree against itself taking turns (the
+    # full run compares with the commit before the work: docs/performance.md)
+    r = _bench("page_cost.py", "--tasks", "300", "--repeat", "2", "--round", "1", "--before", str(ROOT))
+    assert set(r["pages"]) == {"inbox_commission", "inbox_institution", "physician_home",
+                               "apply_form_get", "task_form_get", "task_form_post"}
+    for page in r["pages"].values():
+        assert page["before"]["statements"] == page["after"]["statements"] > 0
+        assert page["after"]["p50_ms"] > 0 and page["after"]["cpu_p50_ms"] > 0
+
+
 def test_storage() -> None:
     # issue 14 goal 2: database growth per completed instance, per table and index
     r = _bench("storage.py", "--n", "2")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -45,12 +46,15 @@ def _limits() -> tuple[timedelta, timedelta]:
             timedelta(hours=int(cfg["MEDREG_SESSION_MAX_HOURS"])))
 
 
+_LOAD = (select(WebSession, User).outerjoin(User, User.id == WebSession.user_id)
+         .where(WebSession.id == bindparam("sid")))  # built once: every request asks
+
+
 def load(token: str) -> Stored | None:
     """The live session of this cookie token (None when unknown, ended or expired)."""
     if not token or len(token) > 100:
         return None
-    found = db.session.execute(select(WebSession, User).outerjoin(User, User.id == WebSession.user_id)
-                               .where(WebSession.id == sid_of(token))).first()
+    found = db.session.execute(_LOAD, {"sid": sid_of(token)}).first()
     if found is None:
         return None
     row, user = found

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from app.extensions import db
 from app.models import ProcessInstance
@@ -35,7 +36,8 @@ def open_conflict(actor: User, process_id: str) -> ProcessInstance | None:
         return None
     return db.session.scalar(select(ProcessInstance).where(
         ProcessInstance.subject_user_id == actor.id, ProcessInstance.completed_at.is_(None),
-        ProcessInstance.process_id.in_(sorted(others))).order_by(ProcessInstance.id).limit(1))
+        ProcessInstance.process_id.in_(sorted(others))).order_by(ProcessInstance.id).limit(1)
+        .options(defer(ProcessInstance.workflow_json)))  # a form page shows none of the state
 
 
 def conflict_refusal(actor: User, process_id: str) -> str | None:

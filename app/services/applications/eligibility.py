@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from app.extensions import db
 from app.models import FilingStatus
@@ -27,7 +30,8 @@ OPEN_BLOCKING = {RegistrationStatus.SUSPENDED: "您的执业注册处于暂停�
 def open_application(actor: User, process_id: str) -> ProcessInstance | None:
     return db.session.scalar(select(ProcessInstance).where(
         ProcessInstance.subject_user_id == actor.id, ProcessInstance.process_id == process_id,
-        ProcessInstance.completed_at.is_(None)).limit(1))
+        ProcessInstance.completed_at.is_(None)).limit(1)
+        .options(defer(ProcessInstance.workflow_json)))  # a form page shows none of the state
 
 
 def registrations_in(actor: User, statuses: tuple[RegistrationStatus, ...]) -> list[Registration]:
@@ -97,15 +101,16 @@ def available_types(actor: User) -> list[tuple[str, str, str | None]]:
     return [(pid, name, refusal(actor, pid)) for pid, name in business_types().items()]
 
 
-def type_names() -> dict[str, str]:
-    """Process id -> the name of its newest published definition (one query per request)."""
+def type_names() -> Mapping[str, str]:
+    """Process id -> the name of its newest published definition (one query per request; the
+    same mapping for the whole request, never copied: read it, do not change it)."""
     from flask import g
     from flask import has_app_context
 
     from app.services.backoffice import definitions
 
     if has_app_context() and "medreg_type_names" in g:
-        return dict(g.medreg_type_names)
+        return g.medreg_type_names  # type: ignore[no-any-return]
     names = {v.process_id: v.definition.name for v in definitions.published_versions()}
     if has_app_context():
         g.medreg_type_names = names

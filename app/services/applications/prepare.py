@@ -327,9 +327,10 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
     if bt is None or bt.kind != "application":
         raise DomainError(_("不支持的业务类型"))
     qual = qualification_of(actor)
-    row = definitions.published(process_id) if instance is None else instance.definition
-    defn = definitions.definition_of(row)
-    schema = row.forms[definitions.start_form_id(defn)]
+    # a new application: the newest published version from the cache (no diagram row read)
+    version = (definitions.published_version(process_id) if instance is None
+               else definitions.version_by_id(instance.definition_id))
+    schema = version.forms[definitions.start_form_id(version.definition)]
     vals = dict(values or {})
     if "practice_category" in schema.get("properties", {}):
         vals.setdefault("practice_category", qual.category)

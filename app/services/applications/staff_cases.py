@@ -59,6 +59,8 @@ def startable(actor: User) -> list[Startable]:
     if starter is None:
         return []
     names = _published_names()
+    if all(types.built_in(pid) for pid in names):  # no configured type is published: none to read
+        return []
     return [Startable(bt.process_id, names[bt.process_id]) for bt in types.of_kind("case")
             if bt.configured and starter in bt.starters and bt.process_id in names]
 

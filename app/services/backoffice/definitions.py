@@ -168,10 +168,31 @@ class Version:
 _versions: dict[tuple[str, int], Version] = {}
 
 
+_database_keys: dict[Any, str] = {}
+
+
+def _database_key() -> str:
+    """The URL of the app's database, rendered once per engine (a page asks per task row)."""
+    engine = db.engine
+    key = _database_keys.get(engine)
+    if key is None:
+        key = _database_keys[engine] = engine.url.render_as_string()
+    return key
+
+
+def published_version(process_id: str) -> Version:
+    """The newest published version of a process, from this request's list of newest versions
+    and the cache of versions (no row of the diagram, forms and spec is read)."""
+    for definition_id, pid, _name in newest_published():
+        if pid == process_id:
+            return version_by_id(definition_id)
+    raise NotFound(_("该业务流程尚未发布"))
+
+
 def version_by_id(definition_id: int) -> Version:
     """The cached version of a definition row: a step reads nothing of the diagram, forms or
     spec (versions are immutable and never deleted; see :func:`forget_versions`)."""
-    key = (db.engine.url.render_as_string(), definition_id)  # one process may serve two databases
+    key = (_database_key(), definition_id)  # one process may serve two databases
     with _lock:
         hit = _versions.get(key)
     if hit is not None:
@@ -191,6 +212,19 @@ def published_versions() -> list[Version]:
     return [version_by_id(i) for i, _pid, _name in newest_published()]
 
 
+def _newest_published_statement() -> Any:
+    newest = (select(ProcessDefinition.process_id, func.max(ProcessDefinition.version).label("v"))
+              .where(ProcessDefinition.published_at.is_not(None))
+              .group_by(ProcessDefinition.process_id).subquery())
+    return (select(ProcessDefinition.id, ProcessDefinition.process_id, ProcessDefinition.name)
+            .join(newest, (ProcessDefinition.process_id == newest.c.process_id)
+                  & (ProcessDefinition.version == newest.c.v))
+            .order_by(ProcessDefinition.process_id))
+
+
+_NEWEST_PUBLISHED = _newest_published_statement()  # built once: every page asks
+
+
 def newest_published() -> list[tuple[int, str, str]]:
     """(id, process id, name) of the newest published version of every process, by process id.
 
@@ -203,13 +237,7 @@ def newest_published() -> list[tuple[int, str, str]]:
         getattr(request, "medreg_published", None) if has_request_context() else None)
     if memo is not None:
         return memo
-    newest = (select(ProcessDefinition.process_id, func.max(ProcessDefinition.version).label("v"))
-              .where(ProcessDefinition.published_at.is_not(None))
-              .group_by(ProcessDefinition.process_id).subquery())
-    rows = [(i, pid, name) for i, pid, name in db.session.execute(
-        select(ProcessDefinition.id, ProcessDefinition.process_id, ProcessDefinition.name).join(
-            newest, (ProcessDefinition.process_id == newest.c.process_id)
-            & (ProcessDefinition.version == newest.c.v)).order_by(ProcessDefinition.process_id))]
+    rows = [(i, pid, name) for i, pid, name in db.session.execute(_NEWEST_PUBLISHED)]
     if has_request_context():
         request.medreg_published = rows  # type: ignore[attr-defined]
     return rows

@@ -13,9 +13,13 @@ from datetime import timedelta
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import Integer
 from sqlalchemy import and_
+from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy.orm import defer
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import HumanTask
@@ -47,6 +51,7 @@ from app.services.errors import Conflict
 from app.services.errors import Forbidden
 from app.services.errors import NotFound
 from app.services.platform import audit
+from app.services.platform import messages
 from app.services.platform.paging import Keyset
 from app.services.records.validators import mask_id
 from app.services.records.validators import mask_mobile
@@ -92,11 +97,16 @@ class InboxCounts:
     overdue: int
 
 
-def _scope_filter(actor: User) -> Any:
+def _scope_of(actor: User) -> tuple[ScopeKind, int | None]:
+    """The inbox the actor works (institution or authority); Forbidden for anyone else."""
     scope = scope_of_user(actor)
     if scope is None or actor.role in (Role.PHYSICIAN, Role.ADMIN):
         raise Forbidden(_("您没有待办任务箱"))
-    kind, sid = scope
+    return scope
+
+
+def _scope_filter(actor: User) -> Any:
+    kind, sid = _scope_of(actor)
     return and_(HumanTask.scope_kind == kind, HumanTask.scope_id == sid,
                 HumanTask.status == TaskStatus.OPEN)
 
@@ -144,6 +154,40 @@ def cursor_of(row: InboxRow, sort: str) -> str:
     return DUE_ORDER.cursor((row.due_at, row.task_id))
 
 
+def _page_rows_statement() -> Any:
+    """What the inbox shows of the page's tasks (columns only: no workflow state, no form
+    data), built once per process; a request binds the task ids."""
+    claimer = db.aliased(User)
+    return (select(HumanTask.id, HumanTask.title, HumanTask.created_at, HumanTask.due_at,
+                   HumanTask.claimed_by_id, HumanTask.task_spec_id, ProcessInstance.id,
+                   ProcessInstance.process_id, ProcessInstance.business_status, ProcessInstance.overdue,
+                   Qualification.name, Institution.name, claimer.display_name,
+                   ProcessInstance.definition_id)
+            .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+            .outerjoin(Qualification, Qualification.id == ProcessInstance.qualification_id)
+            .outerjoin(Institution, Institution.id == ProcessInstance.institution_id)
+            .outerjoin(claimer, claimer.id == HumanTask.claimed_by_id)
+            .where(HumanTask.id.in_(bindparam("ids", expanding=True))))
+
+
+_PAGE_ROWS = _page_rows_statement()
+_first_page: dict[str, Any] = {}
+
+
+def _first_page_statement() -> Any:
+    """The ids of the page a person opens first (no filter, soonest due first), built once per
+    process and database kind (the order of a NULL due time is written per dialect)."""
+    dialect = db.engine.dialect.name
+    stmt = _first_page.get(dialect)
+    if stmt is None:
+        stmt = _first_page[dialect] = (
+            select(HumanTask.id)
+            .where(HumanTask.scope_kind == bindparam("kind"), HumanTask.scope_id == bindparam("sid"),
+                   HumanTask.status == TaskStatus.OPEN)
+            .order_by(*DUE_ORDER.order_by()).limit(PAGE_SIZE))
+    return stmt
+
+
 def inbox(actor: User, filters: InboxFilter | None = None, limit: int = PAGE_SIZE) -> list[InboxRow]:
     """One page of open tasks in the actor's scope, filtered and sorted (soonest due first by
     default). Pages continue by keyset (``filters.after``) on the index
@@ -151,6 +195,29 @@ def inbox(actor: User, filters: InboxFilter | None = None, limit: int = PAGE_SIZ
     f = filters or InboxFilter()
     now = utcnow()
     # 1. the page's task ids, straight from the index (joins only when a filter needs them)
+    if f == InboxFilter() and limit == PAGE_SIZE:
+        kind, sid = _scope_of(actor)
+        page = list(db.session.scalars(_first_page_statement(), {"kind": kind, "sid": sid}))
+    else:
+        page = _page_ids(actor, f, now, limit)
+    if not page:
+        return []
+    # 2. what the page shows of those tasks (columns only: no workflow state, no form data)
+    found = {row[0]: row for row in db.session.execute(_PAGE_ROWS, {"ids": page})}
+    names, me = eligibility.type_names(), actor.id  # actor may be a request-local proxy: read once
+    out = []
+    for task_id in page:
+        (tid, title, created, due, claimed_by, spec, iid, pid, status, overdue,
+         name, inst_name, claimed, definition_id) = found[task_id]
+        out.append(InboxRow(tid, iid, title, names.get(pid, pid), name, inst_name or "",
+                            status, created, due, claimed, claimed_by == me,
+                            bool(overdue or (due is not None and due < now)),
+                            definitions.task_flags(definition_id, spec).bulk))
+    return out
+
+
+def _page_ids(actor: User, f: InboxFilter, now: datetime, limit: int) -> list[int]:
+    """The ids of a filtered or later page, in its order."""
     ids = select(HumanTask.id).where(_scope_filter(actor))
     if f.process_id or f.name or f.sort == "name":
         ids = ids.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
@@ -179,62 +246,71 @@ def inbox(actor: User, filters: InboxFilter | None = None, limit: int = PAGE_SIZ
         if after is not None:
             ids = ids.where(keyset.after(after))
         order = keyset.order_by()
-    page = [row[0] for row in db.session.execute(ids.order_by(*order).limit(limit))]
-    if not page:
-        return []
-    # 2. what the page shows of those tasks (columns only: no workflow state, no form data)
-    claimer = db.aliased(User)
-    q = (select(HumanTask.id, HumanTask.title, HumanTask.created_at, HumanTask.due_at,
-                HumanTask.claimed_by_id, HumanTask.task_spec_id, ProcessInstance.id,
-                ProcessInstance.process_id, ProcessInstance.business_status, ProcessInstance.overdue,
-                Qualification.name, Institution.name, claimer.display_name,
-                ProcessInstance.definition_id)
-         .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-         .outerjoin(Qualification, Qualification.id == ProcessInstance.qualification_id)
-         .outerjoin(Institution, Institution.id == ProcessInstance.institution_id)
-         .outerjoin(claimer, claimer.id == HumanTask.claimed_by_id)
-         .where(HumanTask.id.in_(page)))
-    found = {row[0]: row for row in db.session.execute(q)}
-    out = []
-    for task_id in page:
-        (tid, title, created, due, claimed_by, spec, iid, pid, status, overdue,
-         name, inst_name, claimed, definition_id) = found[task_id]
-        out.append(InboxRow(tid, iid, title, eligibility.type_name(pid), name, inst_name or "",
-                            status, created, due, claimed, claimed_by == actor.id,
-                            bool(overdue or (due is not None and due < now)),
-                            definitions.task_flags(definition_id, spec).bulk))
-    return out
+    return [row[0] for row in db.session.execute(ids.order_by(*order).limit(limit))]
 
 
 def inbox_choices(actor: User) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(business types, steps) the actor's role works, for the filters: read from the published
-    diagrams, not from the inbox (whose size must not slow the page)."""
+    diagrams, not from the inbox (whose size must not slow the page). The newest published
+    versions are read per request; what follows from them (published versions never change)
+    is kept per process, by their ids and the role."""
+    versions = definitions.published_versions()
+    key = (tuple(v.id for v in versions), actor.role)
+    hit = _choices.get(key)
+    if hit is not None:
+        return hit
     types, steps = set(), set()
-    for version in definitions.published_versions():
+    names = eligibility.type_names()
+    for version in versions:
         for spec in version.definition.user_tasks.values():
             if definitions.lane_role(spec.lane) is actor.role:
-                types.add((version.process_id, eligibility.type_name(version.process_id)))
+                types.add((version.process_id, names.get(version.process_id, version.process_id)))
                 steps.add((spec.spec_id, spec.title))
-    return sorted(types), sorted(steps)
+    if len(_choices) > 64:  # a publication makes a new key; the old ones are not asked for again
+        _choices.clear()
+    _choices[key] = found = (sorted(types), sorted(steps))
+    return found
+
+
+_choices: dict[tuple[tuple[int, ...], Role], tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
 
 
 def _capped_count(*conditions: Any) -> Any:
-    """How many open tasks match, counting at most ``COUNT_CAP`` (index-only, bounded)."""
-    limited = select(HumanTask.id).where(*conditions).limit(COUNT_CAP).subquery()
+    """How many open tasks match, counting at most ``COUNT_CAP`` (bound as ``cap``; index-only,
+    bounded)."""
+    limited = select(HumanTask.id).where(*conditions).limit(bindparam("cap", type_=Integer)).subquery()
     return select(func.count()).select_from(limited).scalar_subquery()
 
 
-def inbox_counts(actor: User) -> InboxCounts:
-    """Counts for the inbox header in one query, each capped at ``COUNT_CAP``."""
-    now = utcnow()
-    scope = _scope_filter(actor)
-    row = db.session.execute(select(
+def _counts_statement() -> Any:
+    """The header counts' one statement, built once per process: a request binds the scope,
+    the person and the time (no statement built or cache key computed per request)."""
+    scope = and_(HumanTask.scope_kind == bindparam("kind"), HumanTask.scope_id == bindparam("sid"),
+                 HumanTask.status == TaskStatus.OPEN)
+    now = bindparam("now", type_=HumanTask.due_at.type)
+    return select(
         _capped_count(scope),
-        _capped_count(scope, HumanTask.claimed_by_id == actor.id),
+        _capped_count(scope, HumanTask.claimed_by_id == bindparam("me")),
         _capped_count(scope, HumanTask.claimed_by_id.is_(None)),
-        _capped_count(scope, HumanTask.due_at >= now, HumanTask.due_at < now + timedelta(days=7)),
-        _capped_count(scope, HumanTask.due_at < now))).one()
-    return InboxCounts(*(int(v or 0) for v in row))
+        _capped_count(scope, HumanTask.due_at >= now,
+                      HumanTask.due_at < bindparam("week", type_=HumanTask.due_at.type)),
+        _capped_count(scope, HumanTask.due_at < now),
+        messages.unread_column())  # the header's 消息（N）, in the same round trip
+
+
+_COUNTS = _counts_statement()
+
+
+def inbox_counts(actor: User) -> InboxCounts:
+    """Counts for the inbox header in one query, each capped at ``COUNT_CAP``; the same query
+    reads the person's unread 消息 count for the page's header."""
+    kind, sid = _scope_of(actor)
+    now = utcnow()
+    *counts, unread = db.session.execute(_COUNTS, {
+        "kind": kind, "sid": sid, "me": actor.id, "now": now, "week": now + timedelta(days=7),
+        "unread_of": actor.id, "cap": COUNT_CAP}).one()
+    messages.remember_unread(actor.id, int(unread or 0))
+    return InboxCounts(*(int(v or 0) for v in counts))
 
 
 def _task_for(actor: User, task_id: int) -> HumanTask:
@@ -315,9 +391,14 @@ def _history(inst: ProcessInstance, row: ProcessDefinition) -> list[HistoryEntry
     return sorted(out, key=lambda h: h.at)
 
 
+# an instance as a page shows it: with its definition version (one statement), without the
+# workflow state (about 10 KiB no page shows; the engine reads it when it steps)
+_SHOWN_INSTANCE = (joinedload(ProcessInstance.definition), defer(ProcessInstance.workflow_json))
+
+
 def application_view(actor: User, instance_id: int) -> ApplicationView:
     """The whole application as the actor may see it: data, history, open steps."""
-    inst = db.session.get(ProcessInstance, instance_id)
+    inst = db.session.get(ProcessInstance, instance_id, options=_SHOWN_INSTANCE)
     if inst is None or not policies.can_view_instance(actor, inst):
         raise NotFound(_("申请不存在"))
     row = inst.definition
@@ -420,7 +501,11 @@ class TaskPage:
 
 def task_page(actor: User, task_id: int) -> TaskPage:
     """A task with the application under review above its decision form."""
-    task = db.session.get(HumanTask, task_id)
+    # with its instance and definition in one statement; populate_existing: after a refused
+    # step (rolled back, its objects expired) too, rather than a refresh per object that would
+    # read the workflow state again
+    task = db.session.get(HumanTask, task_id, populate_existing=True, options=[
+        joinedload(HumanTask.instance).options(*_SHOWN_INSTANCE)])
     if task is None or not policies.in_scope(actor, task):
         raise NotFound(_("任务不存在"))
     view = application_view(actor, task.instance_id)

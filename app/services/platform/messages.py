@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select
+from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
@@ -59,9 +61,45 @@ def unread_statement(user_id: int) -> Select[tuple[int]]:
         *_own(user_id), OutboxMessage.read_at.is_(None))
 
 
+_UNREAD_COUNT = select(func.count()).select_from(OutboxMessage).where(
+    OutboxMessage.recipient_user_id == bindparam("unread_of"), OutboxMessage.channel == INBOX,
+    OutboxMessage.read_at.is_(None))  # built once; a request binds the person
+_UNREAD = _UNREAD_COUNT.scalar_subquery()
+
+
 def unread_count(user_id: int) -> int:
-    """How many of the person's messages are unread (one query, on the index alone)."""
-    return int(db.session.scalar(unread_statement(user_id)) or 0)
+    """How many of the person's messages are unread (one query, on the index alone; none when
+    this request's inbox counts already read it, see :func:`unread_column`)."""
+    from flask import has_request_context
+    from flask import request
+
+    known = getattr(request, "medreg_unread", None) if has_request_context() else None
+    if known is not None and known[0] == user_id:
+        return int(known[1])
+    return int(db.session.scalar(_UNREAD_COUNT, {"unread_of": user_id}) or 0)
+
+
+def unread_column() -> Any:
+    """The unread count as a column another statement of the page carries (bind ``unread_of``);
+    hand what it read to :func:`remember_unread` so the header asks no second time."""
+    return _UNREAD
+
+
+def remember_unread(user_id: int, count: int) -> None:
+    """The unread count read with another statement of this request (the header shows it)."""
+    from flask import has_request_context
+    from flask import request
+
+    if has_request_context():
+        request.medreg_unread = (user_id, count)  # type: ignore[attr-defined]
+
+
+def _forget_unread() -> None:
+    from flask import has_request_context
+    from flask import request
+
+    if has_request_context():
+        request.medreg_unread = None  # type: ignore[attr-defined]
 
 
 def page(user: User, before: str = "") -> MessagePage:
@@ -82,6 +120,7 @@ def mark_read(user: User, message_id: int) -> None:
     if msg.read_at is None:
         msg.read_at = utcnow()
     db.session.commit()
+    _forget_unread()
 
 
 def mark_all_read(user: User) -> int:
@@ -89,4 +128,5 @@ def mark_all_read(user: User) -> int:
     result = db.session.execute(update(OutboxMessage).where(
         *_own(user.id), OutboxMessage.read_at.is_(None)).values(read_at=utcnow()))
     db.session.commit()
+    _forget_unread()
     return rowcount(result)

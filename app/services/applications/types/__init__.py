@@ -95,6 +95,13 @@ def replace_configured(wanted: dict[str, BusinessType]) -> None:
 def _load() -> None:
     """Import every type module once (threads of a server may ask at the same moment), then
     bring the configured types in line with the database (once per request)."""
+    _import_modules()
+    from app.services.applications.types import configured
+
+    configured.sync()
+
+
+def _import_modules() -> None:
     global _loaded
     if not _loaded:
         with _lock:
@@ -102,9 +109,14 @@ def _load() -> None:
                 for info in pkgutil.iter_modules(__path__):
                     importlib.import_module(f"{__name__}.{info.name}")
                 _loaded = True
-    from app.services.applications.types import configured
 
-    configured.sync()
+
+def built_in(process_id: str) -> bool:
+    """Whether ``process_id`` is a type defined in code (a configured type never takes its id);
+    reads no table."""
+    _import_modules()
+    bt = _REGISTRY.get(process_id)
+    return bt is not None and not bt.configured
 
 
 def get(process_id: str) -> BusinessType | None:

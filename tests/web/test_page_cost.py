@@ -1,0 +1,92 @@
+"""The fixed cost of a page (issue 14 goal 1): the statements each page sends, counted — never
+timed — so that a change that adds a round trip to every page fails here."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import HumanTask
+from app.models import User
+from app.services.engine import processes
+from tests.conftest import WebClient
+from tests.factories import World
+from tests.factories import application_payload
+from tests.statements import selects_of
+
+
+def _open_task(app: Flask, world: World) -> int:
+    with app.app_context():
+        doctor = db.session.scalar(select(User).where(User.username == "doctor01"))
+        assert doctor is not None
+        iid = processes.start_application(doctor, "registration",
+                                          application_payload(world, doctor.id)).instance_id
+        task_id = db.session.scalar(select(HumanTask.id).where(
+            HumanTask.instance_id == iid, HumanTask.status == "open"))
+        db.session.remove()
+        assert task_id is not None
+        return task_id
+
+
+def _signed_in(app: Flask, username: str) -> WebClient:
+    client = WebClient(app.test_client())
+    client.login(username)
+    return client
+
+
+def test_the_physician_home_costs_three_queries(app: Flask, web_world: World) -> None:
+    # issue 14 goal 1: the session with its person, the physician's open tasks, the 消息 count
+    client = _signed_in(app, "doctor01")
+    client.get("/physician/")
+    selects, page = selects_of(app, lambda: client.get("/physician/").get_data(as_text=True))
+    assert "宋宏强" in page and "业务申请" in page
+    assert len(selects) == 3, "\n".join(selects)
+
+
+def test_the_task_page_reads_its_task_instance_and_version_at_once_and_no_workflow_state(
+        app: Flask, web_world: World) -> None:
+    # issue 14 goal 1: the task, its instance and the instance's definition version are one
+    # statement (were three); no page reads the stored workflow state (about 10 KiB an instance)
+    task_id = _open_task(app, web_world)
+    staff = _signed_in(app, "jigou01")
+    staff.get(f"/inbox/tasks/{task_id}")
+    selects, page = selects_of(app, lambda: staff.get(f"/inbox/tasks/{task_id}").get_data(as_text=True))
+    assert "医疗机构确认" in page and "宋宏强" in page
+    first = [s for s in selects if "FROM human_task" in s][0]
+    assert "JOIN process_instance" in first and "JOIN process_definition" in first
+    assert not [s for s in selects if "workflow_json" in s]
+    assert len(selects) == 16, "\n".join(selects)
+
+
+def test_a_decision_posted_without_its_choice_is_shown_again_without_reading_the_state_twice(
+        app: Flask, web_world: World) -> None:
+    # issue 14 goal 1 (task form POST): refused input is shown again, with the error next to
+    # the field; the step read the instance once, the page read no workflow state
+    task_id = _open_task(app, web_world)
+    staff = _signed_in(app, "jigou01")
+    page = staff.get(f"/inbox/tasks/{task_id}").get_data(as_text=True)
+    assert "医疗机构确认" in page
+    selects, resp = selects_of(app, lambda: staff.post(f"/inbox/tasks/{task_id}/complete", {}))
+    assert resp.status_code == 422 and "医疗机构确认" in resp.get_data(as_text=True)
+    assert len([s for s in selects if "workflow_json" in s]) <= 1, "\n".join(selects)
+
+
+def test_the_inbox_list_never_reads_the_workflow_state(app: Flask, web_world: World) -> None:
+    # issue 14 goal 1: a list page reads the columns it shows (never workflow_json)
+    _open_task(app, web_world)
+    staff = _signed_in(app, "jigou01")
+    selects, page = selects_of(app, lambda: staff.get("/inbox/").get_data(as_text=True))
+    assert 'href="/inbox/tasks/' in page
+    assert not [s for s in selects if "workflow_json" in s or "bpmn_xml" in s]
+
+
+def test_the_application_form_reads_no_diagram_row(app: Flask, web_world: World) -> None:
+    # issue 14 goal 1 (start form GET): the newest published version comes from the request's
+    # list of newest versions and the cache of versions, not from its stored row (diagram,
+    # forms and spec: tens of KiB)
+    client = _signed_in(app, "doctor01")
+    client.get("/physician/apply/registration")
+    selects, page = selects_of(app, lambda: client.get("/physician/apply/registration").get_data(as_text=True))
+    assert "拟执业机构" in page and "执业范围" in page
+    assert not [s for s in selects if "bpmn_xml" in s or "workflow_json" in s]
