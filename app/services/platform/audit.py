@@ -34,6 +34,7 @@ from app.models import AuditEvent
 from app.models import AuditHead
 from app.models import User
 from app.models.base import utcnow
+from app.services.platform import pending as pending_changes
 from app.services.platform.database import is_postgres
 
 GENESIS = "0" * 64
@@ -52,16 +53,28 @@ def _digest(key: bytes, prev: str, at: datetime, actor: str, action: str, otype:
     return hmac.new(key, body.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def _lock_head() -> str:
+def _lock_head(pending: tuple[type, ...] = ()) -> str:
     """Lock the chain's head row and return its hash, in one statement.
 
     An UPDATE waits for the row lock and then reads the newest committed version of the row
     (PostgreSQL re-checks it under READ COMMITTED), so two appenders can never see the same head.
     A SELECT in the statement that takes a lock would read the snapshot taken before the wait and
     fork the chain. The row is created from the newest event the first time (a fresh database).
+
+    On PostgreSQL the session's pending changes to rows of the ``pending`` classes travel in the
+    same statement, as writable CTEs (:mod:`app.services.platform.pending`).
     """
     lock = update(AuditHead).where(AuditHead.id == _HEAD).values(hash=AuditHead.hash).returning(AuditHead.hash)
-    head = db.session.scalar(lock)
+    batch = pending_changes.take(pending) if pending and is_postgres() else None
+    if batch is None:
+        head = db.session.scalar(lock)
+    else:
+        locked = lock.cte("head")  # last: the rows are written before the head is locked, as before
+        with db.session.no_autoflush:  # the pending changes are in this statement
+            row = db.session.execute(select(*batch.columns(),
+                                            select(locked.c.hash).scalar_subquery())).one()
+        batch.applied(row[:-1])
+        head = row[-1]
     if head is not None:
         return head
     newest = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1).scalar_subquery()
@@ -89,15 +102,17 @@ def _stored(detail: dict[str, Any]) -> Any:
 
 
 def record(actor: User | None, action: str, object_type: str, object_id: Any,
-           detail: dict[str, Any] | None = None) -> AuditEvent:
+           detail: dict[str, Any] | None = None, *, pending: tuple[type, ...] = ()) -> AuditEvent:
     """Append an event (the caller's transaction commits it).
 
     Two statements: the head's lock-and-read, then the event's INSERT with the head's new hash
     (on PostgreSQL one statement, the head's UPDATE in a CTE; SQLite has no writable CTEs and
-    no round trips to save). The head stays locked until the caller commits.
+    no round trips to save). The head stays locked until the caller commits. ``pending``:
+    classes whose rows' pending changes may be written by the head's statement (PostgreSQL;
+    an engine step's read model), instead of by a flush of their own first.
     """
     key = chain_key()
-    prev = _lock_head()
+    prev = _lock_head(pending)
     at = utcnow().replace(microsecond=0)
     name = actor.username if actor is not None else "system"
     det = json.loads(json.dumps(_kept(detail), ensure_ascii=False, default=str))
