@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import Table
 from sqlalchemy import Text
 from sqlalchemy import func
 from sqlalchemy import insert
@@ -27,6 +28,7 @@ from sqlalchemy import type_coerce
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import make_transient_to_detached
 
 from app.config import DEV_AUDIT_KEY  # development and tests; production must set its own
 from app.extensions import db
@@ -39,6 +41,8 @@ from app.services.platform.database import is_postgres
 
 GENESIS = "0" * 64
 _HEAD = 1  # the one row of audit_head
+_HEAD_TABLE = t.cast(Table, AuditHead.__table__)  # written with Core statements: one row each,
+_EVENT_TABLE = t.cast(Table, AuditEvent.__table__)  # the ORM's per-statement bookkeeping is most of their cost
 
 
 def chain_key() -> bytes:
@@ -62,17 +66,24 @@ def _lock_head(pending: tuple[type, ...] = ()) -> str:
     fork the chain. The row is created from the newest event the first time (a fresh database).
 
     On PostgreSQL the session's pending changes to rows of the ``pending`` classes travel in the
-    same statement, as writable CTEs (:mod:`app.services.platform.pending`).
+    same statement, as writable CTEs (:mod:`app.services.platform.pending`); on SQLite they are
+    written just before it, as Core statements.
     """
-    lock = update(AuditHead).where(AuditHead.id == _HEAD).values(hash=AuditHead.hash).returning(AuditHead.hash)
-    batch = pending_changes.take(pending) if pending and is_postgres() else None
-    if batch is None:
-        head = db.session.scalar(lock)
+    lock = update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == _HEAD).values(hash=_HEAD_TABLE.c.hash) \
+        .returning(_HEAD_TABLE.c.hash)
+    batch = pending_changes.take(pending) if pending else None
+    if batch is None or not is_postgres():
+        if batch is None:
+            db.session.flush()  # the session's own changes first, as an ORM statement's autoflush would
+        else:
+            batch.write(db.session.connection())  # SQLite: no writable CTEs, no round trips to save
+        head = t.cast(str | None, db.session.connection().execute(lock).scalar())  # Core: no ORM bookkeeping
     else:
         locked = lock.cte("head")  # last: the rows are written before the head is locked, as before
-        with db.session.no_autoflush:  # the pending changes are in this statement
-            row = db.session.execute(select(*batch.columns(),
-                                            select(locked.c.hash).scalar_subquery())).one()
+        # on the session's connection: no autoflush, the pending changes are in this statement
+        row = db.session.connection().execute(select(*batch.columns(),
+                                                     select(locked.c.hash).scalar_subquery()),
+                                              batch.params).one()
         batch.applied(row[:-1])
         head = row[-1]
     if head is not None:
@@ -81,7 +92,7 @@ def _lock_head(pending: tuple[type, ...] = ()) -> str:
     dml = postgresql.insert if is_postgres() else sqlite.insert
     db.session.execute(dml(AuditHead).from_select(
         ["id", "hash"], select(literal(_HEAD), func.coalesce(newest, GENESIS))).on_conflict_do_nothing())
-    head = db.session.scalar(lock)
+    head = t.cast(str | None, db.session.connection().execute(lock).scalar())
     assert head is not None  # just created, by this transaction or a concurrent one
     return head
 
@@ -119,15 +130,19 @@ def record(actor: User | None, action: str, object_type: str, object_id: Any,
     oid = str(object_id)
     digest = _digest(key, prev, at, name, action, object_type, oid, det)
     row = {"at": at, "actor_id": actor.id if actor else None, "actor_name": name, "action": action,
-           "object_type": object_type, "object_id": oid, "detail": _stored(det), "prev_hash": prev,
-           "hash": digest}
-    move = update(AuditHead).where(AuditHead.id == _HEAD).values(hash=digest)
-    stmt = insert(AuditEvent).values(**row).returning(AuditEvent)
+           "object_type": object_type, "object_id": oid, "prev_hash": prev, "hash": digest}
+    move = update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == _HEAD).values(hash=digest)
+    stmt = insert(_EVENT_TABLE).values(**row, detail=_stored(det)).returning(_EVENT_TABLE.c.id)
     if is_postgres():
         stmt = stmt.add_cte(move.cte("head"))
-    ev = db.session.scalars(stmt).one()
+    conn = db.session.connection()
+    new_id = conn.execute(stmt).scalar_one()
     if not is_postgres():
-        db.session.execute(move)
+        conn.execute(move)
+    # the row as the session would hold it after an ORM insert (persistent, nothing to write)
+    ev = AuditEvent(id=new_id, detail=det, **row)
+    make_transient_to_detached(ev)
+    db.session.add(ev)
     return ev
 
 

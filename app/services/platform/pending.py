@@ -3,12 +3,14 @@
 SQLAlchemy's unit of work sends one statement per table and operation, so an engine step's
 read-model writes (UPDATE instance, UPDATE task, INSERT the next task) are three round trips.
 On PostgreSQL they can travel as CTEs of another statement the step sends anyway (the audit
-head's lock, :func:`app.services.platform.audit.record`). :func:`take` turns the pending
-changes into CTEs; :meth:`Batch.applied` then marks the ORM objects as written (new rows get
-their ids and become persistent), so later code in the same call reads the truth and the commit
-writes nothing again. Only simple changes travel this way: column values of rows of the named
-classes, no deletes, no relationship changes; otherwise :func:`take` returns None and the
-caller lets the unit of work flush as usual.
+head's lock, :func:`app.services.platform.audit.record`); on SQLite (no writable CTEs, no
+network) they are plain Core statements, without the unit of work's bookkeeping, which is most
+of a flush's cost there. :func:`take` turns the pending changes into statements;
+:meth:`Batch.applied` then marks the ORM objects as written (new rows get their ids and become
+persistent), so later code in the same call reads the truth and the commit writes nothing
+again. Only simple changes travel this way: column values of rows of the named classes, no
+deletes, no relationship changes; otherwise :func:`take` returns None and the caller lets the
+unit of work flush as usual.
 """
 
 from __future__ import annotations
@@ -16,10 +18,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import Connection
+from sqlalchemy import Insert
 from sqlalchemy import Table
+from sqlalchemy import Update
+from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
@@ -31,7 +38,6 @@ from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.sql.selectable import CTE
 
 from app.extensions import db
 
@@ -40,7 +46,8 @@ from app.extensions import db
 class _Update:
     obj: Any
     values: dict[str, Any]  # attribute key -> new value (the version column's included)
-    cte: CTE
+    stmt: Update  # its parameters are named w<n>_<column>, so several fit in one statement
+    params: dict[str, Any]
 
 
 @dataclass
@@ -48,21 +55,39 @@ class _Insert:
     obj: Any
     pk_key: str
     values: dict[str, Any]  # attribute key -> value, Python-side defaults filled in
-    cte: CTE
+    stmt: Insert
+    params: dict[str, Any]
 
 
 @dataclass
 class Batch:
-    """Pending changes as CTEs; :meth:`columns` go in the statement's SELECT list."""
+    """Pending changes as statements: :meth:`columns` (CTEs) or :meth:`write` (one each)."""
 
     updates: list[_Update] = field(default_factory=list)
     inserts: list[_Insert] = field(default_factory=list)
 
+    @property
+    def params(self) -> dict[str, Any]:
+        """The bound values of every change (their names do not collide)."""
+        out: dict[str, Any] = {}
+        for u in self.updates:
+            out.update(u.params)
+        for i in self.inserts:
+            out.update(i.params)
+        return out
+
     def columns(self) -> list[ColumnElement[Any]]:
-        """One scalar per change: rows updated (must be 1), then each new row's id."""
-        counts = [select(func.count()).select_from(u.cte).scalar_subquery() for u in self.updates]
-        ids = [select(*i.cte.c).scalar_subquery() for i in self.inserts]
+        """One scalar per change, each a CTE: rows updated (must be 1), then each new row's id.
+        Execute the statement with :attr:`params`."""
+        counts = [_count(u.stmt, n) for n, u in enumerate(self.updates)]
+        ids = [_new_id(i.stmt, n) for n, i in enumerate(self.inserts, start=len(self.updates))]
         return [*counts, *ids]
+
+    def write(self, conn: Connection) -> None:
+        """Without writable CTEs (SQLite): one Core statement per change, then :meth:`applied`.
+        The same statements as the unit of work's, without its per-flush bookkeeping."""
+        counts = [len(conn.execute(u.stmt, u.params).all()) for u in self.updates]
+        self.applied([*counts, *(conn.execute(i.stmt, i.params).scalar_one() for i in self.inserts)])
 
     def applied(self, values: Sequence[Any]) -> None:
         """Mark the objects written, given the statement's :meth:`columns` values.
@@ -73,10 +98,12 @@ class Batch:
         counts, ids = values[:len(self.updates)], values[len(self.updates):]
         if any(n != 1 for n in counts):
             raise StaleDataError("a row was changed or deleted by another transaction")
+        session = db.session()
         for u in self.updates:
             for key, value in u.values.items():
                 set_committed_value(u.obj, key, value)
-        session = db.session()
+            # written: what the unit of work does after a flush, so the commit has nothing to do
+            instance_state(u.obj)._commit_all(instance_state(u.obj).dict, session.identity_map)
         for ins, new_id in zip(self.inserts, ids, strict=True):
             session.expunge(ins.obj)
             for key, value in ins.values.items():
@@ -84,6 +111,16 @@ class Batch:
             set_committed_value(ins.obj, ins.pk_key, new_id)
             make_transient_to_detached(ins.obj)
             session.add(ins.obj)
+
+
+@lru_cache(maxsize=256)
+def _count(stmt: Update, n: int) -> ColumnElement[Any]:
+    return select(func.count()).select_from(stmt.cte(f"w{n}")).scalar_subquery()
+
+
+@lru_cache(maxsize=256)
+def _new_id(stmt: Insert, n: int) -> ColumnElement[Any]:
+    return select(*stmt.cte(f"w{n}").c).scalar_subquery()
 
 
 def _plain(mapper: Mapper[Any]) -> Table | None:
@@ -111,13 +148,42 @@ def _changes(state: InstanceState[Any], mapper: Mapper[Any]) -> dict[str, Any] |
     return out
 
 
-def _update(n: int, obj: Any, state: InstanceState[Any], mapper: Mapper[Any], table: Table,
+def _column_key(mapper: Mapper[Any], key: str) -> str:
+    return mapper.column_attrs[key].columns[0].key
+
+
+@lru_cache(maxsize=256)
+def _update_stmt(mapper: Mapper[Any], keys: tuple[str, ...], versioned: bool, n: int) -> Update:
+    """UPDATE of ``keys`` (attribute keys) by primary key (and version), parameters w<n>_*."""
+    table = _plain(mapper)
+    assert table is not None
+    pk = mapper.primary_key[0]
+    where = [pk == bindparam(f"w{n}_pk", type_=pk.type)]
+    if versioned:
+        vcol = mapper.version_id_col
+        assert vcol is not None
+        where.append(vcol == bindparam(f"w{n}_version", type_=vcol.type))
+    cols = {_column_key(mapper, k): bindparam(f"w{n}_{_column_key(mapper, k)}",
+                                              type_=mapper.column_attrs[k].columns[0].type) for k in keys}
+    return update(table).where(*where).values(cols).returning(pk)
+
+
+@lru_cache(maxsize=256)
+def _insert_stmt(mapper: Mapper[Any], keys: tuple[str, ...], n: int) -> Insert:
+    """INSERT of ``keys`` (attribute keys) returning the new key, parameters w<n>_*."""
+    table = _plain(mapper)
+    assert table is not None
+    cols = {_column_key(mapper, k): bindparam(f"w{n}_{_column_key(mapper, k)}",
+                                              type_=mapper.column_attrs[k].columns[0].type) for k in keys}
+    return insert(table).values(cols).returning(mapper.primary_key[0])
+
+
+def _update(n: int, obj: Any, state: InstanceState[Any], mapper: Mapper[Any],
             changes: dict[str, Any]) -> _Update | None:
     identity = state.identity
     if identity is None:
         return None
-    pk = mapper.primary_key[0]
-    where = [pk == identity[0]]
+    params = {f"w{n}_pk": identity[0]}
     values = dict(changes)
     vcol = mapper.version_id_col
     if vcol is not None:
@@ -126,11 +192,11 @@ def _update(n: int, obj: Any, state: InstanceState[Any], mapper: Mapper[Any], ta
             return None
         vkey = mapper.get_property_by_column(vcol).key
         old = state.dict.get(vkey)
-        where.append(vcol == old)
+        params[f"w{n}_version"] = old
         values[vkey] = generate(old)
-    cols = {mapper.column_attrs[k].columns[0].key: v for k, v in values.items()}
-    stmt = update(table).where(*where).values(cols).returning(pk)
-    return _Update(obj, values, stmt.cte(f"w{n}"))
+    params.update({f"w{n}_{_column_key(mapper, k)}": v for k, v in values.items()})
+    stmt = _update_stmt(mapper, tuple(values), vcol is not None, n)
+    return _Update(obj, values, stmt, params)
 
 
 def _insert(n: int, obj: Any, state: InstanceState[Any], mapper: Mapper[Any],
@@ -155,14 +221,13 @@ def _insert(n: int, obj: Any, state: InstanceState[Any], mapper: Mapper[Any],
                 values[prop.key] = default.arg(None)
             else:
                 return None  # a SQL expression or a sequence: leave it to the unit of work
-    cols = {mapper.column_attrs[k].columns[0].key: v for k, v in values.items()}
-    stmt = insert(table).values(cols).returning(pk)
-    return _Insert(obj, pk_key, values, stmt.cte(f"w{n}"))
+    params = {f"w{n}_{_column_key(mapper, k)}": v for k, v in values.items()}
+    return _Insert(obj, pk_key, values, _insert_stmt(mapper, tuple(values), n), params)
 
 
 def take(classes: tuple[type, ...]) -> Batch | None:
-    """The session's pending changes as CTEs, or None when there are none or one of them
-    cannot travel that way (then the unit of work flushes them as usual)."""
+    """The session's pending changes as statements, or None when there are none or one of
+    them cannot travel that way (then the unit of work flushes them as usual)."""
     session = db.session()
     if session.deleted:
         return None
@@ -175,13 +240,12 @@ def take(classes: tuple[type, ...]) -> Batch | None:
                 return None
             continue
         mapper = state.mapper
-        table = _plain(mapper)
         changes = _changes(state, mapper)
-        if table is None or changes is None:
+        if _plain(mapper) is None or changes is None:
             return None
         if not changes:
             continue
-        u = _update(n, obj, state, mapper, table, changes)
+        u = _update(n, obj, state, mapper, changes)
         if u is None:
             return None
         batch.updates.append(u)
