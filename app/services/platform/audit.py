@@ -20,6 +20,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Table
 from sqlalchemy import Text
+from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import literal
@@ -43,6 +44,9 @@ GENESIS = "0" * 64
 _HEAD = 1  # the one row of audit_head
 _HEAD_TABLE = t.cast(Table, AuditHead.__table__)  # written with Core statements: one row each,
 _EVENT_TABLE = t.cast(Table, AuditEvent.__table__)  # the ORM's per-statement bookkeeping is most of their cost
+_LOCK = update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == _HEAD).values(hash=_HEAD_TABLE.c.hash) \
+    .returning(_HEAD_TABLE.c.hash)  # the head's lock-and-read
+_MOVE = update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == _HEAD).values(hash=bindparam("head_hash"))
 
 
 def chain_key() -> bytes:
@@ -69,12 +73,12 @@ def _lock_head(pending: tuple[type, ...] = ()) -> str:
     same statement, as writable CTEs (:mod:`app.services.platform.pending`); on SQLite they are
     written just before it, as Core statements.
     """
-    lock = update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == _HEAD).values(hash=_HEAD_TABLE.c.hash) \
-        .returning(_HEAD_TABLE.c.hash)
+    lock = _LOCK
     batch = pending_changes.take(pending) if pending else None
     if batch is None or not is_postgres():
         if batch is None:
-            db.session.flush()  # the session's own changes first, as an ORM statement's autoflush would
+            if db.session.autoflush:  # the session's own changes first, as an ORM statement's autoflush
+                db.session.flush()
         else:
             batch.write(db.session.connection())  # SQLite: no writable CTEs, no round trips to save
         head = t.cast(str | None, db.session.connection().execute(lock).scalar())  # Core: no ORM bookkeeping
@@ -131,14 +135,13 @@ def record(actor: User | None, action: str, object_type: str, object_id: Any,
     digest = _digest(key, prev, at, name, action, object_type, oid, det)
     row = {"at": at, "actor_id": actor.id if actor else None, "actor_name": name, "action": action,
            "object_type": object_type, "object_id": oid, "prev_hash": prev, "hash": digest}
-    move = update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == _HEAD).values(hash=digest)
     stmt = insert(_EVENT_TABLE).values(**row, detail=_stored(det)).returning(_EVENT_TABLE.c.id)
     if is_postgres():
-        stmt = stmt.add_cte(move.cte("head"))
+        stmt = stmt.add_cte(_MOVE.cte("head"))
     conn = db.session.connection()
-    new_id = conn.execute(stmt).scalar_one()
+    new_id = conn.execute(stmt, {"head_hash": digest}).scalar_one()
     if not is_postgres():
-        conn.execute(move)
+        conn.execute(_MOVE, {"head_hash": digest})
     # the row as the session would hold it after an ORM insert (persistent, nothing to write)
     ev = AuditEvent(id=new_id, detail=det, **row)
     make_transient_to_detached(ev)

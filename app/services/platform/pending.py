@@ -123,6 +123,7 @@ def _new_id(stmt: Insert, n: int) -> ColumnElement[Any]:
     return select(*stmt.cte(f"w{n}").c).scalar_subquery()
 
 
+@lru_cache(maxsize=64)
 def _plain(mapper: Mapper[Any]) -> Table | None:
     """The mapper's one table, if rows of it can be written by a CTE (no inheritance, one
     integer key, no ``onupdate``)."""
