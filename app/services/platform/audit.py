@@ -15,9 +15,12 @@ import json
 import typing as t
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import Insert
+from sqlalchemy import Select
 from sqlalchemy import Table
 from sqlalchemy import Text
 from sqlalchemy import bindparam
@@ -25,7 +28,6 @@ from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import literal
 from sqlalchemy import select
-from sqlalchemy import type_coerce
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
@@ -83,11 +85,8 @@ def _lock_head(pending: tuple[type, ...] = ()) -> str:
             batch.write(db.session.connection())  # SQLite: no writable CTEs, no round trips to save
         head = t.cast(str | None, db.session.connection().execute(lock).scalar())  # Core: no ORM bookkeeping
     else:
-        locked = lock.cte("head")  # last: the rows are written before the head is locked, as before
         # on the session's connection: no autoflush, the pending changes are in this statement
-        row = db.session.connection().execute(select(*batch.columns(),
-                                                     select(locked.c.hash).scalar_subquery()),
-                                              batch.params).one()
+        row = db.session.connection().execute(_with_head(batch, batch.shape), batch.params).one()
         batch.applied(row[:-1])
         head = row[-1]
     if head is not None:
@@ -101,6 +100,21 @@ def _lock_head(pending: tuple[type, ...] = ()) -> str:
     return head
 
 
+_BATCHES: dict[tuple[Any, ...], Select[Any]] = {}
+
+
+def _with_head(batch: pending_changes.Batch, shape: tuple[Any, ...]) -> Select[Any]:
+    """The batch's writes (CTEs) and then the head's lock-and-read, in one statement; built once
+    per shape of batch (an engine step has a few)."""
+    stmt = _BATCHES.get(shape)
+    if stmt is None:
+        # the head last: the rows are written before the head is locked, as before
+        stmt = select(*batch.columns(), select(_LOCK.cte("head").c.hash).scalar_subquery())
+        if len(_BATCHES) < 256:
+            _BATCHES[shape] = stmt
+    return stmt
+
+
 def _kept(detail: dict[str, Any] | None) -> dict[str, Any]:
     """The detail without empty values (the trail page shows none of them)."""
     return {k: v for k, v in (detail or {}).items() if v is not None and v != ""}
@@ -108,12 +122,25 @@ def _kept(detail: dict[str, Any] | None) -> dict[str, Any]:
 
 def _stored(detail: dict[str, Any]) -> Any:
     """The detail as stored: on SQLite compact JSON text (UTF-8, no spaces; the default JSON
-    type writes ``\\uXXXX`` escapes and spaces); PostgreSQL's JSONB is binary already. The
-    hash covers the canonical form (:func:`_digest`), not these bytes."""
+    type writes ``\\uXXXX`` escapes and spaces), bound as text (:func:`_event_insert`);
+    PostgreSQL's JSONB is binary already. The hash covers the canonical form
+    (:func:`_digest`), not these bytes."""
     if is_postgres():
         return detail
-    return type_coerce(json.dumps(detail, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
-                       Text)
+    return json.dumps(detail, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+_EVENT_COLUMNS = ("at", "actor_id", "actor_name", "action", "object_type", "object_id", "prev_hash", "hash")
+
+
+@lru_cache(maxsize=2)
+def _event_insert(postgres: bool) -> Insert:
+    """The event's INSERT (parameters ``ev_<column>``), returning its id; on PostgreSQL with the
+    head's move (parameter ``head_hash``) as a CTE. Built once."""
+    cols: dict[str, Any] = {c: bindparam(f"ev_{c}", type_=_EVENT_TABLE.c[c].type) for c in _EVENT_COLUMNS}
+    cols["detail"] = bindparam("ev_detail", type_=_EVENT_TABLE.c.detail.type if postgres else Text())
+    stmt = insert(_EVENT_TABLE).values(cols).returning(_EVENT_TABLE.c.id)
+    return stmt.add_cte(_MOVE.cte("head")) if postgres else stmt
 
 
 def record(actor: User | None, action: str, object_type: str, object_id: Any,
@@ -135,12 +162,12 @@ def record(actor: User | None, action: str, object_type: str, object_id: Any,
     digest = _digest(key, prev, at, name, action, object_type, oid, det)
     row = {"at": at, "actor_id": actor.id if actor else None, "actor_name": name, "action": action,
            "object_type": object_type, "object_id": oid, "prev_hash": prev, "hash": digest}
-    stmt = insert(_EVENT_TABLE).values(**row, detail=_stored(det)).returning(_EVENT_TABLE.c.id)
-    if is_postgres():
-        stmt = stmt.add_cte(_MOVE.cte("head"))
+    postgres = is_postgres()
+    params = {f"ev_{k}": v for k, v in row.items()}
     conn = db.session.connection()
-    new_id = conn.execute(stmt, {"head_hash": digest}).scalar_one()
-    if not is_postgres():
+    new_id = conn.execute(_event_insert(postgres), {**params, "ev_detail": _stored(det),
+                                                     "head_hash": digest}).scalar_one()
+    if not postgres:
         conn.execute(_MOVE, {"head_hash": digest})
     # the row as the session would hold it after an ORM insert (persistent, nothing to write)
     ev = AuditEvent(id=new_id, detail=det, **row)

@@ -76,6 +76,11 @@ class Batch:
             out.update(i.params)
         return out
 
+    @property
+    def shape(self) -> tuple[Update | Insert, ...]:
+        """The statements, in order: batches of the same shape share one compiled statement."""
+        return (*(u.stmt for u in self.updates), *(i.stmt for i in self.inserts))
+
     def columns(self) -> list[ColumnElement[Any]]:
         """One scalar per change, each a CTE: rows updated (must be 1), then each new row's id.
         Execute the statement with :attr:`params`."""
