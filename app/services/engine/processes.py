@@ -16,9 +16,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import Integer
+from sqlalchemy import Select
+from sqlalchemy import bindparam
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -379,17 +383,23 @@ def start_case(actor: User | None, process_id: str,
     return start(actor, process_id, submission, upload_dir, token)
 
 
+@cache
+def _task_lock_query() -> Select[tuple[HumanTask, ProcessInstance]]:
+    """The statement of :func:`_lock_task` (parameter ``task_id``), built once."""
+    task_id = bindparam("task_id", type_=Integer)
+    instance_of = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
+    return (select(HumanTask, ProcessInstance)
+            .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+            .where(HumanTask.instance_id == instance_of,
+                   or_(HumanTask.status == TaskStatus.OPEN, HumanTask.id == task_id))
+            .with_for_update(of=ProcessInstance)
+            .execution_options(populate_existing=True))
+
+
 def _lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance, list[HumanTask]]:
     """The task, its instance (row locked) and the instance's open tasks, read fresh in one
     round trip."""
-    instance_of = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
-    rows = db.session.execute(
-        select(HumanTask, ProcessInstance)
-        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-        .where(HumanTask.instance_id == instance_of,
-               or_(HumanTask.status == TaskStatus.OPEN, HumanTask.id == task_id))
-        .with_for_update(of=ProcessInstance)
-        .execution_options(populate_existing=True)).all()
+    rows = db.session.execute(_task_lock_query(), {"task_id": task_id}).all()
     task = next((t for t, _i in rows if t.id == task_id), None)
     if task is None:
         raise NotFound(_("任务不存在"))
