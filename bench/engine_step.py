@@ -81,6 +81,35 @@ def _floor_engine() -> tuple[BpmnWorkflowSerializer, PythonScriptEngine]:
     return serializer, PythonScriptEngine(environment=env)
 
 
+_listeners: list[tuple[str, Any]] = []
+
+
+def _count_round_trips(seen: list[str], on: bool) -> None:
+    """Record every statement sent (BEGIN and COMMIT as their own round trips on PostgreSQL;
+    SQLite's BEGIN IMMEDIATE is a statement of its own) while ``on``."""
+    from sqlalchemy import event
+    engine = db.engine
+    if not on:
+        for name, fn in _listeners:
+            event.remove(engine, name, fn)
+        _listeners.clear()
+        return
+
+    def statement(_c: Any, _cur: Any, sql: str, *_a: Any) -> None:
+        seen.append(" ".join(sql.split())[:60])
+
+    def begin(_c: Any) -> None:
+        if engine.dialect.name != "sqlite":
+            seen.append("BEGIN")
+
+    def commit(_c: Any) -> None:
+        seen.append("COMMIT")
+
+    for name, fn in (("before_cursor_execute", statement), ("begin", begin), ("commit", commit)):
+        event.listen(engine, name, fn)
+        _listeners.append((name, fn))
+
+
 def run(n: int, url: str | None, smoke: bool, schema: str = "public") -> dict[str, Any]:
     app = bench_app(url, schema)
     from app.services.engine import processes
@@ -97,6 +126,7 @@ def run(n: int, url: str | None, smoke: bool, schema: str = "public") -> dict[st
         db.session.expunge(staff)  # signed in: a request has the person before the step starts
         db.session.remove()
         service_ms, floor_ms, sizes = [], [], []
+        trips: list[str] = []
         for iid in ids:
             inst = db.session.get(ProcessInstance, iid)
             assert inst is not None
@@ -119,10 +149,15 @@ def run(n: int, url: str | None, smoke: bool, schema: str = "public") -> dict[st
                 conn.execute(text("UPDATE floor_state SET body = :b WHERE id = 1"), {"b": body})
             floor_ms.append((time.perf_counter() - t0) * 1000)
 
+            counting = not trips  # the first (warm-up) step: its round trips, BEGIN and COMMIT included
+            if counting:
+                _count_round_trips(trips, on=True)
             t0 = time.perf_counter()
             actor = db.session.merge(staff, load=False)  # no query
             processes.complete_task(actor, task_id, {"decision": "confirm", "paper_held": True, "note": ""})
             service_ms.append((time.perf_counter() - t0) * 1000)
+            if counting:
+                _count_round_trips(trips, on=False)
             sizes.append(len(db.session.get(ProcessInstance, iid).workflow_json))
             db.session.remove()
         dialect = db.engine.dialect.name
@@ -133,6 +168,8 @@ def run(n: int, url: str | None, smoke: bool, schema: str = "public") -> dict[st
         "service_p50_ms": pct(s, 0.5), "service_p95_ms": pct(s, 0.95),
         "floor_p50_ms": pct(f, 0.5), "floor_p95_ms": pct(f, 0.95),
         "ratio_p50": round(statistics.median(s) / statistics.median(f), 2),
+        "round_trips_per_step": len(trips), "floor_round_trips": 3,  # BEGIN, UPDATE, COMMIT
+        "step_statements": trips,
         "stored_state_bytes_p50": int(statistics.median(sizes)),
         "start_p50_ms": pct(start_ms[skip:], 0.5), "start_p95_ms": pct(start_ms[skip:], 0.95),
         "machine": machine(),

@@ -30,6 +30,9 @@ def _bench(script: str, *args: str) -> dict[str, Any]:
 def test_engine_step() -> None:
     r = _bench("engine_step.py", "--smoke")
     assert r["n"] == 3 and r["service_p50_ms"] > 0 and r["floor_p50_ms"] > 0 and r["ratio_p50"] > 0
+    # issue 14 goal 4: BEGIN, locked read, read model + audit head (one WITH), audit event, COMMIT
+    assert r["step_statements"][0].startswith("BEGIN") and r["step_statements"][-1] == "COMMIT"
+    assert r["round_trips_per_step"] <= (5 if r["database"] == "postgresql" else 9), r["step_statements"]
 
 
 def test_timers() -> None:

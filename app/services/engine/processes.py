@@ -16,9 +16,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import Integer
+from sqlalchemy import Select
+from sqlalchemy import bindparam
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -70,6 +74,7 @@ from app.workflow.engine import SERIALIZER_VERSION
 ALREADY_HANDLED = "该任务已被处理"
 log = logging.getLogger("medreg.processes")
 _stepping: ContextVar[int | None] = ContextVar("medreg_stepping", default=None)  # instance id
+_READ_MODEL = (ProcessInstance, HumanTask)  # a step's writes that travel with the audit head (PostgreSQL)
 
 
 def _runtime_args(ctx: StepContext) -> dict[str, Any]:
@@ -131,7 +136,8 @@ def _save(ctx: StepContext, rt: Runtime, completed_guid: str | None = None) -> N
                 outbox.notify_user(physician, f"您的申请需要处理：{task.title}",
                                    f"您的申请（编号 {inst.id}）{task.status or task.title}，"
                                    "请登录系统查看意见并处理。", f"task:{task.id}")
-    db.session.flush()
+    # no flush: the writes go with the audit head's statement (audit.record(pending=...)), or
+    # with the next query's autoflush, or with the commit
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
@@ -350,10 +356,10 @@ def start(actor: User | None, process_id: str, submission: forms.Submission | di
         _save(ctx, rt)
         if bt.kind == "case":
             audit.record(actor, "case.start", "process_instance", inst.id,
-                         {"process": process_id, "registration": prepared.registration_id})
+                         {"process": process_id, "registration": prepared.registration_id}, pending=_READ_MODEL)
         else:
             audit.record(actor, "application.submit", "process_instance", inst.id,
-                         {"process": process_id, "version": row.version})
+                         {"process": process_id, "version": row.version}, pending=_READ_MODEL)
         started = StartResult(inst.id, cancellation_report.reported_late_days(
             process_id, prepared.data, now))
         once.done(inst.id)
@@ -376,17 +382,23 @@ def start_case(actor: User | None, process_id: str,
     return start(actor, process_id, submission, upload_dir, token)
 
 
+@cache
+def _task_lock_query() -> Select[tuple[HumanTask, ProcessInstance]]:
+    """The statement of :func:`_lock_task` (parameter ``task_id``), built once."""
+    task_id = bindparam("task_id", type_=Integer)
+    instance_of = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
+    return (select(HumanTask, ProcessInstance)
+            .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+            .where(HumanTask.instance_id == instance_of,
+                   or_(HumanTask.status == TaskStatus.OPEN, HumanTask.id == task_id))
+            .with_for_update(of=ProcessInstance)
+            .execution_options(populate_existing=True))
+
+
 def _lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance, list[HumanTask]]:
     """The task, its instance (row locked) and the instance's open tasks, read fresh in one
     round trip."""
-    instance_of = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
-    rows = db.session.execute(
-        select(HumanTask, ProcessInstance)
-        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-        .where(HumanTask.instance_id == instance_of,
-               or_(HumanTask.status == TaskStatus.OPEN, HumanTask.id == task_id))
-        .with_for_update(of=ProcessInstance)
-        .execution_options(populate_existing=True)).all()
+    rows = db.session.execute(_task_lock_query(), {"task_id": task_id}).all()
     task = next((t for t, _i in rows if t.id == task_id), None)
     if task is None:
         raise NotFound(_("任务不存在"))
@@ -451,7 +463,7 @@ def complete_task(actor: User, task_id: int, submission: forms.Submission | dict
         instance_id = inst.id
         audit.record(actor, f"task.{task.task_spec_id}", "process_instance", instance_id,
                      {"task": task.id, "decision": data.get("decision"),
-                      "note": data.get("note"), **({"via": via} if via else {})})
+                      "note": data.get("note"), **({"via": via} if via else {})}, pending=_READ_MODEL)
         once.done(instance_id)
         _commit(files)
     return instance_id
@@ -476,7 +488,7 @@ def withdraw(actor: User, instance_id: int, token: str | None = None) -> None:
             raise Conflict(_("医疗机构已确认，申请不能再撤回"))
         rt.send_message("withdraw", {"by": actor.id})
         _save(ctx, rt)
-        audit.record(actor, "application.withdraw", "process_instance", inst.id)
+        audit.record(actor, "application.withdraw", "process_instance", inst.id, pending=_READ_MODEL)
         once.done(inst.id)
         db.session.commit()
 
@@ -564,7 +576,7 @@ def set_suspended(actor: User, instance_id: int, suspended: bool, reason: str = 
         inst.suspended = suspended
         inst.updated_at = utcnow()
         audit.record(actor, "instance.suspended" if suspended else "instance.resumed",
-                     "process_instance", inst.id, {"reason": why})
+                     "process_instance", inst.id, {"reason": why}, pending=_READ_MODEL)
         db.session.commit()
 
 
@@ -602,7 +614,7 @@ def retry(actor: User, instance_id: int) -> None:
         rt.fire_timers()
         _save(ctx, rt)
         audit.record(actor, "instance.retried", "process_instance", inst.id,
-                     {"error": inst.error})
+                     {"error": inst.error}, pending=_READ_MODEL)
         inst.error = None
         db.session.commit()
 
@@ -750,7 +762,7 @@ def extend(actor: User, task_id: int, reason: str, approved_by: str) -> date:
         inst.extended = True
         operations.extension_notice(ctx, {}, values["reason"], moved.due_before or "")
         audit.record(actor, "application.extended", "process_instance", inst.id,
-                     {**values, "due_before": moved.due_before, "due_after": moved.due_after})
+                     {**values, "due_before": moved.due_before, "due_after": moved.due_after}, pending=_READ_MODEL)
         new_due = inst.due_on
         db.session.commit()
     return new_due
