@@ -1,13 +1,16 @@
 """The scheduler process: ``python -m app.sweeper`` (or ``flask --app app scheduler run``).
 
 ``python -m app.sweeper`` builds the slim :func:`app.create_scheduler_app` — no web layer —
-so the process holds only what the timer sweep needs (docs/performance.md, Memory).
+so the process holds only what the timer sweep needs (docs/performance.md, Memory): the sweep
+runs in the main thread (no APScheduler, no thread pool), and the engine (SpiffWorkflow, lxml,
+RestrictedPython) is loaded only when a timer is due or a day rule has a case to start.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 from types import FrameType
 
 import click
@@ -27,7 +30,8 @@ def scheduler_run() -> None:
 
 
 def run(app: Flask) -> None:
-    """Sweep in a background thread until SIGINT/SIGTERM, then stop cleanly."""
+    """Sweep every ``MEDREG_SWEEP_SECONDS`` in this thread until SIGINT/SIGTERM; a sweep under
+    way finishes before the process ends."""
     from app.services.platform import scheduler as sched
 
     stopping = threading.Event()
@@ -37,10 +41,12 @@ def run(app: Flask) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    sched.start(app)
+    every = float(app.config["MEDREG_SWEEP_SECONDS"])
     click.echo("定时器调度已启动（Ctrl+C 退出）")
-    stopping.wait()
-    sched.stop(app)
+    while not stopping.is_set():
+        started = time.monotonic()
+        sched.sweep(app)
+        stopping.wait(max(0.0, every - (time.monotonic() - started)))
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 WEB_ONLY = ("app.web", "flask_wtf", "wtforms", "flask_limiter", "limits", "alembic", "flask_migrate",
             "mako", "reportlab", "PIL", "segno", "jsonschema")
+ENGINE = ("app.services.engine.processes", "SpiffWorkflow", "lxml", "RestrictedPython", "apscheduler")
 
 
 def _imported_after(code: str, tmp_path: Path) -> set[str]:
@@ -37,7 +38,26 @@ def test_the_scheduler_process_does_not_load_the_web_layer(tmp_path: Path) -> No
         "with app.app_context():\n"
         "    from app.extensions import db; db.create_all()\n"
         "scheduler.sweep(app)\n", tmp_path)
-    assert "app.services.engine.processes" in loaded  # it can fire timers
+    assert "app.services.engine.due" in loaded  # it asked for due timers
+    assert [m for m in WEB_ONLY if m in loaded] == []
+    # nothing was due: the engine and APScheduler stay unloaded (the loop runs in the main thread)
+    assert [m for m in ENGINE if m in loaded] == []
+
+
+def test_the_engine_is_loaded_when_a_timer_is_due(tmp_path: Path) -> None:
+    loaded = _imported_after(
+        "from app import create_scheduler_app\n"
+        "from app.services.platform import scheduler\n"
+        "app = create_scheduler_app(SETTINGS)\n"
+        "with app.app_context():\n"
+        "    from app.extensions import db; db.create_all()\n"
+        "    from bench.timers import add_timer_instances\n"
+        "    from datetime import timedelta; from app.models.base import utcnow\n"
+        "    add_timer_instances([utcnow() + timedelta(seconds=0.5)])\n"
+        "    db.session.remove()\n"
+        "import time; time.sleep(1.0)\n"
+        "assert scheduler.sweep(app) == 1\n", tmp_path)
+    assert "app.services.engine.processes" in loaded  # the sweep above fired its timer
     assert [m for m in WEB_ONLY if m in loaded] == []
 
 
