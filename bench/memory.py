@@ -98,8 +98,10 @@ def _start(setup: str, env: dict[str, str], log: str) -> tuple[list[subprocess.P
             procs = [web]
         else:
             preload = ["--preload"] if setup == "production-preload" else []
-            web = subprocess.Popen([py, "-m", "gunicorn", "-w", "1", *preload, "-b", f"fd://{listener.fileno()}",
-                                    "app:create_app()"], cwd=ROOT, env=env, pass_fds=(listener.fileno(),),
+            conf = str(ROOT / "deploy" / "gunicorn.conf.py")  # as deployed: JSON logs, max_requests
+            web = subprocess.Popen([py, "-m", "gunicorn", "-c", conf, "-w", "1", *preload,
+                                    "-b", f"fd://{listener.fileno()}", "app:create_app()"],
+                                   cwd=ROOT, env=env, pass_fds=(listener.fileno(),),
                                    stdout=subprocess.DEVNULL, stderr=open(f"{log}-web.log", "w"))
             sched_cmd = ([py, "-m", "flask", "--app", "app", "scheduler", "run"]
                          if setup == "production-full-scheduler" else [py, "-m", "app.sweeper"])
