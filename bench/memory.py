@@ -3,8 +3,9 @@
 Set-ups, each started on the same database (seeded demo data):
 
 * ``embedded`` — ``make run``: one ``flask run`` process with the scheduler in process;
-* ``production`` — gunicorn with 1 worker (master + worker) and one scheduler process
-  ``python -m app.sweeper`` (the slim scheduler app);
+* ``production`` — gunicorn with 1 worker (master + worker, ``deploy/gunicorn.conf.py``) and one
+  scheduler process ``python -m app.sweeper`` (the slim scheduler app; while timers are due it
+  has a child that fires them, which ends after ``MEDREG_SWEEPER_IDLE_SECONDS`` without work);
 * ``production-preload`` — the same with gunicorn ``--preload`` (the app loaded in the master and
   the worker forked from it);
 * ``production-full-scheduler`` — gunicorn and ``flask --app app scheduler run``, the scheduler
@@ -13,7 +14,9 @@ Set-ups, each started on the same database (seeded demo data):
 Each set-up serves ``--rounds`` rounds of the journey's pages (the institution and the
 commission sign in, open 待办任务 and the first task; a physician signs in and opens 业务查询),
 waits for a few scheduler sweeps, then reads ``/proc/<pid>/smaps_rollup`` of every process:
-RSS, PSS (shared pages divided among the processes sharing them) and USS (private pages).
+RSS, PSS (shared pages divided among the processes sharing them) and USS (private pages). The
+seeded data gives the scheduler work at start (the day rules start cases), so its child is
+there at that reading; the set-up is read again (``idle``) once the child has ended.
 
     .venv/bin/python bench/memory.py [--database-url $PG] [--rounds 20]
 """
@@ -46,6 +49,7 @@ from tests.waiting import wait_for_http  # noqa: E402
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 TASK_LINK = re.compile(r'href="/inbox/tasks/(\d+)"')
 SPIFFARENA_MIB = 156.0  # its single process (issue 14)
+IDLE_WAIT_SECONDS = 180.0  # MEDREG_SWEEPER_IDLE_SECONDS is 60
 SETUPS = ("embedded", "production", "production-preload", "production-full-scheduler")
 
 
@@ -112,19 +116,39 @@ def _start(setup: str, env: dict[str, str], log: str) -> tuple[list[subprocess.P
     return procs, base
 
 
+def _named(setup: str, procs: list[subprocess.Popen[bytes]]) -> list[tuple[str, int]]:
+    """Every process of the set-up now, named."""
+    if setup == "embedded":
+        return [("flask run + scheduler", procs[0].pid)]
+    named = [("gunicorn master", procs[0].pid)]
+    named += [("gunicorn worker", pid) for pid in _children(procs[0].pid)]
+    named.append(("scheduler", procs[1].pid))
+    named += [("scheduler's child firing timers", pid) for pid in _children(procs[1].pid)]
+    return named
+
+
+def _reading(named: list[tuple[str, int]]) -> dict[str, Any]:
+    per = [{"process": name, "pid": pid, **smaps(pid)} for name, pid in named]
+    total = {k: round(sum(p[k] for p in per), 1) for k in ("rss", "pss", "uss")}
+    return {"processes": per, "total_mib": total,
+            "pss_total_vs_spiffarena": round(total["pss"] / SPIFFARENA_MIB, 2),
+            "rss_total_vs_spiffarena": round(total["rss"] / SPIFFARENA_MIB, 2)}
+
+
 def measure(setup: str, env: dict[str, str], rounds: int, settle: float, log: str) -> dict[str, Any]:
+    """Read every process after the journey and the settle time; if the scheduler's child
+    (firing timers) is still there, read them again once it has ended (``idle``)."""
     procs, base = _start(setup, env, log)
     try:
         answered = _journey(base, rounds)
         time.sleep(settle)  # a few sweeps of the scheduler
-        named: list[tuple[str, int]] = []
-        if setup == "embedded":
-            named.append(("flask run + scheduler", procs[0].pid))
-        else:
-            named.append(("gunicorn master", procs[0].pid))
-            named += [("gunicorn worker", pid) for pid in _children(procs[0].pid)]
-            named.append(("scheduler", procs[1].pid))
-        per = [{"process": name, "pid": pid, **smaps(pid)} for name, pid in named]
+        out = {**_reading(_named(setup, procs)), "answered": answered}
+        if setup != "embedded" and _children(procs[1].pid):
+            started = time.monotonic()
+            while _children(procs[1].pid) and time.monotonic() - started < IDLE_WAIT_SECONDS:
+                time.sleep(1.0)
+            out["idle"] = {**_reading(_named(setup, procs)),
+                           "waited_s": round(time.monotonic() - started, 1)}
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -133,13 +157,11 @@ def measure(setup: str, env: dict[str, str], rounds: int, settle: float, log: st
                 p.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 p.kill()
-    total = {k: round(sum(p[k] for p in per), 1) for k in ("rss", "pss", "uss")}
-    return {"processes": per, "total_mib": total, "answered": answered,
-            "pss_total_vs_spiffarena": round(total["pss"] / SPIFFARENA_MIB, 2),
-            "rss_total_vs_spiffarena": round(total["rss"] / SPIFFARENA_MIB, 2)}
+    return out
 
 
-def run(url: str | None, schema: str, rounds: int, settle: float, setups: list[str]) -> dict[str, Any]:
+def run(url: str | None, schema: str, rounds: int, settle: float, setups: list[str],
+        sweeper_idle: float | None = None) -> dict[str, Any]:
     from app.extensions import db
     from app.services.platform import seed
 
@@ -155,12 +177,16 @@ def run(url: str | None, schema: str, rounds: int, settle: float, setups: list[s
                 "MEDREG_SCHEDULER": "off", "MEDREG_CAPTCHA": "off", "MEDREG_RATELIMIT": "off",
                 "MEDREG_MAIL_BACKEND": "log", "MEDREG_SWEEP_SECONDS": "1",
                 "MEDREG_UPLOAD_DIR": app.config["MEDREG_UPLOAD_DIR"], "PYTHONPATH": str(ROOT)})
+    if sweeper_idle is not None:  # else as deployed (60 s)
+        env["MEDREG_SWEEPER_IDLE_SECONDS"] = str(sweeper_idle)
     tmp = tempfile.mkdtemp(prefix="medreg-memory-")
     out: dict[str, Any] = {"database": db_url.split(":")[0], "machine": machine(), "rounds": rounds,
                            "spiffarena_mib": SPIFFARENA_MIB, "setups": {}}
     for setup in setups:
         out["setups"][setup] = measure(setup, env, rounds, settle, f"{tmp}/{setup}")
-        print(json.dumps({setup: out["setups"][setup]["total_mib"]}), file=sys.stderr, flush=True)
+        got = out["setups"][setup]
+        print(json.dumps({setup: got["total_mib"], "idle": got.get("idle", {}).get("total_mib")}),
+              file=sys.stderr, flush=True)
     out["logs"] = tmp
     return out
 
@@ -172,9 +198,11 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--settle", type=float, default=3.0, help="seconds of scheduler sweeps before measuring")
     ap.add_argument("--setups", default=",".join(SETUPS))
+    ap.add_argument("--sweeper-idle", type=float, default=None,
+                    help="MEDREG_SWEEPER_IDLE_SECONDS of the scheduler (default: as deployed, 60)")
     args = ap.parse_args()
     setups = [s for s in args.setups.split(",") if s]
-    print(json.dumps(run(args.database_url, args.schema, args.rounds, args.settle, setups),
+    print(json.dumps(run(args.database_url, args.schema, args.rounds, args.settle, setups, args.sweeper_idle),
                      ensure_ascii=False, indent=2))
 
 

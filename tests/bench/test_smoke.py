@@ -98,12 +98,18 @@ def test_cluster() -> None:
 
 
 def test_memory() -> None:
-    r = _bench("memory.py", "--rounds", "1", "--settle", "1", "--setups", "embedded,production")
+    r = _bench("memory.py", "--rounds", "1", "--settle", "1", "--setups", "embedded,production",
+               "--sweeper-idle", "2")
     embedded, production = r["setups"]["embedded"], r["setups"]["production"]
     # every page of the journey answered (3 sign-ins, 3 lists, the 2 staff's first task)
     assert embedded["answered"] == production["answered"] == 8
-    assert [p["process"] for p in production["processes"]] == ["gunicorn master", "gunicorn worker", "scheduler"]
-    for p in embedded["processes"] + production["processes"]:
+    three = ["gunicorn master", "gunicorn worker", "scheduler"]
+    names = [p["process"] for p in production["processes"]]
+    # the scheduler's child (the seeded data's day rules at start) may still be firing
+    assert names[:3] == three and set(names[3:]) <= {"scheduler's child firing timers"}
+    idle = production.get("idle", production)  # read again once the child has ended
+    assert [p["process"] for p in idle["processes"]] == three
+    for p in embedded["processes"] + production["processes"] + idle["processes"]:
         assert 0 < p["uss"] <= p["pss"] <= p["rss"]
 
 
