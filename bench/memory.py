@@ -4,8 +4,8 @@ Set-ups, each started on the same database (seeded demo data):
 
 * ``embedded`` — ``make run``: one ``flask run`` process with the scheduler in process;
 * ``production`` — gunicorn with 1 worker (master + worker, ``deploy/gunicorn.conf.py``) and one
-  scheduler process ``python -m app.sweeper`` (the slim scheduler app; while timers are due it
-  has a child that fires them, which ends after ``MEDREG_SWEEPER_IDLE_SECONDS`` without work);
+  scheduler process ``python -m app.sweeper`` (the slim scheduler app; it loads the engine when
+  a timer is due and replaces itself after ``MEDREG_SWEEPER_IDLE_SECONDS`` without work);
 * ``production-preload`` — the same with gunicorn ``--preload`` (the app loaded in the master and
   the worker forked from it);
 * ``production-full-scheduler`` — gunicorn and ``flask --app app scheduler run``, the scheduler
@@ -15,8 +15,8 @@ Each set-up serves ``--rounds`` rounds of the journey's pages (the institution a
 commission sign in, open 待办任务 and the first task; a physician signs in and opens 业务查询),
 waits for a few scheduler sweeps, then reads ``/proc/<pid>/smaps_rollup`` of every process:
 RSS, PSS (shared pages divided among the processes sharing them) and USS (private pages). The
-seeded data gives the scheduler work at start (the day rules start cases), so its child is
-there at that reading; the set-up is read again (``idle``) once the child has ended.
+seeded data gives the scheduler work at start (the day rules start cases), so it holds the
+engine at that reading; the set-up is read again (``idle``) once it has replaced itself.
 
     .venv/bin/python bench/memory.py [--database-url $PG] [--rounds 20]
 """
@@ -123,8 +123,12 @@ def _named(setup: str, procs: list[subprocess.Popen[bytes]]) -> list[tuple[str, 
     named = [("gunicorn master", procs[0].pid)]
     named += [("gunicorn worker", pid) for pid in _children(procs[0].pid)]
     named.append(("scheduler", procs[1].pid))
-    named += [("scheduler's child firing timers", pid) for pid in _children(procs[1].pid)]
     return named
+
+
+def _holds_engine(pid: int) -> bool:
+    """Whether the process has loaded the engine (SpiffWorkflow's parser maps lxml)."""
+    return "lxml/etree" in Path(f"/proc/{pid}/maps").read_text()
 
 
 def _reading(named: list[tuple[str, int]]) -> dict[str, Any]:
@@ -136,17 +140,19 @@ def _reading(named: list[tuple[str, int]]) -> dict[str, Any]:
 
 
 def measure(setup: str, env: dict[str, str], rounds: int, settle: float, log: str) -> dict[str, Any]:
-    """Read every process after the journey and the settle time; if the scheduler's child
-    (firing timers) is still there, read them again once it has ended (``idle``)."""
+    """Read every process after the journey and the settle time; if the scheduler holds the
+    engine (it fired timers or started cases), read them again once it has replaced itself
+    (``idle``)."""
     procs, base = _start(setup, env, log)
     try:
         answered = _journey(base, rounds)
         time.sleep(settle)  # a few sweeps of the scheduler
         out = {**_reading(_named(setup, procs)), "answered": answered}
-        if setup != "embedded" and _children(procs[1].pid):
+        if setup != "embedded" and _holds_engine(procs[1].pid):
             started = time.monotonic()
-            while _children(procs[1].pid) and time.monotonic() - started < IDLE_WAIT_SECONDS:
+            while _holds_engine(procs[1].pid) and time.monotonic() - started < IDLE_WAIT_SECONDS:
                 time.sleep(1.0)
+            time.sleep(settle)  # the fresh process's first sweeps
             out["idle"] = {**_reading(_named(setup, procs)),
                            "waited_s": round(time.monotonic() - started, 1)}
     finally:

@@ -36,9 +36,8 @@ RULES_EVERY_SECONDS = 3600.0
 _last_rules: list[float] = []
 
 
-def rules_due() -> bool:
-    """Whether the day-granular rules are to run now (at start-up, then hourly, not on every
-    sweep); a True answer counts as their run."""
+def _rules_due() -> bool:
+    """The day-granular rules run at start-up and then hourly, not on every sweep."""
     now = time.monotonic()
     if _last_rules and now - _last_rules[0] < RULES_EVERY_SECONDS:
         return False
@@ -46,33 +45,30 @@ def rules_due() -> bool:
     return True
 
 
-def timers_due(app: Flask) -> bool:
-    """Whether an instance has a timer due now (asked without loading the engine)."""
-    with app.app_context():
-        try:
-            return bool(due.due_instance_ids(utcnow(), limit=1))
-        except Exception:  # noqa: BLE001 - the sweep that follows logs the failure and retries
-            db.session.rollback()
-            return False
-        finally:
-            db.session.remove()
+def rules_ran_at() -> float | None:
+    """When (``time.monotonic()``) the day rules last ran in this process, if they did."""
+    return _last_rules[0] if _last_rules else None
 
 
-def sweep(app: Flask, *, day_rules: bool | None = None, timers: bool = True) -> int:
+def rules_ran(at: float) -> None:
+    """Count the day rules as run at ``at`` (a process that replaced itself keeps the hour)."""
+    _last_rules[:] = [at]
+
+
+def sweep(app: Flask) -> int:
     """Fire every due timer and dispatch pending messages (hourly: the day rules and the
-    sweep of old temp uploads); returns instances fired. ``day_rules`` forces the rules on or
-    off (default: hourly); ``timers=False`` leaves due timers for the next sweep."""
+    sweep of old temp uploads); returns instances fired."""
     fired = 0
     with app.app_context():
         try:
-            for instance_id in due.due_instance_ids(utcnow()) if timers else []:
+            for instance_id in due.due_instance_ids(utcnow()):
                 db.session.rollback()
                 # the engine (SpiffWorkflow, lxml, RestrictedPython) is loaded when a timer is due
                 from app.services.engine import processes
 
                 if processes.fire_timers(instance_id):
                     fired += 1
-            if rules_due() if day_rules is None else day_rules:
+            if _rules_due():
                 rules.expire_filings()
                 assessment_rules.suspend_failed()  # before end_suspensions: same day
                 rules.end_suspensions()
