@@ -55,13 +55,16 @@ def run(app: Flask) -> None:
         sched.rules_ran(float(rules_at))
     every = float(app.config["MEDREG_SWEEP_SECONDS"])
     idle = float(app.config["MEDREG_SWEEPER_IDLE_SECONDS"])
+    # the whole app (``flask scheduler run``) holds the engine from the start: nothing to give back
+    slim = ENGINE_MODULE not in sys.modules
     click.echo("定时器调度已启动（Ctrl+C 退出）")
     last_fired = time.monotonic()
     while not stopping.is_set():
         started = time.monotonic()
         if sched.sweep(app):
             last_fired = started
-        if ENGINE_MODULE in sys.modules and started - last_fired >= idle and not stopping.is_set():
+        if (slim and ENGINE_MODULE in sys.modules and started - last_fired >= idle
+                and not stopping.is_set()):
             _replace_self(app, sched.rules_ran_at())
         stopping.wait(max(0.0, every - (time.monotonic() - started)))
 

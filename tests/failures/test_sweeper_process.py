@@ -94,3 +94,27 @@ def test_an_idle_sweeper_never_loads_the_engine_and_stops_on_sigterm(
             proc.kill()
             proc.wait()
         log.close()
+
+
+def test_the_whole_app_scheduler_keeps_running_as_it_is(app: Flask, world: World, tmp_path: Path) -> None:
+    """``flask --app app scheduler run`` loads the engine with the web layer at start: replacing
+    itself would give nothing back, so it never does."""
+    logfile = tmp_path / "scheduler.log"
+    log = logfile.open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "scheduler", "run"], cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT,
+                            env=_env(app, MEDREG_SWEEP_SECONDS="0.2", MEDREG_SWEEPER_IDLE_SECONDS="0.5"))
+    try:
+        wait_until(lambda: "定时器调度已启动" in logfile.read_text("utf-8"), "the scheduler started",
+                   timeout=60, interval=0.2, processes=[proc])
+        time.sleep(3.0)  # six times the idle time
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+    text = logfile.read_text("utf-8")
+    assert text.count("定时器调度已启动") == 1 and "重新启动以释放内存" not in text
