@@ -14,9 +14,12 @@ Set-ups, each started on the same database (seeded demo data):
 Each set-up serves ``--rounds`` rounds of the journey's pages (the institution and the
 commission sign in, open 待办任务 and the first task; a physician signs in and opens 业务查询),
 waits for a few scheduler sweeps, then reads ``/proc/<pid>/smaps_rollup`` of every process:
-RSS, PSS (shared pages divided among the processes sharing them) and USS (private pages). The
-seeded data gives the scheduler work at start (the day rules start cases), so it holds the
-engine at that reading; the set-up is read again (``idle``) once it has replaced itself.
+RSS, PSS (shared pages divided among the processes sharing them) and USS (private pages), and
+from ``/proc/<pid>/pagemap`` the set-up's distinct pages (each physical page once, whoever else
+shares it: what the set-up needs on a machine of its own; frame numbers need root). The
+seeded data gives the first scheduler started on it work (the day rules start cases), so it
+may hold the engine at that reading; then the set-up is read again (``idle``) once it has
+replaced itself.
 
     .venv/bin/python bench/memory.py [--database-url $PG] [--rounds 20]
 """
@@ -28,6 +31,7 @@ import json
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -62,6 +66,23 @@ def smaps(pid: int) -> dict[str, float]:
     uss = fields["Private_Clean"] + fields["Private_Dirty"]
     return {"rss": round(fields["Rss"] / 1024, 1), "pss": round(fields["Pss"] / 1024, 1),
             "uss": round(uss / 1024, 1)}
+
+
+def frames(pid: int) -> set[int]:
+    """The physical pages (frame numbers) the process has in memory, from /proc/<pid>/pagemap
+    (frame numbers need root; an empty set otherwise)."""
+    present, pfn_mask, out = 1 << 63, (1 << 55) - 1, set()
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/pagemap", "rb") as pagemap:
+        for line in maps:
+            start, end = (int(x, 16) for x in line.split()[0].split("-"))
+            if line.rstrip().endswith("[vsyscall]"):
+                continue
+            pagemap.seek(start // 4096 * 8)
+            data = pagemap.read((end - start) // 4096 * 8)
+            for (entry,) in struct.iter_unpack("Q", data):
+                if entry & present and entry & pfn_mask:
+                    out.add(entry & pfn_mask)
+    return out
 
 
 def _children(pid: int) -> list[int]:
@@ -134,6 +155,11 @@ def _holds_engine(pid: int) -> bool:
 def _reading(named: list[tuple[str, int]]) -> dict[str, Any]:
     per = [{"process": name, "pid": pid, **smaps(pid)} for name, pid in named]
     total = {k: round(sum(p[k] for p in per), 1) for k in ("rss", "pss", "uss")}
+    pages: set[int] = set()
+    for _name, pid in named:
+        pages |= frames(pid)
+    # every page of the set-up once, however many of its processes (or others) share it
+    total["distinct"] = round(len(pages) * 4096 / 2**20, 1)
     return {"processes": per, "total_mib": total,
             "pss_total_vs_spiffarena": round(total["pss"] / SPIFFARENA_MIB, 2),
             "rss_total_vs_spiffarena": round(total["rss"] / SPIFFARENA_MIB, 2)}

@@ -112,6 +112,8 @@ def test_memory() -> None:
     assert idle["processes"][2]["pid"] == production["processes"][2]["pid"]  # the same process
     for p in embedded["processes"] + production["processes"] + idle["processes"]:
         assert 0 < p["uss"] <= p["pss"] <= p["rss"]
+    total = idle["total_mib"]  # the set-up's pages once each: between its private pages and RSS
+    assert total["uss"] <= total["distinct"] <= total["rss"]
 
 
 @pytest.mark.skipif(not PG, reason="the national benchmark fills PostgreSQL with generate_series; "
