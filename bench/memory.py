@@ -157,10 +157,14 @@ def _reading(named: list[tuple[str, int]]) -> dict[str, Any]:
     total = {k: round(sum(p[k] for p in per), 1) for k in ("rss", "pss", "uss")}
     pages: set[int] = set()
     for _name, pid in named:
-        pages |= frames(pid)
+        try:
+            pages |= frames(pid)
+        except OSError:  # not root: no frame numbers
+            pages = set()
+            break
     # every page of the set-up once, however many of its processes (or others) share it
-    total["distinct"] = round(len(pages) * 4096 / 2**20, 1)
-    return {"processes": per, "total_mib": total,
+    distinct = round(len(pages) * 4096 / 2**20, 1) if pages else None
+    return {"processes": per, "total_mib": {**total, "distinct": distinct},
             "pss_total_vs_spiffarena": round(total["pss"] / SPIFFARENA_MIB, 2),
             "rss_total_vs_spiffarena": round(total["rss"] / SPIFFARENA_MIB, 2)}
 

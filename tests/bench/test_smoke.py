@@ -105,15 +105,17 @@ def test_memory() -> None:
     assert embedded["answered"] == production["answered"] == 8
     three = ["gunicorn master", "gunicorn worker", "scheduler"]
     assert [p["process"] for p in production["processes"]] == three
-    # the seeded data's day rules start cases: the scheduler loads the engine, then, idle for
-    # 2 s, replaces itself; the set-up is read again then (unless that was before the reading)
+    # a scheduler that loaded the engine (the seeded data's day rules start cases, unless the
+    # embedded set-up's scheduler did that first) replaces itself after 2 s idle and the set-up
+    # is read again then
     idle = production.get("idle", production)
     assert [p["process"] for p in idle["processes"]] == three
     assert idle["processes"][2]["pid"] == production["processes"][2]["pid"]  # the same process
     for p in embedded["processes"] + production["processes"] + idle["processes"]:
         assert 0 < p["uss"] <= p["pss"] <= p["rss"]
     total = idle["total_mib"]  # the set-up's pages once each: between its private pages and RSS
-    assert total["uss"] <= total["distinct"] <= total["rss"]
+    if total["distinct"] is not None:  # frame numbers need root
+        assert total["uss"] <= total["distinct"] <= total["rss"]
 
 
 @pytest.mark.skipif(not PG, reason="the national benchmark fills PostgreSQL with generate_series; "
