@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from typing import Any
 
-from flask import Flask
+if TYPE_CHECKING:  # imported in _configured: gunicorn's master reads app.log without Flask
+    from flask import Flask
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -81,6 +83,8 @@ def create_scheduler_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 def _configured(test_config: Mapping[str, Any] | None) -> Flask:
     """A Flask app with its configuration read and checked (instance/config.py and the
     environment, or ``test_config``)."""
+    from flask import Flask
+
     from app import config as config_module
 
     app = Flask(__name__, instance_relative_config=True)

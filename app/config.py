@@ -30,6 +30,9 @@ class DefaultConfig:
     MEDREG_SCHEDULER = False  # `make run` turns the in-process timer sweeper on
     MEDREG_FAST_HASH = False  # tests only: cheap argon2 parameters
     MEDREG_SWEEP_SECONDS = 1.0
+    # the scheduler process replaces itself (giving the engine's memory back) after this long
+    # with no timer fired
+    MEDREG_SWEEPER_IDLE_SECONDS = 60.0
     # sent SMS and e-mail are deleted this many days after sending (站内消息 are kept)
     MEDREG_OUTBOX_RETENTION_DAYS = 30
     MEDREG_MAIL_BACKEND: str | None = None  # smtp; development defaults to log

@@ -18,14 +18,13 @@ import time
 import uuid
 from datetime import UTC
 from datetime import datetime
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import TextIO
 
-from flask import Flask
-from flask import g
-from flask import has_request_context
-from flask import request
-from flask.wrappers import Response
+if TYPE_CHECKING:  # Flask is imported where a request is at hand: gunicorn's master (its
+    from flask import Flask  # access log's JsonFormatter, deploy/gunicorn.conf.py) runs without it
+    from flask.wrappers import Response
 
 REQUEST_ID_HEADER = "X-Request-Id"
 ENVIRON_REQUEST_ID = "medreg.request_id"
@@ -44,6 +43,9 @@ def sane_request_id(value: str | None) -> str:
 
 
 def current_request_id() -> str | None:
+    from flask import g
+    from flask import has_request_context
+
     if not has_request_context():
         return None
     return getattr(g, "request_id", None)
@@ -127,12 +129,18 @@ def configure(app: Flask) -> None:
 
 
 def _begin() -> None:
+    from flask import g
+    from flask import request
+
     g.request_id = sane_request_id(request.headers.get(REQUEST_ID_HEADER))
     g.request_started = time.perf_counter()
     request.environ[ENVIRON_REQUEST_ID] = g.request_id
 
 
 def _end(response: Response) -> Response:
+    from flask import g
+    from flask import request
+
     response.headers[REQUEST_ID_HEADER] = g.get("request_id") or ""
     user = g.get("_login_user")  # only if the request loaded it: no extra query
     user_id = getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None

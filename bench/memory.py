@@ -3,8 +3,9 @@
 Set-ups, each started on the same database (seeded demo data):
 
 * ``embedded`` — ``make run``: one ``flask run`` process with the scheduler in process;
-* ``production`` — gunicorn with 1 worker (master + worker) and one scheduler process
-  ``python -m app.sweeper`` (the slim scheduler app);
+* ``production`` — gunicorn with 1 worker (master + worker, ``deploy/gunicorn.conf.py``) and one
+  scheduler process ``python -m app.sweeper`` (the slim scheduler app; it loads the engine when
+  a timer is due and replaces itself after ``MEDREG_SWEEPER_IDLE_SECONDS`` without work);
 * ``production-preload`` — the same with gunicorn ``--preload`` (the app loaded in the master and
   the worker forked from it);
 * ``production-full-scheduler`` — gunicorn and ``flask --app app scheduler run``, the scheduler
@@ -13,7 +14,12 @@ Set-ups, each started on the same database (seeded demo data):
 Each set-up serves ``--rounds`` rounds of the journey's pages (the institution and the
 commission sign in, open 待办任务 and the first task; a physician signs in and opens 业务查询),
 waits for a few scheduler sweeps, then reads ``/proc/<pid>/smaps_rollup`` of every process:
-RSS, PSS (shared pages divided among the processes sharing them) and USS (private pages).
+RSS, PSS (shared pages divided among the processes sharing them) and USS (private pages), and
+from ``/proc/<pid>/pagemap`` the set-up's distinct pages (each physical page once, whoever else
+shares it: what the set-up needs on a machine of its own; frame numbers need root). The
+seeded data gives the first scheduler started on it work (the day rules start cases), so it
+may hold the engine at that reading; then the set-up is read again (``idle``) once it has
+replaced itself.
 
     .venv/bin/python bench/memory.py [--database-url $PG] [--rounds 20]
 """
@@ -25,6 +31,7 @@ import json
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -46,6 +53,7 @@ from tests.waiting import wait_for_http  # noqa: E402
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 TASK_LINK = re.compile(r'href="/inbox/tasks/(\d+)"')
 SPIFFARENA_MIB = 156.0  # its single process (issue 14)
+IDLE_WAIT_SECONDS = 180.0  # MEDREG_SWEEPER_IDLE_SECONDS is 60
 SETUPS = ("embedded", "production", "production-preload", "production-full-scheduler")
 
 
@@ -58,6 +66,23 @@ def smaps(pid: int) -> dict[str, float]:
     uss = fields["Private_Clean"] + fields["Private_Dirty"]
     return {"rss": round(fields["Rss"] / 1024, 1), "pss": round(fields["Pss"] / 1024, 1),
             "uss": round(uss / 1024, 1)}
+
+
+def frames(pid: int) -> set[int]:
+    """The physical pages (frame numbers) the process has in memory, from /proc/<pid>/pagemap
+    (frame numbers need root; an empty set otherwise)."""
+    present, pfn_mask, out = 1 << 63, (1 << 55) - 1, set()
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/pagemap", "rb") as pagemap:
+        for line in maps:
+            start, end = (int(x, 16) for x in line.split()[0].split("-"))
+            if line.rstrip().endswith("[vsyscall]"):
+                continue
+            pagemap.seek(start // 4096 * 8)
+            data = pagemap.read((end - start) // 4096 * 8)
+            for (entry,) in struct.iter_unpack("Q", data):
+                if entry & present and entry & pfn_mask:
+                    out.add(entry & pfn_mask)
+    return out
 
 
 def _children(pid: int) -> list[int]:
@@ -98,8 +123,10 @@ def _start(setup: str, env: dict[str, str], log: str) -> tuple[list[subprocess.P
             procs = [web]
         else:
             preload = ["--preload"] if setup == "production-preload" else []
-            web = subprocess.Popen([py, "-m", "gunicorn", "-w", "1", *preload, "-b", f"fd://{listener.fileno()}",
-                                    "app:create_app()"], cwd=ROOT, env=env, pass_fds=(listener.fileno(),),
+            conf = str(ROOT / "deploy" / "gunicorn.conf.py")  # as deployed: JSON logs, max_requests
+            web = subprocess.Popen([py, "-m", "gunicorn", "-c", conf, "-w", "1", *preload,
+                                    "-b", f"fd://{listener.fileno()}", "app:create_app()"],
+                                   cwd=ROOT, env=env, pass_fds=(listener.fileno(),),
                                    stdout=subprocess.DEVNULL, stderr=open(f"{log}-web.log", "w"))
             sched_cmd = ([py, "-m", "flask", "--app", "app", "scheduler", "run"]
                          if setup == "production-full-scheduler" else [py, "-m", "app.sweeper"])
@@ -110,19 +137,56 @@ def _start(setup: str, env: dict[str, str], log: str) -> tuple[list[subprocess.P
     return procs, base
 
 
-def measure(setup: str, env: dict[str, str], rounds: int, settle: float, log: str) -> dict[str, Any]:
+def _named(setup: str, procs: list[subprocess.Popen[bytes]]) -> list[tuple[str, int]]:
+    """Every process of the set-up now, named."""
+    if setup == "embedded":
+        return [("flask run + scheduler", procs[0].pid)]
+    named = [("gunicorn master", procs[0].pid)]
+    named += [("gunicorn worker", pid) for pid in _children(procs[0].pid)]
+    named.append(("scheduler", procs[1].pid))
+    return named
+
+
+def _holds_engine(pid: int) -> bool:
+    """Whether the process has loaded the engine (SpiffWorkflow's parser maps lxml)."""
+    return "lxml/etree" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def _reading(named: list[tuple[str, int]]) -> dict[str, Any]:
+    per = [{"process": name, "pid": pid, **smaps(pid)} for name, pid in named]
+    total = {k: round(sum(p[k] for p in per), 1) for k in ("rss", "pss", "uss")}
+    pages: set[int] = set()
+    for _name, pid in named:
+        try:
+            pages |= frames(pid)
+        except OSError:  # not root: no frame numbers
+            pages = set()
+            break
+    # every page of the set-up once, however many of its processes (or others) share it
+    distinct = round(len(pages) * 4096 / 2**20, 1) if pages else None
+    return {"processes": per, "total_mib": {**total, "distinct": distinct},
+            "pss_total_vs_spiffarena": round(total["pss"] / SPIFFARENA_MIB, 2),
+            "rss_total_vs_spiffarena": round(total["rss"] / SPIFFARENA_MIB, 2)}
+
+
+def measure(setup: str, env: dict[str, str], rounds: int, settle: float, log: str,
+            idle_wait: float) -> dict[str, Any]:
+    """Read every process after the journey and the settle time; if the production scheduler
+    holds the engine (it fired timers or started cases), read them again once it has replaced
+    itself (``idle``; ``flask scheduler run`` never does)."""
     procs, base = _start(setup, env, log)
     try:
         answered = _journey(base, rounds)
         time.sleep(settle)  # a few sweeps of the scheduler
-        named: list[tuple[str, int]] = []
-        if setup == "embedded":
-            named.append(("flask run + scheduler", procs[0].pid))
-        else:
-            named.append(("gunicorn master", procs[0].pid))
-            named += [("gunicorn worker", pid) for pid in _children(procs[0].pid)]
-            named.append(("scheduler", procs[1].pid))
-        per = [{"process": name, "pid": pid, **smaps(pid)} for name, pid in named]
+        out = {**_reading(_named(setup, procs)), "answered": answered}
+        if setup == "production" and _holds_engine(procs[1].pid) and idle_wait > 0:
+            started = time.monotonic()
+            while _holds_engine(procs[1].pid) and time.monotonic() - started < idle_wait:
+                time.sleep(1.0)
+            if not _holds_engine(procs[1].pid):
+                time.sleep(settle)  # the fresh process's first sweeps
+                out["idle"] = {**_reading(_named(setup, procs)),
+                               "waited_s": round(time.monotonic() - started, 1)}
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -131,13 +195,11 @@ def measure(setup: str, env: dict[str, str], rounds: int, settle: float, log: st
                 p.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 p.kill()
-    total = {k: round(sum(p[k] for p in per), 1) for k in ("rss", "pss", "uss")}
-    return {"processes": per, "total_mib": total, "answered": answered,
-            "pss_total_vs_spiffarena": round(total["pss"] / SPIFFARENA_MIB, 2),
-            "rss_total_vs_spiffarena": round(total["rss"] / SPIFFARENA_MIB, 2)}
+    return out
 
 
-def run(url: str | None, schema: str, rounds: int, settle: float, setups: list[str]) -> dict[str, Any]:
+def run(url: str | None, schema: str, rounds: int, settle: float, setups: list[str],
+        sweeper_idle: float | None = None) -> dict[str, Any]:
     from app.extensions import db
     from app.services.platform import seed
 
@@ -153,12 +215,18 @@ def run(url: str | None, schema: str, rounds: int, settle: float, setups: list[s
                 "MEDREG_SCHEDULER": "off", "MEDREG_CAPTCHA": "off", "MEDREG_RATELIMIT": "off",
                 "MEDREG_MAIL_BACKEND": "log", "MEDREG_SWEEP_SECONDS": "1",
                 "MEDREG_UPLOAD_DIR": app.config["MEDREG_UPLOAD_DIR"], "PYTHONPATH": str(ROOT)})
+    if sweeper_idle is not None:  # else as deployed (60 s)
+        env["MEDREG_SWEEPER_IDLE_SECONDS"] = str(sweeper_idle)
     tmp = tempfile.mkdtemp(prefix="medreg-memory-")
     out: dict[str, Any] = {"database": db_url.split(":")[0], "machine": machine(), "rounds": rounds,
                            "spiffarena_mib": SPIFFARENA_MIB, "setups": {}}
     for setup in setups:
-        out["setups"][setup] = measure(setup, env, rounds, settle, f"{tmp}/{setup}")
-        print(json.dumps({setup: out["setups"][setup]["total_mib"]}), file=sys.stderr, flush=True)
+        wait = (60.0 if sweeper_idle is None else sweeper_idle) + 60.0  # a longer idle: no second reading
+        idle_wait = wait if wait <= IDLE_WAIT_SECONDS else 0.0
+        out["setups"][setup] = measure(setup, env, rounds, settle, f"{tmp}/{setup}", idle_wait)
+        got = out["setups"][setup]
+        print(json.dumps({setup: got["total_mib"], "idle": got.get("idle", {}).get("total_mib")}),
+              file=sys.stderr, flush=True)
     out["logs"] = tmp
     return out
 
@@ -170,9 +238,11 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--settle", type=float, default=3.0, help="seconds of scheduler sweeps before measuring")
     ap.add_argument("--setups", default=",".join(SETUPS))
+    ap.add_argument("--sweeper-idle", type=float, default=None,
+                    help="MEDREG_SWEEPER_IDLE_SECONDS of the scheduler (default: as deployed, 60)")
     args = ap.parse_args()
     setups = [s for s in args.setups.split(",") if s]
-    print(json.dumps(run(args.database_url, args.schema, args.rounds, args.settle, setups),
+    print(json.dumps(run(args.database_url, args.schema, args.rounds, args.settle, setups, args.sweeper_idle),
                      ensure_ascii=False, indent=2))
 
 

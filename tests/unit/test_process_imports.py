@@ -13,6 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 WEB_ONLY = ("app.web", "flask_wtf", "wtforms", "flask_limiter", "limits", "alembic", "flask_migrate",
             "mako", "reportlab", "PIL", "segno", "jsonschema")
+ENGINE = ("app.services.engine.processes", "SpiffWorkflow", "lxml", "RestrictedPython", "apscheduler")
 
 
 def _imported_after(code: str, tmp_path: Path) -> set[str]:
@@ -21,7 +22,8 @@ def _imported_after(code: str, tmp_path: Path) -> set[str]:
               f"'SECRET_KEY': 'x', 'MEDREG_ENV': 'development', 'MEDREG_UPLOAD_DIR': '{tmp_path}/u'}}\n"
               f"{code}\nprint(json.dumps(sorted(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120, check=True)
+                         timeout=120, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
     names: set[str] = set()
     for name in json.loads(out.stdout.splitlines()[-1]):
         names.add(name)
@@ -37,14 +39,43 @@ def test_the_scheduler_process_does_not_load_the_web_layer(tmp_path: Path) -> No
         "with app.app_context():\n"
         "    from app.extensions import db; db.create_all()\n"
         "scheduler.sweep(app)\n", tmp_path)
-    assert "app.services.engine.processes" in loaded  # it can fire timers
+    assert "app.services.engine.due" in loaded  # it asked for due timers
+    assert [m for m in WEB_ONLY if m in loaded] == []
+    # nothing was due: the engine and APScheduler stay unloaded (the loop runs in the main thread)
+    assert [m for m in ENGINE if m in loaded] == []
+
+
+def test_the_engine_is_loaded_when_a_timer_is_due(tmp_path: Path) -> None:
+    loaded = _imported_after(
+        "from app import create_scheduler_app\n"
+        "from app.services.platform import scheduler\n"
+        "app = create_scheduler_app(SETTINGS)\n"
+        "with app.app_context():\n"
+        "    from app.extensions import db; db.create_all()\n"
+        "    from bench.timers import add_timer_instances\n"
+        "    from datetime import timedelta; from app.models.base import utcnow\n"
+        "    due = utcnow() + timedelta(seconds=3)  # the timer is set before it is due\n"
+        "    add_timer_instances([due])\n"
+        "    db.session.remove()\n"
+        "import time; time.sleep((due - utcnow()).total_seconds() + 0.2)\n"
+        "assert scheduler.sweep(app) == 1\n", tmp_path)
+    assert "app.services.engine.processes" in loaded  # the sweep above fired its timer
     assert [m for m in WEB_ONLY if m in loaded] == []
 
 
 def test_a_web_worker_loads_alembic_and_the_printers_on_use(tmp_path: Path) -> None:
     loaded = _imported_after("from app import create_app\napp = create_app(SETTINGS)\n", tmp_path)
     assert "app.web" in loaded and "flask_wtf" in loaded
-    assert [m for m in ("alembic", "flask_migrate", "reportlab", "PIL", "segno") if m in loaded] == []
+    assert [m for m in ("alembic", "flask_migrate", "reportlab", "PIL", "segno", "jsonschema")
+            if m in loaded] == []
+
+
+def test_gunicorns_master_reads_its_settings_without_flask(tmp_path: Path) -> None:
+    """The master imports deploy/gunicorn.conf.py (the JSON access log's formatter from app.log);
+    the app itself is loaded by the worker only."""
+    loaded = _imported_after("import runpy\nrunpy.run_path('deploy/gunicorn.conf.py')\n", tmp_path)
+    assert "app.log" in loaded and "gunicorn" in loaded
+    assert [m for m in ("flask", "werkzeug", "jinja2", "sqlalchemy") if m in loaded] == []
 
 
 def test_flask_db_still_migrates(tmp_path: Path) -> None:

@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
-
-from jsonschema import Draft202012Validator
 
 from app import resources
 from app.services.applications import forms as form_service
@@ -38,9 +38,20 @@ from app.workflow.cases import CaseRun
 from app.workflow.cases import Trace
 from app.workflow.cases import shape
 
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
+
 CASES_DIR = resources.base() / "workflows_tests"  # the checkout, or the wheel's package data
 RUN_SECONDS = 120.0  # hard limit of one run of every case of a process
-_VALIDATOR = Draft202012Validator(CASE_SCHEMA)
+
+
+@cache
+def _validator() -> Validator:
+    """The test cases' schema checker; jsonschema is imported when a case is first read, not by
+    every web worker (docs/performance.md, Memory)."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(CASE_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -94,7 +105,7 @@ class Report:
 def case_problems(content: Any) -> list[str]:
     """What is wrong with the shape of a case (empty: a valid case)."""
     return [f"{'/'.join(str(p) for p in e.absolute_path) or '用例'}：{e.message}"
-            for e in sorted(_VALIDATOR.iter_errors(content), key=lambda e: list(e.absolute_path))]
+            for e in sorted(_validator().iter_errors(content), key=lambda e: list(e.absolute_path))]
 
 
 def process_ids_with_cases(base: Path = CASES_DIR) -> list[str]:

@@ -92,11 +92,12 @@ def is_acceptance(task: HumanTask, data: dict[str, Any]) -> bool:
 def deem_accepted(today: date | None = None) -> int:
     """Tell applicants whose 补正 window passed unused that their application was accepted on
     receipt, and count from then (each in its own transaction); returns how many."""
-    from app.services.engine import processes  # processes uses this module
-
     day = today or today_cst()
     told = 0
     for iid in deemed_pending(calendar.current(), day):
+        # processes uses this module; imported when there is one (the sweeper loads no engine idle)
+        from app.services.engine import processes
+
         try:
             told += processes.accept_deemed(iid)
         except DomainError:  # logged by the step; the others still go out, this one next run

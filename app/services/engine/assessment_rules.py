@@ -125,9 +125,11 @@ MAX_CASES = 100  # per run (the sweep runs hourly); the rest follow on the next 
 def _raise(cases: list[tuple[int, str, date, str]]) -> int:
     """Start one 依职权注销 case per (registration, reason, event date, note), each in its
     own transaction."""
-    from app.services.engine import processes
     cases = cases[:MAX_CASES]
     db.session.rollback()
+    if not cases:
+        return 0
+    from app.services.engine import processes  # only when there is a case to start
     for reg_id, reason, event, note in cases:
         processes.start_case(None, "cancellation_ex_officio", {
             "registration_id": reg_id, "reason": reason, "event_date": event.isoformat(),

@@ -56,6 +56,7 @@ from app.services.engine.clock import restart_clock
 from app.services.engine.clock import script_functions
 from app.services.engine.clock import today_cst
 from app.services.engine.context import StepContext
+from app.services.engine.due import due_instance_ids as due_instance_ids  # the sweep's query
 from app.services.engine.workdays import WorkCalendar
 from app.services.errors import Conflict
 from app.services.errors import DomainError
@@ -499,14 +500,6 @@ def can_withdraw(instance: ProcessInstance) -> bool:
     return instance.completed_at is None and any(
         t.status == TaskStatus.OPEN and definitions.task_flags(instance.definition_id, t.task_spec_id)
         .withdrawable for t in instance.tasks)
-
-
-def due_instance_ids(now: datetime, limit: int = 100) -> list[int]:
-    """Instances whose earliest timer is due (``fire_timers`` skips rows another worker holds)."""
-    q = (select(ProcessInstance.id).where(ProcessInstance.next_timer_at <= now,
-                                          ProcessInstance.suspended.is_(False))
-         .order_by(ProcessInstance.next_timer_at).limit(limit))
-    return list(db.session.scalars(q))
 
 
 def fire_timers(instance_id: int) -> bool:

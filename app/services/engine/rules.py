@@ -81,7 +81,6 @@ def two_years_before(day: date) -> date:
 def raise_long_filed(today: date | None = None) -> int:
     """备案满二年 (2017 办法 Art 19): start a 依职权注销 case for each such registration
     that has no cancellation under way; returns how many were raised."""
-    from app.services.engine import processes
     day = today or today_cst()
     busy = select(ProcessInstance.registration_id).where(
         ProcessInstance.completed_at.is_(None), ProcessInstance.registration_id.is_not(None),
@@ -91,6 +90,9 @@ def raise_long_filed(today: date | None = None) -> int:
         Registration.status == RegistrationStatus.FILED, Registration.status_changed_on <= two_years_before(day),
         Registration.id.not_in(busy)).limit(100)).all()
     db.session.rollback()
+    if not rows:
+        return 0
+    from app.services.engine import processes  # only when there is a case to start
     for reg_id, since in rows:
         reached = min(_two_years_after(since), today_cst())
         processes.start(None, "cancellation_ex_officio", {

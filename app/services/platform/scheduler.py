@@ -1,4 +1,5 @@
-"""The timer sweeper: an APScheduler interval job over ``next_timer_at``.
+"""The timer sweeper: :func:`sweep` over ``next_timer_at``, run by the scheduler process's loop
+(app/sweeper.py) or, in ``make run``, by an APScheduler interval job (:func:`start`).
 
 Nothing about timers lives only in memory: a restarted process finds due
 instances in the table and fires them. Safe to run in several processes on
@@ -9,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from app.extensions import db
@@ -19,11 +20,14 @@ from app.models.base import utcnow
 from app.services.applications import uploads
 from app.services.engine import acceptance
 from app.services.engine import assessment_rules
-from app.services.engine import processes
+from app.services.engine import due
 from app.services.engine import rules
 from app.services.platform import health
 from app.services.platform import idempotency
 from app.services.platform import outbox
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger("medreg.scheduler")
 
@@ -41,14 +45,27 @@ def _rules_due() -> bool:
     return True
 
 
+def rules_ran_at() -> float | None:
+    """When (``time.monotonic()``) the day rules last ran in this process, if they did."""
+    return _last_rules[0] if _last_rules else None
+
+
+def rules_ran(at: float) -> None:
+    """Count the day rules as run at ``at`` (a process that replaced itself keeps the hour)."""
+    _last_rules[:] = [at]
+
+
 def sweep(app: Flask) -> int:
     """Fire every due timer and dispatch pending messages (hourly: the day rules and the
     sweep of old temp uploads); returns instances fired."""
     fired = 0
     with app.app_context():
         try:
-            for instance_id in processes.due_instance_ids(utcnow()):
+            for instance_id in due.due_instance_ids(utcnow()):
                 db.session.rollback()
+                # the engine (SpiffWorkflow, lxml, RestrictedPython) is loaded when a timer is due
+                from app.services.engine import processes
+
                 if processes.fire_timers(instance_id):
                     fired += 1
             if _rules_due():
@@ -74,7 +91,9 @@ def sweep(app: Flask) -> int:
 
 
 def start(app: Flask) -> BackgroundScheduler:
-    """Start the sweeper in this process (one per app)."""
+    """Start the sweeper in a background thread of this process (one per app: ``make run``)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
     key = str(id(app))
     if key in scheduler_holder:
         return scheduler_holder[key]
