@@ -306,6 +306,8 @@ class Peer:
         self.physician = self._sign_in("doctor")
         self.institution = self._sign_in("jigou")
         self.commission = self._sign_in("weijian")
+        waiting = self.listed()
+        assert waiting == 0, f"SpiffArena's database is not fresh ({waiting} tasks wait): recreate it"
 
     def _sign_in(self, user: str) -> requests.Session:
         """A token from its built-in OpenID for a user of its permissions file (password = name)."""
