@@ -66,11 +66,14 @@ def main() -> None:
             doctors.append(make_user(f"side{i:05d}", Role.PHYSICIAN, f"对比{i}", qualification_id=q.id,
                                      id_number=q.id_number, mobile="15175070658", mobile_verified=True).id)
         db.session.commit()
-        payloads = [demo_payload(hospital, upload_dir, db.session.get(User, d)) for d in doctors]
+        people = [db.session.get(User, d) for d in doctors]
+        payloads = [demo_payload(hospital, upload_dir, person) for person in people if person is not None]
         db.session.commit()
         db.session.remove()
         for doctor, payload in zip(doctors, payloads, strict=True):
-            processes.start_application(db.session.get(User, doctor), "registration", payload, upload_dir)
+            applicant = db.session.get(User, doctor)
+            assert applicant is not None
+            processes.start_application(applicant, "registration", payload, upload_dir)
             db.session.remove()
         statements: list[str] = []
 

@@ -333,8 +333,8 @@ class Peer:
         task = self._task(s, pi, listed=False)
         clock("open the start form", lambda: s.get(f"{self.base}/v1.0/tasks/{pi}/{task}?with_form_data=true",
                                                    timeout=60))
-        data = {"institution_id": 1, "department_id": 2, "practice_scopes": ["11"],
-                "contact_mobile": "15175070658", "declare_health": True, "declare_no_bar": True}
+        data: dict[str, Any] = {"institution_id": 1, "department_id": 2, "practice_scopes": ["11"],
+                                "contact_mobile": "15175070658", "declare_health": True, "declare_no_bar": True}
         clock.part(start, "PUT the start form", lambda: s.put(f"{self.base}/v1.0/tasks/{pi}/{task}", json=data,
                                                                timeout=60))
         clock.close(start)
@@ -386,14 +386,14 @@ def database_bytes(url: str) -> int:
     if url.startswith("sqlite"):
         import sqlite3
 
-        conn = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
+        lite = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
         try:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            pages = int(conn.execute("PRAGMA page_count").fetchone()[0]) - int(
-                conn.execute("PRAGMA freelist_count").fetchone()[0])
-            return pages * int(conn.execute("PRAGMA page_size").fetchone()[0])
+            lite.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            pages = int(lite.execute("PRAGMA page_count").fetchone()[0]) - int(
+                lite.execute("PRAGMA freelist_count").fetchone()[0])
+            return pages * int(lite.execute("PRAGMA page_size").fetchone()[0])
         finally:
-            conn.close()
+            lite.close()
     engine = create_engine(re.sub(r"^postgresql(\+\w+)?://", "postgresql+psycopg://", url))
     try:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -422,8 +422,9 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
 
 
 def _memory(named: list[tuple[str, int]]) -> dict[str, Any]:
-    per = [{"process": name, "pid": pid, **smaps(pid)} for name, pid in named]
-    return {"processes": per, "total_mib": {k: round(sum(p[k] for p in per), 1) for k in ("rss", "pss", "uss")}}
+    sizes = [smaps(pid) for _, pid in named]
+    per = [{"process": name, "pid": pid, **size} for (name, pid), size in zip(named, sizes, strict=True)]
+    return {"processes": per, "total_mib": {k: round(sum(size[k] for size in sizes), 1) for k in ("rss", "pss", "uss")}}
 
 
 def _summary(calls: Timings) -> dict[str, dict[str, float]]:
