@@ -99,3 +99,14 @@ NATIONAL_SCALE ?= 0.01
 bench-national: install
 	PG=$$(bash bench/pg.sh medreg_national) && \
 	$(VENV)/bin/python bench/national.py --database-url $$PG --scale $(NATIONAL_SCALE) > $(BENCH_OUT)/national-postgresql.json
+
+# Side by side with SpiffArena (issue 14 goal 1): both on SQLite, then both on PostgreSQL, 200
+# interleaved rounds. Needs SpiffArena's backend set up outside this repository and a command that
+# starts it (docs/performance.md, "Side by side with SpiffArena"); `--ours-only` runs without it.
+.PHONY: bench-side
+PEER_CMD ?= bash /work/peer/run_peer.sh {port} {db}
+bench-side: install
+	$(VENV)/bin/python bench/side_by_side.py --rounds 200 --peer-cmd '$(PEER_CMD)' > $(BENCH_OUT)/side_by_side-sqlite.json
+	PG=$$(bash bench/pg.sh medreg_side) && PEER=$$(bash bench/pg.sh spiff_side) && \
+	$(VENV)/bin/python bench/side_by_side.py --rounds 200 --peer-cmd '$(PEER_CMD)' --database-url $$PG \
+	    --peer-db $$(echo $$PEER | sed s/+psycopg:/+psycopg2:/) > $(BENCH_OUT)/side_by_side-postgresql.json

@@ -151,3 +151,20 @@ def test_national() -> None:
         assert pages["csv_import"]["imported"] == 300 and pages["csv_import"]["failed"] == 0
     # 2,500 rows at 10k-scale: sent in pieces, without a Content-Length
     assert r["phases"]["10k"]["pages"]["roster_export_hospital"]["streamed"]
+
+
+def test_side_by_side_ours_only() -> None:
+    # issue 14 goal 1: the side-by-side driver measures ours alone when no SpiffArena is there (CI)
+    r = _bench("side_by_side.py", "--ours-only", "--rounds", "2", "--warmup", "0", "--backlog", "1", "--settle", "0")
+    ours = r["sides"]["ours"]
+    assert list(r["sides"]) == ["ours"] and "ours_over_spiffarena" not in r
+    assert ours["outcomes"] == ["approved"]  # both rounds' applications went through to 准予注册
+    # each round: open the form, submit it, then list, open and decide three tasks
+    assert {c: ours["calls"][c]["n"] for c in ("open the start form", "start an instance", "list ready tasks",
+                                                "open a task", "complete a user task", "whole journey")} == {
+        "open the start form": 2, "start an instance": 2, "list ready tasks": 2, "open a task": 6,
+        "complete a user task": 6, "whole journey": 2}
+    assert min(ours["listed_tasks"]) >= 2  # the backlog's application and the round's own
+    assert ours["bytes_per_completed_instance"] > 0
+    assert [p["process"] for p in ours["memory_mib"]["processes"]] == [
+        "gunicorn master", "gunicorn worker", "scheduler (app.sweeper)"]
