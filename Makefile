@@ -61,7 +61,8 @@ wheel-check:
 bpmn-coverage: install
 	$(VENV)/bin/python -m workflows_tests.coverage
 
-# Every benchmark, full size (about 20 minutes); raw results in docs/bench/, figures in
+# Every benchmark, full size (about an hour; the national one at its small default size, the side
+# by side with SpiffArena when its backend is set up); raw results in docs/bench/, figures in
 # docs/performance.md. PostgreSQL 15 of the machine (bench/pg.sh creates medreg_bench).
 BENCH_OUT := docs/bench
 bench: install
@@ -82,7 +83,12 @@ bench: install
 	$(VENV)/bin/python bench/memory.py --database-url $$PG > $(BENCH_OUT)/memory-postgresql.json && \
 	$(VENV)/bin/python bench/load.py --database-url $$PG --users 20 --seconds 300 --out $(BENCH_OUT) > $(BENCH_OUT)/load-postgresql.json && \
 	$(VENV)/bin/python bench/load.py --database-url $$PG --users 20 --seconds 180 --kill-at 90 --out $(BENCH_OUT)/kill > $(BENCH_OUT)/load-kill-postgresql.json && \
-	$(VENV)/bin/python bench/cluster.py --database-url $$PG > $(BENCH_OUT)/cluster-postgresql.json
+	$(VENV)/bin/python bench/cluster.py --database-url $$PG > $(BENCH_OUT)/cluster-postgresql.json && \
+	$(VENV)/bin/python bench/page_cost.py > $(BENCH_OUT)/page-cost-sqlite.json && \
+	$(VENV)/bin/python bench/page_cost.py --database-url $$PG > $(BENCH_OUT)/page-cost-postgresql.json
+	$(MAKE) bench-national
+	@if [ -f "$(PEER_SCRIPT)" ]; then $(MAKE) bench-side; else \
+	  echo "bench-side skipped: SpiffArena is not set up at $(PEER_SCRIPT) (docs/performance.md, Side by side)"; fi
 
 clean:
 	rm -rf $(VENV) node_modules app/static/vendor
@@ -104,7 +110,8 @@ bench-national: install
 # interleaved rounds. Needs SpiffArena's backend set up outside this repository and a command that
 # starts it (docs/performance.md, "Side by side with SpiffArena"); `--ours-only` runs without it.
 .PHONY: bench-side
-PEER_CMD ?= bash /work/peer/run_peer.sh {port} {db}
+PEER_SCRIPT ?= /work/peer/run_peer.sh
+PEER_CMD ?= bash $(PEER_SCRIPT) {port} {db}
 bench-side: install
 	$(VENV)/bin/python bench/side_by_side.py --rounds 200 --peer-cmd '$(PEER_CMD)' > $(BENCH_OUT)/side_by_side-sqlite.json
 	PG=$$(bash bench/pg.sh medreg_side) && PEER=$$(bash bench/pg.sh spiff_side) && \
