@@ -31,17 +31,6 @@ class VerificationCode(db.Model):  # type: ignore[name-defined]
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class CaptchaChallenge(db.Model):  # type: ignore[name-defined]
-    """An image captcha shown once; kept on the server so an old cookie cannot replay it."""
-
-    __tablename__ = "captcha_challenge"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    answer: Mapped[str] = mapped_column(String(8))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
 class ActivationCode(db.Model):  # type: ignore[name-defined]
     """An account activation code issued by the main institution (path A).
 

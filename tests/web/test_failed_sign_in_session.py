@@ -1,0 +1,158 @@
+"""What a failed sign-in leaves on the server (issue 14, found by the side-by-side profile):
+the session keeps one live 验证码 answer (hashed, with its expiry) and the CSRF token, the
+same size after 1 or 30 tries; an anonymous client cannot make the server keep more per
+request; a used answer cannot be tried again."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from sqlalchemy import func
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models.websession import WebSession
+from app.services.accounts import captcha
+from app.services.accounts import websessions
+from tests.conftest import WebClient
+from tests.factories import PASSWORD
+from tests.factories import World
+
+CAPTCHA_WRONG = "验证码不正确，请重新输入"
+BAD_LOGIN = "用户名或密码错误"
+
+
+@pytest.fixture()
+def answers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The captcha on, and the answer of every image drawn (as the person reads it)."""
+    monkeypatch.setenv("MEDREG_CAPTCHA", "on")
+    seen: list[str] = []
+    draw = captcha.new_answer
+
+    def recorded() -> str:
+        seen.append(draw())
+        return seen[-1]
+
+    monkeypatch.setattr(captcha, "new_answer", recorded)
+    yield seen
+
+
+def _stored(app: Flask) -> list[tuple[int, list[str]]]:
+    """Every session row: its stored bytes and its keys."""
+    with app.app_context():
+        rows = [(len(data.encode("utf-8")), sorted(json.loads(data)))
+                for data in db.session.scalars(select(WebSession.data))]
+        db.session.remove()
+    return rows
+
+
+def _rows_everywhere(app: Flask) -> dict[str, int]:
+    """The number of rows of every table (what the server keeps, whatever the table)."""
+    with app.app_context():
+        out = {t.name: int(db.session.scalar(select(func.count()).select_from(t)) or 0)
+               for t in db.metadata.sorted_tables}
+        db.session.remove()
+    return out
+
+
+def _image(web: WebClient, answers: list[str]) -> str:
+    assert web.client.get("/account/captcha.png").status_code == 200  # 换一张
+    return answers[-1]
+
+
+def _wrong(answer: str) -> str:
+    return "7777" if answer != "7777" else "9999"
+
+
+def test_the_session_is_the_same_size_after_1_and_after_30_failed_sign_ins(
+        app: Flask, web_world: World, answers: list[str]) -> None:
+    # R-50 (captcha rules) and issue 14: one live answer + the CSRF token, nothing accumulates
+    web = WebClient(app.test_client())
+    web.get("/login")
+    sizes: list[list[tuple[int, list[str]]]] = []
+    tables: list[dict[str, int]] = []
+    for attempt in range(30):
+        answer = _image(web, answers)
+        # a wrong 验证码 and, with a right one, a wrong password of an unknown account
+        typed = _wrong(answer) if attempt % 2 else answer
+        resp = web.post("/login", {"username": "nobody99", "password": "wrong1", "captcha": typed})
+        page = resp.get_data(as_text=True)
+        assert resp.status_code == 401 and (CAPTCHA_WRONG if attempt % 2 else BAD_LOGIN) in page
+        assert 'value="nobody99"' in page  # the input is kept
+        sizes.append(_stored(app))
+        tables.append(_rows_everywhere(app))
+    assert len(sizes[0]) == 1 and sizes[0][0][1] == ["_fresh", "csrf_token"]  # the answer was used up
+    assert sizes[0] == sizes[1] == sizes[29]  # bytes and keys: nothing accumulates
+    assert tables[0] == tables[29]  # no table grows with the tries (no captcha rows, no counters)
+    _image(web, answers)
+    (size, keys), = _stored(app)
+    assert keys == ["_fresh", "captcha", "csrf_token"]
+    assert size <= sizes[0][0][0] + len('"captcha":"",') + captcha.SEALED_LENGTH
+
+    # the person then signs in: the failures of others (and of the captcha) do not stop them
+    answer = _image(web, answers)
+    resp = web.post("/login", {"username": "doctor01", "password": PASSWORD, "captcha": answer})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/physician/")
+    assert "宋宏强" in web.get("/physician/").get_data(as_text=True)
+
+
+def test_many_images_keep_one_answer_and_only_the_last_one_counts(
+        app: Flask, web_world: World, answers: list[str]) -> None:
+    # guide Part 1 登录 #5 验证码 换一张 (R-50): each new image replaces the previous answer
+    web = WebClient(app.test_client())
+    web.get("/login")
+    first = _image(web, answers)
+    one = _stored(app)
+    for _ in range(20):
+        _image(web, answers)
+    assert _stored(app) == one  # 21 images, one answer of the same size
+    last = answers[-1]
+    if first != last:
+        resp = web.post("/login", {"username": "doctor01", "password": PASSWORD, "captcha": first})
+        assert resp.status_code == 401 and CAPTCHA_WRONG in resp.get_data(as_text=True)
+        last = _image(web, answers)
+    resp = web.post("/login", {"username": "doctor01", "password": PASSWORD, "captcha": last})
+    assert resp.status_code == 302
+
+
+def test_a_used_answer_is_taken_once_even_by_two_requests_racing(app: Flask, web_world: World,
+                                                                 answers: list[str]) -> None:
+    # R-50: one try per image, also for two requests
+    # that read the session at the same moment (the second one's compare-and-set fails)
+    web = WebClient(app.test_client())
+    web.get("/login")
+    _image(web, answers)
+    with app.app_context():
+        sid, before = db.session.execute(select(WebSession.id, WebSession.data)).one()
+        after = json.dumps({k: v for k, v in json.loads(before).items() if k != "captcha"})
+        assert websessions.swap(sid, before, after)
+        assert not websessions.swap(sid, before, after)  # the racing request finds it taken
+        db.session.remove()
+
+
+@pytest.mark.parametrize(("url", "data"), [
+    ("/login/sms", {"action": "send", "target": "13912345678"}),
+    ("/account/register", {"name": "张三", "id_number": "11010519491231002X"}),
+    ("/account/recover/mobile", {"action": "send", "target": "13912345678"}),
+    ("/account/recover/identity", {"name": "张三", "id_number": "11010519491231002X",
+                                   "mobile": "13912345678", "password": "Abc12345",
+                                   "confirm": "Abc12345"}),
+    ("/public/register", {"name": "张三", "region": "140000"}),
+])
+def test_other_anonymous_forms_keep_the_session_the_same_size(
+        app: Flask, web_world: World, answers: list[str], url: str, data: dict[str, str]) -> None:
+    # 找回密码, 个人用户注册, 手机校验码登录, 执业注册信息查询 (R-1, R-50): the same one answer
+    web = WebClient(app.test_client())
+    web.get(url)
+    sizes = []
+    for _ in range(6):
+        answer = _image(web, answers)
+        resp = web.post(url, {**data, "captcha": _wrong(answer)})
+        assert CAPTCHA_WRONG in resp.get_data(as_text=True)
+        assert resp.status_code in (401, 422) and "Traceback" not in resp.get_data(as_text=True)
+        sizes.append(_stored(app))
+    assert len(sizes[0]) == 1 and "captcha" not in sizes[0][0][1]
+    assert sizes[0] == sizes[5]
