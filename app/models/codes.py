@@ -64,5 +64,7 @@ class AttemptCounter(db.Model):  # type: ignore[name-defined]
     __tablename__ = "attempt_counter"
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # indexed: counters whose longest window has passed are swept (anyone can open a counter
+    # by typing a new ID number or phone number, so they must not stay for ever)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     count: Mapped[int] = mapped_column(default=0)

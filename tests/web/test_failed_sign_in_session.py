@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
+import time_machine
 from flask import Flask
 from sqlalchemy import func
 from sqlalchemy import select
 
 from app.extensions import db
+from app.models import AttemptCounter
 from app.models.websession import WebSession
+from app.services.accounts import attempts
 from app.services.accounts import captcha
 from app.services.accounts import websessions
 from tests.conftest import WebClient
@@ -156,3 +162,26 @@ def test_other_anonymous_forms_keep_the_session_the_same_size(
         sizes.append(_stored(app))
     assert len(sizes[0]) == 1 and "captcha" not in sizes[0][0][1]
     assert sizes[0] == sizes[5]
+
+
+def test_counters_an_anonymous_client_opens_are_swept_after_the_longest_window(
+        ctx: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    # R-50 / issue 14: a new ID number per 通过个人信息找回 try opens a counter; it is kept
+    # for its window (5 tries in 24 hours, 10 in 30 days) and no longer: what anyone can make
+    # the server keep is bounded by the window
+    monkeypatch.setattr(attempts, "SWEEP_ONE_IN", 10**9)  # no sweep while filling
+    t0 = datetime.now(UTC)
+    with time_machine.travel(t0, tick=False):
+        for n in range(30):
+            assert attempts.claim("recover_identity", f"11010519491231{n:04d}", 5, timedelta(hours=24))
+        db.session.commit()
+    with time_machine.travel(t0 + timedelta(days=2), tick=False):
+        assert attempts.claim("activate_b_month", "kept", 10, timedelta(days=30))
+        db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(AttemptCounter)) == 31
+    monkeypatch.setattr(attempts, "SWEEP_ONE_IN", 1)  # this claim sweeps
+    with time_machine.travel(t0 + attempts.LONGEST_WINDOW + timedelta(minutes=1), tick=False):
+        assert attempts.claim("recover_identity", "another", 5, timedelta(hours=24))
+        db.session.commit()
+        assert attempts.used("activate_b_month", "kept", timedelta(days=30)) == 1  # still in its window
+    assert db.session.scalar(select(func.count()).select_from(AttemptCounter)) == 2
