@@ -136,6 +136,7 @@ def take(key: str) -> Any:
     if not websessions.swap(session.sid, session.raw, data):
         return None
     session.raw = data
+    session.modified = False  # stored just now: the end of the request need not write it again
     return value
 
 

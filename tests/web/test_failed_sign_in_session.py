@@ -10,10 +10,12 @@ from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
 from flask import Flask
+from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
 
@@ -185,3 +187,28 @@ def test_counters_an_anonymous_client_opens_are_swept_after_the_longest_window(
         db.session.commit()
         assert attempts.used("activate_b_month", "kept", timedelta(days=30)) == 1  # still in its window
     assert db.session.scalar(select(func.count()).select_from(AttemptCounter)) == 2
+
+
+def test_a_failed_sign_in_writes_the_session_once(app: Flask, web_world: World,
+                                                  answers: list[str]) -> None:
+    # issue 14 (the profile of a failed sign-in): taking the used answer is the request's one
+    # write of the session, not a second UPDATE when the response is sent
+    web = WebClient(app.test_client())
+    web.get("/login")
+    answer = _image(web, answers)
+    writes: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        if statement.lstrip().upper().startswith(("UPDATE WEB_SESSION", "INSERT INTO WEB_SESSION")):
+            writes.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        resp = web.post("/login", {"username": "doctor01", "password": "wrong1", "captcha": answer})
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert resp.status_code == 401 and BAD_LOGIN in resp.get_data(as_text=True)
+    assert len(writes) == 1
+    assert _stored(app)[0][1] == ["_fresh", "csrf_token"]
