@@ -88,6 +88,22 @@ def test_login_posts_are_rate_limited(limited_app: Flask) -> None:
         assert resp.status_code == 401  # a new minute
 
 
+
+def test_captcha_images_are_rate_limited(limited_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    # R-50 / issue 14: each image is drawn by Pillow; one address cannot have it drawn
+    # without end (the session keeps one answer whatever the number of images)
+    monkeypatch.setenv("MEDREG_CAPTCHA", "on")
+    client = WebClient(limited_app.test_client())
+    with time_machine.travel(T0, tick=True) as traveller:
+        client.get("/login")
+        for i in range(30):  # @limiter.limit("30 per minute")
+            assert client.client.get("/account/captcha.png").status_code == 200, i
+        resp = client.client.get("/account/captcha.png")
+        assert resp.status_code == 429 and "Traceback" not in resp.get_data(as_text=True)
+        assert client.get("/login").status_code == 200  # the page itself still opens
+        traveller.shift(timedelta(seconds=61))
+        assert client.client.get("/account/captcha.png").status_code == 200  # a new minute
+
 # ---- b. captcha ----------------------------------------------------------------------
 
 ISSUED: list[str] = []  # the answers of the images drawn (recorded by ``captcha_on``)
