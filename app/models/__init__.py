@@ -9,7 +9,6 @@ from app.models.calendar import CalendarYear
 from app.models.catalogue import CatalogueItem
 from app.models.codes import ActivationCode
 from app.models.codes import AttemptCounter
-from app.models.codes import CaptchaChallenge
 from app.models.codes import VerificationCode
 from app.models.configured import ConfiguredType
 from app.models.files import Attachment
@@ -45,7 +44,7 @@ from app.models.websession import WebSession
 
 __all__ = [
     "ActivationCode", "Assessment", "AttemptCounter", "Attachment",
-    "CaptchaChallenge", "AuditEvent", "AuditHead", "Authority", "CalendarDay", "CalendarYear", "CaseRun",
+    "AuditEvent", "AuditHead", "Authority", "CalendarDay", "CalendarYear", "CaseRun",
     "CatalogueItem", "ConfiguredType",
     "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage", "Penalty",
     "PhysicianProfile", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Qualification",

@@ -31,17 +31,6 @@ class VerificationCode(db.Model):  # type: ignore[name-defined]
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class CaptchaChallenge(db.Model):  # type: ignore[name-defined]
-    """An image captcha shown once; kept on the server so an old cookie cannot replay it."""
-
-    __tablename__ = "captcha_challenge"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    answer: Mapped[str] = mapped_column(String(8))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
 class ActivationCode(db.Model):  # type: ignore[name-defined]
     """An account activation code issued by the main institution (path A).
 
@@ -75,5 +64,7 @@ class AttemptCounter(db.Model):  # type: ignore[name-defined]
     __tablename__ = "attempt_counter"
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # indexed: counters whose longest window has passed are swept (anyone can open a counter
+    # by typing a new ID number or phone number, so they must not stay for ever)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     count: Mapped[int] = mapped_column(default=0)

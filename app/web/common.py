@@ -12,7 +12,6 @@ from flask import abort
 from flask import current_app
 from flask import redirect
 from flask import request
-from flask import session
 from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
@@ -30,6 +29,7 @@ from app.services.records.validators import whole_number
 
 F = TypeVar("F", bound=Callable[..., Any])
 KEEP_SUFFIX = "__keep"
+CAPTCHA_KEY = "captcha"  # the session's one live captcha: "expiry:nonce:HMAC of the answer"
 TOKEN_FIELD = "submit_token"  # noqa: S105 - the form's idempotency token field, not a secret
 
 
@@ -68,7 +68,9 @@ def captcha_ok() -> bool:
     """The posted 验证码 matches the image shown (each image is good for one try)."""
     if not captcha_required():
         return True
-    return captcha.verify(session.pop("captcha_id", None), request.form.get("captcha"))
+    from app.web.sessions import take
+
+    return captcha.verify(take(CAPTCHA_KEY), request.form.get("captcha"))
 
 
 def safe_next(target: str | None) -> str | None:

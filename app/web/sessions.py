@@ -39,6 +39,7 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.modified = False
         self.renew = False  # a new token at the end of this request (the old one ends)
         self.loaded_user: object | None = None
+        self.raw: str | None = None  # the stored values as read (for a compare-and-set take)
 
 
 def _user_of(session: ServerSession) -> int | None:
@@ -69,6 +70,7 @@ class ServerSessionInterface(SessionInterface):
             data = {}
         session = ServerSession(data, stored.sid, stored.user_id, stored.touch and not health)
         session.loaded_user = stored.user  # held for the request: the user loader needs no query
+        session.raw = stored.data
         return session
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
@@ -118,6 +120,24 @@ def mark_authenticated() -> None:
     gets a new token."""
     current_session["_auth_at"] = time.time()
     renew()
+
+
+def take(key: str) -> Any:
+    """Remove a one-time value (the captcha's sealed answer) from this session and store that
+    at once, only if no other request changed the session since it was read: of two requests
+    racing with the same cookie, one gets the value, the other None."""
+    session = current_session._get_current_object()  # type: ignore[attr-defined]
+    value = session.pop(key, None)
+    if value is None or not isinstance(session, ServerSession):
+        return value
+    if session.sid is None or session.raw is None:
+        return None
+    data = _JSON.dumps(dict(session))
+    if not websessions.swap(session.sid, session.raw, data):
+        return None
+    session.raw = data
+    session.modified = False  # stored just now: the end of the request need not write it again
+    return value
 
 
 def renew() -> None:

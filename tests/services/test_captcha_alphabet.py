@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask
-from sqlalchemy import select
+import time
 
-from app.extensions import db
-from app.models import CaptchaChallenge
+import pytest
+from flask import Flask
+
 from app.services.accounts import captcha
 
 
@@ -18,16 +18,38 @@ def test_the_alphabet_has_no_look_alikes() -> None:
     assert len(set(captcha.ALPHABET)) == len(captcha.ALPHABET) >= 20
 
 
-def test_issued_codes_use_only_the_alphabet(ctx: Flask) -> None:
+def _drawn(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    seen: list[str] = []
+    draw = captcha.new_answer
+
+    def recorded() -> str:
+        seen.append(draw())
+        return seen[-1]
+
+    monkeypatch.setattr(captcha, "new_answer", recorded)
+    return seen
+
+
+def test_issued_codes_use_only_the_alphabet(ctx: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _drawn(monkeypatch)
     for _ in range(60):
-        challenge_id, png = captcha.issue()
+        sealed, png = captcha.issue()
         assert png.startswith(b"\x89PNG")
-        answer = db.session.scalar(select(CaptchaChallenge.answer)
-                                   .where(CaptchaChallenge.id == challenge_id))
-        assert answer and len(answer) == 4 and set(answer) <= set(captcha.ALPHABET)
+        answer = seen[-1]
+        assert len(answer) == 4 and set(answer) <= set(captcha.ALPHABET)
+        assert answer not in sealed and len(sealed) == captcha.SEALED_LENGTH  # only its HMAC is kept
 
 
-def test_a_code_typed_in_lower_case_is_accepted(ctx: Flask) -> None:
-    challenge_id, _ = captcha.issue()
-    answer = db.session.scalar(select(CaptchaChallenge.answer).where(CaptchaChallenge.id == challenge_id))
-    assert answer and captcha.verify(challenge_id, answer.lower())
+def test_a_code_typed_in_lower_case_is_accepted(ctx: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _drawn(monkeypatch)
+    sealed, _ = captcha.issue()
+    assert captcha.verify(sealed, seen[-1].lower())
+    assert not captcha.verify(sealed, "7777" if seen[-1] != "7777" else "9999")
+
+
+def test_an_answer_expires_after_ten_minutes(ctx: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _drawn(monkeypatch)
+    sealed, _ = captcha.issue()
+    later = time.time() + captcha.VALID_MINUTES * 60 + 1
+    monkeypatch.setattr(captcha.time, "time", lambda: later)
+    assert not captcha.verify(sealed, seen[-1])

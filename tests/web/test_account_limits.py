@@ -26,11 +26,11 @@ from app.errors import NotFound
 from app.extensions import db
 from app.extensions import limiter
 from app.models import ActivationCode
-from app.models import CaptchaChallenge
 from app.models import OutboxMessage
 from app.models import Registration
 from app.models import Role
 from app.services.accounts import activation
+from app.services.accounts import captcha
 from app.services.accounts import codes
 from app.services.accounts import signup
 from tests import conftest
@@ -88,22 +88,38 @@ def test_login_posts_are_rate_limited(limited_app: Flask) -> None:
         assert resp.status_code == 401  # a new minute
 
 
+
+def test_captcha_images_are_rate_limited(limited_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    # R-50 / issue 14: each image is drawn by Pillow; one address cannot have it drawn
+    # without end (the session keeps one answer whatever the number of images)
+    monkeypatch.setenv("MEDREG_CAPTCHA", "on")
+    client = WebClient(limited_app.test_client())
+    with time_machine.travel(T0, tick=True) as traveller:
+        client.get("/login")
+        for i in range(30):  # @limiter.limit("30 per minute")
+            assert client.client.get("/account/captcha.png").status_code == 200, i
+        resp = client.client.get("/account/captcha.png")
+        assert resp.status_code == 429 and "Traceback" not in resp.get_data(as_text=True)
+        assert client.get("/login").status_code == 200  # the page itself still opens
+        traveller.shift(timedelta(seconds=61))
+        assert client.client.get("/account/captcha.png").status_code == 200  # a new minute
+
 # ---- b. captcha ----------------------------------------------------------------------
+
+ISSUED: list[str] = []  # the answers of the images drawn (recorded by ``captcha_on``)
+
 
 def _captcha(web: WebClient) -> str:
     resp = web.client.get("/account/captcha.png")
     assert resp.status_code == 200 and resp.mimetype == "image/png"
     assert resp.data.startswith(PNG) and len(resp.data) > 200
     assert resp.headers["Cache-Control"] == "no-store"
+    answer = ISSUED[-1]
     with web.client.session_transaction() as sess:
-        challenge_id = sess["captcha_id"]
-    with web.client.application.app_context():
-        row = db.session.get(CaptchaChallenge, challenge_id)
-        assert row is not None and row.used_at is None
-        answer = row.answer
-        db.session.remove()
+        sealed = sess["captcha"]
+    assert answer not in sealed and len(sealed) == captcha.SEALED_LENGTH  # hashed, not the answer
     assert re.fullmatch(r"[A-Z2-9]{4}", answer)
-    return str(answer)
+    return answer
 
 
 def _signed_in(web: WebClient) -> bool:
@@ -113,6 +129,13 @@ def _signed_in(web: WebClient) -> bool:
 @pytest.fixture()
 def captcha_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MEDREG_CAPTCHA", "on")
+    draw = captcha.new_answer
+
+    def recorded() -> str:
+        ISSUED.append(draw())
+        return ISSUED[-1]
+
+    monkeypatch.setattr(captcha, "new_answer", recorded)
 
 
 @pytest.fixture()

@@ -9,9 +9,11 @@ when it then refuses (the reservation must stay counted).
 from __future__ import annotations
 
 import hashlib
+import secrets
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -22,6 +24,9 @@ from app.models import AttemptCounter
 from app.models.base import utcnow
 from app.services.platform.database import is_postgres
 from app.services.platform.database import rowcount
+
+LONGEST_WINDOW = timedelta(days=31)  # the longest window any caller counts in is 30 days
+SWEEP_ONE_IN = 200  # one claim in this many also deletes the counters no window still needs
 
 
 def key(kind: str, subject: str) -> str:
@@ -43,7 +48,17 @@ def claim(kind: str, subject: str, limit: int, window: timedelta) -> bool:
     taken = db.session.execute(update(AttemptCounter).where(
         AttemptCounter.key == k, AttemptCounter.count < limit)
         .values(count=AttemptCounter.count + 1))
+    if secrets.randbelow(SWEEP_ONE_IN) == 0:
+        sweep()
     return bool(rowcount(taken))
+
+
+def sweep() -> None:
+    """Delete the counters whose last window started longer ago than any window lasts: an
+    anonymous client opening a counter per request (a new ID number or phone number each
+    time) leaves rows for at most that long."""
+    db.session.execute(delete(AttemptCounter).where(
+        AttemptCounter.window_start < utcnow() - LONGEST_WINDOW))
 
 
 def give_back(kind: str, subject: str) -> None:

@@ -86,6 +86,15 @@ def save(sid: str, data: str, user_id: int | None) -> bool:
     return bool(rowcount(done))
 
 
+def swap(sid: str, old: str, new: str) -> bool:
+    """Store ``new`` only if the session still holds ``old`` (a one-time value taken once,
+    even by two requests racing with the same cookie)."""
+    done = db.session.execute(update(WebSession).where(
+        WebSession.id == sid, WebSession.data == old).values(data=new, seen_at=utcnow()))
+    db.session.commit()
+    return bool(rowcount(done))
+
+
 def touch(sid: str) -> None:
     db.session.execute(update(WebSession).where(WebSession.id == sid).values(seen_at=utcnow()))
     db.session.commit()

@@ -27,6 +27,7 @@ from app.services.errors import DomainError
 from app.services.errors import InvalidInput
 from app.services.records.validators import mask_mobile
 from app.web.account import bp
+from app.web.common import CAPTCHA_KEY
 from app.web.common import captcha_ok
 from app.web.common import recent_password
 from app.web.common import safe_next
@@ -45,9 +46,11 @@ send_limit = limiter.limit("5 per minute", methods=["POST"])
 
 
 @bp.route("/captcha.png")
+@limiter.limit("30 per minute")
 def captcha_image() -> ResponseReturnValue:
-    challenge_id, png = captcha.issue()
-    session["captcha_id"] = challenge_id
+    """换一张: a new image whose answer replaces the session's previous one."""
+    sealed, png = captcha.issue()
+    session[CAPTCHA_KEY] = sealed
     resp = make_response(png)
     resp.headers["Content-Type"] = "image/png"
     resp.headers["Cache-Control"] = "no-store"
