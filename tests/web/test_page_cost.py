@@ -135,3 +135,24 @@ def test_the_application_form_offers_every_institution_department_and_scope_in_f
     assert len([s for s in selects if "FROM department" in s]) == 1
     assert len([s for s in selects if "FROM catalogue_item" in s]) == 1
     assert len(selects) == 12, "\n".join(selects)  # 14 before the second round
+
+
+def test_the_physicians_returned_task_reads_no_workflow_state_and_every_department_once(
+        app: Flask, web_world: World) -> None:
+    # issue 14 goal 1 (second round, the physician's task page): a returned application is
+    # shown again with its values and the approver's note; the task and its instance are read
+    # without the workflow state, the departments once (list and map)
+    task_id = _open_task(app, web_world)
+    staff = _signed_in(app, "jigou01")
+    staff.get(f"/inbox/tasks/{task_id}")
+    staff.post(f"/inbox/tasks/{task_id}/complete",
+               {"decision": "return", "note": "联系电话有误", "fields": ["contact_mobile"]})
+    with app.app_context():
+        mine = db.session.scalar(select(HumanTask.id).where(HumanTask.status == "open"))
+    doctor = _signed_in(app, "doctor01")
+    doctor.get(f"/physician/tasks/{mine}")
+    selects, page = selects_of(app, lambda: doctor.get(f"/physician/tasks/{mine}").get_data(as_text=True))
+    assert "联系电话有误" in page and "审核意见要求补正此项" in page and "内科" in page
+    assert not [s for s in selects if "workflow_json" in s], "\n".join(selects)
+    assert len([s for s in selects if "FROM department" in s]) == 1
+    assert len(selects) == 11, "\n".join(selects)  # 15 before the second round

@@ -598,7 +598,10 @@ def physician_task_form(actor: User, task_id: int, values: dict[str, Any] | None
                         errors: dict[str, str] | None = None) -> tuple[HumanTask,
                                                                        applications.FormPage]:
     """A task waiting for the physician (correction), with the approvers' notes."""
-    task = db.session.get(HumanTask, task_id)
+    # with its instance in one statement, without the workflow state (the form never shows
+    # it); populate_existing: after a refused correction (rolled back, expired) too
+    task = db.session.get(HumanTask, task_id, populate_existing=True, options=[
+        joinedload(HumanTask.instance).options(defer(ProcessInstance.workflow_json))])
     if task is None or task.scope_kind != ScopeKind.USER or task.scope_id != actor.id:
         raise NotFound(_("任务不存在"))
     inst = task.instance
