@@ -9,6 +9,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import and_
+from sqlalchemy import bindparam
 from sqlalchemy import or_
 from sqlalchemy import select
 
@@ -61,9 +62,12 @@ def person_categories(qual: Qualification | None) -> list[str]:
     """The 执业类别 the person is qualified in (several qualifications share the ID number)."""
     if qual is None:
         return []
-    cats = set(db.session.scalars(select(Qualification.category).where(
-        Qualification.id_number == qual.id_number)))
+    cats = set(db.session.scalars(_PERSON_CATEGORIES, {"id_number": qual.id_number}))
     return sorted(cats | {qual.category})
+
+
+_PERSON_CATEGORIES = select(Qualification.category).where(  # built once per process
+    Qualification.id_number == bindparam("id_number"))
 
 
 def qualification_of(actor: User) -> Qualification:
@@ -131,6 +135,15 @@ _CATALOGUE = select(CatalogueItem.kind, CatalogueItem.code, CatalogueItem.name,
     CatalogueItem.kind == "practice_category",
     and_(CatalogueItem.kind == "practice_scope", CatalogueItem.active.is_(True)))).order_by(
     CatalogueItem.sort_order, CatalogueItem.id)
+_CATALOGUE_NAMED = _CATALOGUE.where(or_(CatalogueItem.kind == "practice_category",
+                                        CatalogueItem.code.in_(bindparam("codes", expanding=True))))
+_CATEGORIES = _CATALOGUE.where(CatalogueItem.kind == "practice_category")
+# (of one institution?, only the named ones?) -> the departments' statement
+_DEPARTMENTS_OF = {
+    (by_institution, by_id): _DEPARTMENTS.where(*(
+        ([Department.institution_id == bindparam("institution_id")] if by_institution else [])
+        + ([Department.id.in_(bindparam("ids", expanding=True))] if by_id else [])))
+    for by_institution in (False, True) for by_id in (False, True)}
 
 
 def _ids(named: Collection[str]) -> list[int]:
@@ -147,24 +160,18 @@ def _institutions(named: Collection[str] | None) -> list[Option]:
 def _departments(institution_id: int | None, named: Collection[str] | None) -> list[tuple[str, str, str]]:
     if named is not None and not named:
         return []
-    q = _DEPARTMENTS
-    if institution_id is not None:
-        q = q.where(Department.institution_id == institution_id)
-    if named is not None:
-        q = q.where(Department.id.in_(_ids(named)))
-    return [(str(d), n, str(i)) for d, n, i in db.session.execute(q)]
+    q = _DEPARTMENTS_OF[institution_id is not None, named is not None]
+    params = {"institution_id": institution_id, "ids": _ids(named or ())}
+    return [(str(d), n, str(i)) for d, n, i in db.session.execute(q, params)]
 
 
 def _catalogue(qual: Qualification | None, want: frozenset[str],
                named: Collection[str] | None) -> dict[str, list[Option]]:
     scopes_wanted = "practice_scopes" in want and (named is None or bool(named))
-    q = _CATALOGUE
     if scopes_wanted and named is not None:
-        q = q.where(or_(CatalogueItem.kind == "practice_category",
-                        CatalogueItem.code.in_(sorted(named))))
-    elif not scopes_wanted:
-        q = q.where(CatalogueItem.kind == "practice_category")
-    rows = db.session.execute(q).tuples().all()
+        rows = db.session.execute(_CATALOGUE_NAMED, {"codes": sorted(named)}).tuples().all()
+    else:
+        rows = db.session.execute(_CATALOGUE if scopes_wanted else _CATEGORIES).tuples().all()
     cat_names = {code: name for kind, code, name, _p in rows if kind == "practice_category"}
     categories = person_categories(qual)
     out: dict[str, list[Option]] = {

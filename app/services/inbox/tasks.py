@@ -374,10 +374,14 @@ def _labels(row: ProcessDefinition, form_id: str, value: Any) -> str:
     return str(prop.get("x-labels", {}).get(value, value or ""))
 
 
+_NAMES = select(User.id, User.display_name).where(  # built once per process
+    User.id.in_(bindparam("ids", expanding=True)))
+
+
 def _history(inst: ProcessInstance, row: ProcessDefinition) -> list[HistoryEntry]:
     done_by = {t.completed_by_id for t in inst.tasks if t.completed_by_id}
-    names: dict[int | None, str] = dict(db.session.execute(select(User.id, User.display_name).where(
-        User.id.in_(sorted(done_by)))).tuples().all()) if done_by else {}
+    names: dict[int | None, str] = dict(db.session.execute(
+        _NAMES, {"ids": sorted(done_by)}).tuples().all()) if done_by else {}
     out = []
     for t in inst.tasks:
         if t.status == TaskStatus.COMPLETED and t.completed_at is not None:
