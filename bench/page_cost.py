@@ -5,7 +5,8 @@ CSRF, hooks, every SQL statement, the layout with its menu and header counts, re
 ``--tasks`` human-task rows (default 10,000, spread over the demo commission's and 500
 institutions' inboxes): the commission's and the institution's 待办任务, the physician's home,
 the 注册 application form (GET), a task form (GET) and that form posted without a decision
-(POST: checked and shown again with its errors, so it can be repeated). For each page: p50/p95
+(POST: checked and shown again with its errors, so it can be repeated), and the physician's
+task page (an application returned for correction, GET). For each page: p50/p95
 milliseconds and the SQL statements of one request.
 
 Before/after in ONE run: ``--before DIR`` names a checkout of the code to compare with (e.g. a
@@ -35,7 +36,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("inbox_commission", "inbox_institution", "physician_home", "apply_form_get",
-         "task_form_get", "task_form_post")
+         "task_form_get", "task_form_post", "physician_task_get")
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -93,6 +94,15 @@ class Pages:
                     status="open" if g % 100 < 20 else "completed",
                     due_at=None if g % 7 == 0 else now + timedelta(minutes=g % 40000),
                     created_at=now - timedelta(minutes=g % 1000)) for g in ids])
+            # the physician's task page: the application under review, as if returned to its
+            # applicant (doctor02) for correction (修改并重新提交注册申请)
+            inst = db.session.get(ProcessInstance, db.session.get(HumanTask, self.task_id).instance_id)
+            assert inst is not None and inst.subject_user_id is not None
+            self.physician_task_id = db.session.execute(insert(HumanTask).values(
+                instance_id=inst.id, process_id="registration", task_guid="bench-physician",
+                task_spec_id="physician_apply", title="修改并重新提交注册申请", lane="physician",
+                form_id="registration_apply", scope_kind="user", scope_id=inst.subject_user_id,
+                status="open", created_at=now)).inserted_primary_key[0]
             db.session.commit()
             self.engine = db.engine
             db.session.remove()
@@ -100,7 +110,8 @@ class Pages:
         event.listen(self.engine, "before_cursor_execute",
                      lambda *a: self.statements.append(a[2]))
         self.clients = {name: self._signed_in(name, pw) for name, pw in (
-            ("weijian01", "Weijian2026"), ("jigou01", "Jigou2026"), ("doctor01", "Doctor2026"))}
+            ("weijian01", "Weijian2026"), ("jigou01", "Jigou2026"), ("doctor01", "Doctor2026"),
+            ("doctor02", "Doctor2026"))}
         self.calls: dict[str, Callable[[], Any]] = {
             "inbox_commission": lambda: self._get("weijian01", "/inbox/"),
             "inbox_institution": lambda: self._get("jigou01", "/inbox/"),
@@ -108,6 +119,7 @@ class Pages:
             "apply_form_get": lambda: self._get("doctor01", "/physician/apply/registration"),
             "task_form_get": lambda: self._get("jigou01", f"/inbox/tasks/{self.task_id}"),
             "task_form_post": lambda: self._post_task(),
+            "physician_task_get": lambda: self._get("doctor02", f"/physician/tasks/{self.physician_task_id}"),
         }
         self._token = TOKEN.search(self._get("jigou01", f"/inbox/tasks/{self.task_id}")).group(1)
 

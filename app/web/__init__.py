@@ -93,7 +93,8 @@ def register_blueprints(app: Flask) -> None:
         user = current_user._get_current_object()  # once, not per use
         signed_in = user.is_authenticated
         menu = menu_for(user) if signed_in else []
-        return {"menu": menu, "menu_on": menu_on(menu, request.path),
+        # ``me``: the person for the templates, without the proxy's look-up per use
+        return {"me": user, "menu": menu, "menu_on": menu_on(menu, request.path),
                 "unread_messages": messages.unread_count(user.id) if signed_in else 0,
                 "type_name": type_name, "sign_kept": sign_kept, "submit_token": new_token,
                 "captcha_on": captcha_required(), "back_url": back_url}

@@ -33,6 +33,13 @@ CAPTCHA_KEY = "captcha"  # the session's one live captcha: "expiry:nonce:HMAC of
 TOKEN_FIELD = "submit_token"  # noqa: S105 - the form's idempotency token field, not a secret
 
 
+def me() -> User:
+    """The signed-in person, read through Flask-Login's request-local proxy once (a view
+    passes the object to its services, which read it many times)."""
+    user: User = current_user._get_current_object()
+    return user
+
+
 def role_required(*roles: Role) -> Callable[[F], F]:
     """Sign-in plus a coarse role check (the service checks scope again)."""
 

@@ -57,7 +57,8 @@ def test_page_cost() -> None:
     # full run compares with the commit before the work: docs/performance.md)
     r = _bench("page_cost.py", "--tasks", "300", "--repeat", "2", "--round", "1", "--before", str(ROOT))
     assert set(r["pages"]) == {"inbox_commission", "inbox_institution", "physician_home",
-                               "apply_form_get", "task_form_get", "task_form_post"}
+                               "apply_form_get", "task_form_get", "task_form_post",
+                               "physician_task_get"}
     for page in r["pages"].values():
         assert page["before"]["statements"] == page["after"]["statements"] > 0
         assert page["after"]["p50_ms"] > 0 and page["after"]["cpu_p50_ms"] > 0

@@ -7,6 +7,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.extensions import db
+from app.models import CatalogueItem
 from app.models import HumanTask
 from app.models import User
 from app.services.engine import processes
@@ -56,7 +57,7 @@ def test_the_task_page_reads_its_task_instance_and_version_at_once_and_no_workfl
     first = [s for s in selects if "FROM human_task" in s][0]
     assert "JOIN process_instance" in first and "JOIN process_definition" in first
     assert not [s for s in selects if "workflow_json" in s]
-    assert len(selects) == 16, "\n".join(selects)
+    assert len(selects) == 11, "\n".join(selects)  # 16 before the second round
 
 
 def test_a_decision_posted_without_its_choice_is_shown_again_without_reading_the_state_twice(
@@ -90,3 +91,68 @@ def test_the_application_form_reads_no_diagram_row(app: Flask, web_world: World)
     selects, page = selects_of(app, lambda: client.get("/physician/apply/registration").get_data(as_text=True))
     assert "拟执业机构" in page and "执业范围" in page
     assert not [s for s in selects if "bpmn_xml" in s or "workflow_json" in s]
+
+
+def _scope_name(app: Flask, code: str) -> str:
+    with app.app_context():
+        name = db.session.scalar(select(CatalogueItem.name).where(
+            CatalogueItem.kind == "practice_scope", CatalogueItem.code == code))
+        assert name is not None
+        return name
+
+
+def test_the_task_page_names_the_chosen_institution_department_and_scope_without_reading_every_one(
+        app: Flask, web_world: World) -> None:
+    # issue 14 goal 1 (second round): the read-only application shows the names of what was
+    # chosen; it reads those rows only — not every institution of the country, every
+    # department and every scope a form could offer. The applicant, qualification and
+    # institution are one statement; the catalogue (执业类别 and 执业范围) one.
+    task_id = _open_task(app, web_world)
+    staff = _signed_in(app, "jigou01")
+    staff.get(f"/inbox/tasks/{task_id}")
+    selects, page = selects_of(app, lambda: staff.get(f"/inbox/tasks/{task_id}").get_data(as_text=True))
+    shown = page.split("申请内容")[1]
+    assert "山西大学医院" in shown and "内科" in shown and _scope_name(app, "11") in shown
+    assert "昆明市第一人民医院" not in page and "外科" not in page  # the other hospital's
+    assert not [s for s in selects if "FROM institution" in s and "WHERE" not in s], "\n".join(selects)
+    assert not [s for s in selects if "FROM department" in s and "department.id IN" not in s]
+    assert len([s for s in selects if "FROM catalogue_item" in s]) == 1
+    assert len([s for s in selects if "FROM process_instance" in s and "JOIN user_account" in s]) == 1
+
+
+def test_the_application_form_offers_every_institution_department_and_scope_in_fewer_reads(
+        app: Flask, web_world: World) -> None:
+    # issue 14 goal 1 (second round, start form GET): the form still offers every institution
+    # and department (with the department -> institution map the page filters by) and the
+    # person's scopes; the departments are read once (they gave both), the catalogue once
+    client = _signed_in(app, "doctor01")
+    client.get("/physician/apply/registration")
+    selects, page = selects_of(app, lambda: client.get("/physician/apply/registration").get_data(as_text=True))
+    assert "山西大学医院" in page and "昆明市第一人民医院" in page
+    assert "内科" in page and "外科" in page and _scope_name(app, "11") in page
+    departments = page.split("data-departments='")[1].split("'")[0]
+    assert f'"{web_world.department_id}": "{web_world.hospital_id}"' in departments
+    assert len([s for s in selects if "FROM department" in s]) == 1
+    assert len([s for s in selects if "FROM catalogue_item" in s]) == 1
+    assert len(selects) == 12, "\n".join(selects)  # 14 before the second round
+
+
+def test_the_physicians_returned_task_reads_no_workflow_state_and_every_department_once(
+        app: Flask, web_world: World) -> None:
+    # issue 14 goal 1 (second round, the physician's task page): a returned application is
+    # shown again with its values and the approver's note; the task and its instance are read
+    # without the workflow state, the departments once (list and map)
+    task_id = _open_task(app, web_world)
+    staff = _signed_in(app, "jigou01")
+    staff.get(f"/inbox/tasks/{task_id}")
+    staff.post(f"/inbox/tasks/{task_id}/complete",
+               {"decision": "return", "note": "联系电话有误", "fields": ["contact_mobile"]})
+    with app.app_context():
+        mine = db.session.scalar(select(HumanTask.id).where(HumanTask.status == "open"))
+    doctor = _signed_in(app, "doctor01")
+    doctor.get(f"/physician/tasks/{mine}")
+    selects, page = selects_of(app, lambda: doctor.get(f"/physician/tasks/{mine}").get_data(as_text=True))
+    assert "联系电话有误" in page and "审核意见要求补正此项" in page and "内科" in page
+    assert not [s for s in selects if "workflow_json" in s], "\n".join(selects)
+    assert len([s for s in selects if "FROM department" in s]) == 1
+    assert len(selects) == 11, "\n".join(selects)  # 15 before the second round

@@ -327,6 +327,25 @@ def field_views(schema: Mapping[str, Any], values: Mapping[str, Any] | None = No
     return out
 
 
+def option_sources(schema: Mapping[str, Any]) -> frozenset[str]:
+    """The option lists a form's widgets name (what ``prepare.form_options`` need compute)."""
+    props = schema.get("properties", {})
+    return frozenset(str(w["options"]) for n, w in schema.get("x-ui", {}).get("widgets", {}).items()
+                     if n in props and isinstance(w, Mapping) and w.get("options"))
+
+
+def shown_values(schema: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Option list -> the values of ``values`` a read-only view labels from it."""
+    widgets = schema.get("x-ui", {}).get("widgets", {})
+    out: dict[str, set[str]] = {src: set() for src in option_sources(schema)}
+    for name, w in widgets.items():
+        src = w.get("options") if isinstance(w, Mapping) else None
+        value = values.get(name)
+        if src in out and value is not None:
+            out[src].update(str(v) for v in (value if isinstance(value, list) else [value]))
+    return out
+
+
 def _default_widget(prop: Mapping[str, Any]) -> str:
     if prop.get("x-attachment"):
         return "file"

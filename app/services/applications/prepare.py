@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import and_
+from sqlalchemy import bindparam
+from sqlalchemy import or_
 from sqlalchemy import select
 
 from app.extensions import db
@@ -57,9 +62,12 @@ def person_categories(qual: Qualification | None) -> list[str]:
     """The 执业类别 the person is qualified in (several qualifications share the ID number)."""
     if qual is None:
         return []
-    cats = set(db.session.scalars(select(Qualification.category).where(
-        Qualification.id_number == qual.id_number)))
+    cats = set(db.session.scalars(_PERSON_CATEGORIES, {"id_number": qual.id_number}))
     return sorted(cats | {qual.category})
+
+
+_PERSON_CATEGORIES = select(Qualification.category).where(  # built once per process
+    Qualification.id_number == bindparam("id_number"))
 
 
 def qualification_of(actor: User) -> Qualification:
@@ -77,37 +85,114 @@ def _registration_label(reg: Registration) -> str:
 
 
 def form_options(actor: User | None, institution_id: int | None = None,
-                 qualification: Qualification | None = None) -> dict[str, list[Option]]:
+                 qualification: Qualification | None = None,
+                 wanted: Collection[str] | None = None,
+                 shown: Mapping[str, Collection[str]] | None = None) -> dict[str, list[Option]]:
     """The choices of the application forms (institutions, departments, scopes...).
 
     :param actor: the physician whose registrations are offered (the applicant).
+    :param wanted: only these option lists (:func:`forms.option_sources` of the form); None: all.
+    :param shown: for a read-only view (:func:`forms.shown_values`): list -> the values shown;
+        the institutions, departments and scopes are then only the ones named (their labels),
+        not every one a form could offer.
     """
     qual = qualification or (actor.qualification if actor else None)
-    regs = list(qual.registrations) if qual else []
-    reportable = reportable_registrations(actor) if actor is not None else []
-    institutions = db.session.scalars(select(Institution).order_by(Institution.region_code,
-                                                                   Institution.id))
-    depts = select(Department).where(Department.active.is_(True)).order_by(
-        Department.institution_id, Department.code)
-    if institution_id is not None:
-        depts = depts.where(Department.institution_id == institution_id)
-    cats = db.session.scalars(select(CatalogueItem).where(
-        CatalogueItem.kind == "practice_category").order_by(CatalogueItem.sort_order))
-    scopes = select(CatalogueItem).where(CatalogueItem.kind == "practice_scope",
-                                         CatalogueItem.active.is_(True))
+    want = OPTION_LISTS if wanted is None else frozenset(wanted)
+    out: dict[str, list[Option]] = {}
+    if "institutions" in want:
+        out["institutions"] = _institutions(None if shown is None else shown.get("institutions", ()))
+    if "departments" in want:
+        out["departments"] = [(d, n) for d, n, _i in _departments(
+            institution_id, None if shown is None else shown.get("departments", ()))]
+    if want & {"practice_categories", "person_categories", "practice_scopes"}:
+        out.update(_catalogue(qual, want, None if shown is None else shown.get("practice_scopes", ())))
+    if want & _REGISTRATION_LISTS:
+        out.update({k: v for k, v in _registration_options(qual).items() if k in want})
+    if "registrations_reportable" in want:
+        reportable = reportable_registrations(actor) if actor is not None else []
+        out["registrations_reportable"] = [
+            (str(r.id), f"{r.qualification.name} · {r.cert_no or ''}（{r.status_label}）")
+            for r in reportable]
+    return out
+
+
+# the lists form_options knows (forms.OPTION_SOURCES less the approver's application_fields)
+OPTION_LISTS = frozenset({
+    "institutions", "departments", "practice_categories", "person_categories", "practice_scopes",
+    "registrations_cancellable", "registrations_active", "registrations_assistant",
+    "registrations_legacy", "legacy_sites", "registrations_reportable", "filings_active"})
+_REGISTRATION_LISTS = frozenset({
+    "registrations_cancellable", "registrations_active", "registrations_assistant",
+    "registrations_legacy", "legacy_sites", "filings_active"})
+# statements built once per process (bound per request)
+_INSTITUTIONS = select(Institution.id, Institution.name).order_by(Institution.region_code,
+                                                                  Institution.id)
+_DEPARTMENTS = select(Department.id, Department.name, Department.institution_id).where(
+    Department.active.is_(True)).order_by(Department.institution_id, Department.code)
+# the 执业类别 and the active 执业范围 in one statement (the catalogue is small: ~100 rows)
+_CATALOGUE = select(CatalogueItem.kind, CatalogueItem.code, CatalogueItem.name,
+                    CatalogueItem.parent_code).where(or_(
+    CatalogueItem.kind == "practice_category",
+    and_(CatalogueItem.kind == "practice_scope", CatalogueItem.active.is_(True)))).order_by(
+    CatalogueItem.sort_order, CatalogueItem.id)
+_CATALOGUE_NAMED = _CATALOGUE.where(or_(CatalogueItem.kind == "practice_category",
+                                        CatalogueItem.code.in_(bindparam("codes", expanding=True))))
+_CATEGORIES = _CATALOGUE.where(CatalogueItem.kind == "practice_category")
+# (of one institution?, only the named ones?) -> the departments' statement
+_DEPARTMENTS_OF = {
+    (by_institution, by_id): _DEPARTMENTS.where(*(
+        ([Department.institution_id == bindparam("institution_id")] if by_institution else [])
+        + ([Department.id.in_(bindparam("ids", expanding=True))] if by_id else [])))
+    for by_institution in (False, True) for by_id in (False, True)}
+
+
+def _ids(named: Collection[str]) -> list[int]:
+    return [int(v) for v in named if v.isdigit()]
+
+
+def _institutions(named: Collection[str] | None) -> list[Option]:
+    if named is None:
+        return [(str(i), n) for i, n in db.session.execute(_INSTITUTIONS)]
+    found = [db.session.get(Institution, i) for i in _ids(named)]  # usually already loaded
+    return [(str(i.id), i.name) for i in found if i is not None]
+
+
+def _departments(institution_id: int | None, named: Collection[str] | None) -> list[tuple[str, str, str]]:
+    if named is not None and not named:
+        return []
+    q = _DEPARTMENTS_OF[institution_id is not None, named is not None]
+    params = {"institution_id": institution_id, "ids": _ids(named or ())}
+    return [(str(d), n, str(i)) for d, n, i in db.session.execute(q, params)]
+
+
+def _catalogue(qual: Qualification | None, want: frozenset[str],
+               named: Collection[str] | None) -> dict[str, list[Option]]:
+    scopes_wanted = "practice_scopes" in want and (named is None or bool(named))
+    if scopes_wanted and named is not None:
+        rows = db.session.execute(_CATALOGUE_NAMED, {"codes": sorted(named)}).tuples().all()
+    else:
+        rows = db.session.execute(_CATALOGUE if scopes_wanted else _CATEGORIES).tuples().all()
+    cat_names = {code: name for kind, code, name, _p in rows if kind == "practice_category"}
     categories = person_categories(qual)
-    if qual is not None:  # a 执业类别 change (R-45) chooses among the person's categories
-        scopes = scopes.where(CatalogueItem.parent_code.in_(categories))
-    cat_names = {c.code: c.name for c in cats}
-    return {
-        "institutions": [(str(i.id), i.name) for i in institutions],
-        "departments": [(str(d.id), d.name) for d in db.session.scalars(depts)],
+    out: dict[str, list[Option]] = {
         "practice_categories": list(cat_names.items()),
         "person_categories": [(c, cat_names.get(c, c)) for c in categories],
-        "practice_scopes": [(s.code, s.name if len(categories) < 2 else
-                             f"{cat_names.get(s.parent_code or '', '')} · {s.name}")
-                            for s in db.session.scalars(scopes.order_by(
-                                CatalogueItem.parent_code, CatalogueItem.sort_order))],
+        "practice_scopes": []}
+    if scopes_wanted:
+        # a 执业类别 change (R-45) chooses among the person's categories; in category order
+        # (parent_code), then the catalogue's (sort_order)
+        scopes = sorted(((code, name, parent) for kind, code, name, parent in rows
+                         if kind == "practice_scope" and (qual is None or parent in categories)),
+                        key=lambda r: (r[2] is not None, r[2] or ""))
+        out["practice_scopes"] = [
+            (code, name if len(categories) < 2 else f"{cat_names.get(parent or '', '')} · {name}")
+            for code, name, parent in scopes]
+    return {k: v for k, v in out.items() if k in want}
+
+
+def _registration_options(qual: Qualification | None) -> dict[str, list[Option]]:
+    regs = list(qual.registrations) if qual else []
+    return {
         "registrations_cancellable": [(str(r.id), _registration_label(r)) for r in regs
                                       if r.status in CANCELLABLE],
         "registrations_active": [(str(r.id), _registration_label(r)) for r in regs
@@ -117,9 +202,6 @@ def form_options(actor: User | None, institution_id: int | None = None,
         "registrations_legacy": [(str(r.id), _registration_label(r)) for r in regs
                                  if r.legacy_sites],
         "legacy_sites": [(str(site), str(site)) for r in regs for site in (r.legacy_sites or [])],
-        "registrations_reportable": [
-            (str(r.id), f"{r.qualification.name} · {r.cert_no or ''}（{r.status_label}）")
-            for r in reportable],
         "filings_active": [(str(f.id), f"{f.institution.name}（{f.valid_from}至{f.valid_to}）")
                            for r in regs for f in r.filings if f.status == FilingStatus.ACTIVE],
     }
@@ -340,12 +422,19 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
         vals["contact_mobile"] = actor.mobile
     why = refusal(actor, process_id) if instance is None else None
     extra_notes = bt.notes(actor) if bt.notes is not None and instance is None and not why else []
-    fields = forms.field_views(schema, vals, errors, form_options(actor, None, qual))
+    wanted = forms.option_sources(schema)
+    options = form_options(actor, None, qual, wanted - {"departments"})
+    dept_rows = _departments(None, None) if "departments" in wanted else []
+    if "departments" in wanted:
+        options["departments"] = [(d, n) for d, n, _i in dept_rows]
+    fields = forms.field_views(schema, vals, errors, options)
     if instance is not None:
         locked = definitions.task_flags(instance.definition_id,
                                         task_spec_id or definitions.START_TASK).locked
         for f in fields:
             if f.name in locked:
                 f.widget = "readonly"
-    return FormPage(process_id, eligibility.type_name(process_id), fields, department_institutions(),
+    # the departments' institutions from the rows read for the list (department_institutions())
+    return FormPage(process_id, eligibility.type_name(process_id), fields,
+                    {d: i for d, _n, i in dept_rows},
                     why, [*(notes or []), *extra_notes], bt.info)

@@ -4,6 +4,7 @@ only (an institution's notes never reach the commission, nor the physician)."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from sqlalchemy import bindparam
 from sqlalchemy import select
 
 from app.extensions import db
@@ -34,9 +35,14 @@ def _staff_scope(actor: User, instance_id: int) -> tuple[str, int | None]:
 def for_instance(actor: User, instance_id: int) -> list[TaskComment]:
     """The comments of the actor's organisation on an application, oldest first."""
     kind, sid = _staff_scope(actor, instance_id)
-    return list(db.session.scalars(select(TaskComment).where(
-        TaskComment.instance_id == instance_id, TaskComment.scope_kind == kind,
-        TaskComment.scope_id == sid).order_by(TaskComment.id)))
+    return list(db.session.scalars(_OF_INSTANCE, {"instance_id": instance_id, "kind": kind,
+                                                  "sid": sid}))
+
+
+# built once per process (bound per request): a task page reads it every time
+_OF_INSTANCE = select(TaskComment).where(
+    TaskComment.instance_id == bindparam("instance_id"), TaskComment.scope_kind == bindparam("kind"),
+    TaskComment.scope_id == bindparam("sid")).order_by(TaskComment.id)
 
 
 def add(actor: User, instance_id: int, body: str, task_id: int | None = None,

@@ -374,9 +374,14 @@ def _labels(row: ProcessDefinition, form_id: str, value: Any) -> str:
     return str(prop.get("x-labels", {}).get(value, value or ""))
 
 
+_NAMES = select(User.id, User.display_name).where(  # built once per process
+    User.id.in_(bindparam("ids", expanding=True)))
+
+
 def _history(inst: ProcessInstance, row: ProcessDefinition) -> list[HistoryEntry]:
-    names: dict[int | None, str] = dict(db.session.execute(select(User.id, User.display_name).where(
-        User.id.in_([t.completed_by_id for t in inst.tasks if t.completed_by_id]))).tuples().all())
+    done_by = {t.completed_by_id for t in inst.tasks if t.completed_by_id}
+    names: dict[int | None, str] = dict(db.session.execute(
+        _NAMES, {"ids": sorted(done_by)}).tuples().all()) if done_by else {}
     out = []
     for t in inst.tasks:
         if t.status == TaskStatus.COMPLETED and t.completed_at is not None:
@@ -402,16 +407,9 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
     if inst is None or not policies.can_view_instance(actor, inst):
         raise NotFound(_("申请不存在"))
     row = inst.definition
-    physician = (db.session.get(User, inst.subject_user_id) if inst.subject_user_id else None)
-    institution = db.session.get(Institution, inst.institution_id) if inst.institution_id else None
+    physician, qual, institution = _parties(inst)
     start_form = row.forms[definitions.start_form_id(definitions.definition_of(row))]
-    qual = db.session.get(Qualification, inst.qualification_id) if inst.qualification_id else None
-    options = applications.form_options(None, inst.institution_id, qual)
-    if inst.registration_id:
-        reg = db.session.get(Registration, inst.registration_id)
-        if reg is not None:
-            options["registrations_reportable"] = [
-                (str(reg.id), f"{reg.qualification.name} · {reg.cert_no or ''}")]
+    options = _display_options(start_form, inst, qual, inst.application)
     own = physician is not None and physician.id == actor.id
     fields = forms.field_views(start_form, inst.application, None, options)
     if not own:
@@ -434,6 +432,44 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
         cancellation_report.reported_late_days(inst.process_id, inst.application, inst.created_at),
         _("执业机构") if inst.registration_id else _("拟执业机构"),
         _target_name(inst))
+
+
+def _parties(inst: ProcessInstance) -> tuple[User | None, Qualification | None, Institution | None]:
+    """The applicant, the qualification and the institution of an application, in one
+    statement (outer joins; each row lands in the session, so later gets cost nothing)."""
+    if not (inst.subject_user_id or inst.qualification_id or inst.institution_id):
+        return None, None, None
+    found = db.session.execute(_PARTIES, {"instance_id": inst.id}).one_or_none()
+    if found is None:
+        return None, None, None
+    return found[0], found[1], found[2]
+
+
+# built once per process (bound per request): applicant, qualification, institution
+_PARTIES = (select(User, Qualification, Institution).select_from(ProcessInstance)
+            .outerjoin(User, User.id == ProcessInstance.subject_user_id)
+            .outerjoin(Qualification, Qualification.id == ProcessInstance.qualification_id)
+            .outerjoin(Institution, Institution.id == ProcessInstance.institution_id)
+            .where(ProcessInstance.id == bindparam("instance_id")))
+
+
+def _display_options(schema: dict[str, Any], inst: ProcessInstance, qual: Qualification | None,
+                     *values: dict[str, Any] | None) -> dict[str, list[forms.Option]]:
+    """The option labels a read-only view of ``values`` shows: only the lists the form names,
+    and of institutions, departments and scopes only the ones the values name (not every
+    institution in the country)."""
+    shown: dict[str, set[str]] = {}
+    for v in values:
+        for src, named in forms.shown_values(schema, v or {}).items():
+            shown.setdefault(src, set()).update(named)
+    options = applications.form_options(None, inst.institution_id, qual,
+                                        forms.option_sources(schema), shown)
+    if inst.registration_id and "registrations_reportable" in shown:
+        reg = db.session.get(Registration, inst.registration_id)
+        if reg is not None:
+            options["registrations_reportable"] = [
+                (str(reg.id), f"{reg.qualification.name} · {reg.cert_no or ''}")]
+    return options
 
 
 def _target_name(inst: ProcessInstance) -> str:
@@ -529,24 +565,23 @@ def _latest_changes(view: ApplicationView, schema: dict[str, Any]) -> list[Chang
     if not redone:
         return []
     shown = {f.name: f for f in view.fields}
+    changed = redone[-1].changes or {}
+    inst = view.instance
+    qual = db.session.get(Qualification, inst.qualification_id) if inst.qualification_id else None
+    options = _display_options(schema, inst, qual, {n: old for n, (old, _new) in changed.items()},
+                               {n: new for n, (_old, new) in changed.items()})
     out = []
-    for name, (old, new) in (redone[-1].changes or {}).items():
+    for name, (old, new) in changed.items():
         field = shown.get(name)
         title = field.title if field else name
-        before = forms.field_views(schema, {name: old}, None, _options_of(view))
-        after = forms.field_views(schema, {name: new}, None, _options_of(view))
+        before = forms.field_views(schema, {name: old}, None, options)
+        after = forms.field_views(schema, {name: new}, None, options)
         show = {f.name: f.display for f in before}, {f.name: f.display for f in after}
         old_s, new_s = show[0].get(name) or "—", show[1].get(name) or "—"
         if schema.get("properties", {}).get(name, {}).get("format") == "mobile":
             old_s, new_s = mask_mobile(str(old or "")) or "—", mask_mobile(str(new or "")) or "—"
         out.append(Change(title, old_s, new_s))
     return out
-
-
-def _options_of(view: ApplicationView) -> dict[str, list[forms.Option]]:
-    physician = (db.session.get(User, view.instance.subject_user_id)
-                 if view.instance.subject_user_id else None)
-    return applications.form_options(physician, view.instance.institution_id)
 
 
 def my_applications(actor: User) -> list[ProcessInstance]:
@@ -568,7 +603,10 @@ def physician_task_form(actor: User, task_id: int, values: dict[str, Any] | None
                         errors: dict[str, str] | None = None) -> tuple[HumanTask,
                                                                        applications.FormPage]:
     """A task waiting for the physician (correction), with the approvers' notes."""
-    task = db.session.get(HumanTask, task_id)
+    # with its instance in one statement, without the workflow state (the form never shows
+    # it); populate_existing: after a refused correction (rolled back, expired) too
+    task = db.session.get(HumanTask, task_id, populate_existing=True, options=[
+        joinedload(HumanTask.instance).options(defer(ProcessInstance.workflow_json))])
     if task is None or task.scope_kind != ScopeKind.USER or task.scope_id != actor.id:
         raise NotFound(_("任务不存在"))
     inst = task.instance

@@ -24,6 +24,7 @@ from app.services.inbox import tasks
 from app.services.records import penalties
 from app.web.common import form_token
 from app.web.common import int_arg
+from app.web.common import me
 from app.web.common import role_required
 from app.web.common import submission
 from app.web.common import upload_dir
@@ -82,15 +83,16 @@ def _render_task(task_id: int, values: dict[str, object] | None = None,
                  errors: dict[str, str] | None = None, status: int = 200,
                  extension: dict[str, object] | None = None,
                  extension_errors: dict[str, str] | None = None) -> ResponseReturnValue:
-    page = tasks.task_page(current_user, task_id)
+    user = me()
+    page = tasks.task_page(user, task_id)
     fields = forms.field_views(page.schema, values, errors, page.options)
     instance_id = page.application.instance.id
     return render_template(
         "inbox/task.html", page=page, fields=fields, errors=errors,
         extension=extension or {}, extension_errors=extension_errors or {},
-        comments=comments.for_instance(current_user, instance_id),
+        comments=comments.for_instance(user, instance_id),
         review_table=paper.table_title(page.application.instance.definition),
-        paper_state=paper.paper_state(current_user, page.application.instance),
+        paper_state=paper.paper_state(user, page.application.instance),
         file_url=lambda name: url_for("inbox.file", instance_id=instance_id, field=name),
     ), status
 

@@ -24,6 +24,7 @@ from app.services.records import profile
 from app.web.common import activated_physician
 from app.web.common import form_token
 from app.web.common import int_arg
+from app.web.common import me
 from app.web.common import submission
 from app.web.common import upload_dir
 from app.web.files import send_attachment
@@ -123,7 +124,7 @@ def apply(process_id: str) -> ResponseReturnValue:
         else:
             flash(_("申请已提交，请等待医疗机构确认。"), "success")
             return redirect(url_for("physician.application", instance_id=result.instance_id))
-    page = applications.form_page(current_user, process_id, values, errors)
+    page = applications.form_page(me(), process_id, values, errors)
     return render_template("physician/apply.html", page=page, errors=errors), status
 
 
@@ -138,7 +139,7 @@ def applications_list() -> ResponseReturnValue:
 @bp.route("/applications/<int:instance_id>")
 @physician_only
 def application(instance_id: int) -> ResponseReturnValue:
-    view = tasks.application_view(current_user, instance_id)
+    view = tasks.application_view(me(), instance_id)
     return render_template(
         "physician/application.html", view=view, holder=tasks.holder(view),
         timeline=timeline.timeline_of(current_user, instance_id),
@@ -181,5 +182,5 @@ def task(task_id: int) -> ResponseReturnValue:
         else:
             flash(_("补正材料已提交。"), "success")
             return redirect(url_for("physician.application", instance_id=instance_id))
-    task, page = tasks.physician_task_form(current_user, task_id, values, errors)
+    task, page = tasks.physician_task_form(me(), task_id, values, errors)
     return render_template("physician/task.html", task=task, page=page, errors=errors), status
