@@ -119,9 +119,12 @@ def configure(app: Flask) -> None:
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
     for name in list(logging.root.manager.loggerDict):  # Alembic's fileConfig disables them
-        if name == "medreg" or name.startswith(("medreg.", "app")):
+        if name in ("medreg", "spiff") or name.startswith(("medreg.", "app", "spiff.")):
             logging.getLogger(name).disabled = False
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per sweep
+    # SpiffWorkflow logs every task state change at INFO (spiff.task, spiff.workflow): several
+    # lines per step, in every process; the audit trail and the request line say what happened
+    logging.getLogger("spiff").setLevel(logging.WARNING)
     app.logger.handlers.clear()  # Flask's own handler would print each line twice
     app.logger.propagate = True
     app.before_request(_begin)

@@ -238,6 +238,17 @@ def test_a_forged_request_id_is_replaced(json_app: Flask, forged: str,
     assert "forged" not in err and "a" * 65 not in err
 
 
+def test_the_engines_state_changes_are_not_logged_but_its_warnings_are(
+        json_app: Flask, capsys: pytest.CaptureFixture[str]) -> None:
+    # issue 14 §7 (operators): SpiffWorkflow writes a line per task state change at INFO
+    # (spiff.task); production logs keep the request line and the engine's warnings only
+    capsys.readouterr()
+    logging.getLogger("spiff.task").info("Transform: READY -> COMPLETED")
+    logging.getLogger("spiff.workflow").warning("a timer could not be restored")
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert [(x["logger"], x["level"]) for x in lines] == [("spiff.workflow", "WARNING")]
+
+
 def test_a_signed_in_request_logs_the_user_id_not_the_name(
         json_app: Flask, capsys: pytest.CaptureFixture[str]) -> None:
     throwaway = json_app
