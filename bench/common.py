@@ -1,11 +1,14 @@
 """What every benchmark shares: an app on a fresh database (SQLite file or a PostgreSQL
-schema of its own), percentiles, and a description of the machine."""
+schema of its own), percentiles, a description of the machine, and stopping the processes a
+benchmark started."""
 
 from __future__ import annotations
 
 import os
 import platform
+import signal
 import statistics
+import subprocess
 import tempfile
 from typing import Any
 
@@ -57,3 +60,14 @@ def pct(values: list[float], p: float) -> float:
 def machine() -> str:
     return (f"{os.cpu_count()} CPU {platform.machine()} {platform.processor() or ''}".strip()
             + f", Python {platform.python_version()}")
+
+
+def stop(procs: list[subprocess.Popen[Any]]) -> None:
+    """SIGTERM each process, then wait up to 30 s for each and kill what is still running."""
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()

@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import re
-import signal
 import struct
 import subprocess
 import sys
@@ -46,6 +45,7 @@ import requests  # noqa: E402
 
 from bench.common import bench_app  # noqa: E402
 from bench.common import machine  # noqa: E402
+from bench.common import stop  # noqa: E402
 from bench.common import with_schema  # noqa: E402
 from tests.waiting import listening_socket  # noqa: E402
 from tests.waiting import wait_for_http  # noqa: E402
@@ -188,13 +188,7 @@ def measure(setup: str, env: dict[str, str], rounds: int, settle: float, log: st
                 out["idle"] = {**_reading(_named(setup, procs)),
                                "waited_s": round(time.monotonic() - started, 1)}
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop(procs)
     return out
 
 

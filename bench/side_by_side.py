@@ -44,7 +44,6 @@ import json
 import os
 import re
 import shlex
-import signal
 import subprocess
 import sys
 import tempfile
@@ -64,6 +63,7 @@ from sqlalchemy import text  # noqa: E402
 from bench.common import bench_app  # noqa: E402
 from bench.common import machine  # noqa: E402
 from bench.common import pct  # noqa: E402
+from bench.common import stop  # noqa: E402
 from bench.common import with_schema  # noqa: E402
 from bench.memory import smaps  # noqa: E402
 from tests.waiting import listening_socket  # noqa: E402
@@ -273,7 +273,7 @@ class Ours:
         return database_bytes(self.db_url)
 
     def stop(self) -> None:
-        _stop(self.procs)
+        stop(self.procs)
 
 
 # --- the peer -----------------------------------------------------------------------------------
@@ -375,7 +375,7 @@ class Peer:
         return database_bytes(self.db_url)
 
     def stop(self) -> None:
-        _stop([self.proc])
+        stop([self.proc])
 
 
 # --- measuring ----------------------------------------------------------------------------------
@@ -409,16 +409,6 @@ def database_bytes(url: str) -> int:
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
     return [int(p) for p in out.split()]
-
-
-def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
-    for p in procs:
-        p.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
 
 
 def _memory(named: list[tuple[str, int]]) -> dict[str, Any]:

@@ -156,6 +156,13 @@ class WebClient:
         payload.setdefault("csrf_token", self.token)
         return self.client.post(url, data=payload, **kw)
 
+    @classmethod
+    def signed_in(cls, app: Flask, username: str) -> WebClient:
+        """A new client of ``app``, signed in as ``username``."""
+        client = cls(app.test_client())
+        client.login(username)
+        return client
+
     def login(self, username: str, password: str = "Passw0rd1") -> Any:
         self.get("/login")
         resp = self.post("/login", {"username": username, "password": password})

@@ -7,9 +7,13 @@ from datetime import date
 from datetime import timedelta
 from typing import Any
 
+from flask import Flask
+from sqlalchemy import select
+
 from app.extensions import db
 from app.models import Authority
 from app.models import Department
+from app.models import HumanTask
 from app.models import Institution
 from app.models import Qualification
 from app.models import Registration
@@ -127,6 +131,22 @@ def application_payload(w: World, user_id: int, **overrides: Any) -> dict[str, A
         "employment_proof": proof, "photo": photo}
     data.update(overrides)
     return data
+
+
+def submit_registration(app: Flask, w: World, username: str = "doctor01") -> int:
+    """The physician ``username`` submits a 注册 application; the id of its open task (the
+    institution's 确认), read outside any request."""
+    from app.services.engine import processes
+    with app.app_context():
+        doctor = db.session.scalar(select(User).where(User.username == username))
+        assert doctor is not None
+        iid = processes.start_application(doctor, "registration",
+                                          application_payload(w, doctor.id)).instance_id
+        task_id = db.session.scalar(select(HumanTask.id).where(
+            HumanTask.instance_id == iid, HumanTask.status == "open"))
+        db.session.remove()
+        assert task_id is not None
+        return task_id
 
 
 def user(user_id: int) -> User:

@@ -8,31 +8,16 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import HumanTask
 from app.models import Role
-from app.models import User
-from app.services.engine import processes
 from tests.conftest import WebClient
 from tests.factories import World
-from tests.factories import application_payload
 from tests.factories import make_qualification
 from tests.factories import make_user
+from tests.factories import submit_registration
 from tests.statements import selects_of
 
 
-def _submit(app: Flask, world: World, username: str) -> int:
-    with app.app_context():
-        doctor = db.session.scalar(select(User).where(User.username == username))
-        assert doctor is not None
-        iid = processes.start_application(doctor, "registration",
-                                          application_payload(world, doctor.id)).instance_id
-        task_id = db.session.scalar(select(HumanTask.id).where(
-            HumanTask.instance_id == iid, HumanTask.status == "open"))
-        db.session.remove()
-        assert task_id is not None
-        return task_id
-
-
 def test_claim_blocks_colleagues_until_unclaimed(app: Flask, web_world: World) -> None:
-    task_id = _submit(app, web_world, "doctor01")
+    task_id = submit_registration(app, web_world, "doctor01")
     with app.app_context():
         make_user("jigou03", Role.INSTITUTION, "同事",
                   institution_id=web_world.hospital_id)
@@ -63,7 +48,7 @@ def test_counts_and_due_ordering_for_the_commission(app: Flask, web_world: World
     staff = WebClient(app.test_client())
     staff.login("jigou01")
     for username in ("doctor01", "doctor09"):
-        task_id = _submit(app, web_world, username)
+        task_id = submit_registration(app, web_world, username)
         staff.get(f"/inbox/tasks/{task_id}")
         assert staff.post(f"/inbox/tasks/{task_id}/complete",
                           {"decision": "confirm", "paper_held": "on"}).status_code == 302
@@ -79,7 +64,7 @@ def test_counts_and_due_ordering_for_the_commission(app: Flask, web_world: World
 
 def test_returned_application_shows_the_note_and_can_be_resubmitted(
         app: Flask, web_world: World) -> None:
-    task_id = _submit(app, web_world, "doctor01")
+    task_id = submit_registration(app, web_world, "doctor01")
     staff = WebClient(app.test_client())
     staff.login("jigou01")
     staff.get(f"/inbox/tasks/{task_id}")
@@ -108,7 +93,7 @@ def test_returned_application_shows_the_note_and_can_be_resubmitted(
 
 def test_return_by_field_shows_the_approver_exactly_what_changed(app: Flask,
                                                                   web_world: World) -> None:
-    task_id = _submit(app, web_world, "doctor01")
+    task_id = submit_registration(app, web_world, "doctor01")
     staff = WebClient(app.test_client())
     staff.login("jigou01")
     page = staff.get(f"/inbox/tasks/{task_id}").get_data(as_text=True)
@@ -171,7 +156,7 @@ def test_the_inbox_page_costs_five_queries_however_many_tasks(app: Flask, web_wo
     # ids, their columns, and one query for the five header counts with the 消息 unread count.
     # No configured business type is published, so the menu's 发起业务 reads no table.
     for username in ("doctor01", "doctor02"):
-        _submit(app, web_world, username)
+        submit_registration(app, web_world, username)
     staff = WebClient(app.test_client())
     staff.login("jigou01")
     staff.get("/inbox/")
@@ -186,7 +171,7 @@ def test_the_inbox_header_counts_and_the_unread_count_come_in_one_query(app: Fla
     from app.services.platform import outbox
     from tests.factories import user
 
-    task_id = _submit(app, web_world, "doctor01")
+    task_id = submit_registration(app, web_world, "doctor01")
     with app.app_context():
         for i in range(3):
             outbox.notify_user(user(web_world.staff_id), f"提醒{i}", "请登录系统查看。")

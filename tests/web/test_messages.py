@@ -39,12 +39,6 @@ def _send(app: Flask, user_id: int, subject: str, body: str = "请登录系统�
         return msg_id
 
 
-def _signed_in(app: Flask, username: str) -> WebClient:
-    client = WebClient(app.test_client())
-    client.login(username)
-    return client
-
-
 def _header(html: str) -> str:
     return html[html.index('<header'):html.index('</header>')]
 
@@ -72,7 +66,7 @@ def test_every_role_reads_its_messages_newest_first(app: Flask, web_world: World
                                     ("admin01", web_world.admin_id, "/admin/")):
         _send(app, user_id, "受理通知", "您的注册申请已受理。")
         _send(app, user_id, "待办提醒", "您有新的待办任务。")
-        client = _signed_in(app, username)
+        client = WebClient.signed_in(app, username)
         header = _header(client.get(home, follow_redirects=True).get_data(as_text=True))
         assert "消息" in header and "（2）" in header and "未读消息 2 条" in header, username
         page = client.get("/messages/").get_data(as_text=True)
@@ -84,7 +78,7 @@ def test_every_role_reads_its_messages_newest_first(app: Flask, web_world: World
 def test_marking_one_read_is_idempotent_and_lowers_the_count(app: Flask, web_world: World) -> None:
     first = _send(app, web_world.doctor_id, "受理通知")
     _send(app, web_world.doctor_id, "补正通知")
-    client = _signed_in(app, "doctor01")
+    client = WebClient.signed_in(app, "doctor01")
     for _ in range(2):  # a second click (or a resent form) changes nothing
         resp = client.post(f"/messages/{first}/read", {"next": "/messages/"})
         assert resp.status_code == 302 and resp.headers["Location"].endswith("/messages/")
@@ -97,7 +91,7 @@ def test_marking_one_read_is_idempotent_and_lowers_the_count(app: Flask, web_wor
 def test_mark_all_read(app: Flask, web_world: World) -> None:
     for subject in ("受理通知", "补正通知", "准予注册"):
         _send(app, web_world.staff_id, subject)
-    client = _signed_in(app, "jigou01")
+    client = WebClient.signed_in(app, "jigou01")
     resp = client.post("/messages/read-all", {"next": "/messages/"}, follow_redirects=True)
     page = resp.get_data(as_text=True)
     assert "已将 3 条消息标为已读" in page and "没有未读消息" in page and "【未读】" not in page
@@ -107,7 +101,7 @@ def test_mark_all_read(app: Flask, web_world: World) -> None:
 
 def test_marking_needs_the_csrf_token(app: Flask, web_world: World) -> None:
     msg = _send(app, web_world.doctor_id, "受理通知")
-    client = _signed_in(app, "doctor01")
+    client = WebClient.signed_in(app, "doctor01")
     assert client.client.post(f"/messages/{msg}/read").status_code == 400
     assert client.client.get(f"/messages/{msg}/read").status_code == 405
     assert "【未读】" in client.get("/messages/").get_data(as_text=True)
@@ -115,7 +109,7 @@ def test_marking_needs_the_csrf_token(app: Flask, web_world: World) -> None:
 
 def test_another_persons_message_is_not_found(app: Flask, web_world: World) -> None:
     theirs = _send(app, web_world.doctor2_id, "受理通知", "李明华的消息")
-    client = _signed_in(app, "doctor01")
+    client = WebClient.signed_in(app, "doctor01")
     resp = client.post(f"/messages/{theirs}/read")
     assert resp.status_code == 404 and "没有这条消息" in resp.get_data(as_text=True)
     assert "李明华的消息" not in client.get("/messages/").get_data(as_text=True)
@@ -128,7 +122,7 @@ def test_messages_are_paged(app: Flask, web_world: World) -> None:
         for i in range(messages.PAGE + 3):
             outbox.enqueue("inbox", "doctor01", f"通知{i:02d}", "正文", user_id=web_world.doctor_id)
         db.session.commit()
-    client = _signed_in(app, "doctor01")
+    client = WebClient.signed_in(app, "doctor01")
     first = client.get("/messages/").get_data(as_text=True)
     assert f"通知{messages.PAGE + 2:02d}" in first and "通知02" not in first
     link = re.search(r'href="(/messages/\?before=[^"]+)"', first)
@@ -139,7 +133,7 @@ def test_messages_are_paged(app: Flask, web_world: World) -> None:
 
 
 def test_the_unread_count_is_one_query_per_page(app: Flask, web_world: World) -> None:
-    client = _signed_in(app, "doctor01")
+    client = WebClient.signed_in(app, "doctor01")
     for n in (1, 12):
         for i in range(n):
             _send(app, web_world.doctor_id, f"提醒{n}-{i}")
@@ -156,7 +150,7 @@ def test_the_outbox_worker_leaves_inbox_messages_delivered(app: Flask, web_world
         assert stored is not None and stored.status is OutboxStatus.SENT and stored.created_at
         assert stored.sent_at is None  # issue 14 goal 2: delivered when stored (created_at), not repeated
         assert sent == 1  # the doctor's SMS; the inbox message was delivered by being stored
-    page = _signed_in(app, "doctor01").get("/messages/").get_data(as_text=True)
+    page = WebClient.signed_in(app, "doctor01").get("/messages/").get_data(as_text=True)
     assert "受理通知" in page and "【未读】" in page
 
 
@@ -174,7 +168,7 @@ def test_the_decision_reaches_the_physicians_messages(app: Flask, web_world: Wor
             assert task is not None
             processes.complete_task(user(actor), task, data)
         db.session.remove()
-    client = _signed_in(app, "doctor01")
+    client = WebClient.signed_in(app, "doctor01")
     page = client.get("/messages/").get_data(as_text=True)
     assert page.index("业务办理结果：已批准") < page.index("受理通知")  # the newest first
     assert f"申请（编号 {iid}）办理结果：已批准" in page and "【未读】" in page

@@ -9,36 +9,15 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import CatalogueItem
 from app.models import HumanTask
-from app.models import User
-from app.services.engine import processes
 from tests.conftest import WebClient
 from tests.factories import World
-from tests.factories import application_payload
+from tests.factories import submit_registration
 from tests.statements import selects_of
-
-
-def _open_task(app: Flask, world: World) -> int:
-    with app.app_context():
-        doctor = db.session.scalar(select(User).where(User.username == "doctor01"))
-        assert doctor is not None
-        iid = processes.start_application(doctor, "registration",
-                                          application_payload(world, doctor.id)).instance_id
-        task_id = db.session.scalar(select(HumanTask.id).where(
-            HumanTask.instance_id == iid, HumanTask.status == "open"))
-        db.session.remove()
-        assert task_id is not None
-        return task_id
-
-
-def _signed_in(app: Flask, username: str) -> WebClient:
-    client = WebClient(app.test_client())
-    client.login(username)
-    return client
 
 
 def test_the_physician_home_costs_three_queries(app: Flask, web_world: World) -> None:
     # issue 14 goal 1: the session with its person, the physician's open tasks, the 消息 count
-    client = _signed_in(app, "doctor01")
+    client = WebClient.signed_in(app, "doctor01")
     client.get("/physician/")
     selects, page = selects_of(app, lambda: client.get("/physician/").get_data(as_text=True))
     assert "宋宏强" in page and "业务申请" in page
@@ -49,8 +28,8 @@ def test_the_task_page_reads_its_task_instance_and_version_at_once_and_no_workfl
         app: Flask, web_world: World) -> None:
     # issue 14 goal 1: the task, its instance and the instance's definition version are one
     # statement (were three); no page reads the stored workflow state (about 10 KiB an instance)
-    task_id = _open_task(app, web_world)
-    staff = _signed_in(app, "jigou01")
+    task_id = submit_registration(app, web_world)
+    staff = WebClient.signed_in(app, "jigou01")
     staff.get(f"/inbox/tasks/{task_id}")
     selects, page = selects_of(app, lambda: staff.get(f"/inbox/tasks/{task_id}").get_data(as_text=True))
     assert "医疗机构确认" in page and "宋宏强" in page
@@ -64,8 +43,8 @@ def test_a_decision_posted_without_its_choice_is_shown_again_without_reading_the
         app: Flask, web_world: World) -> None:
     # issue 14 goal 1 (task form POST): refused input is shown again, with the error next to
     # the field; the step read the instance once, the page read no workflow state
-    task_id = _open_task(app, web_world)
-    staff = _signed_in(app, "jigou01")
+    task_id = submit_registration(app, web_world)
+    staff = WebClient.signed_in(app, "jigou01")
     page = staff.get(f"/inbox/tasks/{task_id}").get_data(as_text=True)
     assert "医疗机构确认" in page
     selects, resp = selects_of(app, lambda: staff.post(f"/inbox/tasks/{task_id}/complete", {}))
@@ -75,8 +54,8 @@ def test_a_decision_posted_without_its_choice_is_shown_again_without_reading_the
 
 def test_the_inbox_list_never_reads_the_workflow_state(app: Flask, web_world: World) -> None:
     # issue 14 goal 1: a list page reads the columns it shows (never workflow_json)
-    _open_task(app, web_world)
-    staff = _signed_in(app, "jigou01")
+    submit_registration(app, web_world)
+    staff = WebClient.signed_in(app, "jigou01")
     selects, page = selects_of(app, lambda: staff.get("/inbox/").get_data(as_text=True))
     assert 'href="/inbox/tasks/' in page
     assert not [s for s in selects if "workflow_json" in s or "bpmn_xml" in s]
@@ -86,7 +65,7 @@ def test_the_application_form_reads_no_diagram_row(app: Flask, web_world: World)
     # issue 14 goal 1 (start form GET): the newest published version comes from the request's
     # list of newest versions and the cache of versions, not from its stored row (diagram,
     # forms and spec: tens of KiB)
-    client = _signed_in(app, "doctor01")
+    client = WebClient.signed_in(app, "doctor01")
     client.get("/physician/apply/registration")
     selects, page = selects_of(app, lambda: client.get("/physician/apply/registration").get_data(as_text=True))
     assert "拟执业机构" in page and "执业范围" in page
@@ -107,8 +86,8 @@ def test_the_task_page_names_the_chosen_institution_department_and_scope_without
     # chosen; it reads those rows only — not every institution of the country, every
     # department and every scope a form could offer. The applicant, qualification and
     # institution are one statement; the catalogue (执业类别 and 执业范围) one.
-    task_id = _open_task(app, web_world)
-    staff = _signed_in(app, "jigou01")
+    task_id = submit_registration(app, web_world)
+    staff = WebClient.signed_in(app, "jigou01")
     staff.get(f"/inbox/tasks/{task_id}")
     selects, page = selects_of(app, lambda: staff.get(f"/inbox/tasks/{task_id}").get_data(as_text=True))
     shown = page.split("申请内容")[1]
@@ -125,7 +104,7 @@ def test_the_application_form_offers_every_institution_department_and_scope_in_f
     # issue 14 goal 1 (second round, start form GET): the form still offers every institution
     # and department (with the department -> institution map the page filters by) and the
     # person's scopes; the departments are read once (they gave both), the catalogue once
-    client = _signed_in(app, "doctor01")
+    client = WebClient.signed_in(app, "doctor01")
     client.get("/physician/apply/registration")
     selects, page = selects_of(app, lambda: client.get("/physician/apply/registration").get_data(as_text=True))
     assert "山西大学医院" in page and "昆明市第一人民医院" in page
@@ -142,14 +121,14 @@ def test_the_physicians_returned_task_reads_no_workflow_state_and_every_departme
     # issue 14 goal 1 (second round, the physician's task page): a returned application is
     # shown again with its values and the approver's note; the task and its instance are read
     # without the workflow state, the departments once (list and map)
-    task_id = _open_task(app, web_world)
-    staff = _signed_in(app, "jigou01")
+    task_id = submit_registration(app, web_world)
+    staff = WebClient.signed_in(app, "jigou01")
     staff.get(f"/inbox/tasks/{task_id}")
     staff.post(f"/inbox/tasks/{task_id}/complete",
                {"decision": "return", "note": "联系电话有误", "fields": ["contact_mobile"]})
     with app.app_context():
         mine = db.session.scalar(select(HumanTask.id).where(HumanTask.status == "open"))
-    doctor = _signed_in(app, "doctor01")
+    doctor = WebClient.signed_in(app, "doctor01")
     doctor.get(f"/physician/tasks/{mine}")
     selects, page = selects_of(app, lambda: doctor.get(f"/physician/tasks/{mine}").get_data(as_text=True))
     assert "联系电话有误" in page and "审核意见要求补正此项" in page and "内科" in page

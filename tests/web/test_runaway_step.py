@@ -29,8 +29,8 @@ from app.workflow.budget import LIMIT_MESSAGE
 from tests.conftest import WebClient
 from tests.factories import World
 from tests.factories import application_payload
+from tests.factories import submit_registration
 from tests.factories import user
-from tests.web.test_inbox import _submit
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = (ROOT / "bpmn" / "registration.bpmn").read_text("utf-8")
@@ -100,7 +100,7 @@ def test_a_runaway_step_stops_rolls_back_and_others_are_answered_meanwhile(
         app: Flask, web_world: World) -> None:
     # issue 12 §5; 行政许可法 第三十二条 (the application's handling is not changed by a failed step)
     _publish_runaway(app)
-    task_id = _submit(app, web_world, "doctor01")
+    task_id = submit_registration(app, web_world, "doctor01")
     institution, doctor, admin = (WebClient(app.test_client()) for _ in range(3))
     institution.login("jigou01")
     institution.get(f"/inbox/tasks/{task_id}")
