@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -17,6 +18,8 @@ from app.config import is_development
 from app.extensions import login_manager
 from app.services.accounts import accounts
 from app.services.engine.clock import CST
+from app.web.folding import FoldLiteralGettext
+from app.web.folding import has_catalogue
 
 
 def register_blueprints(app: Flask) -> None:
@@ -140,3 +143,5 @@ def _template_gettext(app: Flask) -> None:
         pgettext=lambda c, s: catalogue().upgettext(c, s),
         npgettext=lambda c, s, p, n: catalogue().unpgettext(c, s, p, n),
         newstyle=True)
+    if not has_catalogue(Path(app.root_path)):
+        app.jinja_env.add_extension(FoldLiteralGettext)
