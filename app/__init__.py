@@ -108,8 +108,14 @@ def _init_database(app: Flask) -> None:
     from app.models.base import compact_json
     from app.services.platform import database
 
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"json_serializer": compact_json,
-                                               **(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
+    options = {"json_serializer": compact_json, **(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
+    limit = app.config.get("MEDREG_STATEMENT_TIMEOUT_SECONDS")
+    if limit and str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        connect = dict(options.get("connect_args") or {})
+        connect["options"] = (f"{connect.get('options', '')} "
+                              f"-c statement_timeout={round(float(limit) * 1000)}").strip()
+        options["connect_args"] = connect
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     with app.app_context():
         database.configure_engine(db.engine)

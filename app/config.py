@@ -64,6 +64,9 @@ class DefaultConfig:
     MEDREG_HEALTH_SWEEP_MAX_SECONDS = 300.0
     MEDREG_HEALTH_OUTBOX_MAX_SECONDS = 1800.0  # not ok when a pending message is older (0: off)
     MEDREG_LOG_FORMAT: str | None = None  # json | text; production defaults to json
+    # PostgreSQL ends a statement of this process after this many seconds (deploy/gunicorn.conf.py
+    # sets it for web workers to their timeout; None: no limit, e.g. migrations and imports)
+    MEDREG_STATEMENT_TIMEOUT_SECONDS: float | None = None
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_STORAGE_URI: str | None = None  # production: redis://host:6379/0 (shared by workers)

@@ -3,6 +3,7 @@ request id, settings from the environment (``from_prefixed_env``) with their typ
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
@@ -20,6 +21,8 @@ import requests
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from app import create_app
 from app import log
@@ -288,6 +291,18 @@ def test_gunicorn_with_the_shipped_config_logs_json_access_lines_with_the_reques
         wait_for_http(base + "/healthz", "gunicorn with deploy/gunicorn.conf.py", processes=[proc])
         health_resp = requests.get(base + "/healthz", timeout=30, headers={"X-Request-Id": "lb-probe-1"})
         page = requests.get(base + "/login", timeout=30, headers={"X-Request-Id": "x" * 100})
+        # keep-alive: a browser's next request goes over the connection it already has
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/login")
+        first = conn.getresponse()
+        first.read()
+        kept = conn.sock
+        conn.request("GET", "/healthz")
+        second = conn.getresponse()
+        second.read()
+        assert (first.status, first.will_close, second.status) == (200, False, 200)
+        assert conn.sock is kept and kept is not None, "the second request used the same connection"
+        conn.close()
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
@@ -377,4 +392,31 @@ def test_production_from_the_environment_alone(tmp_path: Path, monkeypatch: pyte
     assert prod.config["MEDREG_PROXY_HOPS"] == 1 and prod.config["MEDREG_HEALTH_TOKEN"] == TOKEN
     assert log.log_format(prod.config) == "json"
     with prod.app_context():
+        db.engine.dispose()
+
+
+def test_a_web_worker_s_database_statements_end_after_the_worker_timeout(
+        app: Flask, tmp_path: Path) -> None:
+    # the gthread worker (deploy/gunicorn.conf.py) answers gunicorn's arbiter while a request
+    # runs, so its timeout cannot end a request that waits on the database: PostgreSQL does
+    gunicorn_conf = (ROOT / "deploy" / "gunicorn.conf.py").read_text()
+    assert 'worker_class = "gthread"' in gunicorn_conf
+    assert 'os.environ.setdefault("MEDREG_STATEMENT_TIMEOUT_SECONDS", str(timeout))' in gunicorn_conf
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    limited = create_app(conftest.test_config(tmp_path, url) | {"MEDREG_STATEMENT_TIMEOUT_SECONDS": 1.5})
+    plain = create_app(conftest.test_config(tmp_path, url))
+    with limited.app_context():
+        if db.engine.dialect.name == "postgresql":
+            assert db.session.execute(text("SHOW statement_timeout")).scalar() == "1500ms"
+            with pytest.raises(OperationalError, match="statement timeout"):
+                db.session.execute(text("SELECT pg_sleep(3)"))
+            db.session.rollback()
+        else:  # SQLite's own bound is its busy timeout (app/services/platform/database.py)
+            assert "connect_args" not in limited.config["SQLALCHEMY_ENGINE_OPTIONS"]
+        db.session.remove()
+        db.engine.dispose()
+    with plain.app_context():  # migrations, imports, the scheduler: no limit unless chosen
+        if db.engine.dialect.name == "postgresql":
+            assert db.session.execute(text("SHOW statement_timeout")).scalar() == "0"
+        db.session.remove()
         db.engine.dispose()
