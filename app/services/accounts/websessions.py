@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models.base import utcnow
 from app.models.user import User
 from app.models.websession import WebSession
+from app.services.platform import messages
 from app.services.platform.database import rowcount
 
 TOUCH_SECONDS = 60  # seen_at is written at most once a minute per session
@@ -46,8 +47,11 @@ def _limits() -> tuple[timedelta, timedelta]:
             timedelta(hours=int(cfg["MEDREG_SESSION_MAX_HOURS"])))
 
 
-_LOAD = (select(WebSession, User).outerjoin(User, User.id == WebSession.user_id)
-         .where(WebSession.id == bindparam("sid")))  # built once: every request asks
+# built once: every request asks; the person's unread 消息 count (the header's 消息（N）) comes
+# in the same round trip
+_LOAD = (select(WebSession, User, messages.unread_of(WebSession.user_id))
+         .outerjoin(User, User.id == WebSession.user_id)
+         .where(WebSession.id == bindparam("sid")))
 
 
 def load(token: str) -> Stored | None:
@@ -57,11 +61,13 @@ def load(token: str) -> Stored | None:
     found = db.session.execute(_LOAD, {"sid": sid_of(token)}).first()
     if found is None:
         return None
-    row, user = found
+    row, user, unread = found
     now = utcnow()
     idle, most = _limits()
     if row.seen_at < now - idle or row.created_at < now - most:
         return None
+    if row.user_id is not None:
+        messages.remember_unread(row.user_id, int(unread or 0))
     return Stored(row.id, row.data, row.user_id,
                   (now - row.seen_at).total_seconds() > TOUCH_SECONDS, user)
 

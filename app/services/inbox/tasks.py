@@ -51,7 +51,6 @@ from app.services.errors import Conflict
 from app.services.errors import Forbidden
 from app.services.errors import NotFound
 from app.services.platform import audit
-from app.services.platform import messages
 from app.services.platform.paging import Keyset
 from app.services.records.validators import mask_id
 from app.services.records.validators import mask_mobile
@@ -294,22 +293,20 @@ def _counts_statement() -> Any:
         _capped_count(scope, HumanTask.claimed_by_id.is_(None)),
         _capped_count(scope, HumanTask.due_at >= now,
                       HumanTask.due_at < bindparam("week", type_=HumanTask.due_at.type)),
-        _capped_count(scope, HumanTask.due_at < now),
-        messages.unread_column())  # the header's 消息（N）, in the same round trip
+        _capped_count(scope, HumanTask.due_at < now))  # the header's 消息（N） came with the session
 
 
 _COUNTS = _counts_statement()
 
 
 def inbox_counts(actor: User) -> InboxCounts:
-    """Counts for the inbox header in one query, each capped at ``COUNT_CAP``; the same query
-    reads the person's unread 消息 count for the page's header."""
+    """Counts for the inbox header in one query, each capped at ``COUNT_CAP`` (the page's 消息
+    count came with the session: app.services.accounts.websessions)."""
     kind, sid = _scope_of(actor)
     now = utcnow()
-    *counts, unread = db.session.execute(_COUNTS, {
+    counts = db.session.execute(_COUNTS, {
         "kind": kind, "sid": sid, "me": actor.id, "now": now, "week": now + timedelta(days=7),
-        "unread_of": actor.id, "cap": COUNT_CAP}).one()
-    messages.remember_unread(actor.id, int(unread or 0))
+        "cap": COUNT_CAP}).one()
     return InboxCounts(*(int(v or 0) for v in counts))
 
 

@@ -64,12 +64,19 @@ def unread_statement(user_id: int) -> Select[tuple[int]]:
 _UNREAD_COUNT = select(func.count()).select_from(OutboxMessage).where(
     OutboxMessage.recipient_user_id == bindparam("unread_of"), OutboxMessage.channel == INBOX,
     OutboxMessage.read_at.is_(None))  # built once; a request binds the person
-_UNREAD = _UNREAD_COUNT.scalar_subquery()
+
+
+def unread_of(recipient: Any) -> Any:
+    """The unread count of the person ``recipient`` (a column of another statement, e.g. the
+    session's user id) as a scalar subquery: the page's header asks no statement of its own."""
+    return select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.recipient_user_id == recipient, OutboxMessage.channel == INBOX,
+        OutboxMessage.read_at.is_(None)).scalar_subquery()
 
 
 def unread_count(user_id: int) -> int:
     """How many of the person's messages are unread (one query, on the index alone; none when
-    this request's inbox counts already read it, see :func:`unread_column`)."""
+    this request's session already read it, see :func:`unread_of`)."""
     from flask import has_request_context
     from flask import request
 
@@ -77,12 +84,6 @@ def unread_count(user_id: int) -> int:
     if known is not None and known[0] == user_id:
         return int(known[1])
     return int(db.session.scalar(_UNREAD_COUNT, {"unread_of": user_id}) or 0)
-
-
-def unread_column() -> Any:
-    """The unread count as a column another statement of the page carries (bind ``unread_of``);
-    hand what it read to :func:`remember_unread` so the header asks no second time."""
-    return _UNREAD
 
 
 def remember_unread(user_id: int, count: int) -> None:

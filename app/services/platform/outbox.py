@@ -40,9 +40,23 @@ def enqueue(channel: str, recipient: str, subject: str, body: str, *,
                         recipient_user_id=user_id, dedupe_key=dedupe_key, secret=secret)
     if channel == INBOX:
         msg.status = OutboxStatus.SENT
+        if user_id is not None:
+            unread_changed(user_id)
     db.session.add(msg)
     db.session.flush()
     return msg
+
+
+def unread_changed(user_id: int) -> None:
+    """The person's unread 消息 count changed in this request: the count this request read with
+    its session (app.services.platform.messages.remember_unread) is read again for the header."""
+    from flask import has_request_context
+    from flask import request
+
+    if has_request_context():
+        known = getattr(request, "medreg_unread", None)
+        if known is not None and known[0] == user_id:
+            request.medreg_unread = None  # type: ignore[attr-defined]
 
 
 def notify_user(user: User, subject: str, body: str, key: str | None = None) -> None:
