@@ -21,6 +21,7 @@ from app.models.base import utcnow
 from app.models.user import User
 from app.models.websession import WebSession
 from app.services.platform import messages
+from app.services.platform import pagehead
 from app.services.platform.database import rowcount
 
 TOUCH_SECONDS = 60  # seen_at is written at most once a minute per session
@@ -47,9 +48,9 @@ def _limits() -> tuple[timedelta, timedelta]:
             timedelta(hours=int(cfg["MEDREG_SESSION_MAX_HOURS"])))
 
 
-# built once: every request asks; the person's unread 消息 count (the header's 消息（N）) comes
-# in the same round trip
-_LOAD = (select(WebSession, User, messages.unread_of(WebSession.user_id))
+# built once: every request asks; the person's unread 消息 count (the header's 消息（N）) and
+# the publication stamp (app.services.platform.pagehead) come in the same round trip
+_LOAD = (select(WebSession, User, messages.unread_of(WebSession.user_id), pagehead.PUBLISHED_STAMP)
          .outerjoin(User, User.id == WebSession.user_id)
          .where(WebSession.id == bindparam("sid")))
 
@@ -61,7 +62,8 @@ def load(token: str) -> Stored | None:
     found = db.session.execute(_LOAD, {"sid": sid_of(token)}).first()
     if found is None:
         return None
-    row, user, unread = found
+    row, user, unread, stamp = found
+    pagehead.remember_stamp(stamp)
     now = utcnow()
     idle, most = _limits()
     if row.seen_at < now - idle or row.created_at < now - most:

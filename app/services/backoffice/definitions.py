@@ -23,6 +23,7 @@ from app.services.applications import operations
 from app.services.engine.clock import script_functions
 from app.services.engine.workdays import WorkCalendar
 from app.services.errors import NotFound
+from app.services.platform import pagehead
 from app.workflow import Definition
 from app.workflow import Problem
 from app.workflow import TaskFlags
@@ -228,8 +229,9 @@ _NEWEST_PUBLISHED = _newest_published_statement()  # built once: every page asks
 def newest_published() -> list[tuple[int, str, str]]:
     """(id, process id, name) of the newest published version of every process, by process id.
 
-    Read once per request (the inbox page asks for it for its filters, the business types'
-    names and the menu), never across requests: another process may publish at any moment."""
+    Once per request at most (the inbox page asks for it for its filters, the business types'
+    names and the menu); across requests only for the same publication stamp, read with the
+    session (app.services.platform.pagehead): another process may publish at any moment."""
     from flask import has_request_context
     from flask import request
 
@@ -237,10 +239,23 @@ def newest_published() -> list[tuple[int, str, str]]:
         getattr(request, "medreg_published", None) if has_request_context() else None)
     if memo is not None:
         return memo
-    rows = [(i, pid, name) for i, pid, name in db.session.execute(_NEWEST_PUBLISHED)]
+    stamp = pagehead.published_stamp()
+    key = (_database_key(), stamp if stamp is not None else -1)
+    rows = _published_by_stamp.get(key) if stamp is not None else None
+    if rows is None:
+        rows = [(i, pid, name) for i, pid, name in db.session.execute(_NEWEST_PUBLISHED)]
+        if stamp is not None and max((i for i, _p, _n in rows), default=0) == stamp:
+            # kept only when the rows are those of the stamp (none published since it was read)
+            with _lock:
+                if len(_published_by_stamp) > 8:
+                    _published_by_stamp.clear()
+                _published_by_stamp[key] = rows
     if has_request_context():
         request.medreg_published = rows  # type: ignore[attr-defined]
     return rows
+
+
+_published_by_stamp: dict[tuple[str, int], list[tuple[int, str, str]]] = {}
 
 
 def forget_published() -> None:
@@ -252,6 +267,7 @@ def forget_published() -> None:
 
     if has_request_context() and hasattr(request, "medreg_published"):
         del request.medreg_published
+    pagehead.forget_stamp()
     if has_app_context():
         g.pop("medreg_type_names", None)
 
@@ -261,6 +277,7 @@ def forget_versions() -> None:
     with _lock:
         _versions.clear()
         _defs.clear()
+        _published_by_stamp.clear()
 
 
 def task_flags(definition_id: int, spec_id: str) -> TaskFlags:
