@@ -6,6 +6,10 @@ replayed from an old copy, and ending a session on the server ends it everywhere
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
+import secrets
 import time
 from typing import Any
 
@@ -24,11 +28,22 @@ from app.services.accounts import websessions
 _JSON = TaggedJSONSerializer()
 
 
+CSRF_KEY = "csrf_token"  # Flask-WTF's session key (WTF_CSRF_FIELD_NAME)
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32), as websessions.create
+
+
 class ServerSession(CallbackDict[str, Any], SessionMixin):
-    """The values of one session; ``sid`` is None until the first value is stored."""
+    """The values of one session; ``sid`` is None until the first value is stored.
+
+    A visitor with nothing stored has no row: the CSRF token of the forms they are shown is
+    derived from their cookie's token (``anon_token``; an HMAC with the secret key), so opening
+    the sign-in page stores nothing on the server (an anonymous client cannot make the server
+    keep a row per page view). The first value stored makes the row, carrying that CSRF token
+    so the forms already shown still submit."""
 
     def __init__(self, initial: dict[str, Any] | None = None, sid: str | None = None,
-                 user_id: int | None = None, touch: bool = False) -> None:
+                 user_id: int | None = None, touch: bool = False,
+                 anon_token: str | None = None, anon_csrf: str | None = None) -> None:
         def on_update(_: Any) -> None:
             self.modified = True
 
@@ -40,6 +55,34 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.renew = False  # a new token at the end of this request (the old one ends)
         self.loaded_user: object | None = None
         self.raw: str | None = None  # the stored values as read (for a compare-and-set take)
+        self.anon_token = anon_token  # the cookie's token while no row is stored
+        self.anon_new = False  # that token is new: the response sets the cookie
+        self.anon_csrf = anon_csrf  # the CSRF token derived from it
+        self.anon_csrf_read = False  # a form of this response carries it
+
+    def _derived(self, key: str) -> str | None:
+        if key == CSRF_KEY and self.anon_csrf is not None and not dict.__contains__(self, key):
+            self.anon_csrf_read = True
+            return self.anon_csrf
+        return None
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or (isinstance(key, str) and self._derived(key) is not None)
+
+    def __getitem__(self, key: str) -> Any:
+        derived = self._derived(key)
+        return derived if derived is not None else super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        derived = self._derived(key)
+        return derived if derived is not None else super().get(key, default)
+
+    def stored_values(self) -> dict[str, Any]:
+        """What the row keeps: the values, with the derived CSRF token once one was made."""
+        values = dict(self)
+        if self.anon_csrf is not None and CSRF_KEY not in values:
+            values[CSRF_KEY] = self.anon_csrf
+        return values
 
 
 def _user_of(session: ServerSession) -> int | None:
@@ -63,7 +106,9 @@ class ServerSessionInterface(SessionInterface):
             db.session.rollback()
             return ServerSession()
         if stored is None:
-            return ServerSession()
+            if health:
+                return ServerSession()
+            return self._anonymous(app, token)
         try:
             data = _JSON.loads(stored.data)
         except ValueError:
@@ -71,6 +116,19 @@ class ServerSessionInterface(SessionInterface):
         session = ServerSession(data, stored.sid, stored.user_id, stored.touch and not health)
         session.loaded_user = stored.user  # held for the request: the user loader needs no query
         session.raw = stored.data
+        return session
+
+    @staticmethod
+    def _anonymous(app: Flask, token: str) -> ServerSession:
+        """A visitor without a stored session: the cookie's token (a new one if it has none)
+        names them, and their forms' CSRF token is derived from it."""
+        fresh = _TOKEN.fullmatch(token) is None
+        if fresh:
+            token = secrets.token_urlsafe(32)
+        key = str(app.secret_key or "").encode("utf-8")
+        csrf = hmac.new(key, b"anonymous-csrf:" + token.encode("ascii"), hashlib.sha256).hexdigest()
+        session = ServerSession(anon_token=token, anon_csrf=csrf)
+        session.anon_new = fresh
         return session
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
@@ -91,9 +149,14 @@ class ServerSessionInterface(SessionInterface):
                 response.delete_cookie(name, domain=domain, path=path)
                 return
         if session.sid is None:
-            if not session:
+            if not session:  # nothing stored: no row (see ServerSession)
+                if session.anon_new and session.anon_csrf_read and session.anon_token:
+                    response.set_cookie(name, session.anon_token, httponly=self.get_cookie_httponly(app),
+                                        secure=self.get_cookie_secure(app),
+                                        samesite=self.get_cookie_samesite(app), domain=domain, path=path)
+                    response.vary.add("Cookie")
                 return
-            token = websessions.create(_JSON.dumps(dict(session)), user_id)
+            token = websessions.create(_JSON.dumps(session.stored_values()), user_id)
             response.set_cookie(name, token, httponly=self.get_cookie_httponly(app),
                                 secure=self.get_cookie_secure(app), samesite=self.get_cookie_samesite(app),
                                 domain=domain, path=path)
