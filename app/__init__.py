@@ -111,9 +111,14 @@ def _init_database(app: Flask) -> None:
     options = {"json_serializer": compact_json, **(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
     limit = app.config.get("MEDREG_STATEMENT_TIMEOUT_SECONDS")
     if limit and str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        from sqlalchemy.engine import make_url
+
+        # libpq ``options``: added to those the URL or the engine options already give
+        # (e.g. ``?options=-csearch_path%3Dx``), which the connect argument would replace
         connect = dict(options.get("connect_args") or {})
-        connect["options"] = (f"{connect.get('options', '')} "
-                              f"-c statement_timeout={round(float(limit) * 1000)}").strip()
+        given = connect.get("options") or make_url(app.config["SQLALCHEMY_DATABASE_URI"]).query.get("options")
+        given = " ".join(given) if isinstance(given, tuple) else (given or "")
+        connect["options"] = f"{given} -c statement_timeout={round(float(limit) * 1000)}".strip()
         options["connect_args"] = connect
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)

@@ -403,11 +403,15 @@ def test_a_web_worker_s_database_statements_end_after_the_worker_timeout(
     assert 'worker_class = "gthread"' in gunicorn_conf
     assert 'os.environ.setdefault("MEDREG_STATEMENT_TIMEOUT_SECONDS", str(timeout))' in gunicorn_conf
     url = app.config["SQLALCHEMY_DATABASE_URI"]
-    limited = create_app(conftest.test_config(tmp_path, url) | {"MEDREG_STATEMENT_TIMEOUT_SECONDS": 1.5})
+    schema_url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3Dx_schema"
+    limited = create_app(conftest.test_config(tmp_path, schema_url if url.startswith("postgresql") else url)
+                         | {"MEDREG_STATEMENT_TIMEOUT_SECONDS": 1.5})
     plain = create_app(conftest.test_config(tmp_path, url))
     with limited.app_context():
         if db.engine.dialect.name == "postgresql":
             assert db.session.execute(text("SHOW statement_timeout")).scalar() == "1500ms"
+            assert db.session.execute(text("SHOW search_path")).scalar() == "x_schema", \
+                "the URL's own libpq options are kept"
             with pytest.raises(OperationalError, match="statement timeout"):
                 db.session.execute(text("SELECT pg_sleep(3)"))
             db.session.rollback()
