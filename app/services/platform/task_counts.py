@@ -166,6 +166,15 @@ def _fresh(taken: datetime | None, now: datetime, every_seconds: float) -> bool:
     return taken is not None and (now - taken).total_seconds() < every_seconds
 
 
+def snapshot_select() -> Any:
+    """The refresh's count: every commission's open tasks by type and due day, read from
+    ix_human_task_scope_due alone (bench/national.py shows its plan)."""
+    day = _day_column()
+    return (select(HumanTask.scope_kind, HumanTask.scope_id, HumanTask.process_id, day, func.count())
+            .where(*_open_in(ScopeKind.AUTHORITY))
+            .group_by(HumanTask.scope_kind, HumanTask.scope_id, HumanTask.process_id, day))
+
+
 def refresh(every_seconds: float = 0.0, now: datetime | None = None) -> bool:
     """Take the snapshot unless one is younger than ``every_seconds`` or another scheduler is
     taking it; one transaction (commits). Returns whether this call took it."""
@@ -176,13 +185,9 @@ def refresh(every_seconds: float = 0.0, now: datetime | None = None) -> bool:
     if not _locked() or (is_postgres() and _fresh(taken_at(), now, every_seconds)):
         db.session.rollback()  # another scheduler takes it, or took it while we looked
         return False
-    day = _day_column()
     db.session.execute(delete(TaskCount))
     db.session.execute(insert(TaskCount).from_select(
-        ["scope_kind", "scope_id", "process_id", "due_day", "n"],
-        select(HumanTask.scope_kind, HumanTask.scope_id, HumanTask.process_id, day, func.count())
-        .where(*_open_in(ScopeKind.AUTHORITY))
-        .group_by(HumanTask.scope_kind, HumanTask.scope_id, HumanTask.process_id, day)))
+        ["scope_kind", "scope_id", "process_id", "due_day", "n"], snapshot_select()))
     stamped = db.session.execute(update(StatsSnapshot).where(StatsSnapshot.id == SNAPSHOT_ID)
                                  .values(taken_at=now))
     if not rowcount(stamped):
