@@ -234,8 +234,11 @@ def test_the_page_shows_the_snapshot_and_its_time_until_the_next_refresh(
     with app.app_context():
         assert task_counts.refresh(now=taken)
         open_, soon, late = _expected(web_world)
-    page = _officer_page(app)
+    officer = WebClient(app.test_client())
+    officer.login("weijian01")
+    sent, page = selects_of(app, lambda: officer.get("/inbox/dashboard").get_data(as_text=True))
     assert "统计时间：2026-03-02 09:30（每 5 分钟更新）" in page
+    assert not [s for s in sent if "human_task" in s], "\n".join(sent)  # the snapshot alone
     assert f"<td>注册</td><td>{open_}</td>" in page
     with app.app_context():
         task = db.session.scalars(select(HumanTask).where(
