@@ -136,7 +136,7 @@ def live_rows(authority_id: int) -> list[DayCount]:
 
 def snapshot_rows(authority_id: int) -> tuple[datetime, list[DayCount]] | None:
     """The snapshot's time and one authority's rows; None when none was ever taken."""
-    taken = db.session.scalar(select(StatsSnapshot.taken_at).where(StatsSnapshot.id == SNAPSHOT_ID))
+    taken = taken_at()
     if taken is None:
         return None
     q = (select(TaskCount.process_id, TaskCount.due_day, TaskCount.n)
