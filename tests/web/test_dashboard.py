@@ -8,6 +8,7 @@ from datetime import time
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 import time_machine
 from flask import Flask
 from sqlalchemy import select
@@ -272,3 +273,22 @@ def test_the_scheduler_sweep_refreshes_the_snapshot(app: Flask, web_world: World
         app.config["MEDREG_STATS_SECONDS"] = 300.0
     with app.app_context():
         assert (task_counts.taken_at() or first) > first
+
+
+def test_the_refresh_interval_comes_from_the_environment(app: Flask, web_world: World,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 14 goal 7 (configuration from the environment): MEDREG_STATS_SECONDS, a number of
+    # seconds; the page names the interval in minutes
+    from app.config import DefaultConfig
+    from app.config import from_environment
+
+    monkeypatch.setenv("MEDREG_STATS_SECONDS", "600")
+    got = from_environment({"MEDREG_STATS_SECONDS": DefaultConfig.MEDREG_STATS_SECONDS})
+    assert got["MEDREG_STATS_SECONDS"] == 600.0
+    with app.app_context():
+        assert task_counts.refresh()
+    app.config["MEDREG_STATS_SECONDS"] = 600.0
+    try:
+        assert "（每 10 分钟更新）" in _officer_page(app)
+    finally:
+        app.config["MEDREG_STATS_SECONDS"] = 300.0
