@@ -33,6 +33,8 @@ class DefaultConfig:
     # the scheduler process replaces itself (giving the engine's memory back) after this long
     # with no timer fired
     MEDREG_SWEEPER_IDLE_SECONDS = 60.0
+    # 办理统计's counts are a snapshot the scheduler takes this often (统计时间 on the page)
+    MEDREG_STATS_SECONDS = 300.0
     # sent SMS and e-mail are deleted this many days after sending (站内消息 are kept)
     MEDREG_OUTBOX_RETENTION_DAYS = 30
     MEDREG_MAIL_BACKEND: str | None = None  # smtp; development defaults to log

@@ -16,6 +16,8 @@ gunicorn): p50/p95 over ``--repeat`` requests after 3 warm-up requests. The 50k-
 is read chunk by chunk while a thread samples the process's RSS (growth = peak − before); the
 response must be streamed (no Content-Length, a generator body). The CSV import posts
 ``--import-rows`` 医师资格 rows as 系统管理员 and runs its batches to the end (rows/s).
+办理统计 reads the scheduler's snapshot (task_count): each data set takes it three times after
+it is generated (``stats_refresh``: seconds per refresh, its rows, the plan of its count).
 Two phases: 10k-scale (10,000 qualifications, in schema ``<schema>_10k``) and ``--scale`` (in
 ``--schema``), both generated first and kept side by side; their page requests take turns, so
 the p95 ratio of a page is not the noise of the moment each phase happened to run in.
@@ -391,6 +393,25 @@ def _with_id(line: str, i: int) -> str:
     return ",".join(parts)
 
 
+def stats_refresh(times: int = 3) -> dict[str, Any]:
+    """办理统计's snapshot taken ``times`` times as the scheduler takes it (the last one stays for
+    the page): seconds per refresh, the rows it keeps, and the plan of its count."""
+    from app.services.platform import task_counts
+    seconds = []
+    for _ in range(times):
+        t = time.perf_counter()
+        assert task_counts.refresh(0.0)
+        seconds.append(time.perf_counter() - t)
+    rows, counted = db.session.execute(text("SELECT count(*), coalesce(sum(n), 0) FROM task_count")).one()
+    query = task_counts.snapshot_select().compile(dialect=db.engine.dialect)
+    plan = [line for (line,) in db.session.connection().exec_driver_sql(
+        "EXPLAIN " + str(query), query.params)]
+    db.session.rollback()
+    return {"seconds_per_refresh": round(sorted(seconds)[len(seconds) // 2], 3),
+            "max_s": round(max(seconds), 3), "refreshes": times, "rows": rows, "open_tasks_counted": counted,
+            "plan": plan}
+
+
 def run(url: str, scale: float, repeat: int, import_rows: int, schema: str) -> dict[str, Any]:
     assert url.startswith("postgresql"), "the national benchmark runs on PostgreSQL"
     from app.services.platform import seed
@@ -408,6 +429,8 @@ def run(url: str, scale: float, repeat: int, import_rows: int, schema: str) -> d
             n = sizes(s)
             print(f"{label}: generating {n} in schema {where}", file=sys.stderr, flush=True)
             info = generate(n)
+            info["stats_refresh"] = stats_refresh()  # the page reads this snapshot
+            print(f"  stats refresh: {info['stats_refresh']}", file=sys.stderr, flush=True)
             rows = {t: db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()  # noqa: S608
                     for t in TABLES}
             size = db.session.execute(text(
@@ -415,7 +438,7 @@ def run(url: str, scale: float, repeat: int, import_rows: int, schema: str) -> d
                 " ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'")).scalar_one()
             db.session.remove()
         out["phases"][label] = {"scale": s, "schema": where, "rows": rows, "schema_mib": round(size / 2**20),
-                                "fill_s": info["fill_s"]}
+                                "fill_s": info["fill_s"], "stats_refresh": info["stats_refresh"]}
         phases.append((app, info))
     for label, figures in zip(out["phases"], pages(phases, repeat, import_rows), strict=True):
         out["phases"][label]["pages"] = figures

@@ -37,6 +37,8 @@ from app.models.process import TaskComment
 from app.models.process import TaskStatus
 from app.models.profile import PhysicianProfile
 from app.models.scheduler import SchedulerBeat
+from app.models.stats import StatsSnapshot
+from app.models.stats import TaskCount
 from app.models.user import Role
 from app.models.user import User
 from app.models.user import canonical_username
@@ -48,7 +50,8 @@ __all__ = [
     "CatalogueItem", "ConfiguredType",
     "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage", "Penalty",
     "PhysicianProfile", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Qualification",
-    "Registration", "Role", "SchedulerBeat", "SubmissionToken", "TaskComment", "User",
+    "Registration", "Role", "SchedulerBeat", "StatsSnapshot", "SubmissionToken", "TaskComment",
+    "TaskCount", "User",
     "FilingStatus", "ImportStatus", "OutboxStatus", "RegistrationStatus", "ScopeKind", "TaskStatus",
     "VerificationCode", "WebSession", "canonical_username",
 ]

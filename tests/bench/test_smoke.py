@@ -150,6 +150,10 @@ def test_national() -> None:
         assert pages["signup_matching"]["status"] == 302 and pages["signup_matching"]["matched"] >= 2
         assert pages["roster_export_hospital"]["rows"] > 0 and pages["roster_export_50k"]["rows"] > 0
         assert pages["csv_import"]["imported"] == 300 and pages["csv_import"]["failed"] == 0
+        # issue 14 goal 5: 办理统计's snapshot was taken (and timed) for the page to read
+        refresh = phase["stats_refresh"]
+        assert refresh["seconds_per_refresh"] > 0 and refresh["rows"] > 0
+        assert refresh["open_tasks_counted"] >= refresh["rows"]
     # 2,500 rows at 10k-scale: sent in pieces, without a Content-Length
     assert r["phases"]["10k"]["pages"]["roster_export_hospital"]["streamed"]
 

@@ -38,8 +38,13 @@ def test_the_scheduler_process_does_not_load_the_web_layer(tmp_path: Path) -> No
         "app = create_scheduler_app(SETTINGS)\n"
         "with app.app_context():\n"
         "    from app.extensions import db; db.create_all()\n"
-        "scheduler.sweep(app)\n", tmp_path)
+        "scheduler.sweep(app)\n"
+        "with app.app_context():\n"
+        "    from app.services.platform import task_counts\n"
+        "    assert task_counts.taken_at() is not None\n", tmp_path)
     assert "app.services.engine.due" in loaded  # it asked for due timers
+    # issue 14 goal 5: the sweep took 办理统计's snapshot without the engine or the inbox
+    assert "app.services.platform.task_counts" in loaded and "app.services.inbox" not in loaded
     assert [m for m in WEB_ONLY if m in loaded] == []
     # nothing was due: the engine and APScheduler stay unloaded (the loop runs in the main thread)
     assert [m for m in ENGINE if m in loaded] == []

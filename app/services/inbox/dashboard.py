@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import case
-from sqlalchemy import func
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import HumanTask
 from app.models import ProcessInstance
 from app.models import Qualification
 from app.models import Role
-from app.models import ScopeKind
-from app.models import TaskStatus
 from app.models import User
 from app.models.base import utcnow
 from app.services.applications.eligibility import type_name
 from app.services.applications.types import cancellation_report
 from app.services.errors import Forbidden
+from app.services.platform import task_counts
 
 
 @dataclass(frozen=True)
@@ -33,21 +29,49 @@ class TypeCounts:
     overdue: int
 
 
-def commission_counts(actor: User) -> list[TypeCounts]:
-    """Counts computed in the database from the human-task read model, one row per type."""
+@dataclass(frozen=True)
+class Stats:
+    """办理统计: the counts by type and when they were counted (统计时间)."""
+
+    rows: list[TypeCounts]
+    counted_at: datetime
+    live: bool  # no snapshot was ever taken: counted for this page
+
+
+def commission_stats(actor: User) -> Stats:
+    """The scheduler's snapshot of the commission's open tasks by type (constant time however
+    large the province); counted live when no snapshot was ever taken (a fresh install).
+
+    Counts by due DAY in 北京时间 (app/services/platform/task_counts.py): the figures agree with
+    the task list's 已超期 and 7日内到期 on the day of the snapshot; a task done or arrived
+    since shows at the next refresh (``MEDREG_STATS_SECONDS``)."""
     if actor.role is not Role.COMMISSION or actor.authority_id is None:
         raise Forbidden(_("只有卫生健康委用户可以查看"))
-    now = utcnow()
-    week = now + timedelta(days=7)
-    # one statement read from ix_human_task_scope_due alone: the task row keeps its type
-    q = (select(HumanTask.process_id, func.count(),
-                func.sum(case((HumanTask.due_at.between(now, week), 1), else_=0)),
-                func.sum(case((HumanTask.due_at < now, 1), else_=0)))
-         .where(HumanTask.status == TaskStatus.OPEN, HumanTask.scope_kind == ScopeKind.AUTHORITY,
-                HumanTask.scope_id == actor.authority_id)
-         .group_by(HumanTask.process_id).order_by(HumanTask.process_id))
-    return [TypeCounts(pid, type_name(pid), int(n), int(soon or 0), int(late or 0))
-            for pid, n, soon, late in db.session.execute(q)]
+    snapshot = task_counts.snapshot_rows(actor.authority_id)
+    if snapshot is None:
+        at, rows, live = utcnow(), task_counts.live_rows(actor.authority_id), True
+    else:
+        (at, rows), live = snapshot, False
+    return Stats([TypeCounts(c.process_id, type_name(c.process_id), c.open, c.due_this_week, c.overdue)
+                  for c in task_counts.counts_by_type(rows, task_counts.today(at))], at, live)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The 办理统计 page: the counts and the late 注销/备案 reports."""
+
+    stats: Stats
+    late: list[LateReport]
+
+
+def commission_dashboard(actor: User) -> Dashboard:
+    """Everything the commission's 办理统计 page shows (two reads, neither per task)."""
+    return Dashboard(commission_stats(actor), late_reports(actor))
+
+
+def commission_counts(actor: User) -> list[TypeCounts]:
+    """The counts by type of :func:`commission_stats`."""
+    return commission_stats(actor).rows
 
 
 @dataclass(frozen=True)

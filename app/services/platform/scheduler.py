@@ -25,6 +25,7 @@ from app.services.engine import rules
 from app.services.platform import health
 from app.services.platform import idempotency
 from app.services.platform import outbox
+from app.services.platform import task_counts
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -56,8 +57,9 @@ def rules_ran(at: float) -> None:
 
 
 def sweep(app: Flask) -> int:
-    """Fire every due timer and dispatch pending messages (hourly: the day rules and the
-    sweep of old temp uploads); returns instances fired."""
+    """Fire every due timer and dispatch pending messages, refresh 办理统计's snapshot when it is
+    older than ``MEDREG_STATS_SECONDS`` (hourly: the day rules and the sweep of old temp
+    uploads); returns instances fired."""
     fired = 0
     with app.app_context():
         try:
@@ -81,6 +83,8 @@ def sweep(app: Flask) -> int:
                 idempotency.prune(utcnow())  # forms' tokens older than two days
                 outbox.prune_delivered(utcnow(), int(app.config["MEDREG_OUTBOX_RETENTION_DAYS"]))
             outbox.dispatch_pending(app.config)
+            # 办理统计: every MEDREG_STATS_SECONDS, by one scheduler (the others skip)
+            task_counts.refresh(float(app.config["MEDREG_STATS_SECONDS"]))
             health.record_sweep()  # /healthz: the sweep age
         except Exception:  # noqa: BLE001 - the sweeper must survive and retry
             db.session.rollback()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -138,10 +139,11 @@ def extend_task(task_id: int) -> ResponseReturnValue:
 @bp.route("/dashboard")
 @role_required(Role.COMMISSION)
 def dashboard() -> ResponseReturnValue:
-    rows = dashboard_service.commission_counts(current_user)
-    top = max([r.open for r in rows] + [1])
-    late = dashboard_service.late_reports(current_user)
-    return render_template("inbox/dashboard.html", rows=rows, top=top, late=late)
+    board = dashboard_service.commission_dashboard(current_user)
+    rows = board.stats.rows
+    return render_template("inbox/dashboard.html", rows=rows, top=max([r.open for r in rows] + [1]),
+                           late=board.late, stats=board.stats,
+                           every_minutes=round(float(current_app.config["MEDREG_STATS_SECONDS"]) / 60))
 
 
 @bp.route("/cancel", methods=["GET", "POST"])
