@@ -137,7 +137,9 @@ def _start_redis(cluster: Cluster) -> str:
 def _start_node(cluster: Cluster, name: str, env: dict[str, str]) -> str:
     with listening_socket() as listener:  # gunicorn inherits it: no port to race for
         port = listener.getsockname()[1]
+        # the worker class and keep-alive of deploy/gunicorn.conf.py (gthread, one thread each)
         proc = cluster.start(name, [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"fd://{listener.fileno()}",
+                                    "-k", "gthread", "--threads", "1", "--keep-alive", "5",
                                     "--timeout", "60", "-c", "bench/cluster_gunicorn.py", "app:create_app()"],
                              env, pass_fds=(listener.fileno(),))
     url = f"http://127.0.0.1:{port}"
