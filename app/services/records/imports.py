@@ -28,12 +28,12 @@ from flask_babel import gettext as _
 from sqlalchemy import String
 from sqlalchemy import any_
 from sqlalchemy import bindparam
+from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import undefer
 
 from app.extensions import db
 from app.models import Authority
@@ -415,17 +415,47 @@ def create(actor: User, kind: str, filename: str, raw: bytes) -> int:
     return job.id
 
 
-def _rows(text: str, position: int, skip: int, batch: int) -> tuple[list[tuple[int, dict[str, str]]], int]:
-    """The next ``batch`` data rows (line number, values) of the file, blank lines skipped, and
-    where the row after them starts. ``position``: where the next row starts (0: after the
-    header); ``skip``: data rows to pass over first (a job stored before it kept its position)."""
-    head = io.StringIO(text)
-    header = csv.reader(head)
-    fieldnames = [h.strip() for h in next(header, [])]
-    stream = io.StringIO(text)
-    stream.seek(position or head.tell())
-    lines_before = text.count("\n", 0, stream.tell())  # the reader counts lines from here
-    reader = csv.DictReader(stream, fieldnames=fieldnames)
+WINDOW = 1 << 20  # characters of a file read from the database at a time (a batch: ~0.3 M)
+
+
+class _Lines:
+    """A stored file's lines from ``start`` on, read a window at a time (``substr`` in the
+    database: a batch never loads the whole file). ``at``: where the line after the last one
+    given starts; ``given``: how many lines were given."""
+
+    def __init__(self, job_id: int, start: int, window: int | None = None) -> None:
+        self.job_id, self.at, self.window, self.given = job_id, start, window or WINDOW, 0
+        self.buffer, self.i, self.read_to, self.end = "", 0, start, False
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        cut = self.buffer.find("\n", self.i)
+        while cut < 0 and not self.end:
+            more = db.session.scalar(select(func.substr(ImportJob.content, self.read_to + 1, self.window))
+                                     .where(ImportJob.id == self.job_id)) or ""
+            self.read_to += len(more)
+            self.end = len(more) < self.window
+            self.buffer, self.i, self.window = self.buffer[self.i:] + more, 0, WINDOW
+            cut = self.buffer.find("\n")
+        stop = cut + 1 if cut >= 0 else len(self.buffer)
+        if stop == self.i:
+            raise StopIteration
+        line = self.buffer[self.i:stop]
+        self.i, self.at, self.given = stop, self.at + len(line), self.given + 1
+        return line
+
+
+def _rows(job: ImportJob, batch: int) -> tuple[list[tuple[int, dict[str, str]]], int, int]:
+    """The job's next ``batch`` data rows (line number, values), blank lines skipped, then where
+    the row after them starts and the lines before it. A job stored before it kept its place
+    (position 0 after a batch) passes over its processed rows first."""
+    head = _Lines(job.id, 0, 4096)
+    fieldnames = [h.strip() for h in next(csv.reader(head), [])]
+    lines, lines_before = (_Lines(job.id, job.position), job.line) if job.position else (head, head.given)
+    skip = 0 if job.position else job.processed
+    reader = csv.DictReader(lines, fieldnames=fieldnames)
     out: list[tuple[int, dict[str, str]]] = []
     for values in reader:
         if not any((v or "").strip() for v in values.values() if isinstance(v, str)):
@@ -436,7 +466,7 @@ def _rows(text: str, position: int, skip: int, batch: int) -> tuple[list[tuple[i
         out.append((lines_before + reader.line_num, values))
         if len(out) == batch:
             break
-    return out, stream.tell()
+    return out, lines.at, lines_before + reader.line_num
 
 
 def _write(changes: list[Change]) -> None:
@@ -497,8 +527,7 @@ def _apply(spec: Kind, kind: str, rows: list[tuple[int, dict[str, str]]], errors
 def step(actor: User, job_id: int, batch: int | None = None) -> ImportJob:
     """Apply the next ``batch`` rows (default :data:`BATCH`) of a job in one transaction
     (see :func:`_apply`)."""
-    job = db.session.scalar(select(ImportJob).where(ImportJob.id == job_id)
-                            .options(undefer(ImportJob.content)).with_for_update())
+    job = db.session.scalar(select(ImportJob).where(ImportJob.id == job_id).with_for_update())
     if job is None:
         raise NotFound(_("没有这个导入任务"))
     if job.status == ImportStatus.DONE:
@@ -506,14 +535,14 @@ def step(actor: User, job_id: int, batch: int | None = None) -> ImportJob:
         return job
     batch = batch or BATCH
     spec = KINDS[job.kind]
-    rows, position = _rows(job.content, job.position, 0 if job.position else job.processed, batch)
+    rows, position, line = _rows(job, batch)
     done = len(rows)
     try:  # all rows in one savepoint, written together: no database round trip per row
         with db.session.begin_nested():
             imported, failed, errors = _apply(spec, job.kind, rows, list(job.errors), each=False)
     except IntegrityError:  # a row conflicts: again, each row in a savepoint of its own
         imported, failed, errors = _apply(spec, job.kind, rows, list(job.errors), each=True)
-    job.position = position
+    job.position, job.line = position, line
     job.processed += done
     job.imported += imported
     job.failed += failed
