@@ -9,7 +9,8 @@ A batch costs the same few statements whatever its size (issue 14 goal 5, ≥ 1,
 the reference data and the records its rows name are read in one query per table, and its
 rows are written with one INSERT (executemany) of the new records and one UPDATE per set of
 columns of the existing ones per table (SQLAlchemy Core, no ORM objects). The job keeps where
-its next row starts in the file (``ImportJob.position``), so a batch parses only its own rows.
+its next row starts in the file (``ImportJob.position``, ``line``), so a batch reads (a window
+of the stored file at a time) and parses only its own rows.
 """
 
 from __future__ import annotations
