@@ -22,7 +22,13 @@ Two phases: 10k-scale (10,000 qualifications, in schema ``<schema>_10k``) and ``
 ``--schema``), both generated first and kept side by side; their page requests take turns, so
 the p95 ratio of a page is not the noise of the moment each phase happened to run in.
 
+``--import-only`` times the CSV import alone (also on SQLite: without ``--database-url``), on
+the demo world of a fresh database, ``--rounds`` times, each run in a process of its own;
+with ``--before DIR`` (a checkout of the code to compare with) the two trees take turns, so
+the machine's load hits both alike. ``--batch`` sets this tree's rows per step.
+
     .venv/bin/python bench/national.py --database-url postgresql+psycopg://…/medreg_national [--scale 1]
+    .venv/bin/python bench/national.py --import-only [--database-url …] [--before /tmp/before] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -412,6 +418,68 @@ def stats_refresh(times: int = 3) -> dict[str, Any]:
             "plan": plan}
 
 
+IMPORT_RUN = r"""
+import json, os, sys
+tree, url, schema, rows, batch = sys.argv[1], sys.argv[2] or None, sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+sys.path.insert(0, tree)
+os.environ.setdefault("MEDREG_CAPTCHA", "off")
+from flask import has_request_context, request
+from sqlalchemy import event
+from app.extensions import db
+from app.services.platform import seed
+from app.services.records import imports
+from bench.common import bench_app
+from bench.national import import_csv
+app = bench_app(url, schema, RATELIMIT_ENABLED=False)
+sent = []
+with app.app_context():
+    seed.seed_demo(app.config["MEDREG_UPLOAD_DIR"])
+    db.session.remove()
+    def count(*_args):  # the statements of the steps (not of the sign-in and the upload)
+        if has_request_context() and request.path.endswith("/step"):
+            sent.append(1)
+    event.listen(db.engine, "before_cursor_execute", count)
+if batch:
+    imports.BATCH = batch
+out = import_csv(app, rows)
+out["statements"] = len(sent)
+print(json.dumps(out))
+"""
+
+
+def run_import(url: str | None, rows: int, rounds: int, schema: str, before: str | None,
+               batch: int) -> dict[str, Any]:
+    """The CSV import alone, ``rounds`` runs per tree, the trees taking turns (each run a fresh
+    database: a SQLite file, or the PostgreSQL schema ``<schema>_<tree>`` made anew)."""
+    import statistics
+    import subprocess
+    trees = {"before": Path(before).resolve(), "after": ROOT} if before else {"after": ROOT}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in trees}
+    order = list(trees.items())
+    for _ in range(rounds):
+        for name, tree in order:
+            out = subprocess.run([sys.executable, "-c", IMPORT_RUN, str(tree), url or "", f"{schema}_{name}",
+                                  str(rows), str(batch if name == "after" else 0)], cwd=tree,
+                                 capture_output=True, text=True, check=False)
+            assert out.returncode == 0, out.stderr[-3000:]
+            runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(json.dumps({name: runs[name][-1]}), file=sys.stderr, flush=True)
+        order.reverse()  # each tree first in every other round
+    result: dict[str, Any] = {
+        "database": "PostgreSQL" if (url or "").startswith("postgresql") else "SQLite", "machine": machine(),
+        "command": command(), "rows": rows, "rounds": rounds, "load_average": os.getloadavg()[0], "trees": {}}
+    for name, done in runs.items():
+        result["trees"][name] = {
+            "rows_per_s_median": statistics.median(r["rows_per_s"] for r in done),
+            "rows_per_s": [r["rows_per_s"] for r in done], "seconds": [r["seconds"] for r in done],
+            "batches": done[0]["batches"], "statements_per_batch": round(done[0]["statements"] / done[0]["batches"], 1),
+            "imported": done[0]["imported"], "failed": done[0]["failed"]}
+    if before:
+        t = result["trees"]
+        result["after_over_before"] = round(t["after"]["rows_per_s_median"] / t["before"]["rows_per_s_median"], 2)
+    return result
+
+
 def run(url: str, scale: float, repeat: int, import_rows: int, schema: str) -> dict[str, Any]:
     assert url.startswith("postgresql"), "the national benchmark runs on PostgreSQL"
     from app.services.platform import seed
@@ -465,7 +533,15 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--import-rows", type=int, default=100_000)
     ap.add_argument("--schema", default="public", help="PostgreSQL schema to (re)create and use")
+    ap.add_argument("--import-only", action="store_true", help="time the CSV import alone (SQLite too)")
+    ap.add_argument("--rounds", type=int, default=3, help="--import-only: runs per tree")
+    ap.add_argument("--before", help="--import-only: a checkout of the code to compare with, taking turns")
+    ap.add_argument("--batch", type=int, default=0, help="--import-only: rows per step of this tree")
     args = ap.parse_args()
+    if args.import_only:
+        print(json.dumps(run_import(args.database_url, args.import_rows, args.rounds, args.schema, args.before,
+                                    args.batch), ensure_ascii=False, indent=2))
+        return
     if not args.database_url:
         sys.exit("--database-url (or BENCH_DATABASE_URL) must name a PostgreSQL database")
     print(json.dumps(run(args.database_url, args.scale, args.repeat, args.import_rows, args.schema),

@@ -35,7 +35,11 @@ class ImportJob(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))  # institutions / qualifications / registrations
     filename: Mapped[str] = mapped_column(String(200))
-    content: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text, deferred=True)  # up to 20 MB: a batch reads its part
+    # where the next row starts in ``content`` (characters; 0: no batch applied yet) and the
+    # lines before it, so a batch reads and parses its own rows only
+    position: Mapped[int] = mapped_column(default=0)
+    line: Mapped[int] = mapped_column(default=0)
     total: Mapped[int] = mapped_column(default=0)
     processed: Mapped[int] = mapped_column(default=0)
     imported: Mapped[int] = mapped_column(default=0)

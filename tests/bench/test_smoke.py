@@ -158,6 +158,18 @@ def test_national() -> None:
     assert r["phases"]["10k"]["pages"]["roster_export_hospital"]["streamed"]
 
 
+def test_national_import_only() -> None:
+    # issue 14 goal 5 (import ≥ 1,000 rows/s): the import alone, also on SQLite, this tree
+    # against itself taking turns (the full run compares with the commit before the work)
+    r = _bench("national.py", "--import-only", "--import-rows", "300", "--rounds", "1", "--batch", "200",
+               "--before", str(ROOT))
+    assert set(r["trees"]) == {"before", "after"} and r["after_over_before"] > 0
+    for name, tree in r["trees"].items():
+        assert (tree["imported"], tree["failed"]) == (300, 0)
+        assert tree["batches"] == (2 if name == "after" else 1)  # --batch sets this tree's step only
+        assert tree["rows_per_s_median"] > 0 and tree["statements_per_batch"] <= 20
+
+
 def test_side_by_side_ours_only() -> None:
     # issue 14 goal 1: the side-by-side driver measures ours alone when no SpiffArena is there (CI)
     r = _bench("side_by_side.py", "--ours-only", "--rounds", "2", "--warmup", "0", "--backlog", "1", "--settle", "0")
