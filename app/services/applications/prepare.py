@@ -398,14 +398,16 @@ class FormPage:
 def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None,
               errors: dict[str, str] | None = None, instance: ProcessInstance | None = None,
               notes: list[str] | None = None, task_spec_id: str | None = None,
-              query: str | None = None) -> FormPage:
+              query: str | None = None,
+              typed: Mapping[str, list[str]] | None = None) -> FormPage:
     """The application form with the physician's choices, values and messages; on a
     correction (``instance``, at its task ``task_spec_id``) the fields the diagram locks
     there (medreg:locked) are read-only, and so is the institution (every type keeps the
     instance's).
 
     Of institutions the form holds only the chosen one, plus, after a 查询 (``query``), at most
-    :data:`institutions.LIMIT` matches; of 科室 only the chosen institution's."""
+    :data:`institutions.LIMIT` matches; of 科室 only the chosen institution's. ``typed``: the
+    posted fields of a form shown again (what was typed into a search box is kept)."""
     from app.services.backoffice import definitions
     bt = types.get(process_id)
     if bt is None or bt.kind != "application":
@@ -439,7 +441,9 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
               if instance is not None else frozenset())
     for f in fields:
         if f.name in searched:
-            f.query = institutions.clean_query(query) if query is not None else ""
+            f.query = institutions.clean_query(
+                query if query is not None
+                else next(iter((typed or {}).get(f"{f.name}{forms.QUERY_SUFFIX}", [])), ""))
             f.searched = query is not None
         if f.name in locked or (instance is not None and f.name in searched):
             f.widget = "readonly"
@@ -465,4 +469,4 @@ def searched_form(actor: User, process_id: str, sub: forms.Submission, upload_di
     names = sorted(forms.search_fields(schema))
     typed = next((sub.fields.get(f"{n}{forms.QUERY_SUFFIX}", [""])[0] for n in names), "")
     return form_page(actor, process_id, payload, file_errors or None,
-                     query=typed if action == "search" else None)
+                     query=typed if action == "search" else None, typed=sub.fields)

@@ -116,7 +116,7 @@ def apply(process_id: str) -> ResponseReturnValue:
     if not eligibility.is_business_type(process_id):
         return render_template("error.html", code=404, title="页面不存在",
                                message="不支持的业务类型。"), 404
-    values, errors, status = None, None, 200
+    values, errors, status, sub = None, None, 200, None
     find = request.form.get("find") if request.method == "POST" else None
     if find in ("search", "pick"):  # 拟执业机构: 查询 / 选定 without JavaScript, nothing submitted
         page = applications.searched_form(me(), process_id, submission(), upload_dir(), find)
@@ -131,7 +131,8 @@ def apply(process_id: str) -> ResponseReturnValue:
         else:
             flash(_("申请已提交，请等待医疗机构确认。"), "success")
             return redirect(url_for("physician.application", instance_id=result.instance_id))
-    page = applications.form_page(me(), process_id, values, errors)
+    page = applications.form_page(me(), process_id, values, errors,
+                                  typed=sub.fields if sub is not None else None)
     return render_template("physician/apply.html", page=page, errors=errors), status
 
 
