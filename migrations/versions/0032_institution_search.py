@@ -6,6 +6,7 @@ Revision ID: 0026p
 Revises: 0025x
 """
 from alembic import op
+import sqlalchemy as sa
 
 
 revision = '0026p'
@@ -14,12 +15,26 @@ branch_labels = None
 depends_on = None
 
 
+def _trigram_ops():
+    """The operator class, named with the schema pg_trgm lives in. A new install puts it in a
+    schema of its own ("extensions"), so that dropping an application schema (the tests, the
+    benchmarks' schemas side by side) never drops the extension and every index using it;
+    pg_trgm is a trusted extension (PostgreSQL 13+): the database owner may create it."""
+    bind = op.get_bind()
+    if not bind.scalar(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")):
+        op.execute('CREATE SCHEMA IF NOT EXISTS extensions')
+        op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA extensions')
+    schema = bind.scalar(sa.text(
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+        " WHERE e.extname = 'pg_trgm'"))
+    return f'"{schema}".gin_trgm_ops'
+
+
 def upgrade():
-    if op.get_bind().dialect.name == 'postgresql':
-        op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
+    ops = _trigram_ops() if op.get_bind().dialect.name == 'postgresql' else 'gin_trgm_ops'
     with op.batch_alter_table('institution', schema=None) as batch_op:
         batch_op.create_index('ix_institution_name_trgm', ['name'], unique=False,
-                              postgresql_using='gin', postgresql_ops={'name': 'gin_trgm_ops'})
+                              postgresql_using='gin', postgresql_ops={'name': ops})
         batch_op.create_index(batch_op.f('ix_institution_credit_code'), ['credit_code'],
                               unique=False)
 
