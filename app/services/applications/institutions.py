@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import Integer
+from sqlalchemy import Select
 from sqlalchemy import bindparam
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -68,14 +70,16 @@ def clean_query(typed: str | None) -> str:
 
 
 def search(typed: str | None, limit: int = LIMIT) -> list[Match]:
-    """Institutions whose 登记号 or 统一社会信用代码 is ``typed`` or whose name is it, then those
-    whose name starts with it, then those whose name contains it (``%`` and ``_`` are literal),
-    each group by name; at most ``limit`` (≤ :data:`LIMIT`). Fewer than 2 characters find nothing.
+    """Institutions whose name, 登记号 or 统一社会信用代码 is ``typed`` or whose name starts with it,
+    then those whose name contains it (``%`` and ``_`` are literal); the exact name first, then
+    by name; at most ``limit`` (≤ :data:`LIMIT`). Fewer than 2 characters find nothing.
 
-    Two statements, each one an index answers at a million rows: the exact and prefix matches
-    (btree ``ix_institution_name_prefix``, text_pattern_ops), then, if fewer than ``limit``, the
-    other names containing ``typed`` in name order — a rare part through the trigram index, a
-    common one (医院) by walking ``ix_institution_name`` until enough are found."""
+    Two statements, each reading at most :data:`CANDIDATES` rows from an index at a million
+    institutions, then sorting those: the exact and prefix matches (btree
+    ``ix_institution_name_prefix``, text_pattern_ops), then, if fewer than ``limit``, the
+    names containing ``typed`` (the trigram index; a common word such as 医院 stops after
+    :data:`CANDIDATES` rows). A broad word thus shows 20 of its first matches, not the first
+    20 of the whole country by name: the person types more to narrow them."""
     q = clean_query(typed)
     if len(q) < 2:
         return []
@@ -84,24 +88,33 @@ def search(typed: str | None, limit: int = LIMIT) -> list[Match]:
         # a pattern's plan depends on its value: never a generic plan of a prepared statement
         db.session.execute(_CUSTOM_PLANS)
     literal = q.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    first = list(db.session.execute(_FIRST, {"q": q, "code": q.upper(), "prefix": f"{literal}%"}))
-    first.sort(key=lambda r: (r[1] != q, r[1], r[0]))  # the exact name, then the prefix ones
-    rows = first[:want]
+    rows = list(db.session.execute(_FIRST, {"q": q, "code": q.upper(), "prefix": f"{literal}%",
+                                            "limit": want}))
     if len(rows) < want:
-        seen = [r[0] for r in rows] or [0]
-        rows += db.session.execute(_CONTAINING, {"part": f"%{literal}%", "limit": want - len(rows),
-                                                 "seen": seen})
+        rows += db.session.execute(_CONTAINING, {
+            "q": q, "part": f"%{literal}%", "limit": want - len(rows),
+            "seen": [r[0] for r in rows] or [0]})
     return [Match(i, n, region_label(r, a, lv)) for i, n, r, a, lv in rows]
 
 
+CANDIDATES = 1000  # rows of one kind of match read at most, then sorted by name
 _CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
-_FIRST = (_BASE.where(or_(Institution.name.like(bindparam("prefix"), escape="/"),
-                          Institution.reg_no == bindparam("q"),
-                          Institution.credit_code == bindparam("code")))
-          .order_by(Institution.name, Institution.id).limit(LIMIT + 1))
-_CONTAINING = (_BASE.where(Institution.name.ilike(bindparam("part"), escape="/"),
-                           Institution.id.not_in(bindparam("seen", expanding=True)))
-               .order_by(Institution.name, Institution.id).limit(bindparam("limit", type_=Integer)))
+
+
+def _first_by_name(*where: ColumnElement[bool]) -> Select[tuple[int, str, str, str, str]]:
+    """At most :data:`CANDIDATES` institutions matching ``where`` (no order asked of the index),
+    then the exact name first and by name, at most ``:limit``."""
+    found = select(Institution.id).where(*where).limit(CANDIDATES).subquery()
+    return (_BASE.join(found, found.c.id == Institution.id)
+            .order_by(Institution.name != bindparam("q"), Institution.name, Institution.id)
+            .limit(bindparam("limit", type_=Integer)))
+
+
+_FIRST = _first_by_name(or_(Institution.name.like(bindparam("prefix"), escape="/"),
+                            Institution.reg_no == bindparam("q"),
+                            Institution.credit_code == bindparam("code")))
+_CONTAINING = _first_by_name(Institution.name.ilike(bindparam("part"), escape="/"),
+                             Institution.id.not_in(bindparam("seen", expanding=True)))
 
 
 def named(ids: Collection[int]) -> list[Match]:
