@@ -38,10 +38,9 @@ class Institution(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "institution"
     # 拟执业机构 is found by part of its name among ~1 million (issue 14,
-    # app/services/applications/institutions.py): names in order, names starting with the
-    # typed text (text_pattern_ops on PostgreSQL), names containing it (pg_trgm)
-    __table_args__ = (Index("ix_institution_name", "name"),
-                      Index("ix_institution_name_prefix", "name",
+    # app/services/applications/institutions.py): names starting with the typed text
+    # (text_pattern_ops on PostgreSQL), names containing it (pg_trgm)
+    __table_args__ = (Index("ix_institution_name_prefix", "name",
                             postgresql_ops={"name": "text_pattern_ops"}),
                       Index("ix_institution_name_trgm", "name", postgresql_using="gin",
                             postgresql_ops={"name": "gin_trgm_ops"}))

@@ -131,7 +131,9 @@
         li.addEventListener("mousedown", function (ev) { ev.preventDefault(); pick(k); });
         list.appendChild(li);
       });
-      status.textContent = results.length ? "找到 " + results.length + " 个医疗机构" : "未找到该名称的医疗机构";
+      status.textContent = !results.length ? "未找到该名称的医疗机构"
+        : results.length >= 20 ? "找到的机构较多，只列出 20 个；请输入更完整的机构名称"
+        : "找到 " + results.length + " 个医疗机构";
       list.hidden = !results.length;
       input.setAttribute("aria-expanded", results.length ? "true" : "false");
       mark(-1);

@@ -1,7 +1,6 @@
 """拟执业机构 found by part of its name (issue 14, national scale): the application forms no
-longer list every institution of the country. institution.name gets three indexes: in name
-order, by prefix (text_pattern_ops) and, on PostgreSQL, a pg_trgm GIN index for
-``name ILIKE '%q%'``; the 统一社会信用代码 is looked up exactly.
+longer list every institution of the country. institution.name gets two indexes: by prefix
+(text_pattern_ops) and, on PostgreSQL, a pg_trgm GIN index for ``name ILIKE '%q%'``; the 统一社会信用代码 is looked up exactly.
 
 Revision ID: 0026p
 Revises: 0025x
@@ -34,9 +33,7 @@ def _trigram_ops():
 def upgrade():
     ops = _trigram_ops() if op.get_bind().dialect.name == 'postgresql' else 'gin_trgm_ops'
     with op.batch_alter_table('institution', schema=None) as batch_op:
-        # in name order (a common word: walk the names until 20 contain it)
-        batch_op.create_index('ix_institution_name', ['name'], unique=False)
-        # names starting with the typed text, whatever the database's collation
+        # names starting with the typed text (LIKE 'q%'), whatever the database's collation
         batch_op.create_index('ix_institution_name_prefix', ['name'], unique=False,
                               postgresql_ops={'name': 'text_pattern_ops'})
         # names containing it (a rare part)
@@ -51,4 +48,3 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_institution_credit_code'))
         batch_op.drop_index('ix_institution_name_trgm')
         batch_op.drop_index('ix_institution_name_prefix')
-        batch_op.drop_index('ix_institution_name')

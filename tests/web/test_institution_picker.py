@@ -128,6 +128,7 @@ def test_the_form_holds_no_institution_it_was_not_asked_for(app: Flask, web_worl
     assert len(names) == 20 and names == sorted(names)  # by name
     assert found.count('type="radio" name="institution_id"') == 20
     assert "测试第299医院" not in found and "山西大学医院" not in found
+    assert "找到的机构较多，只列出 20 个；请输入更完整的机构名称再查询" in found
 
 
 def test_exact_and_prefix_matches_come_first_and_the_region_tells_same_names_apart(

@@ -3,7 +3,7 @@
 China has about a million medical institutions: a form never lists them all. A search returns
 at most :data:`LIMIT` matches, exact and prefix matches first, each labelled with its 所在地区
 so two hospitals of the same name differ; a chosen institution's 科室 are read for it alone.
-On PostgreSQL three indexes of institution.name answer it (see :func:`search`).
+On PostgreSQL two indexes of institution.name answer it (see :func:`search`).
 """
 
 from __future__ import annotations
