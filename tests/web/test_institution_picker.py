@@ -8,11 +8,13 @@ import io
 import re
 
 from flask import Flask
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Authority
 from app.models import Department
 from app.models import Institution
+from app.models import ProcessInstance
 from tests.conftest import WebClient
 from tests.factories import PDF
 from tests.factories import World
@@ -54,8 +56,9 @@ def _add_institutions(app: Flask, names: list[str], region: str = "140105") -> l
 
 def test_without_javascript_a_physician_searches_picks_and_submits(
         app: Flask, web_world: World) -> None:
-    # issue 14 (拟执业机构 at national scale); 医师执业注册管理办法 第九条: the application names the
-    # 拟执业机构 — found by part of its name, the other input kept (files too) through 查询 and 选定
+    # issue 14 (拟执业机构 at national scale); DOMAIN §4.1 type 1: 拟执业机构 chosen from the
+    # registered institutions — found by part of its name, the other input kept (files too)
+    # through 查询 and 选定; 医师执业注册管理办法 第九条, R-17: that institution's commission decides
     web = WebClient.signed_in(app, "doctor01")
     web.get(APPLY)
     found = web.post(APPLY, {**_filled(web_world), "institution_id__q": "山西大学", "find": "search"},
@@ -84,6 +87,10 @@ def test_without_javascript_a_physician_searches_picks_and_submits(
     assert sent.status_code == 302, sent.get_data(as_text=True)
     detail = web.get(sent.headers["Location"]).get_data(as_text=True)
     assert "待机构确认" in detail and "山西大学医院" in detail and "聘用证明.pdf" in detail
+    with app.app_context():
+        inst = db.session.scalars(select(ProcessInstance)).one()
+        assert (inst.institution_id, inst.authority_id) == (web_world.hospital_id, web_world.authority_id)
+        db.session.remove()
 
 
 def test_a_refused_submission_keeps_the_chosen_institution_and_the_typed_name(
