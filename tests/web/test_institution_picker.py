@@ -203,3 +203,29 @@ def test_the_search_finds_an_institution_by_its_registration_number(
     web = WebClient.signed_in(app, "doctor01")
     got = web.get("/physician/institutions?q=R-530-1").get_json()["results"]
     assert [r["id"] for r in got] == [web_world.other_hospital_id]
+
+
+def test_a_form_published_before_the_search_widget_still_finds_the_institution(
+        app: Flask, web_world: World) -> None:
+    # issue 14: a version stored with {"widget": "select", "options": "institutions"} (published
+    # before this change) draws the search too, never the country's list
+    from app.models import ProcessDefinition
+    with app.app_context():
+        for row in db.session.scalars(select(ProcessDefinition).where(
+                ProcessDefinition.process_id == "registration")):
+            forms = {k: dict(v) for k, v in row.forms.items()}
+            for form in forms.values():
+                widgets = form.get("x-ui", {}).get("widgets", {})
+                if "institution_id" in widgets:
+                    form["x-ui"] = {**form["x-ui"], "widgets": {
+                        **widgets, "institution_id": {"widget": "select", "options": "institutions"}}}
+            row.forms = forms
+        db.session.commit()
+        db.session.remove()
+    web = WebClient.signed_in(app, "doctor01")
+    page = web.get(APPLY).get_data(as_text=True)
+    assert "山西大学医院" not in page and 'name="institution_id__q"' in page
+    found = web.post(APPLY, {"institution_id__q": "山西大学", "find": "search"},
+                     content_type="multipart/form-data").get_data(as_text=True)
+    assert re.search(rf'type="radio" name="institution_id" value="{web_world.hospital_id}"', found)
+    assert "昆明市第一人民医院" not in found

@@ -304,6 +304,8 @@ def field_views(schema: Mapping[str, Any], values: Mapping[str, Any] | None = No
         prop = props[name]
         w = widgets.get(name, {})
         widget = w.get("widget") or _default_widget(prop)
+        if widget == "select" and w.get("options") == "institutions":
+            widget = SEARCH_WIDGET  # a version stored before issue 14: never list them all
         opts: list[Option] = []
         if w.get("options") and options is not None:
             opts = list(options.get(w["options"], []))
@@ -346,10 +348,13 @@ def institution_fields(schema: Mapping[str, Any]) -> list[str]:
 
 
 def search_fields(schema: Mapping[str, Any]) -> frozenset[str]:
-    """The fields drawn as an institution search (:data:`SEARCH_WIDGET`)."""
+    """The fields drawn as an institution search (:data:`SEARCH_WIDGET`), including a
+    ``select`` of "institutions" in a form stored before the widget existed (issue 14)."""
     props = schema.get("properties", {})
     return frozenset(n for n, w in schema.get("x-ui", {}).get("widgets", {}).items()
-                     if n in props and isinstance(w, Mapping) and w.get("widget") == SEARCH_WIDGET)
+                     if n in props and isinstance(w, Mapping) and (
+                         w.get("widget") == SEARCH_WIDGET
+                         or (w.get("widget") == "select" and w.get("options") == "institutions")))
 
 
 def shown_values(schema: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, set[str]]:
