@@ -4,6 +4,7 @@ and through the JSON the combobox asks."""
 
 from __future__ import annotations
 
+import copy
 import io
 import re
 
@@ -210,16 +211,19 @@ def test_a_form_published_before_the_search_widget_still_finds_the_institution(
     # issue 14: a version stored with {"widget": "select", "options": "institutions"} (published
     # before this change) draws the search too, never the country's list
     from app.models import ProcessDefinition
+    from app.models.base import utcnow
+    from app.services.backoffice import definitions
     with app.app_context():
-        for row in db.session.scalars(select(ProcessDefinition).where(
-                ProcessDefinition.process_id == "registration")):
-            forms = {k: dict(v) for k, v in row.forms.items()}
-            for form in forms.values():
-                widgets = form.get("x-ui", {}).get("widgets", {})
-                if "institution_id" in widgets:
-                    form["x-ui"] = {**form["x-ui"], "widgets": {
-                        **widgets, "institution_id": {"widget": "select", "options": "institutions"}}}
-            row.forms = forms
+        row = definitions.published("registration")
+        old = copy.deepcopy(dict(row.forms))
+        old["registration_apply"]["x-ui"]["widgets"]["institution_id"] = {
+            "widget": "select", "options": "institutions"}
+        # written as stored then: the dialect now refuses it, so it cannot be published again
+        assert any("institution_search" in p.message
+                   for p in definitions.check(row.bpmn_xml, old, "registration")[1])
+        db.session.add(ProcessDefinition(
+            process_id="registration", version=row.version + 1, name=row.name, bpmn_xml=row.bpmn_xml,
+            forms=old, spec_json=row.spec_json, sha256=row.sha256, published_at=utcnow(), author="test"))
         db.session.commit()
         db.session.remove()
     web = WebClient.signed_in(app, "doctor01")
