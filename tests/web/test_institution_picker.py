@@ -137,6 +137,12 @@ def test_the_form_holds_no_institution_it_was_not_asked_for(app: Flask, web_worl
     assert found.count('type="radio" name="institution_id"') == 20
     assert "测试第299医院" not in found and "山西大学医院" not in found
     assert "找到的机构较多，只列出 20 个；请输入更完整的机构名称再查询" in found
+    short = web.post(APPLY, {"institution_id__q": "测", "find": "search"},
+                     content_type="multipart/form-data").get_data(as_text=True)
+    assert "请输入至少 2 个字的机构名称再查询" in short and "测试第" not in short
+    none = web.post(APPLY, {"institution_id__q": "没有这家医院", "find": "search"},
+                    content_type="multipart/form-data").get_data(as_text=True)
+    assert "未找到名称包含“没有这家医院”的医疗机构，请换个名称再查询" in none
 
 
 def test_exact_and_prefix_matches_come_first_and_the_region_tells_same_names_apart(
