@@ -332,6 +332,12 @@ def visitors(app: Flask, info: dict[str, Any]) -> dict[str, Any]:
             "/public/register", {"name": name, "province": "14"}),
         "public_search_cert_no": lambda i: public.post("/public/register", {"cert_no": cert_no}),
         "signup_matching": signup,
+        # issue 14 (拟执业机构): the 注册 form lists no institution; the physician searches by name
+        "apply_form_registration": lambda i: doctor.get("/physician/apply/registration"),
+        "institution_search_name": lambda i: doctor.get(
+            "/physician/institutions", query_string={"q": f"第{1 + (i * 7919) % 5000}号"}),
+        "institution_search_broad": lambda i: doctor.get(
+            "/physician/institutions", query_string={"q": "医疗机构"}),
     }
 
 

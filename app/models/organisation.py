@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import DDL
 from sqlalchemy import ForeignKey
+from sqlalchemy import Index
 from sqlalchemy import String
+from sqlalchemy import event
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -34,11 +37,18 @@ class Institution(db.Model):  # type: ignore[name-defined]
     """A medical institution; its authority is the one that approved it."""
 
     __tablename__ = "institution"
+    # 拟执业机构 is found by part of its name among ~1 million (issue 14,
+    # app/services/applications/institutions.py): names starting with the typed text
+    # (text_pattern_ops on PostgreSQL), names containing it (pg_trgm)
+    __table_args__ = (Index("ix_institution_name_prefix", "name",
+                            postgresql_ops={"name": "text_pattern_ops"}),
+                      Index("ix_institution_name_trgm", "name", postgresql_using="gin",
+                            postgresql_ops={"name": "gin_trgm_ops"}))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     reg_no: Mapped[str] = mapped_column(String(40), unique=True)
-    credit_code: Mapped[str | None] = mapped_column(String(18))
+    credit_code: Mapped[str | None] = mapped_column(String(18), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     grade: Mapped[str] = mapped_column(String(20), default="未定级")
     region_code: Mapped[str] = mapped_column(String(6))
@@ -60,6 +70,12 @@ class Institution(db.Model):  # type: ignore[name-defined]
 
     def __repr__(self) -> str:
         return f"<Institution {self.reg_no} {self.name}>"
+
+
+# the trigram operator class the name index uses (a table built without the migrations too)
+event.listen(Institution.__table__, "before_create",
+             DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm")  # type: ignore[no-untyped-call]
+             .execute_if(dialect="postgresql"))
 
 
 class Department(db.Model):  # type: ignore[name-defined]

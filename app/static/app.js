@@ -64,3 +64,144 @@
   mark();
   window.addEventListener("resize", mark);
 })();
+(function () {
+  // 拟执业机构: the search box becomes a combobox (ARIA 1.2 pattern). Typing at least 2
+  // characters asks the server for at most 20 matches; up/down move, Enter picks, Escape
+  // closes. The pick fills the hidden field and the 科室 list with that institution's only.
+  document.querySelectorAll("[data-picker]").forEach(function (box) {
+    var name = box.getAttribute("data-picker");
+    var form = box.closest("form");
+    var input = box.querySelector("input[type=text]");
+    if (!form || !input) return;
+    var listId = "list-" + name;
+    var list = document.createElement("ul");
+    list.id = listId;
+    list.className = "listbox";
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", "查询结果");
+    list.hidden = true;
+    input.insertAdjacentElement("afterend", list);
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", listId);
+    var status = document.createElement("span");
+    status.className = "sr-status";
+    status.setAttribute("role", "status");
+    box.appendChild(status);
+    var items = [], active = -1, timer = null, asked = "";
+
+    function hidden() {
+      var h = box.querySelector("input[type=hidden][name='" + name + "']");
+      if (!h) {
+        h = document.createElement("input");
+        h.type = "hidden";
+        h.name = name;
+        box.appendChild(h);
+      }
+      return h;
+    }
+    function close() {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+    }
+    function mark(i) {
+      active = i;
+      Array.prototype.forEach.call(list.children, function (li, k) {
+        li.setAttribute("aria-selected", k === i ? "true" : "false");
+      });
+      if (i >= 0 && list.children[i]) {
+        input.setAttribute("aria-activedescendant", list.children[i].id);
+        list.children[i].scrollIntoView({block: "nearest"});
+      } else {
+        input.removeAttribute("aria-activedescendant");
+      }
+    }
+    function show(results) {
+      items = results;
+      list.textContent = "";
+      results.forEach(function (r, k) {
+        var li = document.createElement("li");
+        li.id = listId + "-" + k;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", "false");
+        li.textContent = r.label;
+        li.addEventListener("mousedown", function (ev) { ev.preventDefault(); pick(k); });
+        list.appendChild(li);
+      });
+      status.textContent = !results.length ? "未找到该名称的医疗机构"
+        : results.length >= 20 ? "找到的机构较多，只列出 20 个；请输入更完整的机构名称"
+        : "找到 " + results.length + " 个医疗机构";
+      list.hidden = !results.length;
+      input.setAttribute("aria-expanded", results.length ? "true" : "false");
+      mark(-1);
+    }
+    function departments(id) {
+      var dept = form.querySelector("select[data-depends-on='" + name + "']");
+      if (!dept) return;
+      var url = box.getAttribute("data-departments-url").replace("/0/", "/" + id + "/");
+      fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (r) { return r.ok ? r.json() : {results: []}; })
+        .then(function (data) {
+          while (dept.options.length > 1) dept.remove(1);
+          data.results.forEach(function (d) { dept.add(new Option(d.name, String(d.id))); });
+          dept.value = "";
+        });
+    }
+    function pick(k) {
+      var r = items[k];
+      if (!r) return;
+      var matches = box.querySelector(".matches");
+      if (matches) matches.remove();
+      hidden().value = String(r.id);
+      var chosen = box.querySelector(".chosen");
+      if (!chosen) {
+        chosen = document.createElement("p");
+        chosen.className = "chosen";
+        chosen.id = "chosen-" + name;
+        chosen.setAttribute("aria-live", "polite");
+        box.appendChild(chosen);
+      }
+      chosen.textContent = "已选：" + r.label;
+      input.value = r.name;
+      close();
+      departments(r.id);
+    }
+    function ask() {
+      var q = input.value.trim();
+      if (q.length < 2) { close(); return; }
+      if (q === asked) return;
+      asked = q;
+      var url = box.getAttribute("data-search-url") + "?q=" + encodeURIComponent(q);
+      fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (r) { return r.ok ? r.json() : {results: []}; })
+        .then(function (data) { if (input.value.trim() === q) show(data.results); })
+        .catch(function () { asked = ""; });
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(ask, 250);
+    });
+    input.addEventListener("keydown", function (ev) {
+      var open = !list.hidden;
+      if (ev.key === "ArrowDown") {
+        ev.preventDefault();
+        if (!open && items.length) { list.hidden = false; input.setAttribute("aria-expanded", "true"); }
+        mark(Math.min(active + 1, items.length - 1));
+      } else if (ev.key === "ArrowUp") {
+        ev.preventDefault();
+        if (open) mark(Math.max(active - 1, 0));
+      } else if (ev.key === "Enter") {
+        // Enter picks the highlighted match; never submits the application from this box
+        ev.preventDefault();
+        if (open && active >= 0) pick(active);
+        else { clearTimeout(timer); asked = ""; ask(); }
+      } else if (ev.key === "Escape") {
+        if (open) { ev.preventDefault(); close(); }
+      }
+    });
+    input.addEventListener("blur", function () { setTimeout(close, 150); });
+  });
+})();

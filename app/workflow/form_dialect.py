@@ -24,6 +24,7 @@ WIDGET_TYPES: Mapping[str, Collection[str]] = {
     "text": ("string", "integer"), "textarea": ("string",), "date": ("string",),
     "select": ("string", "integer"), "radio": ("string", "integer", "boolean"),
     "checkbox": ("boolean",), "checkboxes": ("array",), "file": ("object",),
+    "institution_search": ("integer",),
 }
 _PY_TYPES: Mapping[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "boolean": (bool,)}
 _TYPE_NAMES = {"object": "JSON 对象", "array": "数组", "string": "字符串", "integer": "整数",
@@ -133,6 +134,12 @@ def _field_problems(name: str, prop: Mapping[str, Any], widget: Mapping[str, Any
     source = widget.get("options")
     if source is not None and option_sources is not None and source not in option_sources:
         out.append(f"x-ui.widgets.{name}.options：没有名为 {source} 的选项来源")
+    if chosen == "institution_search" and source != "institutions":
+        out.append(f"x-ui.widgets.{name}：控件 institution_search 须配 \"options\": \"institutions\"")
+    if source == "institutions" and chosen not in ("institution_search", "readonly"):
+        # about a million medical institutions: a list of them all cannot be drawn (issue 14)
+        out.append(f"x-ui.widgets.{name}：医疗机构须用 institution_search 控件（按名称查询），"
+                   "不能逐一列出")
     has_choices = source is not None or "enum" in prop or "enum" in (prop.get("items") or {})
     if (chosen in ("select", "radio", "checkboxes") or kind == "array") and not has_choices \
             and "const" not in prop:

@@ -170,6 +170,21 @@ def test_national_import_only() -> None:
         assert tree["rows_per_s_median"] > 0 and tree["statements_per_batch"] <= 20
 
 
+@pytest.mark.skipif(not PG, reason="the institution search benchmark needs pg_trgm (PostgreSQL); "
+                                   "it runs in the PostgreSQL pass of `make test`")
+def test_institution_search() -> None:
+    # issue 14 (拟执业机构 at national scale): both sizes side by side, every query answered
+    # with at most 20 institutions, the plans printed; the form holds no institution
+    r = _bench("institution_search.py", "--institutions", "12000", "--repeat", "2")
+    assert [p["schema"] for p in r["phases"].values()] == ["bench_smoke_10k", "bench_smoke"]
+    for phase in r["phases"].values():
+        pages = phase["pages"]
+        assert 0 < pages["broad_word"]["results"] <= 20 and pages["reg_no"]["results"] >= 1
+        assert any("ix_institution_name" in line for plan in phase["plans"].values()
+                   for lines in plan for line in lines)
+    assert set(r["ratio_p95"]) >= {"apply_form_registration", "whole_name", "broad_word"}
+
+
 def test_side_by_side_ours_only() -> None:
     # issue 14 goal 1: the side-by-side driver measures ours alone when no SpiffArena is there (CI)
     r = _bench("side_by_side.py", "--ours-only", "--rounds", "2", "--warmup", "0", "--backlog", "1", "--settle", "0")

@@ -31,3 +31,22 @@ def sms_bodies(app: Flask, mobile: str) -> list[str]:
             .order_by(OutboxMessage.id.desc())))
         db.session.remove()
     return bodies
+
+
+def pick_institution(page: Page, typed: str, name: str) -> None:
+    """拟执业机构 (issue 14): type part of the name into the combobox, move down the matches
+    with the arrow key until ``name`` is the active option, and pick it with Enter."""
+    box = page.locator("#in-institution_id[role=combobox]")  # 拟执业机构, 新的主要执业机构...
+    box.fill(typed)
+    listbox = page.get_by_role("listbox")
+    expect(listbox.get_by_role("option").first).to_be_visible()
+    options = listbox.get_by_role("option")
+    for k in range(options.count()):
+        box.press("ArrowDown")
+        if options.nth(k).inner_text().startswith(name):
+            break
+    else:
+        raise AssertionError(f"{name} not among the matches of {typed}")
+    expect(options.nth(k)).to_have_attribute("aria-selected", "true")
+    box.press("Enter")
+    expect(page.locator("#chosen-institution_id")).to_contain_text(f"已选：{name}")

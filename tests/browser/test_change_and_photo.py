@@ -15,6 +15,7 @@ from app.models import Department
 from app.models import Institution
 from app.models import Registration
 from app.models import Role
+from tests.browser.helpers import pick_institution
 from tests.browser.helpers import sign_in as _login
 from tests.factories import World
 from tests.factories import make_user
@@ -69,7 +70,7 @@ def test_change_needs_both_institutions(app: Flask, web_world: World, new_page: 
     doctor.locator("nav.side").get_by_role("link", name="业务申请").click()
     doctor.get_by_role("link", name="申请变更", exact=True).click()
     doctor.select_option("select[name=registration_id]", index=1)
-    doctor.select_option("select[name=institution_id]", label="太原市中心医院")
+    pick_institution(doctor, "中心医院", "太原市中心医院")
     doctor.select_option("select[name=department_id]", label="心内科")
     doctor.check("input[name=practice_scopes][value='11']")
     doctor.fill("textarea[name=reason]", "工作调动")

@@ -21,6 +21,7 @@ from app.models import Qualification
 from app.models import Registration
 from app.models import Role
 from app.services.engine.clock import today_cst
+from tests.browser.helpers import pick_institution
 from tests.browser.helpers import sign_in
 from tests.factories import World
 from tests.factories import make_user
@@ -121,7 +122,7 @@ def test_assistant_upgrades_files_and_leaves(app: Flask, web_world: World, new_p
     start = today_cst() + timedelta(days=1)
     _apply(doctor, "申请多执业机构备案")
     doctor.select_option("select[name=registration_id]", index=1)
-    doctor.select_option("select[name=institution_id]", label="太原市中心医院")
+    pick_institution(doctor, "中心医院", "太原市中心医院")
     doctor.check("input[name=practice_scopes][value='11']")
     doctor.fill("input[name=valid_from]", start.isoformat())
     doctor.fill("input[name=valid_to]", start.replace(year=start.year + 2).isoformat())

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page
 from playwright.sync_api import expect
 
+from tests.browser.helpers import pick_institution
 from tests.browser.helpers import sign_in as _login
 from tests.factories import World
 from tests.factories import photo_jpeg
@@ -39,7 +40,7 @@ def _open_registration_form(page: Page) -> None:
 
 def _fill_registration(page: Page, tmp_path: Path, mobile: str | None = None) -> None:
     _, proof = _pdfs(tmp_path)
-    page.select_option("select[name=institution_id]", label="山西大学医院")
+    pick_institution(page, "山西大学", "山西大学医院")
     page.select_option("select[name=department_id]", label="内科")
     page.check("input[name=practice_scopes][value='11']")
     if mobile is not None:
@@ -144,7 +145,7 @@ def test_form_error_keeps_input(web_world: World, new_page: NewPage, tmp_path: P
     expect(mobile.locator(".error")).to_have_text("请输入11位有效的手机号码")
     expect(page.locator(".field .error")).to_have_count(1)
     expect(page.locator("input[name=contact_mobile]")).to_have_value("12345")
-    expect(page.locator("select[name=institution_id] option:checked")).to_have_text("山西大学医院")
+    expect(page.locator("#chosen-institution_id")).to_have_text("已选：山西大学医院（山西省 太原市）")
     expect(page.locator("select[name=department_id] option:checked")).to_have_text("内科")
     expect(page.locator("input[name=practice_scopes][value='11']")).to_be_checked()
     expect(page.locator("input[name=declare_health]")).to_be_checked()

@@ -86,6 +86,7 @@ def _world_values(app: Flask, rich: Rich) -> dict[str, list[Any]]:
             "instance_id": [rich.instance_id], "task_id": [rich.task_id],
             "registration_id": [rich.registration_id], "user_id": [admin.id],
             "department_id": [rich.world.department_id], "job_id": [job.id],
+            "institution_id": [rich.world.hospital_id],
             "process_id": ["registration"], "version": [1], "field": ["employment_proof"],
             "name": ["old", "new", "military"], "channel": ["mobile", "email"],
             "sha256": ["0" * 64], "token": [token],

@@ -118,6 +118,19 @@ CROSS: dict[str, tuple[dict[str, Any], str]] = {
     "an unknown widget": (
         _small(**{"x-ui": {"widgets": {"reason": {"widget": "slider"}}}}),
         "x-ui.widgets.reason.widget：只能是"),
+    # issue 14: about a million institutions cannot be listed; the search widget finds them
+    "institutions listed in a select": (
+        {"type": "object", "properties": {"i": {"type": "integer"}},
+         "x-ui": {"widgets": {"i": {"widget": "select", "options": "institutions"}}}},
+        "x-ui.widgets.i：医疗机构须用 institution_search 控件"),
+    "a search without the institutions": (
+        {"type": "object", "properties": {"i": {"type": "integer"}},
+         "x-ui": {"widgets": {"i": {"widget": "institution_search"}}}},
+        "x-ui.widgets.i：控件 institution_search 须配"),
+    "a search for a text field": (
+        {"type": "object", "properties": {"i": {"type": "string"}},
+         "x-ui": {"widgets": {"i": {"widget": "institution_search", "options": "institutions"}}}},
+        "x-ui.widgets.i：控件 institution_search 不能用于"),
     "a bad accept list": (
         {"type": "object", "properties": {"f": {"type": "object", "x-attachment": True}},
          "x-ui": {"widgets": {"f": {"widget": "file", "accept": "pdf; exe"}}}},
@@ -142,7 +155,7 @@ def test_a_form_with_every_widget_passes_and_renders() -> None:
     views = forms.field_views(schema, {}, {}, {"institutions": [("1", "太原市人民医院")],
                                                "departments": [("2", "内科")]})
     assert {v.widget for v in views} == {"text", "textarea", "date", "select", "radio", "checkbox",
-                                         "checkboxes", "readonly", "file"}
+                                         "checkboxes", "readonly", "file", "institution_search"}
     errors = forms.errors_of(schema, {})
     assert errors["reason"] == "请选择注销原因"
 

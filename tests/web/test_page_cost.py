@@ -99,21 +99,23 @@ def test_the_task_page_names_the_chosen_institution_department_and_scope_without
     assert len([s for s in selects if "FROM process_instance" in s and "JOIN user_account" in s]) == 1
 
 
-def test_the_application_form_offers_every_institution_department_and_scope_in_fewer_reads(
+def test_the_application_form_reads_no_institution_nor_department_until_one_is_chosen(
         app: Flask, web_world: World) -> None:
-    # issue 14 goal 1 (second round, start form GET): the form still offers every institution
-    # and department (with the department -> institution map the page filters by) and the
-    # person's scopes; the departments are read once (they gave both), the catalogue once
+    # issue 14 (拟执业机构 at national scale): the start form lists no institution and no
+    # 科室 of the country (were all of both); the person's scopes are there, the catalogue read once
     client = WebClient.signed_in(app, "doctor01")
     client.get("/physician/apply/registration")
     selects, page = selects_of(app, lambda: client.get("/physician/apply/registration").get_data(as_text=True))
-    assert "山西大学医院" in page and "昆明市第一人民医院" in page
-    assert "内科" in page and "外科" in page and _scope_name(app, "11") in page
-    departments = page.split("data-departments='")[1].split("'")[0]
-    assert f'"{web_world.department_id}": "{web_world.hospital_id}"' in departments
-    assert len([s for s in selects if "FROM department" in s]) == 1
+    assert "山西大学医院" not in page and "昆明市第一人民医院" not in page
+    dept_field = page.split('id="field-department_id"')[1].split("</select>")[0]
+    assert "请选择" in dept_field and "内科" not in dept_field and _scope_name(app, "11") in page
+    assert "data-departments='{}'" in page
+    assert not [s for s in selects if "FROM institution" in s or "FROM department" in s], \
+        "\n".join(selects)
     assert len([s for s in selects if "FROM catalogue_item" in s]) == 1
-    assert len(selects) == 10, "\n".join(selects)  # 14 before the second round, 12 the third
+    # 14 before the second round, 12 the third, then no list of institutions or 科室 (−2), the
+    # 消息 count and the publication stamp with the session (−2)
+    assert len(selects) == 8, "\n".join(selects)
 
 
 def test_the_physicians_returned_task_reads_no_workflow_state_and_every_department_once(

@@ -64,7 +64,9 @@ def test_errors_are_shown_next_to_fields_and_input_is_kept(web: WebClient,
     assert re.search(r'id="field-declare_no_bar".*?请阅读并勾选此项', text, re.S)
     assert re.search(r'id="field-photo".*?文件内容与扩展名不符', text, re.S)
     assert 'value="12345"' in text
-    assert re.search(rf'<option value="{web_world.hospital_id}" selected>', text)
+    # issue 14: the chosen 拟执业机构 is kept by its name (no list of institutions)
+    assert f'<input type="hidden" name="institution_id" value="{web_world.hospital_id}">' in text
+    assert "已选：山西大学医院（山西省 太原市）" in text
     assert 'value="11" checked' in text
     assert "已上传：聘用证明.pdf" in text  # the good file is kept
 

@@ -35,6 +35,8 @@ OPTION_SOURCES = frozenset({
     "registrations_legacy", "legacy_sites", "registrations_reportable", "filings_active",
     "application_fields",
 })
+SEARCH_WIDGET = "institution_search"  # 拟执业机构: found by name, never listed in full
+QUERY_SUFFIX = "__q"  # the posted field holding what was typed into a search widget
 
 
 def problems(schema: object) -> list[str]:
@@ -277,6 +279,8 @@ class FieldView:
     depends_on: str = ""
     display: str = ""
     flag: str = ""  # the approver asked for this field to be corrected
+    query: str = ""  # institution_search: what was typed (kept after 查询)
+    searched: bool = False  # institution_search: the options are the matches of ``query``
 
     def selected(self, option_value: str) -> bool:
         if isinstance(self.value, list):
@@ -300,6 +304,8 @@ def field_views(schema: Mapping[str, Any], values: Mapping[str, Any] | None = No
         prop = props[name]
         w = widgets.get(name, {})
         widget = w.get("widget") or _default_widget(prop)
+        if widget == "select" and w.get("options") == "institutions":
+            widget = SEARCH_WIDGET  # a version stored before issue 14: never list them all
         opts: list[Option] = []
         if w.get("options") and options is not None:
             opts = list(options.get(w["options"], []))
@@ -332,6 +338,23 @@ def option_sources(schema: Mapping[str, Any]) -> frozenset[str]:
     props = schema.get("properties", {})
     return frozenset(str(w["options"]) for n, w in schema.get("x-ui", {}).get("widgets", {}).items()
                      if n in props and isinstance(w, Mapping) and w.get("options"))
+
+
+def institution_fields(schema: Mapping[str, Any]) -> list[str]:
+    """The fields that name an institution (their widget's options are "institutions")."""
+    props = schema.get("properties", {})
+    return [n for n, w in schema.get("x-ui", {}).get("widgets", {}).items()
+            if n in props and isinstance(w, Mapping) and w.get("options") == "institutions"]
+
+
+def search_fields(schema: Mapping[str, Any]) -> frozenset[str]:
+    """The fields drawn as an institution search (:data:`SEARCH_WIDGET`), including a
+    ``select`` of "institutions" in a form stored before the widget existed (issue 14)."""
+    props = schema.get("properties", {})
+    return frozenset(n for n, w in schema.get("x-ui", {}).get("widgets", {}).items()
+                     if n in props and isinstance(w, Mapping) and (
+                         w.get("widget") == SEARCH_WIDGET
+                         or (w.get("widget") == "select" and w.get("options") == "institutions")))
 
 
 def shown_values(schema: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, set[str]]:

@@ -26,6 +26,7 @@ from app.models import Role
 from app.models import User
 from app.services.applications import eligibility
 from app.services.applications import forms
+from app.services.applications import institutions
 from app.services.applications import types
 from app.services.applications.eligibility import CANCELLABLE
 from app.services.applications.eligibility import open_application
@@ -92,6 +93,9 @@ def form_options(actor: User | None, institution_id: int | None = None,
 
     :param actor: the physician whose registrations are offered (the applicant).
     :param wanted: only these option lists (:func:`forms.option_sources` of the form); None: all.
+    :param institution_id: the institution the form names (chosen or kept): the only one
+        the "institutions" list holds (so validation checks that one id), and whose 科室 the
+        "departments" list holds; a physician finds others with :mod:`institutions`.
     :param shown: for a read-only view (:func:`forms.shown_values`): list -> the values shown;
         the institutions, departments and scopes are then only the ones named (their labels),
         not every one a form could offer.
@@ -99,11 +103,15 @@ def form_options(actor: User | None, institution_id: int | None = None,
     qual = qualification or (actor.qualification if actor else None)
     want = OPTION_LISTS if wanted is None else frozenset(wanted)
     out: dict[str, list[Option]] = {}
-    if "institutions" in want:
-        out["institutions"] = _institutions(None if shown is None else shown.get("institutions", ()))
-    if "departments" in want:
+    if "institutions" in want:  # never every institution of the country (issue 14)
+        out["institutions"] = (_institutions(shown.get("institutions", ())) if shown is not None
+                               else [(str(m.id), m.label) for m in institutions.named(
+                                   [institution_id] if institution_id is not None else [])])
+    if "departments" in want and (institution_id is not None or shown is not None):
         out["departments"] = [(d, n) for d, n, _i in _departments(
             institution_id, None if shown is None else shown.get("departments", ()))]
+    elif "departments" in want:
+        out["departments"] = []
     if want & {"practice_categories", "person_categories", "practice_scopes"}:
         out.update(_catalogue(qual, want, None if shown is None else shown.get("practice_scopes", ())))
     if want & _REGISTRATION_LISTS:
@@ -125,8 +133,6 @@ _REGISTRATION_LISTS = frozenset({
     "registrations_cancellable", "registrations_active", "registrations_assistant",
     "registrations_legacy", "legacy_sites", "filings_active"})
 # statements built once per process (bound per request)
-_INSTITUTIONS = select(Institution.id, Institution.name).order_by(Institution.region_code,
-                                                                  Institution.id)
 _DEPARTMENTS = select(Department.id, Department.name, Department.institution_id).where(
     Department.active.is_(True)).order_by(Department.institution_id, Department.code)
 # the 执业类别 and the active 执业范围 in one statement (the catalogue is small: ~100 rows)
@@ -150,9 +156,7 @@ def _ids(named: Collection[str]) -> list[int]:
     return [int(v) for v in named if v.isdigit()]
 
 
-def _institutions(named: Collection[str] | None) -> list[Option]:
-    if named is None:
-        return [(str(i), n) for i, n in db.session.execute(_INSTITUTIONS)]
+def _institutions(named: Collection[str]) -> list[Option]:
     found = [db.session.get(Institution, i) for i in _ids(named)]  # usually already loaded
     return [(str(i.id), i.name) for i in found if i is not None]
 
@@ -279,13 +283,6 @@ def report_form(actor: User, values: dict[str, Any] | None = None,
     return process_id, row.name, fields
 
 
-def department_institutions() -> dict[str, str]:
-    """Department id -> institution id (lets the page filter departments by institution)."""
-    rows = db.session.execute(select(Department.id, Department.institution_id)
-                              .where(Department.active.is_(True)))
-    return {str(d): str(i) for d, i in rows}
-
-
 def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[str, Any],
             instance: ProcessInstance | None = None,
             errors: dict[str, str] | None = None) -> Prepared:
@@ -392,7 +389,7 @@ class FormPage:
     process_id: str
     title: str
     fields: list[forms.FieldView]
-    department_institutions: dict[str, str]
+    department_institutions: dict[str, str]  # 科室 id -> its institution (the chosen one's only)
     refusal: str | None
     notes: list[str]
     info: str | None = None  # what the type tells before the form (e.g. when no 变更 is needed)
@@ -400,10 +397,17 @@ class FormPage:
 
 def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None,
               errors: dict[str, str] | None = None, instance: ProcessInstance | None = None,
-              notes: list[str] | None = None, task_spec_id: str | None = None) -> FormPage:
+              notes: list[str] | None = None, task_spec_id: str | None = None,
+              query: str | None = None,
+              typed: Mapping[str, list[str]] | None = None) -> FormPage:
     """The application form with the physician's choices, values and messages; on a
     correction (``instance``, at its task ``task_spec_id``) the fields the diagram locks
-    there (medreg:locked) are read-only."""
+    there (medreg:locked) are read-only, and so is the institution (every type keeps the
+    instance's).
+
+    Of institutions the form holds only the chosen one, plus, after a 查询 (``query``), at most
+    :data:`institutions.LIMIT` matches; of 科室 only the chosen institution's. ``typed``: the
+    posted fields of a form shown again (what was typed into a search box is kept)."""
     from app.services.backoffice import definitions
     bt = types.get(process_id)
     if bt is None or bt.kind != "application":
@@ -423,18 +427,46 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
     why = refusal(actor, process_id) if instance is None else None
     extra_notes = bt.notes(actor) if bt.notes is not None and instance is None and not why else []
     wanted = forms.option_sources(schema)
-    options = form_options(actor, None, qual, wanted - {"departments"})
-    dept_rows = _departments(None, None) if "departments" in wanted else []
-    if "departments" in wanted:
-        options["departments"] = [(d, n) for d, n, _i in dept_rows]
+    searched = forms.search_fields(schema)
+    chosen = next((v for n in forms.institution_fields(schema)
+                   if isinstance(v := vals.get(n), int) and not isinstance(v, bool)), None)
+    options = form_options(actor, chosen, qual, wanted)
+    if query is not None and searched and instance is None:
+        known = {v for v, _label in options.get("institutions", [])}
+        options["institutions"] = [*options.get("institutions", []), *(
+            (str(m.id), m.label) for m in institutions.search(query) if str(m.id) not in known)]
     fields = forms.field_views(schema, vals, errors, options)
-    if instance is not None:
-        locked = definitions.task_flags(instance.definition_id,
-                                        task_spec_id or definitions.START_TASK).locked
-        for f in fields:
-            if f.name in locked:
-                f.widget = "readonly"
-    # the departments' institutions from the rows read for the list (department_institutions())
-    return FormPage(process_id, eligibility.type_name(process_id), fields,
-                    {d: i for d, _n, i in dept_rows},
+    locked = (definitions.task_flags(instance.definition_id,
+                                     task_spec_id or definitions.START_TASK).locked
+              if instance is not None else frozenset())
+    for f in fields:
+        if f.name in searched:
+            f.query = institutions.clean_query(
+                query if query is not None
+                else next(iter((typed or {}).get(f"{f.name}{forms.QUERY_SUFFIX}", [])), ""))
+            f.searched = query is not None
+        if f.name in locked or (instance is not None and f.name in searched):
+            f.widget = "readonly"
+    depts = {d: str(chosen) for d, _n in options.get("departments", [])}
+    return FormPage(process_id, eligibility.type_name(process_id), fields, depts,
                     why, [*(notes or []), *extra_notes], bt.info)
+
+
+def searched_form(actor: User, process_id: str, sub: forms.Submission, upload_dir: str,
+                  action: str) -> FormPage:
+    """The form shown again after 查询 or 选定 of 拟执业机构 (without JavaScript): nothing is
+    submitted; what the person filled in is kept (new files held in their temp area as on a
+    form shown again with its messages), the matches of the typed name listed."""
+    from app.services.applications import uploads
+    from app.services.backoffice import definitions
+    version = definitions.published_version(process_id)
+    schema = version.forms[definitions.start_form_id(version.definition)]
+    files = uploads.Batch(upload_dir, actor.id)
+    try:
+        payload, file_errors = forms.read_submission(schema, sub, files)
+    finally:
+        files.refused(shown_again=True)
+    names = sorted(forms.search_fields(schema))
+    typed = next((sub.fields.get(f"{n}{forms.QUERY_SUFFIX}", [""])[0] for n in names), "")
+    return form_page(actor, process_id, payload, file_errors or None,
+                     query=typed if action == "search" else None, typed=sub.fields)

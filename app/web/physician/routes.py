@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import flash
+from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -10,8 +11,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.extensions import limiter
 from app.services.applications import attachments
 from app.services.applications import eligibility
+from app.services.applications import institutions
 from app.services.applications import prepare as applications
 from app.services.applications import timeline
 from app.services.engine import processes
@@ -113,7 +116,11 @@ def apply(process_id: str) -> ResponseReturnValue:
     if not eligibility.is_business_type(process_id):
         return render_template("error.html", code=404, title="页面不存在",
                                message="不支持的业务类型。"), 404
-    values, errors, status = None, None, 200
+    values, errors, status, sub = None, None, 200, None
+    find = request.form.get("find") if request.method == "POST" else None
+    if find in ("search", "pick"):  # 拟执业机构: 查询 / 选定 without JavaScript, nothing submitted
+        page = applications.searched_form(me(), process_id, submission(), upload_dir(), find)
+        return render_template("physician/apply.html", page=page, errors=None)
     if request.method == "POST":
         sub = submission()
         try:
@@ -124,8 +131,28 @@ def apply(process_id: str) -> ResponseReturnValue:
         else:
             flash(_("申请已提交，请等待医疗机构确认。"), "success")
             return redirect(url_for("physician.application", instance_id=result.instance_id))
-    page = applications.form_page(me(), process_id, values, errors)
+    page = applications.form_page(me(), process_id, values, errors,
+                                  typed=sub.fields if sub is not None else None)
     return render_template("physician/apply.html", page=page, errors=errors), status
+
+
+@bp.route("/institutions")
+@physician_only
+@limiter.limit("120 per minute")
+def institution_search() -> ResponseReturnValue:
+    """拟执业机构 matching what was typed (JSON; at most 20, for the form's combobox)."""
+    found = institutions.search(request.args.get("q"))
+    return jsonify({"results": [{"id": m.id, "name": m.name, "region": m.region,
+                                 "label": m.label} for m in found]})
+
+
+@bp.route("/institutions/<int:institution_id>/departments")
+@physician_only
+@limiter.limit("120 per minute")
+def institution_departments(institution_id: int) -> ResponseReturnValue:
+    """The active 科室 of one institution (JSON), once the physician picked it."""
+    return jsonify({"results": [{"id": int(d), "name": n}
+                                for d, n in institutions.departments(institution_id)]})
 
 
 @bp.route("/applications", endpoint="applications")

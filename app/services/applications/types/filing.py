@@ -85,7 +85,8 @@ def prepare(actor: User, process_id: str, schema: dict[str, Any], payload: dict[
         extra["valid_to"] = _("有效期结束须晚于有效期开始")
     elif isinstance(start, str) and isinstance(end, str) and _too_long(start, end):
         extra["valid_to"] = _("备案有效期至多 %(n)s 年", n=max_years())
-    clean = forms.validate(schema, data, form_options(actor), extra)
+    # the institutions list holds the one named: validation checks that id exists
+    clean = forms.validate(schema, data, form_options(actor, target.id if target else None), extra)
     assert reg is not None and target is not None
     return Prepared(clean, reg.institution_id, target.authority_id, reg.id, target.id)
 
