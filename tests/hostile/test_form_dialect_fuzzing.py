@@ -97,8 +97,11 @@ def _good_field(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
         return ({"type": "string", **title, "enum": values, "x-labels": labels},
                 {"widget": draw(st.sampled_from(["radio", "select", "readonly"]))})
     if kind == "source":
+        source = draw(SOURCES.filter(lambda n: n != "hospitals"))
+        if source == "institutions":  # found by name, never listed (institution_search)
+            return ({"type": "integer", **title}, {"widget": "institution_search", "options": source})
         return ({"type": draw(st.sampled_from(["integer", "string"])), **title},
-                {"widget": "select", "options": draw(SOURCES.filter(lambda n: n != "hospitals"))})
+                {"widget": "select", "options": source})
     if kind == "bool":
         return ({"type": "boolean", **title, **draw(st.sampled_from([{}, {"const": True}]))},
                 {"widget": "checkbox"})
