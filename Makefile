@@ -85,7 +85,10 @@ bench: install
 	$(VENV)/bin/python bench/load.py --database-url $$PG --users 20 --seconds 180 --kill-at 90 --out $(BENCH_OUT)/kill > $(BENCH_OUT)/load-kill-postgresql.json && \
 	$(VENV)/bin/python bench/cluster.py --database-url $$PG > $(BENCH_OUT)/cluster-postgresql.json && \
 	$(VENV)/bin/python bench/page_cost.py > $(BENCH_OUT)/page-cost-sqlite.json && \
-	$(VENV)/bin/python bench/page_cost.py --database-url $$PG > $(BENCH_OUT)/page-cost-postgresql.json
+	$(VENV)/bin/python bench/page_cost.py --database-url $$PG > $(BENCH_OUT)/page-cost-postgresql.json && \
+	$(VENV)/bin/python bench/national.py --import-only --import-rows 100000 --rounds 3 > $(BENCH_OUT)/import-sqlite.json && \
+	$(VENV)/bin/python bench/national.py --import-only --import-rows 100000 --rounds 3 --database-url $$PG > $(BENCH_OUT)/import-postgresql.json && \
+	$(VENV)/bin/python bench/institution_search.py --database-url $$PG --institutions 1000000 > $(BENCH_OUT)/institution-search-postgresql.json
 	$(MAKE) bench-national
 	@if [ -f "$(PEER_SCRIPT)" ]; then $(MAKE) bench-side; else \
 	  echo "bench-side skipped: SpiffArena is not set up at $(PEER_SCRIPT) (docs/performance.md, Side by side)"; fi
