@@ -281,9 +281,6 @@ class FieldView:
     flag: str = ""  # the approver asked for this field to be corrected
     query: str = ""  # institution_search: what was typed (kept after 查询)
     searched: bool = False  # institution_search: the options are the matches of ``query``
-    # institution_search: 查询/选定 re-render this page without JavaScript (an application form);
-    # a correction's page changes it through the combobox only (its 查询 would submit the task)
-    find: bool = True
 
     def selected(self, option_value: str) -> bool:
         if isinstance(self.value, list):

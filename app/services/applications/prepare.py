@@ -445,8 +445,7 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
                 query if query is not None
                 else next(iter((typed or {}).get(f"{f.name}{forms.QUERY_SUFFIX}", [])), ""))
             f.searched = query is not None
-            f.find = instance is None
-        if f.name in locked:  # the diagram's 补正时不可修改的字段 (every shipped type locks 拟执业机构)
+        if f.name in locked or (instance is not None and f.name in searched):
             f.widget = "readonly"
     depts = {d: str(chosen) for d, _n in options.get("departments", [])}
     return FormPage(process_id, eligibility.type_name(process_id), fields, depts,
