@@ -94,12 +94,17 @@ def test_a_correction_keeps_the_fields_the_diagram_locks(world: World) -> None:
     assert widgets["contact_mobile"] != "readonly"
 
 
-def test_a_diagram_that_locks_nothing_leaves_the_fields_open(world: World) -> None:
+def test_the_diagram_decides_which_fields_a_correction_locks(world: World) -> None:
+    # the 补正时不可修改的字段 come from the diagram (medreg:locked); 拟执业机构 is the
+    # application's own (the server keeps the instance's institution on a correction), so it is
+    # shown, never offered for a search, whatever the diagram locks
     xml = (ROOT / "bpmn" / "registration.bpmn").read_text("utf-8")
     changed = xml.replace('<spiffworkflow:property name="medreg:locked" value="institution_id" />',
-                          "")
+                          '<spiffworkflow:property name="medreg:locked" value="contact_mobile" />')
     assert changed != xml and "medreg:bulk" in changed
     _publish_registration(changed)
     back = _returned(world)
     _task, page = tasks.physician_task_form(user(world.doctor_id), back.id)
-    assert {f.name: f.widget for f in page.fields}["institution_id"] != "readonly"
+    widgets = {f.name: f.widget for f in page.fields}
+    assert widgets["contact_mobile"] == "readonly" and widgets["institution_id"] == "readonly"
+    assert widgets["department_id"] != "readonly"
