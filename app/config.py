@@ -67,7 +67,8 @@ class DefaultConfig:
     MEDREG_HEALTH_OUTBOX_MAX_SECONDS = 1800.0  # not ok when a pending message is older (0: off)
     MEDREG_LOG_FORMAT: str | None = None  # json | text; production defaults to json
     # PostgreSQL ends a statement of this process after this many seconds (deploy/gunicorn.conf.py
-    # sets it for web workers to their timeout; None: no limit, e.g. migrations and imports)
+    # sets it for web workers to their timeout; None or 0: no limit — the `flask` commands, the
+    # scheduler, migrations)
     MEDREG_STATEMENT_TIMEOUT_SECONDS: float | None = None
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True

@@ -24,16 +24,18 @@ from app.log import JsonFormatter
 
 bind = os.environ.get("MEDREG_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("MEDREG_WORKERS", "2"))
-# gthread with one thread: one request at a time per worker, as the sync worker, but a client
-# (a browser, or a proxy with upstream keepalive) keeps its connection for the next request
-# instead of a new TCP connection each time (docs/performance.md, "Keep-alive")
+# gthread: a client (a browser, or a proxy with upstream keepalive) keeps its connection for the
+# next request instead of a new TCP connection each time (docs/performance.md, third round). A
+# gthread worker accepts connections while it is busy, so it has several threads: a request does
+# not wait behind a slow one (a CSV export streaming, an import step) while the worker has others
 worker_class = "gthread"
-threads = 1
+threads = int(os.environ.get("MEDREG_THREADS", "4"))
 timeout = int(os.environ.get("MEDREG_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5
 # a gthread worker answers the arbiter while a request runs, so ``timeout`` no longer ends a
 # request that hangs: the database ends any statement (or lock wait) of a web worker after as long
+# (libpq ``options``; behind PgBouncer set it on the web role instead and this to 0: docs/deploy.md)
 os.environ.setdefault("MEDREG_STATEMENT_TIMEOUT_SECONDS", str(timeout))
 max_requests = 2000  # a worker is replaced now and then (bounded memory growth)
 max_requests_jitter = 200

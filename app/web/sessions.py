@@ -77,10 +77,17 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         derived = self._derived(key)
         return derived if derived is not None else super().get(key, default)
 
+    def clear(self) -> None:
+        """Emptied (sign-in, 退出): the derived CSRF token goes too — a signed-in session never
+        keeps a secret derived from a cookie it was given before (which someone may have set)."""
+        self.anon_csrf = None
+        super().clear()
+
     def stored_values(self) -> dict[str, Any]:
-        """What the row keeps: the values, with the derived CSRF token once one was made."""
+        """What the row keeps: the values, with the derived CSRF token of an anonymous visitor
+        (so the forms already shown still submit); never in a signed-in session's row."""
         values = dict(self)
-        if self.anon_csrf is not None and CSRF_KEY not in values:
+        if self.anon_csrf is not None and CSRF_KEY not in values and "_user_id" not in values:
             values[CSRF_KEY] = self.anon_csrf
         return values
 
@@ -150,11 +157,12 @@ class ServerSessionInterface(SessionInterface):
                 return
         if session.sid is None:
             if not session:  # nothing stored: no row (see ServerSession)
-                if session.anon_new and session.anon_csrf_read and session.anon_token:
-                    response.set_cookie(name, session.anon_token, httponly=self.get_cookie_httponly(app),
-                                        secure=self.get_cookie_secure(app),
-                                        samesite=self.get_cookie_samesite(app), domain=domain, path=path)
+                if session.anon_csrf_read:  # the page's forms carry a token of this cookie
                     response.vary.add("Cookie")
+                    if session.anon_new and session.anon_token:
+                        response.set_cookie(name, session.anon_token, httponly=self.get_cookie_httponly(app),
+                                            secure=self.get_cookie_secure(app),
+                                            samesite=self.get_cookie_samesite(app), domain=domain, path=path)
                 return
             token = websessions.create(_JSON.dumps(session.stored_values()), user_id)
             response.set_cookie(name, token, httponly=self.get_cookie_httponly(app),

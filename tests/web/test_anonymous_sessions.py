@@ -83,3 +83,28 @@ def test_the_first_value_stored_keeps_the_forms_already_shown(app: Flask, web_wo
     signed_in = visitor.post("/login", data={"csrf_token": token, "username": "doctor01",
                                               "password": PASSWORD})
     assert signed_in.status_code == 302, "the form shown before the row was made still submits"
+
+
+def test_signing_in_never_keeps_a_csrf_secret_from_a_cookie_set_before(app: Flask, web_world: World) -> None:
+    # an attacker who can set the victim's cookie (a sibling subdomain, plain HTTP) chooses its
+    # token, and so knows the forms' token derived from it; signing in must make that worthless
+    chosen = "A" * 43
+    attacker, victim = app.test_client(), app.test_client()
+    attacker.set_cookie("session", chosen)
+    victim.set_cookie("session", chosen)
+    attackers_token = _form_token(attacker)
+    victims_token = _form_token(victim)
+    signed_in = victim.post("/login", data={"csrf_token": victims_token, "username": "doctor01",
+                                             "password": PASSWORD})
+    assert signed_in.status_code == 302
+    forged = victim.post("/logout", data={"csrf_token": attackers_token})
+    assert forged.status_code == 400, "a token derived from the fixed cookie no longer works"
+    assert "宋宏强" in victim.get("/physician/").get_data(as_text=True), "still signed in"
+    own = victim.post("/logout", data={"csrf_token": _form_token(victim, "/physician/")})
+    assert own.status_code == 302
+
+
+def test_a_page_with_a_form_varies_by_cookie(app: Flask, clean_db: None) -> None:
+    visitor = app.test_client()
+    first, again = visitor.get("/login"), visitor.get("/login")
+    assert "Cookie" in first.headers.get("Vary", "") and "Cookie" in again.headers.get("Vary", "")

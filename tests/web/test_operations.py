@@ -401,6 +401,7 @@ def test_a_web_worker_s_database_statements_end_after_the_worker_timeout(
     # runs, so its timeout cannot end a request that waits on the database: PostgreSQL does
     gunicorn_conf = (ROOT / "deploy" / "gunicorn.conf.py").read_text()
     assert 'worker_class = "gthread"' in gunicorn_conf
+    assert 'threads = int(os.environ.get("MEDREG_THREADS", "4"))' in gunicorn_conf
     assert 'os.environ.setdefault("MEDREG_STATEMENT_TIMEOUT_SECONDS", str(timeout))' in gunicorn_conf
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     schema_url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3Dx_schema"

@@ -142,45 +142,64 @@ def test_the_physicians_returned_task_reads_no_workflow_state_and_every_departme
 def test_the_newest_published_versions_are_read_once_per_publication(app: Flask, web_world: World) -> None:
     # issue 14 goal 1: staff pages name the published business types (filters, menu, type
     # names); the set is read again only when the publication stamp read with the session
-    # changed, so a version another process publishes is on the very next page
+    # changed, so a version another process publishes is on the very next page — also one that
+    # commits after a version with a larger id (PostgreSQL hands ids out before the commit)
     from sqlalchemy import func
 
     from app.models import ProcessDefinition
     from app.services.backoffice import definitions
     from app.services.platform import pagehead
 
-    def newest(stamp: int) -> tuple[list[str], list[tuple[int, str, str]]]:
+    published = ProcessDefinition.published_at.is_not(None)
+
+    def stamp() -> tuple[int, int]:
+        with app.app_context():
+            newest = db.session.scalar(select(func.max(ProcessDefinition.id)).where(published))
+            count = db.session.scalar(select(func.count()).select_from(ProcessDefinition).where(published))
+            db.session.remove()
+            return int(newest or 0), int(count or 0)
+
+    def newest(at: tuple[int, int]) -> tuple[list[str], list[tuple[int, str, str]]]:
         with app.test_request_context():
-            pagehead.remember_stamp(stamp)
+            pagehead.remember_stamp(*at)
             found = selects_of(app, definitions.newest_published)
             db.session.remove()
             return found
 
-    published = ProcessDefinition.published_at.is_not(None)
-    with app.app_context():
-        stamp = db.session.scalar(select(func.max(ProcessDefinition.id)).where(published))
-        assert stamp is not None
-    first_reads, before = newest(stamp)
-    again_reads, again = newest(stamp)
+    def publish(new_id: int | None = None) -> tuple[int, tuple[int, str, str]]:
+        with app.app_context():  # another process publishes a new version of 注册
+            old = db.session.scalar(select(ProcessDefinition).where(
+                ProcessDefinition.process_id == "registration", published).order_by(ProcessDefinition.version.desc()))
+            assert old is not None
+            row = ProcessDefinition(process_id=old.process_id, version=old.version + 1, name=old.name,
+                                    bpmn_xml=old.bpmn_xml, forms=old.forms, spec_json=old.spec_json,
+                                    sha256=old.sha256, published_at=old.published_at, author="other",
+                                    **({"id": new_id} if new_id is not None else {}))
+            db.session.add(row)
+            db.session.commit()
+            out = row.id, (old.id, old.process_id, old.name)
+            db.session.remove()
+            return out
+
+    first = stamp()
+    first_reads, before = newest(first)
+    again_reads, again = newest(first)
     assert (len(first_reads), len(again_reads), again) == (1, 0, before)
-    with app.app_context():  # another process publishes a new version of 注册
-        old = db.session.scalar(select(ProcessDefinition).where(
-            ProcessDefinition.process_id == "registration", published).order_by(ProcessDefinition.id.desc()))
-        assert old is not None
-        new = ProcessDefinition(process_id=old.process_id, version=old.version + 1, name=old.name,
-                                bpmn_xml=old.bpmn_xml, forms=old.forms, spec_json=old.spec_json,
-                                sha256=old.sha256, published_at=old.published_at, author="other")
-        db.session.add(new)
-        db.session.commit()
-        new_id, old_row = new.id, (old.id, old.process_id, old.name)
+    added: list[int] = []
     try:
-        reads, after = newest(new_id)
+        new_id, old_row = publish()
+        added.append(new_id)
+        reads, after = newest(stamp())
         assert len(reads) == 1 and (new_id, "registration", old_row[2]) in after
         assert old_row not in after and old_row in before
-        # the page that read the old stamp before the publication keeps what it had read
-        assert newest(stamp) == ([], before)
+        assert newest(first) == ([], before), "a page that read the old stamp keeps what it read"
+        # a version with a smaller id than the newest commits later: the count changes the stamp
+        late_id, _previous = publish(new_id=-7)
+        added.append(late_id)
+        reads, latest = newest(stamp())
+        assert len(reads) == 1 and (late_id, "registration", old_row[2]) in latest
     finally:
         with app.app_context():
-            db.session.execute(ProcessDefinition.__table__.delete().where(ProcessDefinition.id == new_id))
+            db.session.execute(ProcessDefinition.__table__.delete().where(ProcessDefinition.id.in_(added)))
             db.session.commit()
         definitions.forget_versions()

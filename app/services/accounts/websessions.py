@@ -50,7 +50,8 @@ def _limits() -> tuple[timedelta, timedelta]:
 
 # built once: every request asks; the person's unread 消息 count (the header's 消息（N）) and
 # the publication stamp (app.services.platform.pagehead) come in the same round trip
-_LOAD = (select(WebSession, User, messages.unread_of(WebSession.user_id), pagehead.PUBLISHED_STAMP)
+_LOAD = (select(WebSession, User, messages.unread_of(WebSession.user_id), pagehead.PUBLISHED_NEWEST,
+                pagehead.PUBLISHED_COUNT)
          .outerjoin(User, User.id == WebSession.user_id)
          .where(WebSession.id == bindparam("sid")))
 
@@ -62,8 +63,8 @@ def load(token: str) -> Stored | None:
     found = db.session.execute(_LOAD, {"sid": sid_of(token)}).first()
     if found is None:
         return None
-    row, user, unread, stamp = found
-    pagehead.remember_stamp(stamp)
+    row, user, unread, newest, published = found
+    pagehead.remember_stamp(newest, published)
     now = utcnow()
     idle, most = _limits()
     if row.seen_at < now - idle or row.created_at < now - most:

@@ -240,12 +240,13 @@ def newest_published() -> list[tuple[int, str, str]]:
     if memo is not None:
         return memo
     stamp = pagehead.published_stamp()
-    key = (_database_key(), stamp if stamp is not None else -1)
+    key = (_database_key(), *(stamp or (-1, -1)))
     rows = _published_by_stamp.get(key) if stamp is not None else None
     if rows is None:
         rows = [(i, pid, name) for i, pid, name in db.session.execute(_NEWEST_PUBLISHED)]
-        if stamp is not None and max((i for i, _p, _n in rows), default=0) == stamp:
-            # kept only when the rows are those of the stamp (none published since it was read)
+        if stamp is not None and max((i for i, _p, _n in rows), default=0) == stamp[0]:
+            # kept only when no newer version came since the stamp was read (one committed
+            # meanwhile with a smaller id changes the count: the next stamp reads again)
             with _lock:
                 if len(_published_by_stamp) > 8:
                     _published_by_stamp.clear()
@@ -255,7 +256,7 @@ def newest_published() -> list[tuple[int, str, str]]:
     return rows
 
 
-_published_by_stamp: dict[tuple[str, int], list[tuple[int, str, str]]] = {}
+_published_by_stamp: dict[tuple[str, int, int], list[tuple[int, str, str]]] = {}
 
 
 def forget_published() -> None:

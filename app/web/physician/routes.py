@@ -112,6 +112,7 @@ def apply_list() -> ResponseReturnValue:
 
 @bp.route("/apply/<process_id>", methods=["GET", "POST"])
 @physician_only
+@limiter.limit("120 per minute", methods=["POST"])  # 查询 without JavaScript as the JSON search
 def apply(process_id: str) -> ResponseReturnValue:
     if not eligibility.is_business_type(process_id):
         return render_template("error.html", code=404, title="页面不存在",
