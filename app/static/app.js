@@ -90,6 +90,9 @@
     status.setAttribute("role", "status");
     box.appendChild(status);
     var items = [], active = -1, timer = null, asked = "";
+    var picked = null, deptFor = null;  // the name last picked; the institution whose 科室 are wanted
+    var kept = box.querySelector("input[type=hidden][name='" + name + "']");
+    if (kept && kept.value) picked = input.value;  // a choice kept by the server: editing drops it
 
     function hidden() {
       var h = box.querySelector("input[type=hidden][name='" + name + "']");
@@ -141,10 +144,13 @@
     function departments(id) {
       var dept = form.querySelector("select[data-depends-on='" + name + "']");
       if (!dept) return;
+      deptFor = id;
+      if (id === null) { while (dept.options.length > 1) dept.remove(1); dept.value = ""; return; }
       var url = box.getAttribute("data-departments-url").replace("/0/", "/" + id + "/");
       fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
         .then(function (r) { return r.ok ? r.json() : {results: []}; })
         .then(function (data) {
+          if (deptFor !== id) return;  // a later pick's list is the one to show
           while (dept.options.length > 1) dept.remove(1);
           data.results.forEach(function (d) { dept.add(new Option(d.name, String(d.id))); });
           dept.value = "";
@@ -166,6 +172,7 @@
       }
       chosen.textContent = "已选：" + r.label;
       input.value = r.name;
+      picked = r.name;
       close();
       departments(r.id);
     }
@@ -181,6 +188,13 @@
         .catch(function () { asked = ""; });
     }
     input.addEventListener("input", function () {
+      if (picked !== null && input.value !== picked) {  // typing again: the earlier pick is gone
+        picked = null;
+        hidden().value = "";
+        var chosen = box.querySelector(".chosen");
+        if (chosen) chosen.textContent = "尚未选择";
+        departments(null);
+      }
       clearTimeout(timer);
       timer = setTimeout(ask, 250);
     });

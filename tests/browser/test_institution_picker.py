@@ -51,6 +51,13 @@ def test_a_physician_finds_the_hospital_by_name_and_picks_it_with_the_keyboard(
     assert options.count() == 20
     box.press("Escape")
     expect(box).to_have_attribute("aria-expanded", "false")
+    pick_institution(page, "太原第01", "太原第01医院")
+    chosen_id = page.locator("input[type=hidden][name=institution_id]")
+    assert chosen_id.input_value() != ""
+    box.press("End")
+    box.type("x")  # typing again after a pick: that pick is no longer what will be submitted
+    expect(page.locator("#chosen-institution_id")).to_have_text("尚未选择")
+    assert chosen_id.input_value() == ""
     pick_institution(page, "山西大学", "山西大学医院")
     expect(page.locator("#chosen-institution_id")).to_have_text("已选：山西大学医院（山西省 太原市）")
     departments = page.locator("#in-department_id option")
