@@ -7,6 +7,7 @@ from datetime import date
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -20,6 +21,7 @@ from app.models import Registration
 from app.models import Role
 from app.models import User
 from app.services.accounts import accounts
+from app.services.accounts import captcha
 from app.services.applications import attachments
 from app.services.platform.seed import make_resident_id
 
@@ -173,3 +175,16 @@ def active_registration(world: World, **kw: Any) -> Registration:
     db.session.add(reg)
     db.session.commit()
     return reg
+
+
+def drawn_captcha_answers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The answer of every 验证码 image drawn from now on (as the person reads it)."""
+    seen: list[str] = []
+    draw = captcha.new_answer
+
+    def recorded() -> str:
+        seen.append(draw())
+        return seen[-1]
+
+    monkeypatch.setattr(captcha, "new_answer", recorded)
+    return seen

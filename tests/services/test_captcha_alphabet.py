@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 
 from app.services.accounts import captcha
+from tests.factories import drawn_captcha_answers
 
 
 def test_the_alphabet_has_no_look_alikes() -> None:
@@ -18,20 +19,8 @@ def test_the_alphabet_has_no_look_alikes() -> None:
     assert len(set(captcha.ALPHABET)) == len(captcha.ALPHABET) >= 20
 
 
-def _drawn(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    seen: list[str] = []
-    draw = captcha.new_answer
-
-    def recorded() -> str:
-        seen.append(draw())
-        return seen[-1]
-
-    monkeypatch.setattr(captcha, "new_answer", recorded)
-    return seen
-
-
 def test_issued_codes_use_only_the_alphabet(ctx: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    seen = _drawn(monkeypatch)
+    seen = drawn_captcha_answers(monkeypatch)
     for _ in range(60):
         sealed, png = captcha.issue()
         assert png.startswith(b"\x89PNG")
@@ -41,14 +30,14 @@ def test_issued_codes_use_only_the_alphabet(ctx: Flask, monkeypatch: pytest.Monk
 
 
 def test_a_code_typed_in_lower_case_is_accepted(ctx: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    seen = _drawn(monkeypatch)
+    seen = drawn_captcha_answers(monkeypatch)
     sealed, _ = captcha.issue()
     assert captcha.verify(sealed, seen[-1].lower())
     assert not captcha.verify(sealed, "7777" if seen[-1] != "7777" else "9999")
 
 
 def test_an_answer_expires_after_ten_minutes(ctx: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    seen = _drawn(monkeypatch)
+    seen = drawn_captcha_answers(monkeypatch)
     sealed, _ = captcha.issue()
     later = time.time() + captcha.VALID_MINUTES * 60 + 1
     monkeypatch.setattr(captcha.time, "time", lambda: later)

@@ -40,15 +40,15 @@ def test_counts_by_type(app: Flask, web_world: World) -> None:
             HumanTask.instance_id == iid, HumanTask.status == "open"))
         assert task and open_task
         processes.complete_task(user(web_world.staff_id), open_task, CONFIRMED)
-        [row] = dashboard.commission_counts(user(web_world.officer_id))
+        [row] = dashboard.commission_stats(user(web_world.officer_id)).rows
         assert (row.name, row.open, row.due_this_week, row.overdue) == ("注册", 1, 0, 0)
         with time_machine.travel(datetime.now(UTC) + timedelta(days=26), tick=False):
-            [row] = dashboard.commission_counts(user(web_world.officer_id))
+            [row] = dashboard.commission_stats(user(web_world.officer_id)).rows
             assert row.due_this_week + row.overdue == 1
         with time_machine.travel(datetime.now(UTC) + timedelta(days=60), tick=False):
-            [row] = dashboard.commission_counts(user(web_world.officer_id))
+            [row] = dashboard.commission_stats(user(web_world.officer_id)).rows
             assert row.overdue == 1
-        assert dashboard.commission_counts(user(web_world.other_officer_id)) == []
+        assert dashboard.commission_stats(user(web_world.other_officer_id)).rows == []
     officer = WebClient(app.test_client())
     officer.login("weijian01")
     text = officer.get("/inbox/dashboard").get_data(as_text=True)
@@ -134,7 +134,7 @@ def test_counts_match_a_count_through_the_instances(app: Flask, web_world: World
             .group_by(ProcessInstance.process_id)).all()
         expected = [(pid, int(n), int(soon), int(late)) for pid, n, soon, late in rows]
         got = [(r.process_id, r.open, r.due_this_week, r.overdue)
-               for r in dashboard.commission_counts(user(web_world.officer_id))]
+               for r in dashboard.commission_stats(user(web_world.officer_id)).rows]
         assert got == expected
         assert got[0][1] > 20 and got[0][2] > 0 and got[0][3] > 0  # every column has something
         # every task row carries its instance's type
@@ -178,7 +178,7 @@ def test_the_migration_gives_the_tasks_already_stored_their_type(app: Flask, web
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     with app.app_context(), time_machine.travel(datetime.now(UTC), tick=False):
-        before = dashboard.commission_counts(user(web_world.officer_id))
+        before = dashboard.commission_stats(user(web_world.officer_id)).rows
         with Operations.context(MigrationContext.configure(db.session.connection())):
             module.downgrade()
             module.upgrade()
@@ -186,7 +186,7 @@ def test_the_migration_gives_the_tasks_already_stored_their_type(app: Flask, web
         db.session.expire_all()
         stored = db.session.execute(select(HumanTask.process_id).distinct()).scalars().all()
         assert stored == ["registration"]
-        assert dashboard.commission_counts(user(web_world.officer_id)) == before
+        assert dashboard.commission_stats(user(web_world.officer_id)).rows == before
         assert before and before[0].open > 20
 
 
@@ -198,7 +198,7 @@ def _officer_page(app: Flask) -> str:
 
 def _figures(w: World, officer_id: int | None = None) -> list[tuple[str, int, int, int]]:
     return [(r.process_id, r.open, r.due_this_week, r.overdue)
-            for r in dashboard.commission_counts(user(officer_id or w.officer_id))]
+            for r in dashboard.commission_stats(user(officer_id or w.officer_id)).rows]
 
 
 def test_the_snapshot_gives_the_live_counts_and_the_task_lists(app: Flask, web_world: World) -> None:

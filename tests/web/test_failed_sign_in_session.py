@@ -28,6 +28,7 @@ from app.services.accounts import websessions
 from tests.conftest import WebClient
 from tests.factories import PASSWORD
 from tests.factories import World
+from tests.factories import drawn_captcha_answers
 
 CAPTCHA_WRONG = "验证码不正确，请重新输入"
 BAD_LOGIN = "用户名或密码错误"
@@ -37,15 +38,7 @@ BAD_LOGIN = "用户名或密码错误"
 def answers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The captcha on, and the answer of every image drawn (as the person reads it)."""
     monkeypatch.setenv("MEDREG_CAPTCHA", "on")
-    seen: list[str] = []
-    draw = captcha.new_answer
-
-    def recorded() -> str:
-        seen.append(draw())
-        return seen[-1]
-
-    monkeypatch.setattr(captcha, "new_answer", recorded)
-    yield seen
+    yield drawn_captcha_answers(monkeypatch)
 
 
 def _stored(app: Flask) -> list[tuple[int, list[str]]]:

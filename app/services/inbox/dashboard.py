@@ -69,11 +69,6 @@ def commission_dashboard(actor: User) -> Dashboard:
     return Dashboard(commission_stats(actor), late_reports(actor))
 
 
-def commission_counts(actor: User) -> list[TypeCounts]:
-    """The counts by type of :func:`commission_stats`."""
-    return commission_stats(actor).rows
-
-
 @dataclass(frozen=True)
 class LateReport:
     """An open institution report made after its 30 days (逾期报告 N 天)."""

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select
 from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import select
@@ -55,23 +54,16 @@ def _own(user_id: int) -> list[ColumnElement[bool]]:
     return [OutboxMessage.recipient_user_id == user_id, OutboxMessage.channel == INBOX]
 
 
-def unread_statement(user_id: int) -> Select[tuple[int]]:
-    """The count of the person's unread messages (answered from ``ix_outbox_message_unread``)."""
-    return select(func.count()).select_from(OutboxMessage).where(
-        *_own(user_id), OutboxMessage.read_at.is_(None))
-
-
-_UNREAD_COUNT = select(func.count()).select_from(OutboxMessage).where(
-    OutboxMessage.recipient_user_id == bindparam("unread_of"), OutboxMessage.channel == INBOX,
-    OutboxMessage.read_at.is_(None))  # built once; a request binds the person
-
-
 def unread_of(recipient: Any) -> Any:
     """The unread count of the person ``recipient`` (a column of another statement, e.g. the
-    session's user id) as a scalar subquery: the page's header asks no statement of its own."""
+    session's user id, or a bound value) as a scalar subquery (answered from
+    ``ix_outbox_message_unread``): the page's header asks no statement of its own."""
     return select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.recipient_user_id == recipient, OutboxMessage.channel == INBOX,
         OutboxMessage.read_at.is_(None)).scalar_subquery()
+
+
+_UNREAD_COUNT = select(unread_of(bindparam("unread_of")))  # built once; a request binds the person
 
 
 def unread_count(user_id: int) -> int:
