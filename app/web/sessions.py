@@ -2,6 +2,10 @@
 
 The cookie holds a random token only: nothing personal or secret can be read from it or
 replayed from an old copy, and ending a session on the server ends it everywhere.
+
+Flash messages (提示) are the exception: they ride a signed, short-lived cookie of their own
+(``<session cookie>-flash``), so the page that shows one (the list after 提交, 确认) writes
+nothing to the database, and an anonymous visitor's 提示 makes no row.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from flask import session as current_session
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SessionInterface
 from flask.sessions import SessionMixin
+from itsdangerous import BadSignature
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.datastructures import CallbackDict
 
 from app.extensions import db
@@ -29,6 +35,10 @@ _JSON = TaggedJSONSerializer()
 
 
 CSRF_KEY = "csrf_token"  # Flask-WTF's session key (WTF_CSRF_FIELD_NAME)
+FLASH_KEY = "_flashes"  # flask.flash's session key: kept in the flash cookie, never in the row
+FLASH_MAX_AGE = 120  # seconds a 提示 waits for the page that shows it (the redirect follows at once)
+FLASH_MAX_BYTES = 3000  # the oldest 提示 go first beyond this (a cookie holds about 4 KB)
+_MISSING = object()
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32), as websessions.create
 
 
@@ -59,6 +69,9 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.anon_new = False  # that token is new: the response sets the cookie
         self.anon_csrf = anon_csrf  # the CSRF token derived from it
         self.anon_csrf_read = False  # a form of this response carries it
+        self.flashes: list[Any] | None = None  # the 提示 waiting to be shown (the flash cookie)
+        self.flashes_changed = False  # the response sets or deletes the flash cookie
+        self.flash_cookie = False  # the request came with one
 
     def _derived(self, key: str) -> str | None:
         if key == CSRF_KEY and self.anon_csrf is not None and not dict.__contains__(self, key):
@@ -67,28 +80,75 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         return None
 
     def __contains__(self, key: object) -> bool:
+        if key == FLASH_KEY:
+            return bool(self.flashes)
         return dict.__contains__(self, key) or (isinstance(key, str) and self._derived(key) is not None)
 
     def __getitem__(self, key: str) -> Any:
+        if key == FLASH_KEY:
+            if not self.flashes:
+                raise KeyError(key)
+            return self.flashes
         derived = self._derived(key)
         return derived if derived is not None else super().__getitem__(key)
 
     def get(self, key: str, default: Any = None) -> Any:
+        if key == FLASH_KEY:
+            return self.flashes or default
         derived = self._derived(key)
         return derived if derived is not None else super().get(key, default)
 
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key == FLASH_KEY:  # flask.flash: the cookie carries it; the row is not written
+            self.flashes, self.flashes_changed = list(value), True
+            return
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        if key == FLASH_KEY:
+            if not self.flashes:
+                raise KeyError(key)
+            self.pop(key)
+            return
+        super().__delitem__(key)
+
+    def pop(self, key: str, default: Any = _MISSING) -> Any:
+        if key == FLASH_KEY:  # get_flashed_messages: shown once, the cookie is deleted
+            shown, self.flashes = self.flashes, None
+            self.flashes_changed = self.flashes_changed or shown is not None
+            if shown is None:
+                if default is _MISSING:
+                    raise KeyError(key)
+                return default
+            return shown
+        return super().pop(key) if default is _MISSING else super().pop(key, default)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key == FLASH_KEY:
+            if not self.flashes:
+                self[key] = default if default is not None else []
+            return self.flashes
+        return super().setdefault(key, default)
+
     def clear(self) -> None:
         """Emptied (sign-in, 退出): the derived CSRF token goes too — a signed-in session never
-        keeps a secret derived from a cookie it was given before (which someone may have set)."""
+        keeps a secret derived from a cookie it was given before (which someone may have set).
+        提示 not yet shown go as well, as they would from a session kept in one place."""
         self.anon_csrf = None
+        if self.flashes:
+            self.flashes, self.flashes_changed = None, True
         super().clear()
 
     def stored_values(self) -> dict[str, Any]:
-        """What the row keeps: the values, with the derived CSRF token of an anonymous visitor
-        (so the forms already shown still submit); never in a signed-in session's row."""
+        """What a new row keeps: the values, with the derived CSRF token of an anonymous visitor
+        (so the forms already shown still submit); never in a signed-in session's row, which
+        gets a CSRF secret of its own at once (its first page with a form writes nothing)."""
         values = dict(self)
-        if self.anon_csrf is not None and CSRF_KEY not in values and "_user_id" not in values:
-            values[CSRF_KEY] = self.anon_csrf
+        if CSRF_KEY not in values:
+            if "_user_id" in values:
+                values[CSRF_KEY] = secrets.token_hex(20)  # Flask-WTF's raw token: 40 hex digits
+            elif self.anon_csrf is not None:
+                values[CSRF_KEY] = self.anon_csrf
         return values
 
 
@@ -115,15 +175,63 @@ class ServerSessionInterface(SessionInterface):
         if stored is None:
             if health:
                 return ServerSession()
-            return self._anonymous(app, token)
+            return self._read_flashes(app, request, self._anonymous(app, token))
         try:
             data = _JSON.loads(stored.data)
         except ValueError:
             data = {}
+        legacy = data.pop(FLASH_KEY, None) if isinstance(data, dict) else None
         session = ServerSession(data, stored.sid, stored.user_id, stored.touch and not health)
         session.loaded_user = stored.user  # held for the request: the user loader needs no query
         session.raw = stored.data
+        if health:
+            return session
+        self._read_flashes(app, request, session)
+        if legacy:  # a row written before the flash cookie: its 提示 move there, the row drops them
+            session.flashes = [*legacy, *(session.flashes or [])]
+            session.flashes_changed = session.modified = True
         return session
+
+    @staticmethod
+    def _flash_serializer(app: Flask) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(str(app.secret_key or ""), salt="medreg-flash",
+                                      serializer=_JSON)
+
+    def _read_flashes(self, app: Flask, request: Request, session: ServerSession) -> ServerSession:
+        """The 提示 waiting in the flash cookie (signed; none when forged or older than
+        :data:`FLASH_MAX_AGE`)."""
+        raw = request.cookies.get(self.get_cookie_name(app) + "-flash")
+        if not raw:
+            return session
+        session.flash_cookie = True
+        try:
+            found = self._flash_serializer(app).loads(raw, max_age=FLASH_MAX_AGE)
+        except (BadSignature, ValueError):
+            found = None
+        if isinstance(found, list) and found:
+            session.flashes = found
+        else:  # unreadable: the response deletes it
+            session.flashes_changed = True
+        return session
+
+    def _save_flashes(self, app: Flask, session: ServerSession, response: Response) -> None:
+        if not session.flashes_changed or not (session.flashes or session.flash_cookie):
+            return  # nothing was set, or set and shown in this request without a cookie
+        name = self.get_cookie_name(app) + "-flash"
+        domain, path = self.get_cookie_domain(app), self.get_cookie_path(app)
+        response.vary.add("Cookie")
+        flashes = list(session.flashes or [])
+        value = self._flash_serializer(app).dumps(flashes) if flashes else ""
+        while len(value) > FLASH_MAX_BYTES and len(flashes) > 1:
+            flashes.pop(0)
+            value = self._flash_serializer(app).dumps(flashes)
+        if not flashes or len(value) > FLASH_MAX_BYTES:
+            response.delete_cookie(name, domain=domain, path=path, secure=self.get_cookie_secure(app),
+                                   httponly=True, samesite=self.get_cookie_samesite(app))
+            return
+        response.set_cookie(name, str(value), max_age=FLASH_MAX_AGE, httponly=True,
+                            secure=self.get_cookie_secure(app), samesite=self.get_cookie_samesite(app),
+                            domain=domain, path=path)
 
     @staticmethod
     def _anonymous(app: Flask, token: str) -> ServerSession:
@@ -140,6 +248,7 @@ class ServerSessionInterface(SessionInterface):
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, ServerSession)
+        self._save_flashes(app, session, response)
         name = self.get_cookie_name(app)
         domain, path = self.get_cookie_domain(app), self.get_cookie_path(app)
         db.session.rollback()  # a view's work is committed by its service; nothing else is
