@@ -192,3 +192,48 @@ def test_a_large_roster_csv_is_streamed_in_pieces(web: WebClient, web_world: Wor
     rows = list(csv.reader(io.StringIO(text)))
     assert len(rows) == 2501 and rows[1][0] == "医师00001" and rows[-1][0] == "医师02500"
     assert "00000000000000001X" not in text and rows[1][1].endswith("1X") and "*" in rows[1][1]
+
+
+def test_others_can_save_their_work_while_a_large_roster_csv_streams(
+        web: WebClient, web_world: World, app: Flask) -> None:
+    # issue 14 goal 5: the export reads on a connection of its own while it streams; on SQLite
+    # that connection took the write lock (BEGIN IMMEDIATE) for the whole download, so every
+    # physician's 提交 waited behind a 50,000-row export and failed after the busy timeout
+    from datetime import date
+
+    from sqlalchemy import text
+
+    from app.models import Qualification
+    with app.app_context():
+        quals = [Qualification(cert_no=f"Q{n:026d}", name=f"医师{n:05d}", sex="男",
+                               id_number=f"{n:017d}X", birth_date=date(1980, 1, 1), level="执业医师",
+                               category="1", year=2005, issued_on=date(2005, 7, 1), issuer="国家卫生健康委员会")
+                 for n in range(1, 2501)]
+        db.session.add_all(quals)
+        db.session.flush()
+        db.session.add_all([Registration(qualification_id=q.id, level="执业医师", category="1",
+                                         scopes=["11"], place_region="140000",
+                                         institution_id=web_world.hospital_id,
+                                         authority_id=web_world.authority_id, status="ACTIVE",
+                                         cert_no=f"{120140100000000 + i}") for i, q in enumerate(quals)])
+        db.session.commit()
+        engine = db.engine
+    web.login("jigou01")
+    resp = web.client.get("/institution/rosters/main.csv", buffered=False)
+    pieces = iter(resp.response)
+    first = next(pieces)  # the download has begun: its reader holds its transaction
+    assert first
+    with engine.connect() as other:  # someone else saves meanwhile, waiting at most 0.3 s
+        if engine.dialect.name == "sqlite":
+            other.exec_driver_sql("PRAGMA busy_timeout=300")
+        else:
+            other.exec_driver_sql("SET lock_timeout = '300ms'")
+        other.execute(text("UPDATE qualification SET name = '医师改名' WHERE cert_no = :c"),
+                      {"c": f"Q{2500:026d}"})
+        other.commit()
+        if engine.dialect.name == "sqlite":
+            other.exec_driver_sql("PRAGMA busy_timeout=30000")
+    rest = b"".join(p if isinstance(p, bytes) else p.encode() for p in pieces)
+    resp.close()
+    text_out = (first if isinstance(first, bytes) else first.encode()).decode("utf-8-sig") + rest.decode("utf-8")
+    assert len(list(csv.reader(io.StringIO(text_out)))) == 2501  # the whole list still arrives

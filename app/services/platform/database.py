@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from typing import cast
 
@@ -10,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine import Result
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 
@@ -35,7 +38,24 @@ def configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # a reader of its own (see :func:`reading`) takes no write lock: it only reads, and a
+        # streamed download must not hold back everyone's writes while it is sent
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+READ_ONLY = "medreg_read_only"
+
+
+@contextmanager
+def reading() -> Iterator[Session]:
+    """A session on a connection of its own that only reads (a download streamed after the
+    request's transaction ended): on SQLite a deferred transaction, so writers go on while it
+    is open; on PostgreSQL a READ ONLY one."""
+    with db.engine.connect() as conn:
+        conn.execution_options(**{READ_ONLY: True},
+                               **({"postgresql_readonly": True} if conn.dialect.name == "postgresql" else {}))
+        with Session(bind=conn) as own:
+            yield own
 
 
 def is_postgres() -> bool:

@@ -25,6 +25,7 @@ from app.models import Role
 from app.models import User
 from app.services.errors import Forbidden
 from app.services.errors import NotFound
+from app.services.platform.database import reading
 from app.services.records.regions import province_name
 from app.services.records.spreadsheets import csv_chunks
 from app.services.records.validators import mask_id
@@ -142,9 +143,9 @@ def _lines(me: int, kind: str, session: Session | None = None) -> Iterator[Roste
 
 
 def _streamed(me: int, kind: str) -> Iterator[RosterLine]:
-    """:func:`_lines` on a connection of its own, held while the response streams (the
+    """:func:`_lines` on a reading connection of its own, held while the response streams (the
     request's own transaction ends before the first piece is sent)."""
-    with db.engine.connect() as conn, Session(bind=conn) as own:
+    with reading() as own:
         yield from _lines(me, kind, own)
 
 
