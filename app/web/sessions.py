@@ -3,9 +3,10 @@
 The cookie holds a random token only: nothing personal or secret can be read from it or
 replayed from an old copy, and ending a session on the server ends it everywhere.
 
-Flash messages (提示) are the exception: they ride a signed, short-lived cookie of their own
-(``<session cookie>-flash``), so the page that shows one (the list after 提交, 确认) writes
-nothing to the database, and an anonymous visitor's 提示 makes no row.
+Flash messages (提示) are kept in the row with a random id, and a second cookie
+(``<session cookie>-flash``) names the batch still to be shown: the page that shows them (the
+list after 提交, 确认) deletes that cookie instead of writing the row again. That cookie, too,
+holds a random value only.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from flask import session as current_session
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SessionInterface
 from flask.sessions import SessionMixin
-from itsdangerous import BadSignature
-from itsdangerous import URLSafeTimedSerializer
 from werkzeug.datastructures import CallbackDict
 
 from app.extensions import db
@@ -35,9 +34,9 @@ _JSON = TaggedJSONSerializer()
 
 
 CSRF_KEY = "csrf_token"  # Flask-WTF's session key (WTF_CSRF_FIELD_NAME)
-FLASH_KEY = "_flashes"  # flask.flash's session key: kept in the flash cookie, never in the row
-FLASH_MAX_AGE = 120  # seconds a 提示 waits for the page that shows it (the redirect follows at once)
-FLASH_MAX_BYTES = 3000  # the oldest 提示 go first beyond this (a cookie holds about 4 KB)
+FLASH_KEY = "_flashes"  # flask.flash's session key
+FLASH_ID_KEY = "_flash_id"  # the row's id of its 提示, shown while the flash cookie names it
+FLASH_MAX_AGE = 600  # seconds the flash cookie lives (the redirect that shows it follows at once)
 _MISSING = object()
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32), as websessions.create
 
@@ -69,9 +68,10 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.anon_new = False  # that token is new: the response sets the cookie
         self.anon_csrf = anon_csrf  # the CSRF token derived from it
         self.anon_csrf_read = False  # a form of this response carries it
-        self.flashes: list[Any] | None = None  # the 提示 waiting to be shown (the flash cookie)
-        self.flashes_changed = False  # the response sets or deletes the flash cookie
-        self.flash_cookie = False  # the request came with one
+        self.flashes: list[Any] | None = None  # the 提示 still to be shown
+        self.flash_id: str | None = None  # their id in the row (None: new, not stored yet)
+        self.flashes_new = False  # 提示 were added in this request: the row stores them
+        self.flash_cookie: str | None = None  # the flash cookie the request came with
 
     def _derived(self, key: str) -> str | None:
         if key == CSRF_KEY and self.anon_csrf is not None and not dict.__contains__(self, key):
@@ -99,8 +99,8 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         return derived if derived is not None else super().get(key, default)
 
     def __setitem__(self, key: str, value: Any) -> None:
-        if key == FLASH_KEY:  # flask.flash: the cookie carries it; the row is not written
-            self.flashes, self.flashes_changed = list(value), True
+        if key == FLASH_KEY:  # flask.flash: stored with a new id (see the module's docstring)
+            self.flashes, self.flash_id, self.flashes_new = list(value), None, True
             return
         super().__setitem__(key, value)
 
@@ -114,8 +114,7 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
 
     def pop(self, key: str, default: Any = _MISSING) -> Any:
         if key == FLASH_KEY:  # get_flashed_messages: shown once, the cookie is deleted
-            shown, self.flashes = self.flashes, None
-            self.flashes_changed = self.flashes_changed or shown is not None
+            shown, self.flashes, self.flashes_new = self.flashes, None, False
             if shown is None:
                 if default is _MISSING:
                     raise KeyError(key)
@@ -135,15 +134,27 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         keeps a secret derived from a cookie it was given before (which someone may have set).
         提示 not yet shown go as well, as they would from a session kept in one place."""
         self.anon_csrf = None
-        if self.flashes:
-            self.flashes, self.flashes_changed = None, True
+        self.flashes, self.flashes_new = None, False
         super().clear()
+
+    def has_values(self) -> bool:
+        """Something to keep in a row: a value, or 提示 still to be shown."""
+        return bool(self) or bool(self.flashes)
+
+    def row_values(self) -> dict[str, Any]:
+        """What the row keeps: the values, and the 提示 still to be shown under their id."""
+        values = dict(self)
+        if self.flashes:
+            if self.flash_id is None:
+                self.flash_id = secrets.token_urlsafe(12)
+            values[FLASH_KEY], values[FLASH_ID_KEY] = self.flashes, self.flash_id
+        return values
 
     def stored_values(self) -> dict[str, Any]:
         """What a new row keeps: the values, with the derived CSRF token of an anonymous visitor
         (so the forms already shown still submit); never in a signed-in session's row, which
         gets a CSRF secret of its own at once (its first page with a form writes nothing)."""
-        values = dict(self)
+        values = self.row_values()
         if CSRF_KEY not in values:
             if "_user_id" in values:
                 values[CSRF_KEY] = secrets.token_hex(20)  # Flask-WTF's raw token: 40 hex digits
@@ -175,63 +186,40 @@ class ServerSessionInterface(SessionInterface):
         if stored is None:
             if health:
                 return ServerSession()
-            return self._read_flashes(app, request, self._anonymous(app, token))
+            session = self._anonymous(app, token)
+            session.flash_cookie = request.cookies.get(self.get_cookie_name(app) + "-flash")
+            return session
         try:
             data = _JSON.loads(stored.data)
         except ValueError:
             data = {}
-        legacy = data.pop(FLASH_KEY, None) if isinstance(data, dict) else None
+        flashes = data.pop(FLASH_KEY, None) if isinstance(data, dict) else None
+        flash_id = data.pop(FLASH_ID_KEY, None) if isinstance(data, dict) else None
         session = ServerSession(data, stored.sid, stored.user_id, stored.touch and not health)
         session.loaded_user = stored.user  # held for the request: the user loader needs no query
         session.raw = stored.data
         if health:
             return session
-        self._read_flashes(app, request, session)
-        if legacy:  # a row written before the flash cookie: its 提示 move there, the row drops them
-            session.flashes = [*legacy, *(session.flashes or [])]
-            session.flashes_changed = session.modified = True
+        session.flash_cookie = cookie = request.cookies.get(self.get_cookie_name(app) + "-flash")
+        if flashes and isinstance(flash_id, str) and cookie and hmac.compare_digest(cookie, flash_id):
+            session.flashes, session.flash_id = list(flashes), flash_id  # not shown yet
+        elif flashes and flash_id is None:  # kept before the flash cookie: shown once, then dropped
+            session.flashes, session.modified = list(flashes), True
         return session
 
-    @staticmethod
-    def _flash_serializer(app: Flask) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(str(app.secret_key or ""), salt="medreg-flash",
-                                      serializer=_JSON)
-
-    def _read_flashes(self, app: Flask, request: Request, session: ServerSession) -> ServerSession:
-        """The 提示 waiting in the flash cookie (signed; none when forged or older than
-        :data:`FLASH_MAX_AGE`)."""
-        raw = request.cookies.get(self.get_cookie_name(app) + "-flash")
-        if not raw:
-            return session
-        session.flash_cookie = True
-        try:
-            found = self._flash_serializer(app).loads(raw, max_age=FLASH_MAX_AGE)
-        except (BadSignature, ValueError):
-            found = None
-        if isinstance(found, list) and found:
-            session.flashes = found
-        else:  # unreadable: the response deletes it
-            session.flashes_changed = True
-        return session
-
-    def _save_flashes(self, app: Flask, session: ServerSession, response: Response) -> None:
-        if not session.flashes_changed or not (session.flashes or session.flash_cookie):
-            return  # nothing was set, or set and shown in this request without a cookie
+    def _flash_cookie(self, app: Flask, session: ServerSession, response: Response) -> None:
+        """Name the row's 提示 still to be shown, or delete the name once they were shown."""
         name = self.get_cookie_name(app) + "-flash"
         domain, path = self.get_cookie_domain(app), self.get_cookie_path(app)
-        response.vary.add("Cookie")
-        flashes = list(session.flashes or [])
-        value = self._flash_serializer(app).dumps(flashes) if flashes else ""
-        while len(value) > FLASH_MAX_BYTES and len(flashes) > 1:
-            flashes.pop(0)
-            value = self._flash_serializer(app).dumps(flashes)
-        if not flashes or len(value) > FLASH_MAX_BYTES:
+        if session.flashes and session.flash_id and session.flash_id != session.flash_cookie:
+            response.set_cookie(name, session.flash_id, max_age=FLASH_MAX_AGE, httponly=True,
+                                secure=self.get_cookie_secure(app), samesite=self.get_cookie_samesite(app),
+                                domain=domain, path=path)
+            response.vary.add("Cookie")
+        elif session.flash_cookie and not session.flashes:  # shown, or naming nothing
             response.delete_cookie(name, domain=domain, path=path, secure=self.get_cookie_secure(app),
                                    httponly=True, samesite=self.get_cookie_samesite(app))
-            return
-        response.set_cookie(name, str(value), max_age=FLASH_MAX_AGE, httponly=True,
-                            secure=self.get_cookie_secure(app), samesite=self.get_cookie_samesite(app),
-                            domain=domain, path=path)
+            response.vary.add("Cookie")
 
     @staticmethod
     def _anonymous(app: Flask, token: str) -> ServerSession:
@@ -248,12 +236,17 @@ class ServerSessionInterface(SessionInterface):
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, ServerSession)
-        self._save_flashes(app, session, response)
+        self._save_row(app, session, response)
+        self._flash_cookie(app, session, response)
+
+    def _save_row(self, app: Flask, session: ServerSession, response: Response) -> None:
         name = self.get_cookie_name(app)
         domain, path = self.get_cookie_domain(app), self.get_cookie_path(app)
         db.session.rollback()  # a view's work is committed by its service; nothing else is
         user_id = _user_of(session)
-        if session.sid and (not session or user_id != session.stored_user or session.renew):
+        if session.flashes_new:  # 提示 to show on the next page: the row keeps them
+            session.modified = True
+        if session.sid and (not session.has_values() or user_id != session.stored_user or session.renew):
             # emptied (退出), a different person signed in, or a security change: this token
             # is finished (and with it any copy of the cookie)
             alive = websessions.end(session.sid)
@@ -261,11 +254,11 @@ class ServerSessionInterface(SessionInterface):
             if not alive and session.renew:  # ended meanwhile (e.g. a password change elsewhere)
                 response.delete_cookie(name, domain=domain, path=path)
                 return
-            if not session:
+            if not session.has_values():
                 response.delete_cookie(name, domain=domain, path=path)
                 return
         if session.sid is None:
-            if not session:  # nothing stored: no row (see ServerSession)
+            if not session.has_values():  # nothing stored: no row (see ServerSession)
                 if session.anon_csrf_read:  # the page's forms carry a token of this cookie
                     response.vary.add("Cookie")
                     if session.anon_new and session.anon_token:
@@ -280,7 +273,7 @@ class ServerSessionInterface(SessionInterface):
             response.vary.add("Cookie")
             return
         if session.modified:
-            websessions.save(session.sid, _JSON.dumps(dict(session)), user_id)
+            websessions.save(session.sid, _JSON.dumps(session.row_values()), user_id)
         elif session.touch:
             websessions.touch(session.sid)
         response.vary.add("Cookie")
@@ -312,7 +305,7 @@ def take(key: str) -> Any:
         return value
     if session.sid is None or session.raw is None:
         return None
-    data = _JSON.dumps(dict(session))
+    data = _JSON.dumps(session.row_values())
     if not websessions.swap(session.sid, session.raw, data):
         return None
     session.raw = data
