@@ -36,7 +36,7 @@ def test_the_task_page_reads_its_task_instance_and_version_at_once_and_no_workfl
     first = [s for s in selects if "FROM human_task" in s][0]
     assert "JOIN process_instance" in first and "JOIN process_definition" in first
     assert not [s for s in selects if "workflow_json" in s]
-    assert len(selects) == 9, "\n".join(selects)  # 16 before the second round, 11 the third
+    assert len(selects) == 8, "\n".join(selects)  # 16 before the second round, 11 the third, 9 the fourth
 
 
 def test_a_decision_posted_without_its_choice_is_shown_again_without_reading_the_state_twice(
