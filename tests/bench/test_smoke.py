@@ -154,6 +154,12 @@ def test_national() -> None:
         refresh = phase["stats_refresh"]
         assert refresh["seconds_per_refresh"] > 0 and refresh["rows"] > 0
         assert refresh["open_tasks_counted"] >= refresh["rows"]
+        # issue 14 (拟执业机构): searched by a broad word and by a 3-character part of the names
+        # (not a prefix: the trigram index), each answer at most 20 institutions; the prefix 第<n>号
+        # names one institution, which a small data set may not have
+        for search in ("institution_search_broad", "institution_search_fragment"):
+            assert 0 < pages[search]["results"] <= 20, (search, pages[search])
+        assert 0 <= pages["institution_search_name"]["results"] <= 1
     # 2,500 rows at 10k-scale: sent in pieces, without a Content-Length
     assert r["phases"]["10k"]["pages"]["roster_export_hospital"]["streamed"]
 
