@@ -24,7 +24,6 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.exceptions import WorkflowException
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
@@ -112,6 +111,10 @@ def _user_task_spec(ts: Any) -> UserTaskSpec:
 
 def parse_specs(xml: bytes | str, process_id: str | None = None) -> tuple[Any, dict[str, Any]]:
     """Parse a diagram safely and return (spec, subprocess specs)."""
+    # the parser is loaded by the first diagram parsed (publishing, checking, a test case run):
+    # a step restores its specs from the stored version without it
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
     root = parse_xml(xml)
     parser = SpiffBpmnParser()
     try:
