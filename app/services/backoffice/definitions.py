@@ -142,13 +142,14 @@ def published(process_id: str) -> ProcessDefinition:
 
 
 def definition_of(row: ProcessDefinition) -> Definition:
-    """The engine definition of a stored version (cached; versions never change)."""
+    """The definition of a stored version: its name and user tasks read from the specs it was
+    stored with, without loading the engine (cached; versions never change)."""
     key = (row.id, row.sha256)
     with _lock:
         hit = _defs.get(key)
     if hit is not None:
         return hit
-    defn = stored_definition(row.spec_json)  # without the engine: pages only read it
+    defn = stored_definition(row.spec_json)
     with _lock:
         _defs[key] = defn
     return defn
