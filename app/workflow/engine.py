@@ -33,7 +33,7 @@ from app.workflow.errors import Problem
 from app.workflow.errors import WorkflowError
 from app.workflow.scripts import RestrictedEnvironment
 from app.workflow.scripts import ServiceHandler
-from app.workflow.spec import SERIALIZER_VERSION as SERIALIZER_VERSION  # where it was
+from app.workflow.spec import SERIALIZER_VERSION as SERIALIZER_VERSION  # defined here before
 from app.workflow.spec import Definition as Definition
 from app.workflow.spec import TaskFacts
 from app.workflow.spec import UserTaskSpec as UserTaskSpec
