@@ -23,6 +23,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from app import cli
     from app import log
+    from app.extensions import LOCALE
     from app.extensions import babel
     from app.extensions import csrf
     from app.extensions import limiter
@@ -35,7 +36,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.cli.add_command(cli.MigrateCommands(app))
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=lambda: "zh_CN")
+    babel.init_app(app, locale_selector=lambda: LOCALE)
     login_manager.init_app(app)
     register_blueprints(app)
     errors.init_app(app)
@@ -71,11 +72,12 @@ def create_scheduler_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = _configured(test_config)
     from app import log
     from app import sweeper
+    from app.extensions import LOCALE
     from app.extensions import babel
 
     log.configure(app)
     _init_database(app)
-    babel.init_app(app, locale_selector=lambda: "zh_CN")  # services' messages are gettext'd
+    babel.init_app(app, locale_selector=lambda: LOCALE)  # services' messages are gettext'd
     app.cli.add_command(sweeper.scheduler)
     return app
 

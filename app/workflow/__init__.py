@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 if TYPE_CHECKING:
-    from app.workflow.engine import Definition
     from app.workflow.engine import Runtime
     from app.workflow.engine import TaskView
     from app.workflow.engine import load_definition
@@ -28,10 +27,11 @@ if TYPE_CHECKING:
     from app.workflow.lanes import Outline
     from app.workflow.lanes import outline
     from app.workflow.lanes import with_lane_names
+    from app.workflow.spec import Definition
     from app.workflow.validate import validate_bpmn
 
 _HOME = {
-    "Definition": "engine", "Runtime": "engine", "TaskView": "engine", "load_definition": "engine",
+    "Definition": "spec", "Runtime": "engine", "TaskView": "engine", "load_definition": "engine",
     "Problem": "errors", "WorkflowError": "errors", "TaskFlags": "flags", "Lane": "lanes",
     "Milestone": "lanes", "Outline": "lanes", "outline": "lanes", "with_lane_names": "lanes",
     "validate_bpmn": "validate",

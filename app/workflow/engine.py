@@ -9,8 +9,6 @@ import zlib
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
-from dataclasses import field
-from dataclasses import replace
 from datetime import UTC
 from datetime import datetime
 from functools import lru_cache
@@ -26,21 +24,23 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.exceptions import WorkflowException
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
 from app.workflow import budget
-from app.workflow import flags
 from app.workflow import lanes
 from app.workflow.errors import Problem
 from app.workflow.errors import WorkflowError
-from app.workflow.flags import TaskFlags
 from app.workflow.scripts import RestrictedEnvironment
 from app.workflow.scripts import ServiceHandler
+from app.workflow.spec import SERIALIZER_VERSION as SERIALIZER_VERSION  # defined here before
+from app.workflow.spec import Definition as Definition
+from app.workflow.spec import TaskFacts
+from app.workflow.spec import UserTaskSpec as UserTaskSpec
+from app.workflow.spec import user_task
+from app.workflow.spec import user_tasks
 from app.workflow.xmlsafe import parse_xml
 
-SERIALIZER_VERSION = "1.5"
 _PACKED = "zlib:"  # an older stored form (before migration 0029 the column type compresses)
 MAX_STEP_TASKS = 1000
 MAX_STEP_SECONDS = budget.STEP_SECONDS  # checked between tasks and inside every evaluation
@@ -84,32 +84,6 @@ _TIMER_TYPES = {
 
 
 @dataclass(frozen=True)
-class UserTaskSpec:
-    """What the diagram says about one user task."""
-
-    spec_id: str
-    title: str
-    lane: str | None
-    form_id: str
-    status: str | None
-    flags: TaskFlags = TaskFlags()  # medreg: properties (批量确认, 医师可撤回, 补正时锁定的字段)
-
-
-@dataclass(frozen=True)
-class Definition:
-    """A parsed, checked diagram. ``spec_json`` is stored once per version."""
-
-    process_id: str
-    name: str
-    spec_json: str
-    user_tasks: Mapping[str, UserTaskSpec] = field(default_factory=dict)
-
-    @property
-    def form_ids(self) -> set[str]:
-        return {t.form_id for t in self.user_tasks.values()}
-
-
-@dataclass(frozen=True)
 class TaskView:
     """A ready user task as the services see it."""
 
@@ -127,20 +101,20 @@ def task_properties(ts: Any) -> dict[str, str]:
     return dict((getattr(ts, "extensions", None) or {}).get("properties", {}) or {})
 
 
+def _task_facts(ts: Any) -> TaskFacts:
+    return TaskFacts(ts.bpmn_id, ts.bpmn_name, ts.lane, task_properties(ts))
+
+
 def _user_task_spec(ts: Any) -> UserTaskSpec:
-    props = task_properties(ts)
-    return UserTaskSpec(
-        spec_id=ts.bpmn_id,
-        title=ts.bpmn_name or ts.bpmn_id,
-        lane=ts.lane,
-        form_id=props.get("form") or ts.bpmn_id,
-        status=props.get("status"),
-        flags=flags.read(props),
-    )
+    return user_task(_task_facts(ts))
 
 
 def parse_specs(xml: bytes | str, process_id: str | None = None) -> tuple[Any, dict[str, Any]]:
     """Parse a diagram safely and return (spec, subprocess specs)."""
+    # the parser is loaded by the first diagram parsed (publishing, checking, a test case run):
+    # a step restores its specs from the stored version without it
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
     root = parse_xml(xml)
     parser = SpiffBpmnParser()
     try:
@@ -163,16 +137,8 @@ def parse_specs(xml: bytes | str, process_id: str | None = None) -> tuple[Any, d
 def load_definition(xml: bytes | str, process_id: str | None = None) -> Definition:
     """Parse a diagram into a :class:`Definition` (no script checks: see validate)."""
     spec, subs = parse_specs(xml, process_id)
-    user_tasks: dict[str, UserTaskSpec] = {}
-    flagged = False
-    for s in [spec, *subs.values()]:
-        for ts in s.task_specs.values():
-            if getattr(ts, "manual", False):
-                info = _user_task_spec(ts)
-                user_tasks[info.spec_id] = info
-                flagged = flagged or flags.has_any(task_properties(ts))
-    if not flagged:  # a version from before the flags: what the code used to say for it
-        user_tasks = {k: replace(t, flags=flags.LEGACY.get(k, t.flags)) for k, t in user_tasks.items()}
+    tasks = user_tasks(_task_facts(ts) for s in [spec, *subs.values()] for ts in s.task_specs.values()
+                       if getattr(ts, "manual", False))
     spec_dict = {
         "spec": _SERIALIZER.to_dict(spec),
         "subprocess_specs": {k: _SERIALIZER.to_dict(v) for k, v in subs.items()},
@@ -181,7 +147,7 @@ def load_definition(xml: bytes | str, process_id: str | None = None) -> Definiti
         process_id=spec.name,
         name=spec.description or spec.name,
         spec_json=json.dumps(spec_dict, ensure_ascii=False),
-        user_tasks=user_tasks,
+        user_tasks=tasks,
     )
 
 

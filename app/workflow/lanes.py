@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from typing import Any
 
-from lxml import etree
-
-from app.workflow.xmlsafe import parse_xml
+if TYPE_CHECKING:  # lxml is loaded by the first diagram read: a page that names a lane needs none
+    from lxml import etree
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -95,6 +95,8 @@ def apply_keys(root: etree._Element, specs: list[Any]) -> None:
 def outline(xml: str) -> Outline:
     """The lanes, start event and user tasks of a diagram's executable process, the tasks in
     breadth-first order along its sequence flows from the start event."""
+    from app.workflow.xmlsafe import parse_xml
+
     root = parse_xml(xml)
     by_node, _ = lane_keys(root)
     lanes = tuple(Lane(key, lane.get("name") or key) for lane in _lanes(root)
@@ -135,6 +137,10 @@ def outline(xml: str) -> Outline:
 def with_lane_names(xml: str, names: dict[str, str]) -> str:
     """The diagram with each lane whose name is still a role key (a version published before
     lanes had Chinese names) named as a person reads it; for viewing only."""
+    from lxml import etree
+
+    from app.workflow.xmlsafe import parse_xml
+
     root = parse_xml(xml)
     changed = False
     for lane in _lanes(root):

@@ -29,17 +29,13 @@ from app.services.backoffice import definitions
 from app.services.engine.clock import script_functions
 from app.services.engine.workdays import WorkCalendar
 from app.services.engine.workdays import chinesecalendar_calendar
-from app.workflow import Definition
-from app.workflow import WorkflowError
-from app.workflow import load_definition
-from app.workflow.cases import CASE_SCHEMA
-from app.workflow.cases import CaseFailure
-from app.workflow.cases import CaseRun
-from app.workflow.cases import Trace
-from app.workflow.cases import shape
+from app.workflow.errors import WorkflowError
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
+
+    from app.workflow.cases import Trace
+    from app.workflow.spec import Definition
 
 CASES_DIR = resources.base() / "workflows_tests"  # the checkout, or the wheel's package data
 RUN_SECONDS = 120.0  # hard limit of one run of every case of a process
@@ -50,6 +46,8 @@ def _validator() -> Validator:
     """The test cases' schema checker; jsonschema is imported when a case is first read, not by
     every web worker (docs/performance.md, Memory)."""
     from jsonschema import Draft202012Validator
+
+    from app.workflow.cases import CASE_SCHEMA
 
     return Draft202012Validator(CASE_SCHEMA)
 
@@ -168,6 +166,8 @@ def _compare(expect: Mapping[str, Any], trace: Trace, ends: set[str]) -> str:
 
 
 def _form_check(forms: Mapping[str, dict[str, Any]]) -> Callable[[str, Mapping[str, Any]], dict[str, Any]]:
+    from app.workflow.cases import CaseFailure
+
     def check(form_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
         schema = forms.get(form_id)
         if schema is None:
@@ -179,6 +179,9 @@ def _form_check(forms: Mapping[str, dict[str, Any]]) -> Callable[[str, Mapping[s
 def run_case(defn: Definition, ends: set[str], case: Case, forms: Mapping[str, dict[str, Any]],
              calendar: WorkCalendar, deadline: float) -> CaseResult:
     """Run one case; never raises for anything the case or the diagram does."""
+    from app.workflow.cases import CaseFailure
+    from app.workflow.cases import CaseRun
+
     problems = case_problems(case.content)
     if problems:
         return CaseResult(case.key, case.name, False, "用例格式不正确：" + "；".join(problems[:3]))
@@ -203,6 +206,9 @@ def run(process_id: str, xml: str, forms: Mapping[str, dict[str, Any]], cases: l
         progress: Callable[[int, int], None] | None = None,
         seconds: float = RUN_SECONDS, calendar: WorkCalendar | None = None) -> Report:
     """Run ``cases`` against exactly this diagram and these forms (a draft's or a version's)."""
+    from app.workflow import load_definition  # the engine: loaded by the first run, not by a page
+    from app.workflow.cases import shape
+
     try:
         defn = load_definition(xml, process_id)
         diagram = shape(xml, process_id)

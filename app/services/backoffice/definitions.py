@@ -24,11 +24,11 @@ from app.services.engine.clock import script_functions
 from app.services.engine.workdays import WorkCalendar
 from app.services.errors import NotFound
 from app.services.platform import pagehead
-from app.workflow import Definition
-from app.workflow import Problem
-from app.workflow import TaskFlags
-from app.workflow import WorkflowError
-from app.workflow import validate_bpmn
+from app.workflow.errors import Problem
+from app.workflow.errors import WorkflowError
+from app.workflow.flags import TaskFlags
+from app.workflow.spec import Definition
+from app.workflow.spec import stored_definition
 
 ROOT = Path(__file__).resolve().parents[3]  # the checkout (the editor's scenario run only)
 LANES = frozenset({"physician", "institution", "target_institution", "commission", "admin"})
@@ -52,6 +52,8 @@ def check(xml: bytes | str, forms: dict[str, dict[str, Any]],
           process_id: str | None = None) -> tuple[Definition | None, list[Problem]]:
     """Validate a diagram as an upload is validated, with its forms (docs/forms.md): those of
     its user tasks, and the start form a physician fills in when no task names it."""
+    from app.workflow import validate_bpmn  # the engine: checking a diagram parses it
+
     defn, problems = validate_bpmn(xml, forms=forms, operations=operations.names(),
                                    functions=function_names(), lanes=LANES, process_id=process_id,
                                    option_sources=form_service.OPTION_SOURCES)
@@ -140,16 +142,14 @@ def published(process_id: str) -> ProcessDefinition:
 
 
 def definition_of(row: ProcessDefinition) -> Definition:
-    """The engine definition of a stored version (cached; versions never change)."""
+    """The definition of a stored version: its name and user tasks read from the specs it was
+    stored with, without loading the engine (cached; versions never change)."""
     key = (row.id, row.sha256)
     with _lock:
         hit = _defs.get(key)
     if hit is not None:
         return hit
-    from app.workflow import load_definition
-
-    defn = load_definition(row.bpmn_xml, row.process_id)
-    defn = Definition(defn.process_id, defn.name, row.spec_json, defn.user_tasks)
+    defn = stored_definition(row.spec_json)
     with _lock:
         _defs[key] = defn
     return defn

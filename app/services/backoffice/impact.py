@@ -24,11 +24,8 @@ from app.services.errors import Conflict
 from app.services.errors import DomainError
 from app.services.errors import NotFound
 from app.services.platform import audit
-from app.workflow import Definition
-from app.workflow import WorkflowError
-from app.workflow import load_definition
-from app.workflow.migrate import migrate_state
-from app.workflow.migrate import obstacles
+from app.workflow.errors import WorkflowError
+from app.workflow.spec import Definition
 
 REMOVED = "草稿中已删除该环节"
 FORM_CHANGED = "草稿中该环节的表单已改变"
@@ -83,6 +80,8 @@ def _draft_definition(process_id: str) -> tuple[Definition | None, dict[str, obj
     draft = db.session.scalar(select(ProcessDraft).where(ProcessDraft.process_id == process_id))
     if draft is None:
         return None, {}
+    from app.workflow import load_definition  # the engine: loaded when an impact is asked for
+
     try:
         return load_definition(draft.bpmn_xml, process_id), dict(draft.forms)
     except WorkflowError:
@@ -136,6 +135,8 @@ def _reasons(inst: ProcessInstance, open_tasks: list[HumanTask],
             out.append(_("环节“%(t)s”的泳道在新版本中已改变", t=t.title))
     if out:
         return out
+    from app.workflow.migrate import obstacles  # the engine
+
     return obstacles(inst.workflow_json, old.definition, target.definition)
 
 
@@ -181,6 +182,8 @@ def impact(process_id: str) -> Impact:
 
 
 def _move(actor: User, inst: ProcessInstance, target: definitions.Version) -> None:
+    from app.workflow.migrate import migrate_state  # the engine
+
     old = definitions.version_by_id(inst.definition_id)
     inst.workflow_json = migrate_state(inst.workflow_json, old.definition, target.definition)
     inst.definition_id = target.id

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
 from functools import cache
+from typing import TYPE_CHECKING
 from typing import Any
 
 from flask_babel import gettext as _
@@ -66,11 +67,13 @@ from app.services.errors import NotFound
 from app.services.platform import audit
 from app.services.platform import idempotency
 from app.services.platform import outbox
-from app.workflow import Runtime
-from app.workflow import WorkflowError
 from app.workflow.budget import LIMIT_MESSAGE
 from app.workflow.budget import LimitExceeded
-from app.workflow.engine import SERIALIZER_VERSION
+from app.workflow.errors import WorkflowError
+from app.workflow.spec import SERIALIZER_VERSION
+
+if TYPE_CHECKING:
+    from app.workflow import Runtime
 
 ALREADY_HANDLED = "该任务已被处理"
 log = logging.getLogger("medreg.processes")
@@ -220,6 +223,8 @@ def _commit(files: uploads.Batch) -> None:
 
 def _restore(ctx: StepContext) -> tuple[definitions.Version, Runtime]:
     """The instance's definition version and its workflow, ready to step."""
+    from app.workflow import Runtime  # the engine, loaded by the first step a process runs
+
     _stepping.set(ctx.instance.id)
     version = definitions.version_by_id(ctx.instance.definition_id)
     rt = Runtime.restore(version.definition, ctx.instance.workflow_json, **_runtime_args(ctx))
@@ -345,6 +350,8 @@ def start(actor: User | None, process_id: str, submission: forms.Submission | di
             raise DomainError(_("您已有正在办理的同类申请，请在业务查询中查看进度")) from exc
         conflicts.on_start(inst)
         ctx = StepContext(inst, actor, now, upload_dir)
+        from app.workflow import Runtime  # the engine, loaded by the first step a process runs
+
         rt = Runtime.start(defn, prepared.data, **_runtime_args(ctx))
         who = _submitter(actor, prepared)
         if bt.kind == "case" and bt.configured:
