@@ -54,6 +54,7 @@ class Session:
         self._conn: http.client.HTTPConnection | None = None
         self._host: tuple[str, int] | None = None
         self._last = 0.0
+        self._served = False  # the current connection has answered a request
 
     # --- requests.Session's calls ------------------------------------------------------------
     def get(self, url: str, allow_redirects: bool = True, timeout: float = 60, **kw: Any) -> Response:
@@ -96,15 +97,19 @@ class Session:
         host = (parts.hostname or "127.0.0.1", parts.port or 80)
         for attempt in (0, 1):
             conn = self._connection(host, timeout)
+            reused = self._served  # False on a connection just opened
             try:
                 conn.request(method, path, body=body, headers=sent)
                 raw = conn.getresponse()
                 content = raw.read()
                 break
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                self.close()  # the server closed a kept-alive connection: once more on a new one
-                if attempt:
+                self.close()
+                # the server had closed a kept-alive connection before reading this request: once
+                # more on a new one (as urllib3 does); a fresh connection that fails is an error
+                if attempt or not reused:
                     raise
+        self._served = True
         self._last = time.monotonic()
         if raw.getheader("Connection", "").lower() == "close":
             self.close()
@@ -118,6 +123,7 @@ class Session:
         if self._conn is None or self._host != host or stale:
             self.close()
             self._conn, self._host = http.client.HTTPConnection(host[0], host[1], timeout=timeout), host
+            self._served = False
         return self._conn
 
     def _keep_cookie(self, header: str) -> None:
