@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import http.client
 import json as jsonlib
+import select
 import time
 from email.message import Message
 from http.cookies import SimpleCookie
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 
 from urllib3.filepost import encode_multipart_formdata
 
-IDLE_SECONDS = 2.0  # a connection idle longer is opened again (servers close idle ones after ~5 s)
+IDLE_SECONDS = 1.5  # a connection idle longer is opened again (gunicorn closes idle ones after 2 s by default)
 
 
 class Response:
@@ -61,7 +62,8 @@ class Session:
         resp = self.request("GET", url, timeout=timeout, **kw)
         hops = 0
         while allow_redirects and resp.status_code in (301, 302, 303, 307, 308) and hops < 5:
-            resp = self.request("GET", urljoin(url, resp.headers["Location"]), timeout=timeout)
+            url = urljoin(url, resp.headers["Location"])  # relative to this hop
+            resp = self.request("GET", url, timeout=timeout)
             hops += 1
         return resp
 
@@ -105,9 +107,9 @@ class Session:
                 break
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 self.close()
-                # the server had closed a kept-alive connection before reading this request: once
-                # more on a new one (as urllib3 does); a fresh connection that fails is an error
-                if attempt or not reused:
+                # a kept-alive connection the server closed: a GET once more on a new one; any
+                # other request may have been carried out, so it is never sent twice
+                if attempt or not reused or method != "GET":
                     raise
         self._served = True
         self._last = time.monotonic()
@@ -119,12 +121,21 @@ class Session:
 
     # --- the connection and the cookies ------------------------------------------------------
     def _connection(self, host: tuple[str, int], timeout: float) -> http.client.HTTPConnection:
-        stale = time.monotonic() - self._last > IDLE_SECONDS
+        stale = time.monotonic() - self._last > IDLE_SECONDS or self._closed_by_server()
         if self._conn is None or self._host != host or stale:
             self.close()
             self._conn, self._host = http.client.HTTPConnection(host[0], host[1], timeout=timeout), host
             self._served = False
         return self._conn
+
+    def _closed_by_server(self) -> bool:
+        """The kept-alive connection was closed by the server (its socket reads as ready: end of
+        stream), checked before a request is sent on it (as urllib3 does)."""
+        sock = self._conn.sock if self._conn is not None else None
+        if sock is None:
+            return False
+        readable, _w, _x = select.select([sock], [], [], 0)
+        return bool(readable)
 
     def _keep_cookie(self, header: str) -> None:
         jar: SimpleCookie = SimpleCookie()

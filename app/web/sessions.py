@@ -6,7 +6,9 @@ replayed from an old copy, and ending a session on the server ends it everywhere
 Flash messages (提示) are kept in the row with a random id, and a second cookie
 (``<session cookie>-flash``) names the batch still to be shown: the page that shows them (the
 list after 提交, 确认) deletes that cookie instead of writing the row again. That cookie, too,
-holds a random value only.
+holds a random value only; another session's (copied) or a guessed one shows nothing. The batch
+stays in the row, no longer named, until the row is next written. Two overlapping requests of
+one session (a double click) may lose a 提示, as they could when the row alone kept them.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ FLASH_ID_KEY = "_flash_id"  # the row's id of its 提示, shown while the flash 
 FLASH_MAX_AGE = 600  # seconds the flash cookie lives (the redirect that shows it follows at once)
 _MISSING = object()
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32), as websessions.create
+_FLASH_ID = re.compile(r"[A-Za-z0-9_-]{16}")  # secrets.token_urlsafe(12), as row_values
 
 
 class ServerSession(CallbackDict[str, Any], SessionMixin):
@@ -201,7 +204,8 @@ class ServerSessionInterface(SessionInterface):
         if health:
             return session
         session.flash_cookie = cookie = request.cookies.get(self.get_cookie_name(app) + "-flash")
-        if flashes and isinstance(flash_id, str) and cookie and hmac.compare_digest(cookie, flash_id):
+        if (flashes and isinstance(flash_id, str) and cookie and _FLASH_ID.fullmatch(cookie)
+                and hmac.compare_digest(cookie, flash_id)):
             session.flashes, session.flash_id = list(flashes), flash_id  # not shown yet
         elif flashes and flash_id is None:  # kept before the flash cookie: shown once, then dropped
             session.flashes, session.modified = list(flashes), True

@@ -34,3 +34,19 @@ def test_a_stored_version_from_before_the_flags_keeps_what_the_code_said() -> No
     assert stored.user_tasks["commission_accept"].title == "卫健委受理"
     assert stored.user_tasks["commission_accept"].lane == "commission"  # the role key, not 卫生健康委
     assert stored.name == "注册"
+
+
+def test_a_version_whose_stored_specs_cannot_be_read_is_read_from_its_diagram() -> None:
+    # pages show a version's name and steps from its stored specs; a version stored in another
+    # shape (an older or newer serializer) still shows them, read from its diagram
+    from types import SimpleNamespace
+
+    from app.services.backoffice.definitions import definition_of
+
+    xml = (ROOT / "bpmn" / "registration.bpmn").read_text("utf-8")
+    parsed = load_definition(xml, "registration")
+    row = SimpleNamespace(id=-1, sha256="another-shape", process_id="registration", bpmn_xml=xml,
+                          spec_json='{"spec": {"name": "registration"}}')
+    found = definition_of(row)  # type: ignore[arg-type]
+    assert found.name == parsed.name == "注册"
+    assert found.user_tasks == parsed.user_tasks

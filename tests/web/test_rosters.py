@@ -216,15 +216,18 @@ def test_others_can_save_their_work_while_a_large_roster_csv_streams(
     first = next(pieces)  # the download has begun: its reader holds its transaction
     assert first
     with engine.connect() as other:  # someone else saves meanwhile, waiting at most 0.3 s
-        if engine.dialect.name == "sqlite":
-            other.exec_driver_sql("PRAGMA busy_timeout=300")
-        else:
-            other.exec_driver_sql("SET lock_timeout = '300ms'")
-        other.execute(text("UPDATE qualification SET name = '医师改名' WHERE cert_no = :c"),
-                      {"c": f"Q{1:026d}"})
-        other.commit()
-        if engine.dialect.name == "sqlite":
-            other.exec_driver_sql("PRAGMA busy_timeout=30000")
+        try:
+            if engine.dialect.name == "sqlite":
+                other.exec_driver_sql("PRAGMA busy_timeout=300")
+            else:
+                other.exec_driver_sql("SET LOCAL lock_timeout = '300ms'")  # this transaction only
+            other.execute(text("UPDATE qualification SET name = '医师改名' WHERE cert_no = :c"),
+                          {"c": f"Q{1:026d}"})
+            other.commit()
+        finally:
+            if engine.dialect.name == "sqlite":  # the pooled connection waits as configured again
+                other.rollback()
+                other.exec_driver_sql("PRAGMA busy_timeout=30000")
     rest = b"".join(p if isinstance(p, bytes) else p.encode() for p in pieces)
     resp.close()
     text_out = (first if isinstance(first, bytes) else first.encode()).decode("utf-8-sig") + rest.decode("utf-8")

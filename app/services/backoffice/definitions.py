@@ -149,7 +149,13 @@ def definition_of(row: ProcessDefinition) -> Definition:
         hit = _defs.get(key)
     if hit is not None:
         return hit
-    defn = stored_definition(row.spec_json)
+    try:
+        defn = stored_definition(row.spec_json)
+    except (KeyError, TypeError, ValueError):  # specs of another shape: parse the diagram instead
+        from app.workflow import load_definition
+
+        parsed = load_definition(row.bpmn_xml, row.process_id)
+        defn = Definition(parsed.process_id, parsed.name, row.spec_json, parsed.user_tasks)
     with _lock:
         _defs[key] = defn
     return defn
