@@ -190,7 +190,7 @@ class ServerSessionInterface(SessionInterface):
             if health:
                 return ServerSession()
             session = self._anonymous(app, token)
-            session.flash_cookie = request.cookies.get(self.get_cookie_name(app) + "-flash")
+            session.flash_cookie = request.cookies.get(self._flash_name(app))
             return session
         try:
             data = _JSON.loads(stored.data)
@@ -203,7 +203,7 @@ class ServerSessionInterface(SessionInterface):
         session.raw = stored.data
         if health:
             return session
-        session.flash_cookie = cookie = request.cookies.get(self.get_cookie_name(app) + "-flash")
+        session.flash_cookie = cookie = request.cookies.get(self._flash_name(app))
         if (flashes and isinstance(flash_id, str) and cookie and _FLASH_ID.fullmatch(cookie)
                 and hmac.compare_digest(cookie, flash_id)):
             session.flashes, session.flash_id = list(flashes), flash_id  # not shown yet
@@ -211,18 +211,19 @@ class ServerSessionInterface(SessionInterface):
             session.flashes, session.modified = list(flashes), True
         return session
 
+    def _flash_name(self, app: Flask) -> str:
+        return self.get_cookie_name(app) + "-flash"
+
     def _flash_cookie(self, app: Flask, session: ServerSession, response: Response) -> None:
         """Name the row's 提示 still to be shown, or delete the name once they were shown."""
-        name = self.get_cookie_name(app) + "-flash"
-        domain, path = self.get_cookie_domain(app), self.get_cookie_path(app)
+        options: dict[str, Any] = {
+            "domain": self.get_cookie_domain(app), "path": self.get_cookie_path(app), "httponly": True,
+            "secure": self.get_cookie_secure(app), "samesite": self.get_cookie_samesite(app)}
         if session.flashes and session.flash_id and session.flash_id != session.flash_cookie:
-            response.set_cookie(name, session.flash_id, max_age=FLASH_MAX_AGE, httponly=True,
-                                secure=self.get_cookie_secure(app), samesite=self.get_cookie_samesite(app),
-                                domain=domain, path=path)
+            response.set_cookie(self._flash_name(app), session.flash_id, max_age=FLASH_MAX_AGE, **options)
             response.vary.add("Cookie")
         elif session.flash_cookie and not session.flashes:  # shown, or naming nothing
-            response.delete_cookie(name, domain=domain, path=path, secure=self.get_cookie_secure(app),
-                                   httponly=True, samesite=self.get_cookie_samesite(app))
+            response.delete_cookie(self._flash_name(app), **options)
             response.vary.add("Cookie")
 
     @staticmethod

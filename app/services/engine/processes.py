@@ -313,6 +313,8 @@ def start(actor: User | None, process_id: str, submission: forms.Submission | di
 
     ``token`` is the form's idempotency token: submitted again, it returns the first result.
     """
+    from app.workflow import Runtime  # the engine, loaded by the first step a process runs
+
     bt = _business_type(actor, process_id)
     row = definitions.published(process_id)
     defn = definitions.definition_of(row)
@@ -350,8 +352,6 @@ def start(actor: User | None, process_id: str, submission: forms.Submission | di
             raise DomainError(_("您已有正在办理的同类申请，请在业务查询中查看进度")) from exc
         conflicts.on_start(inst)
         ctx = StepContext(inst, actor, now, upload_dir)
-        from app.workflow import Runtime  # the engine, loaded by the first step a process runs
-
         rt = Runtime.start(defn, prepared.data, **_runtime_args(ctx))
         who = _submitter(actor, prepared)
         if bt.kind == "case" and bt.configured:

@@ -386,8 +386,8 @@ def _tasks_with_names(inst: ProcessInstance) -> dict[int | None, str]:
     return {t.completed_by_id: name for t, name in rows if t.completed_by_id and name is not None}
 
 
-def _history(inst: ProcessInstance, row: ProcessDefinition) -> list[HistoryEntry]:
-    names = _tasks_with_names(inst)
+def _history(inst: ProcessInstance, row: ProcessDefinition,
+             names: dict[int | None, str]) -> list[HistoryEntry]:
     out = []
     for t in inst.tasks:
         if t.status == TaskStatus.COMPLETED and t.completed_at is not None:
@@ -423,6 +423,7 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
         for f in fields:
             if props.get(f.name, {}).get("format") == "mobile":
                 f.display = mask_mobile(str(f.value or ""))
+    names = _tasks_with_names(inst)  # inst.tasks, read once with who completed them
     days_left = None
     if inst.due_on and inst.completed_at is None:
         today: date = today_cst()
@@ -433,7 +434,7 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
         inst, eligibility.type_name(inst.process_id),
         physician.display_name if physician else (qual.name if qual else ""),
         (physician.id_number or "") if own and physician is not None else mask_id(qual.id_number if qual else ""),
-        institution.name if institution else "", fields, _history(inst, row),
+        institution.name if institution else "", fields, _history(inst, row, names),
         [t for t in inst.tasks if t.status == TaskStatus.OPEN], days_left,
         cancellation_report.reported_late_days(inst.process_id, inst.application, inst.created_at),
         _("执业机构") if inst.registration_id else _("拟执业机构"),

@@ -52,8 +52,10 @@ def reading() -> Iterator[Session]:
     request's transaction ended): on SQLite a deferred transaction, so writers go on while it
     is open; on PostgreSQL a READ ONLY one."""
     with db.engine.connect() as conn:
-        conn.execution_options(**{READ_ONLY: True},
-                               **({"postgresql_readonly": True} if conn.dialect.name == "postgresql" else {}))
+        options: dict[str, Any] = {READ_ONLY: True}
+        if conn.dialect.name == "postgresql":
+            options["postgresql_readonly"] = True
+        conn.execution_options(**options)
         with Session(bind=conn) as own:
             yield own
 
