@@ -66,6 +66,9 @@ class DefaultConfig:
     MEDREG_HEALTH_SWEEP_MAX_SECONDS = 300.0
     MEDREG_HEALTH_OUTBOX_MAX_SECONDS = 1800.0  # not ok when a pending message is older (0: off)
     MEDREG_LOG_FORMAT: str | None = None  # json | text; production defaults to json
+    # the app's own line per request (medreg.request); deploy/gunicorn.conf.py turns it off, as
+    # gunicorn's access line carries the same fields (request id, status, duration, user id)
+    MEDREG_REQUEST_LOG = True
     # PostgreSQL ends a statement of this process after this many seconds (deploy/gunicorn.conf.py
     # sets it for web workers to their timeout; None or 0: no limit — the `flask` commands, the
     # scheduler, migrations)

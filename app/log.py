@@ -128,7 +128,7 @@ def configure(app: Flask) -> None:
     app.logger.handlers.clear()  # Flask's own handler would print each line twice
     app.logger.propagate = True
     app.before_request(_begin)
-    app.after_request(_end)
+    app.after_request(_end if app.config["MEDREG_REQUEST_LOG"] else _mark)
 
 
 def _begin() -> None:
@@ -140,14 +140,25 @@ def _begin() -> None:
     request.environ[ENVIRON_REQUEST_ID] = g.request_id
 
 
-def _end(response: Response) -> Response:
+def _mark(response: Response) -> Response:
+    """The request id on the response, the user id for the server's access line."""
     from flask import g
     from flask import request
 
     response.headers[REQUEST_ID_HEADER] = g.get("request_id") or ""
     user = g.get("_login_user")  # only if the request loaded it: no extra query
-    user_id = getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
-    request.environ[ENVIRON_USER_ID] = user_id
+    request.environ[ENVIRON_USER_ID] = (
+        getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None)
+    return response
+
+
+def _end(response: Response) -> Response:
+    """:func:`_mark`, and the app's own line for the request."""
+    from flask import g
+    from flask import request
+
+    _mark(response)
+    user_id = request.environ[ENVIRON_USER_ID]
     started = g.get("request_started")
     duration = round((time.perf_counter() - started) * 1000, 1) if started else None
     request_log.info("%s %s %s", request.method, request.path, response.status_code,

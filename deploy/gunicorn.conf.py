@@ -37,6 +37,9 @@ keepalive = 5
 # request that hangs: the database ends any statement (or lock wait) of a web worker after as long
 # (libpq ``options``; behind PgBouncer set it on the web role instead and this to 0: docs/deploy.md)
 os.environ.setdefault("MEDREG_STATEMENT_TIMEOUT_SECONDS", str(timeout))
+# one line per request: gunicorn's access line below carries what the app's own line would
+# (request id, method, path, status, duration, user id); MEDREG_REQUEST_LOG=on brings it back
+os.environ.setdefault("MEDREG_REQUEST_LOG", "off")
 max_requests = 2000  # a worker is replaced now and then (bounded memory growth)
 max_requests_jitter = 200
 accesslog = "-"  # stdout: journald / docker logs

@@ -123,14 +123,32 @@ def int_arg(value: str | None) -> int | None:
 
 
 def menu_for(user: User) -> list[tuple[str, str]]:
-    """The left menu (label, url)."""
-    if user.role is Role.PHYSICIAN and not user.activated:
+    """The left menu (label, url): the same for everyone with the same role, activation,
+    organisation-admin flag and startable configured types, so its addresses are built once
+    per process for each (and for each script root the app is mounted at)."""
+    startable = bool(staff_cases.startable(user)) if user.role in (Role.INSTITUTION, Role.COMMISSION) else False
+    key = (request.script_root, user.role, bool(user.activated), bool(user.org_admin), startable)
+    held: dict[tuple[str, Role, bool, bool, bool], tuple[tuple[str, str], ...]] = (
+        current_app.extensions.setdefault("medreg_menus", {}))  # per app: its own URL map
+    menu = held.get(key)
+    if menu is None:
+        menu = tuple(_menu(user.role, bool(user.activated), bool(user.org_admin), startable))
+        if len(held) < _MENUS_HELD:  # a few per mount point; never grown by what a client sends
+            held[key] = menu
+    return list(menu)
+
+
+_MENUS_HELD = 64
+
+
+def _menu(role: Role, activated: bool, org_admin: bool, startable: bool) -> list[tuple[str, str]]:
+    if role is Role.PHYSICIAN and not activated:
         # 指南 1.3 #2 (身份信息更新 / 安全设置) and the FAQ's 资格补【改】指南 menu
         return [("医师账户激活", url_for("account.activate")),
                 ("身份信息更新", url_for("account.identity")),
                 ("资格补【改】指南", url_for("account.guides")),
                 ("安全设置", url_for("account.security"))]
-    if user.role is Role.PHYSICIAN:
+    if role is Role.PHYSICIAN:
         return [("资格信息", url_for("physician.qualification")),
                 ("执业信息", url_for("physician.practice")),
                 ("考核信息", url_for("physician.assessment")),
@@ -139,24 +157,24 @@ def menu_for(user: User) -> list[tuple[str, str]]:
                 ("业务查询", url_for("physician.applications")),
                 ("证书补办", url_for("physician.apply", process_id="reissue")),
                 ("安全设置", url_for("account.security"))]
-    if user.role is Role.INSTITUTION:
+    if role is Role.INSTITUTION:
         menu: list[tuple[str, str]] = [("待办任务", url_for("inbox.index")),
                 ("医师名册", url_for("institution.roster", kind="main")),
                 ("激活码", url_for("institution.activation_codes")),
                 ("科室维护", url_for("institution.departments_page")),
                 ("定期考核", url_for("institution.assessments_page")),
                 ("报告注销/备案", url_for("inbox.report_cancellation"))]
-        if staff_cases.startable(user):
+        if startable:
             menu.append(("发起业务", url_for("inbox.start_list")))
-        if user.org_admin:
+        if org_admin:
             menu.append(("工作人员账户", url_for("institution.staff_list")))
         return menu
-    if user.role is Role.COMMISSION:
+    if role is Role.COMMISSION:
         menu = [("待办任务", url_for("inbox.index")),
                 ("办理统计", url_for("inbox.dashboard")),
                 ("依职权注销", url_for("inbox.report_cancellation")),
                 ("行政处罚记录", url_for("inbox.find_registration"))]
-        if staff_cases.startable(user):
+        if startable:
             menu.append(("发起业务", url_for("inbox.start_list")))
         return menu
     return [("管理首页", url_for("admin.home")), ("流程管理", url_for("admin.processes")),

@@ -226,6 +226,41 @@ def test_a_request_logs_one_json_line_with_the_id_it_returned(
                          "status", "duration_ms", "user_id"}
 
 
+def test_without_the_request_line_the_id_and_user_still_reach_the_server(
+        tmp_path: Path, app: Flask, clean_db: None, root_logging: None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # MEDREG_REQUEST_LOG=off (deploy/gunicorn.conf.py): gunicorn's access line is the one line
+    # per request, so the app writes none, but still returns the id and hands the server the
+    # signed-in person's id for that line
+    from app.log import ENVIRON_USER_ID
+
+    quiet = create_app({**conftest.test_config(tmp_path, app.config["SQLALCHEMY_DATABASE_URI"]),
+                        "MEDREG_LOG_FORMAT": "json", "MEDREG_REQUEST_LOG": False})
+    try:
+        with quiet.app_context():
+            user_id = make_user("phys02", Role.PHYSICIAN, "李四", id_number="140101199001011242").id
+            db.session.commit()
+        seen: list[dict[str, Any]] = []
+        inner = quiet.wsgi_app
+
+        def server_side(environ: dict[str, Any], start_response: Any) -> Any:
+            seen.append(environ)  # what the server (gunicorn's access line) reads afterwards
+            return inner(environ, start_response)
+
+        quiet.wsgi_app = server_side  # type: ignore[method-assign]
+        web = WebClient(quiet.test_client())
+        web.login("phys02")
+        capsys.readouterr()
+        resp = web.client.get("/messages/", headers={"X-Request-Id": "lb-quiet-1"})
+        assert resp.status_code == 200 and resp.headers["X-Request-Id"] == "lb-quiet-1"
+        assert seen[-1][ENVIRON_USER_ID] == user_id
+        assert _request_lines(capsys.readouterr().err) == []
+    finally:
+        with quiet.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 @pytest.mark.parametrize("forged", ['x\n{"level":"CRITICAL","message":"forged"}', "a" * 1024,
                                     "id with spaces", ""])
 def test_a_forged_request_id_is_replaced(json_app: Flask, forged: str,
@@ -315,9 +350,9 @@ def test_gunicorn_with_the_shipped_config_logs_json_access_lines_with_the_reques
     assert by_id["lb-probe-1"]["logger"] == "gunicorn.access"
     assert (by_id["lb-probe-1"]["path"], by_id["lb-probe-1"]["status"]) == ("/healthz", 200)
     assert (by_id[new_id]["method"], by_id[new_id]["path"], by_id[new_id]["status"]) == ("GET", "/login", 200)
+    # one line per request: the app writes no line of its own beside gunicorn's access line
     app_lines = [json.loads(line) for line in err.read_text().splitlines() if line.startswith("{")]
-    assert {line["request_id"] for line in app_lines if line["logger"] == "medreg.request"} >= {
-        "lb-probe-1", new_id}  # the app's own line carries the same id
+    assert [line for line in app_lines if line["logger"] == "medreg.request"] == []
 
 
 def test_production_logs_json_and_development_text_unless_chosen() -> None:

@@ -1,0 +1,49 @@
+"""The left menu's addresses are built once per process for each kind of person (role, activation,
+机构管理员, startable types) and mount point; what a person sees is still theirs."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+
+from app.extensions import db
+from app.models import User
+from tests.conftest import WebClient
+from tests.factories import World
+
+
+def _menu(html: str) -> list[str]:
+    nav = re.search(r'<nav class="side".*?</nav>', html, re.S)
+    assert nav, html
+    return re.findall(r'<a href="([^"]+)"', nav.group(0))
+
+
+def test_the_menu_follows_the_mount_point_of_each_request(web: WebClient, web_world: World) -> None:
+    web.login("jigou01")
+    plain = _menu(web.get("/inbox/").get_data(as_text=True))
+    assert plain[0] == "/inbox/" and any(href.startswith("/institution/") for href in plain)
+    mounted = _menu(web.client.get("/inbox/", environ_overrides={"SCRIPT_NAME": "/medreg"})
+                    .get_data(as_text=True))
+    assert mounted == ["/medreg" + href for href in plain]
+    assert _menu(web.get("/inbox/").get_data(as_text=True)) == plain
+
+
+def test_many_mount_points_do_not_grow_the_menus_held(app: Flask, web: WebClient, web_world: World) -> None:
+    web.login("jigou01")
+    for n in range(100):  # e.g. a SCRIPT_NAME a client could choose
+        page = web.client.get("/inbox/", environ_overrides={"SCRIPT_NAME": f"/m{n}"})
+        assert _menu(page.get_data(as_text=True))[0] == f"/m{n}/inbox/"
+    assert len(app.extensions["medreg_menus"]) <= 64
+
+
+def test_becoming_org_admin_shows_the_staff_menu_at_once(app: Flask, web: WebClient, web_world: World) -> None:
+    web.login("jigou01")
+    assert "/institution/staff" not in _menu(web.get("/inbox/").get_data(as_text=True))
+    with app.app_context():
+        staff = db.session.get(User, web_world.staff_id)
+        assert staff is not None
+        staff.org_admin = True
+        db.session.commit()
+        db.session.remove()
+    assert "/institution/staff" in _menu(web.get("/inbox/").get_data(as_text=True))
