@@ -20,6 +20,7 @@ from app.models import FilingStatus
 from app.models import Institution
 from app.models import ProcessInstance
 from app.models import Qualification
+from app.models import ReferenceStamp
 from app.models import Registration
 from app.models import RegistrationStatus
 from app.models import Role
@@ -61,14 +62,42 @@ def qualification_in(actor: User, category: str, level: str) -> Qualification | 
 
 def person_categories(qual: Qualification | None) -> list[str]:
     """The 执业类别 the person is qualified in (several qualifications share the ID number)."""
+    return _person_categories(qual)[0]
+
+
+def _person_categories(qual: Qualification | None) -> tuple[list[str], int | None]:
+    """:func:`person_categories` and the catalogue's stamp, in one statement."""
     if qual is None:
-        return []
-    cats = set(db.session.scalars(_PERSON_CATEGORIES, {"id_number": qual.id_number}))
-    return sorted(cats | {qual.category})
+        return [], db.session.scalar(_STAMP_ONLY)
+    rows = db.session.execute(_PERSON_CATEGORIES, {"id_number": qual.id_number}).tuples().all()
+    stamp = rows[0][1] if rows else db.session.scalar(_STAMP_ONLY)
+    return sorted({c for c, _s in rows} | {qual.category}), stamp
 
 
-_PERSON_CATEGORIES = select(Qualification.category).where(  # built once per process
+# the catalogue's stamp: moved by database triggers on every change of catalogue_item
+# (migration 0035_reference_stamp); None when the row is missing (then nothing is kept)
+_STAMP = select(ReferenceStamp.version).where(ReferenceStamp.name == "catalogue").scalar_subquery()
+_STAMP_ONLY = select(_STAMP)
+_PERSON_CATEGORIES = select(Qualification.category, _STAMP).where(  # built once per process
     Qualification.id_number == bindparam("id_number"))
+CatalogueRow = tuple[str, str, str, str | None]  # kind, code, name, parent code
+# (stamp, the 执业类别 and active 执业范围) of the newest catalogue this process read
+_catalogue_kept: tuple[int, tuple[CatalogueRow, ...]] | None = None
+
+
+def _catalogue_rows(stamp: int | None) -> tuple[CatalogueRow, ...]:
+    """The 执业类别 and the active 执业范围 (catalogue order), kept in this process while the
+    catalogue's stamp read in this request's transaction is the one they were read at: a change
+    (an import, ``flask seed``, an administrator's SQL) is seen by the very next page. Read
+    after the stamp, so rows kept under a stamp are never older than it."""
+    global _catalogue_kept
+    kept = _catalogue_kept
+    if stamp is not None and kept is not None and kept[0] == stamp:
+        return kept[1]
+    rows = tuple((str(k), str(c), str(n), p) for k, c, n, p in db.session.execute(_CATALOGUE).tuples())
+    if stamp is not None:
+        _catalogue_kept = (stamp, rows)
+    return rows
 
 
 def qualification_of(actor: User) -> Qualification:
@@ -141,9 +170,6 @@ _CATALOGUE = select(CatalogueItem.kind, CatalogueItem.code, CatalogueItem.name,
     CatalogueItem.kind == "practice_category",
     and_(CatalogueItem.kind == "practice_scope", CatalogueItem.active.is_(True)))).order_by(
     CatalogueItem.sort_order, CatalogueItem.id)
-_CATALOGUE_NAMED = _CATALOGUE.where(or_(CatalogueItem.kind == "practice_category",
-                                        CatalogueItem.code.in_(bindparam("codes", expanding=True))))
-_CATEGORIES = _CATALOGUE.where(CatalogueItem.kind == "practice_category")
 # (of one institution?, only the named ones?) -> the departments' statement
 _DEPARTMENTS_OF = {
     (by_institution, by_id): _DEPARTMENTS.where(*(
@@ -172,12 +198,11 @@ def _departments(institution_id: int | None, named: Collection[str] | None) -> l
 def _catalogue(qual: Qualification | None, want: frozenset[str],
                named: Collection[str] | None) -> dict[str, list[Option]]:
     scopes_wanted = "practice_scopes" in want and (named is None or bool(named))
-    if scopes_wanted and named is not None:
-        rows = db.session.execute(_CATALOGUE_NAMED, {"codes": sorted(named)}).tuples().all()
-    else:
-        rows = db.session.execute(_CATALOGUE if scopes_wanted else _CATEGORIES).tuples().all()
+    categories, stamp = _person_categories(qual)
+    rows = _catalogue_rows(stamp)
+    if named is not None:  # a read-only view: the scopes it names only
+        rows = tuple(r for r in rows if r[0] == "practice_category" or r[1] in named)
     cat_names = {code: name for kind, code, name, _p in rows if kind == "practice_category"}
-    categories = person_categories(qual)
     out: dict[str, list[Option]] = {
         "practice_categories": list(cat_names.items()),
         "person_categories": [(c, cat_names.get(c, c)) for c in categories],
