@@ -119,8 +119,9 @@ def test_the_application_form_reads_no_institution_nor_department_until_one_is_c
     assert not [s for s in selects if "FROM catalogue_item" in s], "\n".join(selects)
     # 14 before the second round, 12 the third, then no list of institutions or 科室 (−2), the
     # 消息 count and the publication stamp with the session (−2); the fifth round: the open
-    # applications of the type and of its conflicting types at once (−1), the catalogue kept (−1)
-    assert len(selects) == 6, "\n".join(selects)
+    # applications of the type and of its conflicting types at once (−1), the catalogue kept (−1),
+    # the qualification with its registrations at once (−1)
+    assert len(selects) == 5, "\n".join(selects)
 
 
 def test_the_physicians_returned_task_reads_no_workflow_state_and_every_department_once(

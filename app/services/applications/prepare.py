@@ -12,6 +12,7 @@ from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import CatalogueItem
@@ -407,6 +408,9 @@ def own_registration(actor: User, value: Any, statuses: tuple[RegistrationStatus
     return reg
 
 
+_WITH_REGISTRATIONS = (joinedload(Qualification.registrations),)
+
+
 @dataclass(frozen=True)
 class FormPage:
     """Everything the application form page shows."""
@@ -437,7 +441,12 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
     bt = types.get(process_id)
     if bt is None or bt.kind != "application":
         raise DomainError(_("不支持的业务类型"))
-    qual = qualification_of(actor)
+    held: Qualification | None = None
+    if instance is None and actor.qualification_id is not None:
+        # the qualification with its registrations (the refusal rules read them), one statement;
+        # held here, so actor.qualification finds it in the session (no statement of its own)
+        held = db.session.get(Qualification, actor.qualification_id, options=_WITH_REGISTRATIONS)
+    qual = held or qualification_of(actor)
     # a new application: the newest published version from the cache (no diagram row read)
     version = (definitions.published_version(process_id) if instance is None
                else definitions.version_by_id(instance.definition_id))
