@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import text
 
 from app.extensions import db
+from app.models import Qualification
 from app.models import User
 from app.services.applications import prepare
 from tests.conftest import WebClient
@@ -110,3 +111,23 @@ def test_a_catalogue_read_inside_a_change_that_was_rolled_back_is_not_kept(
          name=RENAMED)
     scopes = _form(client)
     assert RENAMED in scopes and "回滚的名称" not in scopes
+
+
+def test_a_physician_qualified_in_two_categories_is_offered_the_scopes_of_both(
+        app: Flask, web_world: World) -> None:
+    # 执业范围暂行规定 (执业范围 within the 执业类别 of one's qualifications); R-45. The form
+    # reads whether the person holds other qualifications with the qualification itself; with
+    # one more (口腔), the scopes of both categories are offered, each named with its category
+    client = WebClient.signed_in(app, "doctor01")
+    assert 'value="31"' not in _form(client)
+    with app.app_context():
+        own = db.session.scalar(db.select(User).where(User.username == "doctor01")).qualification
+        db.session.add(Qualification(
+            cert_no=f"201514102{own.id_number}", name=own.name, sex=own.sex, id_number=own.id_number,
+            birth_date=own.birth_date, level="执业医师", category="2", year=2015,
+            issued_on=own.issued_on, issuer=own.issuer))
+        db.session.commit()
+        db.session.remove()
+    scopes = _form(client)
+    assert 'value="31"' in scopes and 'value="11"' in scopes
+    assert "临床 · " in scopes and "口腔 · " in scopes

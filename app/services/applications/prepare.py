@@ -10,8 +10,10 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import and_
 from sqlalchemy import bindparam
+from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -66,7 +68,10 @@ def person_categories(qual: Qualification | None) -> list[str]:
     return _person_categories(qual)[0]
 
 
-def _person_categories(qual: Qualification | None) -> tuple[list[str], int | None]:
+PersonCategories = tuple[list[str], int | None]  # a person's 执业类别, the catalogue's stamp
+
+
+def _person_categories(qual: Qualification | None) -> PersonCategories:
     """:func:`person_categories` and the catalogue's stamp, in one statement."""
     if qual is None:
         return [], db.session.scalar(_STAMP_ONLY)
@@ -118,7 +123,8 @@ def _registration_label(reg: Registration) -> str:
 def form_options(actor: User | None, institution_id: int | None = None,
                  qualification: Qualification | None = None,
                  wanted: Collection[str] | None = None,
-                 shown: Mapping[str, Collection[str]] | None = None) -> dict[str, list[Option]]:
+                 shown: Mapping[str, Collection[str]] | None = None,
+                 person: PersonCategories | None = None) -> dict[str, list[Option]]:
     """The choices of the application forms (institutions, departments, scopes...).
 
     :param actor: the physician whose registrations are offered (the applicant).
@@ -129,6 +135,8 @@ def form_options(actor: User | None, institution_id: int | None = None,
     :param shown: for a read-only view (:func:`forms.shown_values`): list -> the values shown;
         the institutions, departments and scopes are then only the ones named (their labels),
         not every one a form could offer.
+    :param person: the 执业类别 of ``qualification``'s person and the catalogue's stamp, when
+        the caller read them already (:func:`form_page`: with the qualification).
     """
     qual = qualification or (actor.qualification if actor else None)
     want = OPTION_LISTS if wanted is None else frozenset(wanted)
@@ -143,7 +151,8 @@ def form_options(actor: User | None, institution_id: int | None = None,
     elif "departments" in want:
         out["departments"] = []
     if want & {"practice_categories", "person_categories", "practice_scopes"}:
-        out.update(_catalogue(qual, want, None if shown is None else shown.get("practice_scopes", ())))
+        out.update(_catalogue(qual, want, None if shown is None else shown.get("practice_scopes", ()),
+                              person))
     if want & _REGISTRATION_LISTS:
         out.update({k: v for k, v in _registration_options(qual).items() if k in want})
     if "registrations_reportable" in want:
@@ -196,10 +205,10 @@ def _departments(institution_id: int | None, named: Collection[str] | None) -> l
     return [(str(d), n, str(i)) for d, n, i in db.session.execute(q, params)]
 
 
-def _catalogue(qual: Qualification | None, want: frozenset[str],
-               named: Collection[str] | None) -> dict[str, list[Option]]:
+def _catalogue(qual: Qualification | None, want: frozenset[str], named: Collection[str] | None,
+               person: PersonCategories | None = None) -> dict[str, list[Option]]:
     scopes_wanted = "practice_scopes" in want and (named is None or bool(named))
-    categories, stamp = _person_categories(qual)
+    categories, stamp = person if person is not None else _person_categories(qual)
     rows = _catalogue_rows(stamp)
     if named is not None:  # a read-only view: the scopes it names only
         rows = tuple(r for r in rows if r[0] == "practice_category" or r[1] in named)
@@ -408,7 +417,13 @@ def own_registration(actor: User, value: Any, statuses: tuple[RegistrationStatus
     return reg
 
 
-_WITH_REGISTRATIONS = (joinedload(Qualification.registrations),)
+_SAME_PERSON = aliased(Qualification)
+_QUALIFICATION_FOR_FORM = (
+    select(Qualification, _STAMP,
+           select(func.count()).select_from(_SAME_PERSON)
+           .where(_SAME_PERSON.id_number == Qualification.id_number).scalar_subquery())
+    .options(joinedload(Qualification.registrations))
+    .where(Qualification.id == bindparam("qualification_id")))
 
 
 @dataclass(frozen=True)
@@ -442,10 +457,17 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
     if bt is None or bt.kind != "application":
         raise DomainError(_("不支持的业务类型"))
     held: Qualification | None = None
+    person: PersonCategories | None = None
     if instance is None and actor.qualification_id is not None:
-        # the qualification with its registrations (the refusal rules read them), one statement;
+        # the qualification with its registrations (the refusal rules read them), the
+        # catalogue's stamp and how many qualifications the person holds, in one statement;
         # held here, so actor.qualification finds it in the session (no statement of its own)
-        held = db.session.get(Qualification, actor.qualification_id, options=_WITH_REGISTRATIONS)
+        found = db.session.execute(_QUALIFICATION_FOR_FORM,
+                                   {"qualification_id": actor.qualification_id}).unique().first()
+        if found is not None:
+            held = found[0]
+            if found[2] == 1:  # one qualification: the person's 执业类别 is its own
+                person = ([held.category], found[1])
     qual = held or qualification_of(actor)
     # a new application: the newest published version from the cache (no diagram row read)
     version = (definitions.published_version(process_id) if instance is None
@@ -464,7 +486,7 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
     searched = forms.search_fields(schema)
     chosen = next((v for n in forms.institution_fields(schema)
                    if isinstance(v := vals.get(n), int) and not isinstance(v, bool)), None)
-    options = form_options(actor, chosen, qual, wanted)
+    options = form_options(actor, chosen, qual, wanted, person=person)
     if query is not None and searched and instance is None:
         known = {v for v, _label in options.get("institutions", [])}
         options["institutions"] = [*options.get("institutions", []), *(
