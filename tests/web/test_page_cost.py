@@ -120,9 +120,9 @@ def test_the_application_form_reads_no_institution_nor_department_until_one_is_c
     # 14 before the second round, 12 the third, then no list of institutions or 科室 (−2), the
     # 消息 count and the publication stamp with the session (−2); the fifth round: the open
     # applications of the type and of its conflicting types at once (−1), the catalogue kept (−1),
-    # the qualification with its registrations, the catalogue's stamp and whether the person
-    # holds other qualifications at once (−2)
-    assert len(selects) == 4, "\n".join(selects)
+    # the qualification with its registrations, the catalogue's stamp, whether the person holds
+    # other qualifications and their open applications at once (−3)
+    assert len(selects) == 3, "\n".join(selects)
 
 
 def test_the_physicians_returned_task_reads_no_workflow_state_and_every_department_once(

@@ -9,7 +9,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask_babel import gettext as _
+from sqlalchemy import String
 from sqlalchemy import bindparam
+from sqlalchemy import cast
+from sqlalchemy import func
 from sqlalchemy import select
 
 from app.extensions import db
@@ -45,6 +48,20 @@ _OPEN_OF = select(ProcessInstance.id, ProcessInstance.process_id).where(
     ProcessInstance.subject_user_id == bindparam("user_id"),
     ProcessInstance.process_id.in_(bindparam("process_ids", expanding=True)),
     ProcessInstance.completed_at.is_(None)).order_by(ProcessInstance.id)
+
+
+# every open application of a person as one text, "id:process_id,id:process_id" (a statement
+# of another table reads it in a column; process ids are XML names: no ":" nor ",")
+OPEN_TEXT = select(func.aggregate_strings(
+    cast(ProcessInstance.id, String) + ":" + ProcessInstance.process_id, ",")).where(
+    ProcessInstance.subject_user_id == bindparam("user_id"),
+    ProcessInstance.completed_at.is_(None)).scalar_subquery()
+
+
+def open_from_text(text: str | None) -> tuple[OpenApplication, ...]:
+    """The open applications :data:`OPEN_TEXT` read, oldest first."""
+    pairs = (item.split(":", 1) for item in (text or "").split(",") if item)
+    return tuple(sorted((int(i), p) for i, p in pairs))
 
 
 def open_application(actor: User, process_id: str) -> int | None:
@@ -112,8 +129,10 @@ def active_filings(actor: User) -> list[MultiFiling]:
             if f.status == FilingStatus.ACTIVE]
 
 
-def refusal(actor: User, process_id: str) -> str | None:
-    """Why ``actor`` may not apply for ``process_id`` now (None: they may)."""
+def refusal(actor: User, process_id: str,
+            opened: tuple[OpenApplication, ...] | None = None) -> str | None:
+    """Why ``actor`` may not apply for ``process_id`` now (None: they may); ``opened``: every
+    open application of the person, when the caller read them in this transaction already."""
     if actor.qualification is None:
         return _("未查询到您的医师资格信息")
     bt = types.get(process_id)
@@ -123,7 +142,8 @@ def refusal(actor: User, process_id: str) -> str | None:
     # one statement: the type's own check and the conflict check both answer from it
     others = types.conflicts_of(process_id)
     asked = others | {process_id}
-    found = open_applications(actor, asked)
+    found = (tuple(o for o in opened if o[1] in asked) if opened is not None
+             else open_applications(actor, asked))
     with _knowing(actor, asked, found):
         why = bt.refusal(actor)
     if why:

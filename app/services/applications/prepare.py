@@ -421,7 +421,8 @@ _SAME_PERSON = aliased(Qualification)
 _QUALIFICATION_FOR_FORM = (
     select(Qualification, _STAMP,
            select(func.count()).select_from(_SAME_PERSON)
-           .where(_SAME_PERSON.id_number == Qualification.id_number).scalar_subquery())
+           .where(_SAME_PERSON.id_number == Qualification.id_number).scalar_subquery(),
+           eligibility.OPEN_TEXT)
     .options(joinedload(Qualification.registrations))
     .where(Qualification.id == bindparam("qualification_id")))
 
@@ -458,14 +459,16 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
         raise DomainError(_("不支持的业务类型"))
     held: Qualification | None = None
     person: PersonCategories | None = None
+    opened: tuple[eligibility.OpenApplication, ...] | None = None
     if instance is None and actor.qualification_id is not None:
         # the qualification with its registrations (the refusal rules read them), the
-        # catalogue's stamp and how many qualifications the person holds, in one statement;
-        # held here, so actor.qualification finds it in the session (no statement of its own)
-        found = db.session.execute(_QUALIFICATION_FOR_FORM,
-                                   {"qualification_id": actor.qualification_id}).unique().first()
+        # catalogue's stamp, how many qualifications the person holds and their open
+        # applications, in one statement; held here, so actor.qualification finds it in the
+        # session (no statement of its own)
+        found = db.session.execute(_QUALIFICATION_FOR_FORM, {
+            "qualification_id": actor.qualification_id, "user_id": actor.id}).unique().first()
         if found is not None:
-            held = found[0]
+            held, opened = found[0], eligibility.open_from_text(found[3])
             if found[2] == 1:  # one qualification: the person's 执业类别 is its own
                 person = ([held.category], found[1])
     qual = held or qualification_of(actor)
@@ -480,7 +483,7 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
         vals["institution_id"] = instance.institution_id
     if "contact_mobile" not in vals and actor.mobile:
         vals["contact_mobile"] = actor.mobile
-    why = refusal(actor, process_id) if instance is None else None
+    why = refusal(actor, process_id, opened) if instance is None else None
     extra_notes = bt.notes(actor) if bt.notes is not None and instance is None and not why else []
     wanted = forms.option_sources(schema)
     searched = forms.search_fields(schema)
