@@ -48,3 +48,21 @@ def test_the_cancellation_form_names_the_open_change_that_stands_in_the_way(worl
     page = web.get("/physician/apply/cancellation").get_data(as_text=True)
     assert f"您的「变更」申请正在办理中（受理编号 {iid}），办结后才能申请注销" in page
     assert 'class="app-form"' not in page
+
+
+def test_the_form_weighs_every_registration_read_with_the_qualification(world: World) -> None:
+    # 医师法 第十六条(三) (吊销 less than two years ago bars 注册); DOMAIN §4.1. The
+    # registrations come with the qualification in one statement: the second one counts too
+    from datetime import timedelta
+
+    from app.services.engine.clock import today_cst
+
+    active_registration(world, cert_no="110140100000801", status="CANCELLED",
+                        status_changed_on=today_cst() - timedelta(days=2000))
+    web = WebClient(current_app.test_client())
+    web.login("doctor01")
+    assert 'class="app-form"' in web.get("/physician/apply/registration").get_data(as_text=True)
+    active_registration(world, cert_no="110140100000802", status="REVOKED",
+                        status_decided_on=today_cst() - timedelta(days=30))
+    page = web.get("/physician/apply/registration").get_data(as_text=True)
+    assert "被吊销，自处罚决定之日起不满二年" in page and 'class="app-form"' not in page
