@@ -223,6 +223,16 @@ def phases(args: argparse.Namespace) -> dict[str, Any]:
     timed(flask.Flask, "process_response", "after_request (log, headers, session save)")
     for name in ("inbox", "inbox_counts", "inbox_choices", "task_page", "my_open_tasks"):
         timed(tasks, name, f"service tasks.{name}")
+    # the application form (apply_form_get) and the choices the task pages share with it
+    from app.services.applications import eligibility
+    from app.services.applications import forms
+    from app.services.applications import prepare
+    timed(prepare, "form_page", "service applications.form_page")
+    timed(prepare, "form_options", "  form_options (catalogues, 科室, registrations)")
+    timed(prepare, "qualification_of", "  qualification_of")
+    timed(eligibility, "refusal", "  eligibility.refusal")
+    prepare.refusal = eligibility.refusal  # form_page's own name for it
+    timed(forms, "field_views", "  forms.field_views")
     started: list[float] = []
     event.listen(pages.engine, "before_cursor_execute", lambda *a: started.append(time.thread_time()))
     event.listen(pages.engine, "after_cursor_execute",

@@ -26,7 +26,7 @@ from tests.factories import make_world
 # The image captcha is switched off for automated tests only (tests of it switch it back on).
 os.environ["MEDREG_CAPTCHA"] = "off"
 
-REFERENCE_TABLES = {"catalogue_item", "calendar_day", "calendar_year", "process_definition",
+REFERENCE_TABLES = {"catalogue_item", "reference_stamp", "calendar_day", "calendar_year", "process_definition",
                     "alembic_version"}
 
 

@@ -7,6 +7,7 @@ from app.models.audit import AuditHead
 from app.models.calendar import CalendarDay
 from app.models.calendar import CalendarYear
 from app.models.catalogue import CatalogueItem
+from app.models.catalogue import ReferenceStamp
 from app.models.codes import ActivationCode
 from app.models.codes import AttemptCounter
 from app.models.codes import VerificationCode
@@ -50,7 +51,7 @@ __all__ = [
     "CatalogueItem", "ConfiguredType",
     "Department", "HumanTask", "ImportJob", "Institution", "MultiFiling", "OutboxMessage", "Penalty",
     "PhysicianProfile", "ProcessDefinition", "ProcessDraft", "ProcessInstance", "Qualification",
-    "Registration", "Role", "SchedulerBeat", "StatsSnapshot", "SubmissionToken", "TaskComment",
+    "ReferenceStamp", "Registration", "Role", "SchedulerBeat", "StatsSnapshot", "SubmissionToken", "TaskComment",
     "TaskCount", "User",
     "FilingStatus", "ImportStatus", "OutboxStatus", "RegistrationStatus", "ScopeKind", "TaskStatus",
     "VerificationCode", "WebSession", "canonical_username",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import BigInteger
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped
@@ -27,3 +28,15 @@ class CatalogueItem(db.Model):  # type: ignore[name-defined]
 
     def __repr__(self) -> str:
         return f"<CatalogueItem {self.kind}:{self.code} {self.name}>"
+
+
+class ReferenceStamp(db.Model):  # type: ignore[name-defined]
+    """A counter that changes with every change of a reference table (``name``: "catalogue"
+    for ``catalogue_item``), whoever makes it: database triggers add one on every insert,
+    update and delete (migration 0035_reference_stamp). A process keeps such data in memory
+    for as long as the stamp it reads with a request's query is the one it read the data at."""
+
+    __tablename__ = "reference_stamp"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -45,8 +45,13 @@ def conflict_refusal(actor: User, process_id: str) -> str | None:
     other = open_conflict(actor, process_id)
     if other is None:
         return None
+    return busy_message(other.process_id, other.id, process_id)
+
+
+def busy_message(other_process_id: str, other_id: int, process_id: str) -> str:
+    """Why ``process_id`` may not be applied for while application ``other_id`` is open."""
     return str(_("您的「%(other)s」申请正在办理中（受理编号 %(no)s），办结后才能申请%(what)s",
-             other=_name(other.process_id), no=other.id, what=_name(process_id)))
+             other=_name(other_process_id), no=other_id, what=_name(process_id)))
 
 
 def cn_date(day: date | None) -> str:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from collections.abc import Iterator
 from collections.abc import Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from flask_babel import gettext as _
+from sqlalchemy import String
+from sqlalchemy import bindparam
+from sqlalchemy import cast
+from sqlalchemy import func
 from sqlalchemy import select
-from sqlalchemy.orm import defer
 
 from app.extensions import db
 from app.models import FilingStatus
@@ -27,11 +34,65 @@ OPEN_BLOCKING = {RegistrationStatus.SUSPENDED: "您的执业注册处于暂停�
 # 吊销 and 注销 after a failed assessment bar for a time only: see types/registration.py
 
 
-def open_application(actor: User, process_id: str) -> ProcessInstance | None:
-    return db.session.scalar(select(ProcessInstance).where(
-        ProcessInstance.subject_user_id == actor.id, ProcessInstance.process_id == process_id,
-        ProcessInstance.completed_at.is_(None)).limit(1)
-        .options(defer(ProcessInstance.workflow_json)))  # a form page shows none of the state
+OpenApplication = tuple[int, str]  # (instance id, process id) of an open application
+# the physician's open applications of the types a refusal check asks about, oldest first:
+# (user id, the process ids read, what is open of them); set only while a check runs
+_OPEN_KNOWN: ContextVar[tuple[int, frozenset[str], tuple[OpenApplication, ...]] | None] = \
+    ContextVar("medreg_open_applications", default=None)
+# statements built once per process (bound per request); ids only: a check shows none of the state
+_OPEN_ONE = select(ProcessInstance.id).where(
+    ProcessInstance.subject_user_id == bindparam("user_id"),
+    ProcessInstance.process_id == bindparam("process_id"),
+    ProcessInstance.completed_at.is_(None)).limit(1)
+_OPEN_OF = select(ProcessInstance.id, ProcessInstance.process_id).where(
+    ProcessInstance.subject_user_id == bindparam("user_id"),
+    ProcessInstance.process_id.in_(bindparam("process_ids", expanding=True)),
+    ProcessInstance.completed_at.is_(None)).order_by(ProcessInstance.id)
+
+
+# every open application of a person as one text, "id:process_id,id:process_id" (a statement
+# of another table reads it in a column; process ids are XML names: no ":" nor ",")
+OPEN_TEXT = select(func.aggregate_strings(
+    cast(ProcessInstance.id, String) + ":" + ProcessInstance.process_id, ",")).where(
+    ProcessInstance.subject_user_id == bindparam("user_id"),
+    ProcessInstance.completed_at.is_(None)).scalar_subquery()
+
+
+def open_from_text(text: str | None) -> tuple[OpenApplication, ...]:
+    """The open applications :data:`OPEN_TEXT` read, oldest first."""
+    pairs = (item.split(":", 1) for item in (text or "").split(",") if item)
+    return tuple(sorted((int(i), p) for i, p in pairs))
+
+
+def open_application(actor: User, process_id: str) -> int | None:
+    """The id of the physician's open application of ``process_id`` (None: none is open)."""
+    known = _OPEN_KNOWN.get()
+    if known is not None and known[0] == actor.id and process_id in known[1]:
+        return next((i for i, p in known[2] if p == process_id), None)
+    found: int | None = db.session.scalar(_OPEN_ONE, {"user_id": actor.id, "process_id": process_id})
+    return found
+
+
+def open_applications(actor: User, process_ids: Collection[str]) -> tuple[OpenApplication, ...]:
+    """The physician's open applications of ``process_ids`` (one statement), oldest first."""
+    known = _OPEN_KNOWN.get()
+    wanted = frozenset(process_ids)
+    if known is not None and known[0] == actor.id and wanted <= known[1]:
+        return tuple(o for o in known[2] if o[1] in wanted)
+    return tuple((int(i), str(p)) for i, p in db.session.execute(
+        _OPEN_OF, {"user_id": actor.id, "process_ids": sorted(wanted)}))
+
+
+@contextmanager
+def _knowing(actor: User, process_ids: frozenset[str],
+             found: tuple[OpenApplication, ...]) -> Iterator[None]:
+    """While a refusal check runs, :func:`open_application` answers from ``found`` (read in
+    the same request a moment before) instead of asking the database again."""
+    token = _OPEN_KNOWN.set((actor.id, process_ids, found))
+    try:
+        yield
+    finally:
+        _OPEN_KNOWN.reset(token)
 
 
 def registrations_in(actor: User, statuses: tuple[RegistrationStatus, ...]) -> list[Registration]:
@@ -68,14 +129,27 @@ def active_filings(actor: User) -> list[MultiFiling]:
             if f.status == FilingStatus.ACTIVE]
 
 
-def refusal(actor: User, process_id: str) -> str | None:
-    """Why ``actor`` may not apply for ``process_id`` now (None: they may)."""
+def refusal(actor: User, process_id: str,
+            opened: tuple[OpenApplication, ...] | None = None) -> str | None:
+    """Why ``actor`` may not apply for ``process_id`` now (None: they may); ``opened``: every
+    open application of the person, when the caller read them in this transaction already."""
     if actor.qualification is None:
         return _("未查询到您的医师资格信息")
     bt = types.get(process_id)
     if bt is None or bt.refusal is None:
         return _("不支持的业务类型")
-    return bt.refusal(actor) or conflicts.conflict_refusal(actor, process_id)
+    # the open applications of this type and of the types that may not be open with it, in
+    # one statement: the type's own check and the conflict check both answer from it
+    others = types.conflicts_of(process_id)
+    asked = others | {process_id}
+    found = (tuple(o for o in opened if o[1] in asked) if opened is not None
+             else open_applications(actor, asked))
+    with _knowing(actor, asked, found):
+        why = bt.refusal(actor)
+    if why:
+        return why
+    other = next((o for o in found if o[1] in others), None)  # the oldest, as open_conflict
+    return conflicts.busy_message(other[1], other[0], process_id) if other is not None else None
 
 
 def business_types() -> dict[str, str]:
@@ -97,8 +171,14 @@ def is_business_type(process_id: str) -> bool:
 
 
 def available_types(actor: User) -> list[tuple[str, str, str | None]]:
-    """(process id, name, reason it is not available or None) for the 业务申请 page."""
-    return [(pid, name, refusal(actor, pid)) for pid, name in business_types().items()]
+    """(process id, name, reason it is not available or None) for the 业务申请 page (the
+    open applications of every type read once for all of them)."""
+    listed = business_types()
+    if actor.qualification is None:
+        return [(pid, name, refusal(actor, pid)) for pid, name in listed.items()]
+    asked = frozenset(bt.process_id for bt in types.all_types())
+    with _knowing(actor, asked, open_applications(actor, asked)):
+        return [(pid, name, refusal(actor, pid)) for pid, name in listed.items()]
 
 
 def type_names() -> Mapping[str, str]:

@@ -287,6 +287,26 @@ class FieldView:
             return option_value in [str(v) for v in self.value]
         return self.value is not None and str(self.value) == option_value
 
+    @property
+    def choices(self) -> list[tuple[str, str, bool]]:
+        """(value, label, :meth:`selected`) of every option, worked out in one pass (a page
+        draws them without a call per option)."""
+        if isinstance(self.value, list):
+            chosen = {str(v) for v in self.value}
+            return [(v, label, v in chosen) for v, label in self.options]
+        if self.value is None:
+            return [(v, label, False) for v, label in self.options]
+        value = str(self.value)
+        return [(v, label, v == value) for v, label in self.options]
+
+    @property
+    def described_by(self) -> str:
+        """The ids of what describes the field (the approver's flag, the hint, the message),
+        for aria-describedby; empty when there is none."""
+        ids = ([f"flag-{self.name}"] if self.flag else []) + (
+            [f"hint-{self.name}"] if self.description else []) + ([f"err-{self.name}"] if self.error else [])
+        return " ".join(ids)
+
 
 def field_views(schema: Mapping[str, Any], values: Mapping[str, Any] | None = None,
                 errors: Mapping[str, str] | None = None,

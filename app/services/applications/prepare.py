@@ -10,8 +10,11 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import and_
 from sqlalchemy import bindparam
+from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import CatalogueItem
@@ -20,6 +23,7 @@ from app.models import FilingStatus
 from app.models import Institution
 from app.models import ProcessInstance
 from app.models import Qualification
+from app.models import ReferenceStamp
 from app.models import Registration
 from app.models import RegistrationStatus
 from app.models import Role
@@ -61,14 +65,45 @@ def qualification_in(actor: User, category: str, level: str) -> Qualification | 
 
 def person_categories(qual: Qualification | None) -> list[str]:
     """The 执业类别 the person is qualified in (several qualifications share the ID number)."""
+    return _person_categories(qual)[0]
+
+
+PersonCategories = tuple[list[str], int | None]  # a person's 执业类别, the catalogue's stamp
+
+
+def _person_categories(qual: Qualification | None) -> PersonCategories:
+    """:func:`person_categories` and the catalogue's stamp, in one statement."""
     if qual is None:
-        return []
-    cats = set(db.session.scalars(_PERSON_CATEGORIES, {"id_number": qual.id_number}))
-    return sorted(cats | {qual.category})
+        return [], db.session.scalar(_STAMP_ONLY)
+    rows = db.session.execute(_PERSON_CATEGORIES, {"id_number": qual.id_number}).tuples().all()
+    stamp = rows[0][1] if rows else db.session.scalar(_STAMP_ONLY)
+    return sorted({c for c, _s in rows} | {qual.category}), stamp
 
 
-_PERSON_CATEGORIES = select(Qualification.category).where(  # built once per process
+# the catalogue's stamp: moved by database triggers on every change of catalogue_item
+# (migration 0035_reference_stamp); None when the row is missing (then nothing is kept)
+_STAMP = select(ReferenceStamp.version).where(ReferenceStamp.name == "catalogue").scalar_subquery()
+_STAMP_ONLY = select(_STAMP)
+_PERSON_CATEGORIES = select(Qualification.category, _STAMP).where(  # built once per process
     Qualification.id_number == bindparam("id_number"))
+CatalogueRow = tuple[str, str, str, str | None]  # kind, code, name, parent code
+# (stamp, the 执业类别 and active 执业范围) of the newest catalogue this process read
+_catalogue_kept: tuple[int, tuple[CatalogueRow, ...]] | None = None
+
+
+def _catalogue_rows(stamp: int | None) -> tuple[CatalogueRow, ...]:
+    """The 执业类别 and the active 执业范围 (catalogue order), kept in this process while the
+    catalogue's stamp read in this request's transaction is the one they were read at: a change
+    (an import, ``flask seed``, an administrator's SQL) is seen by the very next page. Read
+    after the stamp, so rows kept under a stamp are never older than it."""
+    global _catalogue_kept
+    kept = _catalogue_kept
+    if stamp is not None and kept is not None and kept[0] == stamp:
+        return kept[1]
+    rows = tuple((str(k), str(c), str(n), p) for k, c, n, p in db.session.execute(_CATALOGUE).tuples())
+    if stamp is not None:
+        _catalogue_kept = (stamp, rows)
+    return rows
 
 
 def qualification_of(actor: User) -> Qualification:
@@ -88,7 +123,8 @@ def _registration_label(reg: Registration) -> str:
 def form_options(actor: User | None, institution_id: int | None = None,
                  qualification: Qualification | None = None,
                  wanted: Collection[str] | None = None,
-                 shown: Mapping[str, Collection[str]] | None = None) -> dict[str, list[Option]]:
+                 shown: Mapping[str, Collection[str]] | None = None,
+                 person: PersonCategories | None = None) -> dict[str, list[Option]]:
     """The choices of the application forms (institutions, departments, scopes...).
 
     :param actor: the physician whose registrations are offered (the applicant).
@@ -99,6 +135,8 @@ def form_options(actor: User | None, institution_id: int | None = None,
     :param shown: for a read-only view (:func:`forms.shown_values`): list -> the values shown;
         the institutions, departments and scopes are then only the ones named (their labels),
         not every one a form could offer.
+    :param person: the 执业类别 of ``qualification``'s person and the catalogue's stamp, when
+        the caller read them already (:func:`form_page`: with the qualification).
     """
     qual = qualification or (actor.qualification if actor else None)
     want = OPTION_LISTS if wanted is None else frozenset(wanted)
@@ -113,7 +151,8 @@ def form_options(actor: User | None, institution_id: int | None = None,
     elif "departments" in want:
         out["departments"] = []
     if want & {"practice_categories", "person_categories", "practice_scopes"}:
-        out.update(_catalogue(qual, want, None if shown is None else shown.get("practice_scopes", ())))
+        out.update(_catalogue(qual, want, None if shown is None else shown.get("practice_scopes", ()),
+                              person))
     if want & _REGISTRATION_LISTS:
         out.update({k: v for k, v in _registration_options(qual).items() if k in want})
     if "registrations_reportable" in want:
@@ -141,9 +180,6 @@ _CATALOGUE = select(CatalogueItem.kind, CatalogueItem.code, CatalogueItem.name,
     CatalogueItem.kind == "practice_category",
     and_(CatalogueItem.kind == "practice_scope", CatalogueItem.active.is_(True)))).order_by(
     CatalogueItem.sort_order, CatalogueItem.id)
-_CATALOGUE_NAMED = _CATALOGUE.where(or_(CatalogueItem.kind == "practice_category",
-                                        CatalogueItem.code.in_(bindparam("codes", expanding=True))))
-_CATEGORIES = _CATALOGUE.where(CatalogueItem.kind == "practice_category")
 # (of one institution?, only the named ones?) -> the departments' statement
 _DEPARTMENTS_OF = {
     (by_institution, by_id): _DEPARTMENTS.where(*(
@@ -169,15 +205,14 @@ def _departments(institution_id: int | None, named: Collection[str] | None) -> l
     return [(str(d), n, str(i)) for d, n, i in db.session.execute(q, params)]
 
 
-def _catalogue(qual: Qualification | None, want: frozenset[str],
-               named: Collection[str] | None) -> dict[str, list[Option]]:
+def _catalogue(qual: Qualification | None, want: frozenset[str], named: Collection[str] | None,
+               person: PersonCategories | None = None) -> dict[str, list[Option]]:
     scopes_wanted = "practice_scopes" in want and (named is None or bool(named))
-    if scopes_wanted and named is not None:
-        rows = db.session.execute(_CATALOGUE_NAMED, {"codes": sorted(named)}).tuples().all()
-    else:
-        rows = db.session.execute(_CATALOGUE if scopes_wanted else _CATEGORIES).tuples().all()
+    categories, stamp = person if person is not None else _person_categories(qual)
+    rows = _catalogue_rows(stamp)
+    if named is not None:  # a read-only view: the scopes it names only
+        rows = tuple(r for r in rows if r[0] == "practice_category" or r[1] in named)
     cat_names = {code: name for kind, code, name, _p in rows if kind == "practice_category"}
-    categories = person_categories(qual)
     out: dict[str, list[Option]] = {
         "practice_categories": list(cat_names.items()),
         "person_categories": [(c, cat_names.get(c, c)) for c in categories],
@@ -382,6 +417,16 @@ def own_registration(actor: User, value: Any, statuses: tuple[RegistrationStatus
     return reg
 
 
+_SAME_PERSON = aliased(Qualification)
+_QUALIFICATION_FOR_FORM = (
+    select(Qualification, _STAMP,
+           select(func.count()).select_from(_SAME_PERSON)
+           .where(_SAME_PERSON.id_number == Qualification.id_number).scalar_subquery(),
+           eligibility.OPEN_TEXT)
+    .options(joinedload(Qualification.registrations))
+    .where(Qualification.id == bindparam("qualification_id")))
+
+
 @dataclass(frozen=True)
 class FormPage:
     """Everything the application form page shows."""
@@ -412,7 +457,21 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
     bt = types.get(process_id)
     if bt is None or bt.kind != "application":
         raise DomainError(_("不支持的业务类型"))
-    qual = qualification_of(actor)
+    held: Qualification | None = None
+    person: PersonCategories | None = None
+    opened: tuple[eligibility.OpenApplication, ...] | None = None
+    if instance is None and actor.qualification_id is not None:
+        # the qualification with its registrations (the refusal rules read them), the
+        # catalogue's stamp, how many qualifications the person holds and their open
+        # applications, in one statement; held here, so actor.qualification finds it in the
+        # session (no statement of its own)
+        found = db.session.execute(_QUALIFICATION_FOR_FORM, {
+            "qualification_id": actor.qualification_id, "user_id": actor.id}).unique().first()
+        if found is not None:
+            held, opened = found[0], eligibility.open_from_text(found[3])
+            if found[2] == 1:  # one qualification: the person's 执业类别 is its own
+                person = ([held.category], found[1])
+    qual = held or qualification_of(actor)
     # a new application: the newest published version from the cache (no diagram row read)
     version = (definitions.published_version(process_id) if instance is None
                else definitions.version_by_id(instance.definition_id))
@@ -424,13 +483,13 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
         vals["institution_id"] = instance.institution_id
     if "contact_mobile" not in vals and actor.mobile:
         vals["contact_mobile"] = actor.mobile
-    why = refusal(actor, process_id) if instance is None else None
+    why = refusal(actor, process_id, opened) if instance is None else None
     extra_notes = bt.notes(actor) if bt.notes is not None and instance is None and not why else []
     wanted = forms.option_sources(schema)
     searched = forms.search_fields(schema)
     chosen = next((v for n in forms.institution_fields(schema)
                    if isinstance(v := vals.get(n), int) and not isinstance(v, bool)), None)
-    options = form_options(actor, chosen, qual, wanted)
+    options = form_options(actor, chosen, qual, wanted, person=person)
     if query is not None and searched and instance is None:
         known = {v for v, _label in options.get("institutions", [])}
         options["institutions"] = [*options.get("institutions", []), *(
