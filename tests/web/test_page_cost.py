@@ -121,8 +121,9 @@ def test_the_application_form_reads_no_institution_nor_department_until_one_is_c
     # 消息 count and the publication stamp with the session (−2); the fifth round: the open
     # applications of the type and of its conflicting types at once (−1), the catalogue kept (−1),
     # the qualification with its registrations, the catalogue's stamp, whether the person holds
-    # other qualifications and their open applications at once (−3)
-    assert len(selects) == 3, "\n".join(selects)
+    # other qualifications and their open applications at once (−3); the configured types read
+    # only when their stamp, read with the session, moved (−1)
+    assert len(selects) == 2, "\n".join(selects)
 
 
 def test_the_physicians_returned_task_reads_no_workflow_state_and_every_department_once(
@@ -144,8 +145,9 @@ def test_the_physicians_returned_task_reads_no_workflow_state_and_every_departme
     assert not [s for s in selects if "workflow_json" in s], "\n".join(selects)
     assert len([s for s in selects if "FROM department" in s]) == 1
     # 15 before the second round, 11 the third, 9 the fourth; the fifth: the catalogue kept in
-    # the process's memory (its stamp read with the person's 执业类别)
-    assert len(selects) == 8, "\n".join(selects)
+    # the process's memory (its stamp read with the person's 执业类别); the configured types read
+    # only when their stamp, read with the session, moved
+    assert len(selects) == 7, "\n".join(selects)
 
 
 def test_the_newest_published_versions_are_read_once_per_publication(app: Flask, web_world: World) -> None:

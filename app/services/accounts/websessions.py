@@ -49,9 +49,10 @@ def _limits() -> tuple[timedelta, timedelta]:
 
 
 # built once: every request asks; the person's unread 消息 count (the header's 消息（N）) and
-# the publication stamp (app.services.platform.pagehead) come in the same round trip
+# the publication and configured types' stamps (app.services.platform.pagehead) come in the
+# same round trip
 _LOAD = (select(WebSession, User, messages.unread_of(WebSession.user_id), pagehead.PUBLISHED_NEWEST,
-                pagehead.PUBLISHED_COUNT)
+                pagehead.PUBLISHED_COUNT, pagehead.TYPES_STAMP)
          .outerjoin(User, User.id == WebSession.user_id)
          .where(WebSession.id == bindparam("sid")))
 
@@ -63,8 +64,9 @@ def load(token: str) -> Stored | None:
     found = db.session.execute(_LOAD, {"sid": sid_of(token)}).first()
     if found is None:
         return None
-    row, user, unread, newest, published = found
+    row, user, unread, newest, published, types_stamp = found
     pagehead.remember_stamp(newest, published)
+    pagehead.remember_types_stamp(types_stamp)
     now = utcnow()
     idle, most = _limits()
     if row.seen_at < now - idle or row.created_at < now - most:

@@ -88,7 +88,7 @@ _PERSON_CATEGORIES = select(Qualification.category, _STAMP).where(  # built once
     Qualification.id_number == bindparam("id_number"))
 CatalogueRow = tuple[str, str, str, str | None]  # kind, code, name, parent code
 # (stamp, the 执业类别 and active 执业范围) of the newest catalogue this process read
-_catalogue_kept: tuple[int, tuple[CatalogueRow, ...]] | None = None
+_catalogue_kept: tuple[tuple[Any, int], tuple[CatalogueRow, ...]] | None = None
 
 
 def _catalogue_rows(stamp: int | None) -> tuple[CatalogueRow, ...]:
@@ -98,11 +98,13 @@ def _catalogue_rows(stamp: int | None) -> tuple[CatalogueRow, ...]:
     after the stamp, so rows kept under a stamp are never older than it."""
     global _catalogue_kept
     kept = _catalogue_kept
-    if stamp is not None and kept is not None and kept[0] == stamp:
+    # of this database (a test process may serve several, each with its own counter)
+    key = None if stamp is None else (db.engine.url, stamp)
+    if key is not None and kept is not None and kept[0] == key:
         return kept[1]
     rows = tuple((str(k), str(c), str(n), p) for k, c, n, p in db.session.execute(_CATALOGUE).tuples())
-    if stamp is not None:
-        _catalogue_kept = (stamp, rows)
+    if key is not None:
+        _catalogue_kept = (key, rows)
     return rows
 
 

@@ -3,7 +3,9 @@ administrator created in the browser. Its rows (``configured_type``) name a star
 rules from :mod:`app.services.applications.refusal_rules` and the service operations the
 process may call; nothing else varies, so no code comes from the browser.
 
-:func:`sync` brings the registry in line with the table (once per request; see ``_load``)."""
+:func:`sync` brings the registry in line with the table (once per request; see ``_load``), reading
+it only when the stamp read with the request's session moved (database triggers move it on every
+change of the table, migration 0036)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from app.services.applications import types
+from app.services.platform import pagehead
 
 if TYPE_CHECKING:
     from app.models import ConfiguredType
@@ -18,6 +21,8 @@ if TYPE_CHECKING:
 ORDER_BASE = 100  # after the shipped types on 业务申请
 _table_seen = False
 _signature: tuple[Any, ...] | None = None
+# the configured types' stamp (app.services.platform.pagehead) the registry was last synced at
+_synced_stamp: tuple[Any, int] | None = None
 
 
 def business_type(row: ConfiguredType) -> types.BusinessType:
@@ -47,10 +52,18 @@ def sync() -> None:
     if not has_app_context() or g.get("medreg_configured_synced"):
         return
     g.medreg_configured_synced = True
+    from app.extensions import db
+
+    global _signature, _synced_stamp
+    version = None if g.get("medreg_configured_changed") else pagehead.types_stamp()
+    # of this database (a test process may serve several, each with its own counter)
+    stamp = None if version is None else (db.engine.url, version)
+    if stamp is not None and stamp == _synced_stamp:  # read with the session: nothing changed
+        return
     rows = _rows()
     if rows is None:
         return
-    global _signature
+    _synced_stamp = stamp  # the rows were read after the stamp: never older than it
     signature = tuple((r.id, r.process_id, r.name, r.starter, tuple(r.refusal_rules or ()))
                       for r in rows)
     if signature == _signature:
@@ -60,10 +73,12 @@ def sync() -> None:
 
 
 def refresh() -> None:
-    """Sync again now (after a type was created in this request)."""
+    """Sync again now (after a type was created in this request: the stamp read with the
+    session is older than the table)."""
     from flask import g
 
     g.pop("medreg_configured_synced", None)
+    g.medreg_configured_changed = True
     sync()
 
 
