@@ -1,0 +1,61 @@
+"""The rows of the 待办任务 table, written once per page in Python (issue 14 goal 1).
+
+The template's loop cost about 17 µs a row: an escape per value (numbers and dates
+included), two filters and a property per row. Here only the texts people and diagrams
+wrote are escaped, each distinct one once per page; the dates go through the template's
+own ``cst`` and ``cn_date`` filters. The HTML is the template loop's, byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Sequence
+from datetime import date
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from markupsafe import Markup
+from markupsafe import escape
+
+from app.services.inbox.tasks import InboxRow
+
+
+def task_rows(rows: Sequence[InboxRow], bulk: bool, href: str, do: str, late: str,
+              pick: str) -> Markup:
+    """The ``<tr>`` of every row (with the 选择 cell when the page offers 批量确认): ``href``
+    is a task's address without its number, ``do``, ``late`` and ``pick`` the words of the
+    button, of the late mark and of the checkbox (the template's, so they stay with its
+    wording)."""
+    filters = current_app.jinja_env.filters
+    cst: Callable[[datetime | None], str] = filters["cst"]
+    cn_date: Callable[[date | None], str] = filters["cn_date"]
+    escaped: dict[Any, str] = {}
+
+    def e(text: Any) -> str:
+        """``text`` escaped, once per distinct text of the page (types, steps and
+        institutions repeat from row to row)."""
+        out = escaped.get(text)
+        if out is None:
+            out = escaped[text] = escape(text)
+        return out
+
+    href, do, pick = e(href), e(do), e(pick)
+    late = f' <span class="error">{e(late)}</span>'
+    out = []
+    for r in rows:
+        check = ""
+        if bulk:
+            box = (f'<input type="checkbox" name="task_id" value="{r.task_id}" '
+                   f'aria-label="{pick} {r.instance_id}">'
+                   if r.bulk and (r.claimed_by is None or r.claimed_by_me) else "")
+            check = f"<td>{box}</td>"
+        out.append(
+            f'\n<tr class="{"overdue" if r.overdue else ""}">\n{check}\n'
+            f"<td>{r.instance_id}</td><td>{e(r.business_type)}</td><td>{e(r.physician_name)}</td>"
+            f"<td>{e(r.institution_name)}</td>\n"
+            f"<td>{e(r.title)}</td><td>{cst(r.created_at)}</td>"
+            f'<td>{cn_date(r.due_on) or "—"}{late if r.overdue else ""}</td>\n'
+            f'<td>{e(r.claimed_by or "")}</td>\n'
+            f'<td><a class="button" href="{href}{r.task_id}">{do}</a></td></tr>\n')
+    return Markup("".join(out))  # noqa: S704 - every text in it is escaped above
