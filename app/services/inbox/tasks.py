@@ -344,14 +344,14 @@ class _Published:
 
 def _published(role: Role) -> _Published:
     """The newest published versions are read per request (their ids: one small query, or
-    none when the publication stamp is unchanged); what follows from them (published versions
-    never change) is kept per process, by the database, their ids and the role."""
-    newest = definitions.newest_published()
-    key = (db.engine, tuple(i for i, _pid, _name in newest), role)
+    none when the publication stamp is unchanged; the versions from their cache); what follows
+    from them (published versions never change) is kept per process, by their ids and the
+    role."""
+    versions = definitions.published_versions()
+    key = (tuple(v.id for v in versions), role)
     hit = _choices.get(key)
     if hit is not None:
         return hit
-    versions = [definitions.version_by_id(i) for i, _pid, _name in newest]
     names = {v.process_id: v.definition.name for v in versions}
     types, steps = set(), set()
     for version in versions:
@@ -365,7 +365,7 @@ def _published(role: Role) -> _Published:
     return found
 
 
-_choices: dict[tuple[Any, tuple[int, ...], Role], _Published] = {}
+_choices: dict[tuple[tuple[int, ...], Role], _Published] = {}
 
 
 def _capped_count(*conditions: Any) -> Any:
