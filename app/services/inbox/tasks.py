@@ -12,6 +12,7 @@ from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
+from typing import NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import Integer
@@ -59,8 +60,10 @@ from app.services.records.validators import mask_mobile
 from app.workflow import with_lane_names
 
 
-@dataclass(frozen=True)
-class InboxRow:
+class InboxRow(NamedTuple):
+    """One task of the 待办任务 list (a named tuple: a page makes up to 50 of them, and a
+    tuple is made four times faster than a frozen dataclass)."""
+
     task_id: int
     instance_id: int
     title: str

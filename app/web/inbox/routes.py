@@ -33,6 +33,7 @@ from app.web.files import send_attachment
 from app.web.files import send_review_table
 from app.web.files import send_scan
 from app.web.inbox import bp
+from app.web.inbox.rows import options
 from app.web.inbox.rows import task_rows
 
 staff_only = role_required(Role.INSTITUTION, Role.COMMISSION)
@@ -47,8 +48,8 @@ def index() -> ResponseReturnValue:
     bulk = current_user.role is Role.INSTITUTION and any(r.bulk for r in page.rows)
     next_url = (url_for("inbox.index", **filters.args(after=page.next_after))
                 if page.next_after is not None else None)
-    return render_template("inbox/index.html", rows=page.rows, task_rows=task_rows, bulk=bulk,
-                           counts=page.counts,
+    return render_template("inbox/index.html", rows=page.rows, task_rows=task_rows, options=options,
+                           bulk=bulk, counts=page.counts,
                            f=filters, types=page.types, steps=page.steps, sorts=tasks.SORTS,
                            next_url=next_url, cap=tasks.COUNT_CAP)
 
