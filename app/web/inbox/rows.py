@@ -20,6 +20,7 @@ from markupsafe import Markup
 from markupsafe import escape
 
 from app.services.inbox.tasks import InboxRow
+from app.services.inbox.tasks import due_day
 
 
 def task_rows(rows: Sequence[InboxRow], bulk: bool, href: str, do: str, late: str,
@@ -43,22 +44,27 @@ def task_rows(rows: Sequence[InboxRow], bulk: bool, href: str, do: str, late: st
 
     href, do, pick = e(href), e(do), e(pick)
     late = f' <span class="error">{e(late)}</span>'
+    days: dict[datetime | None, str] = {}  # due times repeat (the start of a day in 北京时间)
     out = []
-    for r in rows:
+    for (task_id, instance_id, title, business_type, physician_name, institution_name, _status,
+         created_at, due_at, claimed_by, claimed_by_me, overdue, row_bulk) in rows:
         check = ""
         if bulk:
-            box = (f'<input type="checkbox" name="task_id" value="{r.task_id}" '
-                   f'aria-label="{pick} {r.instance_id}">'
-                   if r.bulk and (r.claimed_by is None or r.claimed_by_me) else "")
+            box = (f'<input type="checkbox" name="task_id" value="{task_id}" '
+                   f'aria-label="{pick} {instance_id}">'
+                   if row_bulk and (claimed_by is None or claimed_by_me) else "")
             check = f"<td>{box}</td>"
+        day = days.get(due_at)
+        if day is None:
+            day = days[due_at] = cn_date(due_day(due_at)) or "—"
         out.append(
-            f'\n<tr class="{"overdue" if r.overdue else ""}">\n{check}\n'
-            f"<td>{r.instance_id}</td><td>{e(r.business_type)}</td><td>{e(r.physician_name)}</td>"
-            f"<td>{e(r.institution_name)}</td>\n"
-            f"<td>{e(r.title)}</td><td>{cst(r.created_at)}</td>"
-            f'<td>{cn_date(r.due_on) or "—"}{late if r.overdue else ""}</td>\n'
-            f'<td>{e(r.claimed_by or "")}</td>\n'
-            f'<td><a class="button" href="{href}{r.task_id}">{do}</a></td></tr>\n')
+            f'\n<tr class="{"overdue" if overdue else ""}">\n{check}\n'
+            f"<td>{instance_id}</td><td>{e(business_type)}</td><td>{e(physician_name)}</td>"
+            f"<td>{e(institution_name)}</td>\n"
+            f"<td>{e(title)}</td><td>{cst(created_at)}</td>"
+            f'<td>{day}{late if overdue else ""}</td>\n'
+            f'<td>{e(claimed_by or "")}</td>\n'
+            f'<td><a class="button" href="{href}{task_id}">{do}</a></td></tr>\n')
     return Markup("".join(out))  # noqa: S704 - every text in it is escaped above
 
 
