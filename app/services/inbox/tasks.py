@@ -406,7 +406,7 @@ def inbox_counts(actor: User) -> InboxCounts:
     count came with the session: app.services.accounts.websessions)."""
     kind, sid = _scope_of(actor)
     now = utcnow()
-    counts = db.session.execute(_COUNTS, {
+    counts = db.session.connection().execute(_COUNTS, {
         "kind": kind, "sid": sid, "me": actor.id, "now": now, "week": now + timedelta(days=7),
         "cap": COUNT_CAP}).one()
     return InboxCounts(*(int(v or 0) for v in counts))
