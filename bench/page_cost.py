@@ -218,11 +218,16 @@ def phases(args: argparse.Namespace) -> dict[str, Any]:
     timed(websessions, "load", "session row + person")
     timed(flask.Flask, "preprocess_request", "before_request hooks")
     timed(flask.Flask, "full_dispatch_request", "dispatch (hooks, view, render)")
+    timed(flask.Flask, "dispatch_request", "view (its services, context processors, render)")
     timed(flask.Flask, "update_template_context", "context processors (menu, 消息 count)")
     timed(jinja2.Template, "render", "template render")
     timed(flask.Flask, "process_response", "after_request (log, headers, session save)")
-    for name in ("inbox", "inbox_counts", "inbox_choices", "task_page", "my_open_tasks"):
-        timed(tasks, name, f"service tasks.{name}")
+    for name in ("inbox", "inbox_counts", "inbox_choices", "task_page", "my_open_tasks", "inbox_page"):
+        if hasattr(tasks, name):  # a tree of another time may not have them all
+            timed(tasks, name, f"service tasks.{name}")
+    from app.web.inbox import routes as inbox_routes
+    if hasattr(inbox_routes, "task_rows"):  # the 待办任务 rows, written in Python (fifth round)
+        timed(inbox_routes, "task_rows", "rows of 待办任务 (app/web/inbox/rows.py)")
     # the application form (apply_form_get) and the choices the task pages share with it
     from app.services.applications import eligibility
     from app.services.applications import forms

@@ -57,3 +57,30 @@ def test_counts_stop_at_the_cap(world: World, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(tasks, "COUNT_CAP", 25)
     counts = tasks.inbox_counts(user(world.officer_id))
     assert (counts.open, counts.unclaimed, counts.mine) == (25, 25, 0)
+
+
+@pytest.mark.parametrize(("n", "cap"), [(7, 100), (7, 3), (60, 100), (60, 25)])
+def test_the_page_and_its_counts_are_those_of_the_queries(world: World, monkeypatch: pytest.MonkeyPatch,
+                                                          n: int, cap: int) -> None:
+    # issue 14 goal 1 (待办任务, fifth round): the page reads its rows and its header counts in one
+    # statement (a first page with room to spare holds every open task, so its counts follow
+    # from its rows; a full one counts them apart): the same rows and the same counts as the
+    # list and the counting query, claimed, late and soon-due tasks included, capped alike
+    rows = _many_open_tasks(world, n)
+    now = utcnow()
+    rows[1].claimed_by_id = world.officer_id
+    rows[2].claimed_by_id = world.staff_id
+    rows[3].due_at = now - timedelta(days=1)
+    rows[4].due_at = now + timedelta(days=8)
+    db.session.commit()
+    monkeypatch.setattr(tasks, "COUNT_CAP", cap)
+    officer = user(world.officer_id)
+    page = tasks.inbox_page(officer)
+    counts = tasks.inbox_counts(officer)
+    assert page.counts == counts
+    assert page.rows == tasks.inbox(officer)
+    assert counts.mine == 1 and counts.overdue >= 1 and counts.due_soon >= 1
+    assert counts.open == min(n, cap) and counts.unclaimed == min(n - 2, cap)
+    assert (page.next_after is not None) == (n > tasks.PAGE_SIZE)
+    types, steps = tasks.inbox_choices(officer)
+    assert (page.types, page.steps) == (types, steps) and ("commission_accept", "卫健委受理") in steps

@@ -33,6 +33,8 @@ from app.web.files import send_attachment
 from app.web.files import send_review_table
 from app.web.files import send_scan
 from app.web.inbox import bp
+from app.web.inbox.rows import options
+from app.web.inbox.rows import task_rows
 
 staff_only = role_required(Role.INSTITUTION, Role.COMMISSION)
 
@@ -41,13 +43,16 @@ staff_only = role_required(Role.INSTITUTION, Role.COMMISSION)
 @staff_only
 def index() -> ResponseReturnValue:
     filters = tasks.InboxFilter.from_args(request.args)
-    types, steps = tasks.inbox_choices(current_user)
-    rows = tasks.inbox(current_user, filters)
-    next_url = (url_for("inbox.index", **filters.args(after=tasks.cursor_of(rows[-1], filters.sort)))
-                if len(rows) == tasks.PAGE_SIZE and filters.sort != "name" else None)
-    return render_template("inbox/index.html", rows=rows, counts=tasks.inbox_counts(current_user),
-                           f=filters, types=types, steps=steps, sorts=tasks.SORTS, next_url=next_url,
-                           cap=tasks.COUNT_CAP)
+    user = me()
+    page = tasks.inbox_page(user, filters)
+    # 批量确认 only for an institution, on a page with a routine confirmation
+    bulk = user.role is Role.INSTITUTION and any(r.bulk for r in page.rows)
+    next_url = (url_for("inbox.index", **filters.args(after=page.next_after))
+                if page.next_after is not None else None)
+    return render_template("inbox/index.html", rows=page.rows, task_rows=task_rows, options=options,
+                           bulk=bulk, counts=page.counts,
+                           f=filters, types=page.types, steps=page.steps, sorts=tasks.SORTS,
+                           next_url=next_url, cap=tasks.COUNT_CAP)
 
 
 @bp.route("/bulk-confirm", methods=["POST"])
