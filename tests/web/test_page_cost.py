@@ -24,19 +24,23 @@ def test_the_physician_home_costs_two_queries(app: Flask, web_world: World) -> N
     assert len(selects) == 2, "\n".join(selects)  # 3 before the third round
 
 
-def test_the_task_page_reads_its_task_instance_and_version_at_once_and_no_workflow_state(
+def test_the_task_page_reads_its_task_instance_and_parties_at_once_and_no_workflow_state(
         app: Flask, web_world: World) -> None:
-    # issue 14 goal 1: the task, its instance and the instance's definition version are one
-    # statement (were three); no page reads the stored workflow state (about 10 KiB an instance)
+    # issue 14 goal 1: the task, its instance and the instance's applicant, qualification and
+    # institution are one statement (were three, then two); the definition version's forms come
+    # from the cache of immutable versions (no row of diagram, forms and spec is read); no page
+    # reads the stored workflow state (about 10 KiB an instance)
     task_id = submit_registration(app, web_world)
     staff = WebClient.signed_in(app, "jigou01")
     staff.get(f"/inbox/tasks/{task_id}")
     selects, page = selects_of(app, lambda: staff.get(f"/inbox/tasks/{task_id}").get_data(as_text=True))
     assert "医疗机构确认" in page and "宋宏强" in page
     first = [s for s in selects if "FROM human_task" in s][0]
-    assert "JOIN process_instance" in first and "JOIN process_definition" in first
-    assert not [s for s in selects if "workflow_json" in s]
-    assert len(selects) == 8, "\n".join(selects)  # 16 before the second round, 11 the third, 9 the fourth
+    assert "JOIN process_instance" in first and "JOIN user_account" in first
+    assert "JOIN qualification" in first and "JOIN institution" in first
+    assert not [s for s in selects if "workflow_json" in s or "bpmn_xml" in s]
+    # 16 before the second round, 11 the third, 9 the fourth, 8 the fifth (parties with the task)
+    assert len(selects) == 7, "\n".join(selects)
 
 
 def test_a_decision_posted_without_its_choice_is_shown_again_without_reading_the_state_twice(
@@ -85,7 +89,8 @@ def test_the_task_page_names_the_chosen_institution_department_and_scope_without
     # issue 14 goal 1 (second round): the read-only application shows the names of what was
     # chosen; it reads those rows only — not every institution of the country, every
     # department and every scope a form could offer. The applicant, qualification and
-    # institution are one statement; the catalogue (执业类别 and 执业范围) one.
+    # institution are one statement (with the task since the fifth round); the catalogue
+    # (执业类别 and 执业范围) one.
     task_id = submit_registration(app, web_world)
     staff = WebClient.signed_in(app, "jigou01")
     staff.get(f"/inbox/tasks/{task_id}")
@@ -96,7 +101,7 @@ def test_the_task_page_names_the_chosen_institution_department_and_scope_without
     assert not [s for s in selects if "FROM institution" in s and "WHERE" not in s], "\n".join(selects)
     assert not [s for s in selects if "FROM department" in s and "department.id IN" not in s]
     assert len([s for s in selects if "FROM catalogue_item" in s]) == 1
-    assert len([s for s in selects if "FROM process_instance" in s and "JOIN user_account" in s]) == 1
+    assert len([s for s in selects if "JOIN user_account" in s and "process_instance" in s]) == 1
 
 
 def test_the_application_form_reads_no_institution_nor_department_until_one_is_chosen(

@@ -3,6 +3,9 @@ only (an institution's notes never reach the commission, nor the physician)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import NamedTuple
+
 from flask_babel import gettext as _
 from sqlalchemy import bindparam
 from sqlalchemy import select
@@ -32,15 +35,24 @@ def _staff_scope(actor: User, instance_id: int) -> tuple[str, int | None]:
     return scope
 
 
-def for_instance(actor: User, instance_id: int) -> list[TaskComment]:
+class Shown(NamedTuple):
+    """A comment as the task page shows it."""
+
+    author_name: str
+    created_at: datetime
+    body: str
+
+
+def for_instance(actor: User, instance_id: int) -> list[Shown]:
     """The comments of the actor's organisation on an application, oldest first."""
     kind, sid = _staff_scope(actor, instance_id)
-    return list(db.session.scalars(_OF_INSTANCE, {"instance_id": instance_id, "kind": kind,
-                                                  "sid": sid}))
+    return [Shown(*row) for row in db.session.execute(
+        _OF_INSTANCE, {"instance_id": instance_id, "kind": kind, "sid": sid}).tuples()]
 
 
-# built once per process (bound per request): a task page reads it every time
-_OF_INSTANCE = select(TaskComment).where(
+# built once per process (bound per request): a task page reads it every time (the columns it
+# shows, not the entities)
+_OF_INSTANCE = select(TaskComment.author_name, TaskComment.created_at, TaskComment.body).where(
     TaskComment.instance_id == bindparam("instance_id"), TaskComment.scope_kind == bindparam("kind"),
     TaskComment.scope_id == bindparam("sid")).order_by(TaskComment.id)
 

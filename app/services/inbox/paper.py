@@ -56,13 +56,14 @@ class PublicApplication:
     submitted_on: date
 
 
-def start_form(row: ProcessDefinition) -> dict[str, Any]:
-    """The start form of a stored definition version."""
-    schema: dict[str, Any] = row.forms[definitions.start_form_id(definitions.definition_of(row))]
+def start_form(row: ProcessDefinition | definitions.Version) -> dict[str, Any]:
+    """The start form of a stored definition version (its row, or its cached version)."""
+    defn = row.definition if isinstance(row, definitions.Version) else definitions.definition_of(row)
+    schema: dict[str, Any] = row.forms[definitions.start_form_id(defn)]
     return schema
 
 
-def table_title(row: ProcessDefinition) -> str | None:
+def table_title(row: ProcessDefinition | definitions.Version) -> str | None:
     """The 申请审核表 of this type, or None when the type has none (信息修改, 照片审核…).
 
     Versions published before the paper step asked the physician for the scan
@@ -76,15 +77,17 @@ def table_title(row: ProcessDefinition) -> str | None:
     return None
 
 
-def paper_state(actor: User, inst: ProcessInstance) -> PaperState | None:
+def paper_state(actor: User, inst: ProcessInstance,
+                version: definitions.Version | None = None) -> PaperState | None:
     """The latest confirmation's scan or tick, for those who may see the application.
 
     None for a version without the paper step (the physician uploaded the scan then);
-    an empty state while no institution has confirmed with the paper.
+    an empty state while no institution has confirmed with the paper. ``version``: the
+    instance's definition version when the caller holds it (its row is then not read).
     """
     if not policies.can_view_instance(actor, inst):
         raise NotFound(_("申请不存在"))
-    if PAPER_FORM not in inst.definition.forms:
+    if PAPER_FORM not in (version.forms if version is not None else inst.definition.forms):
         return None
     return _state(inst)
 

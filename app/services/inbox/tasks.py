@@ -18,6 +18,8 @@ from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm import defer
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -25,7 +27,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.extensions import db
 from app.models import HumanTask
 from app.models import Institution
-from app.models import ProcessDefinition
 from app.models import ProcessInstance
 from app.models import Qualification
 from app.models import Registration
@@ -367,8 +368,8 @@ class ApplicationView:
     target_institution_name: str = ""  # 变更/备案: the institution it goes to (拟执业机构)
 
 
-def _labels(row: ProcessDefinition, form_id: str, value: Any) -> str:
-    prop = row.forms.get(form_id, {}).get("properties", {}).get("decision", {})
+def _labels(forms_of: dict[str, Any], form_id: str, value: Any) -> str:
+    prop = forms_of.get(form_id, {}).get("properties", {}).get("decision", {})
     return str(prop.get("x-labels", {}).get(value, value or ""))
 
 
@@ -386,14 +387,14 @@ def _tasks_with_names(inst: ProcessInstance) -> dict[int | None, str]:
     return {t.completed_by_id: name for t, name in rows if t.completed_by_id and name is not None}
 
 
-def _history(inst: ProcessInstance, row: ProcessDefinition,
+def _history(inst: ProcessInstance, forms_of: dict[str, Any],
              names: dict[int | None, str]) -> list[HistoryEntry]:
     out = []
     for t in inst.tasks:
         if t.status == TaskStatus.COMPLETED and t.completed_at is not None:
             data = t.data or {}
             out.append(HistoryEntry(t.completed_at, t.title, names.get(t.completed_by_id, ""),
-                                    _labels(row, t.form_id, data.get("decision")),
+                                    _labels(forms_of, t.form_id, data.get("decision")),
                                     str(data.get("note") or "")))
         elif t.status == TaskStatus.CANCELLED and t.completed_at is not None:
             out.append(HistoryEntry(t.completed_at, t.title, "", "已取消", ""))
@@ -407,14 +408,31 @@ def _history(inst: ProcessInstance, row: ProcessDefinition,
 _SHOWN_INSTANCE = (joinedload(ProcessInstance.definition), defer(ProcessInstance.workflow_json))
 
 
+@dataclass(frozen=True)
+class _Parties:
+    """Who an application names: the applicant, the qualification, the institution and (变更,
+    备案) the institution it goes to; each None when the application names none."""
+
+    physician: User | None
+    qual: Qualification | None
+    institution: Institution | None
+    target: Institution | None
+
+
 def application_view(actor: User, instance_id: int) -> ApplicationView:
     """The whole application as the actor may see it: data, history, open steps."""
     inst = db.session.get(ProcessInstance, instance_id, options=_SHOWN_INSTANCE)
     if inst is None or not policies.can_view_instance(actor, inst):
         raise NotFound(_("申请不存在"))
-    row = inst.definition
-    physician, qual, institution = _parties(inst)
-    start_form = row.forms[definitions.start_form_id(definitions.definition_of(row))]
+    return _view(actor, inst, _parties(inst), definitions.version_by_id(inst.definition_id))
+
+
+def _view(actor: User, inst: ProcessInstance, parties: _Parties,
+          version: definitions.Version) -> ApplicationView:
+    """:func:`application_view` of an instance already read and allowed, with its parties and
+    its (cached, immutable) definition version: the forms are not read from its row."""
+    physician, qual, institution = parties.physician, parties.qual, parties.institution
+    start_form = version.forms[definitions.start_form_id(version.definition)]
     options = _display_options(start_form, inst, qual, inst.application)
     own = physician is not None and physician.id == actor.id
     fields = forms.field_views(start_form, inst.application, None, options)
@@ -434,30 +452,41 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
         inst, eligibility.type_name(inst.process_id),
         physician.display_name if physician else (qual.name if qual else ""),
         (physician.id_number or "") if own and physician is not None else mask_id(qual.id_number if qual else ""),
-        institution.name if institution else "", fields, _history(inst, row, names),
+        institution.name if institution else "", fields, _history(inst, version.forms, names),
         [t for t in inst.tasks if t.status == TaskStatus.OPEN], days_left,
         cancellation_report.reported_late_days(inst.process_id, inst.application, inst.created_at),
         _("执业机构") if inst.registration_id else _("拟执业机构"),
-        _target_name(inst))
+        _target_name(inst, parties.target))
 
 
-def _parties(inst: ProcessInstance) -> tuple[User | None, Qualification | None, Institution | None]:
-    """The applicant, the qualification and the institution of an application, in one
-    statement (outer joins; each row lands in the session, so later gets cost nothing)."""
-    if not (inst.subject_user_id or inst.qualification_id or inst.institution_id):
-        return None, None, None
+_TARGET = aliased(Institution)
+
+
+def _parties(inst: ProcessInstance) -> _Parties:
+    """The parties of an application, in one statement (outer joins; each row lands in the
+    session, so later gets cost nothing)."""
+    if not (inst.subject_user_id or inst.qualification_id or inst.institution_id
+            or inst.target_institution_id):
+        return _Parties(None, None, None, None)
     found = db.session.execute(_PARTIES, {"instance_id": inst.id}).one_or_none()
     if found is None:
-        return None, None, None
-    return found[0], found[1], found[2]
+        return _Parties(None, None, None, None)
+    return _Parties(*found)
 
 
-# built once per process (bound per request): applicant, qualification, institution
-_PARTIES = (select(User, Qualification, Institution).select_from(ProcessInstance)
+def _with_parties(stmt: Any) -> Any:
+    """``stmt`` (a select from the instance, or joined to it) with the instance's parties,
+    outer joins."""
+    return (stmt.add_columns(User, Qualification, Institution, _TARGET)
             .outerjoin(User, User.id == ProcessInstance.subject_user_id)
             .outerjoin(Qualification, Qualification.id == ProcessInstance.qualification_id)
             .outerjoin(Institution, Institution.id == ProcessInstance.institution_id)
-            .where(ProcessInstance.id == bindparam("instance_id")))
+            .outerjoin(_TARGET, _TARGET.id == ProcessInstance.target_institution_id))
+
+
+# built once per process (bound per request): applicant, qualification, institutions
+_PARTIES = _with_parties(select().select_from(ProcessInstance)).where(
+    ProcessInstance.id == bindparam("instance_id"))
 
 
 def _display_options(schema: dict[str, Any], inst: ProcessInstance, qual: Qualification | None,
@@ -479,11 +508,10 @@ def _display_options(schema: dict[str, Any], inst: ProcessInstance, qual: Qualif
     return options
 
 
-def _target_name(inst: ProcessInstance) -> str:
+def _target_name(inst: ProcessInstance, target: Institution | None) -> str:
     """变更/备案: the name of the institution the registration goes to (else empty)."""
     if not inst.target_institution_id or inst.target_institution_id == inst.institution_id:
         return ""
-    target = db.session.get(Institution, inst.target_institution_id)
     return target.name if target else ""
 
 
@@ -540,32 +568,45 @@ class TaskPage:
     notice: str = ""  # e.g. the 补正 window has passed (行政许可法 第三十二条)
     can_extend: bool = False  # 延期 may be requested here (行政许可法 第四十二条)
     blocked: str | None = None  # the decision's effect became impossible (why)
+    # the instance's definition version (cached): its forms, without reading its row
+    version: definitions.Version | None = None
 
 
 def task_page(actor: User, task_id: int) -> TaskPage:
     """A task with the application under review above its decision form."""
-    # with its instance and definition in one statement; populate_existing: after a refused
-    # step (rolled back, its objects expired) too, rather than a refresh per object that would
-    # read the workflow state again
-    task = db.session.get(HumanTask, task_id, populate_existing=True, options=[
-        joinedload(HumanTask.instance).options(*_SHOWN_INSTANCE)])
-    if task is None or not policies.in_scope(actor, task):
+    found = db.session.execute(_TASK_PAGE, {"task_id": task_id}).one_or_none()
+    if found is None or not policies.in_scope(actor, found[0]):
         raise NotFound(_("任务不存在"))
-    view = application_view(actor, task.instance_id)
-    row = view.instance.definition
-    start_schema = row.forms[definitions.start_form_id(definitions.definition_of(row))]
-    schema, notice = acceptance.task_schema(calendar.current(), task, row.forms[task.form_id],
+    task = found[0]
+    inst = task.instance
+    if not policies.can_view_instance(actor, inst):
+        raise NotFound(_("申请不存在"))
+    parties = _Parties(*found[1:])
+    version = definitions.version_by_id(inst.definition_id)  # the forms, without its row
+    view = _view(actor, inst, parties, version)
+    start_schema = version.forms[definitions.start_form_id(version.definition)]
+    schema, notice = acceptance.task_schema(calendar.current(), task, version.forms[task.form_id],
                                             today_cst())
-    blocked = (conflicts.effect_blocker(view.instance)
+    blocked = (conflicts.effect_blocker(inst)
                if task.form_id == conflicts.DECIDE_FORM and task.status == TaskStatus.OPEN else None)
     return TaskPage(task, view, schema, policies.can_complete(actor, task),
                     {"application_fields": forms.field_titles(start_schema)},
-                    _latest_changes(view, start_schema), notice,
+                    _latest_changes(view, start_schema, parties.qual), notice,
                     actor.role is Role.COMMISSION and processes.can_extend(task, today_cst()),
-                    blocked)
+                    blocked, version)
 
 
-def _latest_changes(view: ApplicationView, schema: dict[str, Any]) -> list[Change]:
+# a task with its instance (without the workflow state) and the instance's parties, in one
+# statement built once per process; populate_existing: after a refused step (rolled back, its
+# objects expired) too, rather than a refresh per object
+_TASK_PAGE = (_with_parties(select(HumanTask).join(HumanTask.instance))
+              .where(HumanTask.id == bindparam("task_id"))
+              .options(contains_eager(HumanTask.instance).defer(ProcessInstance.workflow_json))
+              .execution_options(populate_existing=True))
+
+
+def _latest_changes(view: ApplicationView, schema: dict[str, Any],
+                    qual: Qualification | None) -> list[Change]:
     """What the physician changed in the latest resubmission (empty if none)."""
     redone = [t for t in view.instance.tasks if t.status == TaskStatus.COMPLETED and t.changes is not None
               and t.lane == "physician"]
@@ -574,7 +615,6 @@ def _latest_changes(view: ApplicationView, schema: dict[str, Any]) -> list[Chang
     shown = {f.name: f for f in view.fields}
     changed = redone[-1].changes or {}
     inst = view.instance
-    qual = db.session.get(Qualification, inst.qualification_id) if inst.qualification_id else None
     options = _display_options(schema, inst, qual, {n: old for n, (old, _new) in changed.items()},
                                {n: new for n, (_old, new) in changed.items()})
     out = []
