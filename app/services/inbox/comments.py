@@ -46,7 +46,7 @@ class Shown(NamedTuple):
 def for_instance(actor: User, instance_id: int) -> list[Shown]:
     """The comments of the actor's organisation on an application, oldest first."""
     kind, sid = _staff_scope(actor, instance_id)
-    return [Shown(*row) for row in db.session.execute(
+    return [Shown(name, at, body) for name, at, body in db.session.connection().execute(
         _OF_INSTANCE, {"instance_id": instance_id, "kind": kind, "sid": sid}).tuples()]
 
 

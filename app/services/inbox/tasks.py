@@ -5,12 +5,15 @@ Everything here reads the human-task read model; nothing deserializes a workflow
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
+from typing import NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import Integer
@@ -350,6 +353,24 @@ class HistoryEntry:
     note: str
 
 
+class TaskLine(NamedTuple):
+    """A step of an application as its history, its paper step and its changes read it (a
+    row of columns, not an entity), with the name of whoever completed it."""
+
+    id: int
+    title: str
+    form_id: str
+    lane: str | None
+    status: str
+    scope_kind: str
+    data: dict[str, Any] | None
+    changes: dict[str, Any] | None
+    created_at: datetime
+    completed_at: datetime | None
+    completed_by_id: int | None
+    completed_by: str  # the completer's name ("" if none)
+
+
 @dataclass(frozen=True)
 class ApplicationView:
     instance: ProcessInstance
@@ -359,13 +380,14 @@ class ApplicationView:
     institution_name: str
     fields: list[forms.FieldView]
     history: list[HistoryEntry]
-    open_tasks: list[HumanTask]
+    open_tasks: list[TaskLine]
     days_left: int | None
     late_report_days: int = 0  # an institution's report made after its 30 days (逾期报告)
     # the header's name of ``institution_name``: 拟执业机构 for a new registration, the current
     # 执业机构 for anything done to a registration held (注销, 变更, 备案, 补办, ...)
     institution_label: str = "拟执业机构"
     target_institution_name: str = ""  # 变更/备案: the institution it goes to (拟执业机构)
+    tasks: list[TaskLine] = field(default_factory=list)  # every step, in order
 
 
 def _labels(forms_of: dict[str, Any], form_id: str, value: Any) -> str:
@@ -379,21 +401,41 @@ _TASKS_DONE_BY = (select(HumanTask, User.display_name)
                   .where(HumanTask.instance_id == bindparam("instance_id")).order_by(HumanTask.id))
 
 
-def _tasks_with_names(inst: ProcessInstance) -> dict[int | None, str]:
+def _tasks_with_names(inst: ProcessInstance) -> list[TaskLine]:
     """Load ``inst.tasks`` (as its relationship would, in its order) together with the names of
-    the people who completed them; returns user id -> name."""
+    the people who completed them (for the pages that read ``inst.tasks`` afterwards)."""
     rows = db.session.execute(_TASKS_DONE_BY, {"instance_id": inst.id}).tuples().all()
     set_committed_value(inst, "tasks", [t for t, _name in rows])
-    return {t.completed_by_id: name for t, name in rows if t.completed_by_id and name is not None}
+    return [TaskLine(t.id, t.title, t.form_id, t.lane, t.status, t.scope_kind, t.data, t.changes,
+                     t.created_at, t.completed_at, t.completed_by_id,
+                     (name or "") if t.completed_by_id else "") for t, name in rows]
+
+
+# the same as rows of the columns read (the task page: no entity per step), built once
+_TASK_LINES = (select(HumanTask.id, HumanTask.title, HumanTask.form_id, HumanTask.lane,
+                      HumanTask.status, HumanTask.scope_kind, HumanTask.data, HumanTask.changes,
+                      HumanTask.created_at, HumanTask.completed_at, HumanTask.completed_by_id,
+                      User.display_name)
+               .outerjoin(User, User.id == HumanTask.completed_by_id)
+               .where(HumanTask.instance_id == bindparam("instance_id")).order_by(HumanTask.id))
+
+
+def _task_lines(inst: ProcessInstance) -> list[TaskLine]:
+    """An instance's steps in order, with their completers' names (one statement)."""
+    rows = db.session.connection().execute(_TASK_LINES, {"instance_id": inst.id}).tuples()
+    return [TaskLine(i, title, form_id, lane, status, kind, data, changes, created, done_at, by_id,
+                     (name or "") if by_id else "")
+            for i, title, form_id, lane, status, kind, data, changes, created, done_at, by_id, name
+            in rows]
 
 
 def _history(inst: ProcessInstance, forms_of: dict[str, Any],
-             names: dict[int | None, str]) -> list[HistoryEntry]:
+             lines: list[TaskLine]) -> list[HistoryEntry]:
     out = []
-    for t in inst.tasks:
+    for t in lines:
         if t.status == TaskStatus.COMPLETED and t.completed_at is not None:
             data = t.data or {}
-            out.append(HistoryEntry(t.completed_at, t.title, names.get(t.completed_by_id, ""),
+            out.append(HistoryEntry(t.completed_at, t.title, t.completed_by,
                                     _labels(forms_of, t.form_id, data.get("decision")),
                                     str(data.get("note") or "")))
         elif t.status == TaskStatus.CANCELLED and t.completed_at is not None:
@@ -424,13 +466,15 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
     inst = db.session.get(ProcessInstance, instance_id, options=_SHOWN_INSTANCE)
     if inst is None or not policies.can_view_instance(actor, inst):
         raise NotFound(_("申请不存在"))
-    return _view(actor, inst, _parties(inst), definitions.version_by_id(inst.definition_id))
+    return _view(actor, inst, _parties(inst), definitions.version_by_id(inst.definition_id),
+                 _tasks_with_names)
 
 
-def _view(actor: User, inst: ProcessInstance, parties: _Parties,
-          version: definitions.Version) -> ApplicationView:
+def _view(actor: User, inst: ProcessInstance, parties: _Parties, version: definitions.Version,
+          steps: Callable[[ProcessInstance], list[TaskLine]]) -> ApplicationView:
     """:func:`application_view` of an instance already read and allowed, with its parties and
-    its (cached, immutable) definition version: the forms are not read from its row."""
+    its (cached, immutable) definition version: the forms are not read from its row.
+    ``steps`` reads the instance's steps (after the options, as before)."""
     physician, qual, institution = parties.physician, parties.qual, parties.institution
     start_form = version.forms[definitions.start_form_id(version.definition)]
     options = _display_options(start_form, inst, qual, inst.application)
@@ -441,7 +485,7 @@ def _view(actor: User, inst: ProcessInstance, parties: _Parties,
         for f in fields:
             if props.get(f.name, {}).get("format") == "mobile":
                 f.display = mask_mobile(str(f.value or ""))
-    names = _tasks_with_names(inst)  # inst.tasks, read once with who completed them
+    lines = steps(inst)  # the steps, read once with who completed them
     days_left = None
     if inst.due_on and inst.completed_at is None:
         today: date = today_cst()
@@ -452,11 +496,11 @@ def _view(actor: User, inst: ProcessInstance, parties: _Parties,
         inst, eligibility.type_name(inst.process_id),
         physician.display_name if physician else (qual.name if qual else ""),
         (physician.id_number or "") if own and physician is not None else mask_id(qual.id_number if qual else ""),
-        institution.name if institution else "", fields, _history(inst, version.forms, names),
-        [t for t in inst.tasks if t.status == TaskStatus.OPEN], days_left,
+        institution.name if institution else "", fields, _history(inst, version.forms, lines),
+        [t for t in lines if t.status == TaskStatus.OPEN], days_left,
         cancellation_report.reported_late_days(inst.process_id, inst.application, inst.created_at),
         _("执业机构") if inst.registration_id else _("拟执业机构"),
-        _target_name(inst, parties.target))
+        _target_name(inst, parties.target), lines)
 
 
 _TARGET = aliased(Institution)
@@ -583,7 +627,7 @@ def task_page(actor: User, task_id: int) -> TaskPage:
         raise NotFound(_("申请不存在"))
     parties = _Parties(*found[1:])
     version = definitions.version_by_id(inst.definition_id)  # the forms, without its row
-    view = _view(actor, inst, parties, version)
+    view = _view(actor, inst, parties, version, _task_lines)
     start_schema = version.forms[definitions.start_form_id(version.definition)]
     schema, notice = acceptance.task_schema(calendar.current(), task, version.forms[task.form_id],
                                             today_cst())
@@ -608,7 +652,7 @@ _TASK_PAGE = (_with_parties(select(HumanTask).join(HumanTask.instance))
 def _latest_changes(view: ApplicationView, schema: dict[str, Any],
                     qual: Qualification | None) -> list[Change]:
     """What the physician changed in the latest resubmission (empty if none)."""
-    redone = [t for t in view.instance.tasks if t.status == TaskStatus.COMPLETED and t.changes is not None
+    redone = [t for t in view.tasks if t.status == TaskStatus.COMPLETED and t.changes is not None
               and t.lane == "physician"]
     if not redone:
         return []

@@ -93,7 +93,8 @@ def _render_task(task_id: int, values: dict[str, object] | None = None,
         extension=extension or {}, extension_errors=extension_errors or {},
         comments=comments.for_instance(user, instance_id),
         review_table=paper.table_title(page.version or page.application.instance.definition),
-        paper_state=paper.paper_state(user, page.application.instance, page.version),
+        paper_state=paper.paper_state(user, page.application.instance, page.version,
+                                      page.application.tasks),
         file_url=lambda name: url_for("inbox.file", instance_id=instance_id, field=name),
     ), status
 
