@@ -450,15 +450,32 @@ def _history(inst: ProcessInstance, forms_of: dict[str, Any],
 _SHOWN_INSTANCE = (joinedload(ProcessInstance.definition), defer(ProcessInstance.workflow_json))
 
 
+class _Applicant(NamedTuple):
+    """What a page shows of the applicant's account (columns, not the entity)."""
+
+    id: int
+    display_name: str
+    id_number: str | None
+
+
 @dataclass(frozen=True)
 class _Parties:
     """Who an application names: the applicant, the qualification, the institution and (变更,
-    备案) the institution it goes to; each None when the application names none."""
+    备案) the institution it goes to; each None when the application names none. The
+    qualification and institutions are entities (the option lists read them: in the session
+    once read, a later get costs nothing)."""
 
-    physician: User | None
+    physician: _Applicant | None
     qual: Qualification | None
     institution: Institution | None
     target: Institution | None
+
+    @classmethod
+    def of(cls, row: Any) -> _Parties:
+        """From the columns :func:`_with_parties` adds, in its order."""
+        user_id, name, id_number, qual, institution, target = row
+        return cls(_Applicant(user_id, name, id_number) if user_id is not None else None,
+                   qual, institution, target)
 
 
 def application_view(actor: User, instance_id: int) -> ApplicationView:
@@ -515,13 +532,14 @@ def _parties(inst: ProcessInstance) -> _Parties:
     found = db.session.execute(_PARTIES, {"instance_id": inst.id}).one_or_none()
     if found is None:
         return _Parties(None, None, None, None)
-    return _Parties(*found)
+    return _Parties.of(found)
 
 
 def _with_parties(stmt: Any) -> Any:
     """``stmt`` (a select from the instance, or joined to it) with the instance's parties,
     outer joins."""
-    return (stmt.add_columns(User, Qualification, Institution, _TARGET)
+    return (stmt.add_columns(User.id, User.display_name, User.id_number, Qualification, Institution,
+                             _TARGET)
             .outerjoin(User, User.id == ProcessInstance.subject_user_id)
             .outerjoin(Qualification, Qualification.id == ProcessInstance.qualification_id)
             .outerjoin(Institution, Institution.id == ProcessInstance.institution_id)
@@ -625,7 +643,7 @@ def task_page(actor: User, task_id: int) -> TaskPage:
     inst = task.instance
     if not policies.can_view_instance(actor, inst):
         raise NotFound(_("申请不存在"))
-    parties = _Parties(*found[1:])
+    parties = _Parties.of(found[1:])
     version = definitions.version_by_id(inst.definition_id)  # the forms, without its row
     view = _view(actor, inst, parties, version, _task_lines)
     start_schema = version.forms[definitions.start_form_id(version.definition)]
