@@ -719,8 +719,8 @@ def physician_task_form(actor: User, task_id: int, values: dict[str, Any] | None
     if task is None or task.scope_kind != ScopeKind.USER or task.scope_id != actor.id:
         raise NotFound(_("任务不存在"))
     inst = task.instance
-    asked = [t for t in inst.tasks if t.status == TaskStatus.COMPLETED and t.lane != "physician"
-             and (t.data or {}).get("decision") in ("return", "correct")]
+    asked = [t for t in _task_lines(inst) if t.status == TaskStatus.COMPLETED
+             and t.lane != "physician" and (t.data or {}).get("decision") in ("return", "correct")]
     last = (asked[-1].data or {}) if asked else {}
     notes = [f"{asked[-1].title}：{last.get('note')}"] if asked and last.get("note") else []
     page = applications.form_page(actor, inst.process_id,
