@@ -39,8 +39,28 @@ def test_the_task_page_reads_its_task_instance_and_parties_at_once_and_no_workfl
     assert "JOIN process_instance" in first and "JOIN user_account" in first
     assert "JOIN qualification" in first and "JOIN institution" in first
     assert not [s for s in selects if "workflow_json" in s or "bpmn_xml" in s]
-    # 16 before the second round, 11 the third, 9 the fourth, 8 the fifth (parties with the task)
-    assert len(selects) == 7, "\n".join(selects)
+    # 16 before the second round, 11 the third, 9 the fourth, 8 the fifth (parties with the
+    # task), then the steps and the comments in one
+    assert len(selects) == 6, "\n".join(selects)
+
+
+def test_the_task_page_reads_the_steps_and_its_organisations_comments_in_one_statement(
+        app: Flask, web_world: World) -> None:
+    # issue 14 goal 1 (fifth round): the application's steps and the internal comments (内部备注)
+    # of the actor's organisation come in one statement; the comments stay the organisation's
+    task_id = submit_registration(app, web_world)
+    staff = WebClient.signed_in(app, "jigou01")
+    with app.app_context():
+        instance_id = db.session.get(HumanTask, task_id).instance_id  # type: ignore[union-attr]
+    staff.post(f"/inbox/applications/{instance_id}/comments",
+               {"comment": "聘用合同原件已核对", "task_id": str(task_id)})
+    selects, page = selects_of(app, lambda: staff.get(f"/inbox/tasks/{task_id}").get_data(as_text=True))
+    comments = page.split('<ul class="comments">')[1].split("</ul>")[0]
+    assert "聘用合同原件已核对" in comments and "山西大学医院医务科" in comments
+    assert "医疗机构确认" in page and "提交申请" in page  # the step waiting, the history
+    both = [s for s in selects if "FROM task_comment" in s or "FROM human_task" in s]
+    assert len(both) == 2, "\n".join(both)  # the task with its instance, the steps + comments
+    assert [s for s in both if "FROM task_comment" in s and "UNION ALL" in s]
 
 
 def test_a_decision_posted_without_its_choice_is_shown_again_without_reading_the_state_twice(

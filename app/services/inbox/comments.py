@@ -26,11 +26,19 @@ from app.services.platform import idempotency
 MAX_LEN = 1000
 
 
+def staff_scope(actor: User) -> tuple[str, int | None]:
+    """The organisation whose comments the actor writes and reads (an institution's or a
+    commission's staff); NotFound for anyone else."""
+    scope = scope_of_user(actor)
+    if scope is None or actor.role not in (Role.INSTITUTION, Role.COMMISSION):
+        raise NotFound(_("申请不存在"))
+    return scope
+
+
 def _staff_scope(actor: User, instance_id: int) -> tuple[str, int | None]:
     inst = db.session.get(ProcessInstance, instance_id)
-    scope = scope_of_user(actor)
-    if (inst is None or scope is None or actor.role not in (Role.INSTITUTION, Role.COMMISSION)
-            or not policies.can_view_instance(actor, inst)):
+    scope = staff_scope(actor)
+    if inst is None or not policies.can_view_instance(actor, inst):
         raise NotFound(_("申请不存在"))
     return scope
 

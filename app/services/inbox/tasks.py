@@ -5,7 +5,6 @@ Everything here reads the human-task read model; nothing deserializes a workflow
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
@@ -20,7 +19,10 @@ from sqlalchemy import Integer
 from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import func
+from sqlalchemy import literal_column
+from sqlalchemy import null
 from sqlalchemy import select
+from sqlalchemy import union_all
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm import defer
@@ -35,6 +37,7 @@ from app.models import Qualification
 from app.models import Registration
 from app.models import Role
 from app.models import ScopeKind
+from app.models import TaskComment
 from app.models import TaskStatus
 from app.models import User
 from app.models.base import utcnow
@@ -55,6 +58,7 @@ from app.services.engine.clock import today_cst
 from app.services.errors import Conflict
 from app.services.errors import Forbidden
 from app.services.errors import NotFound
+from app.services.inbox import comments
 from app.services.platform import audit
 from app.services.platform.paging import Keyset
 from app.services.records.validators import mask_id
@@ -423,10 +427,42 @@ _TASK_LINES = (select(HumanTask.id, HumanTask.title, HumanTask.form_id, HumanTas
 def _task_lines(inst: ProcessInstance) -> list[TaskLine]:
     """An instance's steps in order, with their completers' names (one statement)."""
     rows = db.session.connection().execute(_TASK_LINES, {"instance_id": inst.id}).tuples()
-    return [TaskLine(i, title, form_id, lane, status, kind, data, changes, created, done_at, by_id,
-                     (name or "") if by_id else "")
-            for i, title, form_id, lane, status, kind, data, changes, created, done_at, by_id, name
-            in rows]
+    return [_line(*row) for row in rows]
+
+
+def _line(i: int, title: str, form_id: str, lane: str | None, status: str, kind: str,
+          data: dict[str, Any] | None, changes: dict[str, Any] | None, created: datetime,
+          done_at: datetime | None, by_id: int | None, name: str | None) -> TaskLine:
+    return TaskLine(i, title, form_id, lane, status, kind, data, changes, created, done_at, by_id,
+                    (name or "") if by_id else "")
+
+
+# the task page's steps (rows tagged 0, as _TASK_LINES) and the comments of the actor's
+# organisation (tagged 1: id, body in the title's place, created_at, author in the name's
+# place), in one statement built once; each part in its order
+_STEPS_AND_COMMENTS = union_all(
+    _TASK_LINES.order_by(None).add_columns(literal_column("0", Integer).label("part")),
+    select(TaskComment.id, TaskComment.body, null(), null(), null(), null(), null(), null(),
+           TaskComment.created_at, null(), null(), TaskComment.author_name,
+           literal_column("1", Integer))
+    .where(TaskComment.instance_id == bindparam("instance_id"),
+           TaskComment.scope_kind == bindparam("kind"), TaskComment.scope_id == bindparam("sid")),
+).order_by(literal_column("part"), literal_column("id"))
+
+
+def _steps_and_comments(inst: ProcessInstance, scope: tuple[str, int | None],
+                        ) -> tuple[list[TaskLine], list[comments.Shown]]:
+    """An instance's steps (as :func:`_task_lines`) and the comments of the organisation
+    ``scope`` on it, oldest first (:func:`comments.for_instance`), in one statement."""
+    lines: list[TaskLine] = []
+    shown: list[comments.Shown] = []
+    for *row, part in db.session.connection().execute(
+            _STEPS_AND_COMMENTS, {"instance_id": inst.id, "kind": scope[0], "sid": scope[1]}):
+        if part == 0:
+            lines.append(_line(*row))
+        else:
+            shown.append(comments.Shown(row[11], row[8], row[1]))
+    return lines, shown
 
 
 def _history(inst: ProcessInstance, forms_of: dict[str, Any],
@@ -483,15 +519,16 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
     inst = db.session.get(ProcessInstance, instance_id, options=_SHOWN_INSTANCE)
     if inst is None or not policies.can_view_instance(actor, inst):
         raise NotFound(_("申请不存在"))
-    return _view(actor, inst, _parties(inst), definitions.version_by_id(inst.definition_id),
-                 _tasks_with_names)
+    parties = _parties(inst)
+    return _view(actor, inst, parties, definitions.version_by_id(inst.definition_id),
+                 _tasks_with_names(inst))
 
 
 def _view(actor: User, inst: ProcessInstance, parties: _Parties, version: definitions.Version,
-          steps: Callable[[ProcessInstance], list[TaskLine]]) -> ApplicationView:
-    """:func:`application_view` of an instance already read and allowed, with its parties and
-    its (cached, immutable) definition version: the forms are not read from its row.
-    ``steps`` reads the instance's steps (after the options, as before)."""
+          lines: list[TaskLine]) -> ApplicationView:
+    """:func:`application_view` of an instance already read and allowed, with its parties, its
+    (cached, immutable) definition version — the forms are not read from its row — and its
+    steps."""
     physician, qual, institution = parties.physician, parties.qual, parties.institution
     start_form = version.forms[definitions.start_form_id(version.definition)]
     options = _display_options(start_form, inst, qual, inst.application)
@@ -502,7 +539,6 @@ def _view(actor: User, inst: ProcessInstance, parties: _Parties, version: defini
         for f in fields:
             if props.get(f.name, {}).get("format") == "mobile":
                 f.display = mask_mobile(str(f.value or ""))
-    lines = steps(inst)  # the steps, read once with who completed them
     days_left = None
     if inst.due_on and inst.completed_at is None:
         today: date = today_cst()
@@ -632,6 +668,7 @@ class TaskPage:
     blocked: str | None = None  # the decision's effect became impossible (why)
     # the instance's definition version (cached): its forms, without reading its row
     version: definitions.Version | None = None
+    comments: list[comments.Shown] = field(default_factory=list)  # the actor's organisation's
 
 
 def task_page(actor: User, task_id: int) -> TaskPage:
@@ -645,7 +682,8 @@ def task_page(actor: User, task_id: int) -> TaskPage:
         raise NotFound(_("申请不存在"))
     parties = _Parties.of(found[1:])
     version = definitions.version_by_id(inst.definition_id)  # the forms, without its row
-    view = _view(actor, inst, parties, version, _task_lines)
+    lines, shown = _steps_and_comments(inst, comments.staff_scope(actor))
+    view = _view(actor, inst, parties, version, lines)
     start_schema = version.forms[definitions.start_form_id(version.definition)]
     schema, notice = acceptance.task_schema(calendar.current(), task, version.forms[task.form_id],
                                             today_cst())
@@ -655,7 +693,7 @@ def task_page(actor: User, task_id: int) -> TaskPage:
                     {"application_fields": forms.field_titles(start_schema)},
                     _latest_changes(view, start_schema, parties.qual), notice,
                     actor.role is Role.COMMISSION and processes.can_extend(task, today_cst()),
-                    blocked, version)
+                    blocked, version, shown)
 
 
 # a task with its instance (without the workflow state) and the instance's parties, in one
