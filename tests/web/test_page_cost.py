@@ -228,3 +228,32 @@ def test_the_newest_published_versions_are_read_once_per_publication(app: Flask,
             db.session.execute(ProcessDefinition.__table__.delete().where(ProcessDefinition.id.in_(added)))
             db.session.commit()
         definitions.forget_versions()
+
+
+def test_a_resubmitted_task_labels_the_application_and_its_changes_with_one_read_of_the_catalogue(
+        app: Flask, web_world: World) -> None:
+    # issue 14 goal 1 (fifth round): the 补正 changes (修改前 / 修改后) are labelled with the
+    # options read for the application (one catalogue and one 科室 read, were two of each);
+    # 行政许可法 第三十二条 (补正: the approver sees what was changed)
+    task_id = submit_registration(app, web_world, "doctor01")
+    staff = WebClient.signed_in(app, "jigou01")
+    staff.post(f"/inbox/tasks/{task_id}/complete",
+               {"decision": "return", "note": "执业范围有误", "fields": ["practice_scopes"]})
+    doctor = WebClient.signed_in(app, "doctor01")
+    with app.app_context():
+        mine = db.session.scalar(select(HumanTask.id).where(HumanTask.status == "open"))
+    form_page = doctor.get(f"/physician/tasks/{mine}").get_data(as_text=True)
+    form = {"department_id": str(web_world.department_id), "practice_scopes": ["12"],
+            "contact_mobile": "15175070658", "declare_health": "on", "declare_no_bar": "on"}
+    for name in ("employment_proof", "photo"):
+        form[f"{name}__keep"] = form_page.split(f'name="{name}__keep" value="')[1].split('"')[0]
+    assert doctor.post(f"/physician/tasks/{mine}", form).status_code == 302
+    with app.app_context():
+        again = db.session.scalar(select(HumanTask.id).where(HumanTask.status == "open"))
+    staff.get(f"/inbox/tasks/{again}")
+    selects, page = selects_of(app, lambda: staff.get(f"/inbox/tasks/{again}").get_data(as_text=True))
+    section = page.split("本次补正修改的内容")[1].split("申请内容")[0]
+    assert section.count("<tr>") == 2, section  # the header and the one changed field
+    assert _scope_name(app, "11") in section and _scope_name(app, "12") in section
+    assert len([s for s in selects if "FROM catalogue_item" in s]) == 1, "\n".join(selects)
+    assert len([s for s in selects if "FROM department" in s]) <= 1, "\n".join(selects)

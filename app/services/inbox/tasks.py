@@ -521,17 +521,19 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
         raise NotFound(_("申请不存在"))
     parties = _parties(inst)
     return _view(actor, inst, parties, definitions.version_by_id(inst.definition_id),
-                 _tasks_with_names(inst))
+                 _tasks_with_names(inst))[0]
 
 
 def _view(actor: User, inst: ProcessInstance, parties: _Parties, version: definitions.Version,
-          lines: list[TaskLine]) -> ApplicationView:
+          lines: list[TaskLine], *more: dict[str, Any]) -> tuple[ApplicationView,
+                                                                 dict[str, list[forms.Option]]]:
     """:func:`application_view` of an instance already read and allowed, with its parties, its
     (cached, immutable) definition version — the forms are not read from its row — and its
-    steps."""
+    steps; and the option labels it showed, which also name the values ``more`` (other values
+    of the start form the page shows: read with the application's, not again)."""
     physician, qual, institution = parties.physician, parties.qual, parties.institution
     start_form = version.forms[definitions.start_form_id(version.definition)]
-    options = _display_options(start_form, inst, qual, inst.application)
+    options = _display_options(start_form, inst, qual, inst.application, *more)
     own = physician is not None and physician.id == actor.id
     fields = forms.field_views(start_form, inst.application, None, options)
     if not own:
@@ -553,7 +555,7 @@ def _view(actor: User, inst: ProcessInstance, parties: _Parties, version: defini
         [t for t in lines if t.status == TaskStatus.OPEN], days_left,
         cancellation_report.reported_late_days(inst.process_id, inst.application, inst.created_at),
         _("执业机构") if inst.registration_id else _("拟执业机构"),
-        _target_name(inst, parties.target), lines)
+        _target_name(inst, parties.target), lines), options
 
 
 _TARGET = aliased(Institution)
@@ -683,7 +685,10 @@ def task_page(actor: User, task_id: int) -> TaskPage:
     parties = _Parties.of(found[1:])
     version = definitions.version_by_id(inst.definition_id)  # the forms, without its row
     lines, shown = _steps_and_comments(inst, comments.staff_scope(actor))
-    view = _view(actor, inst, parties, version, lines)
+    changed = _resubmitted(lines)
+    view, options = _view(actor, inst, parties, version, lines,
+                          {n: old for n, (old, _new) in changed.items()},
+                          {n: new for n, (_old, new) in changed.items()})
     start_schema = version.forms[definitions.start_form_id(version.definition)]
     schema, notice = acceptance.task_schema(calendar.current(), task, version.forms[task.form_id],
                                             today_cst())
@@ -691,7 +696,7 @@ def task_page(actor: User, task_id: int) -> TaskPage:
                if task.form_id == conflicts.DECIDE_FORM and task.status == TaskStatus.OPEN else None)
     return TaskPage(task, view, schema, policies.can_complete(actor, task),
                     {"application_fields": forms.field_titles(start_schema)},
-                    _latest_changes(view, start_schema, parties.qual), notice,
+                    _latest_changes(view, start_schema, changed, options), notice,
                     actor.role is Role.COMMISSION and processes.can_extend(task, today_cst()),
                     blocked, version, shown)
 
@@ -705,18 +710,18 @@ _TASK_PAGE = (_with_parties(select(HumanTask).join(HumanTask.instance))
               .execution_options(populate_existing=True))
 
 
-def _latest_changes(view: ApplicationView, schema: dict[str, Any],
-                    qual: Qualification | None) -> list[Change]:
-    """What the physician changed in the latest resubmission (empty if none)."""
-    redone = [t for t in view.tasks if t.status == TaskStatus.COMPLETED and t.changes is not None
+def _resubmitted(lines: list[TaskLine]) -> dict[str, Any]:
+    """The fields the physician changed in the latest resubmission: name -> (old, new)."""
+    redone = [t for t in lines if t.status == TaskStatus.COMPLETED and t.changes is not None
               and t.lane == "physician"]
-    if not redone:
-        return []
+    return (redone[-1].changes or {}) if redone else {}
+
+
+def _latest_changes(view: ApplicationView, schema: dict[str, Any], changed: dict[str, Any],
+                    options: dict[str, list[forms.Option]]) -> list[Change]:
+    """What the physician changed in the latest resubmission (empty if none), labelled with
+    ``options`` (which name the old and the new values)."""
     shown = {f.name: f for f in view.fields}
-    changed = redone[-1].changes or {}
-    inst = view.instance
-    options = _display_options(schema, inst, qual, {n: old for n, (old, _new) in changed.items()},
-                               {n: new for n, (_old, new) in changed.items()})
     out = []
     for name, (old, new) in changed.items():
         field = shown.get(name)
