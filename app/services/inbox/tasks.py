@@ -724,8 +724,8 @@ def _latest_changes(view: ApplicationView, schema: dict[str, Any], changed: dict
     shown = {f.name: f for f in view.fields}
     out = []
     for name, (old, new) in changed.items():
-        field = shown.get(name)
-        title = field.title if field else name
+        view_of = shown.get(name)
+        title = view_of.title if view_of else name
         before = forms.field_views(schema, {name: old}, None, options)
         after = forms.field_views(schema, {name: new}, None, options)
         show = {f.name: f.display for f in before}, {f.name: f.display for f in after}
