@@ -238,6 +238,16 @@ def phases(args: argparse.Namespace) -> dict[str, Any]:
     timed(eligibility, "refusal", "  eligibility.refusal")
     prepare.refusal = eligibility.refusal  # form_page's own name for it
     timed(forms, "field_views", "  forms.field_views")
+    # the task page's parts (nested in tasks.task_page, or called by its view)
+    from app.services.inbox import comments
+    from app.services.inbox import paper
+    for name in ("application_view", "_view", "_display_options", "_parties", "_tasks_with_names",
+                 "_latest_changes"):
+        if hasattr(tasks, name):
+            timed(tasks, name, f"  tasks.{name}")
+    timed(comments, "for_instance", "  comments.for_instance")
+    for name in ("table_title", "paper_state"):
+        timed(paper, name, f"  paper.{name}")
     started: list[float] = []
     event.listen(pages.engine, "before_cursor_execute", lambda *a: started.append(time.thread_time()))
     event.listen(pages.engine, "after_cursor_execute",

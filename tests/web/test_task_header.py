@@ -17,7 +17,9 @@ from tests.conftest import WebClient
 from tests.factories import World
 from tests.factories import active_registration
 from tests.factories import application_payload
+from tests.factories import stored_pdf
 from tests.factories import user
+from tests.statements import selects_of
 
 
 def _header_of_task(app: Flask, iid: int) -> str:
@@ -50,3 +52,30 @@ def test_a_new_registration_names_the_proposed_institution(app: Flask, web_world
             user(web_world.doctor_id), "registration",
             application_payload(web_world, web_world.doctor_id)).instance_id
     assert "拟执业机构：山西大学医院" in _header_of_task(app, iid)
+
+
+def test_a_change_to_another_institution_names_both_from_the_task_statement(
+        app: Flask, web_world: World) -> None:
+    # 医师执业注册管理办法 第十九条 (变更执业机构): the header names the current 执业机构 and the
+    # 拟执业机构 it goes to; both come with the task in one statement (issue 14 goal 1, fifth
+    # round: the target institution was a statement of its own)
+    with app.app_context():
+        reg = active_registration(web_world, cert_no="110140100000777")
+        iid = processes.start_application(user(web_world.doctor_id), "change", {
+            "registration_id": reg.id, "institution_id": web_world.other_hospital_id,
+            "department_id": web_world.other_department_id, "practice_scopes": ["12"],
+            "reason": "工作需要", "employment_proof": stored_pdf(web_world, "聘.pdf"),
+            "training_proof": stored_pdf(web_world, "培训.pdf"), "declare_true": True}).instance_id
+        task = db.session.scalar(select(HumanTask).where(
+            HumanTask.instance_id == iid, HumanTask.status == TaskStatus.OPEN))
+        assert task is not None
+        login = "jigou01" if task.scope_id == web_world.hospital_id else "jigou02"
+        task_id = task.id
+    staff = WebClient(app.test_client())
+    staff.login(login)
+    selects, html = selects_of(app, lambda: staff.get(f"/inbox/tasks/{task_id}").get_data(as_text=True))
+    header = re.search(r"<h1>.*?</p>", html, re.S)
+    assert header, html
+    assert "执业机构：山西大学医院" in header.group(0)
+    assert "拟执业机构：昆明市第一人民医院" in header.group(0)
+    assert not [s for s in selects if s.lstrip().startswith("SELECT institution.")], "\n".join(selects)

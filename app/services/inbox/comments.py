@@ -3,6 +3,9 @@ only (an institution's notes never reach the commission, nor the physician)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import NamedTuple
+
 from flask_babel import gettext as _
 from sqlalchemy import bindparam
 from sqlalchemy import select
@@ -23,24 +26,41 @@ from app.services.platform import idempotency
 MAX_LEN = 1000
 
 
-def _staff_scope(actor: User, instance_id: int) -> tuple[str, int | None]:
-    inst = db.session.get(ProcessInstance, instance_id)
+def staff_scope(actor: User) -> tuple[str, int | None]:
+    """The organisation whose comments the actor writes and reads (an institution's or a
+    commission's staff); NotFound for anyone else."""
     scope = scope_of_user(actor)
-    if (inst is None or scope is None or actor.role not in (Role.INSTITUTION, Role.COMMISSION)
-            or not policies.can_view_instance(actor, inst)):
+    if scope is None or actor.role not in (Role.INSTITUTION, Role.COMMISSION):
         raise NotFound(_("申请不存在"))
     return scope
 
 
-def for_instance(actor: User, instance_id: int) -> list[TaskComment]:
+def _staff_scope(actor: User, instance_id: int) -> tuple[str, int | None]:
+    inst = db.session.get(ProcessInstance, instance_id)
+    scope = staff_scope(actor)
+    if inst is None or not policies.can_view_instance(actor, inst):
+        raise NotFound(_("申请不存在"))
+    return scope
+
+
+class Shown(NamedTuple):
+    """A comment as the task page shows it."""
+
+    author_name: str
+    created_at: datetime
+    body: str
+
+
+def for_instance(actor: User, instance_id: int) -> list[Shown]:
     """The comments of the actor's organisation on an application, oldest first."""
     kind, sid = _staff_scope(actor, instance_id)
-    return list(db.session.scalars(_OF_INSTANCE, {"instance_id": instance_id, "kind": kind,
-                                                  "sid": sid}))
+    return [Shown(name, at, body) for name, at, body in db.session.connection().execute(
+        _OF_INSTANCE, {"instance_id": instance_id, "kind": kind, "sid": sid}).tuples()]
 
 
-# built once per process (bound per request): a task page reads it every time
-_OF_INSTANCE = select(TaskComment).where(
+# built once per process (bound per request): a task page reads it every time (the columns it
+# shows, not the entities)
+_OF_INSTANCE = select(TaskComment.author_name, TaskComment.created_at, TaskComment.body).where(
     TaskComment.instance_id == bindparam("instance_id"), TaskComment.scope_kind == bindparam("kind"),
     TaskComment.scope_id == bindparam("sid")).order_by(TaskComment.id)
 

@@ -9,6 +9,7 @@ completed confirmation task; nothing is stored twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
@@ -56,13 +57,14 @@ class PublicApplication:
     submitted_on: date
 
 
-def start_form(row: ProcessDefinition) -> dict[str, Any]:
-    """The start form of a stored definition version."""
-    schema: dict[str, Any] = row.forms[definitions.start_form_id(definitions.definition_of(row))]
+def start_form(row: ProcessDefinition | definitions.Version) -> dict[str, Any]:
+    """The start form of a stored definition version (its row, or its cached version)."""
+    defn = row.definition if isinstance(row, definitions.Version) else definitions.definition_of(row)
+    schema: dict[str, Any] = row.forms[definitions.start_form_id(defn)]
     return schema
 
 
-def table_title(row: ProcessDefinition) -> str | None:
+def table_title(row: ProcessDefinition | definitions.Version) -> str | None:
     """The 申请审核表 of this type, or None when the type has none (信息修改, 照片审核…).
 
     Versions published before the paper step asked the physician for the scan
@@ -76,33 +78,39 @@ def table_title(row: ProcessDefinition) -> str | None:
     return None
 
 
-def paper_state(actor: User, inst: ProcessInstance) -> PaperState | None:
+def paper_state(actor: User, inst: ProcessInstance, version: definitions.Version | None = None,
+                steps: Sequence[tasks.TaskLine] | None = None) -> PaperState | None:
     """The latest confirmation's scan or tick, for those who may see the application.
 
     None for a version without the paper step (the physician uploaded the scan then);
-    an empty state while no institution has confirmed with the paper.
+    an empty state while no institution has confirmed with the paper. ``version`` and
+    ``steps``: the instance's definition version and steps when the caller holds them (they
+    are then not read again).
     """
     if not policies.can_view_instance(actor, inst):
         raise NotFound(_("申请不存在"))
-    if PAPER_FORM not in inst.definition.forms:
+    if PAPER_FORM not in (version.forms if version is not None else inst.definition.forms):
         return None
-    return _state(inst)
+    return _state(inst.tasks if steps is None else steps)
 
 
-def _state(inst: ProcessInstance) -> PaperState:
-    done = [t for t in inst.tasks if t.form_id == PAPER_FORM and t.status == "completed"
+def _state(steps: Sequence[HumanTask] | Sequence[tasks.TaskLine]) -> PaperState:
+    done = [t for t in steps if t.form_id == PAPER_FORM and t.status == "completed"
             and (t.data or {}).get("decision") == "confirm"]
     if not done:
         return PaperState(None, False, "", None)
-    task: HumanTask = max(done, key=lambda t: (t.completed_at or t.created_at, t.id))
+    task = max(done, key=lambda t: (t.completed_at or t.created_at, t.id))
     data = task.data or {}
     ref = data.get("paper_scan")
     scan = (tasks.FileRef(str(ref["sha256"]), str(ref.get("name", "申请审核表")),
                                 str(ref.get("mime", "application/octet-stream")))
             if isinstance(ref, dict) and "sha256" in ref else None)
-    who = db.session.get(User, task.completed_by_id) if task.completed_by_id else None
-    return PaperState(scan, bool(data.get("paper_held")), who.display_name if who else "",
-                      task.completed_at)
+    if isinstance(task, tasks.TaskLine):
+        by = task.completed_by
+    else:
+        who = db.session.get(User, task.completed_by_id) if task.completed_by_id else None
+        by = who.display_name if who else ""
+    return PaperState(scan, bool(data.get("paper_held")), by, task.completed_at)
 
 
 def scan_of(actor: User, instance_id: int) -> tasks.FileRef:

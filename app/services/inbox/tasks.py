@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import UTC
 from datetime import date
 from datetime import datetime
@@ -19,7 +20,12 @@ from sqlalchemy import Integer
 from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import func
+from sqlalchemy import literal_column
+from sqlalchemy import null
 from sqlalchemy import select
+from sqlalchemy import union_all
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm import defer
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -27,12 +33,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.extensions import db
 from app.models import HumanTask
 from app.models import Institution
-from app.models import ProcessDefinition
 from app.models import ProcessInstance
 from app.models import Qualification
 from app.models import Registration
 from app.models import Role
 from app.models import ScopeKind
+from app.models import TaskComment
 from app.models import TaskStatus
 from app.models import User
 from app.models.base import utcnow
@@ -53,6 +59,7 @@ from app.services.engine.clock import today_cst
 from app.services.errors import Conflict
 from app.services.errors import Forbidden
 from app.services.errors import NotFound
+from app.services.inbox import comments
 from app.services.platform import audit
 from app.services.platform.paging import Keyset
 from app.services.records.validators import mask_id
@@ -450,6 +457,24 @@ class HistoryEntry:
     note: str
 
 
+class TaskLine(NamedTuple):
+    """A step of an application as its history, its paper step and its changes read it (a
+    row of columns, not an entity), with the name of whoever completed it."""
+
+    id: int
+    title: str
+    form_id: str
+    lane: str | None
+    status: str
+    scope_kind: str
+    data: dict[str, Any] | None
+    changes: dict[str, Any] | None
+    created_at: datetime
+    completed_at: datetime | None
+    completed_by_id: int | None
+    completed_by: str  # the completer's name ("" if none)
+
+
 @dataclass(frozen=True)
 class ApplicationView:
     instance: ProcessInstance
@@ -459,17 +484,18 @@ class ApplicationView:
     institution_name: str
     fields: list[forms.FieldView]
     history: list[HistoryEntry]
-    open_tasks: list[HumanTask]
+    open_tasks: list[TaskLine]
     days_left: int | None
     late_report_days: int = 0  # an institution's report made after its 30 days (逾期报告)
     # the header's name of ``institution_name``: 拟执业机构 for a new registration, the current
     # 执业机构 for anything done to a registration held (注销, 变更, 备案, 补办, ...)
     institution_label: str = "拟执业机构"
     target_institution_name: str = ""  # 变更/备案: the institution it goes to (拟执业机构)
+    tasks: list[TaskLine] = field(default_factory=list)  # every step, in order
 
 
-def _labels(row: ProcessDefinition, form_id: str, value: Any) -> str:
-    prop = row.forms.get(form_id, {}).get("properties", {}).get("decision", {})
+def _labels(forms_of: dict[str, Any], form_id: str, value: Any) -> str:
+    prop = forms_of.get(form_id, {}).get("properties", {}).get("decision", {})
     return str(prop.get("x-labels", {}).get(value, value or ""))
 
 
@@ -479,22 +505,74 @@ _TASKS_DONE_BY = (select(HumanTask, User.display_name)
                   .where(HumanTask.instance_id == bindparam("instance_id")).order_by(HumanTask.id))
 
 
-def _tasks_with_names(inst: ProcessInstance) -> dict[int | None, str]:
+def _tasks_with_names(inst: ProcessInstance) -> list[TaskLine]:
     """Load ``inst.tasks`` (as its relationship would, in its order) together with the names of
-    the people who completed them; returns user id -> name."""
+    the people who completed them (for the pages that read ``inst.tasks`` afterwards)."""
     rows = db.session.execute(_TASKS_DONE_BY, {"instance_id": inst.id}).tuples().all()
     set_committed_value(inst, "tasks", [t for t, _name in rows])
-    return {t.completed_by_id: name for t, name in rows if t.completed_by_id and name is not None}
+    return [TaskLine(t.id, t.title, t.form_id, t.lane, t.status, t.scope_kind, t.data, t.changes,
+                     t.created_at, t.completed_at, t.completed_by_id,
+                     (name or "") if t.completed_by_id else "") for t, name in rows]
 
 
-def _history(inst: ProcessInstance, row: ProcessDefinition,
-             names: dict[int | None, str]) -> list[HistoryEntry]:
+# the same as rows of the columns read (the task page: no entity per step), built once
+_TASK_LINES = (select(HumanTask.id, HumanTask.title, HumanTask.form_id, HumanTask.lane,
+                      HumanTask.status, HumanTask.scope_kind, HumanTask.data, HumanTask.changes,
+                      HumanTask.created_at, HumanTask.completed_at, HumanTask.completed_by_id,
+                      User.display_name)
+               .outerjoin(User, User.id == HumanTask.completed_by_id)
+               .where(HumanTask.instance_id == bindparam("instance_id")).order_by(HumanTask.id))
+
+
+def _task_lines(inst: ProcessInstance) -> list[TaskLine]:
+    """An instance's steps in order, with their completers' names (one statement)."""
+    rows = db.session.connection().execute(_TASK_LINES, {"instance_id": inst.id}).tuples()
+    return [_line(*row) for row in rows]
+
+
+def _line(i: int, title: str, form_id: str, lane: str | None, status: str, kind: str,
+          data: dict[str, Any] | None, changes: dict[str, Any] | None, created: datetime,
+          done_at: datetime | None, by_id: int | None, name: str | None) -> TaskLine:
+    return TaskLine(i, title, form_id, lane, status, kind, data, changes, created, done_at, by_id,
+                    (name or "") if by_id else "")
+
+
+# the task page's steps (rows tagged 0, as _TASK_LINES) and the comments of the actor's
+# organisation (tagged 1: id, body in the title's place, created_at, author in the name's
+# place), in one statement built once; each part in its order
+_STEPS_AND_COMMENTS = union_all(
+    _TASK_LINES.order_by(None).add_columns(literal_column("0", Integer).label("part")),
+    select(TaskComment.id, TaskComment.body, null(), null(), null(), null(), null(), null(),
+           TaskComment.created_at, null(), null(), TaskComment.author_name,
+           literal_column("1", Integer))
+    .where(TaskComment.instance_id == bindparam("instance_id"),
+           TaskComment.scope_kind == bindparam("kind"), TaskComment.scope_id == bindparam("sid")),
+).order_by(literal_column("part"), literal_column("id"))
+
+
+def _steps_and_comments(inst: ProcessInstance, scope: tuple[str, int | None],
+                        ) -> tuple[list[TaskLine], list[comments.Shown]]:
+    """An instance's steps (as :func:`_task_lines`) and the comments of the organisation
+    ``scope`` on it, oldest first (:func:`comments.for_instance`), in one statement."""
+    lines: list[TaskLine] = []
+    shown: list[comments.Shown] = []
+    for *row, part in db.session.connection().execute(
+            _STEPS_AND_COMMENTS, {"instance_id": inst.id, "kind": scope[0], "sid": scope[1]}):
+        if part == 0:
+            lines.append(_line(*row))
+        else:
+            shown.append(comments.Shown(row[11], row[8], row[1]))
+    return lines, shown
+
+
+def _history(inst: ProcessInstance, forms_of: dict[str, Any],
+             lines: list[TaskLine]) -> list[HistoryEntry]:
     out = []
-    for t in inst.tasks:
+    for t in lines:
         if t.status == TaskStatus.COMPLETED and t.completed_at is not None:
             data = t.data or {}
-            out.append(HistoryEntry(t.completed_at, t.title, names.get(t.completed_by_id, ""),
-                                    _labels(row, t.form_id, data.get("decision")),
+            out.append(HistoryEntry(t.completed_at, t.title, t.completed_by,
+                                    _labels(forms_of, t.form_id, data.get("decision")),
                                     str(data.get("note") or "")))
         elif t.status == TaskStatus.CANCELLED and t.completed_at is not None:
             out.append(HistoryEntry(t.completed_at, t.title, "", "已取消", ""))
@@ -508,15 +586,54 @@ def _history(inst: ProcessInstance, row: ProcessDefinition,
 _SHOWN_INSTANCE = (joinedload(ProcessInstance.definition), defer(ProcessInstance.workflow_json))
 
 
+class _Applicant(NamedTuple):
+    """What a page shows of the applicant's account (columns, not the entity)."""
+
+    id: int
+    display_name: str
+    id_number: str | None
+
+
+@dataclass(frozen=True)
+class _Parties:
+    """Who an application names: the applicant, the qualification, the institution and (变更,
+    备案) the institution it goes to; each None when the application names none. The
+    qualification and institutions are entities (the option lists read them: in the session
+    once read, a later get costs nothing)."""
+
+    physician: _Applicant | None
+    qual: Qualification | None
+    institution: Institution | None
+    target: Institution | None
+
+    @classmethod
+    def of(cls, row: Any) -> _Parties:
+        """From the columns :func:`_with_parties` adds, in its order."""
+        user_id, name, id_number, qual, institution, target = row
+        return cls(_Applicant(user_id, name, id_number) if user_id is not None else None,
+                   qual, institution, target)
+
+
 def application_view(actor: User, instance_id: int) -> ApplicationView:
     """The whole application as the actor may see it: data, history, open steps."""
     inst = db.session.get(ProcessInstance, instance_id, options=_SHOWN_INSTANCE)
     if inst is None or not policies.can_view_instance(actor, inst):
         raise NotFound(_("申请不存在"))
-    row = inst.definition
-    physician, qual, institution = _parties(inst)
-    start_form = row.forms[definitions.start_form_id(definitions.definition_of(row))]
-    options = _display_options(start_form, inst, qual, inst.application)
+    parties = _parties(inst)
+    return _view(actor, inst, parties, definitions.version_by_id(inst.definition_id),
+                 _tasks_with_names(inst))[0]
+
+
+def _view(actor: User, inst: ProcessInstance, parties: _Parties, version: definitions.Version,
+          lines: list[TaskLine], *more: dict[str, Any]) -> tuple[ApplicationView,
+                                                                 dict[str, list[forms.Option]]]:
+    """:func:`application_view` of an instance already read and allowed, with its parties, its
+    (cached, immutable) definition version — the forms are not read from its row — and its
+    steps; and the option labels it showed, which also name the values ``more`` (other values
+    of the start form the page shows: read with the application's, not again)."""
+    physician, qual, institution = parties.physician, parties.qual, parties.institution
+    start_form = version.forms[definitions.start_form_id(version.definition)]
+    options = _display_options(start_form, inst, qual, inst.application, *more)
     own = physician is not None and physician.id == actor.id
     fields = forms.field_views(start_form, inst.application, None, options)
     if not own:
@@ -524,7 +641,6 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
         for f in fields:
             if props.get(f.name, {}).get("format") == "mobile":
                 f.display = mask_mobile(str(f.value or ""))
-    names = _tasks_with_names(inst)  # inst.tasks, read once with who completed them
     days_left = None
     if inst.due_on and inst.completed_at is None:
         today: date = today_cst()
@@ -535,30 +651,42 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
         inst, eligibility.type_name(inst.process_id),
         physician.display_name if physician else (qual.name if qual else ""),
         (physician.id_number or "") if own and physician is not None else mask_id(qual.id_number if qual else ""),
-        institution.name if institution else "", fields, _history(inst, row, names),
-        [t for t in inst.tasks if t.status == TaskStatus.OPEN], days_left,
+        institution.name if institution else "", fields, _history(inst, version.forms, lines),
+        [t for t in lines if t.status == TaskStatus.OPEN], days_left,
         cancellation_report.reported_late_days(inst.process_id, inst.application, inst.created_at),
         _("执业机构") if inst.registration_id else _("拟执业机构"),
-        _target_name(inst))
+        _target_name(inst, parties.target), lines), options
 
 
-def _parties(inst: ProcessInstance) -> tuple[User | None, Qualification | None, Institution | None]:
-    """The applicant, the qualification and the institution of an application, in one
-    statement (outer joins; each row lands in the session, so later gets cost nothing)."""
-    if not (inst.subject_user_id or inst.qualification_id or inst.institution_id):
-        return None, None, None
+_TARGET = aliased(Institution)
+
+
+def _parties(inst: ProcessInstance) -> _Parties:
+    """The parties of an application, in one statement (outer joins; each row lands in the
+    session, so later gets cost nothing)."""
+    if not (inst.subject_user_id or inst.qualification_id or inst.institution_id
+            or inst.target_institution_id):
+        return _Parties(None, None, None, None)
     found = db.session.execute(_PARTIES, {"instance_id": inst.id}).one_or_none()
     if found is None:
-        return None, None, None
-    return found[0], found[1], found[2]
+        return _Parties(None, None, None, None)
+    return _Parties.of(found)
 
 
-# built once per process (bound per request): applicant, qualification, institution
-_PARTIES = (select(User, Qualification, Institution).select_from(ProcessInstance)
+def _with_parties(stmt: Any) -> Any:
+    """``stmt`` (a select from the instance, or joined to it) with the instance's parties,
+    outer joins."""
+    return (stmt.add_columns(User.id, User.display_name, User.id_number, Qualification, Institution,
+                             _TARGET)
             .outerjoin(User, User.id == ProcessInstance.subject_user_id)
             .outerjoin(Qualification, Qualification.id == ProcessInstance.qualification_id)
             .outerjoin(Institution, Institution.id == ProcessInstance.institution_id)
-            .where(ProcessInstance.id == bindparam("instance_id")))
+            .outerjoin(_TARGET, _TARGET.id == ProcessInstance.target_institution_id))
+
+
+# built once per process (bound per request): applicant, qualification, institutions
+_PARTIES = _with_parties(select().select_from(ProcessInstance)).where(
+    ProcessInstance.id == bindparam("instance_id"))
 
 
 def _display_options(schema: dict[str, Any], inst: ProcessInstance, qual: Qualification | None,
@@ -580,11 +708,10 @@ def _display_options(schema: dict[str, Any], inst: ProcessInstance, qual: Qualif
     return options
 
 
-def _target_name(inst: ProcessInstance) -> str:
+def _target_name(inst: ProcessInstance, target: Institution | None) -> str:
     """变更/备案: the name of the institution the registration goes to (else empty)."""
     if not inst.target_institution_id or inst.target_institution_id == inst.institution_id:
         return ""
-    target = db.session.get(Institution, inst.target_institution_id)
     return target.name if target else ""
 
 
@@ -641,47 +768,64 @@ class TaskPage:
     notice: str = ""  # e.g. the 补正 window has passed (行政许可法 第三十二条)
     can_extend: bool = False  # 延期 may be requested here (行政许可法 第四十二条)
     blocked: str | None = None  # the decision's effect became impossible (why)
+    # the instance's definition version (cached): its forms, without reading its row
+    version: definitions.Version | None = None
+    comments: list[comments.Shown] = field(default_factory=list)  # the actor's organisation's
 
 
 def task_page(actor: User, task_id: int) -> TaskPage:
     """A task with the application under review above its decision form."""
-    # with its instance and definition in one statement; populate_existing: after a refused
-    # step (rolled back, its objects expired) too, rather than a refresh per object that would
-    # read the workflow state again
-    task = db.session.get(HumanTask, task_id, populate_existing=True, options=[
-        joinedload(HumanTask.instance).options(*_SHOWN_INSTANCE)])
-    if task is None or not policies.in_scope(actor, task):
+    found = db.session.execute(_TASK_PAGE, {"task_id": task_id}).one_or_none()
+    if found is None or not policies.in_scope(actor, found[0]):
         raise NotFound(_("任务不存在"))
-    view = application_view(actor, task.instance_id)
-    row = view.instance.definition
-    start_schema = row.forms[definitions.start_form_id(definitions.definition_of(row))]
-    schema, notice = acceptance.task_schema(calendar.current(), task, row.forms[task.form_id],
+    task = found[0]
+    inst = task.instance
+    if not policies.can_view_instance(actor, inst):
+        raise NotFound(_("申请不存在"))
+    parties = _Parties.of(found[1:])
+    version = definitions.version_by_id(inst.definition_id)  # the forms, without its row
+    lines, shown = _steps_and_comments(inst, comments.staff_scope(actor))
+    changed = _resubmitted(lines)
+    view, options = _view(actor, inst, parties, version, lines,
+                          {n: old for n, (old, _new) in changed.items()},
+                          {n: new for n, (_old, new) in changed.items()})
+    start_schema = version.forms[definitions.start_form_id(version.definition)]
+    schema, notice = acceptance.task_schema(calendar.current(), task, version.forms[task.form_id],
                                             today_cst())
-    blocked = (conflicts.effect_blocker(view.instance)
+    blocked = (conflicts.effect_blocker(inst)
                if task.form_id == conflicts.DECIDE_FORM and task.status == TaskStatus.OPEN else None)
     return TaskPage(task, view, schema, policies.can_complete(actor, task),
                     {"application_fields": forms.field_titles(start_schema)},
-                    _latest_changes(view, start_schema), notice,
+                    _latest_changes(view, start_schema, changed, options), notice,
                     actor.role is Role.COMMISSION and processes.can_extend(task, today_cst()),
-                    blocked)
+                    blocked, version, shown)
 
 
-def _latest_changes(view: ApplicationView, schema: dict[str, Any]) -> list[Change]:
-    """What the physician changed in the latest resubmission (empty if none)."""
-    redone = [t for t in view.instance.tasks if t.status == TaskStatus.COMPLETED and t.changes is not None
+# a task with its instance (without the workflow state) and the instance's parties, in one
+# statement built once per process; populate_existing: after a refused step (rolled back, its
+# objects expired) too, rather than a refresh per object
+_TASK_PAGE = (_with_parties(select(HumanTask).join(HumanTask.instance))
+              .where(HumanTask.id == bindparam("task_id"))
+              .options(contains_eager(HumanTask.instance).defer(ProcessInstance.workflow_json))
+              .execution_options(populate_existing=True))
+
+
+def _resubmitted(lines: list[TaskLine]) -> dict[str, Any]:
+    """The fields the physician changed in the latest resubmission: name -> (old, new)."""
+    redone = [t for t in lines if t.status == TaskStatus.COMPLETED and t.changes is not None
               and t.lane == "physician"]
-    if not redone:
-        return []
+    return (redone[-1].changes or {}) if redone else {}
+
+
+def _latest_changes(view: ApplicationView, schema: dict[str, Any], changed: dict[str, Any],
+                    options: dict[str, list[forms.Option]]) -> list[Change]:
+    """What the physician changed in the latest resubmission (empty if none), labelled with
+    ``options`` (which name the old and the new values)."""
     shown = {f.name: f for f in view.fields}
-    changed = redone[-1].changes or {}
-    inst = view.instance
-    qual = db.session.get(Qualification, inst.qualification_id) if inst.qualification_id else None
-    options = _display_options(schema, inst, qual, {n: old for n, (old, _new) in changed.items()},
-                               {n: new for n, (_old, new) in changed.items()})
     out = []
     for name, (old, new) in changed.items():
-        field = shown.get(name)
-        title = field.title if field else name
+        view_of = shown.get(name)
+        title = view_of.title if view_of else name
         before = forms.field_views(schema, {name: old}, None, options)
         after = forms.field_views(schema, {name: new}, None, options)
         show = {f.name: f.display for f in before}, {f.name: f.display for f in after}
@@ -718,8 +862,8 @@ def physician_task_form(actor: User, task_id: int, values: dict[str, Any] | None
     if task is None or task.scope_kind != ScopeKind.USER or task.scope_id != actor.id:
         raise NotFound(_("任务不存在"))
     inst = task.instance
-    asked = [t for t in inst.tasks if t.status == TaskStatus.COMPLETED and t.lane != "physician"
-             and (t.data or {}).get("decision") in ("return", "correct")]
+    asked = [t for t in _task_lines(inst) if t.status == TaskStatus.COMPLETED
+             and t.lane != "physician" and (t.data or {}).get("decision") in ("return", "correct")]
     last = (asked[-1].data or {}) if asked else {}
     notes = [f"{asked[-1].title}：{last.get('note')}"] if asked and last.get("note") else []
     page = applications.form_page(actor, inst.process_id,

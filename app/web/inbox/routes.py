@@ -96,9 +96,10 @@ def _render_task(task_id: int, values: dict[str, object] | None = None,
     return render_template(
         "inbox/task.html", page=page, fields=fields, errors=errors,
         extension=extension or {}, extension_errors=extension_errors or {},
-        comments=comments.for_instance(user, instance_id),
-        review_table=paper.table_title(page.application.instance.definition),
-        paper_state=paper.paper_state(user, page.application.instance),
+        comments=page.comments,
+        review_table=paper.table_title(page.version or page.application.instance.definition),
+        paper_state=paper.paper_state(user, page.application.instance, page.version,
+                                      page.application.tasks),
         file_url=lambda name: url_for("inbox.file", instance_id=instance_id, field=name),
     ), status
 
