@@ -420,11 +420,23 @@ def own_registration(actor: User, value: Any, statuses: tuple[RegistrationStatus
 
 
 _SAME_PERSON = aliased(Qualification)
+# the columns a statement that reads a Qualification adds so that :func:`form_options` needs no
+# statement of its own for the person's 执业类别 (see :func:`person_from`): the catalogue's stamp
+# and how many qualifications the person holds
+PERSON_COLUMNS = (_STAMP, select(func.count()).select_from(_SAME_PERSON)
+                  .where(_SAME_PERSON.id_number == Qualification.id_number).scalar_subquery())
+
+
+def person_from(qual: Qualification | None, stamp: int | None, held: int | None) -> PersonCategories | None:
+    """The person's 执业类别 and the catalogue's stamp from :data:`PERSON_COLUMNS` read with
+    ``qual``; None when they need a statement (a person with several qualifications)."""
+    if qual is None:
+        return [], stamp
+    return ([qual.category], stamp) if held == 1 else None
+
+
 _QUALIFICATION_FOR_FORM = (
-    select(Qualification, _STAMP,
-           select(func.count()).select_from(_SAME_PERSON)
-           .where(_SAME_PERSON.id_number == Qualification.id_number).scalar_subquery(),
-           eligibility.OPEN_TEXT)
+    select(Qualification, *PERSON_COLUMNS, eligibility.OPEN_TEXT)
     .options(joinedload(Qualification.registrations))
     .where(Qualification.id == bindparam("qualification_id")))
 
@@ -471,8 +483,7 @@ def form_page(actor: User, process_id: str, values: dict[str, Any] | None = None
             "qualification_id": actor.qualification_id, "user_id": actor.id}).unique().first()
         if found is not None:
             held, opened = found[0], eligibility.open_from_text(found[3])
-            if found[2] == 1:  # one qualification: the person's 执业类别 is its own
-                person = ([held.category], found[1])
+            person = person_from(held, found[1], found[2])
     qual = held or qualification_of(actor)
     # a new application: the newest published version from the cache (no diagram row read)
     version = (definitions.published_version(process_id) if instance is None
