@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from sqlalchemy import event
 from sqlalchemy import text
 
 from app.extensions import db
@@ -131,3 +132,41 @@ def test_a_physician_qualified_in_two_categories_is_offered_the_scopes_of_both(
     scopes = _form(client)
     assert 'value="31"' in scopes and 'value="11"' in scopes
     assert "临床 · " in scopes and "口腔 · " in scopes
+
+
+def test_the_task_page_names_a_renamed_department_at_once(app: Flask, web_world: World) -> None:
+    # issue 14 goal 1: an institution's 科室 are kept per process only under the stamp database
+    # triggers move on every change of department (migration 0037): 科室维护 (or plain SQL)
+    # renaming the application's department shows on the very next view of the task, and an
+    # unchanged one is not read again
+    task_id = submit_registration(app, web_world)
+    staff = WebClient.signed_in(app, "jigou01")
+    with app.app_context():
+        name = db.session.execute(text("SELECT name FROM department WHERE id = :d"),
+                                  {"d": web_world.department_id}).scalar_one()
+        db.session.remove()
+
+    def shown() -> str:
+        return staff.get(f"/inbox/tasks/{task_id}").get_data(as_text=True).split("申请内容")[1]
+
+    assert f"<dd>{name}</dd>" in shown()
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def on_execute(_c: object, _cur: object, statement: str, *_a: object) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        assert f"<dd>{name}</dd>" in shown()
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+    assert not [s for s in seen if "FROM department" in s], "unchanged: kept"
+    try:
+        _sql(app, "UPDATE department SET name = :name WHERE id = :d", name="更名后的科室",
+             d=web_world.department_id)
+        page = shown()
+        assert "<dd>更名后的科室</dd>" in page and f"<dd>{name}</dd>" not in page
+    finally:
+        _sql(app, "UPDATE department SET name = :name WHERE id = :d", name=name, d=web_world.department_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -126,7 +127,8 @@ def form_options(actor: User | None, institution_id: int | None = None,
                  qualification: Qualification | None = None,
                  wanted: Collection[str] | None = None,
                  shown: Mapping[str, Collection[str]] | None = None,
-                 person: PersonCategories | None = None) -> dict[str, list[Option]]:
+                 person: PersonCategories | None = None,
+                 department_stamp: int | None = None) -> dict[str, list[Option]]:
     """The choices of the application forms (institutions, departments, scopes...).
 
     :param actor: the physician whose registrations are offered (the applicant).
@@ -139,6 +141,8 @@ def form_options(actor: User | None, institution_id: int | None = None,
         not every one a form could offer.
     :param person: the 执业类别 of ``qualification``'s person and the catalogue's stamp, when
         the caller read them already (:func:`form_page`: with the qualification).
+    :param department_stamp: the departments' stamp (:data:`DEPARTMENT_STAMP`), when the caller
+        read it in this transaction: the institution's departments may come from memory.
     """
     qual = qualification or (actor.qualification if actor else None)
     want = OPTION_LISTS if wanted is None else frozenset(wanted)
@@ -149,7 +153,7 @@ def form_options(actor: User | None, institution_id: int | None = None,
                                    [institution_id] if institution_id is not None else [])])
     if "departments" in want and (institution_id is not None or shown is not None):
         out["departments"] = [(d, n) for d, n, _i in _departments(
-            institution_id, None if shown is None else shown.get("departments", ()))]
+            institution_id, None if shown is None else shown.get("departments", ()), department_stamp)]
     elif "departments" in want:
         out["departments"] = []
     if want & {"practice_categories", "person_categories", "practice_scopes"}:
@@ -199,9 +203,37 @@ def _institutions(named: Collection[str]) -> list[Option]:
     return [(str(i.id), i.name) for i in found if i is not None]
 
 
-def _departments(institution_id: int | None, named: Collection[str] | None) -> list[tuple[str, str, str]]:
+# the departments' stamp: moved by database triggers on every change of department (科室维护,
+# imports, plain SQL; migration 0037); a statement that reads it lets :func:`_departments` keep
+# an institution's departments in the process's memory
+DEPARTMENT_STAMP = select(ReferenceStamp.version).where(
+    ReferenceStamp.name == "department").scalar_subquery()
+_DEPARTMENTS_HELD = 512  # institutions whose departments a process keeps (then it starts again)
+_departments_kept: dict[tuple[Any, int, int], list[tuple[str, str, str]]] = {}
+_departments_lock = threading.Lock()
+
+
+def _departments(institution_id: int | None, named: Collection[str] | None,
+                 stamp: int | None = None) -> list[tuple[str, str, str]]:
+    """The active departments (id, name, institution id) of an institution or of all, only the
+    ``named`` ones when given; with the departments' stamp read in this transaction
+    (:data:`DEPARTMENT_STAMP`), an institution's are kept in the process's memory until it
+    moves (read after the stamp: never older than it)."""
     if named is not None and not named:
         return []
+    if stamp is not None and institution_id is not None:
+        key = (db.engine.url, stamp, institution_id)  # of this database (tests serve several)
+        rows = _departments_kept.get(key)
+        if rows is None:
+            rows = _departments(institution_id, None)
+            with _departments_lock:
+                if len(_departments_kept) >= _DEPARTMENTS_HELD:
+                    _departments_kept.clear()
+                _departments_kept[key] = rows
+        if named is None:
+            return list(rows)
+        wanted = {str(i) for i in _ids(named)}
+        return [r for r in rows if r[0] in wanted]
     q = _DEPARTMENTS_OF[institution_id is not None, named is not None]
     params = {"institution_id": institution_id, "ids": _ids(named or ())}
     return [(str(d), n, str(i)) for d, n, i in db.session.execute(q, params)]

@@ -626,16 +626,18 @@ def application_view(actor: User, instance_id: int) -> ApplicationView:
 
 def _view(actor: User, inst: ProcessInstance, parties: _Parties, version: definitions.Version,
           lines: list[TaskLine], *more: dict[str, Any],
-          person: applications.PersonCategories | None = None,
+          person: applications.PersonCategories | None = None, department_stamp: int | None = None,
           ) -> tuple[ApplicationView, dict[str, list[forms.Option]]]:
     """:func:`application_view` of an instance already read and allowed, with its parties, its
     (cached, immutable) definition version — the forms are not read from its row — and its
     steps; and the option labels it showed, which also name the values ``more`` (other values
     of the start form the page shows: read with the application's, not again); ``person``: the
-    applicant's 执业类别 and the catalogue's stamp when read already (prepare.person_from)."""
+    applicant's 执业类别 and the catalogue's stamp when read already (prepare.person_from);
+    ``department_stamp``: the departments' stamp, when read already (prepare.DEPARTMENT_STAMP)."""
     physician, qual, institution = parties.physician, parties.qual, parties.institution
     start_form = version.forms[definitions.start_form_id(version.definition)]
-    options = _display_options(start_form, inst, qual, inst.application, *more, person=person)
+    options = _display_options(start_form, inst, qual, inst.application, *more, person=person,
+                               department_stamp=department_stamp)
     own = physician is not None and physician.id == actor.id
     fields = forms.field_views(start_form, inst.application, None, options)
     if not own:
@@ -693,7 +695,8 @@ _PARTIES = _with_parties(select().select_from(ProcessInstance)).where(
 
 def _display_options(schema: dict[str, Any], inst: ProcessInstance, qual: Qualification | None,
                      *values: dict[str, Any] | None,
-                     person: applications.PersonCategories | None = None) -> dict[str, list[forms.Option]]:
+                     person: applications.PersonCategories | None = None,
+                     department_stamp: int | None = None) -> dict[str, list[forms.Option]]:
     """The option labels a read-only view of ``values`` shows: only the lists the form names,
     and of institutions, departments and scopes only the ones the values name (not every
     institution in the country)."""
@@ -702,7 +705,8 @@ def _display_options(schema: dict[str, Any], inst: ProcessInstance, qual: Qualif
         for src, named in forms.shown_values(schema, v or {}).items():
             shown.setdefault(src, set()).update(named)
     options = applications.form_options(None, inst.institution_id, qual,
-                                        forms.option_sources(schema), shown, person=person)
+                                        forms.option_sources(schema), shown, person=person,
+                                        department_stamp=department_stamp)
     if inst.registration_id and "registrations_reportable" in shown:
         reg = db.session.get(Registration, inst.registration_id)
         if reg is not None:
@@ -792,7 +796,8 @@ def task_page(actor: User, task_id: int) -> TaskPage:
     view, options = _view(actor, inst, parties, version, lines,
                           {n: old for n, (old, _new) in changed.items()},
                           {n: new for n, (_old, new) in changed.items()},
-                          person=applications.person_from(parties.qual, found[7], found[8]))
+                          person=applications.person_from(parties.qual, found[7], found[8]),
+                          department_stamp=found[9])
     start_schema = version.forms[definitions.start_form_id(version.definition)]
     schema, notice = acceptance.task_schema(calendar.current(), task, version.forms[task.form_id],
                                             today_cst())
@@ -809,7 +814,8 @@ def task_page(actor: User, task_id: int) -> TaskPage:
 # statement built once per process; populate_existing: after a refused step (rolled back, its
 # objects expired) too, rather than a refresh per object
 _TASK_PAGE = (_with_parties(select(HumanTask).join(HumanTask.instance))
-              .add_columns(*applications.PERSON_COLUMNS)  # the option labels need no statement
+              # the option labels need no statement of their own (catalogue and 科室 kept)
+              .add_columns(*applications.PERSON_COLUMNS, applications.DEPARTMENT_STAMP)
               .where(HumanTask.id == bindparam("task_id"))
               .options(contains_eager(HumanTask.instance).defer(ProcessInstance.workflow_json))
               .execution_options(populate_existing=True))
