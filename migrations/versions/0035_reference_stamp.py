@@ -1,7 +1,10 @@
-"""The catalogue (执业类别, 执业范围 ...) kept in a web process's memory, never stale: a counter
-(reference_stamp 'catalogue') that database triggers move on every insert, update and delete of
-catalogue_item, whoever writes (flask seed, an import, an administrator's SQL). A form page reads
-the counter with a query it sends anyway and reads the catalogue again only when it moved.
+"""Reference data kept in a web process's memory, never stale: a counter per table
+(reference_stamp: 'catalogue' for catalogue_item, 'configured_type', 'department') that database
+triggers move on every insert, update and delete (and, on PostgreSQL, truncate) of that table,
+whoever writes (flask seed, an import, 科室维护, an administrator's SQL). A page reads the counter
+with a query it sends anyway and reads the data again only when it moved: the catalogue
+(执业类别, 执业范围) with a form's qualification, the configured business types (新建流程) with the
+session, an institution's 科室 with a task.
 
 Revision ID: 0026f
 Revises: 0026p
@@ -15,15 +18,17 @@ down_revision = '0026p'
 branch_labels = None
 depends_on = None
 
-# a value the counter never had before, also after a change was rolled back (a process may
-# have read the catalogue inside that transaction): a sequence on PostgreSQL (never rolled
-# back), a random step on SQLite
-_BUMP = {
-    'postgresql': "UPDATE reference_stamp SET version = nextval('reference_stamp_version')"
-                  " WHERE name = 'catalogue'",
-    'sqlite': "UPDATE reference_stamp SET version = version + 1 + abs(random() % 1000000000)"
-              " WHERE name = 'catalogue'",
-}
+# the counter's name -> the table whose changes move it
+STAMPED = {'catalogue': 'catalogue_item', 'configured_type': 'configured_type', 'department': 'department'}
+
+
+def _bump(dialect, name):
+    """A value the counter never had before, also after a change was rolled back (a process may
+    have read the data inside that transaction): a sequence on PostgreSQL (never rolled back), a
+    random step on SQLite."""
+    if dialect == 'postgresql':
+        return f"UPDATE reference_stamp SET version = nextval('reference_stamp_version') WHERE name = '{name}'"
+    return f"UPDATE reference_stamp SET version = version + 1 + abs(random() % 1000000000) WHERE name = '{name}'"
 
 
 def upgrade():
@@ -33,26 +38,32 @@ def upgrade():
         sa.Column('version', sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint('name', name=op.f('pk_reference_stamp')),
     )
-    op.execute("INSERT INTO reference_stamp (name, version) VALUES ('catalogue', 1)")
-    if op.get_bind().dialect.name == 'postgresql':
+    dialect = op.get_bind().dialect.name
+    if dialect == 'postgresql':
         op.execute("CREATE SEQUENCE reference_stamp_version START WITH 2")
-        op.execute(f"""CREATE FUNCTION medreg_catalogue_changed() RETURNS trigger
-            LANGUAGE plpgsql AS $$ BEGIN {_BUMP['postgresql']}; RETURN NULL; END $$""")
-        op.execute("""CREATE TRIGGER catalogue_item_stamp
-            AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON catalogue_item
-            FOR EACH STATEMENT EXECUTE FUNCTION medreg_catalogue_changed()""")
-    else:
-        for event in ('INSERT', 'UPDATE', 'DELETE'):
-            op.execute(f"""CREATE TRIGGER catalogue_item_stamp_{event.lower()}
-                AFTER {event} ON catalogue_item BEGIN {_BUMP['sqlite']}; END""")
+    for name, table in STAMPED.items():
+        op.execute(f"INSERT INTO reference_stamp (name, version) VALUES ('{name}', 1)")
+        if dialect == 'postgresql':
+            op.execute(f"""CREATE FUNCTION medreg_{table}_changed() RETURNS trigger
+                LANGUAGE plpgsql AS $$ BEGIN {_bump(dialect, name)}; RETURN NULL; END $$""")
+            op.execute(f"""CREATE TRIGGER {table}_stamp
+                AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}
+                FOR EACH STATEMENT EXECUTE FUNCTION medreg_{table}_changed()""")
+        else:
+            for event in ('INSERT', 'UPDATE', 'DELETE'):
+                op.execute(f"""CREATE TRIGGER {table}_stamp_{event.lower()}
+                    AFTER {event} ON {table} BEGIN {_bump(dialect, name)}; END""")
 
 
 def downgrade():
-    if op.get_bind().dialect.name == 'postgresql':
-        op.execute("DROP TRIGGER IF EXISTS catalogue_item_stamp ON catalogue_item")
-        op.execute("DROP FUNCTION IF EXISTS medreg_catalogue_changed()")
+    dialect = op.get_bind().dialect.name
+    for table in STAMPED.values():
+        if dialect == 'postgresql':
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_stamp ON {table}")
+            op.execute(f"DROP FUNCTION IF EXISTS medreg_{table}_changed()")
+        else:
+            for event in ('insert', 'update', 'delete'):
+                op.execute(f"DROP TRIGGER IF EXISTS {table}_stamp_{event}")
+    if dialect == 'postgresql':
         op.execute("DROP SEQUENCE IF EXISTS reference_stamp_version")
-    else:
-        for event in ('insert', 'update', 'delete'):
-            op.execute(f"DROP TRIGGER IF EXISTS catalogue_item_stamp_{event}")
     op.drop_table('reference_stamp')

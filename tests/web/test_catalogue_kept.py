@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from sqlalchemy import event
 from sqlalchemy import text
 
 from app.extensions import db
@@ -18,6 +17,7 @@ from app.services.applications import prepare
 from tests.conftest import WebClient
 from tests.factories import World
 from tests.factories import submit_registration
+from tests.statements import selects_of
 
 RENAMED = "普通内科（目录已更新）"
 
@@ -136,7 +136,7 @@ def test_a_physician_qualified_in_two_categories_is_offered_the_scopes_of_both(
 
 def test_the_task_page_names_a_renamed_department_at_once(app: Flask, web_world: World) -> None:
     # issue 14 goal 1: an institution's 科室 are kept per process only under the stamp database
-    # triggers move on every change of department (migration 0037): 科室维护 (or plain SQL)
+    # triggers move on every change of department (migration 0035_reference_stamp): 科室维护 (or plain SQL)
     # renaming the application's department shows on the very next view of the task, and an
     # unchanged one is not read again
     task_id = submit_registration(app, web_world)
@@ -150,18 +150,8 @@ def test_the_task_page_names_a_renamed_department_at_once(app: Flask, web_world:
         return staff.get(f"/inbox/tasks/{task_id}").get_data(as_text=True).split("申请内容")[1]
 
     assert f"<dd>{name}</dd>" in shown()
-    with app.app_context():
-        engine = db.engine
-    seen: list[str] = []
-
-    def on_execute(_c: object, _cur: object, statement: str, *_a: object) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", on_execute)
-    try:
-        assert f"<dd>{name}</dd>" in shown()
-    finally:
-        event.remove(engine, "before_cursor_execute", on_execute)
+    seen, page = selects_of(app, shown)
+    assert f"<dd>{name}</dd>" in page
     assert not [s for s in seen if "FROM department" in s], "unchanged: kept"
     try:
         _sql(app, "UPDATE department SET name = :name WHERE id = :d", name="更名后的科室",

@@ -1,17 +1,12 @@
 """The configured business types (新建流程) a web process holds are never stale (issue 14 goal 1,
 fifth round): every request reads their stamp with its session's statement (database triggers
-move it on every change of configured_type, migration 0036), and the table is read again only
+move it on every change of configured_type, migration 0035_reference_stamp), and the table is read again only
 when it moved — a type another process created, published or removed shows on the very next page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
 from flask import Flask
-from sqlalchemy import event
 from sqlalchemy import text
 
 from app.extensions import db
@@ -21,24 +16,9 @@ from app.services.backoffice import editor
 from tests.conftest import WebClient
 from tests.factories import World
 from tests.factories import user
+from tests.statements import selects_of
 
 NAME = "执业证书副本申领"
-
-
-@contextmanager
-def _statements(app: Flask) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def on_execute(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", on_execute)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", on_execute)
 
 
 def _create_and_publish(app: Flask, world: World) -> None:
@@ -60,12 +40,11 @@ def test_a_type_created_elsewhere_is_offered_on_the_next_page(
     monkeypatch.setitem(app.config, case_runs.SYNC_FLAG, True)
     doctor = WebClient.signed_in(app, "doctor01")
     assert NAME not in doctor.get("/physician/apply").get_data(as_text=True)
-    with _statements(app) as seen:
-        doctor.get("/physician/apply")
+    seen, _page = selects_of(app, lambda: doctor.get("/physician/apply"))
     assert not [s for s in seen if "FROM configured_type" in s], "unchanged: the table is not read"
     _create_and_publish(app, web_world)
-    with _statements(app) as seen:
-        assert NAME in doctor.get("/physician/apply").get_data(as_text=True)
+    seen, page = selects_of(app, lambda: doctor.get("/physician/apply").get_data(as_text=True))
+    assert NAME in page
     assert [s for s in seen if "FROM configured_type" in s], "the stamp moved: read again"
     with app.app_context():  # removed by plain SQL (no service of ours): the triggers see it
         db.session.execute(text("DELETE FROM configured_type WHERE process_id = 'cert_copy'"))

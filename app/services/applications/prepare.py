@@ -204,7 +204,7 @@ def _institutions(named: Collection[str]) -> list[Option]:
 
 
 # the departments' stamp: moved by database triggers on every change of department (科室维护,
-# imports, plain SQL; migration 0037); a statement that reads it lets :func:`_departments` keep
+# imports, plain SQL; migration 0035_reference_stamp); a statement that reads it lets :func:`_departments` keep
 # an institution's departments in the process's memory
 DEPARTMENT_STAMP = select(ReferenceStamp.version).where(
     ReferenceStamp.name == "department").scalar_subquery()

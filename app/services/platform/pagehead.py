@@ -3,7 +3,7 @@
 The session's statement (app.services.accounts.websessions) carries more columns: the
 person's unread 消息 count (the header's 消息（N）), the stamp of the configured business types
 (新建流程; a counter database triggers move on every change of ``configured_type``, migration
-0036) and the publication stamp — the id of the
+0035_reference_stamp) and the publication stamp — the id of the
 newest published process version and how many versions are published. Published versions are
 only ever added, so the stamp changes with every publication, also when two publications commit
 out of their ids' order (PostgreSQL hands out ids before the commit): a process keeps the set it

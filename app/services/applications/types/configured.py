@@ -5,7 +5,7 @@ process may call; nothing else varies, so no code comes from the browser.
 
 :func:`sync` brings the registry in line with the table (once per request; see ``_load``), reading
 it only when the stamp read with the request's session moved (database triggers move it on every
-change of the table, migration 0036)."""
+change of the table, migration 0035_reference_stamp)."""
 
 from __future__ import annotations
 
