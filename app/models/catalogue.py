@@ -32,9 +32,10 @@ class CatalogueItem(db.Model):  # type: ignore[name-defined]
 
 class ReferenceStamp(db.Model):  # type: ignore[name-defined]
     """A counter that changes with every change of a reference table (``name``: "catalogue"
-    for ``catalogue_item``, "configured_type", "department"), whoever makes it: database triggers add one on every insert,
-    update and delete (migration 0035_reference_stamp). A process keeps such data in memory
-    for as long as the stamp it reads with a request's query is the one it read the data at."""
+    for ``catalogue_item``, "configured_type", "department"), whoever makes it: database
+    triggers move it on every insert, update and delete (migration 0035_reference_stamp) to a
+    value it never had. A process keeps such data in memory for as long as the stamp it reads
+    with a request's query is the one it read the data at."""
 
     __tablename__ = "reference_stamp"
 

@@ -142,6 +142,7 @@ _MENUS_HELD = 64
 
 
 def _menu(role: Role, activated: bool, org_admin: bool, startable: bool) -> list[tuple[str, str]]:
+    """The menu of one kind of person, its addresses built for this request's mount point."""
     if role is Role.PHYSICIAN and not activated:
         # 指南 1.3 #2 (身份信息更新 / 安全设置) and the FAQ's 资格补【改】指南 menu
         return [("医师账户激活", url_for("account.activate")),

@@ -39,10 +39,16 @@ def upgrade():
         sa.PrimaryKeyConstraint('name', name=op.f('pk_reference_stamp')),
     )
     dialect = op.get_bind().dialect.name
+    # each counter starts at a random value: a database created again at the same address (a
+    # staging reset, a test database) does not repeat the values a running process kept data by
     if dialect == 'postgresql':
         op.execute("CREATE SEQUENCE reference_stamp_version START WITH 2")
+        op.execute("SELECT setval('reference_stamp_version', 2 + floor(random() * 1e12)::bigint)")
+        first = "nextval('reference_stamp_version')"
+    else:
+        first = "1 + abs(random() % 1000000000000)"
     for name, table in STAMPED.items():
-        op.execute(f"INSERT INTO reference_stamp (name, version) VALUES ('{name}', 1)")
+        op.execute(f"INSERT INTO reference_stamp (name, version) VALUES ('{name}', {first})")
         if dialect == 'postgresql':
             op.execute(f"""CREATE FUNCTION medreg_{table}_changed() RETURNS trigger
                 LANGUAGE plpgsql AS $$ BEGIN {_bump(dialect, name)}; RETURN NULL; END $$""")

@@ -47,3 +47,17 @@ def test_becoming_org_admin_shows_the_staff_menu_at_once(app: Flask, web: WebCli
         db.session.commit()
         db.session.remove()
     assert "/institution/staff" in _menu(web.get("/inbox/").get_data(as_text=True))
+
+
+def test_filter_values_a_client_makes_up_do_not_fill_the_options_kept(web: WebClient, web_world: World) -> None:
+    # the 待办任务 filters' <option> lists are kept per process by their content and the chosen
+    # value; a value that is none of the choices (a made-up query string) is not a key of its own
+    from app.web.inbox import rows
+
+    web.login("jigou01")
+    web.get("/inbox/")
+    before = rows._options.cache_info().currsize
+    for n in range(40):
+        page = web.get(f"/inbox/?process_id=made-up-{n}&step=x{n}").get_data(as_text=True)
+        assert "made-up" not in page.split("</select>")[0]
+    assert rows._options.cache_info().currsize <= before + 2

@@ -64,16 +64,12 @@ def qualification_in(actor: User, category: str, level: str) -> Qualification | 
         Qualification.level == level).limit(1))
 
 
-def person_categories(qual: Qualification | None) -> list[str]:
-    """The 执业类别 the person is qualified in (several qualifications share the ID number)."""
-    return _person_categories(qual)[0]
-
-
 PersonCategories = tuple[list[str], int | None]  # a person's 执业类别, the catalogue's stamp
 
 
 def _person_categories(qual: Qualification | None) -> PersonCategories:
-    """:func:`person_categories` and the catalogue's stamp, in one statement."""
+    """The 执业类别 the person is qualified in (several qualifications share the ID number)
+    and the catalogue's stamp, in one statement."""
     if qual is None:
         return [], db.session.scalar(_STAMP_ONLY)
     rows = db.session.execute(_PERSON_CATEGORIES, {"id_number": qual.id_number}).tuples().all()

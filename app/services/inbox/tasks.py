@@ -533,6 +533,7 @@ def _task_lines(inst: ProcessInstance) -> list[TaskLine]:
 def _line(i: int, title: str, form_id: str, lane: str | None, status: str, kind: str,
           data: dict[str, Any] | None, changes: dict[str, Any] | None, created: datetime,
           done_at: datetime | None, by_id: int | None, name: str | None) -> TaskLine:
+    """A step from the columns :data:`_TASK_LINES` reads (the completer's name only when done)."""
     return TaskLine(i, title, form_id, lane, status, kind, data, changes, created, done_at, by_id,
                     (name or "") if by_id else "")
 

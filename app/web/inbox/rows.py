@@ -73,11 +73,15 @@ def options(choices: Sequence[tuple[str, str]], selected: str) -> Markup:
     follow from the published diagrams, so the same few lists come back on every page and
     are written once per process for each selected value (kept by their content: a new
     publication's lists are other keys)."""
-    return _options(tuple(choices), selected)
+    kept = tuple(choices)
+    if not any(value == selected for value, _label in kept):
+        selected = ""  # not one of them (a query string's): never a key of its own
+    return _options(kept, selected)
 
 
 @lru_cache(maxsize=256)
 def _options(choices: tuple[tuple[str, str], ...], selected: str) -> Markup:
+    """The ``<option>`` elements of ``choices``, ``selected`` marked (kept per process)."""
     return Markup("".join(  # noqa: S704 - every text in it is escaped
         f'<option value="{escape(value)}" {"selected" if value == selected else ""}>{escape(label)}</option>'
         for value, label in choices))

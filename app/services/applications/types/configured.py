@@ -63,13 +63,14 @@ def sync() -> None:
     rows = _rows()
     if rows is None:
         return
-    _synced_stamp = stamp  # the rows were read after the stamp: never older than it
     signature = tuple((r.id, r.process_id, r.name, r.starter, tuple(r.refusal_rules or ()))
                       for r in rows)
-    if signature == _signature:
-        return
-    types.replace_configured({r.process_id: business_type(r) for r in rows})
-    _signature = signature
+    if signature != _signature:
+        types.replace_configured({r.process_id: business_type(r) for r in rows})
+        _signature = signature
+    # only once the registry holds them (another thread that reads this stamp meanwhile reads
+    # the rows too; a failed rebuild is tried again): read after the stamp, never older than it
+    _synced_stamp = stamp
 
 
 def refresh() -> None:
