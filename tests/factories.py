@@ -188,3 +188,28 @@ def drawn_captcha_answers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(captcha, "new_answer", recorded)
     return seen
+
+
+def make_org_admin(app: Flask, user_id: int) -> None:
+    """The staff account ``user_id`` becomes its organisation's 机构管理员 (outside any request)."""
+    with app.app_context():
+        staff = db.session.get(User, user_id)
+        assert staff is not None
+        staff.org_admin = True
+        db.session.commit()
+        db.session.remove()
+
+
+def resubmit(app: Flask, doctor: Any, task_id: int, form_page: str, values: dict[str, Any]) -> int:
+    """The physician posts their returned application (task ``task_id``) again with ``values``,
+    keeping the files uploaded before as its page (``form_page``) offers them; the id of the
+    task open then (the approver's)."""
+    form = dict(values)
+    for name in ("employment_proof", "photo"):
+        form[f"{name}__keep"] = form_page.split(f'name="{name}__keep" value="')[1].split('"')[0]
+    assert doctor.post(f"/physician/tasks/{task_id}", form).status_code == 302
+    with app.app_context():
+        again = db.session.scalar(select(HumanTask.id).where(HumanTask.status == "open"))
+        db.session.remove()
+    assert again is not None
+    return again

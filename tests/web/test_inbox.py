@@ -12,6 +12,7 @@ from tests.conftest import WebClient
 from tests.factories import World
 from tests.factories import make_qualification
 from tests.factories import make_user
+from tests.factories import resubmit
 from tests.factories import submit_registration
 from tests.statements import selects_of
 
@@ -111,11 +112,7 @@ def test_return_by_field_shows_the_approver_exactly_what_changed(app: Flask,
     assert "审核意见要求补正此项" in flagged and form_page.count("审核意见要求补正此项") == 1
     form = {"department_id": str(web_world.department_id), "practice_scopes": ["11"],
             "contact_mobile": "13912345678", "declare_health": "on", "declare_no_bar": "on"}
-    for name in ("employment_proof", "photo"):
-        form[f"{name}__keep"] = form_page.split(f'name="{name}__keep" value="')[1].split('"')[0]
-    assert doctor.post(f"/physician/tasks/{mine}", form).status_code == 302
-    with app.app_context():
-        again = db.session.scalar(select(HumanTask.id).where(HumanTask.status == "open"))
+    again = resubmit(app, doctor, mine, form_page, form)
     text = staff.get(f"/inbox/tasks/{again}").get_data(as_text=True)
     section = text.split("本次补正修改的内容")[1].split("申请内容")[0]
     assert section.count("<tr>") == 2  # the header and exactly one changed field

@@ -7,10 +7,9 @@ import re
 
 from flask import Flask
 
-from app.extensions import db
-from app.models import User
 from tests.conftest import WebClient
 from tests.factories import World
+from tests.factories import make_org_admin
 
 
 def _menu(html: str) -> list[str]:
@@ -40,12 +39,7 @@ def test_many_mount_points_do_not_grow_the_menus_held(app: Flask, web: WebClient
 def test_becoming_org_admin_shows_the_staff_menu_at_once(app: Flask, web: WebClient, web_world: World) -> None:
     web.login("jigou01")
     assert "/institution/staff" not in _menu(web.get("/inbox/").get_data(as_text=True))
-    with app.app_context():
-        staff = db.session.get(User, web_world.staff_id)
-        assert staff is not None
-        staff.org_admin = True
-        db.session.commit()
-        db.session.remove()
+    make_org_admin(app, web_world.staff_id)
     assert "/institution/staff" in _menu(web.get("/inbox/").get_data(as_text=True))
 
 

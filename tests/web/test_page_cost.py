@@ -11,6 +11,7 @@ from app.models import CatalogueItem
 from app.models import HumanTask
 from tests.conftest import WebClient
 from tests.factories import World
+from tests.factories import resubmit
 from tests.factories import submit_registration
 from tests.statements import selects_of
 
@@ -257,11 +258,7 @@ def test_a_resubmitted_task_labels_the_application_and_its_changes_with_one_read
     form_page = doctor.get(f"/physician/tasks/{mine}").get_data(as_text=True)
     form = {"department_id": str(web_world.department_id), "practice_scopes": ["12"],
             "contact_mobile": "15175070658", "declare_health": "on", "declare_no_bar": "on"}
-    for name in ("employment_proof", "photo"):
-        form[f"{name}__keep"] = form_page.split(f'name="{name}__keep" value="')[1].split('"')[0]
-    assert doctor.post(f"/physician/tasks/{mine}", form).status_code == 302
-    with app.app_context():
-        again = db.session.scalar(select(HumanTask.id).where(HumanTask.status == "open"))
+    again = resubmit(app, doctor, mine, form_page, form)
     staff.get(f"/inbox/tasks/{again}")
     selects, page = selects_of(app, lambda: staff.get(f"/inbox/tasks/{again}").get_data(as_text=True))
     section = page.split("本次补正修改的内容")[1].split("申请内容")[0]

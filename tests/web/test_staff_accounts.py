@@ -14,15 +14,7 @@ from app.models import User
 from app.models.base import utcnow
 from tests.conftest import WebClient
 from tests.factories import World
-
-
-def _org_admin(app: Flask, world: World) -> None:
-    with app.app_context():
-        staff = db.session.get(User, world.staff_id)
-        assert staff is not None
-        staff.org_admin = True
-        db.session.commit()
-        db.session.remove()
+from tests.factories import make_org_admin
 
 
 def _user(app: Flask, username: str) -> User:
@@ -40,7 +32,7 @@ def _password(html: str) -> str:
 
 
 def test_org_admin_creates_a_colleague_who_can_sign_in(app: Flask, web: WebClient, web_world: World) -> None:
-    _org_admin(app, web_world)
+    make_org_admin(app, web_world.staff_id)
     web.login("jigou01")
     assert "工作人员账户" in web.get("/inbox/").get_data(as_text=True)
     bad = web.post("/institution/staff", {"username": "1x", "display_name": "李"})
@@ -70,7 +62,7 @@ def test_org_admin_creates_a_colleague_who_can_sign_in(app: Flask, web: WebClien
 
 
 def test_staff_pages_stay_inside_the_institution(app: Flask, web: WebClient, web_world: World) -> None:
-    _org_admin(app, web_world)
+    make_org_admin(app, web_world.staff_id)
     web.login("jigou01")
     listing = web.get("/institution/staff").get_data(as_text=True)
     assert "jigou02" not in listing and "weijian01" not in listing and "doctor01" not in listing
@@ -113,7 +105,7 @@ def test_admin_manages_every_role_and_unlocks(app: Flask, web: WebClient, web_wo
 def test_a_staff_name_taken_in_another_case_is_refused(app: Flask, web: WebClient, web_world: World) -> None:
     # R-50 (DOMAIN §5 用户名: unique): "DOCTOR01" is doctor01's name; the new colleague's name is
     # stored in its canonical case and signs in as typed
-    _org_admin(app, web_world)
+    make_org_admin(app, web_world.staff_id)
     web.login("jigou01")
     bad = web.post("/institution/staff", {"username": "DOCTOR01", "display_name": "医务科王五"})
     assert bad.status_code == 422
