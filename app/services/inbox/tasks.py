@@ -209,14 +209,16 @@ def _first_page_statement() -> Any:
 
 @dataclass(frozen=True)
 class InboxPage:
-    """What the 待办任务 page shows: one page of tasks, the header counts, the filters' choices
-    and the cursor of the next page (None: this is the last, or the order has no cursor)."""
+    """What the 待办任务 page shows: one page of tasks, the header counts, the filters' choices,
+    the cursor of the next page (None: this is the last, or the order has no cursor) and whether
+    it offers 批量确认 (an institution's page with a routine confirmation on it)."""
 
     rows: list[InboxRow]
     counts: InboxCounts
     types: list[tuple[str, str]]
     steps: list[tuple[str, str]]
     next_after: str | None
+    bulk: bool
 
 
 def inbox_page(actor: User, filters: InboxFilter | None = None) -> InboxPage:
@@ -230,7 +232,8 @@ def inbox_page(actor: User, filters: InboxFilter | None = None) -> InboxPage:
         counts = inbox_counts(actor)
     after = (cursor_of(rows[-1], f.sort)
              if len(rows) == PAGE_SIZE and f.sort != "name" else None)
-    return InboxPage(rows, counts, published.types, published.steps, after)
+    bulk = actor.role is Role.INSTITUTION and any(r.bulk for r in rows)
+    return InboxPage(rows, counts, published.types, published.steps, after, bulk)
 
 
 def inbox(actor: User, filters: InboxFilter | None = None, limit: int = PAGE_SIZE) -> list[InboxRow]:

@@ -43,14 +43,11 @@ staff_only = role_required(Role.INSTITUTION, Role.COMMISSION)
 @staff_only
 def index() -> ResponseReturnValue:
     filters = tasks.InboxFilter.from_args(request.args)
-    user = me()
-    page = tasks.inbox_page(user, filters)
-    # 批量确认 only for an institution, on a page with a routine confirmation
-    bulk = user.role is Role.INSTITUTION and any(r.bulk for r in page.rows)
+    page = tasks.inbox_page(me(), filters)
     next_url = (url_for("inbox.index", **filters.args(after=page.next_after))
                 if page.next_after is not None else None)
     return render_template("inbox/index.html", rows=page.rows, task_rows=task_rows, options=options,
-                           bulk=bulk, counts=page.counts,
+                           bulk=page.bulk, counts=page.counts,
                            f=filters, types=page.types, steps=page.steps, sorts=tasks.SORTS,
                            next_url=next_url, cap=tasks.COUNT_CAP)
 
