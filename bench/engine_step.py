@@ -99,8 +99,7 @@ def _count_round_trips(seen: list[str], on: bool) -> None:
         seen.append(" ".join(sql.split())[:60])
 
     def begin(_c: Any) -> None:
-        if engine.dialect.name != "sqlite":
-            seen.append("BEGIN")
+        seen.append("BEGIN")  # sent by the driver (psycopg; on SQLite app.services.platform.database)
 
     def commit(_c: Any) -> None:
         seen.append("COMMIT")

@@ -40,6 +40,15 @@ def me() -> User:
     return user
 
 
+def reads_only(fn: F) -> F:
+    """The page only reads (GET): its request reads in a transaction that takes no write lock
+    on SQLite and sends no BEGIN/ROLLBACK on PostgreSQL (``database.begin_reading``); a write
+    in it fails loudly. What the session itself stores (a 提示 shown, the last-seen time) is
+    written after the page, as on every page."""
+    fn.reads_only = True  # type: ignore[attr-defined]  # read by app.web.sessions.open_session
+    return fn
+
+
 def role_required(*roles: Role) -> Callable[[F], F]:
     """Sign-in plus a coarse role check (the service checks scope again)."""
 

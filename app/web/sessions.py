@@ -28,9 +28,11 @@ from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SessionInterface
 from flask.sessions import SessionMixin
 from werkzeug.datastructures import CallbackDict
+from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
 from app.services.accounts import websessions
+from app.services.platform import database
 
 _JSON = TaggedJSONSerializer()
 
@@ -166,6 +168,25 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         return values
 
 
+_READING = frozenset({"GET", "HEAD"})
+
+
+def _reads_only(app: Flask) -> bool:
+    """The view this request goes to is marked ``reads_only`` (app.web.common); the URL is
+    matched here, before Flask matches it, because the session's statement is the request's
+    first."""
+    from flask.globals import request_ctx
+
+    adapter = request_ctx.url_adapter
+    if adapter is None:
+        return False
+    try:
+        endpoint, _args = adapter.match()
+    except HTTPException:  # not found, not allowed, a redirect: Flask answers it as usual
+        return False
+    return bool(getattr(app.view_functions.get(str(endpoint)), "reads_only", False))
+
+
 def _user_of(session: ServerSession) -> int | None:
     raw = session.get("_user_id")
     return int(raw) if isinstance(raw, str) and raw.isdigit() else None
@@ -179,6 +200,8 @@ class ServerSessionInterface(SessionInterface):
             return ServerSession()
         token = request.cookies.get(self.get_cookie_name(app), "")
         health = request.path == HEALTH_PATH  # read-only; a database outage is its 503, not a 500
+        if request.method in _READING and _reads_only(app):
+            database.begin_reading()
         try:
             stored = websessions.load(token) if token else None
         except Exception:

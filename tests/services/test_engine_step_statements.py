@@ -39,8 +39,7 @@ def _statements() -> Iterator[list[str]]:
         seen.append(" ".join(statement.split()))
 
     def on_begin(_conn: Any) -> None:
-        if db.engine.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE is a statement of its own
-            seen.append("BEGIN")
+        seen.append("BEGIN")  # sent by the driver (psycopg; on SQLite app.services.platform.database)
 
     def on_commit(_conn: Any) -> None:
         seen.append("COMMIT")

@@ -85,12 +85,12 @@ def test_the_session_is_the_same_size_after_1_and_after_30_failed_sign_ins(
         assert 'value="nobody99"' in page  # the input is kept
         sizes.append(_stored(app))
         tables.append(_rows_everywhere(app))
-    assert len(sizes[0]) == 1 and sizes[0][0][1] == ["_fresh", "csrf_token"]  # the answer was used up
+    assert len(sizes[0]) == 1 and sizes[0][0][1] == ["csrf_token"]  # the answer was used up
     assert sizes[0] == sizes[1] == sizes[29]  # bytes and keys: nothing accumulates
     assert tables[0] == tables[29]  # no table grows with the tries (no captcha rows, no counters)
     _image(web, answers)
     (size, keys), = _stored(app)
-    assert keys == ["_fresh", "captcha", "csrf_token"]
+    assert keys == ["captcha", "csrf_token"]
     assert size <= sizes[0][0][0] + len('"captcha":"",') + captcha.SEALED_LENGTH
 
     # the person then signs in: the failures of others (and of the captcha) do not stop them
@@ -204,4 +204,4 @@ def test_a_failed_sign_in_writes_the_session_once(app: Flask, web_world: World,
         event.remove(engine, "before_cursor_execute", seen)
     assert resp.status_code == 401 and BAD_LOGIN in resp.get_data(as_text=True)
     assert len(writes) == 1
-    assert _stored(app)[0][1] == ["_fresh", "csrf_token"]
+    assert _stored(app)[0][1] == ["csrf_token"]  # (no "_fresh": Flask-Login's protection is off)

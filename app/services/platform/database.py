@@ -18,14 +18,26 @@ from app.extensions import db
 
 
 def configure_engine(engine: Engine) -> None:
-    """On SQLite: foreign keys, a busy timeout and ``BEGIN IMMEDIATE`` for every transaction.
+    """On every database: a transaction that only reads (:func:`begin_reading`, :func:`reading`)
+    refuses to write. On SQLite: foreign keys, a busy timeout and ``BEGIN IMMEDIATE`` for every
+    other transaction.
 
     Immediate transactions make each service call a serial writer, which is what
     the instance lock means on an embedded database.
     """
-    if engine.dialect.name != "sqlite" or getattr(engine, "_medreg_configured", False):
+    if getattr(engine, "_medreg_configured", False):
         return
     engine._medreg_configured = True  # type: ignore[attr-defined]
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _reads_only(conn: Any, _cursor: Any, statement: str, _params: Any, context: Any,
+                    _many: bool) -> None:
+        if (context is not None and (context.isinsert or context.isupdate or context.isdelete)
+                and conn.get_execution_options().get(READ_ONLY)):
+            raise ReadOnlyViolation(f"a transaction that only reads was asked to write: {statement[:80]}")
+
+    if engine.dialect.name != "sqlite":
+        return
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _rec: Any) -> None:
@@ -40,10 +52,31 @@ def configure_engine(engine: Engine) -> None:
     def _begin(conn: Any) -> None:
         # a reader of its own (see :func:`reading`) takes no write lock: it only reads, and a
         # streamed download must not hold back everyone's writes while it is sent
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+        # (sent by the driver itself: the statement machinery of SQLAlchemy around a plain BEGIN
+        # cost more than the statement; the ``begin`` event still marks it for any listener)
+        conn.connection.dbapi_connection.execute(
+            "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 READ_ONLY = "medreg_read_only"
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A write was sent in a transaction that said it only reads (a programming error: the page
+    is marked :func:`app.web.common.reads_only` but its service writes)."""
+
+
+def begin_reading() -> None:
+    """The request's transaction only reads (a page that shows and changes nothing): on SQLite
+    it takes no write lock (a deferred ``BEGIN``), so everyone's saves go on while it reads; on
+    PostgreSQL it sends neither ``BEGIN`` nor ``ROLLBACK`` (each SELECT reads in a snapshot of
+    its own, autocommit). A write in it raises :class:`ReadOnlyViolation`. Must come before the
+    request's first statement; once it ends (``db.session.rollback()``, as the session's save
+    does first) the next statement begins an ordinary transaction."""
+    options: dict[str, Any] = {READ_ONLY: True}
+    if is_postgres():
+        options["isolation_level"] = "AUTOCOMMIT"
+    db.session.connection(execution_options=options)
 
 
 @contextmanager

@@ -26,6 +26,7 @@ from app.services.records import penalties
 from app.web.common import form_token
 from app.web.common import int_arg
 from app.web.common import me
+from app.web.common import reads_only
 from app.web.common import role_required
 from app.web.common import submission
 from app.web.common import upload_dir
@@ -40,6 +41,7 @@ staff_only = role_required(Role.INSTITUTION, Role.COMMISSION)
 
 
 @bp.route("/")
+@reads_only
 @staff_only
 def index() -> ResponseReturnValue:
     filters = tasks.InboxFilter.from_args(request.args)
@@ -102,6 +104,7 @@ def _render_task(task_id: int, values: dict[str, object] | None = None,
 
 
 @bp.route("/tasks/<int:task_id>")
+@reads_only
 @staff_only
 def show_task(task_id: int) -> ResponseReturnValue:
     return _render_task(task_id)

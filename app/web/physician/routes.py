@@ -28,6 +28,7 @@ from app.web.common import activated_physician
 from app.web.common import form_token
 from app.web.common import int_arg
 from app.web.common import me
+from app.web.common import reads_only
 from app.web.common import submission
 from app.web.common import upload_dir
 from app.web.files import send_attachment
@@ -38,12 +39,14 @@ physician_only = activated_physician
 
 
 @bp.route("/")
+@reads_only
 @physician_only
 def home() -> ResponseReturnValue:
     return render_template("physician/home.html", open_tasks=tasks.my_open_tasks(current_user))
 
 
 @bp.route("/qualification")
+@reads_only
 @physician_only
 def qualification() -> ResponseReturnValue:
     qual, category, cert_no = profile.qualification(current_user)
@@ -52,6 +55,7 @@ def qualification() -> ResponseReturnValue:
 
 
 @bp.route("/practice")
+@reads_only
 @physician_only
 def practice() -> ResponseReturnValue:
     return render_template("physician/practice.html",
@@ -104,6 +108,7 @@ def photo(sha256: str) -> ResponseReturnValue:
 
 
 @bp.route("/apply")
+@reads_only
 @physician_only
 def apply_list() -> ResponseReturnValue:
     return render_template("physician/apply_list.html",
@@ -111,6 +116,7 @@ def apply_list() -> ResponseReturnValue:
 
 
 @bp.route("/apply/<process_id>", methods=["GET", "POST"])
+@reads_only  # its GET: the form (its POST writes as every POST)
 @physician_only
 @limiter.limit("120 per minute", methods=["POST"])  # 查询 without JavaScript as the JSON search
 def apply(process_id: str) -> ResponseReturnValue:

@@ -17,6 +17,7 @@ from app.services.records import public_register
 from app.web.common import activated_physician
 from app.web.common import captcha_ok
 from app.web.common import int_arg
+from app.web.common import reads_only
 from app.web.public import bp
 
 
@@ -54,6 +55,7 @@ def certificate(registration_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/verify/<token>")
+@reads_only
 @limiter.limit("60 per minute")
 def verify(token: str) -> ResponseReturnValue:
     entry = public_register.verify(token, _secret())
@@ -61,6 +63,7 @@ def verify(token: str) -> ResponseReturnValue:
 
 
 @bp.route("/applications/<token>")
+@reads_only
 @limiter.limit("60 per minute")
 def application_check(token: str) -> ResponseReturnValue:
     """The QR code printed on a 申请审核表: type, status and date of that application only."""
@@ -69,6 +72,7 @@ def application_check(token: str) -> ResponseReturnValue:
 
 
 @bp.route("/notices")
+@reads_only
 @limiter.limit("60 per minute")
 def notices() -> ResponseReturnValue:
     """准予注册 / 注销 notices per province (医师法 第二十一条), no sign-in."""

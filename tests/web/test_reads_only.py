@@ -1,0 +1,145 @@
+"""Pages that only read do so without a write lock on SQLite and without BEGIN/ROLLBACK on
+PostgreSQL (issue 14 goal 1; ``app.web.common.reads_only``): a staff member's 待办任务 or an
+opened task no longer holds back anyone's save on the embedded database, and costs two round
+trips fewer on PostgreSQL. A write in such a transaction fails loudly and stores nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import text
+
+from app.extensions import db
+from app.models import AuditEvent
+from app.models import User
+from app.services.platform import database
+from tests.conftest import WebClient
+from tests.factories import World
+from tests.factories import submit_registration
+
+
+def _others_save_during(app: Flask, marker: str, action: Callable[[], Any]) -> tuple[Any, list[str]]:
+    """Run ``action`` (a request); when it sends its statement containing ``marker``, someone
+    else saves on a connection of their own, waiting at most 0.3 s for a lock. Returns the
+    action's result and what the other save met (empty: it went through)."""
+    with app.app_context():
+        engine = db.engine
+    met: list[str] = []
+    done: list[bool] = []
+
+    def during(conn: Any, _cur: Any, statement: str, *_rest: Any) -> None:
+        if marker not in statement or done:
+            return
+        done.append(True)
+        with engine.connect() as other:
+            try:
+                if engine.dialect.name == "sqlite":
+                    other.exec_driver_sql("PRAGMA busy_timeout=300")
+                else:
+                    other.exec_driver_sql("SET LOCAL lock_timeout = '300ms'")
+                other.execute(text("UPDATE user_account SET display_name = display_name WHERE username = 'doctor01'"))
+                other.commit()
+            except Exception as exc:  # noqa: BLE001 - what the other person would have met
+                met.append(str(exc))
+                other.rollback()
+            finally:
+                if engine.dialect.name == "sqlite":
+                    other.exec_driver_sql("PRAGMA busy_timeout=30000")
+
+    event.listen(engine, "before_cursor_execute", during)
+    try:
+        result = action()
+    finally:
+        event.remove(engine, "before_cursor_execute", during)
+    assert done, f"the request sent no statement with {marker!r}"
+    return result, met
+
+
+def _autocommit_of(app: Flask, action: Callable[[], Any]) -> list[bool]:
+    """For each SELECT ``action`` sends on PostgreSQL: whether it went without a BEGIN."""
+    with app.app_context():
+        engine = db.engine
+    seen: list[bool] = []
+
+    def record(conn: Any, _cur: Any, statement: str, *_rest: Any) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            seen.append(bool(conn.connection.dbapi_connection.autocommit))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_the_lists_and_an_opened_task_hold_back_no_one_who_saves(app: Flask, web_world: World) -> None:
+    task_id = submit_registration(app, web_world)
+    staff = WebClient.signed_in(app, "jigou01")
+    resp, met = _others_save_during(app, "FROM human_task", lambda: staff.get("/inbox/"))
+    assert resp.status_code == 200 and "待办任务" in resp.get_data(as_text=True)
+    assert met == []  # before: "database is locked" on SQLite (the page held BEGIN IMMEDIATE)
+    resp, met = _others_save_during(app, "human_task", lambda: staff.get(f"/inbox/tasks/{task_id}"))
+    assert resp.status_code == 200 and "医疗机构确认" in resp.get_data(as_text=True)
+    assert met == []
+    doctor = WebClient.signed_in(app, "doctor02")
+    resp, met = _others_save_during(app, "qualification",
+                                    lambda: doctor.get("/physician/apply/registration"))
+    assert resp.status_code == 200 and met == []
+
+
+def test_a_page_that_only_reads_sends_no_begin_on_postgresql(app: Flask, web_world: World) -> None:
+    with app.app_context():
+        if not database.is_postgres():
+            pytest.skip("PostgreSQL only: SQLite has no round trips to save (the test above runs on both)")
+    task_id = submit_registration(app, web_world)
+    staff = WebClient.signed_in(app, "jigou01")
+    for url in ("/inbox/", f"/inbox/tasks/{task_id}"):
+        seen = _autocommit_of(app, lambda url=url: staff.get(url))  # type: ignore[misc]
+        assert seen and all(seen), (url, seen)
+    # a page that writes still reads and writes in one transaction
+    seen = _autocommit_of(app, lambda: staff.post(f"/inbox/tasks/{task_id}/complete",
+                                                  {"decision": "confirm", "paper_held": "on"}))
+    assert seen and not any(seen)
+
+
+def test_a_write_in_a_transaction_that_only_reads_fails_and_stores_nothing(app: Flask, web_world: World) -> None:
+    with app.app_context():
+        before = db.session.scalar(select(User.display_name).where(User.username == "doctor01"))
+        events = len(db.session.scalars(select(AuditEvent.id)).all())
+        db.session.rollback()
+        database.begin_reading()
+        doctor = db.session.scalar(select(User).where(User.username == "doctor01"))
+        assert doctor is not None
+        doctor.display_name = "改过的名字"
+        with pytest.raises(database.ReadOnlyViolation):
+            db.session.flush()  # the ORM's UPDATE
+        db.session.rollback()
+        database.begin_reading()
+        with pytest.raises(database.ReadOnlyViolation):  # Core, as the audit trail writes
+            db.session.connection().execute(insert(AuditEvent.__table__).values(
+                actor_id=None, actor_name="x", action="x", object_type="x", object_id="1",
+                detail={}, prev_hash="00" * 32, hash="11" * 32))
+        db.session.rollback()
+        assert db.session.scalar(select(User.display_name).where(User.username == "doctor01")) == before
+        assert len(db.session.scalars(select(AuditEvent.id)).all()) == events
+        db.session.rollback()
+
+
+def test_a_page_opened_from_another_address_or_browser_writes_nothing(app: Flask, web_world: World) -> None:
+    # Flask-Login's "basic" session protection marked the session not fresh when the address
+    # or browser changed (a phone moving between networks): an UPDATE of the row on a page
+    # that only reads. Nothing here uses freshness (a security change asks for the password).
+    from tests.statements import sent_of
+
+    staff = WebClient.signed_in(app, "jigou01")
+    sent, resp = sent_of(app, lambda: staff.client.get(
+        "/inbox/", headers={"User-Agent": "另一个浏览器"}, environ_base={"REMOTE_ADDR": "10.9.8.7"}))
+    assert resp.status_code == 200 and "待办任务" in resp.get_data(as_text=True)
+    assert [s for s, _ in sent if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))] == []
