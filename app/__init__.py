@@ -111,10 +111,14 @@ def _init_database(app: Flask) -> None:
     from app.services.platform import database
 
     options = {"json_serializer": compact_json, **(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
+    from sqlalchemy.engine import make_url
+
+    if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database not in (None, "", ":memory:"):
+        # the connection used last serves the next request (its server process, its page cache
+        # and the statements psycopg prepared on it are warm) instead of the one idle longest
+        options.setdefault("pool_use_lifo", True)
     limit = app.config.get("MEDREG_STATEMENT_TIMEOUT_SECONDS")
     if limit and str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
-        from sqlalchemy.engine import make_url
-
         # libpq ``options``: added to those the URL or the engine options already give
         # (e.g. ``?options=-csearch_path%3Dx``), which the connect argument would replace
         connect = dict(options.get("connect_args") or {})

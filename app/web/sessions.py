@@ -270,7 +270,7 @@ class ServerSessionInterface(SessionInterface):
     def _save_row(self, app: Flask, session: ServerSession, response: Response) -> None:
         name = self.get_cookie_name(app)
         domain, path = self.get_cookie_domain(app), self.get_cookie_path(app)
-        db.session.rollback()  # a view's work is committed by its service; nothing else is
+        database.finish()  # a view's work is committed by its service; nothing else is
         user_id = _user_of(session)
         if session.flashes_new:  # 提示 to show on the next page: the row keeps them
             session.modified = True

@@ -143,3 +143,46 @@ def test_a_page_opened_from_another_address_or_browser_writes_nothing(app: Flask
         "/inbox/", headers={"User-Agent": "另一个浏览器"}, environ_base={"REMOTE_ADDR": "10.9.8.7"}))
     assert resp.status_code == 200 and "待办任务" in resp.get_data(as_text=True)
     assert [s for s, _ in sent if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))] == []
+
+
+def test_what_a_request_did_not_commit_is_rolled_back_and_a_read_is_committed(app: Flask, web_world: World) -> None:
+    # app.services.platform.database.finish, at the end of every request: a transaction that
+    # only read is committed (the same for the data), one that wrote without its service's
+    # commit is rolled back, whichever way it wrote
+    def name() -> str | None:
+        return db.session.scalar(select(User.display_name).where(User.username == "doctor01"))
+
+    with app.app_context():
+        before = name()
+        doctor = db.session.scalar(select(User).where(User.username == "doctor01"))
+        assert doctor is not None
+        doctor.display_name = "未提交的名字"  # an ORM change, not flushed
+        database.finish()
+        assert name() == before
+        db.session.execute(text("UPDATE user_account SET display_name = '未提交' WHERE username = 'doctor01'"))
+        database.finish()  # a write in plain SQL, not committed
+        assert name() == before
+        db.session.connection().execute(insert(AuditEvent.__table__).values(
+            actor_id=None, actor_name="x", action="x", object_type="x", object_id="1",
+            detail={}, prev_hash="00" * 32, hash="11" * 32))
+        database.finish()  # Core
+        assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.actor_name == "x")) is None
+        assert name() == before
+        database.finish()  # only read: committed
+        assert db.session().get_transaction() is None
+
+
+def test_a_page_after_a_page_finds_its_statements_prepared_on_postgresql(app: Flask, web_world: World) -> None:
+    # issue 14 goal 1: psycopg forgets what it prepared on a connection at every ROLLBACK, and
+    # every request ended with one, so each page's statements were parsed and planned every time
+    with app.app_context():
+        if not database.is_postgres():
+            pytest.skip("PostgreSQL only: psycopg's prepared statements (the test above runs on both)")
+    staff = WebClient.signed_in(app, "jigou01")
+    for _ in range(7):  # psycopg prepares a statement on its 5th run on a connection
+        assert staff.get("/messages/").status_code == 200  # a page not marked reads_only
+    with app.app_context():  # the pool hands out the connection used last
+        prepared = db.session.scalars(text(
+            "SELECT statement FROM pg_prepared_statements WHERE statement LIKE '%FROM web_session%'")).all()
+        db.session.rollback()
+    assert prepared, "the session's statement is prepared on the connection the pages used"

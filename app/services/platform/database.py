@@ -30,11 +30,18 @@ def configure_engine(engine: Engine) -> None:
     engine._medreg_configured = True  # type: ignore[attr-defined]
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _reads_only(conn: Any, _cursor: Any, statement: str, _params: Any, context: Any,
-                    _many: bool) -> None:
-        if (context is not None and (context.isinsert or context.isupdate or context.isdelete)
-                and conn.get_execution_options().get(READ_ONLY)):
-            raise ReadOnlyViolation(f"a transaction that only reads was asked to write: {statement[:80]}")
+    def _writes(conn: Any, _cursor: Any, statement: str, _params: Any, context: Any,
+                _many: bool) -> None:
+        if context is not None and (context.isinsert or context.isupdate or context.isdelete):
+            if conn.get_execution_options().get(READ_ONLY):
+                raise ReadOnlyViolation(f"a transaction that only reads was asked to write: {statement[:80]}")
+            conn.info[WROTE] = True
+        elif not statement.lstrip()[:6].upper() == "SELECT":  # text, WITH, SET …: taken as a write
+            conn.info[WROTE] = True
+
+    @event.listens_for(engine, "begin")
+    def _begun(conn: Any) -> None:
+        conn.info[WROTE] = False
 
     if engine.dialect.name != "sqlite":
         return
@@ -59,6 +66,7 @@ def configure_engine(engine: Engine) -> None:
 
 
 READ_ONLY = "medreg_read_only"
+WROTE = "medreg_wrote"  # on a connection's info: its transaction sent something but a SELECT
 
 
 class ReadOnlyViolation(RuntimeError):
@@ -91,6 +99,20 @@ def reading() -> Iterator[Session]:
         conn.execution_options(**options)
         with Session(bind=conn) as own:
             yield own
+
+
+def finish() -> None:
+    """End the request's transaction: what a view did not commit through its service is rolled
+    back, and a transaction that only read is committed instead (the same for the data: it
+    changed nothing). On PostgreSQL a ROLLBACK makes psycopg forget the statements it prepared
+    on that connection, so every page's statements were parsed and planned again each time."""
+    session = db.session()
+    if session.get_transaction() is None:
+        return
+    if session.new or session.dirty or session.deleted or session.connection().info.get(WROTE, True):
+        session.rollback()
+    else:
+        session.commit()
 
 
 def is_postgres() -> bool:
