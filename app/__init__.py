@@ -117,6 +117,10 @@ def _init_database(app: Flask) -> None:
         # the connection used last serves the next request (its server process, its page cache
         # and the statements psycopg prepared on it are warm) instead of the one idle longest
         options.setdefault("pool_use_lifo", True)
+    if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        # a connection left at the bottom of that stack is replaced once it is half an hour old
+        # (a firewall or PgBouncer may have closed it while it idled); no ping per request
+        options.setdefault("pool_recycle", 1800)
     limit = app.config.get("MEDREG_STATEMENT_TIMEOUT_SECONDS")
     if limit and str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
         # libpq ``options``: added to those the URL or the engine options already give

@@ -60,7 +60,7 @@ def register_blueprints(app: Flask) -> None:
     # browser changes (a hash of both on every request, and a write of the row after it);
     # nothing here asks for a fresh sign-in: a security change asks for the password again
     # (app.web.sessions.REAUTH_SECONDS), and a stolen cookie is ended by 退出 or any such change
-    app.config["SESSION_PROTECTION"] = None
+    app.config.setdefault("SESSION_PROTECTION", None)
     login_manager.login_message = "请先登录"
     login_manager.user_loader(accounts.load_user)
 

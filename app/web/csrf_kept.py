@@ -2,9 +2,10 @@
 
 Flask-WTF signs the session's secret with a timestamp for every page that shows a form (every
 signed-in page has one: 退出), deriving the signing key again each time. A token signed less
-than a minute ago for the same secret is as good: Flask-WTF checks its signature and that it
-is younger than ``WTF_CSRF_TIME_LIMIT`` (an hour), so a kept one expires at most a minute
-earlier. Tokens are kept per secret key and session secret, so no session sees another's.
+than a minute ago for the same secret is as good: Flask-WTF checks its signature, and its age
+only when ``WTF_CSRF_TIME_LIMIT`` is set (app.config sets none: a form stays good as long as
+its session), so a kept one would expire at most a minute earlier. Tokens are kept per secret
+key and session secret, so no session sees another's.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import text
+from sqlalchemy import update
 
 from app.extensions import db
 from app.models import AuditEvent
@@ -127,6 +128,16 @@ def test_a_write_in_a_transaction_that_only_reads_fails_and_stores_nothing(app: 
                 actor_id=None, actor_name="x", action="x", object_type="x", object_id="1",
                 detail={}, prev_hash="00" * 32, hash="11" * 32))
         db.session.rollback()
+        database.begin_reading()
+        with pytest.raises(database.ReadOnlyViolation):  # plain SQL
+            db.session.execute(text("UPDATE user_account SET display_name = '改过的名字' WHERE username = 'doctor01'"))
+        db.session.rollback()
+        database.begin_reading()
+        changed = (update(User).where(User.username == "doctor01").values(display_name="改过的名字")
+                   .returning(User.id).cte("changed"))
+        with pytest.raises(database.ReadOnlyViolation):  # a SELECT whose WITH writes (as pending.py does)
+            db.session.execute(select(changed.c.id))
+        db.session.rollback()
         assert db.session.scalar(select(User.display_name).where(User.username == "doctor01")) == before
         assert len(db.session.scalars(select(AuditEvent.id)).all()) == events
         db.session.rollback()
@@ -149,27 +160,44 @@ def test_what_a_request_did_not_commit_is_rolled_back_and_a_read_is_committed(ap
     # app.services.platform.database.finish, at the end of every request: a transaction that
     # only read is committed (the same for the data), one that wrote without its service's
     # commit is rolled back, whichever way it wrote
+    with app.app_context():
+        engine = db.engine
+    ended: list[str] = []
+
+    def on_commit(_conn: Any) -> None:
+        ended.append("COMMIT")
+
+    def on_rollback(_conn: Any) -> None:
+        ended.append("ROLLBACK")
+
     def name() -> str | None:
         return db.session.scalar(select(User.display_name).where(User.username == "doctor01"))
 
     with app.app_context():
         before = name()
-        doctor = db.session.scalar(select(User).where(User.username == "doctor01"))
-        assert doctor is not None
-        doctor.display_name = "未提交的名字"  # an ORM change, not flushed
-        database.finish()
+        db.session.rollback()
+        event.listen(engine, "commit", on_commit)
+        event.listen(engine, "rollback", on_rollback)
+        try:
+            doctor = db.session.scalar(select(User).where(User.username == "doctor01"))
+            assert doctor is not None
+            doctor.display_name = "未提交的名字"  # an ORM change, not flushed
+            database.finish()
+            db.session.execute(text("UPDATE user_account SET display_name = '未提交' WHERE username = 'doctor01'"))
+            database.finish()  # plain SQL
+            db.session.connection().execute(insert(AuditEvent.__table__).values(
+                actor_id=None, actor_name="x", action="x", object_type="x", object_id="1",
+                detail={}, prev_hash="00" * 32, hash="11" * 32))
+            database.finish()  # Core, as the audit trail writes
+            assert name() == before
+            database.finish()  # it only read
+        finally:
+            event.remove(engine, "commit", on_commit)
+            event.remove(engine, "rollback", on_rollback)
+        assert ended == ["ROLLBACK", "ROLLBACK", "ROLLBACK", "COMMIT"]
         assert name() == before
-        db.session.execute(text("UPDATE user_account SET display_name = '未提交' WHERE username = 'doctor01'"))
-        database.finish()  # a write in plain SQL, not committed
-        assert name() == before
-        db.session.connection().execute(insert(AuditEvent.__table__).values(
-            actor_id=None, actor_name="x", action="x", object_type="x", object_id="1",
-            detail={}, prev_hash="00" * 32, hash="11" * 32))
-        database.finish()  # Core
         assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.actor_name == "x")) is None
-        assert name() == before
-        database.finish()  # only read: committed
-        assert db.session().get_transaction() is None
+        db.session.rollback()
 
 
 def test_a_page_after_a_page_finds_its_statements_prepared_on_postgresql(app: Flask, web_world: World) -> None:

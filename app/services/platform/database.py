@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine import Result
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -32,16 +33,20 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def _writes(conn: Any, _cursor: Any, statement: str, _params: Any, context: Any,
                 _many: bool) -> None:
-        if context is not None and (context.isinsert or context.isupdate or context.isdelete):
+        # anything but a plain SELECT is taken as a write: plain SQL, SET, SAVEPOINT, and WITH,
+        # which may hold an UPDATE (pending.py, the audit trail's head on PostgreSQL)
+        if (statement.lstrip()[:6].upper() != "SELECT"
+                or (context is not None and (context.isinsert or context.isupdate or context.isdelete))):
             if conn.get_execution_options().get(READ_ONLY):
                 raise ReadOnlyViolation(f"a transaction that only reads was asked to write: {statement[:80]}")
-            conn.info[WROTE] = True
-        elif not statement.lstrip()[:6].upper() == "SELECT":  # text, WITH, SET …: taken as a write
             conn.info[WROTE] = True
 
     @event.listens_for(engine, "begin")
     def _begun(conn: Any) -> None:
         conn.info[WROTE] = False
+
+    if not event.contains(Session, "after_begin", _holds):
+        event.listen(Session, "after_begin", _holds)
 
     if engine.dialect.name != "sqlite":
         return
@@ -67,6 +72,12 @@ def configure_engine(engine: Engine) -> None:
 
 READ_ONLY = "medreg_read_only"
 WROTE = "medreg_wrote"  # on a connection's info: its transaction sent something but a SELECT
+HELD = "medreg_connection"  # on a session's info: its transaction and that one's connection
+
+
+def _holds(session: Session, transaction: Any, connection: Any) -> None:
+    """The session's ``transaction`` took ``connection`` (:func:`finish` reads what it sent)."""
+    session.info[HELD] = (transaction, connection)
 
 
 class ReadOnlyViolation(RuntimeError):
@@ -81,10 +92,13 @@ def begin_reading() -> None:
     its own, autocommit). A write in it raises :class:`ReadOnlyViolation`. Must come before the
     request's first statement; once it ends (``db.session.rollback()``, as the session's save
     does first) the next statement begins an ordinary transaction."""
+    session = db.session()
+    if session.in_transaction():  # (a request made inside an app context that already reads)
+        return
     options: dict[str, Any] = {READ_ONLY: True}
     if is_postgres():
         options["isolation_level"] = "AUTOCOMMIT"
-    db.session.connection(execution_options=options)
+    session.connection(execution_options=options)
 
 
 @contextmanager
@@ -107,12 +121,20 @@ def finish() -> None:
     changed nothing). On PostgreSQL a ROLLBACK makes psycopg forget the statements it prepared
     on that connection, so every page's statements were parsed and planned again each time."""
     session = db.session()
-    if session.get_transaction() is None:
+    took, held = session.info.pop(HELD, (None, None))
+    transaction = session.get_transaction()
+    if transaction is None:
         return
-    if session.new or session.dirty or session.deleted or session.connection().info.get(WROTE, True):
-        session.rollback()
-    else:
+    try:
+        only_read = (transaction.is_active and took is transaction and not held.invalidated
+                     and not (session.new or session.dirty or session.deleted)
+                     and held.info.get(WROTE) is False)
+    except SQLAlchemyError:
+        only_read = False
+    if only_read:
         session.commit()
+    else:
+        session.rollback()  # (also a transaction that failed, or never took a connection)
 
 
 def is_postgres() -> bool:
