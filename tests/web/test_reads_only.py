@@ -214,3 +214,18 @@ def test_a_page_after_a_page_finds_its_statements_prepared_on_postgresql(app: Fl
             "SELECT statement FROM pg_prepared_statements WHERE statement LIKE '%FROM web_session%'")).all()
         db.session.rollback()
     assert prepared, "the session's statement is prepared on the connection the pages used"
+
+
+def test_a_transaction_that_only_reads_may_ask_what_tables_there_are(app: Flask, web_world: World) -> None:
+    # the first page a fresh web worker serves may be a marked one whose service asks whether a
+    # table exists (the configured business types: an inspector, a PRAGMA on SQLite); the
+    # side-by-side smoke run met a 500 there before the guard let such reads through
+    from sqlalchemy import inspect
+
+    with app.app_context():
+        db.session.rollback()
+        database.begin_reading()
+        assert inspect(db.session.connection()).has_table("configured_type")
+        with_read = select(User.id).where(User.username == "doctor01").cte("found")
+        assert db.session.execute(select(with_read.c.id)).scalar() is not None  # a WITH that only reads
+        db.session.rollback()

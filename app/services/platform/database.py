@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,13 +34,14 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def _writes(conn: Any, _cursor: Any, statement: str, _params: Any, context: Any,
                 _many: bool) -> None:
-        # anything but a plain SELECT is taken as a write: plain SQL, SET, SAVEPOINT, and WITH,
-        # which may hold an UPDATE (pending.py, the audit trail's head on PostgreSQL)
-        if (statement.lstrip()[:6].upper() != "SELECT"
-                or (context is not None and (context.isinsert or context.isupdate or context.isdelete))):
-            if conn.get_execution_options().get(READ_ONLY):
-                raise ReadOnlyViolation(f"a transaction that only reads was asked to write: {statement[:80]}")
-            conn.info[WROTE] = True
+        # for finish(), anything but a plain SELECT is taken as a write (plain SQL, SET,
+        # SAVEPOINT, a PRAGMA, and WITH, which may hold an UPDATE)
+        dml = context is not None and (context.isinsert or context.isupdate or context.isdelete)
+        if not dml and statement.lstrip()[:6].upper() == "SELECT":
+            return
+        if conn.get_execution_options().get(READ_ONLY) and (dml or _may_write(statement)):
+            raise ReadOnlyViolation(f"a transaction that only reads was asked to write: {statement[:80]}")
+        conn.info[WROTE] = True
 
     @event.listens_for(engine, "begin")
     def _begun(conn: Any) -> None:
@@ -73,6 +75,19 @@ def configure_engine(engine: Engine) -> None:
 READ_ONLY = "medreg_read_only"
 WROTE = "medreg_wrote"  # on a connection's info: its transaction sent something but a SELECT
 HELD = "medreg_connection"  # on a session's info: its transaction and that one's connection
+
+
+_READS = ("SELECT", "WITH", "PRAGMA", "SHOW", "EXPLAIN", "VALUES")
+_DML = re.compile(r"\b(?:INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM|MERGE\s+INTO)\b", re.IGNORECASE)
+
+
+def _may_write(statement: str) -> bool:
+    """The statement is not one that only reads: it begins with another word (INSERT, SET,
+    CREATE …), or it is a WITH holding an INSERT, UPDATE or DELETE (pending.py's counters, the
+    audit trail's head on PostgreSQL). A PRAGMA or SHOW reads (an inspector asking for a table)."""
+    words = statement.lstrip().split(None, 1)
+    first = words[0].upper() if words else ""
+    return first not in _READS or (first == "WITH" and _DML.search(statement) is not None)
 
 
 def _holds(session: Session, transaction: Any, connection: Any) -> None:
