@@ -93,6 +93,10 @@ def test_the_lists_and_an_opened_task_hold_back_no_one_who_saves(app: Flask, web
     resp, met = _others_save_during(app, "qualification",
                                     lambda: doctor.get("/physician/apply/registration"))
     assert resp.status_code == 200 and met == []
+    officer = WebClient.signed_in(app, "weijian01")
+    resp, met = _others_save_during(app, "SELECT", lambda: officer.get("/inbox/dashboard"))  # 办理统计
+    assert resp.status_code == 200 and "办理统计" in resp.get_data(as_text=True)
+    assert met == []
 
 
 def test_a_page_that_only_reads_sends_no_begin_on_postgresql(app: Flask, web_world: World) -> None:

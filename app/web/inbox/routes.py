@@ -143,6 +143,7 @@ def extend_task(task_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/dashboard")
+@reads_only
 @role_required(Role.COMMISSION)
 def dashboard() -> ResponseReturnValue:
     board = dashboard_service.commission_dashboard(current_user)
