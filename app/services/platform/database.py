@@ -105,8 +105,8 @@ def begin_reading() -> None:
     it takes no write lock (a deferred ``BEGIN``), so everyone's saves go on while it reads; on
     PostgreSQL it sends neither ``BEGIN`` nor ``ROLLBACK`` (each SELECT reads in a snapshot of
     its own, autocommit). A write in it raises :class:`ReadOnlyViolation`. Must come before the
-    request's first statement; once it ends (``db.session.rollback()``, as the session's save
-    does first) the next statement begins an ordinary transaction."""
+    request's first statement; once it ends (:func:`finish`, as the session's save does first)
+    the next statement begins an ordinary transaction."""
     session = db.session()
     if session.in_transaction():  # (a request made inside an app context that already reads)
         return
