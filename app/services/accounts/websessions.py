@@ -51,8 +51,9 @@ def _limits() -> tuple[timedelta, timedelta]:
 # built once: every request asks; the person's unread 消息 count (the header's 消息（N）) and
 # the publication and configured types' stamps (app.services.platform.pagehead) come in the
 # same round trip
-_LOAD = (select(WebSession, User, messages.unread_of(WebSession.user_id), pagehead.PUBLISHED_NEWEST,
-                pagehead.PUBLISHED_COUNT, pagehead.TYPES_STAMP)
+_LOAD = (select(WebSession.id, WebSession.data, WebSession.user_id, WebSession.seen_at,
+                WebSession.created_at, User, messages.unread_of(WebSession.user_id),
+                pagehead.PUBLISHED_NEWEST, pagehead.PUBLISHED_COUNT, pagehead.TYPES_STAMP)
          .outerjoin(User, User.id == WebSession.user_id)
          .where(WebSession.id == bindparam("sid")))
 
@@ -64,17 +65,16 @@ def load(token: str) -> Stored | None:
     found = db.session.execute(_LOAD, {"sid": sid_of(token)}).first()
     if found is None:
         return None
-    row, user, unread, newest, published, types_stamp = found
+    sid, data, user_id, seen_at, created_at, user, unread, newest, published, types_stamp = found
     pagehead.remember_stamp(newest, published)
     pagehead.remember_types_stamp(types_stamp)
     now = utcnow()
     idle, most = _limits()
-    if row.seen_at < now - idle or row.created_at < now - most:
+    if seen_at < now - idle or created_at < now - most:
         return None
-    if row.user_id is not None:
-        messages.remember_unread(row.user_id, int(unread or 0))
-    return Stored(row.id, row.data, row.user_id,
-                  (now - row.seen_at).total_seconds() > TOUCH_SECONDS, user)
+    if user_id is not None:
+        messages.remember_unread(user_id, int(unread or 0))
+    return Stored(sid, data, user_id, (now - seen_at).total_seconds() > TOUCH_SECONDS, user)
 
 
 def create(data: str, user_id: int | None) -> str:
