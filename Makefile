@@ -86,6 +86,7 @@ bench: install
 	$(VENV)/bin/python bench/cluster.py --database-url $$PG > $(BENCH_OUT)/cluster-postgresql.json && \
 	$(VENV)/bin/python bench/page_cost.py > $(BENCH_OUT)/page-cost-sqlite.json && \
 	$(VENV)/bin/python bench/page_cost.py --database-url $$PG > $(BENCH_OUT)/page-cost-postgresql.json && \
+	$(VENV)/bin/python bench/request_floor.py > $(BENCH_OUT)/request_floor-sqlite.json && \
 	$(VENV)/bin/python bench/national.py --import-only --import-rows 100000 --rounds 3 > $(BENCH_OUT)/import-sqlite.json && \
 	$(VENV)/bin/python bench/national.py --import-only --import-rows 100000 --rounds 3 --database-url $$PG > $(BENCH_OUT)/import-postgresql.json && \
 	$(VENV)/bin/python bench/institution_search.py --database-url $$PG --institutions 1000000 > $(BENCH_OUT)/institution-search-postgresql.json

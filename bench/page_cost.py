@@ -48,7 +48,9 @@ def _outside(call: Callable[[], Any]) -> Any:
 class Pages:
     """One tree's app on its own database, filled, with a client signed in per role."""
 
-    def __init__(self, url: str | None, schema: str, tasks: int) -> None:
+    def __init__(self, url: str | None, schema: str, tasks: int,
+                 extend: Callable[[Any], None] | None = None) -> None:
+        """``extend`` is given the app before its first request (routes a benchmark adds)."""
         os.environ["MEDREG_CAPTCHA"] = "off"
         from sqlalchemy import event
         from sqlalchemy import insert
@@ -62,6 +64,8 @@ class Pages:
         from app.models.base import utcnow
         from bench.common import bench_app
         self.app = app = bench_app(url, schema, RATELIMIT_ENABLED=False)
+        if extend is not None:
+            extend(app)
         with app.app_context():
             from app.services.platform import seed
             seed.seed_demo(app.config["MEDREG_UPLOAD_DIR"])

@@ -64,6 +64,18 @@ def test_page_cost() -> None:
         assert page["after"]["p50_ms"] > 0 and page["after"]["cpu_p50_ms"] > 0
 
 
+def test_request_floor() -> None:
+    # issue 14 goal 1: what a request costs before its page, warm and with the caches emptied
+    r = _bench("request_floor.py", "--tasks", "300", "--n", "20")
+    assert set(r["pages"]) == {"bare_flask", "static_file", "signed_in_empty", "signed_in_layout",
+                               "inbox_institution"}
+    for page in r["pages"].values():
+        assert page["hot_p50_ms"] > 0 and page["cold_p50_ms"] > 0 and page["idle_p50_ms"] > 0
+    # the institution's 待办任务 is a real page (its rows and layout), not an error page
+    assert r["pages"]["inbox_institution"]["bytes"] > r["pages"]["signed_in_layout"]["bytes"] > 2
+    assert set(r["added_cold_ms"]) == {"flask_to_signed_in_empty", "empty_to_layout", "layout_to_inbox"}
+
+
 def test_storage() -> None:
     # issue 14 goal 2: database growth per completed instance, per table and index
     r = _bench("storage.py", "--n", "2")
