@@ -44,8 +44,9 @@ def reads_only(fn: F) -> F:
     """The page only reads (GET): its request reads in a transaction that takes no write lock
     on SQLite and sends no BEGIN/ROLLBACK on PostgreSQL (``database.begin_reading``); a write
     in it fails loudly. What the session itself stores (a 提示 shown, the last-seen time) is
-    written after the page, as on every page. Not for a page that streams its rows through a
-    server-side cursor (the 医师名册: PostgreSQL declares one only inside a transaction)."""
+    written after the page, as on every page. A page whose rows come through a server-side
+    cursor reads them on a connection of its own (``database.reading``, as the 医师名册 does):
+    PostgreSQL declares one only inside a transaction."""
     fn.reads_only = True  # type: ignore[attr-defined]  # read by app.web.sessions.open_session
     return fn
 

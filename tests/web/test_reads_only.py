@@ -233,3 +233,19 @@ def test_a_transaction_that_only_reads_may_ask_what_tables_there_are(app: Flask,
         with_read = select(User.id).where(User.username == "doctor01").cte("found")
         assert db.session.execute(select(with_read.c.id)).scalar() is not None  # a WITH that only reads
         db.session.rollback()
+
+
+def test_the_roster_holds_back_no_one_who_saves(app: Flask, web_world: World) -> None:
+    # the 医师名册 reads its rows on a connection of its own that only reads (database.reading):
+    # before, the page held SQLite's write lock (BEGIN IMMEDIATE) while a 5,000-physician list
+    # was read and rendered; on PostgreSQL its server-side cursor gets the transaction it needs
+    from app.services.records.rosters import KINDS
+    staff = WebClient.signed_in(app, "jigou01")
+    for kind, title in KINDS.items():
+        resp, met = _others_save_during(app, "JOIN qualification",
+                                        lambda kind=kind: staff.get(f"/institution/rosters/{kind}"))
+        assert resp.status_code == 200 and title in resp.get_data(as_text=True)
+        assert met == [], kind
+    with app.app_context():
+        doctor = db.session.scalar(select(User).where(User.username == "doctor01"))
+        assert doctor is not None and doctor.display_name  # the save above went through

@@ -79,26 +79,31 @@ def _institution_of(actor: User, kind: str) -> int:
 
 
 def roster(actor: User, kind: str) -> list[RosterLine]:
-    """One of the five lists for the actor's institution (ID numbers masked)."""
+    """One of the five lists for the actor's institution (ID numbers masked), read on a
+    connection of its own that only reads (:func:`reading`): on SQLite a 5,000-physician list
+    holds back no one's save while it is read, and on PostgreSQL its server-side cursor gets the
+    transaction it needs (the page's own request reads without one: ``reads_only``)."""
     me = _institution_of(actor, kind)
-    if kind in OTHER_PROVINCE:
-        return _other_province(me, OTHER_PROVINCE[kind])
-    return list(_lines(me, kind))
+    with reading() as own:
+        if kind in OTHER_PROVINCE:
+            return _other_province(me, OTHER_PROVINCE[kind], own)
+        return list(_lines(me, kind, own))
 
 
-def _other_province(me: int, base: str) -> list[RosterLine]:
+def _other_province(me: int, base: str, session: Session | None = None) -> list[RosterLine]:
     """The base list's people who also hold a registration whose 执业地点 is another province.
 
     One line per such registration; a person registered in two other provinces has two lines.
     """
-    home = db.session.get(Institution, me)
+    reader: Session | scoped_session[Any] = session if session is not None else db.session
+    home = reader.get(Institution, me)
     province = home.region_code[:2] if home is not None else ""
-    lines = list(_lines(me, base))
+    lines = list(_lines(me, base, session))
     if not lines:
         return []
     ids = {line.id_number for line in lines}
     elsewhere: dict[str, list[Registration]] = {}
-    rows = db.session.execute(select(Registration, Qualification.id_number).join(
+    rows = reader.execute(select(Registration, Qualification.id_number).join(
         Qualification, Qualification.id == Registration.qualification_id).where(
         Qualification.id_number.in_(ids), Registration.status.in_(HELD)).order_by(Registration.id))
     for reg, id_number in rows:

@@ -23,6 +23,7 @@ from app.services.records import departments
 from app.services.records import rosters
 from app.web import staff_pages
 from app.web.common import int_arg
+from app.web.common import reads_only
 from app.web.common import role_required
 from app.web.institution import bp
 
@@ -30,6 +31,7 @@ staff_only = role_required(Role.INSTITUTION)
 
 
 @bp.route("/rosters/<kind>")
+@reads_only
 @staff_only
 def roster(kind: str) -> ResponseReturnValue:
     lines = rosters.roster(current_user, kind)
