@@ -111,8 +111,8 @@ class Pages:
             self.engine = db.engine
             db.session.remove()
         self.statements: list[str] = []
-        event.listen(self.engine, "before_cursor_execute",
-                     lambda *a: self.statements.append(a[2]))
+        self._record = lambda *a: self.statements.append(a[2])
+        event.listen(self.engine, "before_cursor_execute", self._record)
         self.clients = {name: self._signed_in(name, pw) for name, pw in (
             ("weijian01", "Weijian2026"), ("jigou01", "Jigou2026"), ("doctor01", "Doctor2026"),
             ("doctor02", "Doctor2026"))}
@@ -156,6 +156,11 @@ class Pages:
             call()
             out.append([(time.perf_counter() - t) * 1000, (time.thread_time() - c) * 1000])
         return out
+
+    def stop_recording(self) -> None:
+        """No statement is recorded any more (a benchmark that does not count them)."""
+        from sqlalchemy import event
+        event.remove(self.engine, "before_cursor_execute", self._record)
 
     def count(self, page: str) -> int:
         """The statements (all of them: SELECTs, writes, BEGIN/COMMIT are not sent as text) of one request."""

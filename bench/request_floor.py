@@ -86,6 +86,7 @@ class Floor:
     def __init__(self, url: str | None, schema: str, tasks: int) -> None:
         from werkzeug.test import EnvironBuilder
         self.pages = Pages(url, schema, tasks, extend=_reference_routes)
+        self.pages.stop_recording()  # its list of statements would grow with every request timed
         app = self.pages.app
         cookie = self.pages.clients["jigou01"].get_cookie(app.config["SESSION_COOKIE_NAME"])
         assert cookie is not None
